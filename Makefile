@@ -1,0 +1,32 @@
+# Two commands do all the set-up on a fresh machine:
+#   make run    virtualenv, install, migrate, demo data, local S3 (SeaweedFS), dev server
+#   make test   install what the tests need and run them all
+# `make run STORAGE=local` uses the filesystem instead of SeaweedFS.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STORAGE ?= s3
+PORT ?= 8000
+S3_PORT ?= 8333
+DATA_DIR ?= .dev
+PYTEST_ARGS ?=
+
+.PHONY: run test install clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+run: $(VENV)/.installed
+	$(PY) manage.py rundev --storage $(STORAGE) --port $(PORT) --s3-port $(S3_PORT) --data-dir $(DATA_DIR)
+
+test: $(VENV)/.installed
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .dev staticfiles .pytest_cache

@@ -1,0 +1,71 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from inventory.models import Configuration, Product, User
+
+
+class SiteScopedAdmin(admin.ModelAdmin):
+    """Staff see and edit only their own site's rows; superusers see all."""
+
+    site_field = "site_configuration"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(**{self.site_field: request.user.site_configuration_id})
+
+    def get_exclude(self, request, obj=None):
+        exclude = list(super().get_exclude(request, obj) or ())
+        if not request.user.is_superuser:
+            exclude.append(self.site_field)
+        return exclude
+
+    def save_model(self, request, obj, form, change):
+        if not request.user.is_superuser:
+            setattr(obj, f"{self.site_field}_id", request.user.site_configuration_id)
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Configuration)
+class ConfigurationAdmin(admin.ModelAdmin):
+    list_display = ["site_name", "city", "country", "currency"]
+    search_fields = ["site_name", "city"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(pk=request.user.site_configuration_id)
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        if obj is None or request.user.is_superuser:
+            return super().has_change_permission(request, obj)
+        return request.user.can_manage_site(obj) and super().has_change_permission(
+            request, obj
+        )
+
+
+@admin.register(Product)
+class ProductAdmin(SiteScopedAdmin):
+    list_display = ["name", "cug", "price", "quantity", "site_configuration"]
+    list_filter = ["site_configuration"]
+    search_fields = ["name", "cug"]
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = [*BaseUserAdmin.list_display, "site_configuration", "is_site_admin"]
+    list_filter = [*BaseUserAdmin.list_filter, "site_configuration", "is_site_admin"]
+    fieldsets = [
+        *BaseUserAdmin.fieldsets,
+        (_("Site"), {"fields": ["site_configuration", "is_site_admin"]}),
+    ]
+    add_fieldsets = [
+        *BaseUserAdmin.add_fieldsets,
+        (_("Site"), {"fields": ["site_configuration", "is_site_admin"]}),
+    ]

