@@ -10,6 +10,7 @@ under ``MEDIA_ROOT`` otherwise. The storage classes in ``uploads.storage`` read
 these settings when they are instantiated, so both modes share one code path.
 """
 
+import os
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -18,7 +19,8 @@ from project.env import Env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-load_dotenv(BASE_DIR / ".env")
+# Variables already in the environment win over the file.
+load_dotenv(os.environ.get("DJANGO_ENV_FILE") or BASE_DIR / ".env")
 env = Env()
 
 # --- Core -------------------------------------------------------------------

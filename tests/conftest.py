@@ -65,3 +65,31 @@ def disk_files(root):
     return sorted(
         path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file()
     )
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage_mode(request):
+    """Runs a test once per storage mode."""
+    if request.param == "s3":
+        request.getfixturevalue("s3_bucket")
+    return request.param
+
+
+@pytest.fixture
+def sites(db):
+    from inventory.models import Configuration
+
+    return (
+        Configuration.objects.create(site_name="Site One"),
+        Configuration.objects.create(site_name="Site Two"),
+    )
+
+
+@pytest.fixture
+def make_user(db, django_user_model):
+    def make(username, site=None, **extra):
+        return django_user_model.objects.create_user(
+            username=username, password="pw", site_configuration=site, **extra
+        )
+
+    return make
