@@ -6,3 +6,11 @@ class InventoryConfig(AppConfig):
     name = "inventory"
     verbose_name = _("Inventory")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from uploads.targets import register
+
+        from inventory.upload_targets import ProductImageTarget, SiteLogoTarget
+
+        register(ProductImageTarget())
+        register(SiteLogoTarget())

@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
 ]
 
 MIDDLEWARE = [
@@ -92,6 +94,24 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "inventory:home"
 LOGOUT_REDIRECT_URL = "login"
 
+# --- API --------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    # Token first, so that an anonymous request gets 401 with
+    # WWW-Authenticate rather than 403.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "uploads.api.exceptions.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {
+        "upload_tickets": env.str("UPLOADS_TICKET_RATE") or "120/hour",
+    },
+}
+
 # --- Languages --------------------------------------------------------------
 
 LANGUAGE_CODE = "fr"
@@ -137,8 +157,13 @@ if not AWS_STORAGE_BUCKET_NAME:
     # bucket (uploads.storage.StaticStorage).
     MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
-# Which site a user works for, read by uploads.storage.get_current_site_storage.
-UPLOADS_SITE_RESOLVER = "inventory.sites.site_id_for_user"
+# The upload app's settings; defaults and meaning in uploads/conf.py.
+UPLOADS = {
+    "SITE_RESOLVER": "inventory.sites.site_id_for_user",
+    "TICKET_TTL": env.int("UPLOADS_TICKET_TTL", 600),
+    "PIN_CHECKSUM": env.bool("UPLOADS_PIN_CHECKSUM", True),
+    "FULL_DECODE": env.bool("UPLOADS_FULL_DECODE", False),
+}
 
 ENV_PROBLEMS = env.problems
 

@@ -34,6 +34,8 @@ from django.utils.module_loading import import_string
 from storages.backends.s3 import S3Storage
 from whitenoise.storage import CompressedStaticFilesStorage
 
+from uploads.conf import upload_settings
+
 DEFAULT_SITE_FOLDER = "default"
 S3_MEDIA_LOCATION = "media"
 S3_STATIC_LOCATION = "static"
@@ -298,9 +300,9 @@ SITE_STORAGES = {
 
 
 def get_user_site_id(user):
-    """The site ``user`` works for, via the ``UPLOADS_SITE_RESOLVER`` setting
-    (a dotted path to ``f(user) -> site id or None``)."""
-    resolver = getattr(settings, "UPLOADS_SITE_RESOLVER", None)
+    """The site ``user`` works for, via ``UPLOADS["SITE_RESOLVER"]`` (a dotted
+    path to ``f(user) -> site id or None``); else ``user.site_id``."""
+    resolver = upload_settings.SITE_RESOLVER
     if resolver:
         return import_string(resolver)(user)
     return getattr(user, "site_id", None)

@@ -1,0 +1,50 @@
+"""
+What the upload app may attach to in this project: product photos and site
+logos, each in its own site's folder. Registered in ``InventoryConfig.ready``.
+"""
+
+from uploads.conf import MIB
+from uploads.targets import UploadTarget
+
+from inventory.models import Configuration, Product
+
+
+class ProductImageTarget(UploadTarget):
+    kind = "product"
+    model = Product
+    field_name = "image"
+    folder = "products"
+    max_size = 10 * MIB
+
+    def get_queryset(self, user):
+        if user.is_superuser:
+            return Product.objects.all()
+        if user.site_configuration_id is None:
+            return Product.objects.none()
+        return Product.objects.filter(site_configuration_id=user.site_configuration_id)
+
+    def get_site_id(self, product):
+        return product.site_configuration_id
+
+
+class SiteLogoTarget(UploadTarget):
+    kind = "logo"
+    model = Configuration
+    field_name = "logo"
+    folder = "config"
+    max_size = 2 * MIB
+    max_side = 4096
+
+    def get_queryset(self, user):
+        if user.is_superuser:
+            return Configuration.objects.all()
+        return Configuration.objects.filter(pk=user.site_configuration_id)
+
+    def get_site_id(self, configuration):
+        return configuration.pk
+
+    def has_permission(self, user, configuration):
+        return user.can_manage_site(configuration)
+
+    def get_default_object_id(self, user):
+        return user.site_configuration_id

@@ -1,0 +1,68 @@
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from uploads.targets import CONTENT_TYPES, get_target, get_targets
+
+
+class FilenameField(serializers.Field):
+    """Any string: the name is only shown to people (services sanitize it)
+    and never reaches a key, so odd names are not an error."""
+
+    default_error_messages = {"invalid": _("Give the file name as text.")}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+class TicketRequestSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=[])
+    object_id = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=2**63 - 1
+    )
+    filename = FilenameField(required=False, default="")
+    content_type = serializers.ChoiceField(choices=list(CONTENT_TYPES))
+    size = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    sha256 = serializers.CharField(required=False, allow_blank=True, default="", max_length=44)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = sorted(get_targets())
+
+
+class TicketSerializer(serializers.Serializer):
+    """A ticket as clients see it; ``upload`` only in the answer that issues
+    it, the confirm response's fields once it is confirmed."""
+
+    def to_representation(self, ticket):
+        data = {
+            "id": str(ticket.id),
+            "kind": ticket.kind,
+            "object_id": ticket.object_id,
+            "status": ticket.public_status,
+            "content_type": ticket.content_type,
+            "size": ticket.size,
+            "max_size": get_target(ticket.kind).get_max_size(),
+            "created_at": serializers.DateTimeField().to_representation(ticket.created_at),
+            "expires_at": serializers.DateTimeField().to_representation(ticket.expires_at),
+        }
+        if ticket.status == ticket.Status.REJECTED:
+            data["code"] = ticket.error_code
+        if ticket.result:
+            data.update(absolute_urls(self.context.get("request"), ticket.result))
+        upload = self.context.get("upload")
+        if upload:
+            data["upload"] = absolute_urls(self.context.get("request"), upload)
+        return data
+
+
+def absolute_urls(request, data):
+    """Filesystem mode gives site-relative URLs; apps need absolute ones."""
+    url = data.get("url", "")
+    if request is not None and url.startswith("/"):
+        return {**data, "url": request.build_absolute_uri(url)}
+    return data

@@ -1,0 +1,177 @@
+"""
+The upload flow over ``MEDIA_ROOT``, for development without a bucket.
+
+Tickets carry the same fields as S3's (``key``, ``Content-Type``, checksum,
+``policy``, ``x-amz-signature``) and point at ``uploads.views_emulator``,
+which enforces the policy as a bucket does. The signature is an HMAC of the
+policy keyed with ``SECRET_KEY``.
+"""
+
+import base64
+import binascii
+import json
+import os
+import shutil
+from datetime import datetime, timezone as dt_timezone
+
+from django.core.exceptions import SuspiciousFileOperation
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from uploads.backends.base import ObjectChanged, ObjectInfo, ObjectMissing
+from uploads.storage import S3_MEDIA_LOCATION, LocalMediaStorage
+
+SIGNATURE_SALT = "uploads.emulator.policy"
+KEY_PREFIX = S3_MEDIA_LOCATION + "/"
+# Form fields outside the policy's conditions, as in S3.
+UNSIGNED_FIELDS = {"policy", "x-amz-signature", "file"}
+
+
+class PolicyViolation(Exception):
+    """What S3 would answer: an error code, a message and a status."""
+
+    def __init__(self, code, message, status=403):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+def sign(encoded_policy):
+    return salted_hmac(SIGNATURE_SALT, encoded_policy, algorithm="sha256").hexdigest()
+
+
+def file_etag(stat):
+    """Changes whenever the file is replaced (uploads land by rename)."""
+    return f'"{stat.st_ino:x}-{stat.st_mtime_ns:x}-{stat.st_size:x}"'
+
+
+class LocalUploadBackend:
+    def __init__(self):
+        self.storage = LocalMediaStorage()
+
+    def path(self, key):
+        if not key.startswith(KEY_PREFIX):
+            raise SuspiciousFileOperation(f"Key outside the media root: {key!r}")
+        return self.storage.path(key[len(KEY_PREFIX):])
+
+    def presign_post(self, policy):
+        document = {
+            "expiration": policy.expires_at.astimezone(dt_timezone.utc).strftime(
+                "%Y-%m-%dT%H:%M:%S.%fZ"
+            ),
+            "conditions": policy.conditions(),
+        }
+        encoded = base64.b64encode(json.dumps(document).encode()).decode()
+        return {
+            "url": reverse("uploads:emulator"),
+            "fields": {**policy.fields(), "policy": encoded, "x-amz-signature": sign(encoded)},
+        }
+
+    # --- The emulator's side -----------------------------------------------
+
+    def verify_form(self, fields, size, sha256):
+        """The key the form may write ``size`` bytes with base64 digest
+        ``sha256`` to, or ``PolicyViolation``, as S3 decides it.
+
+        ``fields`` maps each form field to the list of its values.
+        """
+        if any(len(values) != 1 for values in fields.values()):
+            raise PolicyViolation("InvalidArgument", "A form field is repeated.", 400)
+        form = {name.lower(): values[0] for name, values in fields.items()}
+        encoded = form.get("policy", "")
+        if not encoded or not constant_time_compare(sign(encoded), form.get("x-amz-signature", "")):
+            raise PolicyViolation("AccessDenied", "Invalid according to Policy: signature mismatch.")
+        try:
+            document = json.loads(base64.b64decode(encoded, validate=True))
+            expiration = datetime.strptime(document["expiration"], "%Y-%m-%dT%H:%M:%S.%fZ")
+            conditions = document["conditions"]
+        except (ValueError, KeyError, TypeError, binascii.Error):
+            raise PolicyViolation("InvalidPolicyDocument", "Invalid Policy.", 400) from None
+        if timezone.now() >= expiration.replace(tzinfo=dt_timezone.utc):
+            raise PolicyViolation("AccessDenied", "Invalid according to Policy: Policy expired.")
+
+        covered = set()
+        length_range = None
+        for condition in conditions:
+            if isinstance(condition, dict):
+                ((name, expected),) = condition.items()
+                name = name.lower()
+                if form.get(name) != expected:
+                    raise PolicyViolation("AccessDenied", "Invalid according to Policy: Policy Condition failed.")
+                covered.add(name)
+            elif condition[0] == "content-length-range":
+                length_range = (condition[1], condition[2])
+            else:  # ["eq" | "starts-with", "$name", value]
+                operator, name, expected = condition
+                name = name.lstrip("$").lower()
+                value = form.get(name, "")
+                if (operator == "eq" and value != expected) or (
+                    operator == "starts-with" and not value.startswith(expected)
+                ):
+                    raise PolicyViolation("AccessDenied", "Invalid according to Policy: Policy Condition failed.")
+                covered.add(name)
+        extra = sorted(
+            name for name in form
+            if name not in covered and name not in UNSIGNED_FIELDS and not name.startswith("x-ignore-")
+        )
+        if extra:
+            raise PolicyViolation(
+                "AccessDenied", f"Invalid according to Policy: Extra input fields: {', '.join(extra)}"
+            )
+        if length_range:
+            if size > length_range[1]:
+                raise PolicyViolation("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size.", 400)
+            if size < length_range[0]:
+                raise PolicyViolation("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size.", 400)
+        pinned = form.get("x-amz-checksum-sha256")
+        if pinned is not None and pinned != sha256:
+            raise PolicyViolation("BadDigest", "The SHA256 you specified did not match the calculated checksum.", 400)
+        return form["key"]
+
+    def store(self, key, temporary_path):
+        """Move a received file into place, replacing any earlier upload."""
+        path = self.path(key)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        os.replace(temporary_path, path)
+
+    # --- The confirm side --------------------------------------------------
+
+    def head(self, key):
+        try:
+            stat = os.stat(self.path(key))
+        except FileNotFoundError:
+            raise ObjectMissing(key) from None
+        return ObjectInfo(size=stat.st_size, etag=file_etag(stat))
+
+    def open_unchanged(self, key, etag):
+        try:
+            handle = open(self.path(key), "rb")
+        except FileNotFoundError:
+            raise ObjectMissing(key) from None
+        if file_etag(os.fstat(handle.fileno())) != etag:
+            handle.close()
+            raise ObjectChanged(key)
+        return handle
+
+    def read(self, key, etag, length=None):
+        with self.open_unchanged(key, etag) as handle:
+            return handle.read() if length is None else handle.read(length)
+
+    def copy(self, source, destination, etag, content_type):
+        """Copy exactly the inspected file: the handle opened after the ETag
+        check keeps reading that file even if an upload replaces it."""
+        target = self.path(destination)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with self.open_unchanged(source, etag) as handle, open(target, "xb") as out:
+            shutil.copyfileobj(handle, out)
+
+    def delete(self, key):
+        try:
+            os.remove(self.path(key))
+        except FileNotFoundError:
+            pass
+
+    def exists(self, key):
+        return os.path.exists(self.path(key))

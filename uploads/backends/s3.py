@@ -1,0 +1,100 @@
+import logging
+
+from botocore.exceptions import BotoCoreError, ClientError
+from django.utils import timezone
+
+from uploads.backends.base import ObjectChanged, ObjectInfo, ObjectMissing
+from uploads.conf import upload_settings
+from uploads.errors import StorageUnavailable
+from uploads.storage import S3MediaStorage
+
+logger = logging.getLogger(__name__)
+
+
+class S3UploadBackend:
+    """The upload flow over the media bucket, with the client and settings
+    of ``MediaStorage`` (one boto3 client per thread, shared)."""
+
+    def __init__(self):
+        self.storage = S3MediaStorage()
+        self.bucket = self.storage.bucket_name
+
+    @property
+    def client(self):
+        return self.storage.connection.meta.client
+
+    def presign_post(self, policy):
+        """Sign ``policy``; no request reaches the bucket."""
+        expires_in = max(1, round((policy.expires_at - timezone.now()).total_seconds()))
+        post = self.client.generate_presigned_post(
+            Bucket=self.bucket,
+            Key=policy.key,
+            Fields=policy.fields(),
+            Conditions=policy.conditions(),
+            ExpiresIn=expires_in,
+        )
+        return {"url": post["url"], "fields": post["fields"]}
+
+    def head(self, key):
+        response = self.call("head_object", Bucket=self.bucket, Key=key)
+        return ObjectInfo(size=response["ContentLength"], etag=response["ETag"])
+
+    def read(self, key, etag, length=None):
+        """The first ``length`` bytes (all when ``None``) of the object,
+        provided it still has ``etag``."""
+        params = {"Bucket": self.bucket, "Key": key, "IfMatch": etag}
+        if length is not None:
+            params["Range"] = f"bytes=0-{length - 1}"
+        body = self.call("get_object", **params)["Body"]
+        try:
+            return body.read()
+        except BotoCoreError as exc:
+            raise self.unavailable(exc) from exc
+        finally:
+            body.close()
+
+    def copy(self, source, destination, etag, content_type):
+        """Server-side copy of exactly the inspected object, with headers
+        chosen here: whatever the upload form carried is dropped."""
+        self.call(
+            "copy_object",
+            Bucket=self.bucket,
+            Key=destination,
+            CopySource={"Bucket": self.bucket, "Key": source},
+            CopySourceIfMatch=etag,
+            MetadataDirective="REPLACE",
+            TaggingDirective="REPLACE",
+            ContentType=content_type,
+            CacheControl=upload_settings.CACHE_CONTROL,
+            ContentDisposition=upload_settings.CONTENT_DISPOSITION,
+        )
+
+    def delete(self, key):
+        self.call("delete_object", Bucket=self.bucket, Key=key)
+
+    def exists(self, key):
+        try:
+            self.head(key)
+        except ObjectMissing:
+            return False
+        return True
+
+    def call(self, operation, **params):
+        try:
+            return getattr(self.client, operation)(**params)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if status == 404 or error.get("Code") in ("NoSuchKey", "NotFound", "404"):
+                raise ObjectMissing(params.get("Key")) from exc
+            if status == 412 or error.get("Code") == "PreconditionFailed":
+                raise ObjectChanged(params.get("Key")) from exc
+            raise self.unavailable(exc) from exc
+        except BotoCoreError as exc:
+            raise self.unavailable(exc) from exc
+
+    def unavailable(self, exc):
+        # Credentials, permissions, network or a 5xx: nothing the client can
+        # fix, and the ticket stays usable once the store is back.
+        logger.error("S3 call failed on bucket %s: %s", self.bucket, exc)
+        return StorageUnavailable(retry_after=upload_settings.RETRY_AFTER)

@@ -1,0 +1,70 @@
+"""
+The ``UPLOADS`` setting, read once and cached, like DRF's ``api_settings``.
+
+``upload_settings.TICKET_TTL`` and so on; a test's ``override_settings``
+(or pytest-django's ``settings`` fixture) clears the cache.
+"""
+
+from django.conf import settings
+from django.core.signals import setting_changed
+
+MIB = 1024 * 1024
+
+DEFAULTS = {
+    # Seconds a ticket's upload policy stays valid.
+    "TICKET_TTL": 600,
+    # Seconds after expiry during which an upload that arrived may still be
+    # confirmed: a slow upload may finish after the policy expired.
+    "CONFIRM_GRACE": 300,
+    # Open (issued, unexpired) tickets one user may hold.
+    "MAX_OPEN_TICKETS": 20,
+    # Target limits, unless a target declares its own.
+    "MAX_SIZE": 10 * MIB,
+    "MAX_PIXELS": 40_000_000,
+    "MAX_SIDE": 12_000,
+    # Bytes of an object read to inspect its header at confirm.
+    "INSPECT_BYTES": 64 * 1024,
+    # Decode the whole image at confirm (reads the whole object).
+    "FULL_DECODE": False,
+    # Pin x-amz-checksum-sha256 in the policy when the client sends sha256.
+    # Turn off for a store that rejects checksum fields in POST forms.
+    "PIN_CHECKSUM": True,
+    # Headers the server sets on the final object at confirm.
+    "CACHE_CONTROL": "private, max-age=31536000, immutable",
+    "CONTENT_DISPOSITION": "inline",
+    # f(user) -> site id or None: the site whose folder a user's files go to.
+    "SITE_RESOLVER": None,
+    # Seconds a client is told to wait when the store is unavailable.
+    "RETRY_AFTER": 5,
+}
+
+
+class UploadSettings:
+    def __init__(self, defaults=DEFAULTS):
+        self.defaults = defaults
+        self._cache = {}
+
+    @property
+    def user_settings(self):
+        return getattr(settings, "UPLOADS", {})
+
+    def __getattr__(self, name):
+        if name not in self.defaults:
+            raise AttributeError(f"Invalid UPLOADS setting: {name!r}")
+        if name not in self._cache:
+            self._cache[name] = self.user_settings.get(name, self.defaults[name])
+        return self._cache[name]
+
+    def reload(self):
+        self._cache.clear()
+
+
+upload_settings = UploadSettings()
+
+
+def reload_upload_settings(*, setting, **kwargs):
+    if setting == "UPLOADS":
+        upload_settings.reload()
+
+
+setting_changed.connect(reload_upload_settings)

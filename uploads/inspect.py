@@ -1,0 +1,116 @@
+"""
+Image inspection at confirm, from the first bytes of an object.
+
+Pillow reads only the header here: format, width and height come out before
+any pixel is decoded, so a decompression bomb is refused from its header.
+Only JPEG, PNG and WebP are ever opened (``formats=``), whatever the file
+claims to be.
+
+Pillow's WebP plugin hands the whole file to libwebp and cannot open a
+truncated one, so a WebP's dimensions are read from its RIFF header here, and
+Pillow opens it only when all of it was read.
+"""
+
+import io
+import struct
+import warnings
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+from PIL import Image, UnidentifiedImageError
+
+from uploads.errors import ImageTooLarge, InvalidImage, TypeMismatch
+from uploads.targets import CONTENT_TYPES
+
+MAGIC_NUMBERS = {
+    "JPEG": lambda head: head[:3] == b"\xff\xd8\xff",
+    "PNG": lambda head: head[:8] == b"\x89PNG\r\n\x1a\n",
+    "WEBP": lambda head: head[:4] == b"RIFF" and head[8:12] == b"WEBP",
+}
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    format: str  # Pillow's name: JPEG, PNG, WEBP
+    width: int
+    height: int
+
+
+def sniff_format(head):
+    for name, matches in MAGIC_NUMBERS.items():
+        if matches(head):
+            return name
+    return None
+
+
+def webp_size(head):
+    """(width, height) from a WebP's first chunk, or ``None``."""
+    chunk = head[12:16]
+    try:
+        if chunk == b"VP8 " and head[23:26] == b"\x9d\x01\x2a":
+            width, height = struct.unpack("<HH", head[26:30])
+            return width & 0x3FFF, height & 0x3FFF
+        if chunk == b"VP8L" and head[20:21] == b"\x2f":
+            bits = struct.unpack("<I", head[21:25])[0]
+            return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+        if chunk == b"VP8X":
+            width = int.from_bytes(head[24:27], "little") + 1
+            height = int.from_bytes(head[27:30], "little") + 1
+            return width, height
+    except struct.error:
+        pass
+    return None
+
+
+def inspect_image(data, content_type, *, size, max_pixels, max_side, full_decode=False):
+    """``ImageInfo`` of an image, or an ``errors.Rejected`` subclass.
+
+    ``data`` is the start of the file, of ``size`` bytes in all (or all of
+    it with ``full_decode``).
+    """
+    expected = CONTENT_TYPES[content_type][0]
+    sniffed = sniff_format(data)
+    if sniffed is None:
+        raise InvalidImage()
+    if sniffed != expected:
+        raise TypeMismatch(
+            _("The file is a %(actual)s image but was declared as %(declared)s.")
+            % {"actual": sniffed, "declared": content_type}
+        )
+    complete = len(data) >= size
+    if sniffed == "WEBP":
+        dimensions = webp_size(data)
+        if dimensions is None:
+            raise InvalidImage()
+        check_dimensions(*dimensions, max_pixels, max_side)
+        if not complete:
+            return ImageInfo(format=sniffed, width=dimensions[0], height=dimensions[1])
+    try:
+        with warnings.catch_warnings():
+            # Our own limits apply below; Pillow's bomb warning is noise.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=[sniffed]) as image:
+                width, height = image.size
+                check_dimensions(width, height, max_pixels, max_side)
+                if full_decode:
+                    image.load()
+    except Image.DecompressionBombError:
+        raise ImageTooLarge() from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        raise InvalidImage() from None
+    return ImageInfo(format=sniffed, width=width, height=height)
+
+
+def check_dimensions(width, height, max_pixels, max_side):
+    if width < 1 or height < 1:
+        raise InvalidImage()
+    if width > max_side or height > max_side:
+        raise ImageTooLarge(
+            _("The image is %(width)d×%(height)d pixels; each side may be at most %(max)d.")
+            % {"width": width, "height": height, "max": max_side}
+        )
+    if width * height > max_pixels:
+        raise ImageTooLarge(
+            _("The image has %(pixels).1f megapixels; the limit is %(max).1f.")
+            % {"pixels": width * height / 1e6, "max": max_pixels / 1e6}
+        )

@@ -1,0 +1,71 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class UploadTicket(models.Model):
+    """Permission to upload one file to one key, then attach it once.
+
+    The ticket binds a user, the user's site, a target kind and object, and
+    the incoming key its policy covers. Confirm inspects the object at that
+    key, copies it to ``final_key`` (which no policy ever covers) and records
+    the response it gave, so that confirming again returns the same answer.
+    """
+
+    class Status(models.TextChoices):
+        ISSUED = "issued", _("issued")
+        CONFIRMED = "confirmed", _("confirmed")
+        REJECTED = "rejected", _("rejected")
+        # Never stored: an issued ticket past its expiry reads as expired.
+        EXPIRED = "expired", _("expired")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="upload_tickets"
+    )
+    kind = models.CharField(_("kind"), max_length=30)
+    object_id = models.BigIntegerField(_("object id"))
+    site_id = models.BigIntegerField(_("site id"), null=True, blank=True)
+    filename = models.CharField(_("file name"), max_length=255, blank=True)
+    content_type = models.CharField(_("content type"), max_length=50)
+    size = models.PositiveBigIntegerField(_("size"))
+    sha256 = models.CharField(_("SHA-256"), max_length=44, blank=True)
+    incoming_key = models.CharField(_("incoming key"), max_length=255, unique=True)
+    final_key = models.CharField(_("final key"), max_length=255, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.ISSUED
+    )
+    error_code = models.CharField(_("error code"), max_length=30, blank=True)
+    result = models.JSONField(_("confirm response"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    incoming_purged = models.BooleanField(
+        _("incoming object purged"),
+        default=False,
+        help_text=_("Set once the incoming key was cleaned after the policy expired."),
+    )
+
+    class Meta:
+        verbose_name = _("upload ticket")
+        verbose_name_plural = _("upload tickets")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "status", "expires_at"]),
+            models.Index(fields=["status", "expires_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.object_id} ({self.get_status_display()})"
+
+    def is_expired(self, now=None):
+        return (now or timezone.now()) >= self.expires_at
+
+    @property
+    def public_status(self):
+        if self.status == self.Status.ISSUED and self.is_expired():
+            return self.Status.EXPIRED
+        return self.status

@@ -1,0 +1,112 @@
+"""
+Upload targets: what a kind of upload attaches to.
+
+``uploads`` knows nothing of the models it serves. An app declares each
+target by subclassing ``UploadTarget`` (model, field, key folder, limits, who
+may see which objects) and registering an instance, usually from its
+``AppConfig.ready()``::
+
+    register(ProductImageTarget())
+
+The services then issue, inspect and attach for any registered kind.
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+from uploads.conf import upload_settings
+from uploads.errors import NotFound, PermissionDenied
+
+CONTENT_TYPES = {
+    # content type: (Pillow format, key extension)
+    "image/jpeg": ("JPEG", "jpg"),
+    "image/png": ("PNG", "png"),
+    "image/webp": ("WEBP", "webp"),
+}
+
+
+class UploadTarget:
+    #: The ``kind`` clients name in a ticket request.
+    kind = None
+    #: The model and the ``FileField`` the upload attaches to.
+    model = None
+    field_name = None
+    #: The folder inside the site's folder: ``media/sites/<site>/<folder>/``.
+    folder = None
+    #: Accepted content types (a subset of ``CONTENT_TYPES``).
+    content_types = tuple(CONTENT_TYPES)
+    #: Limits; ``None`` means the ``UPLOADS`` default.
+    max_size = None
+    max_pixels = None
+    max_side = None
+
+    def get_max_size(self):
+        return self.max_size or upload_settings.MAX_SIZE
+
+    def get_max_pixels(self):
+        return self.max_pixels or upload_settings.MAX_PIXELS
+
+    def get_max_side(self):
+        return self.max_side or upload_settings.MAX_SIDE
+
+    def get_queryset(self, user):
+        """The objects ``user`` may upload to; others are reported as not
+        found, so that their existence is never revealed."""
+        raise NotImplementedError
+
+    def get_site_id(self, obj):
+        """The site whose folder holds ``obj``'s files."""
+        raise NotImplementedError
+
+    def has_permission(self, user, obj):
+        """Whether ``user``, who can see ``obj``, may change its file."""
+        return True
+
+    def get_default_object_id(self, user):
+        """The object used when a request names none; ``None`` if the kind
+        requires one."""
+        return None
+
+    def get_object(self, user, object_id, *, lock=False):
+        """The object ``user`` may upload to, or ``NotFound`` or
+        ``PermissionDenied``."""
+        if object_id is None:
+            object_id = self.get_default_object_id(user)
+        if object_id is None:
+            raise NotFound(_("Name the object to attach the image to."))
+        queryset = self.get_queryset(user)
+        if lock:
+            queryset = queryset.select_for_update()
+        try:
+            obj = queryset.get(pk=object_id)
+        except (self.model.DoesNotExist, ValueError, TypeError):
+            raise NotFound() from None
+        if not self.has_permission(user, obj):
+            raise PermissionDenied()
+        return obj
+
+    def __repr__(self):
+        return f"<{type(self).__name__} kind={self.kind!r}>"
+
+
+_registry = {}
+
+
+def register(target):
+    if not target.kind or target.model is None or not target.field_name or not target.folder:
+        raise ValueError(f"{target!r} must declare kind, model, field_name and folder.")
+    unknown = set(target.content_types) - set(CONTENT_TYPES)
+    if unknown:
+        raise ValueError(f"{target!r} declares unsupported content types {sorted(unknown)}.")
+    _registry[target.kind] = target
+    return target
+
+
+def get_target(kind):
+    try:
+        return _registry[kind]
+    except KeyError:
+        raise LookupError(f"No upload target for kind {kind!r}.") from None
+
+
+def get_targets():
+    return dict(_registry)

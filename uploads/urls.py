@@ -1,0 +1,22 @@
+from django.urls import path
+
+from uploads.api import views
+from uploads.storage import s3_enabled
+
+app_name = "uploads"
+
+urlpatterns = [
+    path("api/uploads/tickets/", views.TicketListView.as_view(), name="ticket-list"),
+    path("api/uploads/tickets/<uuid:ticket_id>/", views.TicketDetailView.as_view(), name="ticket-detail"),
+    path(
+        "api/uploads/tickets/<uuid:ticket_id>/confirm/",
+        views.TicketConfirmView.as_view(),
+        name="ticket-confirm",
+    ),
+]
+
+if not s3_enabled():
+    # Filesystem mode only: the bucket's POST endpoint, emulated.
+    from uploads.views_emulator import emulated_post
+
+    urlpatterns.append(path("uploads/emulator/", emulated_post, name="emulator"))
