@@ -1,6 +1,9 @@
+import importlib
 import uuid
 
 import pytest
+from django.core.signals import setting_changed
+from django.urls import clear_url_caches
 
 from project.seaweedfs import SeaweedFS
 
@@ -18,6 +21,21 @@ def seaweedfs(tmp_path_factory):
     )
     with server:
         yield server
+
+
+def reload_urls(*, setting, **kwargs):
+    """The emulator view is routed only in filesystem mode, decided when
+    the URLconf is imported: import it again when the mode changes."""
+    if setting == "AWS_STORAGE_BUCKET_NAME":
+        import project.urls
+        import uploads.urls
+
+        importlib.reload(uploads.urls)
+        importlib.reload(project.urls)
+        clear_url_caches()
+
+
+setting_changed.connect(reload_urls)
 
 
 def use_storages(settings):

@@ -1,26 +1,14 @@
 import base64
 import hashlib
-import importlib
 
 import pytest
 import requests
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.urls import clear_url_caches
 from rest_framework.test import APIClient
 
 from inventory.models import Product
 from tests.conftest import bucket_keys, disk_files
-
-
-def reload_urls():
-    """The emulator is routed or not when the URLconf is imported."""
-    import project.urls
-    import uploads.urls
-
-    importlib.reload(uploads.urls)
-    importlib.reload(project.urls)
-    clear_url_caches()
 
 
 @pytest.fixture(autouse=True)
@@ -106,9 +94,7 @@ def store(request, local_media):
         result = S3Store(request.getfixturevalue("s3_client"), bucket)
     else:
         result = LocalStore(local_media)
-    reload_urls()
-    yield result
-    reload_urls()
+    return result
 
 
 @pytest.fixture
