@@ -23,19 +23,23 @@ def seaweedfs(tmp_path_factory):
         yield server
 
 
-def reload_urls(*, setting, **kwargs):
-    """The emulator view is routed only in filesystem mode, decided when
-    the URLconf is imported: import it again when the mode changes."""
-    if setting == "AWS_STORAGE_BUCKET_NAME":
-        import project.urls
-        import uploads.urls
+def reload_urlconf():
+    """Routes that depend on settings (the emulator, media in DEBUG) are
+    decided when the URLconf is imported: import it again."""
+    import project.urls
+    import uploads.urls
 
-        importlib.reload(uploads.urls)
-        importlib.reload(project.urls)
-        clear_url_caches()
+    importlib.reload(uploads.urls)
+    importlib.reload(project.urls)
+    clear_url_caches()
 
 
-setting_changed.connect(reload_urls)
+def reload_urls_on_mode_change(*, setting, **kwargs):
+    if setting in ("AWS_STORAGE_BUCKET_NAME", "DEBUG"):
+        reload_urlconf()
+
+
+setting_changed.connect(reload_urls_on_mode_change)
 
 
 def use_storages(settings):

@@ -1,6 +1,7 @@
 """Real image bytes for tests, made with Pillow."""
 
 import io
+import os
 import struct
 import zlib
 
@@ -40,3 +41,10 @@ def png_header_only(width, height):
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
         + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
     )
+
+
+def noisy(fmt="PNG", size=(300, 300)):
+    """An image that does not compress: its bytes are many times its header."""
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3)).save(buffer, fmt)
+    return buffer.getvalue()

@@ -83,8 +83,12 @@ class LocalStore(Store):
         return self.path(key).read_bytes()
 
     def put(self, key, body):
-        self.path(key).parent.mkdir(parents=True, exist_ok=True)
-        self.path(key).write_bytes(body)
+        # As the emulator lands uploads: a new file renamed into place.
+        path = self.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_bytes(body)
+        temporary.replace(path)
 
 
 @pytest.fixture(params=["local", "s3"])
