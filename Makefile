@@ -12,7 +12,7 @@ S3_PORT ?= 8333
 DATA_DIR ?= .dev
 PYTEST_ARGS ?=
 
-.PHONY: run test install clean
+.PHONY: run test install messages clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Refresh the French translations after changing user-facing text; the
+# compiled .mo files are committed, so nothing else needs gettext.
+messages: $(VENV)/.installed
+	cd uploads && ../$(PY) ../manage.py makemessages -l fr && ../$(PY) ../manage.py compilemessages
+	cd inventory && ../$(PY) ../manage.py makemessages -l fr && ../$(PY) ../manage.py compilemessages
 
 clean:
 	rm -rf $(VENV) .dev staticfiles .pytest_cache

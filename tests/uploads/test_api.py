@@ -166,3 +166,35 @@ def test_ticket_status_shows_the_ticket(store, api, product):
     assert status["status"] == "issued"
     assert status["expires_at"] == ticket["expires_at"]
     assert "upload" not in status
+
+
+def test_errors_speak_the_users_language(api, product):
+    french = api.post(
+        "/api/uploads/tickets/",
+        ticket_request(product, jpeg(), size=0),
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="fr",
+    ).json()
+    english = api.post(
+        "/api/uploads/tickets/",
+        ticket_request(product, jpeg(), size=0),
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    ).json()
+
+    assert french["code"] == english["code"] == "invalid"
+    assert french["detail"] == "La requête n'est pas valide."
+    assert english["detail"] == "The request is not valid."
+
+
+def test_rejection_detail_in_french(store, api, product):
+    body = b"plain text"
+    ticket = issue(api, product, body)
+    assert store.post(ticket["upload"], body) in (200, 201, 204)
+    response = api.post(
+        f"/api/uploads/tickets/{ticket['id']}/confirm/", HTTP_ACCEPT_LANGUAGE="fr"
+    )
+    assert response.json() == {
+        "code": "invalid_image",
+        "detail": "Le fichier n'est pas une image JPEG, PNG ou WebP, ou il est endommagé.",
+    }
