@@ -44,6 +44,9 @@ def weed_binary():
 
 def port_is_free(port, host=HOST):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As servers bind (Go sets it too): a port whose old connections
+        # linger in TIME_WAIT is free to listen on.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

@@ -99,12 +99,20 @@ def test_make_run_serves_login_and_admin(tmp_path, storage):
             stylesheet = url.rstrip("/") + stylesheet
         assert requests.get(stylesheet, timeout=10).status_code == 200
     finally:
-        os.killpg(process.pid, signal.SIGINT)
+        if storage == "s3":
+            os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in a terminal
+        else:
+            # A process manager's kill, to the command alone.
+            rundev = subprocess.check_output(["pgrep", "-P", str(process.pid)], text=True)
+            os.kill(int(rundev.split()[0]), signal.SIGTERM)
         try:
             process.wait(30)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             raise
-    if storage == "s3":
+    # Everything it started has stopped: the dev server (and its
+    # autoreloader's child) and SeaweedFS.
+    ports = [web_port, s3_port] if storage == "s3" else [web_port]
+    for port in ports:
         with pytest.raises(ConnectionRefusedError):
-            socket.create_connection(("127.0.0.1", s3_port), timeout=2).close()
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()

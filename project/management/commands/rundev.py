@@ -9,6 +9,7 @@ survive a restart, and is stopped when the server stops.
 """
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -68,13 +69,36 @@ class Command(BaseCommand):
                 f"  log in with one of the demo logins listed above.\n"
                 "Press Ctrl-C to stop.\n"
             ))
-            subprocess.run(
-                [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}"],
-                env=env, cwd=settings.BASE_DIR,
-            )
+            self.serve(port, env)
         except KeyboardInterrupt:
             pass
         finally:
             if server is not None:
                 self.stdout.write("Stopping SeaweedFS…")
                 server.stop()
+
+    def serve(self, port, env):
+        """runserver until it exits or we are interrupted or terminated.
+
+        runserver's autoreloader runs the server in a child process; it gets
+        a process group of its own so that all of it is stopped with us,
+        however we are stopped (Ctrl-C, kill, the test suite).
+        """
+        signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}"],
+            env=env, cwd=settings.BASE_DIR, start_new_session=True,
+        )
+        try:
+            process.wait()
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+
+
+def raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt
