@@ -45,9 +45,7 @@ class ConfigurationAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         if obj is None or request.user.is_superuser:
             return super().has_change_permission(request, obj)
-        return request.user.can_manage_site(obj) and super().has_change_permission(
-            request, obj
-        )
+        return request.user.can_manage_site(obj) and super().has_change_permission(request, obj)
 
 
 @admin.register(Product)

@@ -8,9 +8,8 @@ class InventoryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from uploads.targets import register
-
         from inventory.upload_targets import ProductImageTarget, SiteLogoTarget
+        from uploads.targets import register
 
         register(ProductImageTarget())
         register(SiteLogoTarget())

@@ -21,9 +21,7 @@ class Configuration(models.Model):
     """
 
     site_name = models.CharField(_("site name"), max_length=100, unique=True)
-    logo = models.ImageField(
-        _("logo"), upload_to=logo_upload_to, max_length=255, blank=True
-    )
+    logo = models.ImageField(_("logo"), upload_to=logo_upload_to, max_length=255, blank=True)
     address = models.CharField(_("address"), max_length=255, blank=True)
     city = models.CharField(_("city"), max_length=100, blank=True)
     country = models.CharField(_("country"), max_length=100, blank=True)

@@ -3,10 +3,9 @@ What the upload app may attach to in this project: product photos and site
 logos, each in its own site's folder. Registered in ``InventoryConfig.ready``.
 """
 
+from inventory.models import Configuration, Product
 from uploads.conf import MIB
 from uploads.targets import UploadTarget
-
-from inventory.models import Configuration, Product
 
 
 class ProductImageTarget(UploadTarget):

@@ -64,9 +64,7 @@ class Env:
             return value
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            self.problem(
-                name, f"expected an http:// or https:// URL, got {value!r}."
-            )
+            self.problem(name, f"expected an http:// or https:// URL, got {value!r}.")
             return default
         return value.rstrip("/")
 

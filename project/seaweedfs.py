@@ -91,8 +91,14 @@ class SeaweedFS:
     Use as a context manager, or call ``start()`` and ``stop()``.
     """
 
-    def __init__(self, data_dir, access_key="dev-access-key", secret_key="dev-secret-key",
-                 s3_port=None, host=HOST):
+    def __init__(
+        self,
+        data_dir,
+        access_key="dev-access-key",
+        secret_key="dev-secret-key",
+        s3_port=None,
+        host=HOST,
+    ):
         self.data_dir = Path(data_dir)
         self.access_key = access_key
         self.secret_key = secret_key
@@ -114,17 +120,25 @@ class SeaweedFS:
 
     def command(self, master, volume, filer, s3):
         return [
-            weed_binary(), "server",
+            weed_binary(),
+            "server",
             f"-dir={self.data_dir / 'data'}",
-            f"-ip={self.host}", f"-ip.bind={self.host}",
-            f"-master.port={master}", "-master.telemetry=false",
+            f"-ip={self.host}",
+            f"-ip.bind={self.host}",
+            f"-master.port={master}",
+            "-master.telemetry=false",
             "-master.volumeSizeLimitMB=64",
             # Every bucket is a collection with volumes of its own: keep them
             # small and allow many, for suites that make a bucket per test.
-            f"-volume.port={volume}", "-volume.max=300",
-            "-filer", f"-filer.port={filer}",
-            "-s3", f"-s3.port={s3}", f"-s3.config={self.data_dir / 's3.json'}",
-            "-s3.port.iceberg=0", "-s3.port.lance=0",
+            f"-volume.port={volume}",
+            "-volume.max=300",
+            "-filer",
+            f"-filer.port={filer}",
+            "-s3",
+            f"-s3.port={s3}",
+            f"-s3.config={self.data_dir / 's3.json'}",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
         ]
 
     def write_credentials(self):
@@ -132,9 +146,7 @@ class SeaweedFS:
             "identities": [
                 {
                     "name": "app",
-                    "credentials": [
-                        {"accessKey": self.access_key, "secretKey": self.secret_key}
-                    ],
+                    "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
                     "actions": ["Admin", "Read", "Write", "List", "Tagging"],
                 }
             ]
@@ -183,8 +195,7 @@ class SeaweedFS:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(
-                    f"SeaweedFS exited with status {self.process.returncode}; "
-                    f"see {self.log_path}"
+                    f"SeaweedFS exited with status {self.process.returncode}; see {self.log_path}"
                 )
             try:
                 self.ensure_bucket(probe, client=client)
@@ -196,8 +207,7 @@ class SeaweedFS:
                 last_error = exc
                 time.sleep(0.25)
         raise RuntimeError(
-            f"SeaweedFS did not become ready in {timeout}s ({last_error}); "
-            f"see {self.log_path}"
+            f"SeaweedFS did not become ready in {timeout}s ({last_error}); see {self.log_path}"
         )
 
     def ensure_bucket(self, name, cors_origins=(), client=None):
@@ -255,4 +265,3 @@ def environment_for(server, bucket, region="us-east-1"):
         "AWS_S3_ENDPOINT_URL": server.endpoint_url,
         "AWS_S3_REGION_NAME": region,
     }
-

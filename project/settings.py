@@ -78,9 +78,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": env.database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
-}
+DATABASES = {"default": env.database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "inventory.User"

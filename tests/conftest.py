@@ -84,9 +84,7 @@ def bucket_keys(client, bucket):
 
 
 def disk_files(root):
-    return sorted(
-        path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file()
-    )
+    return sorted(path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file())
 
 
 @pytest.fixture(params=["local", "s3"])

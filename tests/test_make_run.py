@@ -31,7 +31,8 @@ def wait_for_line(process, pattern, timeout):
         match = re.search(pattern, line)
         if match:
             return match, seen
-    raise AssertionError("make run never printed %r:\n%s" % (pattern, "".join(seen)))
+    output = "".join(seen)
+    raise AssertionError(f"make run never printed {pattern!r}:\n{output}")
 
 
 @pytest.mark.slow
@@ -40,8 +41,12 @@ def test_make_run_serves_login_and_admin(tmp_path, storage):
     web_port, s3_port = free_weed_ports(2)
     process = subprocess.Popen(
         [
-            "make", "--no-print-directory", "run",
-            f"STORAGE={storage}", f"PORT={web_port}", f"S3_PORT={s3_port}",
+            "make",
+            "--no-print-directory",
+            "run",
+            f"STORAGE={storage}",
+            f"PORT={web_port}",
+            f"S3_PORT={s3_port}",
             f"DATA_DIR={tmp_path / 'dev'}",
         ],
         cwd=BASE_DIR,

@@ -19,9 +19,7 @@ def test_product_image_lives_in_its_site_folder(storage_mode, sites):
     product.image.save("IMG_0001.JPG", ContentFile(b"jpeg"))
     product.refresh_from_db()
 
-    assert re.fullmatch(
-        rf"sites/{site_two.pk}/products/[0-9a-f]{{32}}\.jpg", product.image.name
-    )
+    assert re.fullmatch(rf"sites/{site_two.pk}/products/[0-9a-f]{{32}}\.jpg", product.image.name)
     with product.image.open() as handle:
         assert handle.read() == b"jpeg"
     if storage_mode == "s3":

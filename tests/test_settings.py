@@ -28,7 +28,11 @@ def manage_check(tmp_path, **variables):
     }
     return subprocess.run(
         [sys.executable, "manage.py", "check"],
-        cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=60,
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -75,7 +79,11 @@ def test_check_fails_on_a_bucket_without_credentials(tmp_path, missing):
         ("DATABASE_URL", "mysqll://db/x", "DATABASE_URL: not a usable database URL"),
         ("DATABASE_URL", "postgres://", "DATABASE_URL: no database name"),
         ("AWS_S3_ENDPOINT_URL", "localhost:8333", "AWS_S3_ENDPOINT_URL: expected an http"),
-        ("AWS_S3_CUSTOM_DOMAIN", "https://cdn.example.com", "AWS_S3_CUSTOM_DOMAIN: expected a bare domain"),
+        (
+            "AWS_S3_CUSTOM_DOMAIN",
+            "https://cdn.example.com",
+            "AWS_S3_CUSTOM_DOMAIN: expected a bare domain",
+        ),
         ("AWS_QUERYSTRING_EXPIRE", "1h", "AWS_QUERYSTRING_EXPIRE: expected a whole number"),
     ],
 )
@@ -117,7 +125,9 @@ def test_dotenv_file_is_read_and_the_environment_wins(tmp_path):
             "DJANGO_ENV_FILE": str(env_file),
             "AWS_S3_REGION_NAME": "eu-west-1",
         },
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.stdout.split() == ["from-dotenv", "eu-west-1"], result.stderr
 

@@ -24,7 +24,9 @@ def request_for(user):
     "kind, storage_class, folder",
     [("product", ProductImageStorage, "products"), ("logo", SiteLogoStorage, "config")],
 )
-def test_each_user_gets_the_storage_of_their_own_site(sites, make_user, kind, storage_class, folder):
+def test_each_user_gets_the_storage_of_their_own_site(
+    sites, make_user, kind, storage_class, folder
+):
     one, two = sites
     alice, bob = make_user("alice", one), make_user("bob", two)
     loner = make_user("loner")

@@ -96,8 +96,10 @@ class TestS3Mode:
             "media/sites/3/products/c.jpg",
         ]
         assert storage.exists("media/sites/3/products/c.jpg")
-        assert storage.url("sites/3/products/a.jpg").split("?")[0].endswith(
-            "/media/sites/3/products/a.jpg"
+        assert (
+            storage.url("sites/3/products/a.jpg")
+            .split("?")[0]
+            .endswith("/media/sites/3/products/a.jpg")
         )
 
     def test_existing_names_are_not_overwritten(self, s3_bucket, s3_client):

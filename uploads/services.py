@@ -119,9 +119,7 @@ def is_sha256_base64(value):
 
 def enforce_open_ticket_limit(user):
     now = timezone.now()
-    open_tickets = UploadTicket.objects.filter(
-        user=user, status=Status.ISSUED, expires_at__gt=now
-    )
+    open_tickets = UploadTicket.objects.filter(user=user, status=Status.ISSUED, expires_at__gt=now)
     if open_tickets.count() >= upload_settings.MAX_OPEN_TICKETS:
         first_expiry = open_tickets.order_by("expires_at").values_list("expires_at", flat=True)[0]
         raise TooManyTickets(retry_after=max(1, int((first_expiry - now).total_seconds()) + 1))
@@ -142,7 +140,7 @@ def object_key(site_id, folder, stem, content_type):
 
 def media_name(key):
     """A key's name relative to the media root, as model fields store it."""
-    return key[len(S3_MEDIA_LOCATION) + 1:]
+    return key[len(S3_MEDIA_LOCATION) + 1 :]
 
 
 def policy_for(ticket):

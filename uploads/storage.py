@@ -74,7 +74,7 @@ class MediaStorage(Storage):
         variants = _VARIANTS.get(cls)
         if variants:
             cls = variants[s3_enabled()]
-        return super(MediaStorage, cls).__new__(cls, *args, **kwargs)
+        return super().__new__(cls, *args, **kwargs)
 
     @property
     def folder(self):
@@ -99,7 +99,7 @@ class MediaStorage(Storage):
         name = name.replace("\\", "/").lstrip("/")
         for prefix in self.name_prefixes():
             if name.startswith(prefix):
-                return name[len(prefix):]
+                return name[len(prefix) :]
         return name
 
     def media_name(self, name):
@@ -213,9 +213,7 @@ class S3Backend(S3Connection):
     """The bucket half of the media classes: a location below ``media/``."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault(
-            "location", posixpath.join(S3_MEDIA_LOCATION, self.folder).rstrip("/")
-        )
+        kwargs.setdefault("location", posixpath.join(S3_MEDIA_LOCATION, self.folder).rstrip("/"))
         super().__init__(**kwargs)
 
     def _normalize_name(self, name):
@@ -271,7 +269,7 @@ class StaticStorage(Storage):
     def __new__(cls, *args, **kwargs):
         if cls is StaticStorage:
             cls = S3StaticStorage if s3_enabled() else LocalStaticStorage
-        return super(StaticStorage, cls).__new__(cls, *args, **kwargs)
+        return super().__new__(cls, *args, **kwargs)
 
 
 class S3StaticStorage(StaticStorage, S3Connection):

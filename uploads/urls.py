@@ -7,7 +7,11 @@ app_name = "uploads"
 
 urlpatterns = [
     path("api/uploads/tickets/", views.TicketListView.as_view(), name="ticket-list"),
-    path("api/uploads/tickets/<uuid:ticket_id>/", views.TicketDetailView.as_view(), name="ticket-detail"),
+    path(
+        "api/uploads/tickets/<uuid:ticket_id>/",
+        views.TicketDetailView.as_view(),
+        name="ticket-detail",
+    ),
     path(
         "api/uploads/tickets/<uuid:ticket_id>/confirm/",
         views.TicketConfirmView.as_view(),

@@ -7,8 +7,8 @@ and it streams the file to a temporary file beside its destination, hashing
 as it goes: an upload is never held in memory and lands by an atomic rename.
 """
 
-import hashlib
 import base64
+import hashlib
 import os
 import tempfile
 from xml.sax.saxutils import escape
@@ -19,9 +19,17 @@ from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from uploads.backends.local import LocalUploadBackend, PolicyViolation
-from uploads.targets import get_targets
+from uploads.backends.local import (
+    LocalUploadBackend,
+    PolicyViolation,
+    bad_request,
+    denied,
+    verify_form,
+)
 from uploads.conf import upload_settings
+from uploads.targets import get_targets
+
+ONE_FILE = "POST requires exactly one file field, named file."
 
 
 class ReceivedFile:
@@ -46,9 +54,7 @@ class StreamingPolicyHandler(FileUploadHandler):
     def new_file(self, field_name, *args, **kwargs):
         super().new_file(field_name, *args, **kwargs)
         if field_name != "file" or self.temporary is not None:
-            self.violation = PolicyViolation(
-                "InvalidArgument", "POST requires exactly one file field, named file.", 400
-            )
+            self.violation = bad_request("InvalidArgument", ONE_FILE)
             raise StopUpload(connection_reset=False)
         os.makedirs(self.directory, exist_ok=True)
         self.temporary = tempfile.NamedTemporaryFile(
@@ -60,8 +66,8 @@ class StreamingPolicyHandler(FileUploadHandler):
     def receive_data_chunk(self, raw_data, start):
         self.size += len(raw_data)
         if self.size > self.max_size:
-            self.violation = PolicyViolation(
-                "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size.", 400
+            self.violation = bad_request(
+                "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size."
             )
             raise StopUpload(connection_reset=False)
         self.temporary.write(raw_data)
@@ -94,8 +100,7 @@ def s3_error(code, message, status):
 
 def largest_upload():
     return max(
-        [target.get_max_size() for target in get_targets().values()]
-        or [upload_settings.MAX_SIZE]
+        [target.get_max_size() for target in get_targets().values()] or [upload_settings.MAX_SIZE]
     )
 
 
@@ -111,16 +116,16 @@ def emulated_post(request):
         try:
             fields = dict(request.POST.lists())
         except (RequestDataTooBig, SuspiciousOperation):
-            raise PolicyViolation("MalformedPOSTRequest", "The body of the POST request is not well-formed.", 400)
+            raise bad_request("MalformedPOSTRequest", "The POST body is not well-formed.") from None
         if handler.violation:
             raise handler.violation
         if handler.received is None:
-            raise PolicyViolation("InvalidArgument", "POST requires exactly one file field, named file.", 400)
-        key = backend.verify_form(fields, handler.received.size, handler.received.sha256)
+            raise bad_request("InvalidArgument", ONE_FILE)
+        key = verify_form(fields, handler.received.size, handler.received.sha256)
         try:
             backend.store(key, handler.received.path)
         except SuspiciousOperation:
-            raise PolicyViolation("AccessDenied", "Key outside the media folder.")
+            raise denied("key outside the media folder.") from None
     except PolicyViolation as violation:
         return s3_error(violation.code, violation.message, violation.status)
     finally:

@@ -140,7 +140,9 @@ def ticket_request(product, body, **overrides):
 
 
 def issue(api, product, body, **overrides):
-    response = api.post("/api/uploads/tickets/", ticket_request(product, body, **overrides), format="json")
+    response = api.post(
+        "/api/uploads/tickets/", ticket_request(product, body, **overrides), format="json"
+    )
     assert response.status_code == 201, response.json()
     return response.json()
 

@@ -65,7 +65,13 @@ def test_unknown_ticket_is_not_found(api):
 
 
 def logo_request(**overrides):
-    return {"kind": "logo", "content_type": "image/png", "size": 100, "filename": "logo.png", **overrides}
+    return {
+        "kind": "logo",
+        "content_type": "image/png",
+        "size": 100,
+        "filename": "logo.png",
+        **overrides,
+    }
 
 
 def test_staff_may_not_upload_a_logo(api):
@@ -102,9 +108,7 @@ def test_site_admin_cannot_reach_another_sites_logo(make_user, sites):
 
 
 def test_superuser_acts_on_any_site(store, django_user_model, sites):
-    root = client_for(
-        django_user_model.objects.create_superuser("root", "root@example.com", "pw")
-    )
+    root = client_for(django_user_model.objects.create_superuser("root", "root@example.com", "pw"))
     other_product = Product.objects.create(site_configuration=sites[1], name="Y", cug="Y")
     ticket = issue(root, other_product, jpeg())
     assert ticket["upload"]["fields"]["key"].startswith(f"media/sites/{sites[1].pk}/products/")

@@ -26,7 +26,9 @@ def test_token_login_and_token_auth(client, staff, product, store):
 
 def test_wrong_password_is_a_clear_error(client, staff):
     response = client.post(
-        "/api/auth/token/", {"username": "staff", "password": "nope"}, content_type="application/json"
+        "/api/auth/token/",
+        {"username": "staff", "password": "nope"},
+        content_type="application/json",
     )
     assert response.status_code == 400
     body = response.json()
@@ -81,7 +83,9 @@ def test_logo_size_limit_is_its_own(api, make_user, site):
 
 
 def test_malformed_json_is_invalid(api):
-    response = api.generic("POST", "/api/uploads/tickets/", "{not json", content_type="application/json")
+    response = api.generic(
+        "POST", "/api/uploads/tickets/", "{not json", content_type="application/json"
+    )
     assert (response.status_code, response.json()["code"]) == (400, "invalid")
 
 
@@ -191,9 +195,7 @@ def test_rejection_detail_in_french(store, api, product):
     body = b"plain text"
     ticket = issue(api, product, body)
     assert store.post(ticket["upload"], body) in (200, 201, 204)
-    response = api.post(
-        f"/api/uploads/tickets/{ticket['id']}/confirm/", HTTP_ACCEPT_LANGUAGE="fr"
-    )
+    response = api.post(f"/api/uploads/tickets/{ticket['id']}/confirm/", HTTP_ACCEPT_LANGUAGE="fr")
     assert response.json() == {
         "code": "invalid_image",
         "detail": "Le fichier n'est pas une image JPEG, PNG ou WebP, ou il est endommagé.",

@@ -18,7 +18,9 @@ FINAL = r"media/sites/{site}/products/[0-9a-f]{{32}}\.{ext}"
 
 def upload(store, api, product, body, **overrides):
     ticket = issue(api, product, body, **overrides)
-    assert store.post(ticket["upload"], body, file_type=overrides.get("content_type", "image/jpeg")) in (200, 201, 204)
+    assert store.post(
+        ticket["upload"], body, file_type=overrides.get("content_type", "image/jpeg")
+    ) in (200, 201, 204)
     return ticket
 
 
@@ -33,9 +35,15 @@ def served(store, url):
 
 @pytest.mark.parametrize(
     "make, content_type, fmt, ext",
-    [(jpeg, "image/jpeg", "jpeg", "jpg"), (png, "image/png", "png", "png"), (webp, "image/webp", "webp", "webp")],
+    [
+        (jpeg, "image/jpeg", "jpeg", "jpg"),
+        (png, "image/png", "png", "png"),
+        (webp, "image/webp", "webp", "webp"),
+    ],
 )
-def test_confirm_attaches_the_inspected_image(store, api, product, site, make, content_type, fmt, ext):
+def test_confirm_attaches_the_inspected_image(
+    store, api, product, site, make, content_type, fmt, ext
+):
     body = make((320, 200))
     ticket = upload(store, api, product, body, content_type=content_type, sha256=sha256_b64(body))
 
@@ -46,7 +54,12 @@ def test_confirm_attaches_the_inspected_image(store, api, product, site, make, c
     assert data["id"] == ticket["id"]
     assert data["status"] == "confirmed"
     assert (data["kind"], data["object_id"]) == ("product", product.pk)
-    assert (data["format"], data["width"], data["height"], data["size"]) == (fmt, 320, 200, len(body))
+    assert (data["format"], data["width"], data["height"], data["size"]) == (
+        fmt,
+        320,
+        200,
+        len(body),
+    )
     assert re.fullmatch(FINAL.format(site=site.pk, ext=ext), data["key"])
 
     product.refresh_from_db()
@@ -90,7 +103,11 @@ def test_confirm_before_upload_keeps_the_ticket_usable(store, api, product):
         (b"this is a text file, renamed photo.jpg", "image/jpeg", "invalid_image"),
         (png(), "image/jpeg", "type_mismatch"),
         (jpeg(), "image/webp", "type_mismatch"),
-        (b"\xff\xd8\xff\xe0" + b"\x00" * 200, "image/jpeg", "invalid_image"),  # JPEG magic, no image
+        (
+            b"\xff\xd8\xff\xe0" + b"\x00" * 200,
+            "image/jpeg",
+            "invalid_image",
+        ),  # JPEG magic, no image
         (png_header_only(50_000, 50_000), "image/png", "image_too_large"),
         (png_header_only(13_000, 10), "image/png", "image_too_large"),
     ],

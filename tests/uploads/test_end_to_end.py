@@ -1,8 +1,8 @@
 """One whole flow over HTTP against a live server, as an app would do it,
 with the same client code in both storage modes."""
 
-import hashlib
 import base64
+import hashlib
 
 import requests
 

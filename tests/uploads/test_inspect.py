@@ -15,7 +15,11 @@ def inspect(data, content_type, **options):
 
 @pytest.mark.parametrize(
     "data, content_type, fmt",
-    [(jpeg((30, 20)), "image/jpeg", "JPEG"), (png((30, 20)), "image/png", "PNG"), (webp((30, 20)), "image/webp", "WEBP")],
+    [
+        (jpeg((30, 20)), "image/jpeg", "JPEG"),
+        (png((30, 20)), "image/png", "PNG"),
+        (webp((30, 20)), "image/webp", "WEBP"),
+    ],
 )
 def test_reads_format_and_dimensions(data, content_type, fmt):
     info = inspect(data, content_type)

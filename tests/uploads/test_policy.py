@@ -98,14 +98,20 @@ REFUSALS = {
     "larger body": lambda t, body: (None, body + b"\x00"),
     "smaller body": lambda t, body: (None, body[:-1]),
     "empty body": lambda t, body: (None, b""),
-    "another key": lambda t, body: (tampered(t, key=t["upload"]["fields"]["key"].replace("incoming/", "")), body),
+    "another key": lambda t, body: (
+        tampered(t, key=t["upload"]["fields"]["key"].replace("incoming/", "")),
+        body,
+    ),
     "another site's key": lambda t, body: (
         tampered(t, key=re.sub(r"sites/\d+/", "sites/999/", t["upload"]["fields"]["key"])),
         body,
     ),
     "another content type": lambda t, body: (tampered(t, **{"Content-Type": "text/html"}), body),
     "svg": lambda t, body: (tampered(t, **{"Content-Type": "image/svg+xml"}), body),
-    "two content types": lambda t, body: (tampered(t, **{"Content-Type": "image/jpeg,text/html"}), body),
+    "two content types": lambda t, body: (
+        tampered(t, **{"Content-Type": "image/jpeg,text/html"}),
+        body,
+    ),
     "policy edited after signing": lambda t, body: (edited_policy(t, 10**9), body + b"\x00" * 100),
     "extra metadata": lambda t, body: (tampered(t, **{"x-amz-meta-owner": "attacker"}), body),
     "website redirect": lambda t, body: (

@@ -13,9 +13,7 @@ from uploads.models import UploadTicket
 
 
 def expire(ticket_id):
-    UploadTicket.objects.filter(pk=ticket_id).update(
-        expires_at=timezone.now() - timedelta(hours=2)
-    )
+    UploadTicket.objects.filter(pk=ticket_id).update(expires_at=timezone.now() - timedelta(hours=2))
 
 
 def run(*args):

@@ -31,7 +31,8 @@ def confirm_concurrently(user, ticket_ids):
             connections.close_all()
 
     threads = [
-        threading.Thread(target=worker, args=(i, ticket_id)) for i, ticket_id in enumerate(ticket_ids)
+        threading.Thread(target=worker, args=(i, ticket_id))
+        for i, ticket_id in enumerate(ticket_ids)
     ]
     for thread in threads:
         thread.start()

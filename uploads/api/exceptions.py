@@ -3,8 +3,8 @@ Every API error as ``{"code": ..., "detail": ...}``, plus ``"errors"`` with
 the field errors of a 400, and ``Retry-After`` where waiting helps.
 """
 
-from django.http import Http404, JsonResponse
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response

@@ -12,7 +12,7 @@ import binascii
 import json
 import os
 import shutil
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.core.exceptions import SuspiciousFileOperation
 from django.urls import reverse
@@ -26,6 +26,7 @@ SIGNATURE_SALT = "uploads.emulator.policy"
 KEY_PREFIX = S3_MEDIA_LOCATION + "/"
 # Form fields outside the policy's conditions, as in S3.
 UNSIGNED_FIELDS = {"policy", "x-amz-signature", "file"}
+EXPIRATION_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 class PolicyViolation(Exception):
@@ -42,6 +43,87 @@ def sign(encoded_policy):
     return salted_hmac(SIGNATURE_SALT, encoded_policy, algorithm="sha256").hexdigest()
 
 
+def denied(reason):
+    return PolicyViolation("AccessDenied", f"Invalid according to Policy: {reason}")
+
+
+def bad_request(code, message):
+    return PolicyViolation(code, message, status=400)
+
+
+def verify_form(fields, size, sha256):
+    """The key a form may write ``size`` bytes with base64 digest ``sha256``
+    to, or ``PolicyViolation``, decided as S3 decides it.
+
+    ``fields`` maps each form field to the list of its values.
+    """
+    if any(len(values) != 1 for values in fields.values()):
+        raise bad_request("InvalidArgument", "A form field is repeated.")
+    form = {name.lower(): values[0] for name, values in fields.items()}
+    conditions = read_policy(form)
+    covered, length_range = check_conditions(form, conditions)
+    extra = sorted(
+        name
+        for name in form
+        if name not in covered and name not in UNSIGNED_FIELDS and not name.startswith("x-ignore-")
+    )
+    if extra:
+        raise denied(f"Extra input fields: {', '.join(extra)}")
+    if length_range and size > length_range[1]:
+        raise bad_request(
+            "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size."
+        )
+    if length_range and size < length_range[0]:
+        raise bad_request(
+            "EntityTooSmall", "Your proposed upload is smaller than the minimum size."
+        )
+    pinned = form.get("x-amz-checksum-sha256")
+    if pinned is not None and pinned != sha256:
+        raise bad_request("BadDigest", "The SHA256 you specified did not match what we received.")
+    return form["key"]
+
+
+def read_policy(form):
+    """The conditions of a correctly signed, unexpired policy."""
+    encoded = form.get("policy", "")
+    if not encoded or not constant_time_compare(sign(encoded), form.get("x-amz-signature", "")):
+        raise denied("signature mismatch.")
+    try:
+        document = json.loads(base64.b64decode(encoded, validate=True))
+        expiration = datetime.strptime(document["expiration"], EXPIRATION_FORMAT)
+        conditions = document["conditions"]
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise bad_request("InvalidPolicyDocument", "Invalid Policy.") from None
+    if timezone.now() >= expiration.replace(tzinfo=UTC):
+        raise denied("Policy expired.")
+    return conditions
+
+
+def check_conditions(form, conditions):
+    """The names of the fields the conditions cover, and the allowed length
+    range; ``PolicyViolation`` if a condition fails."""
+    covered = set()
+    length_range = None
+    for condition in conditions:
+        if isinstance(condition, dict):  # {"name": value}
+            ((name, expected),) = condition.items()
+            operator = "eq"
+        elif condition[0] == "content-length-range":
+            length_range = (condition[1], condition[2])
+            continue
+        else:  # ["eq" | "starts-with", "$name", value]
+            operator, name, expected = condition
+            name = name.lstrip("$")
+        name = name.lower()
+        value = form.get(name)
+        if value is None or not (
+            value == expected if operator == "eq" else value.startswith(expected)
+        ):
+            raise denied("Policy Condition failed.")
+        covered.add(name)
+    return covered, length_range
+
+
 def file_etag(stat):
     """Changes whenever the file is replaced (uploads land by rename)."""
     return f'"{stat.st_ino:x}-{stat.st_mtime_ns:x}-{stat.st_size:x}"'
@@ -54,13 +136,11 @@ class LocalUploadBackend:
     def path(self, key):
         if not key.startswith(KEY_PREFIX):
             raise SuspiciousFileOperation(f"Key outside the media root: {key!r}")
-        return self.storage.path(key[len(KEY_PREFIX):])
+        return self.storage.path(key[len(KEY_PREFIX) :])
 
     def presign_post(self, policy):
         document = {
-            "expiration": policy.expires_at.astimezone(dt_timezone.utc).strftime(
-                "%Y-%m-%dT%H:%M:%S.%fZ"
-            ),
+            "expiration": policy.expires_at.astimezone(UTC).strftime(EXPIRATION_FORMAT),
             "conditions": policy.conditions(),
         }
         encoded = base64.b64encode(json.dumps(document).encode()).decode()
@@ -70,65 +150,6 @@ class LocalUploadBackend:
         }
 
     # --- The emulator's side -----------------------------------------------
-
-    def verify_form(self, fields, size, sha256):
-        """The key the form may write ``size`` bytes with base64 digest
-        ``sha256`` to, or ``PolicyViolation``, as S3 decides it.
-
-        ``fields`` maps each form field to the list of its values.
-        """
-        if any(len(values) != 1 for values in fields.values()):
-            raise PolicyViolation("InvalidArgument", "A form field is repeated.", 400)
-        form = {name.lower(): values[0] for name, values in fields.items()}
-        encoded = form.get("policy", "")
-        if not encoded or not constant_time_compare(sign(encoded), form.get("x-amz-signature", "")):
-            raise PolicyViolation("AccessDenied", "Invalid according to Policy: signature mismatch.")
-        try:
-            document = json.loads(base64.b64decode(encoded, validate=True))
-            expiration = datetime.strptime(document["expiration"], "%Y-%m-%dT%H:%M:%S.%fZ")
-            conditions = document["conditions"]
-        except (ValueError, KeyError, TypeError, binascii.Error):
-            raise PolicyViolation("InvalidPolicyDocument", "Invalid Policy.", 400) from None
-        if timezone.now() >= expiration.replace(tzinfo=dt_timezone.utc):
-            raise PolicyViolation("AccessDenied", "Invalid according to Policy: Policy expired.")
-
-        covered = set()
-        length_range = None
-        for condition in conditions:
-            if isinstance(condition, dict):
-                ((name, expected),) = condition.items()
-                name = name.lower()
-                if form.get(name) != expected:
-                    raise PolicyViolation("AccessDenied", "Invalid according to Policy: Policy Condition failed.")
-                covered.add(name)
-            elif condition[0] == "content-length-range":
-                length_range = (condition[1], condition[2])
-            else:  # ["eq" | "starts-with", "$name", value]
-                operator, name, expected = condition
-                name = name.lstrip("$").lower()
-                value = form.get(name, "")
-                if (operator == "eq" and value != expected) or (
-                    operator == "starts-with" and not value.startswith(expected)
-                ):
-                    raise PolicyViolation("AccessDenied", "Invalid according to Policy: Policy Condition failed.")
-                covered.add(name)
-        extra = sorted(
-            name for name in form
-            if name not in covered and name not in UNSIGNED_FIELDS and not name.startswith("x-ignore-")
-        )
-        if extra:
-            raise PolicyViolation(
-                "AccessDenied", f"Invalid according to Policy: Extra input fields: {', '.join(extra)}"
-            )
-        if length_range:
-            if size > length_range[1]:
-                raise PolicyViolation("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size.", 400)
-            if size < length_range[0]:
-                raise PolicyViolation("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size.", 400)
-        pinned = form.get("x-amz-checksum-sha256")
-        if pinned is not None and pinned != sha256:
-            raise PolicyViolation("BadDigest", "The SHA256 you specified did not match the calculated checksum.", 400)
-        return form["key"]
 
     def store(self, key, temporary_path):
         """Move a received file into place, replacing any earlier upload."""

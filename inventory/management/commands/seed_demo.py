@@ -14,7 +14,12 @@ from django.db import transaction
 from inventory.models import Configuration, Product, User
 
 STAFF_PERMISSIONS = ["view_product", "add_product", "change_product"]
-SITE_ADMIN_PERMISSIONS = [*STAFF_PERMISSIONS, "delete_product", "view_configuration", "change_configuration"]
+SITE_ADMIN_PERMISSIONS = [
+    *STAFF_PERMISSIONS,
+    "delete_product",
+    "view_configuration",
+    "change_configuration",
+]
 
 SITES = [
     {

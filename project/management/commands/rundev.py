@@ -55,20 +55,24 @@ class Command(BaseCommand):
                 env.update(environment_for(server, bucket))
                 subprocess.run(
                     [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-                    env=env, check=True, cwd=settings.BASE_DIR,
+                    env=env,
+                    check=True,
+                    cwd=settings.BASE_DIR,
                 )
                 where = f"S3 bucket {bucket!r} at {server.endpoint_url}"
             else:
                 env["AWS_STORAGE_BUCKET_NAME"] = ""
                 where = f"the local folder {settings.MEDIA_ROOT}"
 
-            self.stdout.write(self.style.SUCCESS(
-                f"\nInventory is running at {url}\n"
-                f"  admin:  {url}admin/\n"
-                f"  images: {where}\n"
-                f"  log in with one of the demo logins listed above.\n"
-                "Press Ctrl-C to stop.\n"
-            ))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"\nInventory is running at {url}\n"
+                    f"  admin:  {url}admin/\n"
+                    f"  images: {where}\n"
+                    f"  log in with one of the demo logins listed above.\n"
+                    "Press Ctrl-C to stop.\n"
+                )
+            )
             self.serve(port, env)
         except KeyboardInterrupt:
             pass
@@ -87,7 +91,9 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
         process = subprocess.Popen(
             [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}"],
-            env=env, cwd=settings.BASE_DIR, start_new_session=True,
+            env=env,
+            cwd=settings.BASE_DIR,
+            start_new_session=True,
         )
         try:
             process.wait()
