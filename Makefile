@@ -12,7 +12,7 @@ S3_PORT ?= 8333
 DATA_DIR ?= .dev
 PYTEST_ARGS ?=
 
-.PHONY: run test install messages clean
+.PHONY: run test bench install messages clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Speed and memory measurements; not part of `make test`.
+bench: $(VENV)/.installed
+	$(PY) -m pytest tests/benchmarks -o python_files='bench_*.py' -s $(PYTEST_ARGS)
 
 # Refresh the French translations after changing user-facing text; the
 # compiled .mo files are committed, so nothing else needs gettext.

@@ -10,10 +10,13 @@ from django.core.files.storage import default_storage
 from tests.conftest import bucket_keys, disk_files
 from uploads.storage import (
     LocalMediaStorage,
+    LocalStaticStorage,
     MediaStorage,
     ProductImageStorage,
     S3MediaStorage,
+    S3StaticStorage,
     SiteLogoStorage,
+    StaticStorage,
     site_folder,
     site_upload_path,
 )
@@ -193,3 +196,22 @@ def test_upload_path_keeps_only_a_plain_extension(filename, extension):
     assert folder == "sites/9/products"
     assert base.endswith(extension)
     assert len(base) == 32 + len(extension)
+
+
+def test_static_storage_in_the_bucket(s3_bucket, s3_client):
+    storage = StaticStorage()
+    assert isinstance(storage, S3StaticStorage)
+    storage.save("admin/css/base.css", ContentFile(b"body{}"))
+    storage.save("admin/css/base.css", ContentFile(b"body{color:red}"))  # collectstatic again
+
+    assert bucket_keys(s3_client, s3_bucket) == ["static/admin/css/base.css"]
+    assert fetch(storage.url("admin/css/base.css")) == b"body{color:red}"
+
+
+def test_static_storage_on_disk(settings, tmp_path):
+    settings.STATIC_ROOT = tmp_path / "static"
+    storage = StaticStorage()
+    assert isinstance(storage, LocalStaticStorage)
+    storage.save("admin/css/base.css", ContentFile(b"body{}"))
+    assert (tmp_path / "static/admin/css/base.css").read_bytes() == b"body{}"
+    assert storage.url("admin/css/base.css") == "/static/admin/css/base.css"

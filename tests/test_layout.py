@@ -1,0 +1,25 @@
+"""The upload app is reusable: it never imports the project's apps."""
+
+import ast
+from pathlib import Path
+
+UPLOADS = Path(__file__).resolve().parent.parent / "uploads"
+
+
+def imported_modules(path):
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            yield node.module
+
+
+def test_uploads_never_imports_inventory_or_project():
+    offenders = [
+        f"{path.relative_to(UPLOADS.parent)} imports {module}"
+        for path in UPLOADS.rglob("*.py")
+        for module in imported_modules(path)
+        if module.split(".")[0] in ("inventory", "project")
+    ]
+    assert offenders == []
