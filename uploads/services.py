@@ -156,10 +156,11 @@ def policy_for(ticket):
 # --- Confirm ----------------------------------------------------------------
 
 
-def get_ticket(user, ticket_id):
+def get_ticket(user, ticket_id, *, lock=False):
     """One of ``user``'s own tickets; any other is not found."""
+    tickets = UploadTicket.objects.select_for_update() if lock else UploadTicket.objects
     try:
-        return UploadTicket.objects.get(pk=ticket_id, user=user)
+        return tickets.get(pk=ticket_id, user=user)
     except (UploadTicket.DoesNotExist, ValidationError, ValueError, TypeError):
         raise NotFound() from None
 
@@ -175,7 +176,7 @@ def confirm_ticket(user, ticket_id):
     created = []  # keys written by this call, removed if it fails
     try:
         with transaction.atomic():
-            ticket = lock_ticket(user, ticket_id)
+            ticket = get_ticket(user, ticket_id, lock=True)
             try:
                 return confirm_locked(ticket, user, backend, created)
             except Rejected as rejection:
@@ -186,13 +187,6 @@ def confirm_ticket(user, ticket_id):
         for key in created:
             delete_quietly(backend, key)
         raise
-
-
-def lock_ticket(user, ticket_id):
-    try:
-        return UploadTicket.objects.select_for_update().get(pk=ticket_id, user=user)
-    except (UploadTicket.DoesNotExist, ValidationError, ValueError, TypeError):
-        raise NotFound() from None
 
 
 def confirm_locked(ticket, user, backend, created):
@@ -210,6 +204,9 @@ def confirm_locked(ticket, user, backend, created):
         raise NotFound()
 
     final_key = object_key(ticket.site_id, target.folder, uuid.uuid4().hex, ticket.content_type)
+    # Listed before the copy: a copy that fails after the store did it
+    # (a timeout, say) must not leave an orphan either.
+    created.append(final_key)
     for attempt in range(INSPECTION_ATTEMPTS):
         try:
             info = backend.head(ticket.incoming_key)
@@ -227,7 +224,6 @@ def confirm_locked(ticket, user, backend, created):
                 raise UploadMissing(
                     _("The file changed while it was checked. Confirm again.")
                 ) from None
-    created.append(final_key)
     return attach(ticket, user, target, final_key, image, backend)
 
 

@@ -71,10 +71,10 @@ class MediaStorage(Storage):
     """The root of user media: ``media/`` in the bucket, ``MEDIA_ROOT`` on disk."""
 
     def __new__(cls, *args, **kwargs):
+        # The public classes stand for their S3 or filesystem variant.
         variants = _VARIANTS.get(cls)
-        if variants:
-            cls = variants[s3_enabled()]
-        return super().__new__(cls, *args, **kwargs)
+        concrete = variants[s3_enabled()] if variants else cls
+        return super(MediaStorage, concrete).__new__(concrete, *args, **kwargs)
 
     @property
     def folder(self):
@@ -267,9 +267,10 @@ class StaticStorage(Storage):
     ``STATIC_ROOT`` served by whitenoise."""
 
     def __new__(cls, *args, **kwargs):
+        concrete = cls
         if cls is StaticStorage:
-            cls = S3StaticStorage if s3_enabled() else LocalStaticStorage
-        return super().__new__(cls, *args, **kwargs)
+            concrete = S3StaticStorage if s3_enabled() else LocalStaticStorage
+        return super(StaticStorage, concrete).__new__(concrete, *args, **kwargs)
 
 
 class S3StaticStorage(StaticStorage, S3Connection):
