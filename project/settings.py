@@ -125,6 +125,9 @@ MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT") or BASE_DIR / "media").resolve()
 MEDIA_URL = "/media/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATIC_URL = "/static/"
+# The browser upload module, served to the inventory pages as
+# /static/snippets/direct-upload.js.
+STATICFILES_DIRS = [("snippets", BASE_DIR / "frontend_snippets")]
 
 AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID")
 AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY")

@@ -9,6 +9,7 @@ from project import views
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("api/auth/token/", obtain_auth_token, name="api-token"),
     path("", include("uploads.urls")),
     path("", include("inventory.urls")),

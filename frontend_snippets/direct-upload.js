@@ -1,0 +1,322 @@
+/**
+ * Direct-to-bucket image uploads for the inventory API.
+ *
+ *   import { uploadImage } from "./direct-upload.js";
+ *   const image = await uploadImage(file, { kind: "product", objectId: 42, onProgress });
+ *
+ * Asks the server for an upload ticket, posts the file straight to the
+ * bucket (or the development emulator) with the ticket's form, then asks the
+ * server to confirm. No dependencies and no build step: an ES module for
+ * browsers, Node >= 18 and React Native. Progress events need
+ * XMLHttpRequest (browsers, React Native); elsewhere fetch is used.
+ */
+
+const DEFAULTS = {
+  apiBase: "",
+  retries: 4,
+  retryDelay: 500, // ms, doubled at each attempt
+  maxSide: 2048,
+  quality: 0.85,
+  outputType: "image/jpeg",
+};
+
+/** An upload that failed for a reason the user or the app should see. */
+export class UploadError extends Error {
+  constructor(code, detail, { status = 0, errors = null } = {}) {
+    super(detail || code);
+    this.name = "UploadError";
+    this.code = code;
+    this.detail = detail;
+    this.status = status;
+    this.errors = errors;
+  }
+}
+
+/**
+ * Upload one image and attach it; resolves with the confirm response
+ * ({id, status, kind, object_id, key, url, format, width, height, size}).
+ *
+ * Options:
+ *   kind, objectId     what to attach to ("product" and its id, or "logo")
+ *   apiBase            origin of the API ("" for the current page's)
+ *   token              API token: sent as "Authorization: Token <token>"
+ *   csrfToken          CSRF token for session auth; read from the csrftoken
+ *                      cookie when omitted in a browser
+ *   onProgress(event)  {phase: "preparing"|"uploading"|"confirming", loaded, total}
+ *   signal             an AbortSignal that cancels the upload
+ *   downscale          shrink before upload (default: true for products)
+ *   maxSide, quality, outputType   downscale settings (2048, 0.85, image/jpeg)
+ *   retries, retryDelay            retry policy for network errors and 5xx
+ *   fetch, XMLHttpRequest          implementations to use (default: globals)
+ */
+export async function uploadImage(file, options = {}) {
+  const settings = { ...DEFAULTS, ...options };
+  const { kind, objectId, signal } = settings;
+  if (!kind) throw new TypeError("uploadImage: kind is required");
+  const progress = (phase, loaded = 0, total = 0) =>
+    settings.onProgress && settings.onProgress({ phase, loaded, total });
+  throwIfAborted(signal);
+
+  progress("preparing");
+  const downscale = settings.downscale ?? kind === "product";
+  const prepared = downscale ? await shrinkImage(file, settings) : file;
+  throwIfAborted(signal);
+  const bytes = await readBytes(prepared);
+  const contentType = prepared.type || file.type;
+  const request = {
+    kind,
+    filename: fileName(file),
+    content_type: contentType,
+    size: bytes.byteLength,
+  };
+  if (objectId !== undefined && objectId !== null) request.object_id = objectId;
+  const digest = await sha256Base64(bytes);
+  if (digest) request.sha256 = digest;
+
+  const api = apiClient(settings);
+  const retrying = (step, retryableCodes) => withRetries(settings, step, retryableCodes);
+  const body = new Blob([bytes], { type: contentType });
+  let ticket = null;
+  for (let renewals = 0; ; renewals += 1) {
+    // Each step is retried on its own, so that a failed confirm never costs
+    // a second upload of the file; only an expired ticket is replaced.
+    ticket ??= await retrying(() => api("POST", "/api/uploads/tickets/", request));
+    try {
+      await retrying(() =>
+        postToStorage(ticket.upload, body, request.filename, settings, (loaded, total) =>
+          progress("uploading", loaded, total),
+        ),
+      );
+      progress("uploading", bytes.byteLength, bytes.byteLength);
+      progress("confirming");
+      // upload_missing right after an upload: a store that is slow to list it.
+      return await retrying(
+        () => api("POST", `/api/uploads/tickets/${ticket.id}/confirm/`),
+        ["upload_missing"],
+      );
+    } catch (error) {
+      if (error?.code !== "ticket_expired" || renewals >= 2) throw error;
+      ticket = null;
+    }
+  }
+}
+
+/* --- Retries ------------------------------------------------------------ */
+
+const RETRYABLE_CODES = ["network_error", "storage_unavailable"];
+
+async function withRetries(settings, step, extraCodes = []) {
+  for (let tries = 0; ; tries += 1) {
+    try {
+      return await step();
+    } catch (error) {
+      const retryable =
+        error instanceof UploadError &&
+        (error.status >= 500 || [...RETRYABLE_CODES, ...extraCodes].includes(error.code));
+      if (!retryable || tries >= settings.retries) throw error;
+      const wait = error.retryAfter
+        ? error.retryAfter * 1000
+        : settings.retryDelay * 2 ** tries * (0.75 + Math.random() / 2);
+      await sleep(wait, settings.signal);
+    }
+  }
+}
+
+function sleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        reject(abortError());
+      },
+      { once: true },
+    );
+  });
+}
+
+function abortError() {
+  return typeof DOMException === "function"
+    ? new DOMException("The upload was cancelled.", "AbortError")
+    : Object.assign(new Error("The upload was cancelled."), { name: "AbortError" });
+}
+
+function throwIfAborted(signal) {
+  if (signal?.aborted) throw abortError();
+}
+
+/* --- The API ------------------------------------------------------------ */
+
+function apiClient(settings) {
+  const fetchImpl = settings.fetch || globalThis.fetch;
+  return async function call(method, path, data) {
+    const headers = { Accept: "application/json" };
+    if (data !== undefined) headers["Content-Type"] = "application/json";
+    if (settings.token) headers.Authorization = `Token ${settings.token}`;
+    const csrf = settings.csrfToken ?? cookie("csrftoken");
+    if (csrf && !settings.token) headers["X-CSRFToken"] = csrf;
+    let response;
+    try {
+      response = await fetchImpl(settings.apiBase + path, {
+        method,
+        headers,
+        body: data === undefined ? undefined : JSON.stringify(data),
+        credentials: "same-origin",
+        signal: settings.signal,
+      });
+    } catch (error) {
+      if (error?.name === "AbortError") throw error;
+      throw new UploadError("network_error", error?.message || "Network error");
+    }
+    let body = null;
+    try {
+      body = await response.json();
+    } catch {
+      body = null;
+    }
+    if (response.ok) return body;
+    const error = new UploadError(
+      body?.code || `http_${response.status}`,
+      body?.detail || response.statusText,
+      { status: response.status, errors: body?.errors },
+    );
+    const retryAfter = Number(response.headers.get("Retry-After"));
+    if (retryAfter > 0) error.retryAfter = Math.min(retryAfter, 60);
+    throw error;
+  };
+}
+
+function cookie(name) {
+  if (typeof document === "undefined" || !document.cookie) return null;
+  const match = document.cookie.split(/;\s*/).find((part) => part.startsWith(`${name}=`));
+  return match ? decodeURIComponent(match.slice(name.length + 1)) : null;
+}
+
+/* --- The storage POST --------------------------------------------------- */
+
+function postToStorage(upload, body, filename, settings, onProgress) {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(upload.fields)) form.append(name, value);
+  form.append("file", body, filename); // last: S3 ignores fields after the file
+  const XHR = settings.XMLHttpRequest || globalThis.XMLHttpRequest;
+  return XHR
+    ? postWithXhr(XHR, upload.url, form, settings.signal, onProgress)
+    : postWithFetch(settings.fetch || globalThis.fetch, upload.url, form, settings.signal);
+}
+
+function postWithXhr(XHR, url, form, signal, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XHR();
+    xhr.open("POST", url);
+    xhr.upload.onprogress = (event) => {
+      if (event.lengthComputable) onProgress(event.loaded, event.total);
+    };
+    xhr.onload = () => {
+      if (xhr.status >= 200 && xhr.status < 300) resolve();
+      else reject(storageError(xhr.status, xhr.responseText));
+    };
+    xhr.onerror = () => reject(new UploadError("network_error", "The upload was interrupted."));
+    xhr.onabort = () => reject(abortError());
+    signal?.addEventListener("abort", () => xhr.abort(), { once: true });
+    xhr.send(form);
+  });
+}
+
+async function postWithFetch(fetchImpl, url, form, signal) {
+  let response;
+  try {
+    response = await fetchImpl(url, { method: "POST", body: form, signal });
+  } catch (error) {
+    if (error?.name === "AbortError") throw error;
+    throw new UploadError("network_error", error?.message || "Network error");
+  }
+  if (!response.ok) throw storageError(response.status, await response.text());
+}
+
+/** The store answers in S3's XML: an expired policy means a new ticket. */
+function storageError(status, text) {
+  const code = /<Code>([^<]*)<\/Code>/.exec(text || "")?.[1] || `http_${status}`;
+  const message = /<Message>([^<]*)<\/Message>/.exec(text || "")?.[1] || "";
+  if (/expired/i.test(message)) return new UploadError("ticket_expired", message, { status });
+  return new UploadError("upload_refused", `${code}: ${message}`.trim(), { status });
+}
+
+/* --- Preparing the file ------------------------------------------------- */
+
+async function readBytes(blob) {
+  return blob.arrayBuffer ? blob.arrayBuffer() : new Response(blob).arrayBuffer();
+}
+
+function fileName(file) {
+  return file.name || "image";
+}
+
+/** Base64 SHA-256 of the bytes, or null where WebCrypto is unavailable
+ * (plain http on a LAN address is not a secure context). */
+async function sha256Base64(bytes) {
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) return null;
+  const digest = new Uint8Array(await subtle.digest("SHA-256", bytes));
+  let binary = "";
+  for (const byte of digest) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+/**
+ * A smaller copy of a photo: longest side at most maxSide, EXIF orientation
+ * applied, and re-encoded, which drops its metadata (GPS position, camera).
+ * The file is returned as it is when it is already small enough and carries
+ * no EXIF block, or where the platform cannot decode it (Node, or a file
+ * that is not an image: the server then says why it is refused).
+ */
+export async function shrinkImage(file, { maxSide = 2048, quality = 0.85, outputType = "image/jpeg" } = {}) {
+  if (typeof createImageBitmap !== "function" || !/^image\/(jpeg|png|webp)$/.test(file.type)) {
+    return file;
+  }
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
+  } catch {
+    return file; // not decodable here: the server will say what is wrong with it
+  }
+  try {
+    const scale = Math.min(1, maxSide / Math.max(bitmap.width, bitmap.height));
+    if (scale === 1 && !(await hasExif(file))) return file;
+    const width = Math.round(bitmap.width * scale);
+    const height = Math.round(bitmap.height * scale);
+    const blob = await drawToBlob(bitmap, width, height, outputType, quality);
+    const name = fileName(file).replace(/\.[^.]*$/, "") + (outputType === "image/webp" ? ".webp" : ".jpg");
+    return new File([blob], name, { type: blob.type });
+  } finally {
+    bitmap.close?.();
+  }
+}
+
+async function drawToBlob(bitmap, width, height, type, quality) {
+  if (typeof OffscreenCanvas === "function") {
+    const canvas = new OffscreenCanvas(width, height);
+    canvas.getContext("2d").drawImage(bitmap, 0, 0, width, height);
+    return canvas.convertToBlob({ type, quality });
+  }
+  const canvas = document.createElement("canvas");
+  canvas.width = width;
+  canvas.height = height;
+  canvas.getContext("2d").drawImage(bitmap, 0, 0, width, height);
+  return new Promise((resolve) => canvas.toBlob(resolve, type, quality));
+}
+
+/** Whether a JPEG carries an EXIF block (APP1 "Exif") in its header. */
+async function hasExif(file) {
+  if (file.type !== "image/jpeg") return false;
+  const head = new Uint8Array(await readBytes(file.slice(0, 64 * 1024)));
+  for (let i = 2; i + 10 < head.length; ) {
+    if (head[i] !== 0xff) return false;
+    const marker = head[i + 1];
+    const length = (head[i + 2] << 8) | head[i + 3];
+    if (marker === 0xe1 && String.fromCharCode(...head.slice(i + 4, i + 8)) === "Exif") return true;
+    if (marker === 0xda) return false; // start of scan: no more metadata
+    i += 2 + length;
+  }
+  return false;
+}

@@ -1,0 +1,125 @@
+// The image picker of the product and site pages, built on direct-upload.js.
+// Photos go straight to storage; the page only shows what happens.
+import { uploadImage } from "direct-upload";
+
+for (const picker of document.querySelectorAll(".picker")) setUp(picker);
+
+function setUp(picker) {
+  const messages = JSON.parse(picker.querySelector("#picker-messages").textContent);
+  const input = picker.querySelector("input[type=file]");
+  const dropzone = picker.querySelector(".dropzone");
+  const preview = picker.querySelector(".preview");
+  const progressBox = picker.querySelector(".progress");
+  const bar = progressBox.querySelector("progress");
+  const percent = progressBox.querySelector(".percent");
+  const status = picker.querySelector(".status");
+  const error = picker.querySelector(".error");
+  const form = picker.closest("form[data-picker-form]");
+  const kind = picker.dataset.kind;
+  let controller = null;
+  let pending = null; // a photo chosen before the product exists
+
+  const show = (text, isError = false) => {
+    status.textContent = isError ? "" : text;
+    error.textContent = isError ? text : "";
+  };
+
+  function choose(file) {
+    if (!file) return;
+    if (!/^image\/(jpeg|png|webp)$/.test(file.type)) {
+      show(messages.wrong_type, true);
+      return;
+    }
+    preview.src = URL.createObjectURL(file);
+    preview.hidden = false;
+    if (picker.dataset.objectId) upload(file, picker.dataset.objectId);
+    else {
+      pending = file;
+      show(messages.pending);
+    }
+  }
+
+  async function upload(file, objectId) {
+    controller = new AbortController();
+    progressBox.hidden = false;
+    bar.value = 0;
+    percent.textContent = "0 %";
+    show(messages.preparing);
+    try {
+      const image = await uploadImage(file, {
+        kind,
+        objectId,
+        signal: controller.signal,
+        onProgress({ phase, loaded, total }) {
+          if (phase === "uploading" && total) {
+            const value = Math.round((100 * loaded) / total);
+            bar.value = value;
+            percent.textContent = `${value} %`;
+            picker.dataset.progress = value;
+            show(messages.uploading);
+          } else if (phase === "confirming") {
+            show(messages.confirming);
+          }
+        },
+      });
+      preview.src = image.url;
+      show(messages.done);
+      return image;
+    } catch (failure) {
+      if (failure.name === "AbortError") show(messages.cancelled, true);
+      else show(describe(failure), true);
+      preview.hidden = !preview.dataset.saved;
+      throw failure;
+    } finally {
+      controller = null;
+      progressBox.hidden = true;
+    }
+  }
+
+  function describe(failure) {
+    if (failure.code === "network_error") return messages.network_error;
+    if (failure.code === "upload_refused") return messages.upload_refused;
+    return failure.detail || messages.failed;
+  }
+
+  input.addEventListener("change", () => choose(input.files[0]));
+  progressBox.querySelector(".cancel").addEventListener("click", () => controller?.abort());
+  for (const name of ["dragenter", "dragover"]) {
+    dropzone.addEventListener(name, (event) => {
+      event.preventDefault();
+      dropzone.classList.add("dragging");
+    });
+  }
+  dropzone.addEventListener("dragleave", () => dropzone.classList.remove("dragging"));
+  dropzone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    dropzone.classList.remove("dragging");
+    choose(event.dataTransfer.files[0]);
+  });
+  if (preview.getAttribute("src")) preview.dataset.saved = "1";
+
+  // A new product: save it first, then upload the chosen photo to it.
+  form?.addEventListener("submit", async (event) => {
+    if (!pending || picker.dataset.objectId) return;
+    event.preventDefault();
+    const response = await fetch(form.action || location.href, {
+      method: "POST",
+      body: new FormData(form),
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    });
+    if (!response.ok) {
+      form.submit(); // let the server show the form's errors
+      return;
+    }
+    const product = await response.json();
+    picker.dataset.objectId = product.id;
+    try {
+      await upload(pending, product.id);
+      location.href = product.url;
+    } catch {
+      // The product is saved; the user may try the photo again from its page.
+      history.replaceState(null, "", product.url);
+    }
+  });
+}
