@@ -102,7 +102,7 @@ def test_staff_uploads_a_product_photo(site_mode, page, live_server, shop, reque
             "/api/uploads/tickets/",
             f"/api/uploads/tickets/{UploadTicket.objects.get().pk}/confirm/",
         ]
-        for method, path, content_type, length in server_log:
+        for _method, path, content_type, length in server_log:
             assert not content_type.startswith("multipart/"), path
             assert length < 4096, path
         # The photo went to the bucket, as one multipart POST.
