@@ -12,7 +12,7 @@ S3_PORT ?= 8333
 DATA_DIR ?= .dev
 PYTEST_ARGS ?=
 
-.PHONY: run test bench install messages clean
+.PHONY: run test bench install browser messages clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,11 @@ install: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(PY) manage.py rundev --storage $(STORAGE) --port $(PORT) --s3-port $(S3_PORT) --data-dir $(DATA_DIR)
 
-test: $(VENV)/.installed
+# Debian's Chromium for the browser tests (Playwright never downloads one).
+browser:
+	@command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
+test: $(VENV)/.installed browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -42,6 +42,8 @@ export class UploadError extends Error {
  *   token              API token: sent as "Authorization: Token <token>"
  *   csrfToken          CSRF token for session auth; read from the csrftoken
  *                      cookie when omitted in a browser
+ *   headers            more headers for API calls, e.g. {"Accept-Language": "fr"}
+ *                      (browsers send their own language)
  *   onProgress(event)  {phase: "preparing"|"uploading"|"confirming", loaded, total}
  *   signal             an AbortSignal that cancels the upload
  *   downscale          shrink before upload (default: true for products)
@@ -151,7 +153,7 @@ function throwIfAborted(signal) {
 function apiClient(settings) {
   const fetchImpl = settings.fetch || globalThis.fetch;
   return async function call(method, path, data) {
-    const headers = { Accept: "application/json" };
+    const headers = { Accept: "application/json", ...settings.headers };
     if (data !== undefined) headers["Content-Type"] = "application/json";
     if (settings.token) headers.Authorization = `Token ${settings.token}`;
     const csrf = settings.csrfToken ?? cookie("csrftoken");

@@ -107,7 +107,9 @@ class Product(models.Model):
         ordering = ["name", "pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["site_configuration", "cug"], name="unique_cug_per_site"
+                fields=["site_configuration", "cug"],
+                name="unique_cug_per_site",
+                violation_error_message=_("This site already has a product with this CUG."),
             ),
         ]
 

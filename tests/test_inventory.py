@@ -78,3 +78,77 @@ def test_only_site_admins_change_their_site(client, db):
 
     client.login(username="dakar-staff", password="demo1234")
     assert client.get(f"/admin/inventory/configuration/{dakar.pk}/change/").status_code == 403
+
+
+def test_product_list_searches_and_paginates(client, sites, make_user):
+    site = sites[0]
+    for number in range(25):
+        Product.objects.create(site_configuration=site, name=f"Riz {number:02d}", cug=f"R{number}")
+    Product.objects.create(site_configuration=site, name="Huile", cug="H1")
+    client.force_login(make_user("alice", site))
+
+    first = client.get("/")
+    assert len(first.context["page"]) == 20
+    assert first.context["page"].paginator.num_pages == 2
+    second = client.get("/?page=2")
+    assert len(second.context["page"]) == 6
+
+    found = client.get("/?q=huile")
+    assert [p.name for p in found.context["page"]] == ["Huile"]
+    by_code = client.get("/?q=R1")
+    assert {p.cug for p in by_code.context["page"]} >= {"R1", "R10"}
+
+
+def test_another_sites_product_page_is_not_found(client, sites, make_user):
+    foreign = Product.objects.create(site_configuration=sites[1], name="X", cug="X")
+    client.force_login(make_user("alice", sites[0]))
+    assert client.get(f"/products/{foreign.pk}/").status_code == 404
+    assert client.post(f"/products/{foreign.pk}/", {"name": "Y"}).status_code == 404
+
+
+def test_creating_a_product_for_the_picker_answers_json(client, sites, make_user):
+    client.force_login(make_user("alice", sites[0]))
+    data = {"name": "Mil", "cug": "M1", "price": "100", "quantity": "2"}
+
+    response = client.post("/products/new/", data, HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 201
+    product = Product.objects.get(cug="M1")
+    assert response.json() == {"id": product.pk, "url": f"/products/{product.pk}/"}
+    assert product.site_configuration == sites[0]
+
+    duplicate = client.post("/products/new/", data, HTTP_ACCEPT="application/json")
+    assert duplicate.status_code == 400
+    assert duplicate.json()["errors"] == {
+        "__all__": ["Ce site a déjà un produit avec ce CUG."]
+    }
+
+
+def test_cug_may_repeat_across_sites_but_not_within_one(client, sites, make_user):
+    Product.objects.create(site_configuration=sites[1], name="Mil", cug="M1")
+    client.force_login(make_user("alice", sites[0]))
+    data = {"name": "Mil", "cug": "M1", "price": "100", "quantity": "2"}
+    assert client.post("/products/new/", data).status_code == 302
+    again = client.post("/products/new/", data)
+    assert again.status_code == 200
+    assert again.context["form"].errors
+
+
+def test_site_settings_only_for_site_admins(client, sites, make_user):
+    client.force_login(make_user("staff", sites[0]))
+    assert client.get("/site/").status_code == 403
+    client.force_login(make_user("boss", sites[0], is_site_admin=True))
+    page = client.get("/site/")
+    assert page.status_code == 200
+    assert 'data-kind="logo"' in page.content.decode()
+    response = client.post("/site/", {"site_name": "Site Un", "currency": "XOF"})
+    assert response.status_code == 302
+    sites[0].refresh_from_db()
+    assert sites[0].site_name == "Site Un"
+
+
+def test_pages_speak_french_by_default_and_english_on_request(client, sites, make_user):
+    client.force_login(make_user("alice", sites[0]))
+    assert "Ajouter un produit" in client.get("/").content.decode()
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert "Add a product" in client.get("/").content.decode()
