@@ -119,9 +119,7 @@ def test_creating_a_product_for_the_picker_answers_json(client, sites, make_user
 
     duplicate = client.post("/products/new/", data, HTTP_ACCEPT="application/json")
     assert duplicate.status_code == 400
-    assert duplicate.json()["errors"] == {
-        "__all__": ["Ce site a déjà un produit avec ce CUG."]
-    }
+    assert duplicate.json()["errors"] == {"__all__": ["Ce site a déjà un produit avec ce CUG."]}
 
 
 def test_cug_may_repeat_across_sites_but_not_within_one(client, sites, make_user):

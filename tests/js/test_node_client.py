@@ -24,7 +24,9 @@ def mode(request, settings, live_server, local_media):
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
-def test_direct_upload_module_in_node(mode, live_server, transactional_db, sites, make_user, tmp_path):
+def test_direct_upload_module_in_node(
+    mode, live_server, transactional_db, sites, make_user, tmp_path
+):
     site = sites[0]
     token = Token.objects.create(user=make_user("staff", site))
     product = Product.objects.create(site_configuration=site, name="Riz", cug="R-1")
