@@ -5,8 +5,11 @@ import os
 import shutil
 
 import pytest
+from django.contrib.staticfiles import finders
+from django.core.files import File
 
 from inventory.models import Product
+from uploads.storage import StaticStorage
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -44,18 +47,29 @@ def page(browser):
     context.close()
 
 
+# The static files the pages load.
+PAGE_ASSETS = ["inventory/inventory.css", "inventory/image-picker.js", "snippets/direct-upload.js"]
+
+
 @pytest.fixture(params=["s3", "local"])
 def site_mode(request, settings, live_server, local_media):
-    """The live server in one storage mode, its static files served by
-    itself, its media by itself too in filesystem mode (DEBUG)."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+    """The live server in one storage mode, as `make run` runs it: in S3
+    mode static files come from the bucket through presigned URLs (the
+    assets the pages need are put there); in filesystem mode the server
+    serves static files and media (DEBUG)."""
     if request.param == "s3":
         bucket = request.getfixturevalue("s3_bucket")
         seaweedfs = request.getfixturevalue("seaweedfs")
         seaweedfs.ensure_bucket(bucket, cors_origins=[live_server.url])
+        storage = StaticStorage()
+        for path in PAGE_ASSETS:
+            with open(finders.find(path), "rb") as handle:
+                storage.save(path, File(handle))
+    else:
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        }
     settings.DEBUG = True
     return request.param
 

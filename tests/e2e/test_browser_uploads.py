@@ -17,11 +17,12 @@ ORIENTATION = 0x0112
 
 
 def stored_objects(site_mode, request):
-    """What the store holds, as bucket keys, and a reader of one."""
+    """The media the store holds, as bucket keys, and a reader of one."""
     if site_mode == "s3":
         client = request.getfixturevalue("s3_client")
         bucket = request.getfixturevalue("s3_bucket")
-        return bucket_keys(client, bucket), lambda key: client.get_object(Bucket=bucket, Key=key)[
+        keys = [key for key in bucket_keys(client, bucket) if key.startswith("media/")]
+        return keys, lambda key: client.get_object(Bucket=bucket, Key=key)[
             "Body"
         ].read()
     media = request.getfixturevalue("local_media")
@@ -77,6 +78,7 @@ def test_staff_uploads_a_product_photo(site_mode, page, live_server, shop, reque
 
     page.wait_for_selector(".picker .status:text('Photo enregistrée.')")
     assert max(page.evaluate("window.progressSeen")) == 100
+    assert page.locator(".picker .progress").is_hidden(), "the progress bar goes away when done"
     product.refresh_from_db()
     assert re.fullmatch(
         rf"sites/{shop['site'].pk}/products/[0-9a-f]{{32}}\.jpg", product.image.name

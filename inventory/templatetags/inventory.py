@@ -1,0 +1,22 @@
+import json
+
+from django import template
+from django.templatetags.static import static
+from django.utils.safestring import mark_safe
+
+register = template.Library()
+
+# As json_script does: nothing in the JSON can close the script element.
+JSON_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
+
+
+@register.simple_tag
+def upload_import_map():
+    """The import map that lets the pages' scripts import "direct-upload".
+
+    Static URLs may be presigned bucket URLs whose query strings hold "&":
+    they are written as JSON, not HTML-escaped, or their signature breaks.
+    """
+    imports = {"direct-upload": static("snippets/direct-upload.js")}
+    payload = json.dumps({"imports": imports}).translate(JSON_ESCAPES)
+    return mark_safe(f'<script type="importmap">{payload}</script>')
