@@ -22,9 +22,7 @@ def stored_objects(site_mode, request):
         client = request.getfixturevalue("s3_client")
         bucket = request.getfixturevalue("s3_bucket")
         keys = [key for key in bucket_keys(client, bucket) if key.startswith("media/")]
-        return keys, lambda key: client.get_object(Bucket=bucket, Key=key)[
-            "Body"
-        ].read()
+        return keys, lambda key: client.get_object(Bucket=bucket, Key=key)["Body"].read()
     media = request.getfixturevalue("local_media")
     keys = [f"media/{name}" for name in disk_files(media)] if media.exists() else []
     return keys, lambda key: (media / key.removeprefix("media/")).read_bytes()
