@@ -1,8 +1,21 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from inventory.models import Configuration, Product, User
+
+
+def image_preview(field, page_url):
+    """A thumbnail and a link to the page whose picker uploads straight to
+    storage: image bytes never pass through the admin either."""
+    thumbnail = (
+        format_html('<img src="{}" alt="" style="max-height:120px"><br>', field.url)
+        if field
+        else ""
+    )
+    return format_html('{}<a href="{}">{}</a>', thumbnail, page_url, _("Change the image"))
 
 
 class SiteScopedAdmin(admin.ModelAdmin):
@@ -32,6 +45,12 @@ class SiteScopedAdmin(admin.ModelAdmin):
 class ConfigurationAdmin(admin.ModelAdmin):
     list_display = ["site_name", "city", "country", "currency"]
     search_fields = ["site_name", "city"]
+    exclude = ["logo"]
+    readonly_fields = ["logo_preview"]
+
+    @admin.display(description=_("logo"))
+    def logo_preview(self, configuration):
+        return image_preview(configuration.logo, reverse("inventory:site-settings"))
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
@@ -53,6 +72,16 @@ class ProductAdmin(SiteScopedAdmin):
     list_display = ["name", "cug", "price", "quantity", "site_configuration"]
     list_filter = ["site_configuration"]
     search_fields = ["name", "cug"]
+    readonly_fields = ["image_preview"]
+
+    def get_exclude(self, request, obj=None):
+        return [*super().get_exclude(request, obj), "image"]
+
+    @admin.display(description=_("image"))
+    def image_preview(self, product):
+        if not product.pk:
+            return _("Save the product, then add its image.")
+        return image_preview(product.image, reverse("inventory:product-edit", args=[product.pk]))
 
 
 @admin.register(User)

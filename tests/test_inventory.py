@@ -150,3 +150,18 @@ def test_pages_speak_french_by_default_and_english_on_request(client, sites, mak
     assert "Ajouter un produit" in client.get("/").content.decode()
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     assert "Add a product" in client.get("/").content.decode()
+
+
+def test_the_admin_takes_no_image_bytes(client, db):
+    call_command("seed_demo")
+    client.login(username="dakar-admin", password="demo1234")
+    product = Product.objects.get(cug="DKR-001")
+    site = Configuration.objects.get(site_name="Boutique Dakar")
+
+    product_page = client.get(f"/admin/inventory/product/{product.pk}/change/").content.decode()
+    site_page = client.get(f"/admin/inventory/configuration/{site.pk}/change/").content.decode()
+
+    assert 'type="file"' not in product_page
+    assert 'type="file"' not in site_page
+    assert f'href="/products/{product.pk}/"' in product_page
+    assert 'href="/site/"' in site_page

@@ -227,3 +227,25 @@ def test_cancel_stops_the_upload(site_mode, page, live_server, shop, request, se
     page.wait_for_selector(".picker .error:text('Envoi annulé.')")
     product.refresh_from_db()
     assert not product.image
+
+
+def test_drag_and_drop_a_photo(site_mode, page, live_server, shop):
+    product = shop["product"]
+    log_in(page, live_server, "staff")
+    page.goto(f"{live_server.url}/products/{product.pk}/")
+    photo = jpeg((500, 400))
+    transfer = page.evaluate_handle(
+        """bytes => {
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([new Uint8Array(bytes)], "drop.jpg", {type: "image/jpeg"}));
+            return transfer;
+        }""",
+        list(photo),
+    )
+
+    page.dispatch_event(".picker .dropzone", "drop", {"dataTransfer": transfer})
+
+    page.wait_for_selector(".picker .status:text('Photo enregistrée.')")
+    product.refresh_from_db()
+    with product.image.open() as handle:
+        assert handle.read() == photo
