@@ -174,10 +174,12 @@ function apiClient(settings) {
     let body = null;
     try {
       body = await response.json();
-    } catch {
-      body = null;
+    } catch (error) {
+      // Cancelled while the answer was read: never go on with half of it.
+      if (error?.name === "AbortError") throw error;
     }
-    if (response.ok) return body;
+    throwIfAborted(settings.signal);
+    if (response.ok && body) return body;
     const error = new UploadError(
       body?.code || `http_${response.status}`,
       body?.detail || response.statusText,

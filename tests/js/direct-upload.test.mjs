@@ -139,3 +139,28 @@ test("an AbortSignal cancels the upload", async () => {
   );
   assert.equal(spy.calls.confirm, 0);
 });
+
+test("cancelling while an answer is read stops there", async () => {
+  const controller = new AbortController();
+  const spy = spyFetch((kind) => {
+    if (kind !== "ticket") return null;
+    controller.abort();
+    return {
+      ok: true,
+      status: 201,
+      headers: new Headers(),
+      json: () => Promise.reject(new DOMException("The operation was aborted.", "AbortError")),
+    };
+  });
+  await assert.rejects(
+    uploadImage(jpeg, {
+      ...options,
+      kind: "product",
+      objectId: Number(PRODUCT_ID),
+      signal: controller.signal,
+      fetch: spy.fetch,
+    }),
+    { name: "AbortError" },
+  );
+  assert.deepEqual(spy.calls, { ticket: 1, storage: 0, confirm: 0 });
+});

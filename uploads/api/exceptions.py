@@ -44,7 +44,9 @@ def exception_handler(exc, context):
         errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         response.data = error_body("invalid", _("The request is not valid."), errors)
     else:
-        code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
+        code = exc.get_codes()
+        if not isinstance(code, str):
+            code = exc.default_code
         response.data = error_body(CODES.get(code, code), exc.detail)
     return response
 

@@ -32,7 +32,8 @@ function setUp(picker) {
     }
     preview.src = URL.createObjectURL(file);
     preview.hidden = false;
-    if (picker.dataset.objectId) upload(file, picker.dataset.objectId);
+    // Failures are shown by upload() itself.
+    if (picker.dataset.objectId) upload(file, picker.dataset.objectId).catch(() => {});
     else {
       pending = file;
       show(messages.pending);
@@ -66,8 +67,8 @@ function setUp(picker) {
       show(messages.done);
       return image;
     } catch (failure) {
-      if (failure.name === "AbortError") show(messages.cancelled, true);
-      else show(describe(failure), true);
+      const cancelled = failure.name === "AbortError" || controller.signal.aborted;
+      show(cancelled ? messages.cancelled : describe(failure), true);
       preview.hidden = !preview.dataset.saved;
       throw failure;
     } finally {
