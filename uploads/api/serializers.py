@@ -1,9 +1,13 @@
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from uploads.models import UploadTicket
 from uploads.targets import CONTENT_TYPES, get_target, get_targets
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class FilenameField(serializers.Field):
     """Any string: the name is only shown to people (services sanitize it)
     and never reaches a key, so odd names are not an error."""
@@ -34,9 +38,51 @@ class TicketRequestSerializer(serializers.Serializer):
         self.fields["kind"].choices = sorted(get_targets())
 
 
+class UploadFormSerializer(serializers.Serializer):
+    url = serializers.CharField(help_text="Where to POST the form: the bucket, or the emulator.")
+    fields = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="Post every entry as a multipart field, then the file as `file`, last.",
+    )
+
+
+class ConfirmedImageSerializer(serializers.Serializer):
+    """The confirm response; confirming again returns the same."""
+
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=["confirmed"])
+    kind = serializers.CharField()
+    object_id = serializers.IntegerField()
+    key = serializers.CharField(help_text="The image's key in the bucket.")
+    url = serializers.CharField(help_text="A URL to GET the image (presigned or CDN).")
+    format = serializers.ChoiceField(choices=["jpeg", "png", "webp"])
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    size = serializers.IntegerField()
+
+
 class TicketSerializer(serializers.Serializer):
     """A ticket as clients see it; ``upload`` only in the answer that issues
-    it, the confirm response's fields once it is confirmed."""
+    it, the confirm response's fields once it is confirmed.
+
+    The fields are declared for the schema; the output is built below."""
+
+    id = serializers.UUIDField()
+    kind = serializers.CharField()
+    object_id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=UploadTicket.Status.choices)
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+    max_size = serializers.IntegerField(help_text="The largest file this kind accepts.")
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    code = serializers.CharField(required=False, help_text="Why, when `status` is rejected.")
+    upload = UploadFormSerializer(required=False, help_text="Only when the ticket is issued.")
+    key = serializers.CharField(required=False, help_text="Once confirmed.")
+    url = serializers.CharField(required=False, help_text="Once confirmed.")
+    format = serializers.CharField(required=False, help_text="Once confirmed.")
+    width = serializers.IntegerField(required=False, help_text="Once confirmed.")
+    height = serializers.IntegerField(required=False, help_text="Once confirmed.")
 
     def to_representation(self, ticket):
         data = {
@@ -66,3 +112,15 @@ def absolute_urls(request, data):
     if request is not None and url.startswith("/"):
         return {**data, "url": request.build_absolute_uri(url)}
     return data
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error of the API."""
+
+    code = serializers.CharField()
+    detail = serializers.CharField(help_text="For people, in the request's language.")
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Field errors, with code `invalid`.",
+    )

@@ -1,0 +1,12 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from inventory import api
+
+router = SimpleRouter()
+router.register("products", api.ProductViewSet, basename="product")
+
+urlpatterns = [
+    path("site/", api.SiteView.as_view(), name="site"),
+    *router.urls,
+]

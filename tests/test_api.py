@@ -1,0 +1,169 @@
+"""The products and site API: one site's data per token, and a schema that
+describes every endpoint."""
+
+import pytest
+import yaml
+from django.core.files.base import ContentFile
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from inventory.models import Product
+
+
+@pytest.fixture
+def client_of(make_user):
+    def make(user):
+        client = APIClient()
+        client.force_authenticate(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def two_shops(sites, make_user):
+    one, two = sites
+    Product.objects.create(site_configuration=one, name="Riz", cug="R1", price=1000, quantity=3)
+    Product.objects.create(site_configuration=one, name="Huile", cug="H1", price=6500)
+    foreign = Product.objects.create(site_configuration=two, name="Attiéké", cug="A1")
+    return {
+        "one": one,
+        "two": two,
+        "foreign": foreign,
+        "staff": make_user("staff", one),
+        "boss": make_user("boss", one, is_site_admin=True),
+    }
+
+
+def test_products_of_the_users_site_only(client_of, two_shops):
+    api = client_of(two_shops["staff"])
+    listing = api.get("/api/products/").json()
+    assert listing["count"] == 2
+    assert {item["cug"] for item in listing["results"]} == {"R1", "H1"}
+
+    foreign = two_shops["foreign"].pk
+    for method in ("get", "patch", "put", "delete"):
+        response = getattr(api, method)(f"/api/products/{foreign}/", {}, format="json")
+        assert (response.status_code, response.json()["code"]) == (404, "not_found"), method
+    assert Product.objects.filter(pk=foreign).exists()
+
+
+def test_search_and_pagination(client_of, two_shops):
+    api = client_of(two_shops["staff"])
+    found = api.get("/api/products/?search=huile").json()
+    assert [item["name"] for item in found["results"]] == ["Huile"]
+    paged = api.get("/api/products/?page_size=1&page=2").json()
+    assert paged["count"] == 2 and len(paged["results"]) == 1 and paged["previous"]
+
+
+def test_create_update_delete(client_of, two_shops, local_media):
+    api = client_of(two_shops["staff"])
+    created = api.post(
+        "/api/products/",
+        {"name": "Sucre", "cug": "S1", "price": "900.00", "quantity": 5},
+        format="json",
+    )
+    assert created.status_code == 201
+    product = Product.objects.get(pk=created.json()["id"])
+    assert product.site_configuration == two_shops["one"]
+    assert created.json()["image_url"] is None
+
+    duplicate = api.post("/api/products/", {"name": "X", "cug": "S1"}, format="json")
+    assert duplicate.status_code == 400
+    assert duplicate.json()["code"] == "invalid" and "cug" in duplicate.json()["errors"]
+    same_cug_elsewhere = client_of(two_shops["two"].users.create(username="other"))
+    assert (
+        same_cug_elsewhere.post(
+            "/api/products/", {"name": "X", "cug": "S1"}, format="json"
+        ).status_code
+        == 201
+    )
+
+    assert (
+        api.patch(f"/api/products/{product.pk}/", {"quantity": 7}, format="json").json()["quantity"]
+        == 7
+    )
+    product.image.save("s.jpg", ContentFile(b"jpeg"))
+    image_url = api.get(f"/api/products/{product.pk}/").json()["image_url"]
+    assert image_url == f"http://testserver/media/{product.image.name}"
+
+    assert api.delete(f"/api/products/{product.pk}/").status_code == 204
+    assert not Product.objects.filter(pk=product.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_a_product_deletes_its_image_after_commit(
+    client_of, sites, make_user, local_media
+):
+    product = Product.objects.create(site_configuration=sites[0], name="Riz", cug="R1")
+    product.image.save("r.jpg", ContentFile(b"jpeg"))
+    path = local_media / product.image.name
+    assert path.exists()
+
+    response = client_of(make_user("staff", sites[0])).delete(f"/api/products/{product.pk}/")
+
+    assert response.status_code == 204
+    assert not path.exists()
+
+
+def test_image_is_read_only(client_of, two_shops):
+    api = client_of(two_shops["staff"])
+    product = Product.objects.get(cug="R1")
+    api.patch(f"/api/products/{product.pk}/", {"image_url": "http://evil/x.jpg"}, format="json")
+    product.refresh_from_db()
+    assert not product.image
+
+
+def test_site_endpoint(client_of, two_shops):
+    staff, boss = client_of(two_shops["staff"]), client_of(two_shops["boss"])
+    site = staff.get("/api/site/").json()
+    assert site["id"] == two_shops["one"].pk and site["logo_url"] is None
+
+    refused = staff.patch("/api/site/", {"phone": "+221 1"}, format="json")
+    assert (refused.status_code, refused.json()["code"]) == (403, "permission_denied")
+    assert boss.patch("/api/site/", {"phone": "+221 1"}, format="json").json()["phone"] == "+221 1"
+
+
+def test_superusers_pick_a_site(client_of, django_user_model, two_shops):
+    root = client_of(django_user_model.objects.create_superuser("root", "r@example.com", "pw"))
+    assert root.get("/api/products/").json()["code"] == "invalid"
+    two = two_shops["two"].pk
+    assert [p["cug"] for p in root.get(f"/api/products/?site={two}").json()["results"]] == ["A1"]
+    assert root.get(f"/api/site/?site={two}").json()["id"] == two
+    assert root.get("/api/products/?site=99999").status_code == 404
+    # ?site= means nothing for anyone else.
+    staff = client_of(two_shops["staff"])
+    assert staff.get(f"/api/products/?site={two}").json()["count"] == 2
+
+
+def test_user_without_a_site_is_refused(client_of, make_user):
+    api = client_of(make_user("nobody"))
+    for path in ("/api/products/", "/api/site/"):
+        response = api.get(path)
+        assert (response.status_code, response.json()["code"]) == (403, "permission_denied")
+
+
+def test_schema_generates_cleanly(tmp_path, db):
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "s.yml"))
+    assert (tmp_path / "s.yml").stat().st_size > 1000
+
+
+def test_schema_and_docs(client, db):
+    response = client.get("/api/schema/")
+    assert response.status_code == 200
+    schema = yaml.safe_load(response.content)
+    assert set(schema["paths"]) >= {
+        "/api/auth/token/",
+        "/api/products/",
+        "/api/products/{id}/",
+        "/api/site/",
+        "/api/uploads/tickets/",
+        "/api/uploads/tickets/{ticket_id}/",
+        "/api/uploads/tickets/{ticket_id}/confirm/",
+    }
+    confirm = schema["paths"]["/api/uploads/tickets/{ticket_id}/confirm/"]["post"]
+    assert set(confirm["responses"]) >= {"200", "404", "409", "410", "422", "503"}
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    assert b"swagger-ui" in docs.content
+    assert b"cdn" not in docs.content.lower(), "assets are served from this site"
