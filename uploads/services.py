@@ -42,7 +42,7 @@ from uploads.errors import (
 from uploads.inspect import inspect_image
 from uploads.models import UploadTicket
 from uploads.policy import UploadPolicy
-from uploads.storage import S3_MEDIA_LOCATION, site_folder
+from uploads.storage import media_key, media_name_of, site_folder
 from uploads.targets import CONTENT_TYPES, get_target
 
 logger = logging.getLogger(__name__)
@@ -135,12 +135,7 @@ def display_filename(filename):
 
 def object_key(site_id, folder, stem, content_type):
     extension = CONTENT_TYPES[content_type][1]
-    return f"{S3_MEDIA_LOCATION}/{site_folder(site_id, folder)}/{stem}.{extension}"
-
-
-def media_name(key):
-    """A key's name relative to the media root, as model fields store it."""
-    return key[len(S3_MEDIA_LOCATION) + 1 :]
+    return media_key(f"{site_folder(site_id, folder)}/{stem}.{extension}")
 
 
 def policy_for(ticket):
@@ -199,6 +194,8 @@ def confirm_locked(ticket, user, backend, created):
         raise TicketExpired()
 
     target = get_target(ticket.kind)
+    # Access and site are checked before any storage I/O; the row itself is
+    # locked only in attach(), for the short database write.
     obj = target.get_object(user, ticket.object_id)
     if target.get_site_id(obj) != ticket.site_id:
         raise NotFound()
@@ -252,7 +249,7 @@ def attach(ticket, user, target, final_key, image, backend):
     the incoming one are deleted only after the commit."""
     obj = target.get_object(user, ticket.object_id, lock=True)
     old_name = getattr(obj, target.field_name).name
-    new_name = media_name(final_key)
+    new_name = media_name_of(final_key)
     setattr(obj, target.field_name, new_name)
     obj.save(update_fields=[target.field_name])
 
@@ -275,7 +272,7 @@ def attach(ticket, user, target, final_key, image, backend):
 
     obsolete = [ticket.incoming_key]
     if old_name and old_name != new_name:
-        obsolete.append(f"{S3_MEDIA_LOCATION}/{old_name}")
+        obsolete.append(media_key(old_name))
     transaction.on_commit(lambda: [delete_quietly(backend, key) for key in obsolete])
     return ticket.result
 

@@ -45,6 +45,20 @@ def s3_enabled():
     return bool(getattr(settings, "AWS_STORAGE_BUCKET_NAME", ""))
 
 
+def media_key(name):
+    """The bucket key of a name relative to the media root."""
+    return f"{S3_MEDIA_LOCATION}/{name}"
+
+
+def media_name_of(key):
+    """The name relative to the media root (as model fields store it) of a
+    bucket key; ``ValueError`` for a key outside ``media/``."""
+    prefix = S3_MEDIA_LOCATION + "/"
+    if not key.startswith(prefix):
+        raise ValueError(f"Key outside the media root: {key!r}")
+    return key[len(prefix) :]
+
+
 def site_folder(site_id, folder):
     """The folder of one site's files, relative to the media root.
 

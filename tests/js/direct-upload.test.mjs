@@ -9,6 +9,7 @@ import { UploadError, uploadImage } from "../../frontend_snippets/direct-upload.
 
 const { BASE_URL, TOKEN, PRODUCT_ID, JPEG_PATH, TEXT_PATH } = process.env;
 const options = { apiBase: BASE_URL, token: TOKEN, retryDelay: 10 };
+const product = { ...options, kind: "product", objectId: Number(PRODUCT_ID) };
 const jpeg = new File([await readFile(JPEG_PATH)], "riz.jpg", { type: "image/jpeg" });
 const text = new File([await readFile(TEXT_PATH)], "notes.jpg", { type: "image/jpeg" });
 
@@ -31,9 +32,7 @@ function spyFetch(intercept = () => null) {
 test("uploads, confirms and reports each phase", async () => {
   const phases = new Set();
   const image = await uploadImage(jpeg, {
-    ...options,
-    kind: "product",
-    objectId: Number(PRODUCT_ID),
+    ...product,
     onProgress: ({ phase }) => phases.add(phase),
   });
   assert.equal(image.status, "confirmed");
@@ -49,8 +48,8 @@ test("uploads, confirms and reports each phase", async () => {
 });
 
 test("an API error rejects with its code and detail", async () => {
-  const english = { ...options, headers: { "Accept-Language": "en" } };
-  await assert.rejects(uploadImage(text, { ...english, kind: "product", objectId: Number(PRODUCT_ID) }), (error) => {
+  const english = { headers: { "Accept-Language": "en" } };
+  await assert.rejects(uploadImage(text, { ...product, ...english }), (error) => {
     assert.ok(error instanceof UploadError);
     assert.equal(error.code, "invalid_image");
     assert.equal(error.status, 422);
@@ -58,7 +57,7 @@ test("an API error rejects with its code and detail", async () => {
     return true;
   });
   // Without a language, the server's default: French.
-  await assert.rejects(uploadImage(text, { ...options, kind: "product", objectId: Number(PRODUCT_ID) }), {
+  await assert.rejects(uploadImage(text, product), {
     detail: "Le fichier n'est pas une image JPEG, PNG ou WebP, ou il est endommagé.",
   });
   await assert.rejects(uploadImage(jpeg, { ...options, kind: "logo" }), {
@@ -75,7 +74,7 @@ test("network errors are retried without asking for a new ticket", async () => {
   const spy = spyFetch((kind, count) => {
     if (kind === "storage" && count <= 2) throw new TypeError("fetch failed");
   });
-  const image = await uploadImage(jpeg, { ...options, kind: "product", objectId: Number(PRODUCT_ID), fetch: spy.fetch });
+  const image = await uploadImage(jpeg, { ...product, fetch: spy.fetch });
   assert.equal(image.status, "confirmed");
   assert.deepEqual(spy.calls, { ticket: 1, storage: 3, confirm: 1 });
 });
@@ -89,7 +88,7 @@ test("storage_unavailable at confirm is retried without uploading again", async 
       });
     }
   });
-  const image = await uploadImage(jpeg, { ...options, kind: "product", objectId: Number(PRODUCT_ID), fetch: spy.fetch });
+  const image = await uploadImage(jpeg, { ...product, fetch: spy.fetch });
   assert.equal(image.status, "confirmed");
   assert.deepEqual(spy.calls, { ticket: 1, storage: 1, confirm: 2 });
 });
@@ -100,7 +99,7 @@ test("an expired ticket is replaced by a new one", async () => {
   const spy = spyFetch((kind, count) => {
     if (kind === "storage" && count === 1) return new Response(expired, { status: 403 });
   });
-  const image = await uploadImage(jpeg, { ...options, kind: "product", objectId: Number(PRODUCT_ID), fetch: spy.fetch });
+  const image = await uploadImage(jpeg, { ...product, fetch: spy.fetch });
   assert.equal(image.status, "confirmed");
   assert.deepEqual(spy.calls, { ticket: 2, storage: 2, confirm: 1 });
 });
@@ -109,7 +108,7 @@ test("other refusals by the store are not retried", async () => {
   const denied = "<Error><Code>AccessDenied</Code><Message>Policy Condition failed</Message></Error>";
   const spy = spyFetch((kind) => (kind === "storage" ? new Response(denied, { status: 403 }) : null));
   await assert.rejects(
-    uploadImage(jpeg, { ...options, kind: "product", objectId: Number(PRODUCT_ID), fetch: spy.fetch }),
+    uploadImage(jpeg, { ...product, fetch: spy.fetch }),
     { code: "upload_refused", status: 403 },
   );
   assert.deepEqual(spy.calls, { ticket: 1, storage: 1, confirm: 0 });
@@ -117,7 +116,7 @@ test("other refusals by the store are not retried", async () => {
 
 test("an AbortSignal cancels the upload", async () => {
   const already = AbortSignal.abort();
-  await assert.rejects(uploadImage(jpeg, { ...options, kind: "product", objectId: 1, signal: already }), {
+  await assert.rejects(uploadImage(jpeg, { ...product, signal: already }), {
     name: "AbortError",
   });
 
@@ -128,13 +127,7 @@ test("an AbortSignal cancels the upload", async () => {
     return fetch(url, init); // the aborted signal makes fetch reject
   });
   await assert.rejects(
-    uploadImage(jpeg, {
-      ...options,
-      kind: "product",
-      objectId: Number(PRODUCT_ID),
-      signal: controller.signal,
-      fetch: spy.fetch,
-    }),
+    uploadImage(jpeg, { ...product, signal: controller.signal, fetch: spy.fetch }),
     { name: "AbortError" },
   );
   assert.equal(spy.calls.confirm, 0);
@@ -153,13 +146,7 @@ test("cancelling while an answer is read stops there", async () => {
     };
   });
   await assert.rejects(
-    uploadImage(jpeg, {
-      ...options,
-      kind: "product",
-      objectId: Number(PRODUCT_ID),
-      signal: controller.signal,
-      fetch: spy.fetch,
-    }),
+    uploadImage(jpeg, { ...product, signal: controller.signal, fetch: spy.fetch }),
     { name: "AbortError" },
   );
   assert.deepEqual(spy.calls, { ticket: 1, storage: 0, confirm: 0 });

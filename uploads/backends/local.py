@@ -20,10 +20,9 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from uploads.backends.base import ObjectChanged, ObjectInfo, ObjectMissing
-from uploads.storage import S3_MEDIA_LOCATION, LocalMediaStorage
+from uploads.storage import LocalMediaStorage, media_name_of
 
 SIGNATURE_SALT = "uploads.emulator.policy"
-KEY_PREFIX = S3_MEDIA_LOCATION + "/"
 # Form fields outside the policy's conditions, as in S3.
 UNSIGNED_FIELDS = {"policy", "x-amz-signature", "file"}
 EXPIRATION_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -134,9 +133,11 @@ class LocalUploadBackend:
         self.storage = LocalMediaStorage()
 
     def path(self, key):
-        if not key.startswith(KEY_PREFIX):
-            raise SuspiciousFileOperation(f"Key outside the media root: {key!r}")
-        return self.storage.path(key[len(KEY_PREFIX) :])
+        try:
+            name = media_name_of(key)
+        except ValueError as error:
+            raise SuspiciousFileOperation(str(error)) from None
+        return self.storage.path(name)
 
     def presign_post(self, policy):
         document = {
