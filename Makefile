@@ -12,7 +12,7 @@ S3_PORT ?= 8333
 DATA_DIR ?= .dev
 PYTEST_ARGS ?=
 
-.PHONY: run test bench install browser messages clean
+.PHONY: run test bench install system-tools messages clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,11 +25,16 @@ install: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(PY) manage.py rundev --storage $(STORAGE) --port $(PORT) --s3-port $(S3_PORT) --data-dir $(DATA_DIR)
 
-# Debian's Chromium for the browser tests (Playwright never downloads one).
-browser:
-	@command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+# Debian packages the tests drive: Chromium for the browser tests (Playwright
+# never downloads one), curl, jq and openssl for the README's curl example.
+# Each command is named after its package.
+SYSTEM_TOOLS := chromium curl jq openssl
 
-test: $(VENV)/.installed browser
+system-tools:
+	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; fi
+
+test: $(VENV)/.installed system-tools
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)
