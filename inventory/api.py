@@ -8,26 +8,15 @@ tickets (``/api/uploads/tickets/``), never by sending bytes to these views.
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import exceptions, filters, generics, serializers, viewsets
+from drf_spectacular.utils import extend_schema_view
+from rest_framework import exceptions, filters, generics, parsers, viewsets
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.pagination import PageNumberPagination
 
+from inventory import api_docs
 from inventory.models import Configuration, Product
-
-SITE_PARAMETER = OpenApiParameter(
-    "site",
-    OpenApiTypes.INT,
-    description="Superusers only: the site to act on.",
-)
-
-
-def absolute_file_url(request, field):
-    """A URL that works from a phone: presigned or CDN in S3 mode, absolute
-    in filesystem mode."""
-    if not field:
-        return None
-    return request.build_absolute_uri(field.url)
+from inventory.serializers import ProductSerializer, SiteSerializer
+from inventory.throttles import LoginThrottle
 
 
 def requested_site(request):
@@ -47,23 +36,16 @@ def requested_site(request):
     return user.site_configuration
 
 
-class ProductSerializer(serializers.ModelSerializer):
-    image_url = serializers.SerializerMethodField()
+class ObtainTokenView(ObtainAuthToken):
+    """An API token for a username and password: the same token every time,
+    until the account's token is reset."""
 
-    class Meta:
-        model = Product
-        fields = ["id", "name", "cug", "price", "quantity", "image_url", "created_at", "updated_at"]
+    parser_classes = [parsers.JSONParser, parsers.FormParser]
+    throttle_classes = [LoginThrottle]
 
-    def get_image_url(self, product) -> str | None:
-        return absolute_file_url(self.context["request"], product.image)
-
-    def validate_cug(self, cug):
-        others = Product.objects.filter(site_configuration=self.context["site"], cug=cug)
-        if self.instance is not None:
-            others = others.exclude(pk=self.instance.pk)
-        if others.exists():
-            raise serializers.ValidationError(_("This site already has a product with this CUG."))
-        return cug
+    @api_docs.TOKEN
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
 
 
 class ProductPagination(PageNumberPagination):
@@ -71,15 +53,15 @@ class ProductPagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
 
+    def get_paginated_response_schema(self, schema):
+        # The documented page's example (DRF's own points at /accounts/).
+        response = super().get_paginated_response_schema(schema)
+        for name, example in api_docs.PAGE.items():
+            response["properties"][name]["example"] = example
+        return response
 
-@extend_schema_view(
-    list=extend_schema(parameters=[SITE_PARAMETER]),
-    create=extend_schema(parameters=[SITE_PARAMETER]),
-    retrieve=extend_schema(parameters=[SITE_PARAMETER]),
-    update=extend_schema(parameters=[SITE_PARAMETER]),
-    partial_update=extend_schema(parameters=[SITE_PARAMETER]),
-    destroy=extend_schema(parameters=[SITE_PARAMETER]),
-)
+
+@extend_schema_view(**api_docs.PRODUCTS)
 class ProductViewSet(viewsets.ModelViewSet):
     """The products of the user's site. ``?search=`` matches name and CUG."""
 
@@ -111,33 +93,7 @@ class ProductViewSet(viewsets.ModelViewSet):
             transaction.on_commit(lambda: image.storage.delete(image.name))
 
 
-class SiteSerializer(serializers.ModelSerializer):
-    logo_url = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Configuration
-        fields = [
-            "id",
-            "site_name",
-            "address",
-            "city",
-            "country",
-            "phone",
-            "email",
-            "currency",
-            "logo_url",
-        ]
-        read_only_fields = ["id"]
-
-    def get_logo_url(self, site) -> str | None:
-        return absolute_file_url(self.context["request"], site.logo)
-
-
-@extend_schema_view(
-    get=extend_schema(parameters=[SITE_PARAMETER]),
-    put=extend_schema(parameters=[SITE_PARAMETER]),
-    patch=extend_schema(parameters=[SITE_PARAMETER]),
-)
+@extend_schema_view(**api_docs.SITES)
 class SiteView(generics.RetrieveUpdateAPIView):
     """The user's site; site admins may change it (the logo goes through an
     upload ticket of kind ``logo``)."""

@@ -110,6 +110,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "upload_tickets": env.str("UPLOADS_TICKET_RATE") or "120/hour",
+        "login": env.str("LOGIN_RATE") or "10/min",
     },
 }
 
@@ -122,6 +123,9 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Separate request and answer components (ProductRequest, Product), so
+    # that generated clients need not send read-only fields.
+    "COMPONENT_SPLIT_REQUEST": True,
     # Served from this site, not a CDN: works offline and behind firewalls.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -2,6 +2,7 @@ import importlib
 import uuid
 
 import pytest
+from django.core.cache import cache
 from django.core.signals import setting_changed
 from django.urls import clear_url_caches
 
@@ -46,6 +47,14 @@ def use_storages(settings):
     # Assigning STORAGES makes Django drop its cached default storage, which
     # then picks the mode of the settings below.
     settings.STORAGES = {**settings.STORAGES}
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttles():
+    """Throttle counters live in the cache: each test starts with none."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -167,3 +167,32 @@ def test_schema_and_docs(client, db):
     assert docs.status_code == 200
     assert b"swagger-ui" in docs.content
     assert b"cdn" not in docs.content.lower(), "assets are served from this site"
+
+
+def test_password_guessing_is_throttled_per_username(client, make_user, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "login": "3/min",
+        },
+    }
+    make_user("staff")
+    make_user("other")
+
+    def login(username, password):
+        return client.post(
+            "/api/auth/token/",
+            {"username": username, "password": password},
+            content_type="application/json",
+        )
+
+    guesses = [login("staff", f"guess-{n}").status_code for n in range(3)]
+    blocked = login("staff", "pw")
+    other = login("other", "pw")
+
+    assert guesses == [400, 400, 400]
+    assert blocked.status_code == 429
+    assert blocked.json()["code"] == "throttled" and blocked.json()["detail"]
+    assert int(blocked["Retry-After"]) > 0
+    assert other.status_code == 200 and other.json()["token"]

@@ -97,3 +97,49 @@ def test_responses_match_the_schema(schema, sites, make_user, local_media):
         api.post("/api/uploads/tickets/", {**request, "object_id": foreign.pk}, format="json"),
     )
     check(schema, "/api/uploads/tickets/", "post", APIClient().post("/api/uploads/tickets/", {}))
+
+
+def operations(schema):
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            if method in ("get", "post", "put", "patch", "delete"):
+                yield f"{method.upper()} {path}", operation
+
+
+def validate_example(schema, body_schema, example):
+    jsonschema.validate(
+        example["value"],
+        {**body_schema, "components": schema["components"]},
+        format_checker=jsonschema.FormatChecker(),
+    )
+
+
+def test_every_body_in_the_schema_has_examples_that_match_it(schema):
+    """What /api/docs/ shows for each endpoint: a request example, an
+    example of each answer, errors included, all true to the schema."""
+    checked = 0
+    for name, operation in operations(schema):
+        bodies = []
+        request = operation.get("requestBody", {}).get("content", {}).get("application/json")
+        if request:
+            bodies.append((f"{name} request", request))
+        for status, response in operation["responses"].items():
+            if "content" in response:
+                bodies.append((f"{name} {status}", response["content"]["application/json"]))
+        for where, body in bodies:
+            assert body.get("examples"), f"{where}: no example"
+            for example in body["examples"].values():
+                validate_example(schema, body["schema"], example)
+                checked += 1
+        error_statuses = [status for status in operation["responses"] if status >= "400"]
+        assert error_statuses, f"{name}: no error documented"
+    assert checked > 50
+
+
+def test_every_error_example_has_a_code_and_a_detail(schema):
+    for name, operation in operations(schema):
+        for status, response in operation["responses"].items():
+            if status >= "400":
+                for example in response["content"]["application/json"]["examples"].values():
+                    assert set(example["value"]) >= {"code", "detail"}, f"{name} {status}"
+                    assert example["value"]["detail"], f"{name} {status}"

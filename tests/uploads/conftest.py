@@ -3,7 +3,6 @@ import hashlib
 
 import pytest
 import requests
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
@@ -14,13 +13,6 @@ from tests.conftest import bucket_keys, disk_files
 @pytest.fixture(autouse=True)
 def committed(transactional_db):
     """Real commits: old objects are deleted by on-commit callbacks."""
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttles():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 class Store:

@@ -2,12 +2,16 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import UserRateThrottle
 
 
-class TicketIssueThrottle(UserRateThrottle):
-    """Ticket requests per user, at the ``upload_tickets`` rate of
-    ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]``."""
-
-    scope = "upload_tickets"
+class RateFromSettings:
+    """Read the scope's rate from ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]``
+    at call time: DRF's class attribute is frozen at import, so settings
+    overrides (and tests) would not reach it. No rate means no limit."""
 
     def get_rate(self):
-        # Read at call time: DRF's class attribute is frozen at import.
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+
+class TicketIssueThrottle(RateFromSettings, UserRateThrottle):
+    """Ticket requests per user, at the ``upload_tickets`` rate."""
+
+    scope = "upload_tickets"

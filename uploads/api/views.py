@@ -1,34 +1,64 @@
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from uploads import services
+from uploads.api import schema
 from uploads.api.serializers import (
     ConfirmedImageSerializer,
-    ErrorSerializer,
     TicketRequestSerializer,
     TicketSerializer,
     absolute_urls,
 )
 from uploads.api.throttles import TicketIssueThrottle
+from uploads.errors import REJECTIONS
 
-ERRORS = {
-    400: "`invalid`: see `errors`.",
-    401: "`not_authenticated`.",
-    403: "`permission_denied`: a logo needs a site admin.",
-    404: "`not_found`: no such object or ticket, or another site's.",
-    409: "`upload_missing`: upload the file, then confirm again.",
-    410: "`ticket_expired`: ask for a new ticket.",
-    422: "`invalid_image`, `type_mismatch`, `image_too_large`, `size_mismatch`: "
-    "the file was deleted and the ticket rejected.",
-    429: "`throttled`: wait `Retry-After` seconds.",
-    503: "`storage_unavailable`: retry after `Retry-After`; the ticket stays usable.",
+TICKET_ID = "3f1c2a9e-5b7d-4e21-9c4a-7d2e8f6b1a30"
+KEY = "media/sites/1/products/2b9d0c4e8f1a4b6c9e3d5f7a1c2b4d6e.jpg"
+
+TICKET_EXAMPLE = {
+    "id": TICKET_ID,
+    "kind": "product",
+    "object_id": 42,
+    "status": "issued",
+    "content_type": "image/jpeg",
+    "size": 482113,
+    "max_size": 10485760,
+    "created_at": "2026-11-24T09:30:00Z",
+    "expires_at": "2026-11-24T09:40:00Z",
+    "upload": {
+        "url": "https://media.example.com/inventory-media",
+        "fields": {
+            "key": "media/sites/1/products/incoming/3f1c2a9e5b7d4e219c4a7d2e8f6b1a30.jpg",
+            "Content-Type": "image/jpeg",
+            "x-amz-checksum-sha256": "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=",
+            "x-amz-algorithm": "AWS4-HMAC-SHA256",
+            "x-amz-credential": "AKIAEXAMPLE/20261124/eu-west-3/s3/aws4_request",
+            "x-amz-date": "20261124T093000Z",
+            "policy": "eyJleHBpcmF0aW9uIjogIjIwMjYtMTEtMjRUMDk6NDA6MDBaIiwgLi4ufQ==",
+            "x-amz-signature": "6f1d5b0a2c3e4f...",
+        },
+    },
 }
 
+CONFIRMED_EXAMPLE = {
+    "id": TICKET_ID,
+    "status": "confirmed",
+    "kind": "product",
+    "object_id": 42,
+    "key": KEY,
+    "url": f"https://media.example.com/inventory-media/{KEY}?X-Amz-Signature=...",
+    "format": "jpeg",
+    "width": 1536,
+    "height": 2048,
+    "size": 482113,
+}
 
-def errors(*statuses):
-    return {code: OpenApiResponse(ErrorSerializer, description=ERRORS[code]) for code in statuses}
+NOT_FOUND = schema.error_response(
+    "`not_found`: no such object or ticket, or another site's.", "not_found"
+)
+TRY_AGAIN = "the ticket stays usable."
 
 
 class TicketListView(APIView):
@@ -39,7 +69,14 @@ class TicketListView(APIView):
     @extend_schema(
         operation_id="upload_ticket_create",
         request=TicketRequestSerializer,
-        responses={201: TicketSerializer, **errors(400, 401, 403, 404, 429)},
+        responses={
+            201: TicketSerializer,
+            400: schema.INVALID,
+            401: schema.NOT_AUTHENTICATED,
+            403: schema.permission_denied("a logo needs a site admin."),
+            404: NOT_FOUND,
+            429: schema.THROTTLED,
+        },
         examples=[
             OpenApiExample(
                 "A product photo",
@@ -52,6 +89,19 @@ class TicketListView(APIView):
                     "size": 482113,
                     "sha256": "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=",
                 },
+            ),
+            OpenApiExample(
+                "The site's logo",
+                request_only=True,
+                value={
+                    "kind": "logo",
+                    "filename": "logo.png",
+                    "content_type": "image/png",
+                    "size": 20417,
+                },
+            ),
+            OpenApiExample(
+                "An issued ticket", response_only=True, status_codes=["201"], value=TICKET_EXAMPLE
             ),
         ],
     )
@@ -69,7 +119,27 @@ class TicketDetailView(APIView):
     """A ticket and its status: issued, confirmed, rejected or expired."""
 
     @extend_schema(
-        operation_id="upload_ticket_retrieve", responses={200: TicketSerializer, **errors(401, 404)}
+        operation_id="upload_ticket_retrieve",
+        responses={200: TicketSerializer, 401: schema.NOT_AUTHENTICATED, 404: NOT_FOUND},
+        examples=[
+            OpenApiExample(
+                "A confirmed ticket",
+                response_only=True,
+                value={
+                    **{k: v for k, v in TICKET_EXAMPLE.items() if k != "upload"},
+                    **CONFIRMED_EXAMPLE,
+                },
+            ),
+            OpenApiExample(
+                "A rejected ticket",
+                response_only=True,
+                value={
+                    **{k: v for k, v in TICKET_EXAMPLE.items() if k != "upload"},
+                    "status": "rejected",
+                    "code": "invalid_image",
+                },
+            ),
+        ],
     )
     def get(self, request, ticket_id):
         ticket = services.get_ticket(request.user, ticket_id)
@@ -82,7 +152,24 @@ class TicketConfirmView(APIView):
     @extend_schema(
         operation_id="upload_ticket_confirm",
         request=None,
-        responses={200: ConfirmedImageSerializer, **errors(401, 404, 409, 410, 422, 503)},
+        responses={
+            200: ConfirmedImageSerializer,
+            401: schema.NOT_AUTHENTICATED,
+            404: NOT_FOUND,
+            409: schema.error_response(
+                f"`upload_missing`: upload the file; {TRY_AGAIN}", "upload_missing"
+            ),
+            410: schema.error_response("`ticket_expired`: ask for a new ticket.", "ticket_expired"),
+            422: schema.error_response(
+                "The file was deleted and the ticket rejected for good.",
+                *sorted(REJECTIONS),
+            ),
+            503: schema.error_response(
+                f"`storage_unavailable`: retry after `Retry-After`; {TRY_AGAIN}",
+                "storage_unavailable",
+            ),
+        },
+        examples=[OpenApiExample("An attached image", response_only=True, value=CONFIRMED_EXAMPLE)],
     )
     def post(self, request, ticket_id):
         body = services.confirm_ticket(request.user, ticket_id)

@@ -1,0 +1,160 @@
+"""
+The OpenAPI documentation of the products, site and token endpoints: an
+example for every request and answer, and the errors each may give.
+Generated clients (Kotlin, Swift) and /api/docs/ show these.
+"""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import serializers
+
+from inventory.serializers import ProductSerializer, SiteSerializer
+from uploads.api import schema
+
+SITE_PARAMETER = OpenApiParameter(
+    "site",
+    OpenApiTypes.INT,
+    description="Superusers only: the site to act on.",
+)
+
+PRODUCT = {
+    "id": 42,
+    "name": "Riz parfumé 25 kg",
+    "cug": "RIZ-25",
+    "price": "18500.00",
+    "quantity": 12,
+    "image_url": "https://media.example.com/inventory-media/media/sites/1/products/"
+    "2b9d0c4e8f1a4b6c9e3d5f7a1c2b4d6e.jpg?X-Amz-Signature=...",
+    "created_at": "2026-11-02T08:15:00Z",
+    "updated_at": "2026-11-24T09:31:12Z",
+}
+PRODUCT_REQUEST = {
+    "name": "Riz parfumé 25 kg",
+    "cug": "RIZ-25",
+    "price": "18500.00",
+    "quantity": 12,
+}
+SITE = {
+    "id": 1,
+    "site_name": "Boutique Dakar Plateau",
+    "address": "12 avenue Léopold Sédar Senghor",
+    "city": "Dakar",
+    "country": "Sénégal",
+    "phone": "+221 33 800 00 00",
+    "email": "plateau@example.com",
+    "currency": "XOF",
+    "logo_url": None,
+}
+
+PAGE = {
+    "count": 57,
+    "next": "https://shop.example.com/api/products/?page=3&search=riz",
+    "previous": "https://shop.example.com/api/products/?search=riz",
+}
+
+# What every site-scoped operation may answer besides its own errors.
+SCOPE_ERRORS = {
+    400: schema.error_response(
+        "`invalid`: `errors` says which fields and why (for a superuser: `site` missing or "
+        "not a number).",
+        schema.error_example(
+            "invalid", errors={"cug": [_("This site already has a product with this CUG.")]}
+        ),
+    ),
+    401: schema.NOT_AUTHENTICATED,
+    403: schema.permission_denied("the account is not attached to a site."),
+    404: schema.error_response(
+        "`not_found`: no such product or site, or another site's.", "not_found"
+    ),
+}
+
+
+def site_scoped(*, request=None, response=None, status=200, serializer=None, errors=None):
+    """The documentation of one site-scoped operation: ``request`` and
+    ``response`` are example bodies; ``status`` is the success status."""
+    examples = []
+    if request is not None:
+        examples.append(OpenApiExample("Request", request_only=True, value=request))
+    if response is not None:
+        examples.append(
+            OpenApiExample("Answer", response_only=True, status_codes=[str(status)], value=response)
+        )
+    return extend_schema(
+        parameters=[SITE_PARAMETER],
+        examples=examples,
+        responses={status: serializer, **SCOPE_ERRORS, **(errors or {})},
+    )
+
+
+PRODUCTS = {
+    "list": site_scoped(
+        serializer=ProductSerializer(many=True),
+        response=PRODUCT,  # one item: the paginator wraps it in PAGE
+    ),
+    "create": site_scoped(
+        request=PRODUCT_REQUEST, response=PRODUCT, status=201, serializer=ProductSerializer
+    ),
+    "retrieve": site_scoped(response=PRODUCT, serializer=ProductSerializer),
+    "update": site_scoped(request=PRODUCT_REQUEST, response=PRODUCT, serializer=ProductSerializer),
+    "partial_update": site_scoped(
+        request={"quantity": 11}, response=PRODUCT, serializer=ProductSerializer
+    ),
+    "destroy": site_scoped(status=204),
+}
+
+SITE_CHANGE = {"phone": "+221 33 800 00 01", "address": "14 rue Carnot"}
+SITE_ADMINS_ONLY = {
+    403: schema.permission_denied("only the site's admins may change it (or no site is attached).")
+}
+SITES = {
+    "get": site_scoped(response=SITE, serializer=SiteSerializer),
+    "put": site_scoped(
+        request={k: v for k, v in SITE.items() if k not in ("id", "logo_url")} | SITE_CHANGE,
+        response=SITE | SITE_CHANGE,
+        serializer=SiteSerializer,
+        errors=SITE_ADMINS_ONLY,
+    ),
+    "patch": site_scoped(
+        request=SITE_CHANGE,
+        response=SITE | SITE_CHANGE,
+        serializer=SiteSerializer,
+        errors=SITE_ADMINS_ONLY,
+    ),
+}
+
+
+class LoginSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"})
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send it as `Authorization: Token <token>`.")
+
+
+TOKEN = extend_schema(
+    operation_id="auth_token_create",
+    request=LoginSerializer,
+    responses={
+        200: TokenSerializer,
+        400: schema.error_response(
+            "`invalid`: wrong username or password, or a field missing.",
+            schema.error_example(
+                "invalid",
+                errors={"non_field_errors": ["Unable to log in with provided credentials."]},
+            ),
+        ),
+        429: schema.THROTTLED,
+    },
+    examples=[
+        OpenApiExample(
+            "Log in", request_only=True, value={"username": "dakar-staff", "password": "…"}
+        ),
+        OpenApiExample(
+            "A token",
+            response_only=True,
+            value={"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"},
+        ),
+    ],
+)

@@ -1,0 +1,24 @@
+import hashlib
+
+from rest_framework.throttling import SimpleRateThrottle
+
+from uploads.api.throttles import RateFromSettings
+
+
+class LoginThrottle(RateFromSettings, SimpleRateThrottle):
+    """Password attempts per username and address, at the ``login`` rate of
+    ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]``.
+
+    Keyed on both, because many shop phones share one carrier address: an
+    address alone would lock a whole town out, a username alone would let
+    anyone lock a user out."""
+
+    scope = "login"
+
+    def get_cache_key(self, request, view):
+        username = request.data.get("username") if hasattr(request.data, "get") else None
+        if not isinstance(username, str):
+            return None  # nothing to guess with: the serializer refuses it
+        ident = f"{username.strip().lower()}\0{self.get_ident(request)}"
+        digest = hashlib.sha256(ident.encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": digest}
