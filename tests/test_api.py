@@ -5,9 +5,11 @@ import pytest
 import yaml
 from django.core.files.base import ContentFile
 from django.core.management import call_command
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from inventory.models import Product
+from uploads import services
 
 
 @pytest.fixture
@@ -196,3 +198,47 @@ def test_password_guessing_is_throttled_per_username(client, make_user, settings
     assert blocked.json()["code"] == "throttled" and blocked.json()["detail"]
     assert int(blocked["Retry-After"]) > 0
     assert other.status_code == 200 and other.json()["token"]
+
+
+def test_a_token_of_one_site_reaches_nothing_of_another(client, two_shops, make_user):
+    """Every endpoint, as an app of site one calls it: site two's products,
+    site, tickets and logo stay out of reach, whatever ids it sends."""
+    boss = two_shops["boss"]
+    token = Token.objects.create(user=boss).key
+    one, two, foreign = two_shops["one"], two_shops["two"], two_shops["foreign"]
+    their_ticket = services.issue_ticket(
+        make_user("them", two, is_site_admin=True),
+        kind="product",
+        object_id=foreign.pk,
+        content_type="image/jpeg",
+        size=1000,
+    ).ticket
+
+    def call(method, path, data=None):
+        return getattr(client, method)(
+            path, data, content_type="application/json", HTTP_AUTHORIZATION=f"Token {token}"
+        )
+
+    listing = call("get", f"/api/products/?search={foreign.cug}&site={two.pk}").json()
+    assert listing["count"] == 0
+    for method in ("get", "put", "patch", "delete"):
+        response = call(method, f"/api/products/{foreign.pk}/?site={two.pk}", {"name": "X"})
+        assert response.status_code == 404, method
+    site = call("get", f"/api/site/?site={two.pk}").json()
+    assert site["id"] == one.pk
+    call("patch", f"/api/site/?site={two.pk}", {"city": "Bouaké"})
+    two.refresh_from_db()
+    assert two.city != "Bouaké"
+    ticket_path = f"/api/uploads/tickets/{their_ticket.id}/"
+    for method, path in (("get", ticket_path), ("post", ticket_path + "confirm/")):
+        response = call(method, path)
+        assert (response.status_code, response.json()["code"]) == (404, "not_found"), path
+    for kind, object_id in (("product", foreign.pk), ("logo", two.pk)):
+        response = call(
+            "post",
+            "/api/uploads/tickets/",
+            {"kind": kind, "object_id": object_id, "content_type": "image/jpeg", "size": 1000},
+        )
+        assert (response.status_code, response.json()["code"]) == (404, "not_found"), kind
+    foreign.refresh_from_db()
+    assert foreign.name == "Attiéké"
