@@ -1,0 +1,287 @@
+"""migrate_images_to_multisite on a legacy dataset, on SeaweedFS and on
+local disk: the layout, the database, and not one image lost."""
+
+import io
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings as django_settings
+from django.core.management import CommandError, call_command
+
+from inventory.models import Configuration, Product
+from tests.uploads import legacy
+from uploads import migration
+
+
+@pytest.fixture
+def files(store, settings):
+    if store.mode == "s3":
+        return legacy.BucketFiles(store.client, store.bucket)
+    return legacy.FolderFiles(settings.MEDIA_ROOT)
+
+
+@pytest.fixture
+def dataset(files, sites):
+    return legacy.build(files, *sites)
+
+
+def migrate(*args):
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("migrate_images_to_multisite", *args, stdout=out, stderr=err)
+        failed = False
+    except CommandError:
+        failed = True
+    return failed, out.getvalue(), err.getvalue()
+
+
+def report_value(output, label):
+    for line in output.splitlines():
+        if line.startswith(label + ":"):
+            return int(line.split(":")[1].split()[0])
+    raise AssertionError(f"{label!r} not in the report:\n{output}")
+
+
+def expected_folder(dataset, label):
+    obj, _ = dataset.rows[label]
+    if isinstance(obj, Configuration):
+        return f"sites/{obj.pk}/config/"
+    site = obj.site_configuration_id
+    return f"sites/{site if site is not None else 'default'}/products/"
+
+
+def test_every_image_moves_to_its_sites_folder_and_none_is_lost(dataset, files):
+    failed, output, errors = migrate()
+
+    assert failed, "a missing file makes the exit status non-zero"
+    assert "products/gone.jpg is missing" in errors
+    for label, (_, body) in dataset.rows.items():
+        name = dataset.name_of(label)
+        if body is None:
+            assert name == "products/gone.jpg", "a row whose file is missing is left alone"
+            continue
+        assert name.startswith(expected_folder(dataset, label)), (label, name)
+        assert files.read(name) == body, f"{label}: bytes differ"
+    copied = [body for label, (_, body) in dataset.rows.items() if body and label != "in-place"]
+    assert report_value(output, "Migrated") == len(copied) == 7
+    assert report_value(output, "Already in place") == 1
+    assert report_value(output, "Missing") == 1
+    assert report_value(output, "Failed") == 0
+    assert report_value(output, "Bytes copied") == sum(len(body) for body in copied)
+
+
+def test_a_shared_old_key_ends_up_in_each_sites_folder(dataset, files):
+    migrate()
+
+    one, two = dataset.name_of("shared-one"), dataset.name_of("shared-two")
+    assert one.startswith(f"sites/{dataset.site_one.pk}/products/")
+    assert two.startswith(f"sites/{dataset.site_two.pk}/products/")
+    assert files.read(one) == files.read(two) == dataset.rows["shared-one"][1]
+
+
+def test_a_second_run_copies_nothing(dataset, files):
+    migrate()
+    names = {label: dataset.name_of(label) for label in dataset.rows}
+    before = files.snapshot()
+
+    failed, output, _ = migrate()
+
+    assert failed  # the missing file is still missing
+    assert report_value(output, "Migrated") == 0
+    assert report_value(output, "Bytes copied") == 0
+    assert report_value(output, "Already in place") == 8
+    assert {label: dataset.name_of(label) for label in dataset.rows} == names
+    assert files.snapshot() == before
+
+
+def test_dry_run_writes_nothing(dataset, files):
+    before = files.snapshot()
+    rows = sorted(Product.objects.values_list("pk", "image"))
+    logos = sorted(Configuration.objects.values_list("pk", "logo"))
+
+    failed, output, _ = migrate("--dry-run")
+
+    assert failed
+    assert "products/a.jpg -> sites/" in output
+    assert report_value(output, "Would migrate") == 7
+    assert files.snapshot() == before
+    assert sorted(Product.objects.values_list("pk", "image")) == rows
+    assert sorted(Configuration.objects.values_list("pk", "logo")) == logos
+
+
+def test_sources_are_deleted_only_when_asked_and_no_row_needs_them(dataset, files):
+    migrate("--site", str(dataset.site_one.pk), "--delete-source")
+
+    assert files.exists("shared/e.jpg"), "site two's product still refers to it"
+    assert not files.exists("products/a.jpg")
+    assert not files.exists(f"assets/products/site-{dataset.site_one.pk}/c.jpg")
+    assert not files.exists("assets/logos/site-default/logo.png")
+    assert files.exists("media/products/d.jpg"), "no-site rows were not in this run"
+    assert dataset.name_of("shared-two") == "shared/e.jpg"
+
+    migrate("--delete-source")
+
+    assert not files.exists("shared/e.jpg")
+    assert files.read(dataset.name_of("shared-two")) == dataset.rows["shared-two"][1]
+    assert not files.exists("media/products/d.jpg")
+
+
+def test_without_delete_source_every_source_stays(dataset, files):
+    sources = set(files.keys())
+
+    migrate()
+
+    assert sources < set(files.keys())
+
+
+def test_limit_and_site_narrow_a_run(dataset, files):
+    failed, output, _ = migrate(
+        "--site", str(dataset.site_one.pk), "--limit", "2", "--workers", "1"
+    )
+
+    assert report_value(output, "Migrated") == 2
+    assert report_value(output, "Left for a later run (--limit)") >= 3
+    assert dataset.name_of("shared-two") == "shared/e.jpg"
+    assert dataset.name_of("no-site") == "products/d.jpg"
+
+
+def test_a_confirm_during_the_migration_is_never_overwritten(dataset, files, monkeypatch):
+    product, _ = dataset.rows["bare"]
+    real_copy = migration.Migration.copy
+
+    def copy_then_confirm(self, move):
+        real_copy(self, move)
+        if any(row.pk == product.pk for row in move.rows):
+            Product.objects.filter(pk=product.pk).update(image="sites/1/products/fresh.jpg")
+
+    monkeypatch.setattr(migration.Migration, "copy", copy_then_confirm)
+
+    _, output, _ = migrate()
+
+    product.refresh_from_db()
+    assert product.image.name == "sites/1/products/fresh.jpg"
+    assert "Changed during the migration (left alone): 1" in output
+
+
+def test_local_files_go_to_the_bucket(s3_bucket, s3_client, sites, tmp_path):
+    old = legacy.FolderFiles(tmp_path / "old-media")
+    dataset = legacy.build(old, *sites)
+    bucket = legacy.BucketFiles(s3_client, s3_bucket)
+
+    failed, output, _ = migrate("--source-dir", str(tmp_path / "old-media"))
+
+    # The in-place row's file was only on disk: the bucket lacks it.
+    assert report_value(output, "Migrated") == 7
+    for label, (_, body) in dataset.rows.items():
+        if body is not None and label != "in-place":
+            assert bucket.read(dataset.name_of(label)) == body, label
+
+
+def test_dry_run_from_a_folder_needs_no_credentials(sites, tmp_path, settings):
+    settings.AWS_STORAGE_BUCKET_NAME = "nowhere"
+    settings.AWS_S3_ENDPOINT_URL = "http://127.0.0.1:9"
+    settings.AWS_ACCESS_KEY_ID = settings.AWS_SECRET_ACCESS_KEY = ""
+    old = legacy.FolderFiles(tmp_path / "old-media")
+    legacy.build(old, *sites)
+
+    failed, output, _ = migrate("--dry-run", "--source-dir", str(tmp_path / "old-media"))
+
+    assert report_value(output, "Would migrate") == 7
+    assert "Failed: 0" in output
+
+
+# --- Killed midway ------------------------------------------------------------
+
+
+def run_manage(args, env, **kwargs):
+    return subprocess.Popen(
+        [sys.executable, "manage.py", *args],
+        cwd=django_settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
+
+
+def test_killed_midway_then_rerun_completes(tmp_path):
+    """SIGKILL while copying, with its own database and media folder: every
+    row still points to a file that exists, and a rerun finishes the job."""
+    database = tmp_path / "db.sqlite3"
+    media = tmp_path / "media"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{database}",
+        "DJANGO_MEDIA_ROOT": str(media),
+        "AWS_STORAGE_BUCKET_NAME": "",
+        "PYTHONUNBUFFERED": "1",
+    }
+    count = 400
+    setup = run_manage(["migrate", "--noinput"], env)
+    assert setup.wait(timeout=120) == 0, setup.stderr.read()
+    build = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup();"
+            "from pathlib import Path; from django.conf import settings;"
+            "from inventory.models import Configuration; from tests.uploads import legacy;"
+            "site = Configuration.objects.create(site_name='Dakar');"
+            f"legacy.many(legacy.FolderFiles(Path(settings.MEDIA_ROOT)), site, {count})",
+        ],
+        cwd=django_settings.BASE_DIR,
+        env={**env, "DJANGO_SETTINGS_MODULE": "project.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert build.returncode == 0, build.stderr
+    originals = {p.name: p.read_bytes() for p in (media / "products").iterdir()}
+
+    first = run_manage(["migrate_images_to_multisite", "--workers", "1", "-v", "2"], env)
+    moved = 0
+    for line in first.stdout:
+        moved += " -> " in line
+        if moved == 25:
+            first.send_signal(signal.SIGKILL)
+            break
+    first.wait(timeout=60)
+    assert first.returncode == -signal.SIGKILL
+
+    rows = sqlite3.connect(database).execute("select image from inventory_product").fetchall()
+    names = [name for (name,) in rows]
+    migrated = [name for name in names if name.startswith("sites/")]
+    assert 25 <= len(migrated) < count, "killed midway"
+    assert all((media / name).is_file() for name in names), "a row points to nothing"
+
+    rerun = run_manage(["migrate_images_to_multisite"], env)
+    output, errors = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, output + errors
+    rows = sqlite3.connect(database).execute("select image from inventory_product").fetchall()
+    assert all(name.startswith("sites/") for (name,) in rows)
+    for (name,) in rows:
+        original = name.rsplit("/", 1)[1].split("-")[0] + ".jpg"
+        assert (media / name).read_bytes() == originals[original]
+    assert not list(media.rglob("*.partial")), "a cut copy is redone, not left behind"
+
+
+def test_copies_within_the_bucket_are_server_side(s3_bucket, s3_client, sites, monkeypatch):
+    legacy.build(legacy.BucketFiles(s3_client, s3_bucket), *sites)
+    operations = []
+    real_call = migration.BucketStore.call
+
+    def recorded(self, operation, **params):
+        operations.append(operation)
+        return real_call(self, operation, **params)
+
+    monkeypatch.setattr(migration.BucketStore, "call", recorded)
+
+    migrate()
+
+    assert operations.count("copy_object") == 7
+    assert set(operations) == {"head_object", "copy_object"}, "no image bytes through here"

@@ -1,0 +1,120 @@
+import sys
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from uploads.migration import (
+    BucketSource,
+    BucketStore,
+    DirectorySource,
+    DirectoryStore,
+    Migration,
+    collect_rows,
+)
+from uploads.storage import s3_enabled
+
+
+class Command(BaseCommand):
+    help = (
+        "Move the images of every upload target (product photos, site logos) "
+        "into the per-site layout, media/sites/<site>/<folder>/, and point "
+        "each row at its new name. Safe on a live system, twice, or after a "
+        "crash; sources are kept unless --delete-source is given."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Print the plan; write nothing to the store or the database.",
+        )
+        parser.add_argument(
+            "--source-dir",
+            help="A folder holding the old files (default: the bucket in S3 mode, "
+            "MEDIA_ROOT otherwise). Its files go to the bucket streamed from disk.",
+        )
+        parser.add_argument("--site", help="Only the rows of this site id ('default': no site).")
+        parser.add_argument(
+            "--limit", type=int, help="Move at most this many rows; run again for the rest."
+        )
+        parser.add_argument("--workers", type=int, default=4, help="Parallel copies (default 4).")
+        parser.add_argument(
+            "--delete-source",
+            action="store_true",
+            help="Delete each old object once no row refers to it and its copy is verified.",
+        )
+        parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
+
+    def handle(self, *args, **options):
+        source, destination = self.stores(options["source_dir"])
+        self.stdout.write(f"From {source.describe()} to {destination.describe()}.")
+        show_progress = not options["no_progress"] and sys.stderr.isatty()
+        migration = Migration(
+            source,
+            destination,
+            workers=options["workers"],
+            log=self.stdout.write if options["verbosity"] >= 2 else None,
+            progress=self.draw_progress if show_progress else None,
+        )
+        dry_run = options["dry_run"]
+        moves = migration.plan(
+            collect_rows(site=options["site"]),
+            limit=options["limit"],
+            # A dry run from local files never needs the bucket's credentials.
+            check_destination=not (dry_run and isinstance(source, DirectorySource)),
+        )
+        if dry_run:
+            for move in moves:
+                rows = ", ".join(str(row) for row in move.rows)
+                self.stdout.write(f"{move.source.name} -> {move.destination} ({rows})")
+        else:
+            migration.run(moves)
+            if options["delete_source"]:
+                migration.delete_sources(moves)
+        self.write_report(migration.report, moves, dry_run)
+        if not migration.report.ok:
+            raise CommandError(
+                f"{migration.report.missing} missing, {migration.report.failed} failed."
+            )
+
+    def stores(self, source_dir):
+        if s3_enabled():
+            destination = BucketStore()
+            if source_dir:
+                return DirectorySource(source_dir), destination
+            return BucketSource(destination), destination
+        destination = DirectoryStore(settings.MEDIA_ROOT)
+        return DirectorySource(source_dir or settings.MEDIA_ROOT), destination
+
+    def write_report(self, report, moves, dry_run):
+        for problem in report.problems:
+            self.stderr.write(problem)
+        if dry_run:
+            rows = sum(len(move.rows) for move in moves)
+            size = sum(move.source.size for move in moves)
+            lines = [
+                f"Would migrate: {rows} row(s), copying {len(moves)} object(s), {size} bytes",
+            ]
+        else:
+            lines = [
+                f"Migrated: {report.migrated} row(s)",
+                f"Bytes copied: {report.bytes_copied} in {report.copies} object(s)",
+            ]
+        lines += [
+            f"Already in place: {report.in_place}",
+            f"Missing: {report.missing}",
+            f"Failed: {report.failed}",
+        ]
+        if report.changed:
+            lines.append(f"Changed during the migration (left alone): {report.changed}")
+        if report.deferred:
+            lines.append(f"Left for a later run (--limit): {report.deferred}")
+        if report.sources_deleted:
+            lines.append(f"Sources deleted: {report.sources_deleted}")
+        self.stdout.write("\n".join(lines))
+
+    def draw_progress(self, done, total, width=30):
+        filled = width * done // total if total else width
+        end = "\n" if done >= total else ""
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}{end}")
+        sys.stderr.flush()
