@@ -1,0 +1,295 @@
+"""
+A health check of the media store, from the outside, as ``check_storage``
+runs it: are the credentials accepted, may the site's pages post to the
+bucket (CORS), does the store enforce upload policies, and can we write,
+read and delete under ``media/sites/<id>/``. Each failed check says what to
+fix.
+"""
+
+import fnmatch
+import os
+import secrets
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+from django.conf import settings
+from django.utils import timezone
+
+from uploads.backends import get_backend
+from uploads.backends.local import PolicyViolation, verify_form
+from uploads.policy import UploadPolicy
+from uploads.storage import LocalMediaStorage, S3MediaStorage, media_key, s3_enabled, site_folder
+
+PASSED, FAILED, SKIPPED = "ok", "FAIL", "skip"
+
+SETTINGS_SHOWN = [
+    "AWS_STORAGE_BUCKET_NAME",
+    "AWS_S3_ENDPOINT_URL",
+    "AWS_S3_REGION_NAME",
+    "AWS_S3_CUSTOM_DOMAIN",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+]
+SECRETS = {"AWS_SECRET_ACCESS_KEY"}
+
+# What each S3 error code means for the person running the check.
+FIXES = {
+    "InvalidAccessKeyId": "The store does not know this access key: fix AWS_ACCESS_KEY_ID.",
+    "SignatureDoesNotMatch": "The secret key does not match the access key: fix "
+    "AWS_SECRET_ACCESS_KEY.",
+    "NoSuchBucket": "There is no such bucket: create it, or fix AWS_STORAGE_BUCKET_NAME.",
+    "AuthorizationHeaderMalformed": "The bucket is in another region: fix AWS_S3_REGION_NAME.",
+    "PermanentRedirect": "The bucket is in another region: fix AWS_S3_REGION_NAME.",
+    "AccessDenied": "The credentials may not do this: grant s3:PutObject, s3:GetObject and "
+    "s3:DeleteObject on media/sites/* (see the README's IAM policy).",
+    "RequestTimeTooSkewed": "This machine's clock is wrong: synchronise it (NTP).",
+}
+
+
+@dataclass
+class Result:
+    name: str
+    status: str
+    message: str
+    fix: str = ""
+
+    @property
+    def failed(self):
+        return self.status == FAILED
+
+
+def masked(name, value):
+    if not value:
+        return "(not set)"
+    if name in SECRETS:
+        return "*" * 8
+    if name == "AWS_ACCESS_KEY_ID" and len(value) > 8:
+        return value[:4] + "…" + value[-2:]
+    return str(value)
+
+
+def error_code(exc):
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Code", "")
+    return type(exc).__name__
+
+
+def describe_error(exc):
+    if isinstance(exc, EndpointConnectionError):
+        return str(exc), "Start the store, or fix AWS_S3_ENDPOINT_URL."
+    code = error_code(exc)
+    return f"{code}: {exc}", FIXES.get(code, "")
+
+
+def multipart(fields, file_body, content_type):
+    """A multipart/form-data body: the fields, then the file, last."""
+    boundary = uuid.uuid4().hex
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="check.txt"\r\n'
+        f"Content-Type: {content_type}\r\n\r\n".encode()
+        + file_body
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def post_form(url, fields, file_body, content_type):
+    """POST a form as a browser would; the status and the body's start."""
+    body, header = multipart(fields, file_body, content_type)
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": header})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read(2000).decode("utf-8", "replace")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(2000).decode("utf-8", "replace")
+
+
+class StorageDiagnosis:
+    """The checks, for one site folder (``site``: an id or ``None`` for the
+    shared ``default`` folder) and the origins whose pages upload."""
+
+    def __init__(self, site=None, origins=()):
+        self.folder = site_folder(site, "check")
+        self.origins = list(origins)
+        self.s3 = s3_enabled()
+
+    def mode(self):
+        if self.s3:
+            storage = S3MediaStorage()
+            where = storage.endpoint_url or "AWS"
+            return f"S3: bucket {storage.bucket_name} at {where}"
+        return f"filesystem: {LocalMediaStorage().location}"
+
+    def settings_in_use(self):
+        if not self.s3:
+            return [("MEDIA_ROOT", str(settings.MEDIA_ROOT))]
+        return [(name, masked(name, getattr(settings, name, ""))) for name in SETTINGS_SHOWN]
+
+    def run(self):
+        """The results, in order; later checks are skipped when the store
+        cannot be reached at all."""
+        if not self.s3:
+            yield self.check_policy_enforced()
+            yield self.check_round_trip_on_disk()
+            return
+        storage = S3MediaStorage()
+        self.client = storage.connection.meta.client
+        self.bucket = storage.bucket_name
+        reached = self.check_credentials()
+        yield reached
+        names = ("CORS", "Policy enforced", "Round trip")
+        if reached.failed:
+            for name in names:
+                yield Result(name, SKIPPED, "the bucket cannot be reached")
+            return
+        yield self.check_cors()
+        yield self.check_policy_enforced()
+        yield self.check_round_trip()
+
+    def key(self, suffix):
+        return media_key(f"{self.folder}/{uuid.uuid4().hex}{suffix}")
+
+    # --- S3 ----------------------------------------------------------------
+
+    def check_credentials(self):
+        """A GET of a missing key: its error tells credentials, bucket and
+        region apart, and needs no permission beyond the media prefix."""
+        name = "Credentials and bucket"
+        try:
+            self.client.get_object(Bucket=self.bucket, Key=self.key(".missing"))
+        except (ClientError, BotoCoreError) as exc:
+            if error_code(exc) in ("NoSuchKey", "AccessDenied", "404"):
+                return Result(name, PASSED, f"bucket {self.bucket} reached; credentials accepted")
+            message, fix = describe_error(exc)
+            return Result(name, FAILED, message, fix)
+        return Result(name, PASSED, f"bucket {self.bucket} reached; credentials accepted")
+
+    def check_cors(self):
+        name = "CORS"
+        if not self.origins:
+            return Result(
+                name,
+                SKIPPED,
+                "no origins to check",
+                "Set CSRF_TRUSTED_ORIGINS to the origins that serve the pages, or pass --origin.",
+            )
+        try:
+            rules = self.client.get_bucket_cors(Bucket=self.bucket)["CORSRules"]
+        except (ClientError, BotoCoreError) as exc:
+            if error_code(exc) != "NoSuchCORSConfiguration":
+                message, fix = describe_error(exc)
+                return Result(name, FAILED, f"could not read the bucket's CORS: {message}", fix)
+            rules = []
+        refused = [origin for origin in self.origins if not self.allows(rules, origin)]
+        if refused:
+            return Result(
+                name,
+                FAILED,
+                f"the bucket does not let pages from {', '.join(refused)} POST and GET",
+                "Add a CORS rule for these origins with methods GET, HEAD and POST "
+                "(see frontend_snippets/README.md, 'Bucket CORS').",
+            )
+        return Result(name, PASSED, f"pages from {', '.join(self.origins)} may upload")
+
+    @staticmethod
+    def allows(rules, origin):
+        for rule in rules:
+            methods = set(rule.get("AllowedMethods", []))
+            origins = rule.get("AllowedOrigins", [])
+            if {"GET", "POST"} <= methods and any(fnmatch.fnmatchcase(origin, o) for o in origins):
+                return True
+        return False
+
+    def check_round_trip(self):
+        name = "Round trip"
+        key = self.key(".txt")
+        body = secrets.token_bytes(64)
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="text/plain")
+            read = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+        except (ClientError, BotoCoreError) as exc:
+            message, fix = describe_error(exc)
+            return Result(name, FAILED, f"{key}: {message}", fix)
+        if read != body:
+            return Result(name, FAILED, f"{key} read back different bytes", "Check the store.")
+        return Result(name, PASSED, f"wrote, read and deleted {key}")
+
+    # --- Both modes ----------------------------------------------------------
+
+    def check_policy_enforced(self):
+        """A ticket's form for one key, posted with another key, must be
+        refused; with its own key, accepted."""
+        name = "Policy enforced"
+        body = b"check_storage\n"
+        key = self.key(".txt")
+        policy = UploadPolicy(
+            key=key,
+            content_type="text/plain",
+            size=len(body),
+            expires_at=timezone.now() + timedelta(minutes=5),
+        )
+        form = get_backend().presign_post(policy)
+        wrong = {**form["fields"], "key": self.key(".txt")}
+        if not self.s3:
+            try:
+                verify_form({k: [v] for k, v in wrong.items()}, len(body), "")
+            except PolicyViolation:
+                return Result(name, PASSED, "the emulator refuses a form for another key")
+            return Result(name, FAILED, "the emulator accepted a form for another key")
+        try:
+            wrong_status, answer = post_form(form["url"], wrong, body, "text/plain")
+            right_status, right_answer = post_form(form["url"], form["fields"], body, "text/plain")
+        except OSError as exc:
+            return Result(name, FAILED, f"could not post to {form['url']}: {exc}", "")
+        finally:
+            for leftover in (key, wrong["key"]):
+                try:
+                    self.client.delete_object(Bucket=self.bucket, Key=leftover)
+                except (ClientError, BotoCoreError):
+                    pass
+        if 200 <= wrong_status < 300:
+            return Result(
+                name,
+                FAILED,
+                f"the store accepted a form for another key ({wrong_status})",
+                "This store does not enforce POST policies: clients could write anywhere. "
+                "Use AWS S3, SeaweedFS or another store that checks them.",
+            )
+        if not 200 <= right_status < 300:
+            return Result(
+                name,
+                FAILED,
+                f"the store refused a valid form ({right_status}): {right_answer[:300]}",
+                "Check the region, the clock and that the endpoint is the one clients reach.",
+            )
+        return Result(name, PASSED, f"a form for another key was refused ({wrong_status})")
+
+    def check_round_trip_on_disk(self):
+        name = "Round trip"
+        storage = LocalMediaStorage()
+        relative = f"{self.folder}/{uuid.uuid4().hex}.txt"
+        body = secrets.token_bytes(64)
+        try:
+            path = storage.path(relative)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as out:
+                out.write(body)
+            with open(path, "rb") as handle:
+                read = handle.read()
+            os.remove(path)
+        except OSError as exc:
+            return Result(
+                name, FAILED, str(exc), "Make MEDIA_ROOT writable by the user running the app."
+            )
+        if read != body:
+            return Result(name, FAILED, f"{relative} read back different bytes")
+        return Result(name, PASSED, f"wrote, read and deleted {relative} under MEDIA_ROOT")
