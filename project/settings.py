@@ -156,6 +156,10 @@ AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY")
 AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME")
 AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME") or "eu-west-3"
 AWS_S3_ENDPOINT_URL = env.url("AWS_S3_ENDPOINT_URL") or None
+# The store's address for browsers and phones, when the app reaches it at
+# another one (http://s3:8333 inside docker compose): upload forms and image
+# URLs are made and signed for this one.
+AWS_S3_PUBLIC_ENDPOINT_URL = env.url("AWS_S3_PUBLIC_ENDPOINT_URL") or None
 AWS_S3_CUSTOM_DOMAIN = env.hostname("AWS_S3_CUSTOM_DOMAIN") or None
 
 # A private bucket with ACLs disabled: never send an ACL, hand out presigned

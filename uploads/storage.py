@@ -32,6 +32,7 @@ from django.conf import settings
 from django.core.files.storage import FileSystemStorage, Storage
 from django.utils.module_loading import import_string
 from storages.backends.s3 import S3Storage
+from storages.utils import clean_name
 from whitenoise.storage import CompressedStaticFilesStorage
 
 from uploads.conf import upload_settings
@@ -173,10 +174,19 @@ def client_config(addressing_style, signature_version="s3v4"):
 
 class S3Connection(S3Storage):
     """S3Storage with a client configured for S3-compatible stores and
-    shared between instances."""
+    shared between instances.
+
+    ``AWS_S3_PUBLIC_ENDPOINT_URL`` is the store's address as browsers and
+    phones reach it, when it differs from ``AWS_S3_ENDPOINT_URL``, the one
+    the app uses (``http://s3:8333`` inside a compose network, say). URLs
+    handed to clients are then made for, and signed for, the public address.
+    """
 
     def __init__(self, **kwargs):
         kwargs.setdefault("client_config", self.get_client_config())
+        self.public_endpoint_url = kwargs.pop("public_endpoint_url", None) or getattr(
+            settings, "AWS_S3_PUBLIC_ENDPOINT_URL", None
+        )
         super().__init__(**kwargs)
 
     def get_client_config(self):
@@ -196,6 +206,16 @@ class S3Connection(S3Storage):
         each would cost tens of milliseconds and a connection pool apiece.
         Resources are not thread-safe, so the cache is per thread.
         """
+        return self.shared_resource(self.endpoint_url)
+
+    @property
+    def signing_client(self):
+        """The client that makes URLs for clients: presigned GETs and POSTs.
+        Signing is local, so the public address need not be reachable from
+        here."""
+        return self.shared_resource(self.public_endpoint_url or self.endpoint_url).meta.client
+
+    def shared_resource(self, endpoint_url):
         cache = getattr(_shared_resources, "cache", None)
         if cache is None:
             cache = _shared_resources.cache = {}
@@ -205,7 +225,7 @@ class S3Connection(S3Storage):
             self.security_token,
             self.session_profile,
             self.region_name,
-            self.endpoint_url,
+            endpoint_url,
             self.use_ssl,
             self.verify,
             self.client_config,  # the object itself: kept alive, so no id reuse
@@ -216,11 +236,30 @@ class S3Connection(S3Storage):
                 "s3",
                 region_name=self.region_name,
                 use_ssl=self.use_ssl,
-                endpoint_url=self.endpoint_url,
+                endpoint_url=endpoint_url,
                 config=self.client_config,
                 verify=self.verify,
             )
         return resource
+
+    def url(self, name, parameters=None, expire=None, http_method=None):
+        if not self.public_endpoint_url or self.custom_domain:
+            return super().url(name, parameters, expire, http_method)
+        if not self.querystring_auth:
+            # Unsigned: the same URL at the public address.
+            url = super().url(name, parameters, expire, http_method)
+            return self.public_endpoint_url + url.removeprefix(self.endpoint_url)
+        params = {
+            **(parameters or {}),
+            "Bucket": self.bucket_name,
+            "Key": self._normalize_name(clean_name(name)),
+        }
+        return self.signing_client.generate_presigned_url(
+            "get_object",
+            Params=params,
+            ExpiresIn=self.querystring_expire if expire is None else expire,
+            HttpMethod=http_method,
+        )
 
 
 class S3Backend(S3Connection):

@@ -26,7 +26,7 @@ class S3UploadBackend:
     def presign_post(self, policy):
         """Sign ``policy``; no request reaches the bucket."""
         expires_in = max(1, round((policy.expires_at - timezone.now()).total_seconds()))
-        post = self.client.generate_presigned_post(
+        post = self.storage.signing_client.generate_presigned_post(
             Bucket=self.bucket,
             Key=policy.key,
             Fields=policy.fields(),
