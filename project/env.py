@@ -57,6 +57,26 @@ class Env:
             return list(default)
         return [item.strip() for item in raw.split(",") if item.strip()]
 
+    def choice(self, name, choices, default):
+        """One of ``choices``, compared without case."""
+        value = self.str(name)
+        if not value:
+            return default
+        for choice in choices:
+            if value.lower() == choice.lower():
+                return choice
+        self.problem(name, f"expected one of {', '.join(choices)}, got {value!r}.")
+        return default
+
+    def is_origin(self, name, value):
+        """Whether ``value`` is an origin (scheme and host, no path);
+        records a problem otherwise."""
+        parts = urlsplit(value)
+        if parts.scheme in ("http", "https") and parts.hostname and parts.path in ("", "/"):
+            return True
+        self.problem(name, f"expected origins such as https://shop.example.com, got {value!r}.")
+        return False
+
     def url(self, name, default=""):
         """An absolute http(s) URL, such as an S3-compatible endpoint."""
         value = self.str(name, default)

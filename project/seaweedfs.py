@@ -22,6 +22,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from project.buckets import ensure_bucket
+
 HOST = "127.0.0.1"
 # Each weed port p also binds p + 10000 for gRPC.
 GRPC_OFFSET = 10000
@@ -211,20 +213,7 @@ class SeaweedFS:
         )
 
     def ensure_bucket(self, name, cors_origins=(), client=None):
-        client = client or self.client()
-        try:
-            client.create_bucket(Bucket=name)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] not in (
-                "BucketAlreadyOwnedByYou",
-                "BucketAlreadyExists",
-            ):
-                raise
-        if cors_origins:
-            client.put_bucket_cors(
-                Bucket=name,
-                CORSConfiguration={"CORSRules": [cors_rule(cors_origins)]},
-            )
+        return ensure_bucket(client or self.client(), name, cors_origins)
 
     def stop(self, timeout=3):
         """SIGTERM, then SIGKILL: weed can take many seconds to exit."""
@@ -243,17 +232,6 @@ class SeaweedFS:
 
     def __exit__(self, *exc_info):
         self.stop()
-
-
-def cors_rule(origins):
-    """The CORS rule browsers need to POST to the bucket and read images."""
-    return {
-        "AllowedOrigins": list(origins),
-        "AllowedMethods": ["GET", "HEAD", "POST"],
-        "AllowedHeaders": ["*"],
-        "ExposeHeaders": ["ETag", "Location"],
-        "MaxAgeSeconds": 3600,
-    }
 
 
 def environment_for(server, bucket, region="us-east-1"):

@@ -26,14 +26,37 @@ env = Env()
 # --- Core -------------------------------------------------------------------
 
 DEBUG = env.bool("DJANGO_DEBUG", False)
-SECRET_KEY = env.str("DJANGO_SECRET_KEY") or (
-    # Only ever used on a developer's machine: check --deploy and the project
-    # check refuse to run without a real key when DEBUG is off.
-    "django-insecure-development-only-key"
-)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        # Reported by `manage.py check`, and project.wsgi refuses to serve.
+        env.problem(
+            "DJANGO_SECRET_KEY",
+            "required when DJANGO_DEBUG is off; make one with "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))'.",
+        )
+    SECRET_KEY = "django-insecure-development-only-key"
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
 )
+# Origins whose pages post forms here, e.g. https://shop.example.com; also the
+# origins check_storage expects the bucket's CORS to admit.
+CSRF_TRUSTED_ORIGINS = [
+    origin
+    for origin in env.list("DJANGO_CSRF_TRUSTED_ORIGINS")
+    if env.is_origin("DJANGO_CSRF_TRUSTED_ORIGINS", origin)
+]
+
+# Behind a proxy that terminates TLS and sets X-Forwarded-Proto (only then:
+# the header is trusted). Secure cookies, HSTS, and a redirect to https://.
+HTTPS = env.bool("DJANGO_HTTPS", False)
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
 
 INSTALLED_APPS = [
     "project.apps.ProjectConfig",
@@ -52,6 +75,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: answers /healthz before host checks and https redirects.
+    "project.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -179,10 +204,15 @@ STORAGES = {
     "staticfiles": {"BACKEND": "uploads.storage.StaticStorage"},
 }
 
-if not AWS_STORAGE_BUCKET_NAME:
-    # Filesystem mode serves static files itself; in S3 mode they are in the
-    # bucket (uploads.storage.StaticStorage).
-    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+# Static files go to the bucket in S3 mode unless this is off; otherwise the
+# app serves them with whitenoise (cacheable, no signed URLs: best behind a
+# load balancer without a CDN).
+STATIC_IN_BUCKET = env.bool("DJANGO_STATIC_IN_BUCKET", bool(AWS_STORAGE_BUCKET_NAME))
+if not (AWS_STORAGE_BUCKET_NAME and STATIC_IN_BUCKET):
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+    )
 
 # The upload app's settings; defaults and meaning in uploads/conf.py.
 UPLOADS = {
@@ -192,12 +222,28 @@ UPLOADS = {
     "FULL_DECODE": env.bool("UPLOADS_FULL_DECODE", False),
 }
 
-ENV_PROBLEMS = env.problems
+# --- Logs -------------------------------------------------------------------
 
+# JSON lines on stdout in production (one object per line, for the log
+# collector); readable text in development.
+LOG_FORMAT = env.choice("DJANGO_LOG_FORMAT", ["json", "text"], "text" if DEBUG else "json")
+LOG_LEVEL = env.choice("DJANGO_LOG_LEVEL", ["DEBUG", "INFO", "WARNING", "ERROR"], "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": "INFO"},
+    "formatters": {
+        "json": {"()": "project.jsonlog.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": LOG_FORMAT,
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+ENV_PROBLEMS = env.problems

@@ -18,22 +18,29 @@ CLEAN = {
 }
 
 
-def manage_check(tmp_path, **variables):
+def manage(tmp_path, *command, **variables):
+    """``manage.py command`` in a clean environment; a variable set to
+    ``None`` is left out."""
     env = {
         **CLEAN,
         # Away from the developer's .env and database.
         "DJANGO_ENV_FILE": str(tmp_path / "absent.env"),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'check.sqlite3'}",
+        "DJANGO_SECRET_KEY": "a-long-random-secret-for-the-checks-only-0123456789",
         **variables,
     }
     return subprocess.run(
-        [sys.executable, "manage.py", "check"],
+        [sys.executable, "manage.py", *command],
         cwd=BASE_DIR,
-        env=env,
+        env={key: value for key, value in env.items() if value is not None},
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def manage_check(tmp_path, **variables):
+    return manage(tmp_path, "check", **variables)
 
 
 @pytest.mark.slow
@@ -85,6 +92,13 @@ def test_check_fails_on_a_bucket_without_credentials(tmp_path, missing):
             "AWS_S3_CUSTOM_DOMAIN: expected a bare domain",
         ),
         ("AWS_QUERYSTRING_EXPIRE", "1h", "AWS_QUERYSTRING_EXPIRE: expected a whole number"),
+        ("DJANGO_SECRET_KEY", None, "DJANGO_SECRET_KEY: required when DJANGO_DEBUG is off"),
+        (
+            "DJANGO_CSRF_TRUSTED_ORIGINS",
+            "shop.example.com",
+            "DJANGO_CSRF_TRUSTED_ORIGINS: expected origins such as https://",
+        ),
+        ("DJANGO_LOG_FORMAT", "xml", "DJANGO_LOG_FORMAT: expected one of json, text"),
     ],
 )
 def test_check_names_a_malformed_variable(tmp_path, variable, value, message):

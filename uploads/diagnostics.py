@@ -133,6 +133,18 @@ class StorageDiagnosis:
             return [("MEDIA_ROOT", str(settings.MEDIA_ROOT))]
         return [(name, masked(name, getattr(settings, name, ""))) for name in SETTINGS_SHOWN]
 
+    def connect(self):
+        storage = S3MediaStorage()
+        self.client = storage.connection.meta.client
+        self.bucket = storage.bucket_name
+
+    def probe(self):
+        """The quick check of a health endpoint: the store answers."""
+        if not self.s3:
+            return self.check_media_root()
+        self.connect()
+        return self.check_credentials()
+
     def run(self):
         """The results, in order; later checks are skipped when the store
         cannot be reached at all."""
@@ -140,9 +152,7 @@ class StorageDiagnosis:
             yield self.check_policy_enforced()
             yield self.check_round_trip_on_disk()
             return
-        storage = S3MediaStorage()
-        self.client = storage.connection.meta.client
-        self.bucket = storage.bucket_name
+        self.connect()
         reached = self.check_credentials()
         yield reached
         names = ("CORS", "Policy enforced", "Round trip")
@@ -272,6 +282,21 @@ class StorageDiagnosis:
                 "Check the region, the clock and that the endpoint is the one clients reach.",
             )
         return Result(name, PASSED, f"a form for another key was refused ({wrong_status})")
+
+    def check_media_root(self):
+        root = str(settings.MEDIA_ROOT)
+        try:
+            os.makedirs(root, exist_ok=True)
+        except OSError:
+            pass
+        if os.path.isdir(root) and os.access(root, os.W_OK | os.X_OK):
+            return Result("Media folder", PASSED, f"{root} is writable")
+        return Result(
+            "Media folder",
+            FAILED,
+            f"{root} is missing or not writable",
+            "Create MEDIA_ROOT and make it writable by the user running the app.",
+        )
 
     def check_round_trip_on_disk(self):
         name = "Round trip"

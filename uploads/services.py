@@ -26,6 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from uploads import events
 from uploads.backends import get_backend
 from uploads.backends.base import ObjectChanged, ObjectMissing
 from uploads.conf import upload_settings
@@ -42,7 +43,7 @@ from uploads.errors import (
 from uploads.inspect import inspect_image
 from uploads.models import UploadTicket
 from uploads.policy import UploadPolicy
-from uploads.storage import media_key, media_name_of, site_folder
+from uploads.storage import get_user_site_id, media_key, media_name_of, site_folder
 from uploads.targets import CONTENT_TYPES, get_target
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,30 @@ class IssuedTicket:
 
 def issue_ticket(user, *, kind, content_type, size, object_id=None, filename="", sha256=""):
     """A ticket to upload one image of ``size`` bytes to ``kind`` ``object_id``."""
+    with events.recorded(
+        "ticket",
+        site=get_user_site_id(user),
+        kind=kind,
+        object_id=object_id,
+        size=size,
+        user=user.pk,
+    ) as event:
+        issued = create_ticket(
+            user,
+            kind=kind,
+            content_type=content_type,
+            size=size,
+            object_id=object_id,
+            filename=filename,
+            sha256=sha256,
+        )
+        ticket = issued.ticket
+        event.update(site=ticket.site_id, object_id=ticket.object_id, ticket=str(ticket.id))
+        event["outcome"] = "issued"
+        return issued
+
+
+def create_ticket(user, *, kind, content_type, size, object_id, filename, sha256):
     try:
         target = get_target(kind)
     except LookupError:
@@ -169,19 +194,29 @@ def confirm_ticket(user, ticket_id):
     """
     backend = get_backend()
     created = []  # keys written by this call, removed if it fails
-    try:
-        with transaction.atomic():
-            ticket = get_ticket(user, ticket_id, lock=True)
-            try:
-                return confirm_locked(ticket, user, backend, created)
-            except Rejected as rejection:
-                reject(ticket, rejection, backend)
-                error = rejection
-        raise error
-    except BaseException:
-        for key in created:
-            delete_quietly(backend, key)
-        raise
+    with events.recorded("confirm", ticket=str(ticket_id), user=user.pk) as event:
+        try:
+            with transaction.atomic():
+                ticket = get_ticket(user, ticket_id, lock=True)
+                event.update(
+                    site=ticket.site_id,
+                    kind=ticket.kind,
+                    object_id=ticket.object_id,
+                    size=ticket.size,
+                )
+                try:
+                    result = confirm_locked(ticket, user, backend, created)
+                except Rejected as rejection:
+                    reject(ticket, rejection, backend)
+                    error = rejection
+                else:
+                    event["outcome"] = "confirmed"
+                    return result
+            raise error
+        except BaseException:
+            for key in created:
+                delete_quietly(backend, key)
+            raise
 
 
 def confirm_locked(ticket, user, backend, created):

@@ -315,14 +315,19 @@ class LocalSiteLogoStorage(SiteLogoStorage, LocalBackend):
     pass
 
 
+def static_in_bucket():
+    return s3_enabled() and getattr(settings, "STATIC_IN_BUCKET", True)
+
+
 class StaticStorage(Storage):
-    """Static files: ``static/`` in the bucket in S3 mode, otherwise
-    ``STATIC_ROOT`` served by whitenoise."""
+    """Static files: ``static/`` in the bucket in S3 mode (unless
+    ``STATIC_IN_BUCKET`` is off), otherwise ``STATIC_ROOT`` served by
+    whitenoise."""
 
     def __new__(cls, *args, **kwargs):
         concrete = cls
         if cls is StaticStorage:
-            concrete = S3StaticStorage if s3_enabled() else LocalStaticStorage
+            concrete = S3StaticStorage if static_in_bucket() else LocalStaticStorage
         return super(StaticStorage, concrete).__new__(concrete, *args, **kwargs)
 
 

@@ -6,7 +6,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from project.seaweedfs import cors_rule
+from project.buckets import cors_rule
 from uploads import diagnostics
 
 ORIGIN = "https://shop.example.com"

@@ -1,0 +1,38 @@
+"""
+Bucket set-up shared by ``make run`` (SeaweedFS), the ``init_bucket``
+command (the compose stack's one-shot service) and the tests.
+"""
+
+from botocore.exceptions import ClientError
+
+
+def cors_rule(origins):
+    """The CORS rule browsers need to POST to the bucket and read images."""
+    return {
+        "AllowedOrigins": list(origins),
+        "AllowedMethods": ["GET", "HEAD", "POST"],
+        "AllowedHeaders": ["*"],
+        "ExposeHeaders": ["ETag", "Location"],
+        "MaxAgeSeconds": 3600,
+    }
+
+
+def ensure_bucket(client, name, cors_origins=(), region=None):
+    """Create bucket ``name`` unless it exists, then set its CORS for
+    ``cors_origins`` (if any). Safe to repeat. Returns whether it was
+    created."""
+    params = {"Bucket": name}
+    if region and region != "us-east-1":
+        params["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    try:
+        client.create_bucket(**params)
+        created = True
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            raise
+        created = False
+    if cors_origins:
+        client.put_bucket_cors(
+            Bucket=name, CORSConfiguration={"CORSRules": [cors_rule(cors_origins)]}
+        )
+    return created
