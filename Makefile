@@ -26,9 +26,10 @@ run: $(VENV)/.installed
 	$(PY) manage.py rundev --storage $(STORAGE) --port $(PORT) --s3-port $(S3_PORT) --data-dir $(DATA_DIR)
 
 # Debian packages the tests drive: Chromium for the browser tests (Playwright
-# never downloads one), curl, jq and openssl for the README's curl example.
+# never downloads one), curl, jq and openssl for the README's curl example,
+# docker-compose (v1, no engine needed) to validate docker-compose.yml.
 # Each command is named after its package.
-SYSTEM_TOOLS := chromium curl jq openssl
+SYSTEM_TOOLS := chromium curl jq openssl docker-compose
 
 system-tools:
 	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \

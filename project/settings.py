@@ -170,7 +170,7 @@ USE_TZ = True
 
 MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT") or BASE_DIR / "media").resolve()
 MEDIA_URL = "/media/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles").resolve()
 STATIC_URL = "/static/"
 # The browser upload module, served to the inventory pages as
 # /static/snippets/direct-upload.js.
