@@ -2,6 +2,7 @@
 ``manage.py check`` with the name of the variable, never a traceback."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -159,3 +160,14 @@ def test_env_settings_use_storages_not_default_file_storage(settings):
     assert not hasattr(settings, "DEFAULT_FILE_STORAGE")
     assert settings.STORAGES["default"]["BACKEND"] == "uploads.storage.MediaStorage"
     assert settings.STORAGES["staticfiles"]["BACKEND"] == "uploads.storage.StaticStorage"
+
+
+def test_every_variable_is_documented_in_env_example():
+    read = set(
+        re.findall(r'env\.\w+\(\s*"([A-Z0-9_]+)"', (BASE_DIR / "project/settings.py").read_text())
+    )
+    example = (BASE_DIR / ".env.example").read_text()
+    documented = set(re.findall(r"^([A-Z0-9_]+)=", example, flags=re.M))
+
+    assert len(read) > 20
+    assert read - documented == set()
