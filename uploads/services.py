@@ -109,7 +109,8 @@ def create_ticket(user, *, kind, content_type, size, object_id, filename, sha256
         content_type=content_type,
         size=size,
         sha256=sha256 or "",
-        incoming_key=object_key(site_id, target.folder, f"incoming/{ticket_id.hex}", content_type),
+        incoming_key=incoming_prefix(site_id, target.folder)
+        + object_name(ticket_id.hex, content_type),
         created_at=now,
         expires_at=now + timedelta(seconds=upload_settings.TICKET_TTL),
     )
@@ -158,9 +159,18 @@ def display_filename(filename):
     return name.replace("\\", "/").rsplit("/", 1)[-1][:255]
 
 
+def object_name(stem, content_type):
+    return f"{stem}.{CONTENT_TYPES[content_type][1]}"
+
+
 def object_key(site_id, folder, stem, content_type):
-    extension = CONTENT_TYPES[content_type][1]
-    return media_key(f"{site_folder(site_id, folder)}/{stem}.{extension}")
+    return media_key(f"{site_folder(site_id, folder)}/{object_name(stem, content_type)}")
+
+
+def incoming_prefix(site_id, folder):
+    """Where uploads wait for their confirm: nothing else is ever stored
+    there, so a bucket lifecycle rule may expire what stays."""
+    return media_key(f"{site_folder(site_id, folder)}/incoming/")
 
 
 def policy_for(ticket):

@@ -1,15 +1,19 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from project.buckets import ensure_bucket
+from inventory.models import Configuration
+from project.buckets import ensure_bucket, set_incoming_expiry
+from uploads.services import incoming_prefix
 from uploads.storage import S3MediaStorage, s3_enabled
+from uploads.targets import get_targets
 
 
 class Command(BaseCommand):
     help = (
-        "Create the media bucket if it is missing and set its CORS for the "
-        "origins that serve the pages (CSRF_TRUSTED_ORIGINS, or each --origin). "
-        "Safe to repeat; the compose stack runs it once before the app starts."
+        "Create the media bucket if it is missing, set its CORS for the origins "
+        "that serve the pages (CSRF_TRUSTED_ORIGINS, or each --origin), and "
+        "lifecycle rules that expire abandoned uploads. Safe to repeat: run it "
+        "again after adding sites. The compose stack runs it before the app."
     )
 
     def add_arguments(self, parser):
@@ -19,21 +23,40 @@ class Command(BaseCommand):
             dest="origins",
             help="An origin whose pages upload (repeatable; default: CSRF_TRUSTED_ORIGINS).",
         )
+        parser.add_argument(
+            "--expire-incoming-days",
+            type=int,
+            default=2,
+            help="Days after which an upload never confirmed is deleted by the bucket "
+            "(default 2; 0 removes the rules). purge_uploads does the same sooner.",
+        )
 
-    def handle(self, *args, origins=None, **options):
+    def handle(self, *args, origins=None, expire_incoming_days=2, **options):
         if not s3_enabled():
             raise CommandError("AWS_STORAGE_BUCKET_NAME is empty: there is no bucket to set up.")
         origins = origins or list(settings.CSRF_TRUSTED_ORIGINS)
         storage = S3MediaStorage()
+        client = storage.connection.meta.client
         try:
-            created = ensure_bucket(
-                storage.connection.meta.client,
-                storage.bucket_name,
-                origins,
-                region=storage.region_name,
+            created = ensure_bucket(client, storage.bucket_name, origins, storage.region_name)
+            rules = set_incoming_expiry(
+                client, storage.bucket_name, self.incoming_prefixes(), expire_incoming_days
             )
         except Exception as exc:
             raise CommandError(f"Could not set up bucket {storage.bucket_name}: {exc}") from exc
         verb = "Created" if created else "Found"
         cors = f"CORS for {', '.join(origins)}" if origins else "no CORS origins given"
-        self.stdout.write(f"{verb} bucket {storage.bucket_name}; {cors}.")
+        expiry = (
+            f"uploads left unconfirmed expire after {expire_incoming_days} day(s) "
+            f"({len(rules)} rules)"
+            if rules
+            else "no expiry rules"
+        )
+        self.stdout.write(f"{verb} bucket {storage.bucket_name}; {cors}; {expiry}.")
+
+    def incoming_prefixes(self):
+        """Every site's incoming folders (lifecycle filters take plain
+        prefixes, so one rule per site and kind), and the default site's."""
+        sites = [None, *Configuration.objects.order_by("pk").values_list("pk", flat=True)]
+        folders = sorted({target.folder for target in get_targets().values()})
+        return [incoming_prefix(site, folder) for site in sites for folder in folders]
