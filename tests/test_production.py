@@ -152,3 +152,42 @@ def test_json_lines_carry_the_event_fields():
         "issued",
     )
     assert entry["time"].endswith("+00:00")
+
+
+@pytest.mark.slow
+def test_throttles_count_across_instances_with_redis(tmp_path):
+    """Two processes, one Redis: guesses made through one instance count in
+    the other."""
+    prefix = f"test-{secrets.token_hex(6)}"
+    env = {
+        **CLEAN,
+        "DJANGO_ENV_FILE": str(tmp_path / "absent.env"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "DJANGO_SECRET_KEY": PRODUCTION["DJANGO_SECRET_KEY"],
+        "DJANGO_ALLOWED_HOSTS": "testserver",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "CACHE_KEY_PREFIX": prefix,
+        "LOGIN_RATE": "2/min",
+    }
+    script = (
+        "from django.test import Client; "
+        "r = Client().post('/api/auth/token/', {'username': 'staff', 'password': 'x'}, "
+        "content_type='application/json'); print(r.status_code)"
+    )
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v", "0"], cwd=BASE_DIR, env=env, check=True
+    )
+
+    def instance():
+        result = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", script],
+            cwd=BASE_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        return int(result.stdout.split()[-1])
+
+    assert [instance(), instance(), instance()] == [400, 400, 429]
