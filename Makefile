@@ -11,6 +11,8 @@ PORT ?= 8000
 S3_PORT ?= 8333
 DATA_DIR ?= .dev
 PYTEST_ARGS ?=
+# make run is for development: DEBUG on (no secret key needed), whatever .env says.
+DEBUG ?= true
 
 .PHONY: run test bench install system-tools messages clean
 
@@ -22,6 +24,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
+run: export DJANGO_DEBUG = $(DEBUG)
 run: $(VENV)/.installed
 	$(PY) manage.py rundev --storage $(STORAGE) --port $(PORT) --s3-port $(S3_PORT) --data-dir $(DATA_DIR)
 

@@ -219,7 +219,7 @@ STORAGES = {
 # Static files go to the bucket in S3 mode unless this is off; otherwise the
 # app serves them with whitenoise (cacheable, no signed URLs: best behind a
 # load balancer without a CDN).
-STATIC_IN_BUCKET = env.bool("DJANGO_STATIC_IN_BUCKET", bool(AWS_STORAGE_BUCKET_NAME))
+STATIC_IN_BUCKET = env.bool("DJANGO_STATIC_IN_BUCKET", True)
 if not (AWS_STORAGE_BUCKET_NAME and STATIC_IN_BUCKET):
     MIDDLEWARE.insert(
         MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,

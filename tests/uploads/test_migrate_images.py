@@ -219,6 +219,7 @@ def test_killed_midway_then_rerun_completes(tmp_path):
         "DATABASE_URL": f"sqlite:///{database}",
         "DJANGO_MEDIA_ROOT": str(media),
         "AWS_STORAGE_BUCKET_NAME": "",
+        "DJANGO_SECRET_KEY": "kill-test-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
         "PYTHONUNBUFFERED": "1",
     }
     count = 400
