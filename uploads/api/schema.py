@@ -55,7 +55,6 @@ INVALID = error_response(
 NOT_AUTHENTICATED = error_response(
     "`not_authenticated`: send `Authorization: Token <key>`.", "not_authenticated"
 )
-NOT_FOUND = error_response("`not_found`: no such object, or another site's.", "not_found")
 THROTTLED = error_response("`throttled`: wait `Retry-After` seconds.", "throttled")
 
 
