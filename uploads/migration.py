@@ -28,19 +28,16 @@ import posixpath
 import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from botocore.exceptions import BotoCoreError, ClientError
 from django.db import connection
 from django.utils.text import get_valid_filename
 
-from uploads.conf import upload_settings
-from uploads.storage import (
-    S3_MEDIA_LOCATION,
-    S3MediaStorage,
-    media_key,
-    site_folder,
-)
+from uploads.backends.base import ObjectChanged, ObjectMissing
+from uploads.backends.s3 import S3UploadBackend
+from uploads.errors import StorageUnavailable
+from uploads.storage import S3_MEDIA_LOCATION, media_key, site_folder
 from uploads.targets import get_targets
 
 CHUNK_SIZE = 1024 * 1024
@@ -170,58 +167,50 @@ class DirectorySource:
 
 
 class BucketStore:
-    """The media bucket, through the media storage's client and settings."""
+    """The media bucket, through the upload backend: the same client, and
+    the same headers on what it writes, as confirm."""
 
     def __init__(self):
-        storage = S3MediaStorage()
-        self.client = storage.connection.meta.client
-        self.bucket = storage.bucket_name
+        self.backend = S3UploadBackend()
+        self.bucket = self.backend.bucket
 
     def describe(self):
         return f"bucket {self.bucket}"
 
-    def call(self, operation, **params):
+    @contextmanager
+    def failing_as_store_error(self, operation, key):
         try:
-            return getattr(self.client, operation)(Bucket=self.bucket, **params)
-        except ClientError as exc:
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if operation == "head_object" and status == 404:
-                return None
-            raise StoreError(f"{operation} {params.get('Key')}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise StoreError(f"{operation} {params.get('Key')}: {exc}") from exc
+            yield
+        except (StorageUnavailable, ObjectChanged) as exc:
+            raise StoreError(f"{operation} {key}: {exc.__cause__ or exc}") from exc
 
     def stat(self, key):
-        response = self.call("head_object", Key=key)
-        if response is None:
-            return None
-        return Found(key, response["ContentLength"], response["ETag"].strip('"'))
-
-    def headers(self, key):
-        return {
-            "ContentType": content_type_of(key),
-            "CacheControl": upload_settings.CACHE_CONTROL,
-            "ContentDisposition": upload_settings.CONTENT_DISPOSITION,
-        }
+        with self.failing_as_store_error("head", key):
+            try:
+                info = self.backend.head(key)
+            except ObjectMissing:
+                return None
+        return Found(key, info.size, info.etag.strip('"'))
 
     def copy_object(self, source, key):
         """Server-side copy of exactly ``source``: no bytes pass through here."""
-        self.call(
-            "copy_object",
-            Key=key,
-            CopySource={"Bucket": self.bucket, "Key": source.name},
-            CopySourceIfMatch=f'"{source.etag}"',
-            MetadataDirective="REPLACE",
-            **self.headers(key),
-        )
+        with self.failing_as_store_error("copy", key):
+            self.backend.copy(source.name, key, f'"{source.etag}"', content_type_of(key))
 
     def put_file(self, path, key):
         # One PUT streamed from the file: its ETag is then the MD5 we check.
-        with open(path, "rb") as body:
-            self.call("put_object", Key=key, Body=body, **self.headers(key))
+        with self.failing_as_store_error("put", key), open(path, "rb") as body:
+            self.backend.call(
+                "put_object",
+                Bucket=self.bucket,
+                Key=key,
+                Body=body,
+                **self.backend.object_headers(content_type_of(key)),
+            )
 
     def delete(self, key):
-        self.call("delete_object", Key=key)
+        with self.failing_as_store_error("delete", key):
+            self.backend.delete(key)
 
     def key(self, name):
         return media_key(name)

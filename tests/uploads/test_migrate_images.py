@@ -15,6 +15,7 @@ from django.core.management import CommandError, call_command
 from inventory.models import Configuration, Product
 from tests.uploads import legacy
 from uploads import migration
+from uploads.backends.s3 import S3UploadBackend
 
 
 @pytest.fixture
@@ -274,13 +275,13 @@ def test_killed_midway_then_rerun_completes(tmp_path):
 def test_copies_within_the_bucket_are_server_side(s3_bucket, s3_client, sites, monkeypatch):
     legacy.build(legacy.BucketFiles(s3_client, s3_bucket), *sites)
     operations = []
-    real_call = migration.BucketStore.call
+    real_call = S3UploadBackend.call
 
     def recorded(self, operation, **params):
         operations.append(operation)
         return real_call(self, operation, **params)
 
-    monkeypatch.setattr(migration.BucketStore, "call", recorded)
+    monkeypatch.setattr(S3UploadBackend, "call", recorded)
 
     migrate()
 

@@ -64,10 +64,16 @@ class S3UploadBackend:
             CopySourceIfMatch=etag,
             MetadataDirective="REPLACE",
             TaggingDirective="REPLACE",
-            ContentType=content_type,
-            CacheControl=upload_settings.CACHE_CONTROL,
-            ContentDisposition=upload_settings.CONTENT_DISPOSITION,
+            **self.object_headers(content_type),
         )
+
+    def object_headers(self, content_type):
+        """The headers of every object this app writes for good."""
+        return {
+            "ContentType": content_type,
+            "CacheControl": upload_settings.CACHE_CONTROL,
+            "ContentDisposition": upload_settings.CONTENT_DISPOSITION,
+        }
 
     def delete(self, key):
         self.call("delete_object", Bucket=self.bucket, Key=key)
