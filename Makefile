@@ -14,12 +14,14 @@ PYTEST_ARGS ?=
 # make run is for development: DEBUG on (no secret key needed), whatever .env says.
 DEBUG ?= true
 
-.PHONY: run test bench install system-tools messages clean
+.PHONY: run test test-fast bench install lock system-tools messages clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# Installs the versions the suite passes with: constraints.txt pins every
+# package (made by `make lock` from the ranges in requirements*.txt).
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
 	touch $@
 
 install: $(VENV)/.installed
@@ -43,6 +45,22 @@ test: $(VENV)/.installed system-tools
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The quick loop while coding: no browser, Node, live server or subprocess
+# tests (those are marked slow), stop at the first failure.
+test-fast: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -m "not slow" -x -q $(PYTEST_ARGS)
+
+# Pin the newest versions the ranges in requirements*.txt allow; then run
+# `make test` and commit constraints.txt if it passes.
+# pip-tools lives in a venv of its own, so that it never changes what the
+# app's venv holds.
+LOCK_VENV ?= .venv-lock
+lock:
+	test -x $(LOCK_VENV)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/pip install --quiet pip-tools; }
+	$(LOCK_VENV)/bin/pip-compile --quiet --upgrade --strip-extras --no-emit-index-url \
+		--no-emit-find-links --output-file=constraints.txt requirements-dev.txt
+
 # Speed and memory measurements; not part of `make test`.
 bench: $(VENV)/.installed
 	$(PY) -m pytest tests/benchmarks -o python_files='bench_*.py' -s $(PYTEST_ARGS)
@@ -54,4 +72,4 @@ messages: $(VENV)/.installed
 	cd inventory && ../$(PY) ../manage.py makemessages -l fr && ../$(PY) ../manage.py compilemessages
 
 clean:
-	rm -rf $(VENV) .dev staticfiles .pytest_cache
+	rm -rf $(VENV) $(LOCK_VENV) .dev staticfiles .pytest_cache

@@ -1,5 +1,6 @@
 import importlib
 import uuid
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -8,9 +9,20 @@ from django.urls import clear_url_caches
 
 from project.seaweedfs import SeaweedFS
 
+# Folders and modules whose tests drive a browser, Node or a live server:
+# seconds each, so `make test-fast` (-m "not slow") leaves them out.
+SLOW_TESTS = {"e2e", "js", "test_api_fuzz.py"}
+TESTS_DIR = Path(__file__).resolve().parent
+
 ACCESS_KEY = "test-access-key"
 SECRET_KEY = "test-secret-key"
 REGION = "eu-west-3"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.path.relative_to(TESTS_DIR).parts[0] in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
