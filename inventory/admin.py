@@ -1,15 +1,16 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from inventory.models import Configuration, Product, User
+from inventory.sites import site_url
 
 
 def image_preview(field, page_url):
     """A thumbnail and a link to the page whose picker uploads straight to
-    storage: image bytes never pass through the admin either."""
+    storage: image bytes never pass through the admin either. The link names
+    the site (``site_url``), so that a superuser lands on that site's page."""
     thumbnail = (
         format_html('<img src="{}" alt="" style="max-height:120px"><br>', field.url)
         if field
@@ -50,7 +51,11 @@ class ConfigurationAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("logo"))
     def logo_preview(self, configuration):
-        return image_preview(configuration.logo, reverse("inventory:site-settings"))
+        if not configuration.pk:
+            return _("Save the site, then add its logo.")
+        return image_preview(
+            configuration.logo, site_url("inventory:site-settings", configuration.pk)
+        )
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
@@ -81,7 +86,10 @@ class ProductAdmin(SiteScopedAdmin):
     def image_preview(self, product):
         if not product.pk:
             return _("Save the product, then add its image.")
-        return image_preview(product.image, reverse("inventory:product-edit", args=[product.pk]))
+        return image_preview(
+            product.image,
+            site_url("inventory:product-edit", product.site_configuration_id, product.pk),
+        )
 
 
 @admin.register(User)

@@ -1,12 +1,13 @@
 """The products and site API for mobile apps: always one site's data.
 
-Users act on their own site; superusers name one with ``?site=<id>``.
+Users act on their own site; superusers name one with ``?site=<id>``, or
+act on the one they chose on the pages (``inventory.sites``).
 Images are read-only here (``image_url``): they are changed through upload
 tickets (``/api/uploads/tickets/``), never by sending bytes to these views.
 """
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_view
 from rest_framework import exceptions, filters, generics, parsers, viewsets
@@ -16,24 +17,22 @@ from rest_framework.pagination import PageNumberPagination
 from inventory import api_docs
 from inventory.models import Configuration, Product
 from inventory.serializers import ProductSerializer, SiteSerializer
+from inventory.sites import acting_site
 from inventory.throttles import LoginThrottle
 
 
 def requested_site(request):
-    """The site a request acts on: the user's own, or ``?site=`` for a
-    superuser. Nothing of another site is ever reachable."""
-    user = request.user
-    if user.is_superuser and "site" in request.query_params:
-        try:
-            site_id = int(request.query_params["site"])
-        except ValueError:
-            raise exceptions.ValidationError({"site": [_("Give a site id.")]}) from None
-        return get_object_or_404(Configuration, pk=site_id)
-    if user.site_configuration is None:
-        if user.is_superuser:
+    """The site a request acts on (``inventory.sites.acting_site``), as the
+    API's errors when there is none."""
+    try:
+        site = acting_site(request)
+    except DjangoValidationError as error:
+        raise exceptions.ValidationError({"site": error.messages}) from None
+    if site is None:
+        if request.user.is_superuser:
             raise exceptions.ValidationError({"site": [_("Superusers name a site with ?site=.")]})
         raise exceptions.PermissionDenied(_("Your account is not attached to a site yet."))
-    return user.site_configuration
+    return site
 
 
 class ObtainTokenView(ObtainAuthToken):

@@ -23,3 +23,9 @@ class SiteSettingsForm(forms.ModelForm):
     class Meta:
         model = Configuration
         fields = ["site_name", "address", "city", "country", "phone", "email", "currency"]
+
+
+class SiteChoiceForm(forms.Form):
+    """A superuser's choice of the site to act on (``inventory.sites``)."""
+
+    site = forms.ModelChoiceField(queryset=Configuration.objects.all())

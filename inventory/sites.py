@@ -1,9 +1,92 @@
-"""Which site a request acts for."""
+"""Which site a request acts on: one rule for the pages, the API and the admin.
+
+Users act on their own site, always. Superusers act on every site, so they
+say which: ``?site=<id>`` on a page or an API URL, or a choice kept in the
+session (the pages' site chooser and switcher, or a page's ``?site=``).
+Everything of a site is then filtered by the site this module returns: a
+site that it does not return is never reachable, whatever ids a user sends.
+"""
+
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+
+from inventory.models import Configuration
+
+#: The query parameter by which a superuser names the site to act on.
+SITE_PARAM = "site"
+#: The session key that holds a superuser's chosen site.
+SESSION_KEY = "inventory_site_id"
+
+
+def acting_site(request, *, remember=False):
+    """The site ``request`` acts on, or ``None`` when there is none yet.
+
+    For anyone but a superuser, the user's own site: ``?site=`` and the
+    session mean nothing to them, so naming another site reveals nothing.
+    For a superuser: the site of ``?site=`` (which ``remember`` keeps in the
+    session: pages do, the API does not), else the one chosen earlier in the
+    session, else their own site, if they have one.
+
+    Raises ``ValidationError`` for a ``?site=`` that is not an id, and
+    ``Http404`` for one that names no site.
+    """
+    user = request.user
+    if not user.is_authenticated:
+        return None
+    if not user.is_superuser:
+        return user.site_configuration
+    if SITE_PARAM in request.GET:
+        site = site_named(request.GET[SITE_PARAM])
+        if remember:
+            remember_site(request, site)
+        return site
+    session = getattr(request, "session", None)
+    chosen = session.get(SESSION_KEY) if session is not None else None
+    if chosen is not None:
+        site = Configuration.objects.filter(pk=chosen).first()
+        if site is not None:
+            return site
+    return user.site_configuration
+
+
+def site_named(value):
+    try:
+        site_id = int(value)
+    except (TypeError, ValueError):
+        raise ValidationError(_("Give a site id."), code="invalid") from None
+    try:
+        return Configuration.objects.get(pk=site_id)
+    except Configuration.DoesNotExist:
+        raise Http404(_("No such site.")) from None
+
+
+def remember_site(request, site):
+    """Keep ``site`` as the one a superuser acts on for the rest of the
+    session; only a superuser's choice is ever read back."""
+    request.session[SESSION_KEY] = site.pk
+
+
+def site_url(viewname, site_id, *args):
+    """The URL of a page acting on ``site_id``, for links that must land on
+    a working page whatever a superuser chose before (the admin's)."""
+    url = reverse(viewname, args=args)
+    if site_id is None:
+        return url
+    return f"{url}?{urlencode({SITE_PARAM: site_id})}"
 
 
 def site_id_for_user(user):
     """The site of ``user``, or ``None`` for anonymous users and users
-    attached to no site (superusers may have none)."""
+    attached to no site (superusers may have none).
+
+    The uploads app's ``SITE_RESOLVER``: it sees a user, not a request, so
+    it knows nothing of a superuser's chosen site. Tickets do not need it:
+    they take their site from the product or logo they attach to, which a
+    superuser names by id, as the pages' picker does.
+    """
     if not getattr(user, "is_authenticated", False):
         return None
     return user.site_configuration_id

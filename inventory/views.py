@@ -1,28 +1,58 @@
-"""The shop staff's pages: products and site settings, always of the
-user's own site. Images never pass through these views: the pages'
-image picker uploads them straight to storage (frontend_snippets)."""
+"""The shop staff's pages: products and site settings, always of one site,
+the one ``inventory.sites.acting_site`` decides: the user's own, or the one a
+superuser chose. Images never pass through these views: the pages' image
+picker uploads them straight to storage (frontend_snippets)."""
+
+from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
-from inventory.forms import ProductForm, SiteSettingsForm
-from inventory.models import Product
+from inventory import sites
+from inventory.forms import ProductForm, SiteChoiceForm, SiteSettingsForm
+from inventory.models import Configuration, Product
 
 PAGE_SIZE = 20
 
 
-def user_site(request):
-    site = request.user.site_configuration
-    if site is None:
-        raise Http404(_("Your account is not attached to a site yet."))
-    return site
+def site_page(view):
+    """A page of one site, which the view receives as ``site``.
+
+    A superuser's ``?site=`` is remembered for the session; a superuser who
+    has chosen no site yet is shown the sites to choose from, then comes
+    back here; a user attached to no site is told so.
+    """
+
+    @login_required
+    @wraps(view)
+    def page(request, *args, **kwargs):
+        try:
+            site = sites.acting_site(request, remember=True)
+        except ValidationError:
+            raise Http404(_("No such site.")) from None
+        if site is None:
+            if request.user.is_superuser:
+                return site_chooser(request, next_url=request.get_full_path())
+            return render(request, "inventory/no_site.html", status=404)
+        return view(request, site, *args, **kwargs)
+
+    return page
+
+
+def site_chooser(request, next_url):
+    return render(
+        request,
+        "inventory/choose_site.html",
+        {"sites": Configuration.objects.all(), "next": next_url},
+    )
 
 
 def picker_messages():
@@ -45,10 +75,9 @@ def wants_json(request):
     return "application/json" in request.headers.get("Accept", "")
 
 
-@login_required
-def product_list(request):
-    site = request.user.site_configuration
-    products = Product.objects.filter(site_configuration=site) if site else Product.objects.none()
+@site_page
+def product_list(request, site):
+    products = Product.objects.filter(site_configuration=site)
     query = request.GET.get("q", "").strip()
     if query:
         products = products.filter(Q(name__icontains=query) | Q(cug__icontains=query))
@@ -58,9 +87,8 @@ def product_list(request):
     )
 
 
-@login_required
-def product_edit(request, pk=None):
-    site = user_site(request)
+@site_page
+def product_edit(request, site, pk=None):
     if pk:
         product = get_object_or_404(Product, pk=pk, site_configuration=site)
     else:
@@ -89,9 +117,8 @@ def product_edit(request, pk=None):
     )
 
 
-@login_required
-def site_settings(request):
-    site = user_site(request)
+@site_page
+def site_settings(request, site):
     if not request.user.can_manage_site(site):
         raise PermissionDenied
     form = SiteSettingsForm(request.POST or None, instance=site)
@@ -104,3 +131,22 @@ def site_settings(request):
         "inventory/site_settings.html",
         {"site": site, "form": form, "picker_messages": picker_messages()},
     )
+
+
+@login_required
+def choose_site(request):
+    """Where a superuser picks the site to act on, kept for the session; then
+    back to the page they came from, or to the products."""
+    if not request.user.is_superuser:
+        raise Http404
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = reverse("inventory:home")
+    if request.method == "POST":
+        form = SiteChoiceForm(request.POST)
+        if form.is_valid():
+            sites.remember_site(request, form.cleaned_data["site"])
+            return redirect(next_url)
+    return site_chooser(request, next_url)

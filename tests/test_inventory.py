@@ -163,5 +163,8 @@ def test_the_admin_takes_no_image_bytes(client, db):
 
     assert 'type="file"' not in product_page
     assert 'type="file"' not in site_page
-    assert f'href="/products/{product.pk}/"' in product_page
-    assert 'href="/site/"' in site_page
+    # The links name the site, so that a superuser lands on its pages.
+    product_link = f"/products/{product.pk}/?site={site.pk}"
+    assert f'href="{product_link}"' in product_page
+    assert f'href="/site/?site={site.pk}"' in site_page
+    assert client.get(product_link).context["product"] == product

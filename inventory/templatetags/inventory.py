@@ -4,6 +4,8 @@ from django import template
 from django.templatetags.static import static
 from django.utils.safestring import mark_safe
 
+from inventory.models import Configuration
+
 register = template.Library()
 
 # As json_script does: nothing in the JSON can close the script element.
@@ -20,3 +22,13 @@ def upload_import_map():
     imports = {"direct-upload": static("snippets/direct-upload.js")}
     payload = json.dumps({"imports": imports}).translate(JSON_ESCAPES)
     return mark_safe(f'<script type="importmap">{payload}</script>')
+
+
+@register.inclusion_tag("inventory/site_switcher.html", takes_context=True)
+def site_switcher(context, site):
+    """The header's site switcher, for superusers: they act on every site."""
+    return {
+        "site": site,
+        "sites": Configuration.objects.all(),
+        "csrf_token": context.get("csrf_token"),
+    }
