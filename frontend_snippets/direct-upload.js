@@ -7,8 +7,13 @@
  * Asks the server for an upload ticket, posts the file straight to the
  * bucket (or the development emulator) with the ticket's form, then asks the
  * server to confirm. No dependencies and no build step: an ES module for
- * browsers, Node >= 18 and React Native. Progress events need
+ * browsers, Node >= 20 and React Native. Progress events need
  * XMLHttpRequest (browsers, React Native); elsewhere fetch is used.
+ *
+ * The SHA-256 of the file goes with the ticket request, so the store refuses
+ * any other body. It needs WebCrypto (crypto.subtle); where there is none,
+ * uploadImage fails with UploadError code "checksum_unavailable" before
+ * anything is sent, unless the caller passes checksum: false.
  */
 
 const DEFAULTS = {
@@ -49,12 +54,16 @@ export class UploadError extends Error {
  *   downscale          shrink before upload (default: true for products)
  *   maxSide, quality, outputType   downscale settings (2048, 0.85, image/jpeg)
  *   retries, retryDelay            retry policy for network errors and 5xx
+ *   checksum           send the file's SHA-256 (default: true); false uploads
+ *                      without it where WebCrypto is missing
  *   fetch, XMLHttpRequest          implementations to use (default: globals)
  */
 export async function uploadImage(file, options = {}) {
   const settings = { ...DEFAULTS, ...options };
   const { kind, objectId, signal } = settings;
   if (!kind) throw new TypeError("uploadImage: kind is required");
+  // Checked first: a missing checksum fails before any work or data is spent.
+  const subtle = settings.checksum === false ? null : webCrypto();
   const progress = (phase, loaded = 0, total = 0) =>
     settings.onProgress && settings.onProgress({ phase, loaded, total });
   throwIfAborted(signal);
@@ -72,8 +81,7 @@ export async function uploadImage(file, options = {}) {
     size: bytes.byteLength,
   };
   if (objectId !== undefined && objectId !== null) request.object_id = objectId;
-  const digest = await sha256Base64(bytes);
-  if (digest) request.sha256 = digest;
+  if (subtle) request.sha256 = await sha256Base64(subtle, bytes);
 
   const api = apiClient(settings);
   const retrying = (step, retryableCodes) => withRetries(settings, step, retryableCodes);
@@ -256,11 +264,24 @@ function fileName(file) {
   return file.name || "image";
 }
 
-/** Base64 SHA-256 of the bytes, or null where WebCrypto is unavailable
- * (plain http on a LAN address is not a secure context). */
-async function sha256Base64(bytes) {
+/**
+ * WebCrypto's digest functions. Never done without quietly: without a
+ * checksum the store takes any body of the declared size, so only the
+ * caller may decide to go without (checksum: false).
+ */
+function webCrypto() {
   const subtle = globalThis.crypto?.subtle;
-  if (!subtle) return null;
+  if (subtle) return subtle;
+  throw new UploadError(
+    "checksum_unavailable",
+    "WebCrypto (crypto.subtle) is not available here, so the file's SHA-256 cannot be " +
+      "computed. Browsers have it only on secure pages (https://, or http://localhost); " +
+      "Node 20 and later have it. Pass checksum: false to upload without the checksum.",
+  );
+}
+
+/** Base64 SHA-256 of the bytes. */
+async function sha256Base64(subtle, bytes) {
   const digest = new Uint8Array(await subtle.digest("SHA-256", bytes));
   let binary = "";
   for (const byte of digest) binary += String.fromCharCode(byte);

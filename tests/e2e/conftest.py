@@ -3,6 +3,7 @@ against a live server, in both storage modes."""
 
 import os
 import shutil
+from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.staticfiles import finders
@@ -12,7 +13,11 @@ from inventory.models import Product
 from uploads.storage import StaticStorage
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# A host name for the live server that is not a secure context, as a LAN
+# address over plain http is for a phone: no WebCrypto there.
+LAN_HOST = "shop.lan.test"
 CHROMIUM_ARGS = [
+    f"--host-resolver-rules=MAP {LAN_HOST} 127.0.0.1",
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -35,16 +40,37 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(locale="fr-FR")
+def new_page(browser, **context_options):
+    context = browser.new_context(locale="fr-FR", **context_options)
     page = context.new_page()
     page.set_default_timeout(20_000)
     # Shown with a failing test's output.
     page.on("console", lambda message: print(f"console {message.type}: {message.text}"))
     page.on("pageerror", lambda error: print(f"page error: {error}"))
+    return page
+
+
+@pytest.fixture
+def page(browser):
+    page = new_page(browser)
     yield page
-    context.close()
+    page.context.close()
+
+
+# A phone's screen and touch, as shop staff hold it.
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
+@pytest.fixture
+def phone(browser):
+    page = new_page(browser, **PHONE)
+    yield page
+    page.context.close()
+
+
+def lan_url(live_server):
+    """The live server's address under LAN_HOST (an insecure context)."""
+    return f"http://{LAN_HOST}:{urlsplit(live_server.url).port}"
 
 
 # The static files the pages load.
@@ -60,7 +86,7 @@ def site_mode(request, settings, live_server, local_media):
     if request.param == "s3":
         bucket = request.getfixturevalue("s3_bucket")
         seaweedfs = request.getfixturevalue("seaweedfs")
-        seaweedfs.ensure_bucket(bucket, cors_origins=[live_server.url])
+        seaweedfs.ensure_bucket(bucket, cors_origins=[live_server.url, lan_url(live_server)])
         storage = StaticStorage()
         for path in PAGE_ASSETS:
             with open(finders.find(path), "rb") as handle:
@@ -85,9 +111,10 @@ def shop(transactional_db, sites, make_user):
     }
 
 
-def log_in(page, live_server, username):
-    page.goto(f"{live_server.url}/accounts/login/")
+def log_in(page, live_server, username, base_url=None):
+    base_url = base_url or live_server.url
+    page.goto(f"{base_url}/accounts/login/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", "pw")
     page.click("main button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    page.wait_for_url(f"{base_url}/")

@@ -42,7 +42,7 @@ def watch_progress(page):
 
 def choose_file(page, name, mime_type, data):
     page.set_input_files(
-        ".picker input[type=file]", files=[{"name": name, "mimeType": mime_type, "buffer": data}]
+        ".picker .choose input", files=[{"name": name, "mimeType": mime_type, "buffer": data}]
     )
 
 

@@ -1,33 +1,11 @@
 // The upload module's logic in Node (fetch, no XMLHttpRequest), against a
-// live server started by tests/js/test_node_client.py, which passes:
-//   BASE_URL, TOKEN (site staff), PRODUCT_ID, JPEG_PATH, TEXT_PATH
+// live server started by tests/js/test_node_client.py (see live-server.mjs).
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
 import { test } from "node:test";
 
 import { UploadError, uploadImage } from "../../frontend_snippets/direct-upload.js";
-
-const { BASE_URL, TOKEN, PRODUCT_ID, JPEG_PATH, TEXT_PATH } = process.env;
-const options = { apiBase: BASE_URL, token: TOKEN, retryDelay: 10 };
-const product = { ...options, kind: "product", objectId: Number(PRODUCT_ID) };
-const jpeg = new File([await readFile(JPEG_PATH)], "riz.jpg", { type: "image/jpeg" });
-const text = new File([await readFile(TEXT_PATH)], "notes.jpg", { type: "image/jpeg" });
-
-/** fetch that counts calls by kind and lets a test intercept some. */
-function spyFetch(intercept = () => null) {
-  const calls = { ticket: 0, storage: 0, confirm: 0 };
-  const fetchImpl = async (url, init = {}) => {
-    const kind = url.endsWith("/confirm/")
-      ? "confirm"
-      : url.endsWith("/api/uploads/tickets/")
-        ? "ticket"
-        : "storage";
-    calls[kind] += 1;
-    const replaced = await intercept(kind, calls[kind], url, init);
-    return replaced ?? fetch(url, init);
-  };
-  return { calls, fetch: fetchImpl };
-}
+import { jpeg, options, product, spyFetch, text } from "./live-server.mjs";
 
 test("uploads, confirms and reports each phase", async () => {
   const phases = new Set();
@@ -37,7 +15,7 @@ test("uploads, confirms and reports each phase", async () => {
   });
   assert.equal(image.status, "confirmed");
   assert.equal(image.kind, "product");
-  assert.equal(image.object_id, Number(PRODUCT_ID));
+  assert.equal(image.object_id, product.objectId);
   assert.equal(image.format, "jpeg");
   assert.deepEqual([image.width, image.height], [320, 240]);
   assert.match(image.key, /^media\/sites\/\d+\/products\/[0-9a-f]{32}\.jpg$/);
@@ -150,4 +128,19 @@ test("cancelling while an answer is read stops there", async () => {
     { name: "AbortError" },
   );
   assert.deepEqual(spy.calls, { ticket: 1, storage: 0, confirm: 0 });
+});
+
+test("the SHA-256 goes with the ticket and pins the body, unless checksum: false", async () => {
+  const sha256 = createHash("sha256").update(Buffer.from(await jpeg.arrayBuffer())).digest("base64");
+  const spy = spyFetch();
+  assert.equal((await uploadImage(jpeg, { ...product, fetch: spy.fetch })).status, "confirmed");
+  assert.equal(
+    (await uploadImage(jpeg, { ...product, checksum: false, fetch: spy.fetch })).status,
+    "confirmed",
+  );
+  const [pinned, unpinned] = spy.tickets;
+  assert.equal(pinned.request.sha256, sha256);
+  assert.equal(pinned.answer.upload.fields["x-amz-checksum-sha256"], sha256);
+  assert.ok(!("sha256" in unpinned.request));
+  assert.ok(!("x-amz-checksum-sha256" in unpinned.answer.upload.fields));
 });

@@ -2,6 +2,7 @@
 against a live server, in both storage modes."""
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,6 +14,7 @@ from inventory.models import Product
 from tests.images import jpeg
 
 TESTS = Path(__file__).resolve().parent
+NODE = shutil.which("node")
 
 
 @pytest.fixture(params=["s3", "local"])
@@ -23,10 +25,20 @@ def mode(request, settings, live_server, local_media):
     return request.param
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+@pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
+@pytest.mark.parametrize(
+    "test_file, node_options",
+    [
+        ("direct-upload.test.mjs", []),
+        # Node 18's globals: no WebCrypto, as on a page served over plain http.
+        ("direct-upload-no-webcrypto.test.mjs", ["--no-experimental-global-webcrypto"]),
+    ],
+)
 def test_direct_upload_module_in_node(
-    mode, live_server, transactional_db, sites, make_user, tmp_path
+    test_file, node_options, mode, live_server, transactional_db, sites, make_user, tmp_path
 ):
+    version = subprocess.run([NODE, "--version"], capture_output=True, text=True).stdout
+    assert int(re.match(r"v(\d+)", version)[1]) >= 20, f"the README asks for Node 20+: {version}"
     site = sites[0]
     token = Token.objects.create(user=make_user("staff", site))
     product = Product.objects.create(site_configuration=site, name="Riz", cug="R-1")
@@ -34,7 +46,7 @@ def test_direct_upload_module_in_node(
     (tmp_path / "notes.jpg").write_bytes(b"Liste des courses: riz, huile.\n")
 
     result = subprocess.run(
-        ["node", "--test", str(TESTS / "direct-upload.test.mjs")],
+        [NODE, *node_options, "--test", str(TESTS / test_file)],
         env={
             **os.environ,
             "BASE_URL": live_server.url,

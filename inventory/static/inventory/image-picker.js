@@ -6,7 +6,7 @@ for (const picker of document.querySelectorAll(".picker")) setUp(picker);
 
 function setUp(picker) {
   const messages = JSON.parse(picker.querySelector("#picker-messages").textContent);
-  const input = picker.querySelector("input[type=file]");
+  const inputs = picker.querySelectorAll("input[type=file]"); // take, choose
   const dropzone = picker.querySelector(".dropzone");
   const preview = picker.querySelector(".preview");
   const progressBox = picker.querySelector(".progress");
@@ -18,6 +18,10 @@ function setUp(picker) {
   const kind = picker.dataset.kind;
   let controller = null;
   let pending = null; // a photo chosen before the product exists
+  // No WebCrypto outside a secure context (plain http from a LAN address):
+  // upload without the checksum rather than not at all, and say so.
+  const secure = window.isSecureContext;
+  picker.querySelector(".insecure").hidden = secure;
 
   const show = (text, isError = false) => {
     status.textContent = isError ? "" : text;
@@ -51,6 +55,7 @@ function setUp(picker) {
         kind,
         objectId,
         signal: controller.signal,
+        checksum: secure,
         onProgress({ phase, loaded, total }) {
           if (phase === "uploading" && total) {
             const value = Math.round((100 * loaded) / total);
@@ -83,7 +88,12 @@ function setUp(picker) {
     return failure.detail || messages.failed;
   }
 
-  input.addEventListener("change", () => choose(input.files[0]));
+  for (const input of inputs) {
+    input.addEventListener("change", () => {
+      choose(input.files[0]);
+      input.value = ""; // the same photo may be chosen again after a failure
+    });
+  }
   progressBox.querySelector(".cancel").addEventListener("click", () => controller?.abort());
   for (const name of ["dragenter", "dragover"]) {
     dropzone.addEventListener(name, (event) => {
