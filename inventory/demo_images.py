@@ -13,6 +13,7 @@ TrueType font when the system has one (it draws accents); Pillow's own font
 otherwise, which has none, so accented letters are then written without.
 """
 
+import functools
 import hashlib
 import io
 import textwrap
@@ -81,8 +82,8 @@ def site_logo(name):
         x = left + index * width
         draw.rectangle((x, top, x + width, bottom), fill=fill)
         draw.pieslice((x, bottom - width / 2, x + width, bottom + width / 2), 0, 180, fill=fill)
-    initial = fold(name.split()[-1][:1].upper(), load_font(10))
     font = load_font(int(42 * unit))
+    initial = fold(name.split()[-1][:1].upper(), font)
     draw.text((50 * unit, 66 * unit), initial, font=font, fill=WHITE, anchor="mm")
 
     image = image.resize((LOGO_SIDE, LOGO_SIDE), Image.Resampling.LANCZOS)
@@ -157,7 +158,11 @@ def colour(hue, saturation, value):
     return tuple(round(channel * 255) for channel in hsv_to_rgb(hue, saturation, value))
 
 
+@functools.lru_cache(maxsize=32)
 def load_font(size):
+    """The first of ``FONT_FILES`` found, else Pillow's own (Aileron, with
+    no accented letters). Cached: a font not given by path is searched for
+    through the font folders."""
     for filename in FONT_FILES:
         try:
             return ImageFont.truetype(filename, size)
@@ -167,8 +172,8 @@ def load_font(size):
 
 
 def fold(text, font):
-    """``text`` with the accents the font cannot draw taken off (Pillow's
-    own font has none), rather than drawn as empty boxes."""
+    """``text`` with the accents the font cannot draw taken off, rather than
+    drawn as empty boxes: Pillow's own font has none."""
     if font.getname()[0] != "Aileron":
         return text
     decomposed = unicodedata.normalize("NFKD", text)

@@ -7,6 +7,7 @@ import pytest
 from django.core.management import call_command
 from PIL import Image
 
+from inventory import demo_images
 from inventory.demo_images import product_image, site_logo
 from inventory.models import Configuration, Product, User
 from tests.uploads.conftest import LocalStore, S3Store
@@ -130,3 +131,16 @@ def test_the_same_product_gets_the_same_picture():
         "Attiéké 1 kg", "ABJ-002", "bowl"
     )
     assert site_logo("Boutique Dakar") == site_logo("Boutique Dakar")
+
+
+def test_without_a_system_font_accents_are_dropped_not_boxed(monkeypatch):
+    """The app's image has no fonts: Pillow's own then draws the names."""
+    monkeypatch.setattr(demo_images, "FONT_FILES", [])
+    demo_images.load_font.cache_clear()
+    try:
+        font = demo_images.load_font(40)
+        assert demo_images.fold("Attiéké, Côte d'Ivoire", font) == "Attieke, Cote d'Ivoire"
+        with Image.open(io.BytesIO(product_image("Attiéké 1 kg", "ABJ-001", "bowl"))) as image:
+            assert image.format == "JPEG"
+    finally:
+        demo_images.load_font.cache_clear()
