@@ -15,6 +15,7 @@ from inventory.models import Product
 from tests.conftest import use_storages
 from tests.images import jpeg
 from uploads.storage import MediaStorage
+from uploads.uploader import upload
 
 
 class Relay(socketserver.ThreadingTCPServer):
@@ -127,3 +128,23 @@ def test_a_url_signed_for_the_internal_address_fails_at_the_public_one(
     moved = relay.url + internal_url.removeprefix(settings.AWS_S3_ENDPOINT_URL)
     assert requests.get(moved, timeout=10).status_code == 403, "the host is part of the signature"
     assert requests.get(public_url, timeout=10).content == b"x"
+
+
+def test_the_server_uploads_at_the_internal_address(
+    public, sites, make_user, transactional_db, s3_client, s3_bucket
+):
+    """A command uploading as a client (seed_demo) may run where the public
+    address is not the store (inside a compose network)."""
+    product = Product.objects.create(site_configuration=sites[0], name="Riz", cug="R-1")
+    body = jpeg((320, 240))
+
+    result = upload(
+        make_user("staff", sites[0]),
+        kind="product",
+        object_id=product.pk,
+        body=body,
+        content_type="image/jpeg",
+    )
+
+    assert public.connections == 0, "the server went through the public address"
+    assert s3_client.get_object(Bucket=s3_bucket, Key=result["key"])["Body"].read() == body

@@ -9,8 +9,6 @@ fix.
 import fnmatch
 import os
 import secrets
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,6 +21,7 @@ from uploads.backends import get_backend
 from uploads.backends.local import PolicyViolation, verify_form
 from uploads.policy import UploadPolicy
 from uploads.storage import LocalMediaStorage, S3MediaStorage, media_key, s3_enabled, site_folder
+from uploads.uploader import multipart, post_over_http
 
 PASSED, FAILED, SKIPPED = "ok", "FAIL", "skip"
 
@@ -85,31 +84,9 @@ def describe_error(exc):
     return f"{code}: {exc}", FIXES.get(code, "")
 
 
-def multipart(fields, file_body, content_type):
-    """A multipart/form-data body: the fields, then the file, last."""
-    boundary = uuid.uuid4().hex
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-        for name, value in fields.items()
-    ]
-    parts.append(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="check.txt"\r\n'
-        f"Content-Type: {content_type}\r\n\r\n".encode()
-        + file_body
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
-
-
 def post_form(url, fields, file_body, content_type):
     """POST a form as a browser would; the status and the body's start."""
-    body, header = multipart(fields, file_body, content_type)
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": header})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.read(2000).decode("utf-8", "replace")
-    except urllib.error.HTTPError as error:
-        return error.code, error.read(2000).decode("utf-8", "replace")
+    return post_over_http(url, *multipart(fields, file_body, content_type, "check.txt"))
 
 
 class StorageDiagnosis:

@@ -1,0 +1,53 @@
+"""uploads.uploader: the server uploads a file as a client does, in each
+storage mode, with no server running for the emulator."""
+
+import pytest
+
+from tests.images import jpeg
+from uploads.errors import TypeMismatch
+from uploads.models import UploadTicket
+from uploads.storage import media_key
+from uploads.uploader import UploadRefused, upload
+
+
+def test_upload_goes_through_ticket_store_and_confirm(store, staff, product):
+    body = jpeg((320, 240))
+
+    result = upload(
+        staff,
+        kind="product",
+        object_id=product.pk,
+        body=body,
+        content_type="image/jpeg",
+        filename="riz.jpg",
+    )
+
+    product.refresh_from_db()
+    assert result["key"] == media_key(product.image.name)
+    assert (result["width"], result["height"]) == (320, 240)
+    assert store.keys() == [result["key"]], "the incoming object is gone"
+    assert store.read(result["key"]) == body
+    ticket = UploadTicket.objects.get()
+    assert ticket.status == UploadTicket.Status.CONFIRMED
+    assert ticket.filename == "riz.jpg"
+    assert ticket.sha256, "the body is pinned as clients pin it"
+
+
+def test_confirm_still_inspects_what_the_server_sends(store, staff, product):
+    with pytest.raises(TypeMismatch):
+        upload(staff, kind="product", object_id=product.pk, body=jpeg(), content_type="image/png")
+
+    product.refresh_from_db()
+    assert not product.image
+    assert store.keys() == []
+
+
+def test_a_form_the_bucket_refuses_raises_with_its_answer(s3_bucket, staff, product, settings):
+    settings.AWS_SECRET_ACCESS_KEY = "not-the-secret"
+
+    with pytest.raises(UploadRefused) as refused:
+        upload(staff, kind="product", object_id=product.pk, body=jpeg(), content_type="image/jpeg")
+
+    assert refused.value.status == 403
+    assert "SignatureDoesNotMatch" in refused.value.answer
+    assert UploadTicket.objects.get().status == UploadTicket.Status.ISSUED
