@@ -379,3 +379,14 @@ def test_every_variable_of_env_example_is_read():
 
     assert {"DJANGO_DEBUG", "GUNICORN_WORKERS", "POSTGRES_PASSWORD"} <= read
     assert ENV_EXAMPLE - read == set()
+
+
+def test_readme_configuration_table_lists_every_variable_of_env_example():
+    readme = (BASE_DIR / "README.md").read_text()
+    section = readme.split("\n## Configuration\n", 1)[1].split("\n#", 1)[0]
+    table = set()
+    for row in re.findall(r"^\| *(.+?) *\|", section, re.M):
+        table |= set(re.findall(r"`([A-Z0-9_]+)`", row))
+
+    assert table - ENV_EXAMPLE == set()
+    assert ENV_EXAMPLE - table == set()
