@@ -32,7 +32,7 @@ def rate_problems(rates):
             requests = RateThrottle(rate).num_requests
         except (ValueError, KeyError, IndexError):
             requests = None
-        if not requests or requests < 1:
+        if requests is None or requests < 1:
             problems.append(
                 (
                     name,

@@ -64,12 +64,13 @@ class Env:
             or (minimum is not None and value < minimum)
             or (maximum is not None and value > maximum)
         ):
-            if maximum is not None:
-                expected = f"a whole number from {minimum} to {maximum}"
+            expected = "a whole number"
+            if minimum is not None and maximum is not None:
+                expected += f" from {minimum} to {maximum}"
             elif minimum is not None:
-                expected = f"a whole number of at least {minimum}"
-            else:
-                expected = "a whole number"
+                expected += f" of at least {minimum}"
+            elif maximum is not None:
+                expected += f" of at most {maximum}"
             self.problem(name, f"expected {expected}, got {raw!r}.")
             return default
         return value
