@@ -1,23 +1,42 @@
 """
 gunicorn settings for production (the Docker image and the stack test).
 Each can be overridden from the environment.
+
+The variables are read with ``project.env`` like the app's, so that
+``manage.py check`` reports a bad one (``project.checks`` loads this file);
+gunicorn runs that check before it starts any worker.
 """
 
-import os
+import subprocess
+import sys
+from pathlib import Path
 
-bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+from gunicorn.config import Config
+from gunicorn.util import parse_address
+
+from project.env import Env
+
+env = Env()
+
+bind = env.parsed("GUNICORN_BIND", "0.0.0.0:8000", parse_address, "host:port or unix:/path")
 # Threads suit this app: requests wait on the database and the store, and
 # image bytes never pass through it.
 worker_class = "gthread"
-workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+workers = env.int("GUNICORN_WORKERS", 2, minimum=1)
+threads = env.int("GUNICORN_THREADS", 8, minimum=1)
+# 0 waits for ever.
+timeout = env.int("GUNICORN_TIMEOUT", 30, minimum=0)
 graceful_timeout = 20
 # Recycle workers now and then, at different moments.
 max_requests = 2000
 max_requests_jitter = 200
 # Trust X-Forwarded-* only from the load balancer in front.
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+forwarded_allow_ips = env.parsed(
+    "FORWARDED_ALLOW_IPS",
+    "127.0.0.1",
+    lambda value: Config().set("forwarded_allow_ips", value),
+    "IP addresses or networks separated by commas, or *",
+)
 
 # Logs on stdout, the access log as JSON lines like the app's.
 accesslog = "-"
@@ -26,3 +45,19 @@ access_log_format = (
     '{"time": "%(t)s", "logger": "gunicorn.access", "method": "%(m)s", "path": "%(U)s", '
     '"status": %(s)s, "bytes": "%(B)s", "duration_ms": %(M)s, "remote": "%(h)s"}'
 )
+
+
+def on_starting(server):
+    """Run the configuration checks before any worker starts, as runserver
+    does: gunicorn prints a RuntimeError raised here as one message and exits
+    1, where workers failing to boot would print tracebacks (project.wsgi
+    refuses a bad configuration too). In a subprocess, so that the master
+    loads no app code and a HUP still reloads it."""
+    check = subprocess.run(
+        [sys.executable, "manage.py", "check", "--tag", "compatibility"],
+        cwd=Path(__file__).resolve().parent,
+        capture_output=True,
+        text=True,
+    )
+    if check.returncode:
+        raise RuntimeError(check.stderr.strip())

@@ -4,20 +4,64 @@ System checks for the values read from the environment.
 ``settings.py`` never raises on a bad variable (see ``project.env``); it
 records the problem in ``ENV_PROBLEMS`` and this check reports it, so that
 ``manage.py check``, ``migrate`` and ``runserver`` stop with the name of the
-variable to fix.
+variable to fix. The variables ``gunicorn.conf.py`` reads are checked here
+too: compose's ``migrate`` step then names them before gunicorn starts.
 """
+
+import runpy
 
 from django.conf import settings
 from django.core.checks import Error, Tags, register
+from rest_framework.throttling import SimpleRateThrottle
+
+
+class RateThrottle(SimpleRateThrottle):
+    """A throttle given its rate, parsed by DRF as at the first request."""
+
+    def __init__(self, rate):
+        self.rate = rate
+        super().__init__()
+
+
+def rate_problems(rates):
+    """Throttle rates DRF cannot parse; a rate of no request at all is
+    refused too, as it would lock everyone out."""
+    problems = []
+    for name, rate in rates:
+        try:
+            requests = RateThrottle(rate).num_requests
+        except (ValueError, KeyError, IndexError):
+            requests = None
+        if requests is None or requests < 1:
+            problems.append(
+                (
+                    name,
+                    "expected a rate such as 120/hour: a number of requests above 0, "
+                    f"a slash, then s, min, hour or day, got {rate!r}.",
+                )
+            )
+    return problems
+
+
+def gunicorn_problems():
+    """What ``gunicorn.conf.py`` found wrong in the variables it reads."""
+    config = settings.BASE_DIR / "gunicorn.conf.py"
+    env = runpy.run_path(str(config)).get("env") if config.exists() else None
+    return env.problems if env else []
 
 
 @register(Tags.compatibility)
 def check_environment(app_configs, **kwargs):
+    problems = [
+        *getattr(settings, "ENV_PROBLEMS", ()),
+        *rate_problems(getattr(settings, "ENV_RATES", ())),
+        *gunicorn_problems(),
+    ]
     return [
         Error(
             f"{name}: {message}",
             hint=f"Fix {name} in the environment or in .env (see .env.example).",
             id="project.E001",
         )
-        for name, message in getattr(settings, "ENV_PROBLEMS", ())
+        for name, message in problems
     ]

@@ -6,12 +6,19 @@ operator would see a stack trace instead of the name of the variable to fix.
 ``Env`` therefore records each problem, falls back to the default, and
 ``project.checks`` reports the problems through ``manage.py check`` (which
 ``runserver`` and ``migrate`` run too), naming the variable.
+
+Where a library parses the value later (redis-py a cache URL, Django a host
+name, DRF a throttle rate), the value is checked with that library's own
+parser, so that what passes ``check`` is exactly what works at the first
+request.
 """
 
 import os
+import re
 from urllib.parse import urlsplit
 
 import dj_database_url
+from django.http.request import split_domain_port
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
 FALSE_VALUES = {"0", "false", "no", "off", ""}
@@ -21,6 +28,8 @@ class Env:
     def __init__(self, environ=None):
         self.environ = os.environ if environ is None else environ
         self.problems = []
+        # (name, value) of the throttle rates read, for project.checks.
+        self.rates = []
 
     def problem(self, name, message):
         self.problems.append((name, message))
@@ -40,15 +49,31 @@ class Env:
         self.problem(name, f"expected true or false, got {raw!r}.")
         return default
 
-    def int(self, name, default):
+    def int(self, name, default, minimum=None, maximum=None):
+        """A whole number, within ``minimum`` and ``maximum`` when given: a
+        negative lifetime would hand out links that are already expired."""
         raw = self.environ.get(name)
         if raw is None or not raw.strip():
             return default
         try:
-            return int(raw)
+            value = int(raw)
         except ValueError:
-            self.problem(name, f"expected a whole number, got {raw!r}.")
+            value = None
+        if (
+            value is None
+            or (minimum is not None and value < minimum)
+            or (maximum is not None and value > maximum)
+        ):
+            expected = "a whole number"
+            if minimum is not None and maximum is not None:
+                expected += f" from {minimum} to {maximum}"
+            elif minimum is not None:
+                expected += f" of at least {minimum}"
+            elif maximum is not None:
+                expected += f" of at most {maximum}"
+            self.problem(name, f"expected {expected}, got {raw!r}.")
             return default
+        return value
 
     def list(self, name, default=()):
         """A comma-separated list; blanks are dropped."""
@@ -56,6 +81,58 @@ class Env:
         if raw is None:
             return list(default)
         return [item.strip() for item in raw.split(",") if item.strip()]
+
+    def parsed(self, name, default, parse, expected):
+        """The value, if ``parse`` (a library's own parser, which raises on
+        what it cannot use) accepts it; ``expected`` says what is."""
+        value = self.str(name)
+        if not value:
+            return default
+        try:
+            parse(value)
+        except (ValueError, TypeError, RuntimeError):
+            self.problem(name, f"expected {expected}, got {value!r}.")
+            return default
+        return value
+
+    def hosts(self, name, default=()):
+        """Host names for ``ALLOWED_HOSTS``: ``shop.example.com``,
+        ``.example.com`` (and its subdomains), an IP address or ``*``.
+        An entry with a scheme, port or path matches no request, so every
+        request would answer 400."""
+        hosts = self.list(name, default)
+        for host in hosts:
+            domain, port = split_domain_port(host)
+            if host != "*" and (not domain or port):
+                self.problem(
+                    name,
+                    "expected host names such as shop.example.com or .example.com "
+                    f"(no scheme, port or path), got {host!r}.",
+                )
+                return list(default)
+        return hosts
+
+    def redis_url(self, name):
+        """A Redis URL (redis://, rediss:// or unix://), or several separated
+        by commas or semicolons as Django's RedisCache takes them (the first
+        is written to, the others read)."""
+        from redis.connection import parse_url  # only when Redis is used
+
+        return self.parsed(
+            name,
+            "",
+            lambda value: [parse_url(server) for server in re.split("[;,]", value)],
+            "a redis://, rediss:// or unix:// URL such as redis://127.0.0.1:6379/0",
+        )
+
+    def rate(self, name, default):
+        """A throttle rate in DRF's ``<requests>/<period>`` form: 120/hour,
+        10/min. DRF's parser cannot run while the settings load (its throttle
+        classes read the settings on import), so ``project.checks`` parses the
+        rates kept in ``rates`` with it."""
+        value = self.str(name) or default
+        self.rates.append((name, value))
+        return value
 
     def choice(self, name, choices, default):
         """One of ``choices``, compared without case."""

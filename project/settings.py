@@ -36,7 +36,7 @@ if not SECRET_KEY:
             "python -c 'import secrets; print(secrets.token_urlsafe(50))'.",
         )
     SECRET_KEY = "django-insecure-development-only-key"
-ALLOWED_HOSTS = env.list(
+ALLOWED_HOSTS = env.hosts(
     "DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
 )
 # Origins whose pages post forms here, e.g. https://shop.example.com; also the
@@ -49,14 +49,19 @@ CSRF_TRUSTED_ORIGINS = [
 
 # Behind a proxy that terminates TLS and sets X-Forwarded-Proto (only then:
 # the header is trusted). Secure cookies, HSTS, and a redirect to https://.
+# The other variables are read (and checked) even without it, so that a bad
+# value shows before the day DJANGO_HTTPS is turned on.
 HTTPS = env.bool("DJANGO_HTTPS", False)
+ssl_redirect = env.bool("DJANGO_SSL_REDIRECT", True)
+hsts_seconds = env.int("DJANGO_HSTS_SECONDS", 365 * 24 * 3600, minimum=0)
+hsts_include_subdomains = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
 if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = env.bool("DJANGO_SSL_REDIRECT", True)
+    SECURE_SSL_REDIRECT = ssl_redirect
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", 365 * 24 * 3600)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_SECONDS = hsts_seconds
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = hsts_include_subdomains
 
 INSTALLED_APPS = [
     "project.apps.ProjectConfig",
@@ -109,7 +114,7 @@ DATABASES = {"default": env.database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db
 
 # A cache shared by every app instance (throttle counters), e.g.
 # redis://127.0.0.1:6379/0; each process keeps its own without it.
-REDIS_URL = env.str("REDIS_URL")
+REDIS_URL = env.redis_url("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -146,8 +151,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "uploads.api.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
-        "upload_tickets": env.str("UPLOADS_TICKET_RATE") or "120/hour",
-        "login": env.str("LOGIN_RATE") or "10/min",
+        "upload_tickets": env.rate("UPLOADS_TICKET_RATE", "120/hour"),
+        "login": env.rate("LOGIN_RATE", "10/min"),
     },
 }
 
@@ -204,7 +209,8 @@ AWS_S3_CUSTOM_DOMAIN = env.hostname("AWS_S3_CUSTOM_DOMAIN") or None
 # overwrite an existing key.
 AWS_DEFAULT_ACL = None
 AWS_QUERYSTRING_AUTH = True
-AWS_QUERYSTRING_EXPIRE = env.int("AWS_QUERYSTRING_EXPIRE", 3600)
+# At most a week: S3 refuses a presigned URL that lives longer.
+AWS_QUERYSTRING_EXPIRE = env.int("AWS_QUERYSTRING_EXPIRE", 3600, minimum=1, maximum=7 * 24 * 3600)
 AWS_S3_FILE_OVERWRITE = False
 AWS_S3_SIGNATURE_VERSION = "s3v4"
 # uploads.storage configures the boto3 client for S3-compatible stores
@@ -229,7 +235,7 @@ if not (AWS_STORAGE_BUCKET_NAME and STATIC_IN_BUCKET):
 # The upload app's settings; defaults and meaning in uploads/conf.py.
 UPLOADS = {
     "SITE_RESOLVER": "inventory.sites.site_id_for_user",
-    "TICKET_TTL": env.int("UPLOADS_TICKET_TTL", 600),
+    "TICKET_TTL": env.int("UPLOADS_TICKET_TTL", 600, minimum=1),
     "PIN_CHECKSUM": env.bool("UPLOADS_PIN_CHECKSUM", True),
     "FULL_DECODE": env.bool("UPLOADS_FULL_DECODE", False),
 }
@@ -258,4 +264,6 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# Reported by project.checks.
 ENV_PROBLEMS = env.problems
+ENV_RATES = env.rates
