@@ -2,10 +2,14 @@
 # (whitenoise), images in the bucket. See docker-compose.yml.
 FROM python:3.11-slim
 
+# Static files are built into the image and served by the app (whitenoise),
+# in S3 mode too; a deployment that sets DJANGO_STATIC_IN_BUCKET=true (and
+# runs collectstatic against the bucket) serves them from the bucket instead.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    DJANGO_STATIC_IN_BUCKET=false
 
 WORKDIR /app
 
@@ -14,10 +18,8 @@ COPY requirements.txt constraints.txt ./
 RUN pip install -r requirements.txt -c constraints.txt
 
 COPY . .
-# Static files are built into the image and served by the app; no settings
-# of the deployment are needed for that.
-RUN DJANGO_SECRET_KEY=collectstatic-only DJANGO_STATIC_IN_BUCKET=false \
-        python manage.py collectstatic --noinput \
+# No settings of the deployment are needed to build the static files.
+RUN DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
     && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin app
 
 USER app

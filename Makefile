@@ -32,9 +32,10 @@ run: $(VENV)/.installed
 
 # Debian packages the tests drive: Chromium for the browser tests (Playwright
 # never downloads one), curl, jq and openssl for the README's curl example,
-# docker-compose (v1, no engine needed) to validate docker-compose.yml.
+# docker-compose (v1, no engine needed) to validate docker-compose.yml,
+# redis-server to run the compose stack's redis service without Docker.
 # Each command is named after its package.
-SYSTEM_TOOLS := chromium curl jq openssl docker-compose
+SYSTEM_TOOLS := chromium curl jq openssl docker-compose redis-server
 
 system-tools:
 	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \

@@ -1,21 +1,27 @@
 """
 gunicorn settings for production (the Docker image and the stack test).
-Each can be overridden from the environment.
+Each can be overridden from the environment or the ``.env`` file that the
+Django settings read (``.env.example`` lists them under "gunicorn").
 
 The variables are read with ``project.env`` like the app's, so that
 ``manage.py check`` reports a bad one (``project.checks`` loads this file);
 gunicorn runs that check before it starts any worker.
 """
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+from dotenv import load_dotenv
 from gunicorn.config import Config
 from gunicorn.util import parse_address
 
 from project.env import Env
 
+# gunicorn reads this file before Django loads: the same file, the same rule
+# (the environment wins over it).
+load_dotenv(os.environ.get("DJANGO_ENV_FILE") or Path(__file__).resolve().parent / ".env")
 env = Env()
 
 bind = env.parsed("GUNICORN_BIND", "0.0.0.0:8000", parse_address, "host:port or unix:/path")

@@ -1,13 +1,18 @@
 import importlib
+import shutil
+import subprocess
+import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import redis
 from django.core.cache import cache
 from django.core.signals import setting_changed
 from django.urls import clear_url_caches
 
-from project.seaweedfs import SeaweedFS
+from project.seaweedfs import SeaweedFS, free_weed_ports
 
 # Folders and modules whose tests drive a browser, Node or a live server:
 # seconds each, so `make test-fast` (-m "not slow") leaves them out.
@@ -34,6 +39,45 @@ def seaweedfs(tmp_path_factory):
     )
     with server:
         yield server
+
+
+@contextmanager
+def redis_server(directory, *arguments):
+    """A Redis of its own on a free port (Debian's redis-server, which
+    ``make test`` installs); gives the port."""
+    binary = shutil.which("redis-server")
+    assert binary, "redis-server is missing: make test installs it (Debian's redis-server)"
+    (port,) = free_weed_ports(1)
+    log = open(directory / "redis.log", "wb")
+    process = subprocess.Popen(
+        [binary, *arguments, "--port", str(port), "--bind", "127.0.0.1"],
+        cwd=directory,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    client = redis.Redis(port=port, socket_timeout=2)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"redis-server did not start; see {log.name}") from None
+                time.sleep(0.1)
+        yield port
+    finally:
+        client.close()
+        process.terminate()
+        process.wait(10)
+        log.close()
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    with redis_server(tmp_path, "--save", "") as port:
+        yield f"redis://127.0.0.1:{port}/0"
 
 
 def reload_urlconf():

@@ -9,7 +9,8 @@ from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from inventory.models import Product
-from tests.conftest import use_storages
+from tests.conftest import ACCESS_KEY, REGION, SECRET_KEY, use_storages
+from tests.test_settings import manage
 
 ORIGIN = "https://shop.example.com"
 
@@ -92,3 +93,31 @@ def test_rerun_keeps_other_rules_and_zero_days_removes_ours(new_bucket, s3_clien
 def test_needs_a_bucket(db):
     with pytest.raises(CommandError, match="no bucket"):
         init_bucket()
+
+
+@pytest.mark.slow
+def test_on_a_database_not_migrated_yet_says_so_and_leaves_the_bucket_alone(
+    seaweedfs, s3_client, tmp_path
+):
+    """What an operator, or a compose one-shot started too early, sees on a
+    fresh machine; the same command succeeds once migrate has run."""
+    bucket = f"init-{uuid.uuid4().hex[:12]}"
+    store = {
+        "AWS_STORAGE_BUCKET_NAME": bucket,
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_S3_ENDPOINT_URL": seaweedfs.endpoint_url,
+        "AWS_S3_REGION_NAME": REGION,
+    }
+
+    early = manage(tmp_path, "init_bucket", **store)
+
+    assert early.returncode == 1
+    assert "run `manage.py migrate` first" in early.stderr
+    assert "Traceback" not in early.stderr
+    assert bucket not in [b["Name"] for b in s3_client.list_buckets()["Buckets"]]
+
+    assert manage(tmp_path, "migrate", **store).returncode == 0
+    later = manage(tmp_path, "init_bucket", **store)
+    assert later.returncode == 0, later.stderr
+    assert f"Created bucket {bucket}" in later.stdout

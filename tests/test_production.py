@@ -155,7 +155,7 @@ def test_json_lines_carry_the_event_fields():
 
 
 @pytest.mark.slow
-def test_throttles_count_across_instances_with_redis(tmp_path):
+def test_throttles_count_across_instances_with_redis(tmp_path, redis_url):
     """Two processes, one Redis: guesses made through one instance count in
     the other."""
     prefix = f"test-{secrets.token_hex(6)}"
@@ -165,7 +165,7 @@ def test_throttles_count_across_instances_with_redis(tmp_path):
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "DJANGO_SECRET_KEY": PRODUCTION["DJANGO_SECRET_KEY"],
         "DJANGO_ALLOWED_HOSTS": "testserver",
-        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "REDIS_URL": redis_url,
         "CACHE_KEY_PREFIX": prefix,
         "LOGIN_RATE": "2/min",
     }

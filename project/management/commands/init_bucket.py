@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError, connection
 
 from inventory.models import Configuration
 from project.buckets import ensure_bucket, set_incoming_expiry
@@ -35,13 +36,14 @@ class Command(BaseCommand):
         if not s3_enabled():
             raise CommandError("AWS_STORAGE_BUCKET_NAME is empty: there is no bucket to set up.")
         origins = origins or list(settings.CSRF_TRUSTED_ORIGINS)
+        # The sites first: a database problem is reported as one, and leaves
+        # the bucket untouched.
+        prefixes = self.incoming_prefixes()
         storage = S3MediaStorage()
         client = storage.connection.meta.client
         try:
             created = ensure_bucket(client, storage.bucket_name, origins, storage.region_name)
-            rules = set_incoming_expiry(
-                client, storage.bucket_name, self.incoming_prefixes(), expire_incoming_days
-            )
+            rules = set_incoming_expiry(client, storage.bucket_name, prefixes, expire_incoming_days)
         except Exception as exc:
             raise CommandError(f"Could not set up bucket {storage.bucket_name}: {exc}") from exc
         verb = "Created" if created else "Found"
@@ -56,7 +58,21 @@ class Command(BaseCommand):
 
     def incoming_prefixes(self):
         """Every site's incoming folders (lifecycle filters take plain
-        prefixes, so one rule per site and kind), and the default site's."""
-        sites = [None, *Configuration.objects.order_by("pk").values_list("pk", flat=True)]
+        prefixes, so one rule per site and kind), and the default site's.
+
+        The rules are replaced as a whole, so they are never written from a
+        database without the sites table (not migrated yet, or the wrong
+        one): that would drop the rules of every site."""
+        table = Configuration._meta.db_table
+        try:
+            if table not in connection.introspection.table_names():
+                raise CommandError(
+                    f"The database has no {table} table yet: run `manage.py migrate` first, "
+                    "then init_bucket (its expiry rules cover each site's folders). "
+                    "Nothing was changed in the bucket."
+                )
+            sites = [None, *Configuration.objects.order_by("pk").values_list("pk", flat=True)]
+        except DatabaseError as exc:
+            raise CommandError(f"Could not read the sites from the database: {exc}") from exc
         folders = sorted({target.folder for target in get_targets().values()})
         return [incoming_prefix(site, folder) for site in sites for folder in folders]
