@@ -102,9 +102,9 @@ class Command(BaseCommand):
                 )
             else:
                 dev_settings["AWS_STORAGE_BUCKET_NAME"] = ""
-                media_root = os.environ.get("DJANGO_MEDIA_ROOT") or str(mode_dir / "media")
-                dev_settings["DJANGO_MEDIA_ROOT"] = media_root
-                where = f"the local folder {media_root}"
+                media_root = Path(os.environ.get("DJANGO_MEDIA_ROOT") or mode_dir / "media")
+                dev_settings["DJANGO_MEDIA_ROOT"] = str(media_root.resolve())
+                where = f"the local folder {dev_settings['DJANGO_MEDIA_ROOT']}"
 
             env = {**os.environ, **dev_settings}
             env_file = self.write_env_file(data_dir / f"{storage}.env", env, dev_settings)
