@@ -1,7 +1,8 @@
 # Two commands do all the set-up on a fresh machine:
-#   make run    virtualenv, install, migrate, demo data, local S3 (SeaweedFS), dev server
+#   make run    virtualenv, install, local S3 (SeaweedFS), migrate, demo data, dev server
 #   make test   install what the tests need and run them all
-# `make run STORAGE=local` uses the filesystem instead of SeaweedFS.
+# `make run STORAGE=local` uses the filesystem instead of SeaweedFS;
+# `make run HOST=0.0.0.0` also serves phones on the local network.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -10,6 +11,8 @@ STORAGE ?= s3
 PORT ?= 8000
 S3_PORT ?= 8333
 DATA_DIR ?= .dev
+# Not from the environment, where HOST often names the machine.
+HOST = 127.0.0.1
 PYTEST_ARGS ?=
 # make run is for development: DEBUG on (no secret key needed), whatever .env says.
 DEBUG ?= true
@@ -28,7 +31,7 @@ install: $(VENV)/.installed
 
 run: export DJANGO_DEBUG = $(DEBUG)
 run: $(VENV)/.installed
-	$(PY) manage.py rundev --storage $(STORAGE) --port $(PORT) --s3-port $(S3_PORT) --data-dir $(DATA_DIR)
+	$(PY) manage.py rundev --storage $(STORAGE) --host $(HOST) --port $(PORT) --s3-port $(S3_PORT) --data-dir $(abspath $(DATA_DIR))
 
 # Debian packages the tests drive: Chromium for the browser tests (Playwright
 # never downloads one), curl, jq and openssl for the README's curl example,

@@ -100,11 +100,17 @@ class SeaweedFS:
         secret_key="dev-secret-key",
         s3_port=None,
         host=HOST,
+        s3_bind=None,
     ):
-        self.data_dir = Path(data_dir)
+        # Absolute: weed runs with its working directory inside this folder,
+        # where a relative path would name another one.
+        self.data_dir = Path(data_dir).resolve()
         self.access_key = access_key
         self.secret_key = secret_key
         self.host = host
+        # Where the S3 gateway alone listens, e.g. 0.0.0.0 for phones on the
+        # network; master, volume and filer stay on ``host``.
+        self.s3_bind = s3_bind or host
         self.requested_s3_port = s3_port
         self.process = None
         self.s3_port = None
@@ -138,6 +144,7 @@ class SeaweedFS:
             f"-filer.port={filer}",
             "-s3",
             f"-s3.port={s3}",
+            f"-s3.ip.bind={self.s3_bind}",
             f"-s3.config={self.data_dir / 's3.json'}",
             "-s3.port.iceberg=0",
             "-s3.port.lance=0",
@@ -161,7 +168,9 @@ class SeaweedFS:
         if self.requested_s3_port:
             master, volume, filer = free_weed_ports(3, self.host)
             s3 = self.requested_s3_port
-            if not (port_is_free(s3, self.host) and port_is_free(s3 + GRPC_OFFSET, self.host)):
+            if not (
+                port_is_free(s3, self.s3_bind) and port_is_free(s3 + GRPC_OFFSET, self.s3_bind)
+            ):
                 raise RuntimeError(
                     f"Port {s3} or {s3 + GRPC_OFFSET} is taken; SeaweedFS needs both."
                 )
@@ -234,12 +243,17 @@ class SeaweedFS:
         self.stop()
 
 
-def environment_for(server, bucket, region="us-east-1"):
-    """The settings variables that point the app at ``server``."""
+def environment_for(server, bucket, region="us-east-1", public_url=None):
+    """The settings variables that point the app at ``server``, and only
+    there: whatever else a developer's .env names (a public address, a
+    CDN) is blanked. ``public_url`` is the store's address for browsers and
+    phones when it is not the app's."""
     return {
         "AWS_ACCESS_KEY_ID": server.access_key,
         "AWS_SECRET_ACCESS_KEY": server.secret_key,
         "AWS_STORAGE_BUCKET_NAME": bucket,
         "AWS_S3_ENDPOINT_URL": server.endpoint_url,
+        "AWS_S3_PUBLIC_ENDPOINT_URL": public_url or "",
+        "AWS_S3_CUSTOM_DOMAIN": "",
         "AWS_S3_REGION_NAME": region,
     }
