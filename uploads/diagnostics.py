@@ -387,7 +387,7 @@ class StorageDiagnosis:
             answered = (
                 f"refused a valid form ({status}): {answer[:300]}"
                 if status >= 300
-                else (f"accepted a form ({status}), but {key} is not in bucket {self.bucket}")
+                else f"accepted a form ({status}), but {key} is not in bucket {self.bucket}"
             )
             return Result(
                 name,

@@ -18,9 +18,8 @@ The rules that make it safe on a live system, twice, or after a crash:
   object that exists.
 - Sources are deleted only on request, once no row anywhere refers to them
   and each of their copies checks out. Every verified copy is recorded in
-  ``MigratedSource`` (see its docstring), in the transaction that updates
-  its rows, so ``--delete-source`` on a later run deletes what earlier runs
-  moved.
+  ``MigratedSource`` (see its docstring) before its rows are pointed at it,
+  so ``--delete-source`` on a later run deletes what earlier runs moved.
 - Copies within the bucket are server-side (``CopyObject``); local files go
   to the bucket streamed from disk.
 - The credentials may lack a permission. AWS then answers 403, also for a

@@ -81,9 +81,9 @@ class MigratedSource(models.Model):
     know which old files were moved. The record lives in the database
     rather than as metadata on the copies because it must outlive them (a
     confirm that replaces an image deletes its copy), work for files on
-    disk as for objects in a bucket, be written in the same transaction as
-    the rows that follow the copy, and be found without a HEAD of every
-    image.
+    disk as for objects in a bucket, be written before the rows follow the
+    copy (killed in between, the rows still name the source, which is
+    therefore kept), and be found without a HEAD of every image.
     """
 
     origin = models.CharField(
