@@ -1,6 +1,8 @@
 import importlib
+import json
 import shutil
 import subprocess
+import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -13,6 +15,8 @@ from django.core.signals import setting_changed
 from django.urls import clear_url_caches
 
 from project.seaweedfs import SeaweedFS, free_weed_ports
+from tests.iam import IamGate
+from tests.relay import Relay
 
 # Folders and modules whose tests drive a browser, Node or a live server:
 # seconds each, so `make test-fast` (-m "not slow") leaves them out.
@@ -136,6 +140,36 @@ def s3_bucket(seaweedfs, settings):
     settings.AWS_S3_CUSTOM_DOMAIN = None
     use_storages(settings)
     return bucket
+
+
+@pytest.fixture
+def relay(seaweedfs):
+    """A second address of the store, as the clients' public address."""
+    server = Relay(("127.0.0.1", seaweedfs.s3_port))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def aws_key(seaweedfs, s3_bucket, settings):
+    """``aws_key(policy)`` puts the app's S3 calls through an ``IamGate``:
+    the store answers as AWS does for a key limited by ``policy`` (a dict).
+    Returns the gate, which records what was asked."""
+    gates = []
+
+    def limit(policy):
+        gate = IamGate(("127.0.0.1", seaweedfs.s3_port), json.dumps(policy))
+        gates.append(gate.serve_in_background())
+        settings.AWS_S3_ENDPOINT_URL = gate.url
+        use_storages(settings)
+        return gate
+
+    yield limit
+    for gate in gates:
+        gate.stop()
 
 
 @pytest.fixture

@@ -3,10 +3,6 @@ app at another (http://s3:8333 inside docker compose). Here the public
 address is a TCP relay in front of SeaweedFS that counts who goes through
 it: the client's requests do, the app's never."""
 
-import socket
-import socketserver
-import threading
-
 import pytest
 import requests
 from rest_framework.test import APIClient
@@ -16,56 +12,6 @@ from tests.conftest import use_storages
 from tests.images import jpeg
 from uploads.storage import MediaStorage
 from uploads.uploader import upload
-
-
-class Relay(socketserver.ThreadingTCPServer):
-    """Forwards every connection to ``target`` unchanged, and counts them."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, target):
-        self.target = target
-        self.connections = 0
-        super().__init__(("127.0.0.1", 0), RelayHandler)
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class RelayHandler(socketserver.BaseRequestHandler):
-    def handle(self):
-        self.server.connections += 1
-        upstream = socket.create_connection(self.server.target)
-        pump = threading.Thread(target=copy, args=(upstream, self.request), daemon=True)
-        pump.start()
-        copy(self.request, upstream)
-        pump.join(timeout=10)
-        upstream.close()
-
-
-def copy(source, destination):
-    try:
-        while data := source.recv(65536):
-            destination.sendall(data)
-    except OSError:
-        pass
-    finally:
-        try:
-            destination.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-
-
-@pytest.fixture
-def relay(seaweedfs):
-    server = Relay(("127.0.0.1", seaweedfs.s3_port))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture

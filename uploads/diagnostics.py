@@ -1,9 +1,20 @@
 """
 A health check of the media store, from the outside, as ``check_storage``
-runs it: are the credentials accepted, may the site's pages post to the
-bucket (CORS), does the store enforce upload policies, and can we write,
-read and delete under ``media/sites/<id>/``. Each failed check says what to
-fix.
+runs it: are the credentials accepted, does a missing key read as missing,
+may the site's pages post to the bucket (CORS), does the store enforce
+upload policies, and can we write, read and delete under
+``media/sites/<id>/``. Each failed check says what to fix.
+
+Two parties reach the store, maybe at two addresses: the app at
+``AWS_S3_ENDPOINT_URL`` (``http://s3:8333`` inside docker compose), browsers
+and phones at ``AWS_S3_PUBLIC_ENDPOINT_URL``, for which their forms and URLs
+are signed. The checks run where the command runs, so each uses the address
+that this process reaches: the app's. A POST policy's signature covers the
+policy, not the host, so the form a client gets is tried at the app's
+address. Whether the public address leads to the same store is tried too,
+but from here that proves little either way (inside a container,
+``localhost`` is the container itself): the result says so, and how to
+check it from a client's side.
 """
 
 import fnmatch
@@ -12,6 +23,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 from django.conf import settings
@@ -21,13 +33,14 @@ from uploads.backends import get_backend
 from uploads.backends.local import PolicyViolation, verify_form
 from uploads.policy import UploadPolicy
 from uploads.storage import LocalMediaStorage, S3MediaStorage, media_key, s3_enabled, site_folder
-from uploads.uploader import multipart, post_over_http
+from uploads.uploader import multipart, post_over_http, reachable_from_here
 
 PASSED, FAILED, SKIPPED = "ok", "FAIL", "skip"
 
 SETTINGS_SHOWN = [
     "AWS_STORAGE_BUCKET_NAME",
     "AWS_S3_ENDPOINT_URL",
+    "AWS_S3_PUBLIC_ENDPOINT_URL",
     "AWS_S3_REGION_NAME",
     "AWS_S3_CUSTOM_DOMAIN",
     "AWS_ACCESS_KEY_ID",
@@ -44,7 +57,7 @@ FIXES = {
     "AuthorizationHeaderMalformed": "The bucket is in another region: fix AWS_S3_REGION_NAME.",
     "PermanentRedirect": "The bucket is in another region: fix AWS_S3_REGION_NAME.",
     "AccessDenied": "The credentials may not do this: grant s3:PutObject, s3:GetObject and "
-    "s3:DeleteObject on media/sites/* (see the README's IAM policy).",
+    "s3:DeleteObject on media/sites/* (see the IAM policy in the README).",
     "RequestTimeTooSkewed": "This machine's clock is wrong: synchronise it (NTP).",
 }
 
@@ -55,6 +68,8 @@ class Result:
     status: str
     message: str
     fix: str = ""
+    # How to check by hand what cannot be checked from here.
+    check: str = ""
 
     @property
     def failed(self):
@@ -85,7 +100,8 @@ def describe_error(exc):
 
 
 def post_form(url, fields, file_body, content_type):
-    """POST a form as a browser would; the status and the body's start."""
+    """POST a form as a browser would; the status and the body's start.
+    ``OSError`` when nothing answers at ``url``."""
     return post_over_http(url, *multipart(fields, file_body, content_type, "check.txt"))
 
 
@@ -114,6 +130,9 @@ class StorageDiagnosis:
         storage = S3MediaStorage()
         self.client = storage.connection.meta.client
         self.bucket = storage.bucket_name
+        public = storage.public_endpoint_url
+        self.public_endpoint_url = public if public and public != storage.endpoint_url else None
+        self.missing_key_answer = None
 
     def probe(self):
         """The quick check of a health endpoint: the store answers."""
@@ -132,13 +151,16 @@ class StorageDiagnosis:
         self.connect()
         reached = self.check_credentials()
         yield reached
-        names = ("CORS", "Policy enforced", "Round trip")
+        names = ("Missing keys", "CORS", "Policy enforced", "Round trip")
         if reached.failed:
             for name in names:
                 yield Result(name, SKIPPED, "the bucket cannot be reached")
             return
+        yield self.check_missing_keys()
         yield self.check_cors()
         yield self.check_policy_enforced()
+        if self.public_endpoint_url:
+            yield self.check_public_address()
         yield self.check_round_trip()
 
     def key(self, suffix):
@@ -153,11 +175,30 @@ class StorageDiagnosis:
         try:
             self.client.get_object(Bucket=self.bucket, Key=self.key(".missing"))
         except (ClientError, BotoCoreError) as exc:
-            if error_code(exc) in ("NoSuchKey", "AccessDenied", "404"):
-                return Result(name, PASSED, f"bucket {self.bucket} reached; credentials accepted")
-            message, fix = describe_error(exc)
-            return Result(name, FAILED, message, fix)
+            code = error_code(exc)
+            if code not in ("NoSuchKey", "AccessDenied", "404"):
+                message, fix = describe_error(exc)
+                return Result(name, FAILED, message, fix)
+            self.missing_key_answer = code
         return Result(name, PASSED, f"bucket {self.bucket} reached; credentials accepted")
+
+    def check_missing_keys(self):
+        """AWS answers 403 instead of 404 for a missing key when the
+        credentials lack s3:ListBucket: the app and its commands then
+        cannot tell a missing object from a refused one."""
+        name = "Missing keys"
+        if self.missing_key_answer == "AccessDenied":
+            return Result(
+                name,
+                FAILED,
+                "the store answers 403, not 404, for a missing key: the credentials lack "
+                "s3:ListBucket, so a confirm sent before its upload answers 503 instead of "
+                "409, collectstatic stops at its first new file and purge_uploads cannot "
+                "count what it deletes",
+                f"Grant s3:ListBucket on arn:aws:s3:::{self.bucket} "
+                "(see the IAM policy in the README).",
+            )
+        return Result(name, PASSED, "a missing key reads as missing (404)")
 
     def check_cors(self):
         name = "CORS"
@@ -171,6 +212,15 @@ class StorageDiagnosis:
         try:
             rules = self.client.get_bucket_cors(Bucket=self.bucket)["CORSRules"]
         except (ClientError, BotoCoreError) as exc:
+            if error_code(exc) == "AccessDenied":
+                return Result(
+                    name,
+                    FAILED,
+                    "the credentials may not read the bucket's CORS rules "
+                    "(s3:GetBucketCORS), so they cannot be checked",
+                    f"Grant s3:GetBucketCORS on arn:aws:s3:::{self.bucket} (see the IAM "
+                    "policy in the README), or run check_storage with a key that has it.",
+                )
             if error_code(exc) != "NoSuchCORSConfiguration":
                 message, fix = describe_error(exc)
                 return Result(name, FAILED, f"could not read the bucket's CORS: {message}", fix)
@@ -212,19 +262,31 @@ class StorageDiagnosis:
 
     # --- Both modes ----------------------------------------------------------
 
+    def ticket_form(self, body):
+        """A ticket's form for a fresh key, made as the app makes them
+        (signed for the clients' address)."""
+        policy = UploadPolicy(
+            key=self.key(".txt"),
+            content_type="text/plain",
+            size=len(body),
+            expires_at=timezone.now() + timedelta(minutes=5),
+        )
+        return get_backend().presign_post(policy)
+
+    def delete_quietly(self, *keys):
+        for key in keys:
+            try:
+                self.client.delete_object(Bucket=self.bucket, Key=key)
+            except (ClientError, BotoCoreError):
+                pass
+
     def check_policy_enforced(self):
         """A ticket's form for one key, posted with another key, must be
         refused; with its own key, accepted."""
         name = "Policy enforced"
         body = b"check_storage\n"
-        key = self.key(".txt")
-        policy = UploadPolicy(
-            key=key,
-            content_type="text/plain",
-            size=len(body),
-            expires_at=timezone.now() + timedelta(minutes=5),
-        )
-        form = get_backend().presign_post(policy)
+        form = self.ticket_form(body)
+        key = form["fields"]["key"]
         wrong = {**form["fields"], "key": self.key(".txt")}
         if not self.s3:
             try:
@@ -232,17 +294,14 @@ class StorageDiagnosis:
             except PolicyViolation:
                 return Result(name, PASSED, "the emulator refuses a form for another key")
             return Result(name, FAILED, "the emulator accepted a form for another key")
+        url = reachable_from_here(form["url"])
         try:
-            wrong_status, answer = post_form(form["url"], wrong, body, "text/plain")
-            right_status, right_answer = post_form(form["url"], form["fields"], body, "text/plain")
+            wrong_status, answer = post_form(url, wrong, body, "text/plain")
+            right_status, right_answer = post_form(url, form["fields"], body, "text/plain")
         except OSError as exc:
-            return Result(name, FAILED, f"could not post to {form['url']}: {exc}", "")
+            return Result(name, FAILED, f"could not post to {url}: {exc}", "")
         finally:
-            for leftover in (key, wrong["key"]):
-                try:
-                    self.client.delete_object(Bucket=self.bucket, Key=leftover)
-                except (ClientError, BotoCoreError):
-                    pass
+            self.delete_quietly(key, wrong["key"])
         if 200 <= wrong_status < 300:
             return Result(
                 name,
@@ -256,9 +315,76 @@ class StorageDiagnosis:
                 name,
                 FAILED,
                 f"the store refused a valid form ({right_status}): {right_answer[:300]}",
-                "Check the region, the clock and that the endpoint is the one clients reach.",
+                "Check the region, the clock, and that the credentials may write "
+                "media/sites/* (see the IAM policy in the README).",
             )
         return Result(name, PASSED, f"a form for another key was refused ({wrong_status})")
+
+    def check_public_address(self):
+        """Post a ticket's form where clients post it, and look for the
+        object through the app's address: then both lead to one store."""
+        name = "Public address"
+        public = self.public_endpoint_url
+        how = (
+            f"From a browser or phone on the clients' network, open {public}/{self.bucket}/ : "
+            "an XML answer from the store (AccessDenied is expected) means clients reach it; "
+            "a connection error means AWS_S3_PUBLIC_ENDPOINT_URL is wrong or not published."
+        )
+        if urlsplit(public).hostname in ("localhost", "127.0.0.1", "::1"):
+            how += (
+                " 'localhost' is each device's own address: phones reach this one only "
+                "with a host name or a network address."
+            )
+        body = b"check_storage\n"
+        form = self.ticket_form(body)
+        key = form["fields"]["key"]
+        try:
+            status, answer = post_form(form["url"], form["fields"], body, "text/plain")
+            arrived = 200 <= status < 300 and self.exists(key)
+        except OSError as exc:
+            return Result(
+                name,
+                SKIPPED,
+                f"{public}, where clients upload, cannot be reached from here ({exc}); inside a "
+                "container that address may be the container itself, so this says nothing "
+                "about browsers and phones",
+                check=how,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            message, fix = describe_error(exc)
+            return Result(name, FAILED, f"could not look for {key}: {message}", fix)
+        finally:
+            self.delete_quietly(key)
+        if not arrived:
+            answered = (
+                f"refused a valid form ({status}): {answer[:300]}"
+                if status >= 300
+                else f"accepted a form ({status}), but {key} is not in bucket {self.bucket}"
+            )
+            return Result(
+                name,
+                FAILED,
+                f"the store at {public} {answered}",
+                "AWS_S3_PUBLIC_ENDPOINT_URL must be the address where clients reach this same "
+                "store (AWS_S3_ENDPOINT_URL is the app's).",
+                check=how,
+            )
+        return Result(
+            name,
+            PASSED,
+            f"a form posted to {public}, where clients upload, reached bucket {self.bucket} "
+            "(from here; browsers and phones must reach it too)",
+            check=how,
+        )
+
+    def exists(self, key):
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+                return False
+            raise
+        return True
 
     def check_media_root(self):
         root = str(settings.MEDIA_ROOT)

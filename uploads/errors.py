@@ -68,6 +68,18 @@ class StorageUnavailable(UploadError):
     default_detail = _("Image storage is unavailable. Try again in a moment.")
 
 
+class StorageAccessDenied(StorageUnavailable):
+    """The store answered 403 to ``operation`` on ``key``: the credentials
+    lack a permission, or (for a HEAD or GET on AWS without
+    ``s3:ListBucket``) the key holds nothing. Clients see the same 503 as
+    for a store that is down; commands tell the operator what to grant."""
+
+    def __init__(self, operation, key, **kwargs):
+        self.operation = operation
+        self.key = key
+        super().__init__(**kwargs)
+
+
 class Rejected(UploadError):
     """The uploaded object is not acceptable: it is deleted and the ticket
     is rejected for good."""

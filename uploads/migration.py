@@ -16,9 +16,17 @@ The rules that make it safe on a live system, twice, or after a crash:
   if it still holds the old name: a confirm that replaced the image during
   the migration is never overwritten. A row therefore always points to an
   object that exists.
-- Sources are deleted only on request, once no row anywhere refers to them.
+- Sources are deleted only on request, once no row anywhere refers to them
+  and each of their copies checks out. Every verified copy is recorded in
+  ``MigratedSource`` (see its docstring) before its rows are pointed at it,
+  so ``--delete-source`` on a later run deletes what earlier runs moved.
 - Copies within the bucket are server-side (``CopyObject``); local files go
   to the bucket streamed from disk.
+- The credentials may lack a permission. AWS then answers 403, also for a
+  HEAD of a missing key when ``s3:ListBucket`` is not granted: a copy that
+  is not there yet is made and then checked, an old file that cannot be
+  read is reported as "missing or not readable", and each refused request
+  is named; none of it stops the other copies.
 """
 
 import hashlib
@@ -27,16 +35,18 @@ import os
 import posixpath
 import shutil
 import threading
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from django.db import connection
+from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from uploads.backends.base import ObjectChanged, ObjectMissing
 from uploads.backends.s3 import S3UploadBackend
-from uploads.errors import StorageUnavailable
+from uploads.errors import StorageAccessDenied, StorageUnavailable
+from uploads.models import MigratedSource
 from uploads.storage import S3_MEDIA_LOCATION, media_key, site_folder
 from uploads.targets import get_targets
 
@@ -108,6 +118,11 @@ class StoreError(Exception):
     """A store failed in a way a rerun may fix (network, permissions)."""
 
 
+class AccessDenied(StoreError):
+    """The store answered 403: a permission is missing or, for a HEAD on
+    AWS without ``s3:ListBucket``, the key may simply hold nothing."""
+
+
 # --- Sources -----------------------------------------------------------------
 
 
@@ -121,11 +136,21 @@ class BucketSource:
         return f"bucket {self.bucket.bucket}"
 
     def find(self, name):
+        refused = False
         for key in legacy_candidates(name):
-            found = self.bucket.stat(key)
+            try:
+                found = self.bucket.stat(key)
+            except AccessDenied:
+                refused = True
+                continue
             if found:
                 return found
+        if refused:
+            raise AccessDenied(f"{name} is missing or not readable (403)")
         return None
+
+    def stat(self, key):
+        return self.bucket.stat(key)
 
     def delete(self, found):
         self.bucket.delete(found.name)
@@ -151,6 +176,12 @@ class DirectorySource:
             path = self.path(relative)
             if path and os.path.isfile(path):
                 return Found(relative, os.path.getsize(path), "")
+        return None
+
+    def stat(self, relative):
+        path = self.path(relative)
+        if path and os.path.isfile(path):
+            return Found(relative, os.path.getsize(path), "")
         return None
 
     def md5(self, found):
@@ -181,6 +212,8 @@ class BucketStore:
     def failing_as_store_error(self, operation, key):
         try:
             yield
+        except StorageAccessDenied as exc:
+            raise AccessDenied(f"{operation} {key}: access denied (403)") from exc
         except (StorageUnavailable, ObjectChanged) as exc:
             raise StoreError(f"{operation} {key}: {exc.__cause__ or exc}") from exc
 
@@ -303,6 +336,8 @@ class Report:
     copies: int = 0
     bytes_copied: int = 0
     sources_deleted: int = 0
+    sources_kept: int = 0  # a copy is gone or differs: the source stays
+    denied: int = 0  # requests the store refused (403)
     problems: list = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -311,9 +346,10 @@ class Report:
             for name, value in counts.items():
                 setattr(self, name, getattr(self, name) + value)
 
-    def problem(self, text):
+    def problem(self, text, error=None):
         with self.lock:
             self.problems.append(text)
+            self.denied += isinstance(error, AccessDenied)
 
     @property
     def ok(self):
@@ -356,11 +392,20 @@ class Migration:
         pending = 0
         for row in rows:
             if row.in_place():
-                found = (
-                    self.destination.stat(self.destination.key(row.name))
-                    if check_destination
-                    else True
-                )
+                try:
+                    found = (
+                        self.destination.stat(self.destination.key(row.name))
+                        if check_destination
+                        else True
+                    )
+                except AccessDenied as error:
+                    self.report.add(missing=1)
+                    self.report.problem(f"{row}: {row.name} is missing or not readable", error)
+                    continue
+                except StoreError as error:
+                    self.report.add(failed=1)
+                    self.report.problem(f"{row}: {error}", error)
+                    continue
                 if found:
                     self.report.add(in_place=1)
                 else:
@@ -373,9 +418,13 @@ class Migration:
             pending += 1
             try:
                 source = self.source.find(row.name)
+            except AccessDenied as error:
+                self.report.add(missing=1)
+                self.report.problem(f"{row}: {error}", error)
+                continue
             except StoreError as error:
                 self.report.add(failed=1)
-                self.report.problem(f"{row}: {error}")
+                self.report.problem(f"{row}: {error}", error)
                 continue
             if source is None:
                 self.report.add(missing=1)
@@ -389,37 +438,52 @@ class Migration:
     # Running writes.
 
     def run(self, moves):
+        """Copy in worker threads; record each verified copy and point its
+        rows at it from this thread, so that the database has one writer
+        (SQLite refuses concurrent writes instead of waiting)."""
         total = len(moves)
         self.progress(0, total)
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            futures = [pool.submit(self.run_move, move) for move in moves]
+            futures = {pool.submit(self.copy_or_report, move): move for move in moves}
             for done, future in enumerate(as_completed(futures), 1):
-                future.result()
+                if future.result():
+                    self.follow(futures[future])
                 self.progress(done, total)
         return self.report
 
-    def run_move(self, move):
+    def copy_or_report(self, move):
         try:
             self.copy(move)
         except (StoreError, OSError) as error:
             self.report.add(failed=len(move.rows))
-            self.report.problem(f"{move.source.name}: {error}")
-            return
-        try:
-            for row in move.rows:
-                if row.update(move.destination):
-                    self.report.add(migrated=1)
-                    self.log(f"{row}: {row.name} -> {move.destination}")
-                else:
-                    self.report.add(changed=1)
-                    self.log(f"{row}: changed meanwhile, left alone")
-        finally:
-            connection.close()  # a worker thread's connection
+            self.report.problem(f"{move.source.name}: {error}", error)
+            return False
+        return True
+
+    def follow(self, move):
+        """Record the copy, then point the rows at it. Killed in between,
+        the rows still name the source, which is therefore kept."""
+        MigratedSource.objects.get_or_create(
+            origin=self.source.describe(), source=move.source.name, destination=move.destination
+        )
+        for row in move.rows:
+            if row.update(move.destination):
+                self.report.add(migrated=1)
+                self.log(f"{row}: {row.name} -> {move.destination}")
+            else:
+                self.report.add(changed=1)
+                self.log(f"{row}: changed meanwhile, left alone")
 
     def copy(self, move):
         """Copy the source unless a verified copy is already there."""
         key = self.destination.key(move.destination)
-        if self.verified(move.source, self.destination.stat(key)):
+        try:
+            existing = self.destination.stat(key)
+        except AccessDenied:
+            # AWS's answer for a key that holds nothing, without
+            # s3:ListBucket: copy, then look (a refusal then is real).
+            existing = None
+        if self.verified(move.source, existing):
             return
         if isinstance(self.source, BucketSource):
             self.destination.copy_object(move.source, key)
@@ -443,23 +507,50 @@ class Migration:
 
     # Cleaning up.
 
-    def delete_sources(self, moves):
-        """Delete each copied source that no row refers to any more."""
+    def delete_sources(self, site=None, *, dry_run=False):
+        """Delete each source this run or an earlier one copied (as
+        ``MigratedSource`` records) once no row of any site refers to it and
+        each of its copies checks out; ``site`` limits it to sources copied
+        into that site's folder. A dry run only counts."""
         referenced = set()
         for row in collect_rows():
             if not row.in_place():
                 referenced.update(legacy_candidates(row.name))
-        for move in moves:
-            source = move.source
-            if source.name in referenced:
+        pending = MigratedSource.objects.filter(
+            origin=self.source.describe(), source_deleted_at=None
+        ).order_by("pk")
+        if site is not None:
+            folder = site_folder(None if str(site) == "default" else site, "")
+            copied_there = pending.filter(destination__startswith=folder).values("source")
+            pending = pending.filter(source__in=copied_there)
+        copies = defaultdict(list)
+        for entry in pending:
+            copies[entry.source].append(entry)
+        for name, entries in copies.items():
+            if name in referenced:
                 continue
-            referenced.add(source.name)  # deleted once, even if moved for two sites
             try:
-                if self.verified(
-                    source, self.destination.stat(self.destination.key(move.destination))
-                ):
-                    self.source.delete(source)
-                    self.report.add(sources_deleted=1)
+                self.delete_source(name, entries, dry_run)
             except (StoreError, OSError) as error:
                 self.report.add(failed=1)
-                self.report.problem(f"{source.name}: not deleted: {error}")
+                self.report.problem(f"{name}: not deleted: {error}", error)
+
+    def delete_source(self, name, entries, dry_run):
+        found = self.source.stat(name)
+        if found is not None:
+            for entry in entries:
+                copy = self.destination.stat(self.destination.key(entry.destination))
+                if not self.verified(found, copy):
+                    self.report.add(sources_kept=1)
+                    self.log(f"{name}: kept: its copy {entry.destination} is gone or differs")
+                    return
+            if dry_run:
+                self.report.add(sources_deleted=1)
+                return
+            self.source.delete(found)
+            self.report.add(sources_deleted=1)
+            self.log(f"{name}: deleted")
+        if not dry_run:
+            MigratedSource.objects.filter(pk__in=[entry.pk for entry in entries]).update(
+                source_deleted_at=timezone.now()
+            )

@@ -17,7 +17,7 @@ import binascii
 import logging
 import unicodedata
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
@@ -36,6 +36,8 @@ from uploads.errors import (
     NotFound,
     Rejected,
     SizeMismatch,
+    StorageAccessDenied,
+    StorageUnavailable,
     TicketExpired,
     TooManyTickets,
     UploadMissing,
@@ -346,12 +348,20 @@ def delete_quietly(backend, key):
 class PurgeReport:
     tickets_deleted: int = 0
     objects_deleted: int = 0
+    # Keys the store would not say anything about (403 to a HEAD), deleted
+    # anyway: S3 deletes a missing key without complaint.
+    unchecked: list = field(default_factory=list)
+    # Keys that could not be deleted: their tickets are kept for the next run.
+    failed: list = field(default_factory=list)  # [(key, StorageUnavailable)]
 
 
 def purge_expired(*, dry_run=False, now=None):
     """Delete tickets that expired unconfirmed, with their objects, and the
     incoming objects left behind by confirmed tickets (a client may re-post
-    to an incoming key until its policy expires). Idempotent."""
+    to an incoming key until its policy expires). Idempotent.
+
+    A ticket whose object the store refuses to delete stays, so that the
+    next run tries again; the report lists it."""
     backend = get_backend()
     cutoff = (now or timezone.now()) - timedelta(seconds=upload_settings.CONFIRM_GRACE)
     report = PurgeReport()
@@ -359,22 +369,38 @@ def purge_expired(*, dry_run=False, now=None):
     with transaction.atomic():
         unconfirmed = expired.exclude(status=Status.CONFIRMED).select_for_update(skip_locked=True)
         for ticket in unconfirmed:
-            report.objects_deleted += purge_object(backend, ticket.incoming_key, dry_run)
+            if not purge_object(backend, ticket.incoming_key, dry_run, report):
+                continue
             report.tickets_deleted += 1
             if not dry_run:
                 ticket.delete()
         leftovers = expired.filter(status=Status.CONFIRMED, incoming_purged=False)
         for ticket in leftovers.select_for_update(skip_locked=True):
-            report.objects_deleted += purge_object(backend, ticket.incoming_key, dry_run)
-            if not dry_run:
+            if purge_object(backend, ticket.incoming_key, dry_run, report) and not dry_run:
                 ticket.incoming_purged = True
                 ticket.save(update_fields=["incoming_purged"])
     return report
 
 
-def purge_object(backend, key, dry_run):
-    if not backend.exists(key):
-        return 0
+def purge_object(backend, key, dry_run, report):
+    """Delete whatever is at ``key``; whether the key is now clear."""
+    try:
+        exists = backend.exists(key)
+    except StorageAccessDenied:
+        # AWS answers 403, not 404, for a missing key when the credentials
+        # lack s3:ListBucket: the key may hold an object or nothing.
+        report.unchecked.append(key)
+        exists = None
+    except StorageUnavailable as error:
+        report.failed.append((key, error))
+        return False
+    if exists is False:
+        return True
     if not dry_run:
-        backend.delete(key)
-    return 1
+        try:
+            backend.delete(key)
+        except StorageUnavailable as error:
+            report.failed.append((key, error))
+            return False
+    report.objects_deleted += bool(exists)
+    return True

@@ -20,6 +20,10 @@ class BucketFiles:
         """A migrated file, by its name relative to the media root."""
         return self.client.get_object(Bucket=self.bucket, Key=f"media/{name}")["Body"].read()
 
+    def delete(self, name):
+        """A file, by its name relative to the media root."""
+        self.client.delete_object(Bucket=self.bucket, Key=f"media/{name}")
+
     def exists(self, key):
         return key in self.keys()
 
@@ -45,6 +49,9 @@ class FolderFiles:
 
     def read(self, name):
         return (self.root / name).read_bytes()
+
+    def delete(self, name):
+        (self.root / name).unlink()
 
     def keys(self):
         if not self.root.exists():

@@ -11,8 +11,10 @@ import sys
 import pytest
 from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from inventory.models import Configuration, Product
+from tests.iam import readme_policy
 from tests.uploads import legacy
 from uploads import migration
 from uploads.backends.s3 import S3UploadBackend
@@ -131,6 +133,131 @@ def test_sources_are_deleted_only_when_asked_and_no_row_needs_them(dataset, file
     assert not files.exists("media/products/d.jpg")
 
 
+OLD_KEYS = {
+    "bare": "products/a.jpg",
+    "site-folder": "assets/products/site-{one}/b.jpg",
+    "doubled": "assets/products/site-{one}/c.jpg",
+    "no-site": "media/products/d.jpg",
+    "shared-one": "shared/e.jpg",
+    "logo": "assets/logos/site-default/logo.png",
+}
+
+
+def old_keys(dataset):
+    return {label: key.format(one=dataset.site_one.pk) for label, key in OLD_KEYS.items()}
+
+
+def test_delete_source_on_a_later_run_deletes_what_earlier_runs_moved(dataset, files):
+    migrate()
+    sources = old_keys(dataset)
+    assert all(files.exists(key) for key in sources.values())
+
+    _, output, _ = migrate("--dry-run", "--delete-source")
+
+    assert report_value(output, "Sources that would be deleted") == len(sources) == 6
+    assert all(files.exists(key) for key in sources.values())
+
+    failed, output, errors = migrate("--delete-source")
+
+    assert report_value(output, "Sources deleted") == 6
+    assert not [key for key in sources.values() if files.exists(key)]
+    for label, (_, body) in dataset.rows.items():
+        if body is not None:
+            assert files.read(dataset.name_of(label)) == body, label
+    assert failed and "products/gone.jpg is missing" in errors, "only the missing file"
+
+    _, output, _ = migrate("--delete-source")
+
+    assert report_value(output, "Sources deleted") == 0
+
+
+def test_a_later_delete_source_keeps_to_its_site_and_to_what_nothing_needs(dataset, files):
+    one, two = dataset.site_one.pk, dataset.site_two.pk
+    sources = old_keys(dataset)
+    migrate("--site", str(one))
+
+    migrate("--site", str(two), "--delete-source")
+
+    assert not files.exists("shared/e.jpg"), "copied for both sites, needed by neither"
+    assert files.exists(sources["bare"]), "copied by the first run for another site"
+    assert files.exists(sources["no-site"]), "not copied yet"
+
+    migrate("--delete-source")
+
+    assert not [key for key in sources.values() if files.exists(key)]
+
+
+def test_a_later_delete_source_keeps_sources_whose_copy_is_gone_or_differs(dataset, files):
+    sources = old_keys(dataset)
+    migrate()
+    # A confirm replaced the image: the copy is deleted, the row names another.
+    product, _ = dataset.rows["bare"]
+    files.delete(dataset.name_of("bare"))
+    files.put(f"media/sites/{dataset.site_one.pk}/products/fresh.jpg", b"new photo")
+    legacy.set_name(product, f"sites/{dataset.site_one.pk}/products/fresh.jpg")
+    # The old file changed after it was copied.
+    files.put(sources["site-folder"], b"changed since")
+
+    _, output, _ = migrate("--delete-source")
+
+    assert report_value(output, "Sources deleted") == 4
+    assert report_value(output, "Sources kept (a copy is gone or differs)") == 2
+    assert files.exists(sources["bare"]) and files.exists(sources["site-folder"])
+
+
+def test_without_list_bucket_every_copy_is_made_and_missing_files_are_named(
+    s3_bucket, s3_client, sites, aws_key
+):
+    # AWS answers 403, not 404, to a HEAD of a missing key (a copy not made
+    # yet, an old name tried in the wrong place) without s3:ListBucket.
+    aws_key(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                    "Resource": f"arn:aws:s3:::{s3_bucket}/*",
+                }
+            ],
+        }
+    )
+    files = legacy.BucketFiles(s3_client, s3_bucket)
+    dataset = legacy.build(files, *sites)
+
+    failed, output, errors = migrate("--delete-source")
+
+    assert failed
+    assert report_value(output, "Migrated") == 7
+    assert report_value(output, "Failed") == 0
+    assert report_value(output, "Missing") == 1
+    assert "products/gone.jpg is missing or not readable (403)" in errors
+    assert "without which a missing key reads as refused" in errors
+    for label, (_, body) in dataset.rows.items():
+        if body is not None:
+            assert files.read(dataset.name_of(label)) == body, label
+    assert report_value(output, "Sources deleted") == 6
+
+
+def test_old_keys_the_key_may_not_read_are_named(s3_bucket, s3_client, sites, aws_key):
+    aws_key(readme_policy(s3_bucket))  # covers the old app's prefixes, not shared/
+    files = legacy.BucketFiles(s3_client, s3_bucket)
+    dataset = legacy.build(files, *sites)
+
+    failed, output, errors = migrate()
+
+    assert failed
+    assert report_value(output, "Migrated") == 5
+    assert (
+        "product {}: shared/e.jpg is missing or not readable (403)".format(
+            dataset.rows["shared-one"][0].pk
+        )
+        in errors
+    )
+    assert "s3:GetObject on the old keys" in errors
+    assert dataset.name_of("shared-one") == "shared/e.jpg"
+
+
 def test_without_delete_source_every_source_stays(dataset, files):
     sources = set(files.keys())
 
@@ -158,6 +285,7 @@ def test_a_confirm_during_the_migration_is_never_overwritten(dataset, files, mon
         real_copy(self, move)
         if any(row.pk == product.pk for row in move.rows):
             Product.objects.filter(pk=product.pk).update(image="sites/1/products/fresh.jpg")
+            connection.close()  # as another process would: this thread's connection
 
     monkeypatch.setattr(migration.Migration, "copy", copy_then_confirm)
 

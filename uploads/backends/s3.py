@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from uploads.backends.base import ObjectChanged, ObjectInfo, ObjectMissing
 from uploads.conf import upload_settings
-from uploads.errors import StorageUnavailable
+from uploads.errors import StorageAccessDenied, StorageUnavailable
 from uploads.storage import S3MediaStorage
 
 logger = logging.getLogger(__name__)
@@ -95,6 +95,11 @@ class S3UploadBackend:
                 raise ObjectMissing(params.get("Key")) from exc
             if status == 412 or error.get("Code") == "PreconditionFailed":
                 raise ObjectChanged(params.get("Key")) from exc
+            if status == 403 and error.get("Code") in ("AccessDenied", "403"):
+                logger.error("S3 %s of %s refused (403): %s", operation, params.get("Key"), exc)
+                raise StorageAccessDenied(
+                    operation, params.get("Key"), retry_after=upload_settings.RETRY_AFTER
+                ) from exc
             raise self.unavailable(exc) from exc
         except BotoCoreError as exc:
             raise self.unavailable(exc) from exc

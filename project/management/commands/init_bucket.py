@@ -1,3 +1,4 @@
+from botocore.exceptions import ClientError
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connection
@@ -44,6 +45,15 @@ class Command(BaseCommand):
         try:
             created = ensure_bucket(client, storage.bucket_name, origins, storage.region_name)
             rules = set_incoming_expiry(client, storage.bucket_name, prefixes, expire_incoming_days)
+        except ClientError as exc:
+            message = f"Could not set up bucket {storage.bucket_name}: {exc}"
+            if exc.response.get("Error", {}).get("Code") == "AccessDenied":
+                message += (
+                    ". The app's IAM policy may not change the bucket: run init_bucket once "
+                    "with an admin key (AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... "
+                    "manage.py init_bucket)."
+                )
+            raise CommandError(message) from exc
         except Exception as exc:
             raise CommandError(f"Could not set up bucket {storage.bucket_name}: {exc}") from exc
         verb = "Created" if created else "Found"

@@ -6,9 +6,11 @@ from uploads.diagnostics import FAILED, PASSED, StorageDiagnosis
 
 class Command(BaseCommand):
     help = (
-        "Check the media store as the app will use it: settings, credentials, "
-        "CORS for the pages' origins, that upload policies are enforced, and a "
-        "write, read and delete under media/sites/<id>/. Exits non-zero on failure."
+        "Check the media store as the app and its clients use it: settings, "
+        "credentials, permissions, CORS for the pages' origins, that upload "
+        "policies are enforced, that the clients' address leads to the same "
+        "store, and a write, read and delete under media/sites/<id>/. Exits "
+        "non-zero on failure."
     )
 
     def add_arguments(self, parser):
@@ -29,7 +31,7 @@ class Command(BaseCommand):
         diagnosis = StorageDiagnosis(site=site, origins=origins)
         self.stdout.write(f"Mode: {diagnosis.mode()}")
         for name, value in diagnosis.settings_in_use():
-            self.stdout.write(f"  {name:<24} {value}")
+            self.stdout.write(f"  {name:<26} {value}")
         failures = 0
         for result in diagnosis.run():
             style = {PASSED: self.style.SUCCESS, FAILED: self.style.ERROR}.get(
@@ -38,6 +40,8 @@ class Command(BaseCommand):
             self.stdout.write(style(f"[{result.status}]") + f" {result.name}: {result.message}")
             if result.fix:
                 self.stdout.write(f"       Fix: {result.fix}")
+            if result.check:
+                self.stdout.write(f"       Check: {result.check}")
             failures += result.failed
         if failures:
             raise CommandError(f"{failures} check(s) failed.")

@@ -41,7 +41,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--delete-source",
             action="store_true",
-            help="Delete each old object once no row refers to it and its copy is verified.",
+            help="Delete each old object this run or an earlier one copied, once no row "
+            "refers to it and its copy is verified (with --dry-run: count them).",
         )
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
 
@@ -69,9 +70,9 @@ class Command(BaseCommand):
                 self.stdout.write(f"{move.source.name} -> {move.destination} ({rows})")
         else:
             migration.run(moves)
-            if options["delete_source"]:
-                migration.delete_sources(moves)
-        self.write_report(migration.report, moves, dry_run)
+        if options["delete_source"]:
+            migration.delete_sources(options["site"], dry_run=dry_run)
+        self.write_report(migration.report, moves, dry_run, options["delete_source"])
         if not migration.report.ok:
             raise CommandError(
                 f"{migration.report.missing} missing, {migration.report.failed} failed."
@@ -86,9 +87,17 @@ class Command(BaseCommand):
         destination = DirectoryStore(settings.MEDIA_ROOT)
         return DirectorySource(source_dir or settings.MEDIA_ROOT), destination
 
-    def write_report(self, report, moves, dry_run):
+    def write_report(self, report, moves, dry_run, delete_source):
         for problem in report.problems:
             self.stderr.write(problem)
+        if report.denied:
+            self.stderr.write(
+                f"The store refused {report.denied} request(s) (403). The credentials need "
+                "s3:GetObject on the old keys (s3:DeleteObject too with --delete-source), "
+                "s3:GetObject and s3:PutObject on media/sites/*, and s3:ListBucket on the "
+                "bucket, without which a missing key reads as refused: see the IAM policy "
+                "in the README."
+            )
         if dry_run:
             rows = sum(len(move.rows) for move in moves)
             size = sum(move.source.size for move in moves)
@@ -109,8 +118,11 @@ class Command(BaseCommand):
             lines.append(f"Changed during the migration (left alone): {report.changed}")
         if report.deferred:
             lines.append(f"Left for a later run (--limit): {report.deferred}")
-        if report.sources_deleted:
-            lines.append(f"Sources deleted: {report.sources_deleted}")
+        if delete_source:
+            verb = "that would be deleted" if dry_run else "deleted"
+            lines.append(f"Sources {verb}: {report.sources_deleted}")
+        if report.sources_kept:
+            lines.append(f"Sources kept (a copy is gone or differs): {report.sources_kept}")
         self.stdout.write("\n".join(lines))
 
     def draw_progress(self, done, total, width=30):
