@@ -192,7 +192,7 @@ def test_every_documented_command_works_with_the_readmes_policy_and_needs_all_of
                 ), f"{statement['Sid']}: no command needs {action} on {resource}"
 
 
-def test_init_bucket_with_the_apps_key_says_it_needs_an_admin_key(gate, s3_bucket):
+def test_init_bucket_with_the_apps_key_says_it_needs_an_admin_key(db, gate, s3_bucket):
     with pytest.raises(CommandError) as refused:
         command("init_bucket")
 
