@@ -1,5 +1,6 @@
 import importlib
 import json
+import os
 import shutil
 import subprocess
 import threading
@@ -82,6 +83,18 @@ def redis_server(directory, *arguments):
 def redis_url(tmp_path):
     with redis_server(tmp_path, "--save", "") as port:
         yield f"redis://127.0.0.1:{port}/0"
+
+
+@pytest.fixture(scope="session")
+def playwright():
+    """One Playwright for the whole run: its sync API runs an event loop in
+    this thread, and a second one cannot start while the first lives."""
+    # The Django calls the tests make around that loop are still synchronous.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        yield playwright
 
 
 def reload_urlconf():

@@ -20,7 +20,7 @@ import pytest
 
 from project.management.commands.rundev import default_route_address
 from project.seaweedfs import GRPC_OFFSET, free_weed_ports, port_is_free
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.images import jpeg
 from tests.test_settings import CLEAN
 
@@ -172,14 +172,6 @@ def clone(tmp_path_factory):
     subprocess.run(["git", "clone", "-q", str(BASE_DIR), str(folder)], check=True)
     yield folder
     kill_leftovers(folder)
-
-
-@pytest.fixture(scope="module")
-def playwright():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        yield playwright
 
 
 @contextmanager

@@ -1,8 +1,6 @@
 """Real Chromium (Debian's, never a downloaded one) driven by Playwright,
 against a live server, in both storage modes."""
 
-import os
-import shutil
 from urllib.parse import urlsplit
 
 import pytest
@@ -10,34 +8,15 @@ from django.contrib.staticfiles import finders
 from django.core.files import File
 
 from inventory.models import Product
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, LAN_HOST
 from uploads.storage import StaticStorage
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# A host name for the live server that is not a secure context, as a LAN
-# address over plain http is for a phone: no WebCrypto there.
-LAN_HOST = "shop.lan.test"
-CHROMIUM_ARGS = [
-    f"--host-resolver-rules=MAP {LAN_HOST} 127.0.0.1",
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-features=LocalNetworkAccessChecks",
-]
 
 
 @pytest.fixture(scope="session")
-def browser():
-    # Playwright's sync API runs an event loop in this thread; the Django
-    # calls the tests make around it are still synchronous.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+def browser(playwright):
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
 
 
 def new_page(browser, **context_options):
