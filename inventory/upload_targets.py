@@ -13,7 +13,7 @@ class ProductImageTarget(UploadTarget):
     model = Product
     field_name = "image"
     folder = "products"
-    max_size = 10 * MIB
+    # Size: the UPLOADS MAX_SIZE (UPLOADS_MAX_SIZE, 10 MiB by default).
 
     def get_queryset(self, user):
         if user.is_superuser:

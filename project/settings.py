@@ -236,6 +236,8 @@ if not (AWS_STORAGE_BUCKET_NAME and STATIC_IN_BUCKET):
 UPLOADS = {
     "SITE_RESOLVER": "inventory.sites.site_id_for_user",
     "TICKET_TTL": env.int("UPLOADS_TICKET_TTL", 600, minimum=1),
+    # Product photos; a target declaring its own limit (the logo) keeps it.
+    "MAX_SIZE": env.int("UPLOADS_MAX_SIZE", 10 * 1024 * 1024, minimum=1),
     "PIN_CHECKSUM": env.bool("UPLOADS_PIN_CHECKSUM", True),
     "FULL_DECODE": env.bool("UPLOADS_FULL_DECODE", False),
 }

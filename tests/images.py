@@ -1,7 +1,9 @@
 """Real image bytes for tests, made with Pillow."""
 
 import io
+import math
 import os
+import random
 import struct
 import zlib
 
@@ -45,6 +47,49 @@ def png_header_only(width, height):
         + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
         + chunk(b"IEND", b"")
     )
+
+
+def png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_with_text_bomb(inflated=60_000_000):
+    """A small PNG whose zTXt chunk inflates to ``inflated`` bytes: a
+    decompression bomb in the metadata, before any pixel."""
+    image = png()
+    text = png_chunk(b"zTXt", b"Comment\0\0" + zlib.compress(b"\0" * inflated, 9))
+    end_of_header = 8 + 25  # signature, IHDR
+    return image[:end_of_header] + text + image[end_of_header:]
+
+
+def jpeg_declaring(width, height):
+    """A small JPEG whose frame header claims ``width`` × ``height``."""
+    data = bytearray(jpeg())
+    frame = data.index(b"\xff\xc0")  # SOF0: marker, length, precision, height, width
+    struct.pack_into(">HH", data, frame + 5, height, width)
+    return bytes(data)
+
+
+def webp_declaring(width, height):
+    """An extended (VP8X) WebP header claiming ``width`` × ``height``."""
+    body = b"VP8X" + struct.pack("<I", 10) + b"\0" * 4
+    body += (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+    return b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WEBP" + body
+
+
+def jpeg_of_size(megabytes, seed=12):
+    """A real JPEG photo of at least ``megabytes`` MB, 4:3 as a phone's:
+    noise, which JPEG cannot shrink."""
+    noise = random.Random(seed)
+    side = 1000
+    while True:
+        size = (side * 4 // 3, side)
+        buffer = io.BytesIO()
+        pixels = noise.randbytes(size[0] * size[1] * 3)
+        Image.frombytes("RGB", size, pixels).save(buffer, "JPEG", quality=95)
+        if buffer.tell() >= megabytes * 1_000_000:
+            return buffer.getvalue()
+        side = math.ceil(side * math.sqrt(megabytes * 1_000_000 / buffer.tell()) * 1.02)
 
 
 def noisy(fmt="PNG", size=(300, 300)):

@@ -20,6 +20,7 @@ import sys
 import time
 import urllib.request
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -258,37 +259,65 @@ def stop(process):
             process.wait()
 
 
+class ComposedSeaweedFS:
+    """The s3 service: its start script and environment, on free ports
+    chosen once, so that a restart comes back where clients knew it, on the
+    same data, as the container does after a crash."""
+
+    def __init__(self, service, data_dir):
+        self.data_dir = data_dir
+        self.s3_port, *others = free_weed_ports(4)
+        master, volume, filer = others
+        self.env = {
+            **os.environ,
+            **service["environment"],
+            "DATA_DIR": str(data_dir),
+            "WEED": weed_binary(),
+            "WEED_IP": "127.0.0.1",
+            "WEED_BIND": "127.0.0.1",
+            "S3_PORT": str(self.s3_port),
+            "MASTER_PORT": str(master),
+            "VOLUME_PORT": str(volume),
+            "FILER_PORT": str(filer),
+        }
+        self.process = None
+
+    def start(self):
+        with open(self.data_dir.parent / f"{self.data_dir.name}.log", "ab") as log:
+            self.process = subprocess.Popen(
+                ["sh", str(BASE_DIR / "docker/seaweedfs/start.sh")],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        wait_for(f"http://127.0.0.1:{self.s3_port}/healthz", process=self.process)
+
+    def kill(self):
+        """SIGKILL: no chance to flush or close anything (the script execs weed)."""
+        self.process.kill()
+        self.process.wait()
+
+    def stop(self):
+        if self.process is not None:
+            stop(self.process)
+
+    def __enter__(self):
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+
 @pytest.fixture
 def seaweedfs_as_composed(compose, tmp_path):
-    """The s3 service: its start script and environment, on free ports."""
-    master, volume, filer, s3 = free_weed_ports(4)
-    service = compose["services"]["s3"]
-    env = {
-        **os.environ,
-        **service["environment"],
-        "DATA_DIR": str(tmp_path / "s3-data"),
-        "WEED": weed_binary(),
-        "WEED_IP": "127.0.0.1",
-        "WEED_BIND": "127.0.0.1",
-        "S3_PORT": str(s3),
-        "MASTER_PORT": str(master),
-        "VOLUME_PORT": str(volume),
-        "FILER_PORT": str(filer),
-    }
-    log = open(tmp_path / "weed.log", "wb")
-    process = subprocess.Popen(
-        ["sh", str(BASE_DIR / "docker/seaweedfs/start.sh")],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        wait_for(f"http://127.0.0.1:{s3}/healthz", process=process)
-        yield s3
-    finally:
-        stop(process)
-        log.close()
+    with ComposedSeaweedFS(compose["services"]["s3"], tmp_path / "s3-data") as server:
+        yield server.s3_port
 
 
 @pytest.fixture
@@ -310,8 +339,14 @@ def postgres_server():
 
 @pytest.fixture
 def new_database():
+    with database_maker() as create:
+        yield create
+
+
+@contextmanager
+def database_maker():
     """Makes fresh, empty databases on that server: compose's db service on
-    a new volume."""
+    a new volume. Drops them on the way out."""
     server = postgres_server()
     maintenance = urlunsplit(server._replace(path="/postgres"))
     made = []
@@ -386,30 +421,37 @@ def test_a_first_up_converges_in_every_start_order_and_serves_an_upload(
         )
 
 
-def up_and_upload(compose, order, database, s3_port, redis_port, workdir):
-    workdir.mkdir()
-    services = compose["services"]
-    (app_port,) = free_weed_ports(1)
-    origin = f"http://127.0.0.1:{app_port}"
-    app_environment = services["app"]["environment"]
-    env = {
+def app_environment(compose, database, s3_port, redis_port, app_port, workdir):
+    """The environment of the app and one-shot services: the image's, the
+    app service's, and the compose network's names as this machine reaches
+    them (gunicorn on ``app_port``). A bucket of ``workdir``'s name."""
+    service = compose["services"]["app"]["environment"]
+    return {
         **{k: v for k, v in CLEAN.items() if k not in DOCUMENTED},
         **image_environment(),
-        **app_environment,
+        **service,
         # The compose network's names, as this machine reaches them: the
         # app uses 127.0.0.1, clients the public name localhost. A fresh
         # bucket, as on a new s3-data volume.
         "DATABASE_URL": database,
         "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-        "AWS_STORAGE_BUCKET_NAME": f"{app_environment['AWS_STORAGE_BUCKET_NAME']}-{workdir.name}",
+        "AWS_STORAGE_BUCKET_NAME": f"{service['AWS_STORAGE_BUCKET_NAME']}-{workdir.name}",
         "AWS_S3_ENDPOINT_URL": f"http://127.0.0.1:{s3_port}",
         "AWS_S3_PUBLIC_ENDPOINT_URL": f"http://localhost:{s3_port}",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DJANGO_CSRF_TRUSTED_ORIGINS": origin,
+        "DJANGO_CSRF_TRUSTED_ORIGINS": f"http://127.0.0.1:{app_port}",
         "DJANGO_ENV_FILE": str(workdir / "absent.env"),
         "DJANGO_STATIC_ROOT": str(workdir / "static"),
         "GUNICORN_BIND": f"127.0.0.1:{app_port}",
     }
+
+
+def up_and_upload(compose, order, database, s3_port, redis_port, workdir):
+    workdir.mkdir()
+    services = compose["services"]
+    (app_port,) = free_weed_ports(1)
+    origin = f"http://127.0.0.1:{app_port}"
+    env = app_environment(compose, database, s3_port, redis_port, app_port, workdir)
 
     def run(command, after=()):
         result = subprocess.run(

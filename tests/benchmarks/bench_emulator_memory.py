@@ -17,16 +17,9 @@ from pathlib import Path
 import requests
 
 from project.seaweedfs import free_weed_ports
+from tests.load import MIB, peak_rss
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-MIB = 1024 * 1024
-
-
-def peak_rss(pid):
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmHWM")
 
 
 def test_emulator_memory_does_not_grow_with_upload_size(tmp_path):

@@ -82,6 +82,24 @@ def test_logo_size_limit_is_its_own(api, make_user, site):
     assert "size" in response.json()["errors"]
 
 
+def test_product_photo_limit_is_the_setting_and_the_logo_keeps_its_own(
+    api, product, make_user, site, settings
+):
+    """UPLOADS_MAX_SIZE raises the limit for product photos (a shop with
+    20 MB camera files); the logo's 2 MiB is the logo target's own."""
+    settings.UPLOADS = {**settings.UPLOADS, "MAX_SIZE": 25 * 1024 * 1024}
+
+    ticket = issue(api, product, jpeg(), size=20 * 1024 * 1024)
+
+    assert ticket["max_size"] == 25 * 1024 * 1024
+    admin = APIClient()
+    admin.force_authenticate(make_user("boss", site, is_site_admin=True))
+    logo = {"kind": "logo", "content_type": "image/png", "size": 3 * 1024 * 1024}
+    response = admin.post("/api/uploads/tickets/", logo, format="json")
+    assert response.status_code == 400
+    assert "size" in response.json()["errors"]
+
+
 def test_malformed_json_is_invalid(api):
     response = api.generic(
         "POST", "/api/uploads/tickets/", "{not json", content_type="application/json"
