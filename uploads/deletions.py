@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from uploads.backends import get_backend
 from uploads.conf import upload_settings
-from uploads.errors import StorageAccessDenied
+from uploads.errors import StorageAccessDenied, StorageUnavailable
 from uploads.models import PendingDeletion
 
 logger = logging.getLogger(__name__)
@@ -67,7 +67,8 @@ def enqueue(keys, run_after=None):
 @dataclass
 class DeletionReport:
     deleted: list = field(default_factory=list)  # keys
-    failing: list = field(default_factory=list)  # PendingDeletion records, updated
+    # PendingDeletion records as updated, each with the ``error`` it got.
+    failing: list = field(default_factory=list)
 
     @property
     def retried(self):
@@ -95,6 +96,7 @@ def delete_recorded(keys=None, *, now=None):
 
 
 def failed(record, error, now):
+    record.error = error
     record.attempts += 1
     record.last_error = describe(error)[:2000]
     record.next_attempt_at = now + backoff(record.attempts)
@@ -140,5 +142,6 @@ def describe(error):
     """What went wrong, for the record, the admin and the command."""
     if isinstance(error, StorageAccessDenied):
         return f"the store refused the {error.operation} (403)"
-    cause = error.__cause__ or error
-    return f"{type(cause).__name__}: {cause}"
+    if isinstance(error, StorageUnavailable):
+        return f"the store is unavailable ({error.__cause__ or error})"
+    return f"{type(error).__name__}: {error}"

@@ -294,11 +294,13 @@ def confirm_claimed(ticket, user, backend):
                     ) from None
     except Rejected as rejection:
         return reject(ticket, rejection)
-    except BaseException:
-        # Nothing was written unless the copy failed, and a failed copy may
-        # still have been made (the store did it, then the answer timed
-        # out): recorded for deletion, never waited for here.
-        release(ticket, orphan=ticket.final_key if copying else None)
+    except BaseException as error:
+        # Nothing was written, unless the copy failed in a way that leaves
+        # it unknown (the store made it, then its answer timed out): such a
+        # copy is recorded for deletion, never waited for here. A refusal
+        # (403) wrote nothing.
+        unknown = copying and not isinstance(error, StorageAccessDenied)
+        release(ticket, orphan=ticket.final_key if unknown else None)
         raise
     return attach(ticket, user, target, image, backend)
 
