@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -111,6 +113,19 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Development's SQLite, with several writers (the dev server's threads,
+    # the task worker, manage.py): a transaction takes the write lock when it
+    # begins (a read that later writes would fail at once with "database is
+    # locked"), a writer waits up to 20 s for the lock, and WAL lets readers
+    # go on while one writes.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        }
+    )
 
 # A cache shared by every app instance (throttle counters), e.g.
 # redis://127.0.0.1:6379/0; each process keeps its own without it.
@@ -124,6 +139,10 @@ if REDIS_URL:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Background work (deleting the objects confirms replace, with retries):
+# tasks are rows in this database, run by `manage.py db_worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 AUTH_USER_MODEL = "inventory.User"
 AUTH_PASSWORD_VALIDATORS = [

@@ -7,11 +7,13 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
+from io import StringIO
 from pathlib import Path
 
 import pytest
 import redis
 from django.core.cache import cache
+from django.core.management import call_command
 from django.core.signals import setting_changed
 from django.urls import clear_url_caches
 
@@ -128,6 +130,27 @@ def fresh_throttles():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def tasks_run_at_once(settings):
+    """Background tasks run as they are queued (once the transaction that
+    queues them commits), so that tests see their effect in order. Tests of
+    the worker itself switch to the database backend (``task_worker``)."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture
+def task_worker(settings):
+    """The production backend: tasks wait in the database until
+    ``task_worker()`` runs the worker over those that are due, as
+    ``manage.py db_worker`` does, then returns."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+    def run():
+        call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", stdout=StringIO())
+
+    return run
 
 
 @pytest.fixture(autouse=True)

@@ -72,8 +72,9 @@ def upload(api, product, body):
     return ticket
 
 
-def use_the_app(site, make_user, s3_client, s3_bucket):
-    """Tickets, uploads, confirms, image URLs, a replaced image, health."""
+def use_the_app(site, make_user, s3_client, s3_bucket, task_worker):
+    """Tickets, uploads, confirms, image URLs, a replaced image (deleted by
+    the task worker), health."""
     api = APIClient()
     api.force_authenticate(make_user("staff", site))
     product = Product.objects.create(site_configuration=site, name="Riz", cug="R-1")
@@ -92,6 +93,7 @@ def use_the_app(site, make_user, s3_client, s3_bucket):
     confirmed = api.post(f"/api/uploads/tickets/{second['id']}/confirm/").json()
 
     assert requests.get(confirmed["url"], timeout=10).content == body
+    task_worker()
     keys = bucket_keys(s3_client, s3_bucket)
     assert confirmed["key"] in keys
     assert not [key for key in keys if "/products/" in key and key != confirmed["key"]], (
@@ -171,10 +173,19 @@ def migrate_old_images(site_one, site_two, s3_client, s3_bucket):
 
 
 def test_every_documented_command_works_with_the_readmes_policy_and_needs_all_of_it(
-    gate, policy, sites, make_user, s3_client, s3_bucket, settings, tmp_path, transactional_db
+    gate,
+    policy,
+    sites,
+    make_user,
+    s3_client,
+    s3_bucket,
+    settings,
+    tmp_path,
+    transactional_db,
+    task_worker,
 ):
     site_one, site_two = sites
-    api, product = use_the_app(site_one, make_user, s3_client, s3_bucket)
+    api, product = use_the_app(site_one, make_user, s3_client, s3_bucket, task_worker)
     purge(api, product)
     output = command("check_storage")
     assert "[FAIL]" not in output and "The store is ready." in output, output

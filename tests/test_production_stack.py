@@ -24,16 +24,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import boto3
 import psycopg
 import pytest
 import redis
 import requests
 import yaml
+from botocore.config import Config
 from django.conf import settings as django_settings
 from dotenv import dotenv_values
 
 from project.seaweedfs import free_weed_ports, weed_binary
-from tests.conftest import redis_server
+from tests.conftest import bucket_keys, redis_server
 from tests.images import jpeg
 from tests.test_settings import CLEAN, manage
 
@@ -111,7 +113,7 @@ def built_services(services):
 
 def test_compose_file_is_valid_and_complete(compose):
     services = compose["services"]
-    assert set(services) == {"app", "migrate", "s3-init", "db", "s3", "redis"}
+    assert set(services) == {"app", "worker", "migrate", "s3-init", "db", "s3", "redis"}
     assert set(services) - set(built_services(services)) == RUN_HERE
     for name in ("app", *RUN_HERE):
         assert services[name]["healthcheck"]["test"], name
@@ -121,6 +123,10 @@ def test_compose_file_is_valid_and_complete(compose):
     assert {volume.split(":")[0] for volume in services["db"]["volumes"]} == {"db-data"}
     assert services["app"]["depends_on"]["s3-init"]["condition"] == "service_completed_successfully"
     assert services["app"]["depends_on"]["redis"]["condition"] == "service_healthy"
+    worker = services["worker"]
+    assert worker["command"][-1] == "db_worker"
+    assert worker["environment"] == services["app"]["environment"]
+    assert worker["healthcheck"]["test"] == ["NONE"], "the image's healthcheck asks a web server"
     app = services["app"]["environment"]
     assert app["AWS_S3_ENDPOINT_URL"] == "http://s3:8333"
     assert app["AWS_S3_PUBLIC_ENDPOINT_URL"] == "http://localhost:8333"
@@ -150,7 +156,7 @@ def test_every_documented_variable_reaches_the_app_services(tmp_path):
     assert result.returncode == 0, result.stderr
     services = built_services(yaml.safe_load(result.stdout)["services"])
 
-    assert set(services) == {"app", "migrate", "s3-init"}
+    assert set(services) == {"app", "worker", "migrate", "s3-init"}
     for name, service in services.items():
         environment = service["environment"]
         for variable, value in {**chosen, **SECRETS}.items():
@@ -172,7 +178,7 @@ def test_every_service_using_the_database_waits_for_migrate(compose):
         for name, service in services.items()
         if name != "migrate" and "DATABASE_URL" in service.get("environment", {})
     ]
-    assert set(users) == {"app", "s3-init"}
+    assert set(users) == {"app", "worker", "s3-init"}
     for name in users:
         depends_on = services[name]["depends_on"]
         assert depends_on.get("migrate", {}).get("condition") == (
@@ -465,23 +471,24 @@ def up_and_upload(compose, order, database, s3_port, redis_port, workdir):
 
     # The image's build step.
     run([sys.executable, "manage.py", "collectstatic", "--noinput"])
-    app = None
+    servers = {}  # the services that keep running: app, worker
     try:
         for position, name in enumerate(order):
             command = as_run_here(services[name]["command"])
             if services[name].get("restart") == "no":
                 run(command, after=order[:position])
-            else:
-                assert name == "app", f"no way to run {name} here"
-                app = subprocess.Popen(
-                    command,
-                    cwd=BASE_DIR,
-                    env=env,
-                    stdout=open(workdir / "app.out", "wb"),
-                    stderr=open(workdir / "app.err", "wb"),
-                )
-                wait_for(f"{origin}/healthz", process=app)
-        assert app is not None
+                continue
+            assert name in ("app", "worker"), f"no way to run {name} here"
+            servers[name] = subprocess.Popen(
+                command,
+                cwd=BASE_DIR,
+                env=env,
+                stdout=open(workdir / f"{name}.out", "wb"),
+                stderr=open(workdir / f"{name}.err", "wb"),
+            )
+            if name == "app":
+                wait_for(f"{origin}/healthz", process=servers[name])
+        assert set(servers) == {"app", "worker"}
         run([sys.executable, "manage.py", "seed_demo"])
 
         token = requests.post(
@@ -524,9 +531,32 @@ def up_and_upload(compose, order, database, s3_port, redis_port, workdir):
         assert listed["image_url"].startswith(f"http://localhost:{s3_port}/")
         snippet = requests.get(f"{origin}/static/snippets/direct-upload.js", timeout=10)
         assert snippet.status_code == 200 and "uploadImage" in snippet.text
+
+        # The worker deletes what the confirms left: the uploads they copied.
+        bucket = env["AWS_STORAGE_BUCKET_NAME"]
+        store = boto3.client(
+            "s3",
+            endpoint_url=env["AWS_S3_ENDPOINT_URL"],
+            aws_access_key_id=SECRETS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=SECRETS["AWS_SECRET_ACCESS_KEY"],
+            region_name="us-east-1",
+            config=Config(s3={"addressing_style": "path"}),
+        )
+        deadline = time.monotonic() + 30
+        while [key for key in bucket_keys(store, bucket) if "/incoming/" in key]:
+            assert servers["worker"].poll() is None, (workdir / "worker.err").read_text()
+            assert time.monotonic() < deadline, "the worker never deleted the copied uploads"
+            time.sleep(0.5)
+        assert image["key"] in bucket_keys(store, bucket)
+        # The next order's machine starts with a new s3-data volume: this
+        # one's bucket goes, and with it its volumes (the composed store
+        # allots only as many as its free disk holds at their full size).
+        for key in bucket_keys(store, bucket):
+            store.delete_object(Bucket=bucket, Key=key)
+        store.delete_bucket(Bucket=bucket)
     finally:
-        if app is not None:
-            stop(app)
+        for server in servers.values():
+            stop(server)
 
     # The throttles (login, tickets) counted in the shared Redis.
     assert redis.Redis(port=redis_port).keys("inventory:*")

@@ -36,6 +36,17 @@ DEFAULTS = {
     "SITE_RESOLVER": None,
     # Seconds a client is told to wait when the store is unavailable.
     "RETRY_AFTER": 5,
+    # Seconds a confirm holds its claim on a ticket while it works on the
+    # store with no transaction open; a confirm that crashed is taken over
+    # once it has passed. Longer than a confirm's store calls can take.
+    "CONFIRM_LEASE": 60,
+    # Seconds a second confirm of the same ticket waits for the first one's
+    # answer before it answers 503 (retry): they return the same body.
+    "CONFIRM_WAIT": 5,
+    # Seconds before a failed delete of an unused object is retried, doubled
+    # after each failure up to DELETE_RETRY_MAX_DELAY.
+    "DELETE_RETRY_DELAY": 60,
+    "DELETE_RETRY_MAX_DELAY": 3600,
 }
 
 

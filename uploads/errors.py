@@ -68,6 +68,14 @@ class StorageUnavailable(UploadError):
     default_detail = _("Image storage is unavailable. Try again in a moment.")
 
 
+class ConfirmInProgress(StorageUnavailable):
+    """Another confirm of the same ticket is still at work (on a slow store,
+    as a rule): clients retry as they do when the store is down, and get the
+    same answer as that confirm."""
+
+    default_detail = _("This upload is still being checked. Try again in a moment.")
+
+
 class StorageAccessDenied(StorageUnavailable):
     """The store answered 403 to ``operation`` on ``key``: the credentials
     lack a permission, or (for a HEAD or GET on AWS without

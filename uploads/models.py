@@ -13,6 +13,12 @@ class UploadTicket(models.Model):
     the incoming key its policy covers. Confirm inspects the object at that
     key, copies it to ``final_key`` (which no policy ever covers) and records
     the response it gave, so that confirming again returns the same answer.
+
+    Confirm talks to the store with no transaction open, so it first claims
+    the ticket: it picks ``final_key`` and holds the claim until
+    ``claimed_until``. A second confirm waits for the first one's answer
+    rather than copying again; a confirm that died is taken over once its
+    claim has lapsed, and the copy it may have made is deleted.
     """
 
     class Status(models.TextChoices):
@@ -34,7 +40,15 @@ class UploadTicket(models.Model):
     size = models.PositiveBigIntegerField(_("size"))
     sha256 = models.CharField(_("SHA-256"), max_length=44, blank=True)
     incoming_key = models.CharField(_("incoming key"), max_length=255, unique=True)
-    final_key = models.CharField(_("final key"), max_length=255, blank=True)
+    final_key = models.CharField(
+        _("final key"),
+        max_length=255,
+        blank=True,
+        help_text=_(
+            "Where confirm copies the upload: chosen when a confirm claims the ticket, "
+            "attached once it is confirmed."
+        ),
+    )
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.ISSUED
     )
@@ -43,6 +57,12 @@ class UploadTicket(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires at"))
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    claimed_until = models.DateTimeField(
+        _("claimed until"),
+        null=True,
+        blank=True,
+        help_text=_("While a confirm works on the ticket: until when others wait for it."),
+    )
     incoming_purged = models.BooleanField(
         _("incoming object purged"),
         default=False,
@@ -63,6 +83,12 @@ class UploadTicket(models.Model):
 
     def is_expired(self, now=None):
         return (now or timezone.now()) >= self.expires_at
+
+    def is_claimed(self, now=None):
+        """Whether a confirm is working on the ticket and has not timed out."""
+        return bool(
+            self.final_key and self.claimed_until and self.claimed_until > (now or timezone.now())
+        )
 
     @property
     def public_status(self):
@@ -107,3 +133,39 @@ class MigratedSource(models.Model):
 
     def __str__(self):
         return f"{self.source} -> {self.destination}"
+
+
+class PendingDeletion(models.Model):
+    """An object of the store that nothing refers to any more, until it is
+    deleted.
+
+    Objects are deleted only after the database stops referring to them (a
+    replaced image, an upload once copied or rejected, a copy that was never
+    attached), and the store may refuse or time out then. The row is written
+    in the transaction that orphans the object, so that no failure (of the
+    store, or of the process right after the commit) leaves an orphan that
+    nobody knows about: the ``delete_objects`` task deletes it in the
+    background, retrying with backoff, ``purge_uploads`` retries whatever is
+    left, and both report the objects whose deletion keeps failing.
+    """
+
+    class Reason(models.TextChoices):
+        REPLACED = "replaced", _("replaced image")
+        UPLOADED = "uploaded", _("uploaded object, copied")
+        REJECTED = "rejected", _("rejected upload")
+        UNATTACHED = "unattached", _("copy never attached")
+
+    key = models.CharField(_("key"), max_length=1024, unique=True)
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    attempts = models.PositiveIntegerField(_("failed attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("object to delete")
+        verbose_name_plural = _("objects to delete")
+        ordering = ["-attempts", "created_at"]
+
+    def __str__(self):
+        return self.key

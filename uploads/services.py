@@ -4,17 +4,22 @@ The rules of direct uploads, once, for the API, the admin and commands.
     issue_ticket    checks the request, picks the key, signs a policy
     confirm_ticket  inspects the uploaded object, copies it to a final key,
                     attaches it, and deletes what it replaced after commit
-    purge_expired   removes abandoned tickets and their objects
+    purge_expired   removes abandoned tickets and their objects, and retries
+                    the deletes that failed
 
 The server never receives image bytes: the client posts them to the store.
 The store is never trusted with anything but the bytes: confirm reads the
 object's header, and copies it to a key no policy covers, with headers chosen
-here. Old objects are deleted only once the new attachment is committed.
+here. No transaction is open while the store is asked anything. Old objects
+are deleted only once the new attachment is committed, by way of a durable
+record (``uploads.deletions``), so that a failed delete is retried, never
+forgotten.
 """
 
 import base64
 import binascii
 import logging
+import time
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
@@ -22,16 +27,17 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from uploads import events
+from uploads import deletions, events
 from uploads.backends import get_backend
 from uploads.backends.base import ObjectChanged, ObjectMissing
 from uploads.conf import upload_settings
 from uploads.errors import (
     REJECTIONS,
+    ConfirmInProgress,
     InvalidRequest,
     NotFound,
     Rejected,
@@ -43,13 +49,14 @@ from uploads.errors import (
     UploadMissing,
 )
 from uploads.inspect import inspect_image
-from uploads.models import UploadTicket
+from uploads.models import PendingDeletion, UploadTicket
 from uploads.policy import UploadPolicy
 from uploads.storage import get_user_site_id, media_key, media_name_of, site_folder
 from uploads.targets import CONTENT_TYPES, get_target
 
 logger = logging.getLogger(__name__)
 Status = UploadTicket.Status
+Reason = PendingDeletion.Reason
 
 # An upload replaced while it is being inspected is inspected again once.
 INSPECTION_ATTEMPTS = 2
@@ -200,75 +207,111 @@ def get_ticket(user, ticket_id, *, lock=False):
 def confirm_ticket(user, ticket_id):
     """Attach the object uploaded with a ticket; returns the response body.
 
-    Idempotent: a confirmed ticket returns the body it returned first. The
-    ticket row is locked for the duration, so concurrent confirms of one
-    ticket attach once.
+    No transaction is open and no row locked while the store is asked
+    anything, so that a slow store holds up this request only: a short
+    transaction claims the ticket, the object is inspected and copied with
+    no transaction open, then a short transaction locks the target's row
+    and attaches it (or rejects the ticket).
+
+    Idempotent: a confirmed ticket returns the body it returned first.
+    Concurrent confirms of one ticket attach once: the first claims it, the
+    others wait for its answer.
     """
     backend = get_backend()
-    created = []  # keys written by this call, removed if it fails
     with events.recorded("confirm", ticket=str(ticket_id), user=user.pk) as event:
-        try:
-            with transaction.atomic():
-                ticket = get_ticket(user, ticket_id, lock=True)
-                event.update(
-                    site=ticket.site_id,
-                    kind=ticket.kind,
-                    object_id=ticket.object_id,
-                    size=ticket.size,
+        ticket = claim_ticket(user, ticket_id, event)
+        if ticket.status == Status.CONFIRMED:
+            result = ticket.result
+        else:
+            result = confirm_claimed(ticket, user, backend)
+        event["outcome"] = "confirmed"
+        return result
+
+
+def claim_ticket(user, ticket_id, event):
+    """The ticket, already confirmed or now claimed by this confirm.
+
+    Ticket, access and expiry are checked before any store I/O. The claim
+    is the final key this confirm will copy to, held until ``claimed_until``
+    (``CONFIRM_LEASE``); while another confirm holds one, this one waits up
+    to ``CONFIRM_WAIT`` seconds for its answer, with no transaction open.
+    """
+    deadline = time.monotonic() + upload_settings.CONFIRM_WAIT
+    pause = 0.05
+    while True:
+        with transaction.atomic():
+            ticket = get_ticket(user, ticket_id, lock=True)
+            event.update(
+                site=ticket.site_id, kind=ticket.kind, object_id=ticket.object_id, size=ticket.size
+            )
+            if ticket.status == Status.CONFIRMED:
+                return ticket
+            if ticket.status == Status.REJECTED:
+                raise REJECTIONS[ticket.error_code]()
+            now = timezone.now()
+            if now >= ticket.expires_at + timedelta(seconds=upload_settings.CONFIRM_GRACE):
+                raise TicketExpired()
+            target = get_target(ticket.kind)
+            obj = target.get_object(user, ticket.object_id)
+            if target.get_site_id(obj) != ticket.site_id:
+                raise NotFound()
+            if not ticket.is_claimed(now):
+                if ticket.final_key:
+                    # A claim that lapsed: its confirm died, or will find
+                    # that it lost the claim. Its copy may exist.
+                    deletions.schedule({ticket.final_key: Reason.UNATTACHED})
+                ticket.final_key = object_key(
+                    ticket.site_id, target.folder, uuid.uuid4().hex, ticket.content_type
                 )
-                try:
-                    result = confirm_locked(ticket, user, backend, created)
-                except Rejected as rejection:
-                    reject(ticket, rejection, backend)
-                    error = rejection
-                else:
-                    event["outcome"] = "confirmed"
-                    return result
-            raise error
-        except BaseException:
-            for key in created:
-                delete_quietly(backend, key)
-            raise
+                ticket.claimed_until = now + timedelta(seconds=upload_settings.CONFIRM_LEASE)
+                ticket.save(update_fields=["final_key", "claimed_until"])
+                return ticket
+        if time.monotonic() >= deadline:
+            raise ConfirmInProgress(retry_after=upload_settings.RETRY_AFTER)
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
 
 
-def confirm_locked(ticket, user, backend, created):
-    if ticket.status == Status.CONFIRMED:
-        return ticket.result
-    if ticket.status == Status.REJECTED:
-        raise REJECTIONS[ticket.error_code]()
-    now = timezone.now()
-    if now >= ticket.expires_at + timedelta(seconds=upload_settings.CONFIRM_GRACE):
-        raise TicketExpired()
-
+def confirm_claimed(ticket, user, backend):
+    """Inspect and copy with no transaction open, then attach."""
     target = get_target(ticket.kind)
-    # Access and site are checked before any storage I/O; the row itself is
-    # locked only in attach(), for the short database write.
-    obj = target.get_object(user, ticket.object_id)
-    if target.get_site_id(obj) != ticket.site_id:
-        raise NotFound()
+    copying = False  # whether the final key may hold a copy
+    try:
+        for attempt in range(INSPECTION_ATTEMPTS):
+            info = head_upload(ticket, backend)
+            try:
+                image = inspect(ticket, target, backend, info)
+                copying = True
+                backend.copy(ticket.incoming_key, ticket.final_key, info.etag, ticket.content_type)
+                break
+            except (ObjectChanged, ObjectMissing):
+                # Re-posted while we looked (the copy is conditional on the
+                # inspected ETag: nothing was written): look at the new object.
+                copying = False
+                if attempt == INSPECTION_ATTEMPTS - 1:
+                    raise UploadMissing(
+                        _("The file changed while it was checked. Confirm again.")
+                    ) from None
+    except Rejected as rejection:
+        return reject(ticket, rejection)
+    except BaseException as error:
+        # Nothing was written, unless the copy failed in a way that leaves
+        # it unknown (the store made it, then its answer timed out): such a
+        # copy is recorded for deletion, never waited for here. A refusal
+        # (403) wrote nothing.
+        unknown = copying and not isinstance(error, StorageAccessDenied)
+        release(ticket, orphan=ticket.final_key if unknown else None)
+        raise
+    return attach(ticket, user, target, image, backend)
 
-    final_key = object_key(ticket.site_id, target.folder, uuid.uuid4().hex, ticket.content_type)
-    # Listed before the copy: a copy that fails after the store did it
-    # (a timeout, say) must not leave an orphan either.
-    created.append(final_key)
-    for attempt in range(INSPECTION_ATTEMPTS):
-        try:
-            info = backend.head(ticket.incoming_key)
-        except ObjectMissing:
-            if ticket.is_expired(now):
-                raise TicketExpired() from None
-            raise UploadMissing() from None
-        try:
-            image = inspect(ticket, target, backend, info)
-            backend.copy(ticket.incoming_key, final_key, info.etag, ticket.content_type)
-            break
-        except (ObjectChanged, ObjectMissing):
-            # Re-posted while we looked: look at the new object.
-            if attempt == INSPECTION_ATTEMPTS - 1:
-                raise UploadMissing(
-                    _("The file changed while it was checked. Confirm again.")
-                ) from None
-    return attach(ticket, user, target, final_key, image, backend)
+
+def head_upload(ticket, backend):
+    try:
+        return backend.head(ticket.incoming_key)
+    except ObjectMissing:
+        if ticket.is_expired():
+            raise TicketExpired() from None
+        raise UploadMissing() from None
 
 
 def inspect(ticket, target, backend, info):
@@ -291,54 +334,128 @@ def inspect(ticket, target, backend, info):
     )
 
 
-def attach(ticket, user, target, final_key, image, backend):
-    """Point the target's field at ``final_key``; the replaced object and
-    the incoming one are deleted only after the commit."""
+def attach(ticket, user, target, image, backend):
+    """Point the target's field at the copy, in a short transaction that
+    locks the ticket and the target's row, if this confirm still holds its
+    claim; otherwise answer as the confirm that took it over."""
+    try:
+        with transaction.atomic():
+            current = relock(ticket)
+            if holds_claim(current, ticket):
+                return attach_locked(current, user, target, image)
+    except BaseException:
+        discard(ticket, backend)
+        raise
+    discard(ticket, backend)
+    return answer_of(current)
+
+
+def attach_locked(ticket, user, target, image):
+    """The replaced object and the uploaded one are recorded for deletion in
+    this transaction and deleted after it commits."""
     obj = target.get_object(user, ticket.object_id, lock=True)
     old_name = getattr(obj, target.field_name).name
-    new_name = media_name_of(final_key)
+    new_name = media_name_of(ticket.final_key)
     setattr(obj, target.field_name, new_name)
     obj.save(update_fields=[target.field_name])
 
     ticket.status = Status.CONFIRMED
-    ticket.final_key = final_key
     ticket.confirmed_at = timezone.now()
+    ticket.claimed_until = None
     ticket.result = {
         "id": str(ticket.id),
         "status": Status.CONFIRMED.value,
         "kind": ticket.kind,
         "object_id": ticket.object_id,
-        "key": final_key,
+        "key": ticket.final_key,
         "url": default_storage.url(new_name),
         "format": image.format.lower(),
         "width": image.width,
         "height": image.height,
         "size": ticket.size,
     }
-    ticket.save(update_fields=["status", "final_key", "confirmed_at", "result"])
+    ticket.save(update_fields=["status", "confirmed_at", "claimed_until", "result"])
 
-    obsolete = [ticket.incoming_key]
+    unused = {ticket.incoming_key: Reason.UPLOADED}
     if old_name and old_name != new_name:
-        obsolete.append(media_key(old_name))
-    transaction.on_commit(lambda: [delete_quietly(backend, key) for key in obsolete])
+        unused[media_key(old_name)] = Reason.REPLACED
+    deletions.schedule(unused)
     return ticket.result
 
 
-def reject(ticket, rejection, backend):
-    ticket.status = Status.REJECTED
-    ticket.error_code = rejection.code
-    ticket.save(update_fields=["status", "error_code"])
-    incoming = ticket.incoming_key
-    transaction.on_commit(lambda: delete_quietly(backend, incoming))
+def reject(ticket, rejection):
+    """Reject the ticket for good and record its upload for deletion, if
+    this confirm still holds its claim."""
+    with transaction.atomic():
+        current = relock(ticket)
+        held = holds_claim(current, ticket)
+        if held:
+            current.status = Status.REJECTED
+            current.error_code = rejection.code
+            current.final_key = ""
+            current.claimed_until = None
+            current.save(update_fields=["status", "error_code", "final_key", "claimed_until"])
+            deletions.schedule({current.incoming_key: Reason.REJECTED})
+    if held:
+        raise rejection
+    return answer_of(current)
 
 
-def delete_quietly(backend, key):
-    """Deletion of an object nothing points to any more: a failure leaves an
-    orphan for ``purge_uploads``, never an error for the user."""
+def relock(ticket):
+    """The ticket's row, locked; None if ``purge_uploads`` deleted it."""
+    return UploadTicket.objects.select_for_update().filter(pk=ticket.pk).first()
+
+
+def holds_claim(current, ticket):
+    return (
+        current is not None
+        and current.status == Status.ISSUED
+        and current.final_key == ticket.final_key
+    )
+
+
+def answer_of(current):
+    """The answer of a confirm whose claim lapsed and was taken over: that
+    of the ticket as the other confirm left it."""
+    if current is None:
+        raise TicketExpired()
+    if current.status == Status.CONFIRMED:
+        return current.result
+    if current.status == Status.REJECTED:
+        raise REJECTIONS[current.error_code]()
+    raise ConfirmInProgress(retry_after=upload_settings.RETRY_AFTER)
+
+
+def discard(ticket, backend):
+    """Remove the copy this confirm made but did not attach, and give up
+    the claim. The store made the copy a moment ago, and what failed may be
+    the database, so the copy is deleted now; should that fail, it is
+    recorded for deletion."""
+    orphan = None
     try:
-        backend.delete(key)
-    except Exception:
-        logger.exception("Could not delete %s", key)
+        backend.delete(ticket.final_key)
+    except Exception as error:
+        logger.warning("Could not delete %s now: %s", ticket.final_key, deletions.describe(error))
+        orphan = ticket.final_key
+    release(ticket, orphan=orphan)
+
+
+def release(ticket, *, orphan=None):
+    """Give up this confirm's claim, so that the next confirm need not wait
+    for it to lapse, and record ``orphan`` for deletion.
+
+    Should the database fail here too, the claim lapses on its own, and the
+    confirm that takes it over, or ``purge_uploads`` once the ticket
+    expires, deletes whatever copy it names."""
+    try:
+        with transaction.atomic():
+            if orphan:
+                deletions.schedule({orphan: Reason.UNATTACHED})
+            UploadTicket.objects.filter(
+                pk=ticket.pk, status=Status.ISSUED, final_key=ticket.final_key
+            ).update(final_key="", claimed_until=None)
+    except DatabaseError:
+        logger.exception("Could not release the claim on ticket %s", ticket.pk)
 
 
 # --- Purge ------------------------------------------------------------------
@@ -353,32 +470,47 @@ class PurgeReport:
     unchecked: list = field(default_factory=list)
     # Keys that could not be deleted: their tickets are kept for the next run.
     failed: list = field(default_factory=list)  # [(key, StorageUnavailable)]
+    # The recorded deletes retried (deleted, still failing), or with
+    # dry_run the number recorded.
+    retried: deletions.DeletionReport = field(default_factory=deletions.DeletionReport)
+    recorded: int = 0
 
 
 def purge_expired(*, dry_run=False, now=None):
-    """Delete tickets that expired unconfirmed, with their objects, and the
-    incoming objects left behind by confirmed tickets (a client may re-post
-    to an incoming key until its policy expires). Idempotent.
+    """Delete tickets that expired unconfirmed, with their objects (and the
+    copy of a confirm that died), and the incoming objects left behind by
+    confirmed tickets (a client may re-post to an incoming key until its
+    policy expires); then retry every recorded delete that has not
+    succeeded yet. Idempotent.
 
     A ticket whose object the store refuses to delete stays, so that the
-    next run tries again; the report lists it."""
+    next run tries again; the report lists it. The store is asked with no
+    transaction open: each ticket's row goes on its own once its objects
+    are gone."""
     backend = get_backend()
-    cutoff = (now or timezone.now()) - timedelta(seconds=upload_settings.CONFIRM_GRACE)
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=upload_settings.CONFIRM_GRACE)
     report = PurgeReport()
     expired = UploadTicket.objects.filter(expires_at__lt=cutoff)
-    with transaction.atomic():
-        unconfirmed = expired.exclude(status=Status.CONFIRMED).select_for_update(skip_locked=True)
-        for ticket in unconfirmed:
-            if not purge_object(backend, ticket.incoming_key, dry_run, report):
-                continue
-            report.tickets_deleted += 1
-            if not dry_run:
-                ticket.delete()
-        leftovers = expired.filter(status=Status.CONFIRMED, incoming_purged=False)
-        for ticket in leftovers.select_for_update(skip_locked=True):
-            if purge_object(backend, ticket.incoming_key, dry_run, report) and not dry_run:
-                ticket.incoming_purged = True
-                ticket.save(update_fields=["incoming_purged"])
+    # No confirm can claim these any more; one that claimed before stays
+    # alone until its claim lapses.
+    unconfirmed = expired.exclude(status=Status.CONFIRMED).exclude(claimed_until__gt=now)
+    for ticket in unconfirmed.only("pk", "incoming_key", "final_key"):
+        keys = [key for key in (ticket.incoming_key, ticket.final_key) if key]
+        cleared = [purge_object(backend, key, dry_run, report) for key in keys]
+        if not all(cleared):
+            continue
+        report.tickets_deleted += 1
+        if not dry_run:
+            unconfirmed.filter(pk=ticket.pk).delete()
+    leftovers = expired.filter(status=Status.CONFIRMED, incoming_purged=False)
+    for ticket in leftovers.only("pk", "incoming_key"):
+        if purge_object(backend, ticket.incoming_key, dry_run, report) and not dry_run:
+            leftovers.filter(pk=ticket.pk).update(incoming_purged=True)
+    if dry_run:
+        report.recorded = PendingDeletion.objects.count()
+    else:
+        report.retried = deletions.delete_recorded(now=now)
     return report
 
 

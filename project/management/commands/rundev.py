@@ -3,8 +3,9 @@
 
 Checks that its ports are free, starts SeaweedFS with a bucket whose CORS
 admits the dev origins, then runs ``migrate``, ``seed_demo``,
-``collectstatic`` and ``runserver`` as subprocesses, all with one
-environment: the dev server's. Commands run in-process would see this
+``collectstatic``, then ``runserver`` beside the task worker
+(``db_worker``) as subprocesses, all with one environment: the dev
+server's. Commands run in-process would see this
 process's settings instead, which point at neither the bucket nor the
 mode's database.
 
@@ -219,35 +220,50 @@ class Command(BaseCommand):
             raise CommandError(f"manage.py {command} failed (exit status {result.returncode}).")
 
     def serve(self, host, port, env, banner):
-        """runserver until it exits or we are interrupted or terminated;
-        ``banner`` once it answers.
+        """runserver and the task worker until runserver exits or we are
+        interrupted or terminated; ``banner`` once the server answers.
 
-        runserver's autoreloader runs the server in a child process; it gets
-        a process group of its own so that all of it is stopped with us.
+        The worker (``db_worker``) runs the background tasks, such as
+        deleting the images that uploads replaced. Each has a process group
+        of its own (their autoreloaders run them in child processes), so
+        that all of it is stopped with us.
         """
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", f"{host}:{port}"],
+        worker = self.start(env, "db_worker")
+        try:
+            process = self.start(env, "runserver", f"{host}:{port}")
+            try:
+                while process.poll() is None:
+                    try:
+                        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    except OSError:
+                        time.sleep(0.1)
+                    else:
+                        self.say(banner)
+                        break
+                process.wait()
+            finally:
+                stop(process)
+        finally:
+            stop(worker)
+
+    def start(self, env, command, *args):
+        return subprocess.Popen(
+            [sys.executable, "manage.py", command, *args],
             env=env,
             cwd=settings.BASE_DIR,
             start_new_session=True,
         )
+
+
+def stop(process):
+    """Stop ``process`` and its process group, at once if it lingers."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
         try:
-            while process.poll() is None:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                except OSError:
-                    time.sleep(0.1)
-                else:
-                    self.say(banner)
-                    break
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-        finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(10)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
 
 
 def default_route_address():

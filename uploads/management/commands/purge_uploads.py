@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from uploads.deletions import describe
 from uploads.errors import StorageAccessDenied
 from uploads.services import purge_expired
 
@@ -11,7 +12,8 @@ LISTED = 20
 class Command(BaseCommand):
     help = (
         "Delete upload tickets that expired unconfirmed, with their uploaded "
-        "objects, and objects left at the incoming keys of confirmed tickets. "
+        "objects, and objects left at the incoming keys of confirmed tickets; "
+        "retry the deletes of unused objects that failed before. "
         "Safe to run at any time, for example hourly from cron."
     )
 
@@ -34,23 +36,47 @@ class Command(BaseCommand):
                 f"bucket, see the IAM policy in the README), so they "
                 f"{'would be' if dry_run else 'were'} deleted without being counted."
             )
+        retried = report.retried
+        if dry_run and report.recorded:
+            self.stdout.write(f"Would retry {report.recorded} recorded deletion(s).")
+        elif retried.retried:
+            self.stdout.write(
+                f"Retried {retried.retried} recorded deletion(s): {len(retried.deleted)} "
+                f"deleted, {len(retried.failing)} still failing."
+            )
+
+        problems = []
         if report.failed:
-            self.write_failures(report.failed)
-            raise CommandError(
+            self.write_failures([(f"Not deleted: {key}", error) for key, error in report.failed])
+            problems.append(
                 f"{len(report.failed)} object(s) could not be deleted; "
                 "their tickets are kept for the next run."
             )
+        if retried.failing:
+            self.write_failures(
+                [
+                    (
+                        f"Still not deleted: {record.key} ({record.reason}, "
+                        f"{record.attempts} failed attempt(s) since "
+                        f"{record.created_at:%Y-%m-%d %H:%M} UTC)",
+                        record.error,
+                    )
+                    for record in retried.failing
+                ]
+            )
+            problems.append(
+                f"{len(retried.failing)} recorded deletion(s) keep failing; the task "
+                "worker and the next run retry them."
+            )
+        if problems:
+            raise CommandError(" ".join(problems))
 
-    def write_failures(self, failed):
-        for key, error in failed[:LISTED]:
-            if isinstance(error, StorageAccessDenied):
-                reason = f"the store refused the {error.operation} (403)"
-            else:
-                reason = f"the store is unavailable ({error.__cause__ or error})"
-            self.stderr.write(f"Not deleted: {key}: {reason}")
-        if len(failed) > LISTED:
-            self.stderr.write(f"... and {len(failed) - LISTED} more.")
-        if any(isinstance(error, StorageAccessDenied) for _, error in failed):
+    def write_failures(self, failures):
+        for what, error in failures[:LISTED]:
+            self.stderr.write(f"{what}: {describe(error)}")
+        if len(failures) > LISTED:
+            self.stderr.write(f"... and {len(failures) - LISTED} more.")
+        if any(isinstance(error, StorageAccessDenied) for _, error in failures):
             self.stderr.write(
                 f"Grant s3:DeleteObject on arn:aws:s3:::{settings.AWS_STORAGE_BUCKET_NAME}"
                 "/media/sites/* (see the IAM policy in the README)."

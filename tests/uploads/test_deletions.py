@@ -1,0 +1,253 @@
+"""Objects nothing refers to any more are deleted after the commit, and a
+delete that fails is never forgotten: it is recorded, retried by the task
+with backoff and by purge_uploads, and shown to operators until it works.
+Both storage modes; in S3 mode the store refuses deletes as AWS does for a
+key without s3:DeleteObject."""
+
+import time
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError
+from django.utils import timezone
+
+from inventory.models import Product
+from tests.iam import readme_policy, without
+from tests.images import jpeg
+from tests.uploads.conftest import confirm, issue
+from uploads.backends import get_backend
+from uploads.backends.local import LocalUploadBackend
+from uploads.errors import StorageUnavailable
+from uploads.models import PendingDeletion, UploadTicket
+
+
+def upload(store, api, product, body):
+    ticket = issue(api, product, body)
+    assert store.post(ticket["upload"], body) in (200, 201, 204)
+    return ticket
+
+
+def incoming(ticket):
+    return ticket["upload"]["fields"]["key"]
+
+
+def purge(stderr=None):
+    out = StringIO()
+    call_command("purge_uploads", stdout=out, stderr=stderr or StringIO())
+    return out.getvalue()
+
+
+class Deletes:
+    """Turns the store's deletes off and on: in S3 mode through an IAM gate
+    whose policy lacks s3:DeleteObject (the store answers 403), on disk by
+    making removal fail as a read-only file system would."""
+
+    def __init__(self, store, request, monkeypatch):
+        self.store = store
+        self.request = request
+        self.monkeypatch = monkeypatch
+        if store.mode == "s3":
+            self.gate = request.getfixturevalue("aws_key")
+            self.gate(readme_policy(store.bucket))
+
+    def refuse(self):
+        if self.store.mode == "s3":
+            self.gate(without(readme_policy(self.store.bucket), "s3:DeleteObject"))
+        else:
+
+            def read_only(backend, key):
+                raise PermissionError(30, "Read-only file system", backend.path(key))
+
+            self.monkeypatch.setattr(LocalUploadBackend, "delete", read_only)
+
+    def allow(self):
+        if self.store.mode == "s3":
+            self.gate(readme_policy(self.store.bucket))
+        else:
+            self.monkeypatch.setattr(LocalUploadBackend, "delete", ORIGINAL_LOCAL_DELETE)
+
+
+ORIGINAL_LOCAL_DELETE = LocalUploadBackend.delete
+
+
+@pytest.fixture
+def deletes(store, request, monkeypatch):
+    return Deletes(store, request, monkeypatch)
+
+
+def test_a_failed_delete_of_the_replaced_image_is_retried_by_purge_uploads(
+    store, deletes, api, product
+):
+    first = confirm(api, upload(store, api, product, jpeg(color=(1, 2, 3)))).json()
+    deletes.refuse()
+    ticket = upload(store, api, product, jpeg(color=(200, 2, 3)))
+
+    second = confirm(api, ticket)
+
+    assert second.status_code == 200, second.json()
+    second = second.json()
+    product.refresh_from_db()
+    assert "media/" + product.image.name == second["key"]
+    assert store.keys() == sorted([first["key"], second["key"], incoming(ticket)])
+    records = {record.key: record for record in PendingDeletion.objects.all()}
+    assert set(records) == {first["key"], incoming(ticket)}
+    replaced = records[first["key"]]
+    assert (replaced.reason, replaced.attempts) == ("replaced", 1)
+    assert replaced.last_error
+    assert replaced.next_attempt_at > timezone.now()
+
+    errors = StringIO()
+    with pytest.raises(CommandError, match=r"2 recorded deletion\(s\) keep failing"):
+        purge(stderr=errors)
+    assert f"Still not deleted: {first['key']} (replaced, 2 failed attempt(s) since" in (
+        errors.getvalue()
+    )
+    assert store.read(first["key"]), "the old image is still there"
+
+    deletes.allow()
+    output = purge()
+
+    assert "Retried 2 recorded deletion(s): 2 deleted, 0 still failing." in output
+    assert store.keys() == [second["key"]]
+    assert not PendingDeletion.objects.exists()
+    assert "Retried" not in purge(), "nothing is left to retry"
+
+
+def test_the_task_retries_a_failed_delete_after_a_backoff(
+    store, deletes, task_worker, settings, api, product
+):
+    settings.UPLOADS = {**settings.UPLOADS, "DELETE_RETRY_DELAY": 2}
+    first = confirm(api, upload(store, api, product, jpeg(color=(1, 2, 3)))).json()
+    task_worker()
+    deletes.refuse()
+    second = confirm(api, upload(store, api, product, jpeg(color=(200, 2, 3)))).json()
+    assert first["key"] in store.keys(), "the request left the delete to the worker"
+
+    task_worker()
+
+    record = PendingDeletion.objects.get(key=first["key"])
+    assert record.attempts == 1
+    assert first["key"] in store.keys()
+    deletes.allow()
+    task_worker()
+    assert PendingDeletion.objects.get(key=first["key"]).attempts == 1, "not before its time"
+    assert first["key"] in store.keys()
+
+    time.sleep(max(0, (record.next_attempt_at - timezone.now()).total_seconds()) + 0.1)
+    task_worker()
+
+    assert store.keys() == [second["key"]]
+    assert not PendingDeletion.objects.exists()
+
+
+def test_failing_deletes_are_shown_read_only_in_the_admin(
+    store, deletes, api, product, admin_client
+):
+    confirm(api, upload(store, api, product, jpeg(color=(1, 2, 3))))
+    deletes.refuse()
+    confirm(api, upload(store, api, product, jpeg(color=(200, 2, 3))))
+    record = PendingDeletion.objects.get(reason="replaced")
+
+    listing = admin_client.get(
+        "/admin/uploads/pendingdeletion/?failed=yes", HTTP_ACCEPT_LANGUAGE="en"
+    )
+
+    assert listing.status_code == 200
+    page = listing.content.decode()
+    assert record.key in page
+    assert record.last_error.split(":")[0] in page
+    assert "/admin/uploads/pendingdeletion/add/" not in page
+    detail = admin_client.get(f"/admin/uploads/pendingdeletion/{record.pk}/change/")
+    assert detail.status_code == 200
+    assert 'name="_save"' not in detail.content.decode(), "read only"
+
+
+def test_a_copy_that_can_be_neither_attached_nor_deleted_is_recorded(
+    store, deletes, api, product, monkeypatch
+):
+    """The database fails after the copy, and so does the store's delete:
+    the copy is recorded, the old image stays attached, and purge_uploads
+    deletes the copy once the store accepts."""
+    first = confirm(api, upload(store, api, product, jpeg(color=(1, 2, 3)))).json()
+    ticket = upload(store, api, product, jpeg(color=(200, 2, 3)))
+    deletes.refuse()
+
+    def failing_save(self, *args, **kwargs):
+        raise DatabaseError("connection lost")
+
+    api.raise_request_exception = False
+    with monkeypatch.context() as patch:
+        patch.setattr(Product, "save", failing_save)
+        response = confirm(api, ticket)
+
+    assert response.status_code == 500
+    product.refresh_from_db()
+    assert "media/" + product.image.name == first["key"]
+    (record,) = PendingDeletion.objects.all()
+    assert record.reason == "unattached"
+    assert store.keys() == sorted([first["key"], incoming(ticket), record.key])
+
+    deletes.allow()
+    purge()
+
+    assert store.keys() == sorted([first["key"], incoming(ticket)])
+    assert confirm(api, ticket).status_code == 200, "the ticket is still usable"
+
+
+def test_a_copy_whose_answer_was_lost_is_deleted_in_the_background(
+    store, task_worker, api, product, monkeypatch
+):
+    """The store made the copy but its answer never came (a timeout): the
+    confirm answers 503 at once, and the copy is deleted by the worker."""
+    backend_class = type(get_backend())
+    real_copy = backend_class.copy
+
+    def copy_then_time_out(self, *args):
+        real_copy(self, *args)
+        raise StorageUnavailable(retry_after=5)
+
+    ticket = upload(store, api, product, jpeg())
+    with monkeypatch.context() as patch:
+        patch.setattr(backend_class, "copy", copy_then_time_out)
+        response = confirm(api, ticket)
+
+    assert (response.status_code, response.json()["code"]) == (503, "storage_unavailable")
+    assert response["Retry-After"] == "5"
+    (record,) = PendingDeletion.objects.all()
+    assert (record.reason, record.attempts) == ("unattached", 0)
+    assert record.key in store.keys()
+    assert UploadTicket.objects.get(pk=ticket["id"]).final_key == "", "the claim is released"
+
+    task_worker()
+
+    assert store.keys() == [incoming(ticket)]
+    assert not PendingDeletion.objects.exists()
+    data = confirm(api, ticket).json()
+    assert data["status"] == "confirmed"
+    task_worker()
+    assert store.keys() == [data["key"]]
+
+
+@pytest.fixture
+def aws_store(s3_bucket, s3_client):
+    from tests.uploads.conftest import S3Store
+
+    return S3Store(s3_client, s3_bucket)
+
+
+def test_clean_up_never_asks_the_store_about_a_key_never_written(aws_store, aws_key, api, product):
+    """The HEAD fails (here refused): no copy was made, so nothing is
+    deleted or recorded, and the ticket stays usable."""
+    aws_key(readme_policy(aws_store.bucket))
+    body = jpeg()
+    ticket = upload(aws_store, api, product, body)
+    gate = aws_key(without(readme_policy(aws_store.bucket), "s3:GetObject"))
+
+    response = confirm(api, ticket)
+
+    assert (response.status_code, response.json()["code"]) == (503, "storage_unavailable")
+    assert [action for action, _, _ in gate.requests] == ["s3:GetObject"], "one HEAD, no DELETE"
+    assert not PendingDeletion.objects.exists()
+    aws_key(readme_policy(aws_store.bucket))
+    assert confirm(api, ticket).status_code == 200

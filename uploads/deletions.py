@@ -1,0 +1,147 @@
+"""
+Deleting the objects nothing refers to any more, without ever losing one.
+
+An object becomes unused when a transaction commits: the image a confirm
+replaced, the upload it copied, an upload it rejected, a copy it made but
+could not attach. The store may refuse that delete or not answer, and the
+process may die right after the commit. So the rule, once, for confirm,
+the task and ``purge_uploads``:
+
+    schedule()        in the transaction that orphans the objects, record
+                      each one (``PendingDeletion``) and, once committed,
+                      hand them to the ``delete_objects`` task
+    delete_recorded() delete recorded objects; a failure is counted, its
+                      error kept and the next attempt put off (doubling
+                      delays), and the record stays until a delete succeeds
+    retry_later()     the task's follow-up for what failed, at the next
+                      attempt's time
+
+Requests never wait on these deletes: the task runs them in the worker
+(``manage.py db_worker``), and ``purge_uploads`` retries whatever is left
+and lists what keeps failing, as the admin does.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
+
+from django.db import transaction
+from django.utils import timezone
+
+from uploads.backends import get_backend
+from uploads.conf import upload_settings
+from uploads.errors import StorageAccessDenied, StorageUnavailable
+from uploads.models import PendingDeletion
+
+logger = logging.getLogger(__name__)
+Reason = PendingDeletion.Reason
+
+
+def schedule(objects):
+    """Record ``objects`` ({key: reason}) for deletion; the task deletes them
+    once the current transaction commits. A key already recorded keeps its
+    record."""
+    objects = {key: reason for key, reason in objects.items() if key}
+    if not objects:
+        return
+    PendingDeletion.objects.bulk_create(
+        [PendingDeletion(key=key, reason=reason) for key, reason in objects.items()],
+        ignore_conflicts=True,
+    )
+    transaction.on_commit(partial(enqueue, list(objects)), robust=True)
+
+
+def enqueue(keys, run_after=None):
+    """Hand ``keys`` to the task. Should the queue fail, the records stay
+    for ``purge_uploads``."""
+    from uploads.tasks import delete_objects
+
+    task = delete_objects if run_after is None else delete_objects.using(run_after=run_after)
+    try:
+        task.enqueue(keys)
+    except Exception:
+        logger.exception("Could not queue the deletion of %d object(s)", len(keys))
+
+
+@dataclass
+class DeletionReport:
+    deleted: list = field(default_factory=list)  # keys
+    # PendingDeletion records as updated, each with the ``error`` it got.
+    failing: list = field(default_factory=list)
+
+    @property
+    def retried(self):
+        return len(self.deleted) + len(self.failing)
+
+
+def delete_recorded(keys=None, *, now=None):
+    """Try to delete the recorded objects (those of ``keys``, or all)."""
+    backend = get_backend()
+    records = PendingDeletion.objects.order_by("pk")
+    if keys is not None:
+        records = records.filter(key__in=keys)
+    report = DeletionReport()
+    for record in records:
+        try:
+            backend.delete(record.key)
+        except Exception as error:
+            report.failing.append(failed(record, error, now or timezone.now()))
+        else:
+            # Deleted by key, not by instance: another worker may have
+            # deleted the record already.
+            PendingDeletion.objects.filter(pk=record.pk).delete()
+            report.deleted.append(record.key)
+    return report
+
+
+def failed(record, error, now):
+    record.error = error
+    record.attempts += 1
+    record.last_error = describe(error)[:2000]
+    record.next_attempt_at = now + backoff(record.attempts)
+    # An update, not save(): a record deleted meanwhile stays deleted.
+    PendingDeletion.objects.filter(pk=record.pk).update(
+        attempts=record.attempts,
+        last_error=record.last_error,
+        next_attempt_at=record.next_attempt_at,
+    )
+    logger.warning(
+        "Could not delete %s (attempt %d, next at %s): %s",
+        record.key,
+        record.attempts,
+        record.next_attempt_at.isoformat(),
+        record.last_error,
+    )
+    return record
+
+
+def backoff(attempts):
+    """The wait after the ``attempts``-th failure: doubling, capped."""
+    delay = upload_settings.DELETE_RETRY_DELAY * 2 ** min(attempts - 1, 30)
+    return timedelta(seconds=min(delay, upload_settings.DELETE_RETRY_MAX_DELAY))
+
+
+def retry_later(failing):
+    """Queue one follow-up task for the failed records, due at the earliest
+    next attempt. A backend that cannot defer tasks (the immediate one)
+    leaves them to ``purge_uploads``."""
+    if not failing:
+        return
+    from uploads.tasks import delete_objects
+
+    if not delete_objects.get_backend().supports_defer:
+        return
+    enqueue(
+        [record.key for record in failing],
+        run_after=min(record.next_attempt_at for record in failing),
+    )
+
+
+def describe(error):
+    """What went wrong, for the record, the admin and the command."""
+    if isinstance(error, StorageAccessDenied):
+        return f"the store refused the {error.operation} (403)"
+    if isinstance(error, StorageUnavailable):
+        return f"the store is unavailable ({error.__cause__ or error})"
+    return f"{type(error).__name__}: {error}"
