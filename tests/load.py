@@ -62,6 +62,7 @@ class Stack:
         self.origin = f"http://{env['GUNICORN_BIND']}"
         self.bucket = env["AWS_STORAGE_BUCKET_NAME"]
         self.app = None
+        self.worker = None
 
     def manage(self, *arguments):
         """``manage.py`` with the app's environment, as ``docker compose run
@@ -83,6 +84,25 @@ class Stack:
         with open(self.log_path, "ab") as out, open(self.workdir / "app.err", "ab") as err:
             self.app = subprocess.Popen(command, cwd=BASE_DIR, env=self.env, stdout=out, stderr=err)
         wait_for(f"{self.origin}/healthz", process=self.app)
+
+    def start_worker(self):
+        """The compose ``worker`` service: deletes what confirms leave."""
+        command = as_run_here(self.compose["services"]["worker"]["command"])
+        with (
+            open(self.workdir / "worker.out", "ab") as out,
+            open(self.workdir / "worker.err", "ab") as err,
+        ):
+            self.worker = subprocess.Popen(
+                command, cwd=BASE_DIR, env=self.env, stdout=out, stderr=err
+            )
+
+    def wait_until_deleted(self, keys, timeout=30):
+        """Until the worker has deleted ``keys`` from the bucket; those left."""
+        deadline = time.monotonic() + timeout
+        while (left := set(keys) & self.keys()) and time.monotonic() < deadline:
+            assert self.worker.poll() is None, (self.workdir / "worker.err").read_text()
+            time.sleep(0.2)
+        return left
 
     def restart_app(self, **variables):
         """gunicorn again, with ``variables`` changed in its environment."""
@@ -167,10 +187,12 @@ def production_stack(workdir, **variables):
         stack.one_shot("migrate")
         stack.one_shot("s3-init")
         stack.start_app()
+        stack.start_worker()
         try:
             yield stack
         finally:
             stack.stop_app()
+            stop(stack.worker)
             # Its data goes with the folder: no need to wait for a clean stop.
             store.kill()
 

@@ -109,7 +109,7 @@ def test_large_photos_and_bombs_keep_a_worker_within_its_memory(stack):
     assert answers == [(422, code) for _, _, code in BOMBS]
     assert peak <= baseline + MEMORY_BOUND
     incoming = {flow.ticket["upload"]["fields"]["key"] for flow in refused}
-    assert not incoming & stack.keys(), "a refused upload was left in the bucket"
+    assert not stack.wait_until_deleted(incoming), "a refused upload was left in the bucket"
 
 
 def test_store_killed_and_restarted_during_100_uploads(stack):
