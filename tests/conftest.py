@@ -17,6 +17,7 @@ from django.urls import clear_url_caches
 from project.seaweedfs import SeaweedFS, free_weed_ports
 from tests.iam import IamGate
 from tests.relay import Relay
+from uploads.guard import reset_guards
 
 # Folders and modules whose tests drive a browser, Node or a live server:
 # seconds each, so `make test-fast` (-m "not slow") leaves them out.
@@ -115,6 +116,14 @@ def fresh_throttles():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def fresh_store_guards():
+    """Each test starts with every store's circuit closed (uploads.guard)."""
+    reset_guards()
+    yield
+    reset_guards()
 
 
 @pytest.fixture(autouse=True)

@@ -36,6 +36,15 @@ DEFAULTS = {
     "SITE_RESOLVER": None,
     # Seconds a client is told to wait when the store is unavailable.
     "RETRY_AFTER": 5,
+    # Calls to the store one process may have waiting at once; one more
+    # fails at once (503), leaving the other threads to requests that need
+    # no store. Keep it below the threads of a process (uploads.guard).
+    "STORE_CONCURRENCY": 4,
+    # Calls in a row that fail (timeouts, refused connections, 5xx) before
+    # a process stops calling the store, and the seconds it then waits
+    # before trying again with one call.
+    "STORE_FAILURES": 3,
+    "STORE_COOLDOWN": 5,
 }
 
 

@@ -36,6 +36,7 @@ from storages.utils import clean_name
 from whitenoise.storage import CompressedStaticFilesStorage
 
 from uploads.conf import upload_settings
+from uploads.guard import guard_client
 
 DEFAULT_SITE_FOLDER = "default"
 S3_MEDIA_LOCATION = "media"
@@ -158,9 +159,41 @@ class SiteLogoStorage(SiteStorage):
 
 _shared_resources = threading.local()
 
+# The bounds of every call to the store, unless the settings give others
+# (AWS_S3_CONNECT_TIMEOUT, AWS_S3_READ_TIMEOUT, AWS_S3_MAX_ATTEMPTS,
+# AWS_S3_RETRY_MODE). botocore's own (60 s to connect, 60 s per read, up to
+# 4 tries) let a stalled store hold a request for minutes; with these a
+# call gives up after about 2 x (2 + 2) s and one pause between its tries.
+STORE_BOUNDS = {
+    "connect_timeout": 2,
+    "read_timeout": 2,
+    # Tries per call, the first included.
+    "max_attempts": 2,
+    "retry_mode": "standard",
+}
+
+
+def store_bounds():
+    """The bounds of store calls, as the settings give them."""
+    return {
+        name: getattr(settings, f"AWS_S3_{name.upper()}", default)
+        for name, default in STORE_BOUNDS.items()
+    }
+
 
 @functools.lru_cache
-def client_config(addressing_style, signature_version="s3v4"):
+def client_config(
+    addressing_style,
+    signature_version="s3v4",
+    *,
+    connect_timeout=STORE_BOUNDS["connect_timeout"],
+    read_timeout=STORE_BOUNDS["read_timeout"],
+    max_attempts=STORE_BOUNDS["max_attempts"],
+    retry_mode=STORE_BOUNDS["retry_mode"],
+):
+    """The botocore configuration of every client of the store: the app's,
+    the health check's, the commands', the migration's and the local
+    SeaweedFS helper's are all made here."""
     return Config(
         signature_version=signature_version,
         s3={"addressing_style": addressing_style},
@@ -168,35 +201,58 @@ def client_config(addressing_style, signature_version="s3v4"):
         # S3-compatible stores reject or mishandle.
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
-        retries={"max_attempts": 3, "mode": "standard"},
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        retries={"total_max_attempts": max_attempts, "mode": retry_mode},
     )
 
 
+@functools.lru_cache
+def merged_config(config, custom):
+    """``custom`` (``AWS_S3_CLIENT_CONFIG``) over ``config``, made once, so
+    that storages share their clients (see ``S3Connection.connection``)."""
+    return config.merge(custom)
+
+
 class S3Connection(S3Storage):
-    """S3Storage with a client configured for S3-compatible stores and
-    shared between instances.
+    """S3Storage with a client configured for S3-compatible stores, bounded
+    and guarded (``uploads.guard``), and shared between instances.
 
     ``AWS_S3_PUBLIC_ENDPOINT_URL`` is the store's address as browsers and
     phones reach it, when it differs from ``AWS_S3_ENDPOINT_URL``, the one
     the app uses (``http://s3:8333`` inside a compose network, say). URLs
     handed to clients are then made for, and signed for, the public address.
+
+    ``connect_timeout``, ``read_timeout``, ``max_attempts`` and
+    ``retry_mode`` come from the ``AWS_S3_*`` settings of the same names, or
+    from arguments (the health check's are shorter).
     """
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("client_config", self.get_client_config())
         self.public_endpoint_url = kwargs.pop("public_endpoint_url", None) or getattr(
             settings, "AWS_S3_PUBLIC_ENDPOINT_URL", None
         )
         super().__init__(**kwargs)
-
-    def get_client_config(self):
-        if getattr(settings, "AWS_S3_CLIENT_CONFIG", None):
-            return settings.AWS_S3_CLIENT_CONFIG
-        # S3-compatible stores are addressed by path, AWS by virtual host.
-        style = getattr(settings, "AWS_S3_ADDRESSING_STYLE", None) or (
-            "path" if getattr(settings, "AWS_S3_ENDPOINT_URL", None) else "virtual"
+        # AWS_S3_CLIENT_CONFIG (or a client_config argument) is merged over
+        # this configuration, not put in its place: calls stay bounded.
+        self.client_config = self.get_client_config(
+            kwargs.get("client_config") or getattr(settings, "AWS_S3_CLIENT_CONFIG", None)
         )
-        return client_config(style, getattr(settings, "AWS_S3_SIGNATURE_VERSION", None) or "s3v4")
+
+    def get_default_settings(self):
+        return {**super().get_default_settings(), **store_bounds()}
+
+    def get_client_config(self, custom=None):
+        # S3-compatible stores are addressed by path, AWS by virtual host.
+        config = client_config(
+            self.addressing_style or ("path" if self.endpoint_url else "virtual"),
+            self.signature_version or "s3v4",
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            max_attempts=self.max_attempts,
+            retry_mode=self.retry_mode,
+        )
+        return merged_config(config, custom) if custom else config
 
     @property
     def connection(self):
@@ -240,6 +296,7 @@ class S3Connection(S3Storage):
                 config=self.client_config,
                 verify=self.verify,
             )
+            guard_client(resource.meta.client, endpoint_url or f"s3.{self.region_name}")
         return resource
 
     def url(self, name, parameters=None, expire=None, http_method=None):

@@ -105,7 +105,9 @@ class S3UploadBackend:
             raise self.unavailable(exc) from exc
 
     def unavailable(self, exc):
-        # Credentials, permissions, network or a 5xx: nothing the client can
-        # fix, and the ticket stays usable once the store is back.
+        # Credentials, permissions, network, a 5xx, or a call the guard did
+        # not make (uploads.guard): nothing the client can fix, and the
+        # ticket stays usable once the store is back.
         logger.error("S3 call failed on bucket %s: %s", self.bucket, exc)
-        return StorageUnavailable(retry_after=upload_settings.RETRY_AFTER)
+        retry_after = getattr(exc, "retry_after", None) or upload_settings.RETRY_AFTER
+        return StorageUnavailable(retry_after=retry_after)
