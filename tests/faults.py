@@ -17,8 +17,9 @@ runs::
     proxy.refuse()                      # nothing listens any more
     proxy.heal()                        # all of it off
 
-A stalled connection is held open, never answered, until the client gives
-up or the proxy stops; ``stalled`` counts them.
+A stalled request is held open, never answered, until the client gives
+up or the proxy stops; ``stalled`` counts them, ``most_held`` is the most
+held at once.
 """
 
 import socket
@@ -61,7 +62,9 @@ class FaultProxy:
         self.host = host
         self.faults = []
         self.requests = []  # every Request seen, in order
-        self.stalled = 0
+        self.stalled = 0  # requests held, in all
+        self.holding = 0  # requests held now
+        self.most_held = 0  # requests held at once, at most
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.listener = None
@@ -195,15 +198,21 @@ class FaultProxy:
         """Answer nothing until the client hangs up or the proxy stops."""
         with self.lock:
             self.stalled += 1
+            self.holding += 1
+            self.most_held = max(self.most_held, self.holding)
         client.settimeout(0.2)
-        while not self.stopping.is_set():
-            try:
-                if not client.recv(65536):
+        try:
+            while not self.stopping.is_set():
+                try:
+                    if not client.recv(65536):
+                        return
+                except TimeoutError:
+                    continue
+                except OSError:
                     return
-            except TimeoutError:
-                continue
-            except OSError:
-                return
+        finally:
+            with self.lock:
+                self.holding -= 1
 
 
 class Answer:

@@ -136,7 +136,7 @@ class StorageDiagnosis:
     def connect(self, **bounds):
         """``bounds`` override the settings' timeouts and tries."""
         storage = S3MediaStorage(**bounds)
-        self.client = storage.connection.meta.client
+        self.client = storage.client
         self.bucket = storage.bucket_name
         public = storage.public_endpoint_url
         self.public_endpoint_url = public if public and public != storage.endpoint_url else None

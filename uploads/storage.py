@@ -158,6 +158,8 @@ class SiteLogoStorage(SiteStorage):
 # --- The two backends -------------------------------------------------------
 
 _shared_resources = threading.local()
+_shared_clients = {}
+_shared_clients_lock = threading.Lock()
 
 # The bounds of every call to the store, unless the settings give others
 # (AWS_S3_CONNECT_TIMEOUT, AWS_S3_READ_TIMEOUT, AWS_S3_MAX_ATTEMPTS,
@@ -256,26 +258,47 @@ class S3Connection(S3Storage):
 
     @property
     def connection(self):
-        """A boto3 resource shared by every storage with the same settings.
+        """A boto3 resource shared by every storage with the same settings,
+        for django-storages' own operations.
 
         Site storages are created per request; building a boto3 session for
         each would cost tens of milliseconds and a connection pool apiece.
         Resources are not thread-safe, so the cache is per thread.
         """
-        return self.shared_resource(self.endpoint_url)
+        cache = getattr(_shared_resources, "cache", None)
+        if cache is None:
+            cache = _shared_resources.cache = {}
+        key = self.connection_key(self.endpoint_url)
+        resource = cache.get(key)
+        if resource is None:
+            resource = cache[key] = self._create_session().resource(
+                "s3", **self.client_arguments(self.endpoint_url)
+            )
+            guard_client(resource.meta.client, self.store_name)
+        return resource
+
+    @property
+    def client(self):
+        """A boto3 client shared by every thread of the process: clients
+        are thread-safe, and making one per thread (about 0.1 s of CPU
+        each) would make a worker's first requests wait on each other.
+        Confirm, the checks and the commands call the store with it."""
+        return self.shared_client(self.endpoint_url)
 
     @property
     def signing_client(self):
         """The client that makes URLs for clients: presigned GETs and POSTs.
         Signing is local, so the public address need not be reachable from
         here."""
-        return self.shared_resource(self.public_endpoint_url or self.endpoint_url).meta.client
+        return self.shared_client(self.public_endpoint_url or self.endpoint_url)
 
-    def shared_resource(self, endpoint_url):
-        cache = getattr(_shared_resources, "cache", None)
-        if cache is None:
-            cache = _shared_resources.cache = {}
-        key = (
+    @property
+    def store_name(self):
+        """The store, as its guard knows it (uploads.guard)."""
+        return self.endpoint_url or f"s3.{self.region_name}"
+
+    def connection_key(self, endpoint_url):
+        return (
             self.access_key,
             self.secret_key,
             self.security_token,
@@ -286,26 +309,34 @@ class S3Connection(S3Storage):
             self.verify,
             self.client_config,  # the object itself: kept alive, so no id reuse
         )
-        resource = cache.get(key)
-        if resource is None:
-            resource = cache[key] = self._create_session().resource(
-                "s3",
-                region_name=self.region_name,
-                use_ssl=self.use_ssl,
-                endpoint_url=endpoint_url,
-                config=self.client_config,
-                verify=self.verify,
-            )
-            guard_client(resource.meta.client, endpoint_url or f"s3.{self.region_name}")
-        return resource
+
+    def client_arguments(self, endpoint_url):
+        return {
+            "region_name": self.region_name,
+            "use_ssl": self.use_ssl,
+            "endpoint_url": endpoint_url,
+            "config": self.client_config,
+            "verify": self.verify,
+        }
+
+    def shared_client(self, endpoint_url):
+        key = self.connection_key(endpoint_url)
+        with _shared_clients_lock:  # the first threads wait for one client
+            client = _shared_clients.get(key)
+            if client is None:
+                client = _shared_clients[key] = self._create_session().client(
+                    "s3", **self.client_arguments(endpoint_url)
+                )
+                guard_client(client, self.store_name)
+        return client
 
     def url(self, name, parameters=None, expire=None, http_method=None):
-        if not self.public_endpoint_url or self.custom_domain:
-            return super().url(name, parameters, expire, http_method)
-        if not self.querystring_auth:
-            # Unsigned: the same URL at the public address.
+        if self.custom_domain or not self.querystring_auth:
             url = super().url(name, parameters, expire, http_method)
-            return self.public_endpoint_url + url.removeprefix(self.endpoint_url)
+            if self.public_endpoint_url and not self.custom_domain:
+                # Unsigned: the same URL at the public address.
+                url = self.public_endpoint_url + url.removeprefix(self.endpoint_url)
+            return url
         params = {
             **(parameters or {}),
             "Bucket": self.bucket_name,

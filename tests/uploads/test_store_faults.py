@@ -9,38 +9,19 @@ import pytest
 import requests
 
 from inventory.models import Product
-from tests.conftest import bucket_keys, use_storages
-from tests.faults import FaultProxy
+from tests.conftest import bucket_keys
 from tests.images import noisy
-from tests.uploads.conftest import confirm, issue
+from tests.uploads.conftest import STORE_TIMEOUT, confirm, issue
 
-# Short bounds, through the settings: a stalled call gives up after
-# 2 tries x 0.5 s and botocore's pause between them (at most 1 s).
-TIMEOUT = 0.5
-STALLED_CALL = 2 * TIMEOUT + 1
+# A stalled call gives up after 2 tries and botocore's pause between them
+# (at most 1 s).
+STALLED_CALL = 2 * STORE_TIMEOUT + 1
 INSPECT_BYTES = 64 * 1024
 
 
 @pytest.fixture(autouse=True)
 def committed(transactional_db):
     """Real commits: replaced objects are deleted by on-commit callbacks."""
-
-
-@pytest.fixture
-def proxy(seaweedfs):
-    with FaultProxy(("127.0.0.1", seaweedfs.s3_port)) as proxy:
-        yield proxy
-
-
-@pytest.fixture
-def store(proxy, s3_bucket, settings):
-    """The app talks to the store through the proxy, with short bounds."""
-    settings.AWS_S3_ENDPOINT_URL = proxy.url
-    settings.AWS_S3_CONNECT_TIMEOUT = TIMEOUT
-    settings.AWS_S3_READ_TIMEOUT = TIMEOUT
-    settings.AWS_S3_MAX_ATTEMPTS = 2
-    use_storages(settings)
-    return proxy
 
 
 def upload(api, product, body):
@@ -56,7 +37,7 @@ def upload(api, product, body):
 
 
 @pytest.fixture
-def old_image(store, api, product):
+def old_image(faulty_store, api, product):
     """The product's image before the confirm that meets the fault."""
     body = noisy()
     response = confirm(api, upload(api, product, body))
@@ -80,13 +61,13 @@ FAULTS = {
 
 @pytest.mark.parametrize("fault", FAULTS)
 def test_a_store_fault_answers_503_soon_and_the_ticket_confirms_later(
-    store, api, product, old_image, s3_client, s3_bucket, fault
+    faulty_store, api, product, old_image, s3_client, s3_bucket, fault
 ):
     old_key, old_body = old_image
     body = noisy()
     ticket = upload(api, product, body)
     incoming = ticket["upload"]["fields"]["key"]
-    FAULTS[fault](store)
+    FAULTS[fault](faulty_store)
 
     started = time.monotonic()
     response = confirm(api, ticket)
@@ -105,7 +86,7 @@ def test_a_store_fault_answers_503_soon_and_the_ticket_confirms_later(
     assert s3_client.get_object(Bucket=s3_bucket, Key=old_key)["Body"].read() == old_body
     assert api.get(f"/api/uploads/tickets/{ticket['id']}/").json()["status"] == "issued"
 
-    store.heal()
+    faulty_store.heal()
     again = confirm(api, ticket)
 
     assert again.status_code == 200, again.json()
@@ -115,13 +96,13 @@ def test_a_store_fault_answers_503_soon_and_the_ticket_confirms_later(
 
 
 def test_an_upload_deleted_between_head_and_get_is_missing_and_can_be_sent_again(
-    store, api, product, old_image, s3_client, s3_bucket
+    faulty_store, api, product, old_image, s3_client, s3_bucket
 ):
     old_key, _ = old_image
     body = noisy()
     ticket = upload(api, product, body)
     incoming = ticket["upload"]["fields"]["key"]
-    store.before("GET", lambda: s3_client.delete_object(Bucket=s3_bucket, Key=incoming))
+    faulty_store.before("GET", lambda: s3_client.delete_object(Bucket=s3_bucket, Key=incoming))
 
     response = confirm(api, ticket)
 
@@ -142,9 +123,9 @@ def test_an_upload_deleted_between_head_and_get_is_missing_and_can_be_sent_again
     assert confirm(api, ticket).status_code == 200
 
 
-def test_a_slow_store_within_the_timeouts_still_confirms(store, api, product):
+def test_a_slow_store_within_the_timeouts_still_confirms(faulty_store, api, product):
     ticket = upload(api, product, noisy())
-    store.slow(TIMEOUT / 3)
+    faulty_store.slow(STORE_TIMEOUT / 3)
 
     response = confirm(api, ticket)
 

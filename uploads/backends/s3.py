@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 class S3UploadBackend:
     """The upload flow over the media bucket, with the client and settings
-    of ``MediaStorage`` (one boto3 client per thread, shared)."""
+    of ``MediaStorage`` (one boto3 client per process, shared)."""
 
     def __init__(self):
         self.storage = S3MediaStorage()
@@ -21,7 +21,7 @@ class S3UploadBackend:
 
     @property
     def client(self):
-        return self.storage.connection.meta.client
+        return self.storage.client
 
     def presign_post(self, policy):
         """Sign ``policy``; no request reaches the bucket."""
