@@ -273,6 +273,18 @@ def test_check_passes_good_values_of_every_variable(tmp_path, form):
 
 
 @pytest.mark.slow
+def test_check_warns_when_every_thread_may_wait_on_the_store(tmp_path):
+    result = manage_check(tmp_path, GUNICORN_THREADS="4", UPLOADS_STORE_CONCURRENCY="4")
+
+    assert result.returncode == 0, result.stderr
+    assert (
+        "?: (project.W001) UPLOADS_STORE_CONCURRENCY (4) is not below GUNICORN_THREADS (4)"
+        in result.stderr
+    )
+    assert "W001" not in manage_check(tmp_path, GUNICORN_THREADS="8").stderr
+
+
+@pytest.mark.slow
 def test_check_requires_a_secret_key_without_debug(tmp_path):
     result = manage_check(tmp_path, DJANGO_SECRET_KEY=None)
 
