@@ -11,8 +11,10 @@ too: compose's ``migrate`` step then names them before gunicorn starts.
 import runpy
 
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 from rest_framework.throttling import SimpleRateThrottle
+
+from uploads.conf import upload_settings
 
 
 class RateThrottle(SimpleRateThrottle):
@@ -43,21 +45,46 @@ def rate_problems(rates):
     return problems
 
 
-def gunicorn_problems():
-    """What ``gunicorn.conf.py`` found wrong in the variables it reads."""
+def gunicorn_config():
+    """The names ``gunicorn.conf.py`` defines, as gunicorn reads them."""
     config = settings.BASE_DIR / "gunicorn.conf.py"
-    env = runpy.run_path(str(config)).get("env") if config.exists() else None
+    return runpy.run_path(str(config)) if config.exists() else {}
+
+
+def gunicorn_problems(config):
+    """What ``gunicorn.conf.py`` found wrong in the variables it reads."""
+    env = config.get("env")
     return env.problems if env else []
+
+
+def store_concurrency_warnings(config):
+    """Threads that may wait on the store must leave some to the rest:
+    with as many as gunicorn's, a stalled store holds every thread of a
+    worker again (uploads.guard)."""
+    threads = config.get("threads")
+    concurrency = upload_settings.STORE_CONCURRENCY
+    if not threads or concurrency < threads:
+        return []
+    return [
+        Warning(
+            f"UPLOADS_STORE_CONCURRENCY ({concurrency}) is not below GUNICORN_THREADS "
+            f"({threads}): a stalled store can hold every thread of a worker, and every "
+            "page waits behind it.",
+            hint="Lower UPLOADS_STORE_CONCURRENCY or raise GUNICORN_THREADS (4 of 8 by default).",
+            id="project.W001",
+        )
+    ]
 
 
 @register(Tags.compatibility)
 def check_environment(app_configs, **kwargs):
+    config = gunicorn_config()
     problems = [
         *getattr(settings, "ENV_PROBLEMS", ()),
         *rate_problems(getattr(settings, "ENV_RATES", ())),
-        *gunicorn_problems(),
+        *gunicorn_problems(config),
     ]
-    return [
+    errors = [
         Error(
             f"{name}: {message}",
             hint=f"Fix {name} in the environment or in .env (see .env.example).",
@@ -65,3 +92,4 @@ def check_environment(app_configs, **kwargs):
         )
         for name, message in problems
     ]
+    return errors + store_concurrency_warnings(config)

@@ -75,6 +75,23 @@ class Env:
             return default
         return value
 
+    def seconds(self, name, default, maximum=None):
+        """A duration above 0 in seconds, fractions allowed (``0.5``)."""
+        raw = self.environ.get(name)
+        if raw is None or not raw.strip():
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            value = None
+        if value is None or not 0 < value < float("inf") or (maximum and value > maximum):
+            expected = "a number of seconds above 0, such as 2 or 0.5"
+            if maximum:
+                expected += f", at most {maximum}"
+            self.problem(name, f"expected {expected}, got {raw!r}.")
+            return default
+        return value
+
     def list(self, name, default=()):
         """A comma-separated list; blanks are dropped."""
         raw = self.environ.get(name)

@@ -1,6 +1,7 @@
 """
 ``/healthz`` for load balancers and container healthchecks: 200 when the
-database and the media store answer, 503 naming the one that does not.
+database and the media store answer, 503 naming the one that does not. It
+waits on the store for seconds at most (``STORAGE_TIMEOUT``).
 
 A middleware, first in the list, so that it answers before host validation
 and the redirect to https://: healthchecks call the container by its own
@@ -17,6 +18,10 @@ from uploads.diagnostics import StorageDiagnosis
 logger = logging.getLogger(__name__)
 
 HEALTH_PATH = "/healthz"
+# Seconds the storage check waits to connect, and as many for the answer,
+# in one try: /healthz answers within about twice that whatever the store
+# does. While the store's circuit is open (uploads.guard) it answers at once.
+STORAGE_TIMEOUT = 1
 
 
 def check_database():
@@ -25,7 +30,7 @@ def check_database():
 
 
 def check_storage():
-    result = StorageDiagnosis().probe()
+    result = StorageDiagnosis().probe(timeout=STORAGE_TIMEOUT)
     if result.failed:
         raise RuntimeError(result.message)
 

@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from project.buckets import ensure_bucket
+from uploads.storage import client_config, store_bounds
 
 HOST = "127.0.0.1"
 # Each weed port p also binds p + 10000 for gRPC.
@@ -77,13 +77,7 @@ def s3_client(endpoint_url, access_key, secret_key, region="us-east-1"):
         aws_access_key_id=access_key,
         aws_secret_access_key=secret_key,
         region_name=region,
-        config=Config(
-            signature_version="s3v4",
-            s3={"addressing_style": "path"},
-            request_checksum_calculation="when_required",
-            response_checksum_validation="when_required",
-            retries={"max_attempts": 1},
-        ),
+        config=client_config("path", **store_bounds()),
     )
 
 

@@ -234,7 +234,14 @@ AWS_S3_FILE_OVERWRITE = False
 AWS_S3_SIGNATURE_VERSION = "s3v4"
 # uploads.storage configures the boto3 client for S3-compatible stores
 # (path addressing when AWS_S3_ENDPOINT_URL is set, checksums only when
-# required); set AWS_S3_CLIENT_CONFIG to a botocore Config to override it.
+# required); AWS_S3_CLIENT_CONFIG, a botocore Config, is merged over it.
+# Every call to the store is bounded: seconds to connect, seconds to wait
+# for each read, tries per call (the first included) and botocore's retry
+# mode. A stalled store then answers 503 to a confirm within seconds.
+AWS_S3_CONNECT_TIMEOUT = env.seconds("AWS_S3_CONNECT_TIMEOUT", 2, maximum=300)
+AWS_S3_READ_TIMEOUT = env.seconds("AWS_S3_READ_TIMEOUT", 2, maximum=300)
+AWS_S3_MAX_ATTEMPTS = env.int("AWS_S3_MAX_ATTEMPTS", 2, minimum=1, maximum=10)
+AWS_S3_RETRY_MODE = env.choice("AWS_S3_RETRY_MODE", ["standard", "adaptive", "legacy"], "standard")
 
 STORAGES = {
     "default": {"BACKEND": "uploads.storage.MediaStorage"},
@@ -259,6 +266,11 @@ UPLOADS = {
     "MAX_SIZE": env.int("UPLOADS_MAX_SIZE", 10 * 1024 * 1024, minimum=1),
     "PIN_CHECKSUM": env.bool("UPLOADS_PIN_CHECKSUM", True),
     "FULL_DECODE": env.bool("UPLOADS_FULL_DECODE", False),
+    # How many threads of a process may wait on the store, and when to stop
+    # trying it for a while (uploads/guard.py).
+    "STORE_CONCURRENCY": env.int("UPLOADS_STORE_CONCURRENCY", 4, minimum=1),
+    "STORE_FAILURES": env.int("UPLOADS_STORE_FAILURES", 3, minimum=1),
+    "STORE_COOLDOWN": env.seconds("UPLOADS_STORE_COOLDOWN", 5, maximum=3600),
 }
 
 # --- Logs -------------------------------------------------------------------

@@ -20,6 +20,7 @@ from django.urls import clear_url_caches
 from project.seaweedfs import SeaweedFS, free_weed_ports
 from tests.iam import IamGate
 from tests.relay import Relay
+from uploads.guard import reset_guards
 
 # Folders and modules whose tests drive a browser, Node or a live server:
 # seconds each, so `make test-fast` (-m "not slow") leaves them out.
@@ -151,6 +152,14 @@ def task_worker(settings):
         call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", stdout=StringIO())
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def fresh_store_guards():
+    """Each test starts with every store's circuit closed (uploads.guard)."""
+    reset_guards()
+    yield
+    reset_guards()
 
 
 @pytest.fixture(autouse=True)

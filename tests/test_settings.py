@@ -118,10 +118,17 @@ GOOD = {
     "DJANGO_STATIC_IN_BUCKET": ["false"],
     "AWS_S3_CUSTOM_DOMAIN": ["d111111abcdef8.cloudfront.net"],
     "AWS_QUERYSTRING_EXPIRE": ["604800", "1"],
+    "AWS_S3_CONNECT_TIMEOUT": ["2", "0.5"],
+    "AWS_S3_READ_TIMEOUT": ["10"],
+    "AWS_S3_MAX_ATTEMPTS": ["1", "3"],
+    "AWS_S3_RETRY_MODE": ["adaptive", "Standard"],
     "UPLOADS_TICKET_TTL": ["1", "3600"],
     "UPLOADS_MAX_SIZE": ["26214400"],
     "UPLOADS_PIN_CHECKSUM": ["false"],
     "UPLOADS_FULL_DECODE": ["true"],
+    "UPLOADS_STORE_CONCURRENCY": ["4"],
+    "UPLOADS_STORE_FAILURES": ["1"],
+    "UPLOADS_STORE_COOLDOWN": ["0.5", "30"],
     "UPLOADS_TICKET_RATE": ["120/hour", "5/s"],
     "LOGIN_RATE": ["10/min", "1000/day"],
     "GUNICORN_WORKERS": ["4", "1"],
@@ -194,6 +201,18 @@ BAD = [
         "604801",
         "AWS_QUERYSTRING_EXPIRE: expected a whole number from 1 to 604800, got '604801'.",
     ),
+    (
+        "AWS_S3_CONNECT_TIMEOUT",
+        "0",
+        "AWS_S3_CONNECT_TIMEOUT: expected a number of seconds above 0, such as 2 or 0.5, "
+        "at most 300, got '0'.",
+    ),
+    ("AWS_S3_READ_TIMEOUT", "2s", "AWS_S3_READ_TIMEOUT: expected a number of seconds"),
+    ("AWS_S3_MAX_ATTEMPTS", "0", "AWS_S3_MAX_ATTEMPTS: expected a whole number from 1 to 10"),
+    ("AWS_S3_RETRY_MODE", "exponential", "AWS_S3_RETRY_MODE: expected one of standard"),
+    ("UPLOADS_STORE_CONCURRENCY", "0", "UPLOADS_STORE_CONCURRENCY: expected a whole number"),
+    ("UPLOADS_STORE_FAILURES", "none", "UPLOADS_STORE_FAILURES"),
+    ("UPLOADS_STORE_COOLDOWN", "nan", "UPLOADS_STORE_COOLDOWN: expected a number of seconds"),
     ("UPLOADS_TICKET_TTL", "10m", "UPLOADS_TICKET_TTL"),
     ("UPLOADS_MAX_SIZE", "20MB", "UPLOADS_MAX_SIZE: expected a whole number of at least 1"),
     ("UPLOADS_PIN_CHECKSUM", "sometimes", "UPLOADS_PIN_CHECKSUM"),
@@ -253,6 +272,18 @@ def test_check_passes_good_values_of_every_variable(tmp_path, form):
     result = manage_check(tmp_path, **{**BUCKET, **good})
 
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.slow
+def test_check_warns_when_every_thread_may_wait_on_the_store(tmp_path):
+    result = manage_check(tmp_path, GUNICORN_THREADS="4", UPLOADS_STORE_CONCURRENCY="4")
+
+    assert result.returncode == 0, result.stderr
+    assert (
+        "?: (project.W001) UPLOADS_STORE_CONCURRENCY (4) is not below GUNICORN_THREADS (4)"
+        in result.stderr
+    )
+    assert "W001" not in manage_check(tmp_path, GUNICORN_THREADS="8").stderr
 
 
 @pytest.mark.slow

@@ -47,6 +47,15 @@ DEFAULTS = {
     # after each failure up to DELETE_RETRY_MAX_DELAY.
     "DELETE_RETRY_DELAY": 60,
     "DELETE_RETRY_MAX_DELAY": 3600,
+    # Calls to the store one process may have waiting at once; one more
+    # fails at once (503), leaving the other threads to requests that need
+    # no store. Keep it below the threads of a process (uploads.guard).
+    "STORE_CONCURRENCY": 4,
+    # Calls in a row that fail (timeouts, refused connections, 5xx) before
+    # a process stops calling the store, and the seconds it then waits
+    # before trying again with one call.
+    "STORE_FAILURES": 3,
+    "STORE_COOLDOWN": 5,
 }
 
 

@@ -32,7 +32,14 @@ from django.utils import timezone
 from uploads.backends import get_backend
 from uploads.backends.local import PolicyViolation, verify_form
 from uploads.policy import UploadPolicy
-from uploads.storage import LocalMediaStorage, S3MediaStorage, media_key, s3_enabled, site_folder
+from uploads.storage import (
+    LocalMediaStorage,
+    S3MediaStorage,
+    media_key,
+    s3_enabled,
+    site_folder,
+    store_bounds,
+)
 from uploads.uploader import multipart, post_over_http, reachable_from_here
 
 PASSED, FAILED, SKIPPED = "ok", "FAIL", "skip"
@@ -126,19 +133,29 @@ class StorageDiagnosis:
             return [("MEDIA_ROOT", str(settings.MEDIA_ROOT))]
         return [(name, masked(name, getattr(settings, name, ""))) for name in SETTINGS_SHOWN]
 
-    def connect(self):
-        storage = S3MediaStorage()
-        self.client = storage.connection.meta.client
+    def connect(self, **bounds):
+        """``bounds`` override the settings' timeouts and tries."""
+        storage = S3MediaStorage(**bounds)
+        self.client = storage.client
         self.bucket = storage.bucket_name
         public = storage.public_endpoint_url
         self.public_endpoint_url = public if public and public != storage.endpoint_url else None
         self.missing_key_answer = None
 
-    def probe(self):
-        """The quick check of a health endpoint: the store answers."""
+    def probe(self, timeout=None):
+        """The quick check of a health endpoint: the store answers, in one
+        try of at most ``timeout`` seconds to connect and as many to read
+        (unless the settings give less)."""
         if not self.s3:
             return self.check_media_root()
-        self.connect()
+        bounds = store_bounds()
+        if timeout is not None:
+            bounds.update(
+                connect_timeout=min(timeout, bounds["connect_timeout"]),
+                read_timeout=min(timeout, bounds["read_timeout"]),
+                max_attempts=1,
+            )
+        self.connect(**bounds)
         return self.check_credentials()
 
     def run(self):

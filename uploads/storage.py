@@ -36,6 +36,7 @@ from storages.utils import clean_name
 from whitenoise.storage import CompressedStaticFilesStorage
 
 from uploads.conf import upload_settings
+from uploads.guard import guard_client
 
 DEFAULT_SITE_FOLDER = "default"
 S3_MEDIA_LOCATION = "media"
@@ -157,10 +158,44 @@ class SiteLogoStorage(SiteStorage):
 # --- The two backends -------------------------------------------------------
 
 _shared_resources = threading.local()
+_shared_clients = {}
+_shared_clients_lock = threading.Lock()
+
+# The bounds of every call to the store, unless the settings give others
+# (AWS_S3_CONNECT_TIMEOUT, AWS_S3_READ_TIMEOUT, AWS_S3_MAX_ATTEMPTS,
+# AWS_S3_RETRY_MODE). botocore's own (60 s to connect, 60 s per read, up to
+# 4 tries) let a stalled store hold a request for minutes; with these a
+# call gives up after about 2 x (2 + 2) s and one pause between its tries.
+STORE_BOUNDS = {
+    "connect_timeout": 2,
+    "read_timeout": 2,
+    # Tries per call, the first included.
+    "max_attempts": 2,
+    "retry_mode": "standard",
+}
+
+
+def store_bounds():
+    """The bounds of store calls, as the settings give them."""
+    return {
+        name: getattr(settings, f"AWS_S3_{name.upper()}", default)
+        for name, default in STORE_BOUNDS.items()
+    }
 
 
 @functools.lru_cache
-def client_config(addressing_style, signature_version="s3v4"):
+def client_config(
+    addressing_style,
+    signature_version="s3v4",
+    *,
+    connect_timeout=STORE_BOUNDS["connect_timeout"],
+    read_timeout=STORE_BOUNDS["read_timeout"],
+    max_attempts=STORE_BOUNDS["max_attempts"],
+    retry_mode=STORE_BOUNDS["retry_mode"],
+):
+    """The botocore configuration of every client of the store: the app's,
+    the health check's, the commands', the migration's and the local
+    SeaweedFS helper's are all made here."""
     return Config(
         signature_version=signature_version,
         s3={"addressing_style": addressing_style},
@@ -168,58 +203,102 @@ def client_config(addressing_style, signature_version="s3v4"):
         # S3-compatible stores reject or mishandle.
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
-        retries={"max_attempts": 3, "mode": "standard"},
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        retries={"total_max_attempts": max_attempts, "mode": retry_mode},
     )
 
 
+@functools.lru_cache
+def merged_config(config, custom):
+    """``custom`` (``AWS_S3_CLIENT_CONFIG``) over ``config``, made once, so
+    that storages share their clients (see ``S3Connection.connection``)."""
+    return config.merge(custom)
+
+
 class S3Connection(S3Storage):
-    """S3Storage with a client configured for S3-compatible stores and
-    shared between instances.
+    """S3Storage with a client configured for S3-compatible stores, bounded
+    and guarded (``uploads.guard``), and shared between instances.
 
     ``AWS_S3_PUBLIC_ENDPOINT_URL`` is the store's address as browsers and
     phones reach it, when it differs from ``AWS_S3_ENDPOINT_URL``, the one
     the app uses (``http://s3:8333`` inside a compose network, say). URLs
     handed to clients are then made for, and signed for, the public address.
+
+    ``connect_timeout``, ``read_timeout``, ``max_attempts`` and
+    ``retry_mode`` come from the ``AWS_S3_*`` settings of the same names, or
+    from arguments (the health check's are shorter).
     """
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("client_config", self.get_client_config())
         self.public_endpoint_url = kwargs.pop("public_endpoint_url", None) or getattr(
             settings, "AWS_S3_PUBLIC_ENDPOINT_URL", None
         )
         super().__init__(**kwargs)
-
-    def get_client_config(self):
-        if getattr(settings, "AWS_S3_CLIENT_CONFIG", None):
-            return settings.AWS_S3_CLIENT_CONFIG
-        # S3-compatible stores are addressed by path, AWS by virtual host.
-        style = getattr(settings, "AWS_S3_ADDRESSING_STYLE", None) or (
-            "path" if getattr(settings, "AWS_S3_ENDPOINT_URL", None) else "virtual"
+        # AWS_S3_CLIENT_CONFIG (or a client_config argument) is merged over
+        # this configuration, not put in its place: calls stay bounded.
+        self.client_config = self.get_client_config(
+            kwargs.get("client_config") or getattr(settings, "AWS_S3_CLIENT_CONFIG", None)
         )
-        return client_config(style, getattr(settings, "AWS_S3_SIGNATURE_VERSION", None) or "s3v4")
+
+    def get_default_settings(self):
+        return {**super().get_default_settings(), **store_bounds()}
+
+    def get_client_config(self, custom=None):
+        # S3-compatible stores are addressed by path, AWS by virtual host.
+        config = client_config(
+            self.addressing_style or ("path" if self.endpoint_url else "virtual"),
+            self.signature_version or "s3v4",
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            max_attempts=self.max_attempts,
+            retry_mode=self.retry_mode,
+        )
+        return merged_config(config, custom) if custom else config
 
     @property
     def connection(self):
-        """A boto3 resource shared by every storage with the same settings.
+        """A boto3 resource shared by every storage with the same settings,
+        for django-storages' own operations.
 
         Site storages are created per request; building a boto3 session for
         each would cost tens of milliseconds and a connection pool apiece.
         Resources are not thread-safe, so the cache is per thread.
         """
-        return self.shared_resource(self.endpoint_url)
+        cache = getattr(_shared_resources, "cache", None)
+        if cache is None:
+            cache = _shared_resources.cache = {}
+        key = self.connection_key(self.endpoint_url)
+        resource = cache.get(key)
+        if resource is None:
+            resource = cache[key] = self._create_session().resource(
+                "s3", **self.client_arguments(self.endpoint_url)
+            )
+            guard_client(resource.meta.client, self.store_name)
+        return resource
+
+    @property
+    def client(self):
+        """A boto3 client shared by every thread of the process: clients
+        are thread-safe, and making one per thread (about 0.1 s of CPU
+        each) would make a worker's first requests wait on each other.
+        Confirm, the checks and the commands call the store with it."""
+        return self.shared_client(self.endpoint_url)
 
     @property
     def signing_client(self):
         """The client that makes URLs for clients: presigned GETs and POSTs.
         Signing is local, so the public address need not be reachable from
         here."""
-        return self.shared_resource(self.public_endpoint_url or self.endpoint_url).meta.client
+        return self.shared_client(self.public_endpoint_url or self.endpoint_url)
 
-    def shared_resource(self, endpoint_url):
-        cache = getattr(_shared_resources, "cache", None)
-        if cache is None:
-            cache = _shared_resources.cache = {}
-        key = (
+    @property
+    def store_name(self):
+        """The store, as its guard knows it (uploads.guard)."""
+        return self.endpoint_url or f"s3.{self.region_name}"
+
+    def connection_key(self, endpoint_url):
+        return (
             self.access_key,
             self.secret_key,
             self.security_token,
@@ -230,25 +309,34 @@ class S3Connection(S3Storage):
             self.verify,
             self.client_config,  # the object itself: kept alive, so no id reuse
         )
-        resource = cache.get(key)
-        if resource is None:
-            resource = cache[key] = self._create_session().resource(
-                "s3",
-                region_name=self.region_name,
-                use_ssl=self.use_ssl,
-                endpoint_url=endpoint_url,
-                config=self.client_config,
-                verify=self.verify,
-            )
-        return resource
+
+    def client_arguments(self, endpoint_url):
+        return {
+            "region_name": self.region_name,
+            "use_ssl": self.use_ssl,
+            "endpoint_url": endpoint_url,
+            "config": self.client_config,
+            "verify": self.verify,
+        }
+
+    def shared_client(self, endpoint_url):
+        key = self.connection_key(endpoint_url)
+        with _shared_clients_lock:  # the first threads wait for one client
+            client = _shared_clients.get(key)
+            if client is None:
+                client = _shared_clients[key] = self._create_session().client(
+                    "s3", **self.client_arguments(endpoint_url)
+                )
+                guard_client(client, self.store_name)
+        return client
 
     def url(self, name, parameters=None, expire=None, http_method=None):
-        if not self.public_endpoint_url or self.custom_domain:
-            return super().url(name, parameters, expire, http_method)
-        if not self.querystring_auth:
-            # Unsigned: the same URL at the public address.
+        if self.custom_domain or not self.querystring_auth:
             url = super().url(name, parameters, expire, http_method)
-            return self.public_endpoint_url + url.removeprefix(self.endpoint_url)
+            if self.public_endpoint_url and not self.custom_domain:
+                # Unsigned: the same URL at the public address.
+                url = self.public_endpoint_url + url.removeprefix(self.endpoint_url)
+            return url
         params = {
             **(parameters or {}),
             "Bucket": self.bucket_name,

@@ -7,7 +7,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from inventory.models import Product
-from tests.conftest import bucket_keys, disk_files
+from tests.conftest import bucket_keys, disk_files, use_storages
+from tests.faults import FaultProxy
 
 
 @pytest.fixture(autouse=True)
@@ -141,3 +142,25 @@ def issue(api, product, body, **overrides):
 
 def confirm(api, ticket):
     return api.post(f"/api/uploads/tickets/{ticket['id']}/confirm/")
+
+
+# Bounds of the store's calls in tests that stall it, through the settings.
+STORE_TIMEOUT = 0.5
+
+
+@pytest.fixture
+def proxy(seaweedfs):
+    """A proxy in front of SeaweedFS that fails on demand (tests.faults)."""
+    with FaultProxy(("127.0.0.1", seaweedfs.s3_port)) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def faulty_store(proxy, s3_bucket, settings):
+    """S3 mode through ``proxy``, with calls bounded by ``STORE_TIMEOUT``."""
+    settings.AWS_S3_ENDPOINT_URL = proxy.url
+    settings.AWS_S3_CONNECT_TIMEOUT = STORE_TIMEOUT
+    settings.AWS_S3_READ_TIMEOUT = STORE_TIMEOUT
+    settings.AWS_S3_MAX_ATTEMPTS = 2
+    use_storages(settings)
+    return proxy

@@ -7,11 +7,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 
 import pytest
 from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import OperationalError, connection
 
 from inventory.models import Configuration, Product
 from tests.iam import readme_policy
@@ -277,6 +278,23 @@ def test_limit_and_site_narrow_a_run(dataset, files):
     assert dataset.name_of("no-site") == "products/d.jpg"
 
 
+def confirm_elsewhere(product):
+    """Attach a new image to ``product`` as another process would, on this
+    thread's connection. Another process on SQLite waits for the main
+    thread's writes (busy timeout); in the tests' shared in-memory database
+    a write meeting them fails at once ("table is locked"), so it waits here."""
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            Product.objects.filter(pk=product.pk).update(image="sites/1/products/fresh.jpg")
+            break
+        except OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+    connection.close()
+
+
 def test_a_confirm_during_the_migration_is_never_overwritten(dataset, files, monkeypatch):
     product, _ = dataset.rows["bare"]
     real_copy = migration.Migration.copy
@@ -284,8 +302,7 @@ def test_a_confirm_during_the_migration_is_never_overwritten(dataset, files, mon
     def copy_then_confirm(self, move):
         real_copy(self, move)
         if any(row.pk == product.pk for row in move.rows):
-            Product.objects.filter(pk=product.pk).update(image="sites/1/products/fresh.jpg")
-            connection.close()  # as another process would: this thread's connection
+            confirm_elsewhere(product)
 
     monkeypatch.setattr(migration.Migration, "copy", copy_then_confirm)
 

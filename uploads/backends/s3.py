@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 class S3UploadBackend:
     """The upload flow over the media bucket, with the client and settings
-    of ``MediaStorage`` (one boto3 client per thread, shared)."""
+    of ``MediaStorage`` (one boto3 client per process, shared)."""
 
     def __init__(self):
         self.storage = S3MediaStorage()
@@ -21,7 +21,7 @@ class S3UploadBackend:
 
     @property
     def client(self):
-        return self.storage.connection.meta.client
+        return self.storage.client
 
     def presign_post(self, policy):
         """Sign ``policy``; no request reaches the bucket."""
@@ -105,7 +105,9 @@ class S3UploadBackend:
             raise self.unavailable(exc) from exc
 
     def unavailable(self, exc):
-        # Credentials, permissions, network or a 5xx: nothing the client can
-        # fix, and the ticket stays usable once the store is back.
+        # Credentials, permissions, network, a 5xx, or a call the guard did
+        # not make (uploads.guard): nothing the client can fix, and the
+        # ticket stays usable once the store is back.
         logger.error("S3 call failed on bucket %s: %s", self.bucket, exc)
-        return StorageUnavailable(retry_after=upload_settings.RETRY_AFTER)
+        retry_after = getattr(exc, "retry_after", None) or upload_settings.RETRY_AFTER
+        return StorageUnavailable(retry_after=retry_after)

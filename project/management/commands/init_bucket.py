@@ -41,7 +41,7 @@ class Command(BaseCommand):
         # the bucket untouched.
         prefixes = self.incoming_prefixes()
         storage = S3MediaStorage()
-        client = storage.connection.meta.client
+        client = storage.client
         try:
             created = ensure_bucket(client, storage.bucket_name, origins, storage.region_name)
             rules = set_incoming_expiry(client, storage.bucket_name, prefixes, expire_incoming_days)

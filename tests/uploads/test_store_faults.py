@@ -1,0 +1,133 @@
+"""Confirm against a real SeaweedFS behind a proxy that fails on demand
+(``tests.faults``): whatever the store does, the client gets a clear JSON
+error soon, nothing is attached, the old image stays, and the same ticket
+confirms once the store is well."""
+
+import time
+
+import pytest
+import requests
+
+from inventory.models import Product
+from tests.conftest import bucket_keys
+from tests.images import noisy
+from tests.uploads.conftest import STORE_TIMEOUT, confirm, issue
+
+# A stalled call gives up after 2 tries and botocore's pause between them
+# (at most 1 s).
+STALLED_CALL = 2 * STORE_TIMEOUT + 1
+INSPECT_BYTES = 64 * 1024
+
+
+@pytest.fixture(autouse=True)
+def committed(transactional_db):
+    """Real commits: replaced objects are deleted by on-commit callbacks."""
+
+
+def upload(api, product, body):
+    ticket = issue(api, product, body, content_type="image/png")
+    response = requests.post(
+        ticket["upload"]["url"],
+        data=ticket["upload"]["fields"],
+        files={"file": ("photo.png", body, "image/png")},
+        timeout=10,
+    )
+    assert response.status_code in (200, 201, 204), response.text
+    return ticket
+
+
+@pytest.fixture
+def old_image(faulty_store, api, product):
+    """The product's image before the confirm that meets the fault."""
+    body = noisy()
+    response = confirm(api, upload(api, product, body))
+    assert response.status_code == 200, response.json()
+    return response.json()["key"], body
+
+
+def is_copy(request):
+    return "x-amz-copy-source" in request.headers
+
+
+FAULTS = {
+    "stalled HEAD": lambda proxy: proxy.stall("HEAD"),
+    "stalled ranged GET": lambda proxy: proxy.stall("GET"),
+    "GET stalled mid-answer": lambda proxy: proxy.stall("GET", after=4000),
+    "stalled copy": lambda proxy: proxy.stall("PUT", match=is_copy),
+    "GET cut mid-read": lambda proxy: proxy.cut("GET", after=4000),
+    "store refusing connections": lambda proxy: proxy.refuse(),
+}
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_a_store_fault_answers_503_soon_and_the_ticket_confirms_later(
+    faulty_store, api, product, old_image, s3_client, s3_bucket, fault
+):
+    old_key, old_body = old_image
+    body = noisy()
+    ticket = upload(api, product, body)
+    incoming = ticket["upload"]["fields"]["key"]
+    FAULTS[fault](faulty_store)
+
+    started = time.monotonic()
+    response = confirm(api, ticket)
+    elapsed = time.monotonic() - started
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "storage_unavailable"
+    assert response.json()["detail"]
+    assert int(response["Retry-After"]) >= 1
+    # The HEAD, and for a fault after it the GET or the copy, then the
+    # clean-up of the copy's key: each at most one stalled call.
+    assert elapsed < 3 * STALLED_CALL, elapsed
+    product.refresh_from_db()
+    assert "media/" + product.image.name == old_key, "nothing attached"
+    assert bucket_keys(s3_client, s3_bucket) == sorted([old_key, incoming])
+    assert s3_client.get_object(Bucket=s3_bucket, Key=old_key)["Body"].read() == old_body
+    assert api.get(f"/api/uploads/tickets/{ticket['id']}/").json()["status"] == "issued"
+
+    faulty_store.heal()
+    again = confirm(api, ticket)
+
+    assert again.status_code == 200, again.json()
+    product.refresh_from_db()
+    assert "media/" + product.image.name == again.json()["key"]
+    assert bucket_keys(s3_client, s3_bucket) == [again.json()["key"]]
+
+
+def test_an_upload_deleted_between_head_and_get_is_missing_and_can_be_sent_again(
+    faulty_store, api, product, old_image, s3_client, s3_bucket
+):
+    old_key, _ = old_image
+    body = noisy()
+    ticket = upload(api, product, body)
+    incoming = ticket["upload"]["fields"]["key"]
+    faulty_store.before("GET", lambda: s3_client.delete_object(Bucket=s3_bucket, Key=incoming))
+
+    response = confirm(api, ticket)
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "upload_missing"
+    assert "Retry-After" not in response
+    product.refresh_from_db()
+    assert "media/" + product.image.name == old_key
+    assert bucket_keys(s3_client, s3_bucket) == [old_key]
+
+    # The same ticket's form, posted again, then confirmed.
+    requests.post(
+        ticket["upload"]["url"],
+        data=ticket["upload"]["fields"],
+        files={"file": ("photo.png", body, "image/png")},
+        timeout=10,
+    ).raise_for_status()
+    assert confirm(api, ticket).status_code == 200
+
+
+def test_a_slow_store_within_the_timeouts_still_confirms(faulty_store, api, product):
+    ticket = upload(api, product, noisy())
+    faulty_store.slow(STORE_TIMEOUT / 3)
+
+    response = confirm(api, ticket)
+
+    assert response.status_code == 200, response.json()
+    assert Product.objects.get().image.name == response.json()["key"].removeprefix("media/")

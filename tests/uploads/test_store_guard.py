@@ -1,0 +1,241 @@
+"""Every client of the store is bounded and guarded (uploads.guard): a
+stalled store holds at most a few threads of a process, and once it has
+failed a few calls in a row, calls to it fail at once until it answers
+again. /healthz answers within 3 s whatever the store does."""
+
+import io
+import threading
+import time
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.core.management.base import OutputWrapper
+from django.utils import timezone
+
+from project.health import STORAGE_TIMEOUT
+from tests.conftest import REGION, use_storages
+from tests.uploads.conftest import STORE_TIMEOUT, confirm, issue
+from tests.uploads.test_store_faults import upload
+from uploads.backends import get_backend
+from uploads.backends.base import ObjectMissing
+from uploads.diagnostics import StorageDiagnosis
+from uploads.errors import StorageUnavailable
+from uploads.guard import CircuitBreaker, StoreCircuitOpen, store_guard
+from uploads.migration import BucketStore
+from uploads.models import UploadTicket
+from uploads.storage import S3MediaStorage, StaticStorage
+
+# --- Every client -----------------------------------------------------------------
+
+BOUNDS = {
+    "AWS_S3_CONNECT_TIMEOUT": 1.5,
+    "AWS_S3_READ_TIMEOUT": 2.5,
+    "AWS_S3_MAX_ATTEMPTS": 3,
+    "AWS_S3_RETRY_MODE": "adaptive",
+}
+
+
+def clients(seaweedfs):
+    """Every client the app, its health check and its commands make."""
+    diagnosis = StorageDiagnosis()
+    diagnosis.connect()
+    probe = StorageDiagnosis()
+    probe.probe(timeout=STORAGE_TIMEOUT)
+    return {
+        "media storage": S3MediaStorage().connection.meta.client,
+        "static storage": StaticStorage().connection.meta.client,
+        "init_bucket": S3MediaStorage().client,
+        "confirm, purge_uploads": get_backend().client,
+        "check_storage": diagnosis.client,
+        "migrate_images_to_multisite": BucketStore().backend.client,
+        "/healthz": probe.client,
+        "SeaweedFS helper": seaweedfs.client(REGION),
+    }
+
+
+def test_every_client_takes_its_bounds_from_the_settings(s3_bucket, seaweedfs, settings):
+    for name, value in BOUNDS.items():
+        setattr(settings, name, value)
+    use_storages(settings)
+
+    for name, client in clients(seaweedfs).items():
+        config = client.meta.config
+        health = name == "/healthz"
+        assert config.connect_timeout == (STORAGE_TIMEOUT if health else 1.5), name
+        assert config.read_timeout == (STORAGE_TIMEOUT if health else 2.5), name
+        assert config.retries == {"total_max_attempts": 1 if health else 3, "mode": "adaptive"}
+        assert config.request_checksum_calculation == "when_required", name
+
+
+def test_every_client_of_the_app_is_guarded(s3_bucket, seaweedfs, settings):
+    for name, client in clients(seaweedfs).items():
+        if name == "SeaweedFS helper":  # the tests' and make run's, not the app's
+            continue
+        breaker = store_guard(client.meta.endpoint_url).breaker
+        for _ in range(breaker.threshold):
+            breaker.failed()
+        with pytest.raises(StoreCircuitOpen):
+            client.head_object(Bucket=s3_bucket, Key="media/anything")
+        breaker.succeeded()
+
+
+# --- The circuit breaker ---------------------------------------------------------------
+
+
+class Clock:
+    now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_the_breaker_opens_after_failures_in_a_row_then_lets_one_trial_through():
+    clock = Clock()
+    breaker = CircuitBreaker(threshold=3, cooldown=5, clock=clock)
+
+    assert not breaker.failed() and not breaker.failed()
+    breaker.succeeded()  # the count is of failures in a row
+    assert not breaker.failed() and not breaker.failed()
+    assert breaker.allow() is None
+    assert breaker.failed()
+    assert breaker.allow() == 5
+
+    clock.now += 4.5
+    assert breaker.allow() == pytest.approx(0.5)
+    clock.now += 0.5
+    assert breaker.allow() is None, "one trial after the cooldown"
+    assert breaker.allow() == 5, "and only one"
+    assert breaker.failed(), "a failed trial opens it again"
+    assert breaker.allow() == 5
+
+    clock.now += 5
+    assert breaker.allow() is None
+    clock.now += 5
+    assert breaker.allow() is None, "a trial that never ended does not keep it shut"
+    assert breaker.succeeded()
+    assert breaker.allow() is None and breaker.allow() is None
+
+
+def test_once_the_store_failed_confirms_answer_at_once_until_it_is_back(
+    faulty_store, api, product, settings
+):
+    settings.UPLOADS = {**settings.UPLOADS, "STORE_FAILURES": 2, "STORE_COOLDOWN": 1}
+    ticket = upload(api, product, b"\x89PNG" + bytes(200))
+    faulty_store.stall()
+
+    first = confirm(api, ticket)  # its HEAD and its clean-up: two failures
+    stalled = faulty_store.stalled
+    started = time.monotonic()
+    second = confirm(api, ticket)
+    elapsed = time.monotonic() - started
+
+    assert first.status_code == second.status_code == 503
+    assert second.json()["code"] == "storage_unavailable"
+    assert second["Retry-After"] == "1"
+    assert elapsed < 0.3, elapsed
+    assert faulty_store.stalled == stalled, "the store was not called"
+
+    faulty_store.heal()
+    time.sleep(1)
+    # One trial, which succeeds: calls go on as before.
+    assert confirm(api, ticket).json()["code"] == "invalid_image"
+
+
+# --- The bulkhead -------------------------------------------------------------------------
+
+
+def test_at_most_store_concurrency_threads_wait_on_a_stalled_store(faulty_store, settings):
+    settings.UPLOADS = {**settings.UPLOADS, "STORE_CONCURRENCY": 2, "STORE_FAILURES": 100}
+    settings.AWS_S3_READ_TIMEOUT = 1
+    backend = get_backend()
+    assert backend.client  # made before the clock starts
+    faulty_store.stall()
+    waiting = [threading.Thread(target=head_quietly) for _ in range(2)]
+    for thread in waiting:
+        thread.start()
+    deadline = time.monotonic() + 2
+    while faulty_store.stalled < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+    started = time.monotonic()
+    with pytest.raises(StorageUnavailable) as refused:
+        backend.head("media/sites/1/products/incoming/x.png")
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 0.1, elapsed
+    assert refused.value.retry_after >= 1
+    assert faulty_store.stalled == 2
+    faulty_store.heal()
+    for thread in waiting:
+        thread.join()
+
+
+def head_quietly():
+    try:
+        get_backend().head("media/sites/1/products/incoming/x.png")
+    except (StorageUnavailable, ObjectMissing):
+        pass
+
+
+# --- /healthz ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def store_with_default_bounds(proxy, s3_bucket, settings):
+    settings.AWS_S3_ENDPOINT_URL = proxy.url
+    use_storages(settings)
+    return proxy
+
+
+@pytest.mark.parametrize("fault", ["stall", "refuse"])
+def test_healthz_answers_within_3s_naming_the_store(client, store_with_default_bounds, fault):
+    assert client.get("/healthz").status_code == 200
+    getattr(store_with_default_bounds, fault)()
+
+    started = time.monotonic()
+    response = client.get("/healthz")
+    elapsed = time.monotonic() - started
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "unavailable",
+        "checks": {"database": "ok", "storage": "unavailable"},
+    }
+    assert elapsed < 3, elapsed
+
+    store_with_default_bounds.heal()
+    assert client.get("/healthz").status_code == 200
+
+
+# --- The commands ------------------------------------------------------------------------
+
+
+def run(command, *args):
+    out, err = io.StringIO(), io.StringIO()
+    started = time.monotonic()
+    try:
+        call_command(command, *args, stdout=OutputWrapper(out), stderr=OutputWrapper(err))
+        failed = False
+    except CommandError as error:
+        err.write(str(error))
+        failed = True
+    return failed, out.getvalue() + err.getvalue(), time.monotonic() - started
+
+
+def test_commands_give_up_on_a_stalled_store_and_say_so(faulty_store, api, product):
+    ticket = issue(api, product, b"\x89PNG" + bytes(200), content_type="image/png")
+    UploadTicket.objects.filter(pk=ticket["id"]).update(
+        expires_at=timezone.now() - timezone.timedelta(days=1)
+    )
+    faulty_store.stall()
+    bound = 2 * (2 * STORE_TIMEOUT + 1)  # two stalled calls
+
+    for command, says in [
+        ("check_storage", "[FAIL] Credentials and bucket"),
+        ("init_bucket", "Could not set up bucket"),
+        ("purge_uploads", "1 object(s) could not be deleted"),
+    ]:
+        failed, output, elapsed = run(command)
+        assert failed, command
+        assert says in output, (command, output)
+        assert elapsed < bound, (command, elapsed)

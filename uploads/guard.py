@@ -1,0 +1,241 @@
+"""
+What keeps a stalled store from holding every thread of a process: a
+bulkhead and a circuit breaker, shared by the process's clients of one
+store.
+
+Timeouts bound each call (``uploads.storage.client_config``), but cannot do
+this alone: a gunicorn worker with 8 threads and a store that answers
+nothing is pinned by 8 confirms, each waiting out its timeouts, and every
+page behind them waits too. So each process guards its calls to a store:
+
+- the **bulkhead** lets at most ``UPLOADS["STORE_CONCURRENCY"]`` calls wait
+  on the store at once; one more fails at once, and the client gets 503
+  ``storage_unavailable`` with ``Retry-After``. The process's other threads
+  stay free for pages and API calls that need no store;
+- the **circuit breaker** stops calling a store once
+  ``UPLOADS["STORE_FAILURES"]`` calls in a row have failed (timed out,
+  connection refused or cut, 5xx once botocore's retries are spent): every
+  call then fails at once for ``UPLOADS["STORE_COOLDOWN"]`` seconds. After
+  that one call at a time tries the store (the health check's, often);
+  a success closes the circuit, a failure opens it for another cooldown.
+  An answer such as 404 or 403 is a store that works: it counts as a success.
+
+Both are written here because no library fits. pybreaker holds its lock for
+the whole guarded call, so one stalled call makes every other thread of the
+process wait behind it (danielfm/pybreaker#3; the pull requests removing
+that lock were not merged); ``circuitbreaker`` takes no lock at all, so
+threads race on its counters (fabfuel/circuitbreaker#61); neither offers a
+bulkhead. Here the locks are held to update counters, never during a call.
+
+The guard hooks into botocore's events (``before-call``, ``after-call``,
+``after-call-error``) of every client ``uploads.storage`` makes, so it
+covers every call through them: confirm, the health check, django-storages'
+own calls, the commands. A refused call raises a ``BotoCoreError``
+subclass, which every caller already handles as the store failing. What a
+call holds is released when botocore has its answer: reading a streamed
+body afterwards (confirm's ranged GET) is bounded by the read timeout alone.
+"""
+
+import functools
+import logging
+import math
+import threading
+import time
+
+from botocore.exceptions import BotoCoreError
+from django.core.signals import setting_changed
+
+from uploads.conf import upload_settings
+
+logger = logging.getLogger(__name__)
+
+# Where a call that passed the guard marks its request context.
+GUARDED = "uploads.guard"
+
+
+class StoreRefused(BotoCoreError):
+    """A call the guard did not let reach the store; ``retry_after`` is the
+    number of seconds after which trying again makes sense."""
+
+    @property
+    def retry_after(self):
+        return self.kwargs["retry_after"]
+
+
+class StoreBusy(StoreRefused):
+    fmt = (
+        "{limit} calls to the store {store} are already waiting in this process; "
+        "this one was not made"
+    )
+
+
+class StoreCircuitOpen(StoreRefused):
+    fmt = (
+        "The last {failures} calls to the store {store} failed; calls fail at once "
+        "for {retry_after} more second(s)"
+    )
+
+
+class Bulkhead:
+    """At most ``limit`` callers at once; one more is refused, never queued:
+    a queue would hold its threads as surely as the store does."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self._slots = threading.BoundedSemaphore(limit)
+
+    def acquire(self):
+        """Whether a slot was free (and is now taken)."""
+        return self._slots.acquire(blocking=False)
+
+    def release(self):
+        self._slots.release()
+
+
+class CircuitBreaker:
+    """Closed while calls succeed; open for ``cooldown`` seconds once
+    ``threshold`` calls in a row failed; then half-open: one trial call per
+    ``cooldown``, whose outcome closes or opens it again."""
+
+    def __init__(self, threshold, cooldown, clock=time.monotonic):
+        self.threshold = threshold
+        self.cooldown = cooldown
+        self.clock = clock
+        self.failures = 0
+        self.opened_at = None  # None: closed
+        self.trial_at = None
+        self._lock = threading.Lock()
+
+    @property
+    def is_open(self):
+        return self.opened_at is not None
+
+    def allow(self):
+        """``None`` if a call may go ahead, else the seconds to wait."""
+        with self._lock:
+            if self.opened_at is None:
+                return None
+            now = self.clock()
+            wait = self.opened_at + self.cooldown - now
+            if wait > 0:
+                return wait
+            if self.trial_at is not None and now - self.trial_at < self.cooldown:
+                return self.cooldown  # another call is trying the store
+            self.trial_at = now  # this call tries it
+            return None
+
+    def succeeded(self):
+        with self._lock:
+            was_open = self.opened_at is not None
+            self.failures = 0
+            self.opened_at = self.trial_at = None
+        return was_open
+
+    def failed(self):
+        """Counts a failure; whether the circuit opened (again) because of it."""
+        with self._lock:
+            self.failures += 1
+            if self.failures < self.threshold:
+                return False
+            self.opened_at = self.clock()
+            self.trial_at = None
+            return True
+
+
+class StoreGuard:
+    """The bulkhead and the circuit breaker of one store in this process."""
+
+    def __init__(self, store, concurrency, failures, cooldown):
+        self.store = store
+        self.bulkhead = Bulkhead(concurrency)
+        self.breaker = CircuitBreaker(failures, cooldown)
+
+    def before_call(self, context):
+        if not self.bulkhead.acquire():
+            raise StoreBusy(
+                limit=self.bulkhead.limit,
+                store=self.store,
+                retry_after=upload_settings.RETRY_AFTER,
+            )
+        wait = self.breaker.allow()
+        if wait is not None:
+            self.bulkhead.release()
+            raise StoreCircuitOpen(
+                failures=self.breaker.failures,
+                store=self.store,
+                retry_after=max(1, math.ceil(wait)),
+            )
+        context[GUARDED] = self
+
+    def settle(self, failed):
+        self.bulkhead.release()
+        if not failed:
+            if self.breaker.succeeded():
+                logger.warning("The store %s answers again: calls to it resume.", self.store)
+        elif self.breaker.failed():
+            logger.error(
+                "The store %s failed %d calls in a row: calls to it fail at once for %s s.",
+                self.store,
+                self.breaker.failures,
+                self.breaker.cooldown,
+            )
+
+
+_guards = {}
+_guards_lock = threading.Lock()
+
+
+def store_guard(store):
+    """This process's guard of the store at ``store`` (its endpoint URL)."""
+    with _guards_lock:
+        guard = _guards.get(store)
+        if guard is None:
+            guard = _guards[store] = StoreGuard(
+                store,
+                concurrency=upload_settings.STORE_CONCURRENCY,
+                failures=upload_settings.STORE_FAILURES,
+                cooldown=upload_settings.STORE_COOLDOWN,
+            )
+        return guard
+
+
+def guard_client(client, store):
+    """Guard every call ``client`` makes to the store at ``store``, with
+    the guard of the moment (``reset_guards`` replaces them)."""
+    events = client.meta.events
+    events.register(
+        "before-call.s3", functools.partial(before_call, store), unique_id=f"{GUARDED}.before"
+    )
+    events.register("after-call.s3", after_call, unique_id=f"{GUARDED}.after")
+    events.register("after-call-error.s3", after_call_error, unique_id=f"{GUARDED}.error")
+    return client
+
+
+def before_call(store, context, **kwargs):
+    store_guard(store).before_call(context)
+
+
+def after_call(http_response, context, **kwargs):
+    guard = context.pop(GUARDED, None)
+    if guard is not None:
+        guard.settle(failed=http_response.status_code >= 500)
+
+
+def after_call_error(context, **kwargs):
+    guard = context.pop(GUARDED, None)
+    if guard is not None:
+        guard.settle(failed=True)
+
+
+def reset_guards(**kwargs):
+    """Forget every guard: new sizes apply, and no circuit stays open."""
+    with _guards_lock:
+        _guards.clear()
+
+
+def reset_guards_on_change(*, setting, **kwargs):
+    if setting == "UPLOADS":
+        reset_guards()
+
+
+setting_changed.connect(reset_guards_on_change)
