@@ -7,7 +7,6 @@ tickets (``/api/uploads/tickets/``), never by sending bytes to these views.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_view
 from rest_framework import exceptions, filters, generics, parsers, viewsets
@@ -84,12 +83,6 @@ class ProductViewSet(viewsets.ModelViewSet):
     def perform_create(self, serializer):
         serializer.save(site_configuration=self.site)
 
-    def perform_destroy(self, product):
-        image = product.image
-        product.delete()
-        if image:
-            # The object goes once the row is surely gone.
-            transaction.on_commit(lambda: image.storage.delete(image.name))
 
 
 @extend_schema_view(**api_docs.SITES)

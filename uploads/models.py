@@ -154,6 +154,7 @@ class PendingDeletion(models.Model):
         UPLOADED = "uploaded", _("uploaded object, copied")
         REJECTED = "rejected", _("rejected upload")
         UNATTACHED = "unattached", _("copy never attached")
+        OWNER_DELETED = "deleted", _("its object was deleted")
 
     key = models.CharField(_("key"), max_length=1024, unique=True)
     reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)

@@ -11,6 +11,9 @@ may see which objects) and registering an instance, usually from its
 The services then issue, inspect and attach for any registered kind.
 """
 
+from functools import partial
+
+from django.db.models.signals import post_delete
 from django.utils.translation import gettext_lazy as _
 
 from uploads.conf import upload_settings
@@ -98,7 +101,27 @@ def register(target):
     if unknown:
         raise ValueError(f"{target!r} declares unsupported content types {sorted(unknown)}.")
     _registry[target.kind] = target
+    post_delete.connect(
+        partial(delete_file_of_deleted_object, target),
+        sender=target.model,
+        weak=False,
+        dispatch_uid=f"uploads.targets:{target.kind}",
+    )
     return target
+
+
+def delete_file_of_deleted_object(target, sender, instance, **kwargs):
+    """An object deleted by any path (the API, the admin, a cascade from its
+    site, the shell) leaves no file behind: the file is recorded for
+    deletion with the row, and deleted once that commits (uploads.deletions),
+    so a rolled-back delete keeps it and a store that is down loses nothing."""
+    name = getattr(instance, target.field_name).name
+    if name:
+        from uploads import deletions
+        from uploads.models import PendingDeletion
+        from uploads.storage import media_key
+
+        deletions.schedule({media_key(name): PendingDeletion.Reason.OWNER_DELETED})
 
 
 def get_target(kind):

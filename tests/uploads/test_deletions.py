@@ -9,7 +9,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from inventory.models import Product
@@ -251,3 +251,37 @@ def test_clean_up_never_asks_the_store_about_a_key_never_written(aws_store, aws_
     assert not PendingDeletion.objects.exists()
     aws_key(readme_policy(aws_store.bucket))
     assert confirm(api, ticket).status_code == 200
+
+
+def test_a_deleted_object_takes_its_file_with_it_whatever_deletes_it(
+    store, deletes, api, product, site
+):
+    """The API, the admin and a cascade from the site all delete rows the
+    same way: the file is recorded with the row and deleted after the
+    commit; a store that refuses the delete loses nothing."""
+    attached = confirm(api, upload(store, api, product, jpeg())).json()
+    deletes.refuse()
+
+    site.delete()  # cascades to the product, as the admin's site deletion does
+
+    assert not Product.objects.filter(pk=product.pk).exists()
+    record = PendingDeletion.objects.get(key=attached["key"])
+    assert (record.reason, record.attempts) == ("deleted", 1)
+    assert store.read(attached["key"]), "kept until a delete succeeds"
+
+    deletes.allow()
+    assert "1 deleted, 0 still failing" in purge()
+    assert attached["key"] not in store.keys()
+
+
+def test_a_rolled_back_delete_keeps_the_file(store, api, product):
+    attached = confirm(api, upload(store, api, product, jpeg())).json()
+    pk = product.pk
+
+    with pytest.raises(DatabaseError), transaction.atomic():
+        product.delete()
+        raise DatabaseError("the rest of the request failed")
+
+    assert Product.objects.filter(pk=pk).exists()
+    assert not PendingDeletion.objects.exists()
+    assert attached["key"] in store.keys()
