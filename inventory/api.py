@@ -84,7 +84,6 @@ class ProductViewSet(viewsets.ModelViewSet):
         serializer.save(site_configuration=self.site)
 
 
-
 @extend_schema_view(**api_docs.SITES)
 class SiteView(generics.RetrieveUpdateAPIView):
     """The user's site; site admins may change it (the logo goes through an
