@@ -61,14 +61,20 @@ def test_concurrent_uploads_attach_one_object_per_product_and_leave_nothing(stac
     sites = add_sites(stack, "smoke", staff=4, products=10)
     uploads = plan(sites, 40, jpeg((640, 480)))
 
-    flows, seconds = run_flows(stack, uploads)
+    # Clients retry a 503 after Retry-After, as the reference clients do: a
+    # process sheds the store calls beyond UPLOADS_STORE_CONCURRENCY that
+    # wait longer than UPLOADS["STORE_WAIT"] for a slot (uploads.guard).
+    flows, seconds = run_flows(stack, uploads, retry_for=60)
     report = Report(flows, seconds, stack.worker_peaks(), stack.events(sites))
     print(report)
 
-    assert not report.errors(), report
+    shed = ("confirm", 503, "storage_unavailable")
+    assert set(report.errors()) <= {shed}, report
+    assert all(flow.confirmed for flow in flows), report
     print("purge_uploads:", check_uploads(stack, sites))
     outcomes = Counter((e["event"], e["outcome"]) for e in report.events)
-    assert outcomes == {("ticket", "issued"): 40, ("confirm", "confirmed"): 40}
+    assert outcomes[("ticket", "issued")] == outcomes[("confirm", "confirmed")] == 40
+    assert set(outcomes) <= {("ticket", "issued"), ("confirm", "confirmed"), shed[::2]}
 
 
 BOMBS = [
@@ -95,7 +101,7 @@ def test_large_photos_and_bombs_keep_a_worker_within_its_memory(stack):
 
     photo = jpeg_of_size(20)
     bombs = [Work(site, site.tokens[0], site.products[0], *bomb[:2]) for bomb in BOMBS]
-    flows, _ = run_flows(stack, plan([site], 8, photo) + bombs)
+    flows, _ = run_flows(stack, plan([site], 8, photo) + bombs, retry_for=60)
     (peak,) = stack.worker_peaks().values()
     print(
         f"worker peak RSS: {baseline / MIB:.1f} MiB after 24 ordinary uploads, "

@@ -48,9 +48,14 @@ DEFAULTS = {
     "DELETE_RETRY_DELAY": 60,
     "DELETE_RETRY_MAX_DELAY": 3600,
     # Calls to the store one process may have waiting at once; one more
-    # fails at once (503), leaving the other threads to requests that need
-    # no store. Keep it below the threads of a process (uploads.guard).
+    # waits at most STORE_WAIT seconds for one of them to end, then fails
+    # (503), leaving the other threads to requests that need no store. Keep
+    # it below the threads of a process (uploads.guard).
     "STORE_CONCURRENCY": 4,
+    # 0 sheds at once: a burst beyond STORE_CONCURRENCY on a healthy store
+    # is answered 503 too, and clients retry after Retry-After. A wait lets
+    # such calls queue, but holds their threads while the store stalls.
+    "STORE_WAIT": 0,
     # Calls in a row that fail (timeouts, refused connections, 5xx) before
     # a process stops calling the store, and the seconds it then waits
     # before trying again with one call.

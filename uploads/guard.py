@@ -9,7 +9,9 @@ nothing is pinned by 8 confirms, each waiting out its timeouts, and every
 page behind them waits too. So each process guards its calls to a store:
 
 - the **bulkhead** lets at most ``UPLOADS["STORE_CONCURRENCY"]`` calls wait
-  on the store at once; one more fails at once, and the client gets 503
+  on the store at once; one more waits ``UPLOADS["STORE_WAIT"]`` seconds at
+  most for a slot (none by default: a wait holds the thread when the store
+  stalls), then fails, and the client gets 503
   ``storage_unavailable`` with ``Retry-After``. The process's other threads
   stay free for pages and API calls that need no store;
 - the **circuit breaker** stops calling a store once
@@ -77,16 +79,20 @@ class StoreCircuitOpen(StoreRefused):
 
 
 class Bulkhead:
-    """At most ``limit`` callers at once; one more is refused, never queued:
-    a queue would hold its threads as surely as the store does."""
+    """At most ``limit`` callers at once; one more waits ``wait`` seconds at
+    most for a slot, then is refused: a longer queue would hold its threads
+    as surely as the store does."""
 
-    def __init__(self, limit):
+    def __init__(self, limit, wait=0):
         self.limit = limit
+        self.wait = wait
         self._slots = threading.BoundedSemaphore(limit)
 
     def acquire(self):
-        """Whether a slot was free (and is now taken)."""
-        return self._slots.acquire(blocking=False)
+        """Whether a slot was free in time (and is now taken)."""
+        if self.wait <= 0:
+            return self._slots.acquire(blocking=False)
+        return self._slots.acquire(timeout=self.wait)
 
     def release(self):
         self._slots.release()
@@ -145,9 +151,9 @@ class CircuitBreaker:
 class StoreGuard:
     """The bulkhead and the circuit breaker of one store in this process."""
 
-    def __init__(self, store, concurrency, failures, cooldown):
+    def __init__(self, store, concurrency, failures, cooldown, wait=0):
         self.store = store
-        self.bulkhead = Bulkhead(concurrency)
+        self.bulkhead = Bulkhead(concurrency, wait)
         self.breaker = CircuitBreaker(failures, cooldown)
 
     def before_call(self, context):
@@ -195,6 +201,7 @@ def store_guard(store):
                 concurrency=upload_settings.STORE_CONCURRENCY,
                 failures=upload_settings.STORE_FAILURES,
                 cooldown=upload_settings.STORE_COOLDOWN,
+                wait=upload_settings.STORE_WAIT,
             )
         return guard
 

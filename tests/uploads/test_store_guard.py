@@ -119,11 +119,11 @@ def test_the_breaker_opens_after_failures_in_a_row_then_lets_one_trial_through()
 def test_once_the_store_failed_confirms_answer_at_once_until_it_is_back(
     faulty_store, api, product, settings
 ):
-    settings.UPLOADS = {**settings.UPLOADS, "STORE_FAILURES": 2, "STORE_COOLDOWN": 1}
+    settings.UPLOADS = {**settings.UPLOADS, "STORE_FAILURES": 1, "STORE_COOLDOWN": 1}
     ticket = upload(api, product, b"\x89PNG" + bytes(200))
     faulty_store.stall()
 
-    first = confirm(api, ticket)  # its HEAD and its clean-up: two failures
+    first = confirm(api, ticket)  # its HEAD fails (no clean-up: nothing was written)
     stalled = faulty_store.stalled
     started = time.monotonic()
     second = confirm(api, ticket)
@@ -168,6 +168,32 @@ def test_at_most_store_concurrency_threads_wait_on_a_stalled_store(faulty_store,
     faulty_store.heal()
     for thread in waiting:
         thread.join()
+
+
+def test_with_a_wait_a_busy_store_that_answers_sheds_nothing(faulty_store, settings):
+    """More callers than slots, on a store that answers within STORE_WAIT:
+    each waits its turn, none is refused."""
+    settings.UPLOADS = {**settings.UPLOADS, "STORE_CONCURRENCY": 1, "STORE_WAIT": 1}
+    backend = get_backend()
+    assert backend.client
+    faulty_store.slow(0.1)
+    outcomes = []
+
+    def head():
+        try:
+            backend.head("media/sites/1/products/incoming/x.png")
+        except ObjectMissing:
+            outcomes.append("answered")
+        except StorageUnavailable:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=head) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert outcomes == ["answered"] * 4
 
 
 def head_quietly():
