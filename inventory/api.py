@@ -14,6 +14,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.pagination import PageNumberPagination
 
 from inventory import api_docs
+from inventory.logins import LoginLocked, retry_after
 from inventory.models import Configuration, Product
 from inventory.serializers import ProductSerializer, SiteSerializer
 from inventory.sites import acting_site
@@ -36,14 +37,22 @@ def requested_site(request):
 
 class ObtainTokenView(ObtainAuthToken):
     """An API token for a username and password: the same token every time,
-    until the account's token is reset."""
+    until the account's token is reset. A username locked out by django-axes
+    (``inventory.logins``) gets ``login_locked`` whatever the password."""
 
     parser_classes = [parsers.JSONParser, parsers.FormParser]
     throttle_classes = [LoginThrottle]
 
     @api_docs.TOKEN
     def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
+        try:
+            return super().post(request, *args, **kwargs)
+        except exceptions.ValidationError:
+            # axes marks the request when it refused the login or when this
+            # failure reached the limit.
+            if getattr(request, "axes_locked_out", False):
+                raise LoginLocked(retry_after(request)) from None
+            raise
 
 
 class ProductPagination(PageNumberPagination):

@@ -4,11 +4,13 @@ example for every request and answer, and the errors each may give.
 Generated clients (Kotlin, Swift) and /api/docs/ show these.
 """
 
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
 
+from inventory.logins import lockout_message
 from inventory.serializers import ProductSerializer, SiteSerializer
 from uploads.api import schema
 
@@ -145,7 +147,14 @@ TOKEN = extend_schema(
                 errors={"non_field_errors": ["Unable to log in with provided credentials."]},
             ),
         ),
-        429: schema.THROTTLED,
+        429: schema.error_response(
+            "`login_locked`: too many failed logins for this username, from any "
+            "address; wait `Retry-After` seconds (the right password is refused "
+            "meanwhile). `throttled`: too many requests for this username from "
+            "this address; wait `Retry-After` seconds.",
+            schema.error_example("login_locked", lazy(lockout_message, str)(900)),
+            "throttled",
+        ),
     },
     examples=[
         OpenApiExample(

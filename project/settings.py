@@ -11,6 +11,7 @@ these settings when they are instantiated, so both modes share one code path.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -79,6 +80,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_tasks",
     "django_tasks_db",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -92,6 +94,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a lockout detected during a page or admin login into the
+    # lockout page (inventory.logins.lockout_response).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "project.urls"
@@ -151,6 +156,41 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The number of proxies in front of the app that append the client's
+# address to X-Forwarded-For (0: clients connect directly, the header is
+# ignored). The throttles and the login lockout identify clients by it; a
+# larger number than the real one lets clients pick their own address.
+num_proxies = env.int("DJANGO_NUM_PROXIES", 0, minimum=0, maximum=10)
+
+# Password guessing (django-axes, on every path that calls authenticate():
+# the token endpoint, the login page, the admin): after LOGIN_FAILURE_LIMIT
+# failed logins for one username, whatever the addresses they came from,
+# that username is locked out for LOGIN_COOLOFF minutes, the right password
+# included. Recorded in the database, so every app instance sees the same
+# counts. See inventory.logins.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_VERBOSE = False  # no start-up banner in every command's output
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# Not per address as well (axes.W006): a shop's phones share one Wi-Fi or
+# carrier address, and behind a proxy with DJANGO_NUM_PROXIES wrong every
+# client has the proxy's: a few wrong guesses would lock them all out. A
+# guesser trying many usernames gets LOGIN_FAILURE_LIMIT tries at each per
+# cool-off.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF", 15, minimum=1, maximum=24 * 60))
+# A locked-out user's retry time does not move while they keep trying, so
+# the time the message gives is true.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_CLIENT_IP_CALLABLE = "inventory.logins.client_address"
+AXES_LOCKOUT_CALLABLE = "inventory.logins.lockout_response"
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "inventory:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -169,6 +209,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "uploads.api.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "NUM_PROXIES": num_proxies,
     "DEFAULT_THROTTLE_RATES": {
         "upload_tickets": env.rate("UPLOADS_TICKET_RATE", "120/hour"),
         "login": env.rate("LOGIN_RATE", "10/min"),

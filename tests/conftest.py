@@ -15,6 +15,8 @@ import redis
 from django.core.cache import cache
 from django.core.management import call_command
 from django.core.signals import setting_changed
+from django.http import HttpRequest
+from django.test import Client
 from django.urls import clear_url_caches
 
 from project.seaweedfs import SeaweedFS, free_weed_ports
@@ -123,6 +125,19 @@ def use_storages(settings):
     # Assigning STORAGES makes Django drop its cached default storage, which
     # then picks the mode of the settings below.
     settings.STORAGES = {**settings.STORAGES}
+
+
+@pytest.fixture(autouse=True)
+def client_login_through_axes(monkeypatch):
+    """``Client.login()`` calls ``authenticate()`` without a request, which
+    django-axes refuses (a login it could not count): give it one, as the
+    login pages do."""
+    login = Client.login
+    monkeypatch.setattr(
+        Client,
+        "login",
+        lambda self, **credentials: login(self, request=HttpRequest(), **credentials),
+    )
 
 
 @pytest.fixture(autouse=True)

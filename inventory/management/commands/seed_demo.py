@@ -12,6 +12,7 @@ already in the store is kept: a second run uploads nothing.
 from decimal import Decimal
 from functools import partial
 
+from axes.utils import reset as axes_reset
 from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -173,6 +174,9 @@ class Command(BaseCommand):
         user.is_staff = True
         user.set_password(password)
         user.save()
+        # The printed logins work now, even after wrong passwords (a
+        # mistyped demo login, or a test of the lockout) locked them out.
+        axes_reset(username=username)
         if not superuser:
             codenames = SITE_ADMIN_PERMISSIONS if site_admin else STAFF_PERMISSIONS
             user.user_permissions.set(
