@@ -45,6 +45,7 @@ from uploads.errors import (
     StorageAccessDenied,
     StorageUnavailable,
     TicketExpired,
+    TicketTampered,
     TooManyTickets,
     UploadMissing,
 )
@@ -118,8 +119,7 @@ def create_ticket(user, *, kind, content_type, size, object_id, filename, sha256
         content_type=content_type,
         size=size,
         sha256=sha256 or "",
-        incoming_key=incoming_prefix(site_id, target.folder)
-        + object_name(ticket_id.hex, content_type),
+        incoming_key=incoming_key(site_id, target.folder, ticket_id, content_type),
         created_at=now,
         expires_at=now + timedelta(seconds=upload_settings.TICKET_TTL),
     )
@@ -182,6 +182,21 @@ def incoming_prefix(site_id, folder):
     return media_key(f"{site_folder(site_id, folder)}/incoming/")
 
 
+def incoming_key(site_id, folder, ticket_id, content_type):
+    """The one key a ticket's client may post to, from the ticket's site,
+    its target's folder and its id. Issue stores it; confirm derives it
+    again and refuses a row that names another (``TicketTampered``): a key
+    is never trusted because it sits in our own table."""
+    return incoming_prefix(site_id, folder) + object_name(ticket_id.hex, content_type)
+
+
+def incoming_key_of(ticket):
+    """The incoming key ``ticket`` must hold (see ``incoming_key``)."""
+    return incoming_key(
+        ticket.site_id, get_target(ticket.kind).folder, ticket.pk, ticket.content_type
+    )
+
+
 def policy_for(ticket):
     return UploadPolicy(
         key=ticket.incoming_key,
@@ -239,6 +254,7 @@ def claim_ticket(user, ticket_id, event):
     deadline = time.monotonic() + upload_settings.CONFIRM_WAIT
     pause = 0.05
     while True:
+        tampered = False
         with transaction.atomic():
             ticket = get_ticket(user, ticket_id, lock=True)
             event.update(
@@ -255,7 +271,10 @@ def claim_ticket(user, ticket_id, event):
             obj = target.get_object(user, ticket.object_id)
             if target.get_site_id(obj) != ticket.site_id:
                 raise NotFound()
-            if not ticket.is_claimed(now):
+            tampered = ticket.incoming_key != incoming_key_of(ticket)
+            if tampered:
+                refuse_tampered(ticket)
+            elif not ticket.is_claimed(now):
                 if ticket.final_key:
                     # A claim that lapsed: its confirm died, or will find
                     # that it lost the claim. Its copy may exist.
@@ -266,10 +285,28 @@ def claim_ticket(user, ticket_id, event):
                 ticket.claimed_until = now + timedelta(seconds=upload_settings.CONFIRM_LEASE)
                 ticket.save(update_fields=["final_key", "claimed_until"])
                 return ticket
+        if tampered:
+            raise TicketTampered()
         if time.monotonic() >= deadline:
             raise ConfirmInProgress(retry_after=upload_settings.RETRY_AFTER)
         time.sleep(pause)
         pause = min(pause * 2, 0.5)
+
+
+def refuse_tampered(ticket):
+    """Reject, for good, a ticket whose row names a key it was not issued
+    for. The key named is not deleted: it may be another site's object."""
+    logger.error(
+        "Ticket %s names incoming key %r, not %r: refused",
+        ticket.pk,
+        ticket.incoming_key,
+        incoming_key_of(ticket),
+    )
+    ticket.status = Status.REJECTED
+    ticket.error_code = TicketTampered.code
+    ticket.final_key = ""
+    ticket.claimed_until = None
+    ticket.save(update_fields=["status", "error_code", "final_key", "claimed_until"])
 
 
 def confirm_claimed(ticket, user, backend):
