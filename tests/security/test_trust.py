@@ -1,6 +1,11 @@
 """Checks that trust nothing they need not: a ticket's row, an unsigned
 form, a JPEG's metadata (issue 13, "Checks that trust too much")."""
 
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.test.client import FakePayload, encode_multipart
+
 from inventory.models import Product
 from tests.images import jpeg
 from tests.uploads import conftest as uploads
@@ -52,3 +57,83 @@ def test_confirm_still_attaches_an_untampered_ticket(store, api, product):
     response = confirm(api, ticket)
 
     assert response.status_code == 200, response.json()
+
+
+# --- The emulator refuses an unsigned form before reading its file ----------
+
+BOUNDARY = "trust-boundary"
+
+
+def emulator_body(fields, body):
+    """A multipart body, fields in the order given (the file where it is)."""
+    return encode_multipart(
+        BOUNDARY,
+        {
+            name: SimpleUploadedFile("photo.jpg", value, "image/jpeg")
+            if isinstance(value, bytes)
+            else value
+            for name, value in fields.items()
+        }
+        | ({"file": SimpleUploadedFile("photo.jpg", body, "image/jpeg")} if body else {}),
+    )
+
+
+@pytest.fixture
+def bytes_read(monkeypatch):
+    """Counts the request body bytes the view reads."""
+    counter = {"read": 0}
+    read = FakePayload.read
+
+    def counting(self, size=-1):
+        data = read(self, size)
+        counter["read"] += len(data)
+        return data
+
+    monkeypatch.setattr(FakePayload, "read", counting)
+    return counter
+
+
+def test_emulator_refuses_a_bad_signature_before_reading_a_large_body(
+    local_media, api, product, bytes_read
+):
+    ticket = issue(api, product, jpeg())
+    fields = dict(ticket["upload"]["fields"], **{"x-amz-signature": "0" * 64})
+    payload = emulator_body(fields, b"\xff" * (10 * 1024 * 1024))
+
+    response = Client().post(
+        ticket["upload"]["url"], payload, content_type=f"multipart/form-data; boundary={BOUNDARY}"
+    )
+
+    assert response.status_code == 403
+    assert b"<Code>AccessDenied</Code>" in response.content
+    assert bytes_read["read"] < 256 * 1024, "the 10 MiB file was read"
+    assert [path for path in local_media.rglob("*") if path.is_file()] == []
+
+
+def test_emulator_refuses_a_signed_form_for_a_smaller_file_as_soon_as_it_is_exceeded(
+    local_media, api, product, bytes_read
+):
+    ticket = issue(api, product, jpeg())
+    payload = emulator_body(ticket["upload"]["fields"], b"\xff" * (10 * 1024 * 1024))
+
+    response = Client().post(
+        ticket["upload"]["url"], payload, content_type=f"multipart/form-data; boundary={BOUNDARY}"
+    )
+
+    assert response.status_code == 400
+    assert b"<Code>EntityTooLarge</Code>" in response.content
+    assert bytes_read["read"] < 256 * 1024, "the file was read past its policy's size"
+    assert [path for path in local_media.rglob("*") if path.is_file()] == []
+
+
+def test_emulator_ignores_signed_fields_that_come_after_the_file(local_media, api, product):
+    body = jpeg()
+    ticket = issue(api, product, body)
+    payload = emulator_body({"file": body, **ticket["upload"]["fields"]}, None)
+
+    response = Client().post(
+        ticket["upload"]["url"], payload, content_type=f"multipart/form-data; boundary={BOUNDARY}"
+    )
+
+    assert response.status_code == 403
+    assert [path for path in local_media.rglob("*") if path.is_file()] == []
