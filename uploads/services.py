@@ -49,7 +49,7 @@ from uploads.errors import (
     TooManyTickets,
     UploadMissing,
 )
-from uploads.inspect import inspect_image
+from uploads.inspect import inspect_image, jpeg_header, sniff_format
 from uploads.models import PendingDeletion, UploadTicket
 from uploads.policy import UploadPolicy
 from uploads.storage import get_user_site_id, media_key, media_name_of, site_folder
@@ -361,6 +361,14 @@ def inspect(ticket, target, backend, info):
     data = backend.read(
         ticket.incoming_key, info.etag, None if full else upload_settings.INSPECT_BYTES
     )
+    if len(data) < info.size and sniff_format(data) == "JPEG":
+        # Metadata may push the frame header past the first bytes: follow
+        # the segments with a few ranged reads (bounded: see jpeg_header).
+        data = jpeg_header(
+            data,
+            lambda start, length: backend.read(ticket.incoming_key, info.etag, length, start),
+            info.size,
+        )
     return inspect_image(
         data,
         ticket.content_type,

@@ -1,6 +1,9 @@
 """Checks that trust nothing they need not: a ticket's row, an unsigned
 form, a JPEG's metadata (issue 13, "Checks that trust too much")."""
 
+import os
+import struct
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -10,6 +13,8 @@ from inventory.models import Product
 from tests.images import jpeg
 from tests.uploads import conftest as uploads
 from tests.uploads.conftest import confirm, issue
+from uploads.backends.local import LocalUploadBackend
+from uploads.backends.s3 import S3UploadBackend
 from uploads.models import UploadTicket
 
 # The upload tests' fixtures: both storage modes, a site's staff, a product.
@@ -137,3 +142,77 @@ def test_emulator_ignores_signed_fields_that_come_after_the_file(local_media, ap
 
     assert response.status_code == 403
     assert [path for path in local_media.rglob("*") if path.is_file()] == []
+
+
+# --- JPEGs with large metadata: followed, with bounded reads ----------------
+
+
+def jpeg_with_metadata(segments, size=(320, 200)):
+    """A JPEG with ``segments`` [(marker, payload length)] of metadata right
+    after its start-of-image, pushing the frame header back. The payloads
+    hold no 0xFF byte, so no marker can be found in them but by length."""
+    image = jpeg(size)
+    metadata = b"".join(
+        bytes([0xFF, marker])
+        + struct.pack(">H", length + 2)
+        + os.urandom(length).replace(b"\xff", b"\x00")
+        for marker, length in segments
+    )
+    return image[:2] + metadata + image[2:]
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """The byte counts of every read of an object through either backend."""
+    counts = []
+
+    def counting(original):
+        def read(self, key, etag, length=None, start=0):
+            data = original(self, key, etag, length, start)
+            counts.append(len(data))
+            return data
+
+        return read
+
+    for backend in (LocalUploadBackend, S3UploadBackend):
+        monkeypatch.setattr(backend, "read", counting(backend.read))
+    return counts
+
+
+def upload_and_confirm(store, api, product, body):
+    ticket = issue(api, product, body)
+    assert store.post(ticket["upload"], body) == 204
+    return confirm(api, ticket)
+
+
+def test_a_jpeg_with_200_kb_of_exif_xmp_and_icc_before_its_frame_is_accepted(
+    store, api, product, reads
+):
+    body = jpeg_with_metadata([(0xE1, 65_000), (0xE1, 60_000), (0xE2, 50_000), (0xE2, 30_000)])
+    assert body.index(b"\xff\xc0") > 200_000  # the frame header (SOF0)
+
+    response = upload_and_confirm(store, api, product, body)
+
+    assert response.status_code == 200, response.json()
+    assert (response.json()["width"], response.json()["height"]) == (320, 200)
+    assert sum(reads) <= WORST_CASE_BYTES
+    assert sum(reads) < len(body) / 2, "the metadata was skipped, not read"
+
+
+# What jpeg_header's docstring states: the first INSPECT_BYTES, then at most
+# 24 ranged reads of 8 KiB.
+WORST_CASE_BYTES = 64 * 1024 + 24 * 8 * 1024
+
+
+def test_inspecting_a_jpeg_reads_at_most_256_kib_however_much_metadata_it_has(
+    store, api, product, reads
+):
+    # 40 metadata segments of 64 KiB: each one skipped costs a ranged read.
+    body = jpeg_with_metadata([(0xE1, 65_533)] * 40)
+
+    response = upload_and_confirm(store, api, product, body)
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_image"
+    assert sum(reads) == WORST_CASE_BYTES
+    assert len(reads) == 25

@@ -209,8 +209,9 @@ class LocalUploadBackend:
             raise ObjectChanged(key)
         return handle
 
-    def read(self, key, etag, length=None):
+    def read(self, key, etag, length=None, start=0):
         with self.open_unchanged(key, etag) as handle:
+            handle.seek(start)
             return handle.read() if length is None else handle.read(length)
 
     def copy(self, source, destination, etag, content_type):
