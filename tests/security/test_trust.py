@@ -5,6 +5,7 @@ import os
 import struct
 
 import pytest
+from django.core.checks import run_checks
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.test.client import FakePayload, encode_multipart
@@ -216,3 +217,28 @@ def test_inspecting_a_jpeg_reads_at_most_256_kib_however_much_metadata_it_has(
     assert response.json()["code"] == "invalid_image"
     assert sum(reads) == WORST_CASE_BYTES
     assert len(reads) == 25
+
+
+# --- Filesystem mode is not for production ----------------------------------
+
+
+def deploy_check_ids():
+    return {message.id for message in run_checks(include_deployment_checks=True)}
+
+
+def test_deploy_check_warns_that_filesystem_mode_is_not_for_production(settings):
+    settings.DEBUG = False
+    settings.AWS_STORAGE_BUCKET_NAME = ""
+
+    assert "uploads.W001" in deploy_check_ids()
+
+
+def test_deploy_check_is_quiet_with_a_bucket_or_in_development(settings):
+    settings.AWS_STORAGE_BUCKET_NAME = ""
+    settings.DEBUG = True
+    assert "uploads.W001" not in deploy_check_ids()
+
+    settings.DEBUG = False
+    settings.AWS_STORAGE_BUCKET_NAME = "media"
+    settings.AWS_ACCESS_KEY_ID = settings.AWS_SECRET_ACCESS_KEY = "key"
+    assert "uploads.W001" not in deploy_check_ids()
