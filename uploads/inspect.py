@@ -88,7 +88,12 @@ class RangedReader:
         if offset >= self.size:
             raise InvalidImage()  # the file ends inside its header
         if self.reads >= JPEG_EXTRA_READS:
-            raise InvalidImage(_("The image's header is too far into the file."))
+            raise InvalidImage(
+                _(
+                    "The image carries too much metadata to be checked. "
+                    "Save it again without it, then retry."
+                )
+            )
         self.reads += 1
         self.window_start = offset
         self.window = self.read(offset, min(JPEG_READ_SIZE, self.size - offset))
