@@ -540,8 +540,9 @@ def purge_expired(*, dry_run=False, now=None):
     # No confirm can claim these any more; one that claimed before stays
     # alone until its claim lapses.
     unconfirmed = expired.exclude(status=Status.CONFIRMED).exclude(claimed_until__gt=now)
-    for ticket in unconfirmed.only("pk", "incoming_key", "final_key"):
-        keys = [key for key in (ticket.incoming_key, ticket.final_key) if key]
+    derivable = ("pk", "site_id", "kind", "content_type", "incoming_key")
+    for ticket in unconfirmed.only(*derivable, "final_key"):
+        keys = [key for key in (derived_incoming_key(ticket), ticket.final_key) if key]
         cleared = [purge_object(backend, key, dry_run, report) for key in keys]
         if not all(cleared):
             continue
@@ -549,14 +550,29 @@ def purge_expired(*, dry_run=False, now=None):
         if not dry_run:
             unconfirmed.filter(pk=ticket.pk).delete()
     leftovers = expired.filter(status=Status.CONFIRMED, incoming_purged=False)
-    for ticket in leftovers.only("pk", "incoming_key"):
-        if purge_object(backend, ticket.incoming_key, dry_run, report) and not dry_run:
+    for ticket in leftovers.only(*derivable):
+        key = derived_incoming_key(ticket)
+        if (not key or purge_object(backend, key, dry_run, report)) and not dry_run:
             leftovers.filter(pk=ticket.pk).update(incoming_purged=True)
     if dry_run:
         report.recorded = PendingDeletion.objects.count()
     else:
         report.retried = deletions.delete_recorded(now=now)
     return report
+
+
+def derived_incoming_key(ticket):
+    """The ticket's incoming key if its row holds the one its site, folder
+    and id give; otherwise ``None``, logged: purge never deletes a key it
+    cannot derive (it may be another site's object)."""
+    try:
+        expected = incoming_key_of(ticket)
+    except LookupError:  # a kind no longer declared: nothing to derive from
+        expected = None
+    if expected != ticket.incoming_key:
+        logger.error("Ticket %s names incoming key %r: left alone", ticket.pk, ticket.incoming_key)
+        return None
+    return expected
 
 
 def purge_object(backend, key, dry_run, report):

@@ -3,12 +3,14 @@ form, a JPEG's metadata (issue 13, "Checks that trust too much")."""
 
 import os
 import struct
+from datetime import timedelta
 
 import pytest
 from django.core.checks import run_checks
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.test.client import FakePayload, encode_multipart
+from django.utils import timezone
 
 from inventory.models import Product
 from tests.images import jpeg
@@ -17,6 +19,7 @@ from tests.uploads.conftest import confirm, issue
 from uploads.backends.local import LocalUploadBackend
 from uploads.backends.s3 import S3UploadBackend
 from uploads.models import UploadTicket
+from uploads.services import purge_expired
 
 # The upload tests' fixtures: both storage modes, a site's staff, a product.
 store = uploads.store
@@ -242,3 +245,17 @@ def test_deploy_check_is_quiet_with_a_bucket_or_in_development(settings):
     settings.AWS_STORAGE_BUCKET_NAME = "media"
     settings.AWS_ACCESS_KEY_ID = settings.AWS_SECRET_ACCESS_KEY = "key"
     assert "uploads.W001" not in deploy_check_ids()
+
+
+def test_purge_leaves_alone_the_object_a_tampered_expired_ticket_names(store, api, product, sites):
+    other_key = f"media/sites/{sites[1].pk}/products/{'c' * 32}.jpg"
+    store.put(other_key, jpeg())
+    ticket = issue(api, product, jpeg())
+    UploadTicket.objects.filter(pk=ticket["id"]).update(
+        incoming_key=other_key, expires_at=timezone.now() - timedelta(days=1)
+    )
+
+    purge_expired()
+
+    assert store.keys() == [other_key]
+    assert not UploadTicket.objects.filter(pk=ticket["id"]).exists()
