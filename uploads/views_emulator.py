@@ -69,7 +69,8 @@ class StreamingPolicyHandler(FileUploadHandler):
         raise StopUpload(connection_reset=True)
 
     def fields_so_far(self):
-        # The parser's fields so far: those before the file.
+        # The fields parsed so far: those before the file. MultiPartParser
+        # hands a handler no fields, so they are read where it keeps them.
         return {name: list(values) for name, values in self.parser._post.lists()}
 
     def new_file(self, field_name, *args, **kwargs):
@@ -80,7 +81,7 @@ class StreamingPolicyHandler(FileUploadHandler):
             self.grant = authorize_form(self.fields_so_far())
         except PolicyViolation as violation:
             self.refuse(violation)
-        self.max_size = self.grant.max_size or largest_upload()
+        self.max_size = min(self.grant.max_size or largest_upload(), largest_upload())
         os.makedirs(self.directory, exist_ok=True)
         self.temporary = tempfile.NamedTemporaryFile(
             dir=self.directory, prefix=".upload-", delete=False
