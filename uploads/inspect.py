@@ -118,9 +118,7 @@ def jpeg_header(head, read, size):
     offset = 2
     while True:
         prefix, marker = reader.get(offset, 2)
-        if prefix != 0xFF:
-            raise InvalidImage()
-        if marker == 0xFF:  # fill byte before a marker
+        if prefix != 0xFF or marker in (0x00, 0xFF):  # junk, fill bytes: skipped as by Pillow
             offset += 1
             continue
         if marker in STANDALONE:

@@ -1,6 +1,7 @@
 """Checks that trust nothing they need not: a ticket's row, an unsigned
 form, a JPEG's metadata (issue 13, "Checks that trust too much")."""
 
+import io
 import os
 import struct
 from datetime import timedelta
@@ -11,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.test.client import FakePayload, encode_multipart
 from django.utils import timezone
+from PIL import Image
 
 from inventory.models import Product
 from tests.images import jpeg
@@ -18,6 +20,7 @@ from tests.uploads import conftest as uploads
 from tests.uploads.conftest import confirm, issue
 from uploads.backends.local import LocalUploadBackend
 from uploads.backends.s3 import S3UploadBackend
+from uploads.inspect import ImageInfo, inspect_image, jpeg_header
 from uploads.models import UploadTicket
 from uploads.services import purge_expired
 
@@ -259,3 +262,16 @@ def test_purge_leaves_alone_the_object_a_tampered_expired_ticket_names(store, ap
 
     assert store.keys() == [other_key]
     assert not UploadTicket.objects.filter(pk=ticket["id"]).exists()
+
+
+def test_junk_and_fill_bytes_between_jpeg_segments_are_skipped_as_pillow_skips_them():
+    image = jpeg((320, 200))
+    junk = b"\x00\x13\xff\x00\xff\xff"
+    body = image[:2] + b"\xff\xe1\xff\xff" + b"\x00" * 65_533 + junk + image[2:]
+    with Image.open(io.BytesIO(body)) as whole:
+        assert whole.size == (320, 200)  # Pillow reads it whole
+    header = jpeg_header(body[:1024], lambda start, length: body[start : start + length], len(body))
+
+    assert inspect_image(
+        header, "image/jpeg", size=len(body), max_pixels=10**6, max_side=1000
+    ) == ImageInfo("JPEG", 320, 200)
