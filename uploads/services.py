@@ -421,7 +421,8 @@ def attach_locked(ticket, user, target, image):
     }
     ticket.save(update_fields=["status", "confirmed_at", "claimed_until", "result"])
 
-    unused = {ticket.incoming_key: Reason.UPLOADED}
+    # Derived, not read from the row relocked: only that key is ours.
+    unused = {incoming_key_of(ticket): Reason.UPLOADED}
     if old_name and old_name != new_name:
         unused[media_key(old_name)] = Reason.REPLACED
     deletions.schedule(unused)
@@ -440,7 +441,7 @@ def reject(ticket, rejection):
             current.final_key = ""
             current.claimed_until = None
             current.save(update_fields=["status", "error_code", "final_key", "claimed_until"])
-            deletions.schedule({current.incoming_key: Reason.REJECTED})
+            deletions.schedule({incoming_key_of(current): Reason.REJECTED})
     if held:
         raise rejection
     return answer_of(current)

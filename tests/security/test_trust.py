@@ -61,6 +61,31 @@ def test_confirm_refuses_a_ticket_whose_row_names_another_sites_object(store, ap
     assert store.read(other_key) == other_body
 
 
+def test_a_row_altered_while_confirm_copies_does_not_get_another_sites_object_deleted(
+    store, api, product, sites, monkeypatch
+):
+    other_key = f"media/sites/{sites[1].pk}/products/{'d' * 32}.jpg"
+    store.put(other_key, jpeg())
+    body = jpeg()
+    ticket = issue(api, product, body)
+    assert store.post(ticket["upload"], body) == 204
+
+    def tampering(original):
+        def copy(self, *args, **kwargs):
+            original(self, *args, **kwargs)
+            UploadTicket.objects.filter(pk=ticket["id"]).update(incoming_key=other_key)
+
+        return copy
+
+    for backend in (LocalUploadBackend, S3UploadBackend):
+        monkeypatch.setattr(backend, "copy", tampering(backend.copy))
+
+    response = confirm(api, ticket)
+
+    assert response.status_code == 200, response.json()
+    assert sorted(store.keys()) == sorted([other_key, response.json()["key"]])
+
+
 def test_confirm_still_attaches_an_untampered_ticket(store, api, product):
     body = jpeg()
     ticket = issue(api, product, body)
