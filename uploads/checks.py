@@ -9,7 +9,7 @@ upload and then fail with a boto3 traceback; here it stops ``check``,
 import re
 
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 
 BUCKET_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 REGION_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -52,3 +52,23 @@ def check_storage_settings(app_configs, **kwargs):
             )
         )
     return errors
+
+
+@register(Tags.security, deploy=True)
+def check_filesystem_mode_in_production(app_configs, **kwargs):
+    """Filesystem mode is for development and tests, never production: its
+    emulator makes the app server receive every image's bytes (the very
+    thing direct uploads avoid), and nothing serves ``MEDIA_ROOT`` with
+    DEBUG off. ``check --deploy`` says so; the README's Security model
+    explains why."""
+    if getattr(settings, "AWS_STORAGE_BUCKET_NAME", "") or settings.DEBUG:
+        return []
+    return [
+        Warning(
+            "No bucket is configured (filesystem mode): uploads go through this "
+            "server's upload emulator, which is for development and tests only.",
+            hint="Set AWS_STORAGE_BUCKET_NAME and its credentials for production "
+            "(a single server can run SeaweedFS beside the app, as docker-compose.yml does).",
+            id="uploads.W001",
+        )
+    ]

@@ -115,4 +115,18 @@ class SizeMismatch(Rejected):
     default_detail = _("The uploaded file's size differs from the declared size.")
 
 
-REJECTIONS = {cls.code: cls for cls in (InvalidImage, TypeMismatch, ImageTooLarge, SizeMismatch)}
+class TicketTampered(UploadError):
+    """The ticket's row names an incoming key other than the one its site,
+    target folder and id give: the row was altered. The ticket is rejected
+    for good and the key it names is left alone (it may be another site's
+    object); nothing is read, copied or deleted."""
+
+    code = "ticket_tampered"
+    status = 422
+    default_detail = _("This upload ticket is not valid. Ask for a new one.")
+
+
+REJECTIONS = {
+    cls.code: cls
+    for cls in (InvalidImage, TypeMismatch, ImageTooLarge, SizeMismatch, TicketTampered)
+}

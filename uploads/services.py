@@ -45,10 +45,11 @@ from uploads.errors import (
     StorageAccessDenied,
     StorageUnavailable,
     TicketExpired,
+    TicketTampered,
     TooManyTickets,
     UploadMissing,
 )
-from uploads.inspect import inspect_image
+from uploads.inspect import inspect_image, jpeg_header, sniff_format
 from uploads.models import PendingDeletion, UploadTicket
 from uploads.policy import UploadPolicy
 from uploads.storage import get_user_site_id, media_key, media_name_of, site_folder
@@ -118,8 +119,7 @@ def create_ticket(user, *, kind, content_type, size, object_id, filename, sha256
         content_type=content_type,
         size=size,
         sha256=sha256 or "",
-        incoming_key=incoming_prefix(site_id, target.folder)
-        + object_name(ticket_id.hex, content_type),
+        incoming_key=incoming_key(site_id, target.folder, ticket_id, content_type),
         created_at=now,
         expires_at=now + timedelta(seconds=upload_settings.TICKET_TTL),
     )
@@ -182,6 +182,21 @@ def incoming_prefix(site_id, folder):
     return media_key(f"{site_folder(site_id, folder)}/incoming/")
 
 
+def incoming_key(site_id, folder, ticket_id, content_type):
+    """The one key a ticket's client may post to, from the ticket's site,
+    its target's folder and its id. Issue stores it; confirm derives it
+    again and refuses a row that names another (``TicketTampered``): a key
+    is never trusted because it sits in our own table."""
+    return incoming_prefix(site_id, folder) + object_name(ticket_id.hex, content_type)
+
+
+def incoming_key_of(ticket):
+    """The incoming key ``ticket`` must hold (see ``incoming_key``)."""
+    return incoming_key(
+        ticket.site_id, get_target(ticket.kind).folder, ticket.pk, ticket.content_type
+    )
+
+
 def policy_for(ticket):
     return UploadPolicy(
         key=ticket.incoming_key,
@@ -239,6 +254,7 @@ def claim_ticket(user, ticket_id, event):
     deadline = time.monotonic() + upload_settings.CONFIRM_WAIT
     pause = 0.05
     while True:
+        tampered = False
         with transaction.atomic():
             ticket = get_ticket(user, ticket_id, lock=True)
             event.update(
@@ -255,7 +271,10 @@ def claim_ticket(user, ticket_id, event):
             obj = target.get_object(user, ticket.object_id)
             if target.get_site_id(obj) != ticket.site_id:
                 raise NotFound()
-            if not ticket.is_claimed(now):
+            tampered = ticket.incoming_key != incoming_key_of(ticket)
+            if tampered:
+                refuse_tampered(ticket)
+            elif not ticket.is_claimed(now):
                 if ticket.final_key:
                     # A claim that lapsed: its confirm died, or will find
                     # that it lost the claim. Its copy may exist.
@@ -266,10 +285,28 @@ def claim_ticket(user, ticket_id, event):
                 ticket.claimed_until = now + timedelta(seconds=upload_settings.CONFIRM_LEASE)
                 ticket.save(update_fields=["final_key", "claimed_until"])
                 return ticket
+        if tampered:
+            raise TicketTampered()
         if time.monotonic() >= deadline:
             raise ConfirmInProgress(retry_after=upload_settings.RETRY_AFTER)
         time.sleep(pause)
         pause = min(pause * 2, 0.5)
+
+
+def refuse_tampered(ticket):
+    """Reject, for good, a ticket whose row names a key it was not issued
+    for. The key named is not deleted: it may be another site's object."""
+    logger.error(
+        "Ticket %s names incoming key %r, not %r: refused",
+        ticket.pk,
+        ticket.incoming_key,
+        incoming_key_of(ticket),
+    )
+    ticket.status = Status.REJECTED
+    ticket.error_code = TicketTampered.code
+    ticket.final_key = ""
+    ticket.claimed_until = None
+    ticket.save(update_fields=["status", "error_code", "final_key", "claimed_until"])
 
 
 def confirm_claimed(ticket, user, backend):
@@ -324,6 +361,14 @@ def inspect(ticket, target, backend, info):
     data = backend.read(
         ticket.incoming_key, info.etag, None if full else upload_settings.INSPECT_BYTES
     )
+    if len(data) < info.size and sniff_format(data) == "JPEG":
+        # Metadata may push the frame header past the first bytes: follow
+        # the segments with a few ranged reads (bounded: see jpeg_header).
+        data = jpeg_header(
+            data,
+            lambda start, length: backend.read(ticket.incoming_key, info.etag, length, start),
+            info.size,
+        )
     return inspect_image(
         data,
         ticket.content_type,
@@ -376,7 +421,8 @@ def attach_locked(ticket, user, target, image):
     }
     ticket.save(update_fields=["status", "confirmed_at", "claimed_until", "result"])
 
-    unused = {ticket.incoming_key: Reason.UPLOADED}
+    # Derived, not read from the row relocked: only that key is ours.
+    unused = {incoming_key_of(ticket): Reason.UPLOADED}
     if old_name and old_name != new_name:
         unused[media_key(old_name)] = Reason.REPLACED
     deletions.schedule(unused)
@@ -395,7 +441,7 @@ def reject(ticket, rejection):
             current.final_key = ""
             current.claimed_until = None
             current.save(update_fields=["status", "error_code", "final_key", "claimed_until"])
-            deletions.schedule({current.incoming_key: Reason.REJECTED})
+            deletions.schedule({incoming_key_of(current): Reason.REJECTED})
     if held:
         raise rejection
     return answer_of(current)
@@ -495,8 +541,9 @@ def purge_expired(*, dry_run=False, now=None):
     # No confirm can claim these any more; one that claimed before stays
     # alone until its claim lapses.
     unconfirmed = expired.exclude(status=Status.CONFIRMED).exclude(claimed_until__gt=now)
-    for ticket in unconfirmed.only("pk", "incoming_key", "final_key"):
-        keys = [key for key in (ticket.incoming_key, ticket.final_key) if key]
+    derivable = ("pk", "site_id", "kind", "content_type", "incoming_key")
+    for ticket in unconfirmed.only(*derivable, "final_key"):
+        keys = [key for key in (derived_incoming_key(ticket), ticket.final_key) if key]
         cleared = [purge_object(backend, key, dry_run, report) for key in keys]
         if not all(cleared):
             continue
@@ -504,14 +551,29 @@ def purge_expired(*, dry_run=False, now=None):
         if not dry_run:
             unconfirmed.filter(pk=ticket.pk).delete()
     leftovers = expired.filter(status=Status.CONFIRMED, incoming_purged=False)
-    for ticket in leftovers.only("pk", "incoming_key"):
-        if purge_object(backend, ticket.incoming_key, dry_run, report) and not dry_run:
+    for ticket in leftovers.only(*derivable):
+        key = derived_incoming_key(ticket)
+        if (not key or purge_object(backend, key, dry_run, report)) and not dry_run:
             leftovers.filter(pk=ticket.pk).update(incoming_purged=True)
     if dry_run:
         report.recorded = PendingDeletion.objects.count()
     else:
         report.retried = deletions.delete_recorded(now=now)
     return report
+
+
+def derived_incoming_key(ticket):
+    """The ticket's incoming key if its row holds the one its site, folder
+    and id give; otherwise ``None``, logged: purge never deletes a key it
+    cannot derive (it may be another site's object)."""
+    try:
+        expected = incoming_key_of(ticket)
+    except LookupError:  # a kind no longer declared: nothing to derive from
+        expected = None
+    if expected != ticket.incoming_key:
+        logger.error("Ticket %s names incoming key %r: left alone", ticket.pk, ticket.incoming_key)
+        return None
+    return expected
 
 
 def purge_object(backend, key, dry_run, report):

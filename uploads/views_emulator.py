@@ -5,6 +5,12 @@ Routed only when no bucket is configured. It answers as S3 does (204, or an
 XML error with S3's code) so that the same client code works in both modes,
 and it streams the file to a temporary file beside its destination, hashing
 as it goes: an upload is never held in memory and lands by an atomic rename.
+
+The policy and its signature are checked from the fields that come before
+the file (S3 requires the file to be the last field; fields after it are
+ignored, as S3 ignores them), when the file's part begins: a form that is
+not signed, or not for this file, is refused before a byte of the file is
+read, and the rest of the body is left unread.
 """
 
 import base64
@@ -16,15 +22,17 @@ from xml.sax.saxutils import escape
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpResponse
+from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from uploads.backends.local import (
     LocalUploadBackend,
     PolicyViolation,
+    authorize_form,
     bad_request,
     denied,
-    verify_form,
+    too_large,
 )
 from uploads.conf import upload_settings
 from uploads.targets import get_targets
@@ -40,22 +48,40 @@ class ReceivedFile:
 
 
 class StreamingPolicyHandler(FileUploadHandler):
-    """Writes the ``file`` field to disk in chunks; refuses other file
-    fields and anything larger than any target accepts."""
+    """Checks the form's fields when the ``file`` field begins, then writes
+    the file to disk in chunks; refuses other file fields and anything
+    larger than the policy allows.
 
-    def __init__(self, directory, max_size, request=None):
+    A refusal stops the parse (``StopUpload(connection_reset=True)``): the
+    rest of the body is not read."""
+
+    def __init__(self, directory, request=None):
         super().__init__(request)
         self.directory = directory
-        self.max_size = max_size
+        self.parser = None  # the MultiPartParser feeding this handler
+        self.grant = None
         self.temporary = None
         self.received = None
         self.violation = None
 
+    def refuse(self, violation):
+        self.violation = violation
+        raise StopUpload(connection_reset=True)
+
+    def fields_so_far(self):
+        # The fields parsed so far: those before the file. MultiPartParser
+        # hands a handler no fields, so they are read where it keeps them.
+        return {name: list(values) for name, values in self.parser._post.lists()}
+
     def new_file(self, field_name, *args, **kwargs):
         super().new_file(field_name, *args, **kwargs)
         if field_name != "file" or self.temporary is not None:
-            self.violation = bad_request("InvalidArgument", ONE_FILE)
-            raise StopUpload(connection_reset=False)
+            self.refuse(bad_request("InvalidArgument", ONE_FILE))
+        try:
+            self.grant = authorize_form(self.fields_so_far())
+        except PolicyViolation as violation:
+            self.refuse(violation)
+        self.max_size = min(self.grant.max_size or largest_upload(), largest_upload())
         os.makedirs(self.directory, exist_ok=True)
         self.temporary = tempfile.NamedTemporaryFile(
             dir=self.directory, prefix=".upload-", delete=False
@@ -66,10 +92,7 @@ class StreamingPolicyHandler(FileUploadHandler):
     def receive_data_chunk(self, raw_data, start):
         self.size += len(raw_data)
         if self.size > self.max_size:
-            self.violation = bad_request(
-                "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size."
-            )
-            raise StopUpload(connection_reset=False)
+            self.refuse(too_large())
         self.temporary.write(raw_data)
         self.digest.update(raw_data)
         return None
@@ -109,19 +132,19 @@ def largest_upload():
 def emulated_post(request):
     backend = LocalUploadBackend()
     handler = StreamingPolicyHandler(
-        os.path.join(backend.storage.location, ".incoming-tmp"), largest_upload(), request
+        os.path.join(backend.storage.location, ".incoming-tmp"), request
     )
-    request.upload_handlers = [handler]
     try:
         try:
-            fields = dict(request.POST.lists())
-        except (RequestDataTooBig, SuspiciousOperation):
+            handler.parser = MultiPartParser(request.META, request, [handler], request.encoding)
+            handler.parser.parse()
+        except (MultiPartParserError, RequestDataTooBig, SuspiciousOperation):
             raise bad_request("MalformedPOSTRequest", "The POST body is not well-formed.") from None
         if handler.violation:
             raise handler.violation
         if handler.received is None:
             raise bad_request("InvalidArgument", ONE_FILE)
-        key = verify_form(fields, handler.received.size, handler.received.sha256)
+        key = handler.grant.check_file(handler.received.size, handler.received.sha256)
         try:
             backend.store(key, handler.received.path)
         except SuspiciousOperation:

@@ -161,7 +161,8 @@ class TicketConfirmView(APIView):
             ),
             410: schema.error_response("`ticket_expired`: ask for a new ticket.", "ticket_expired"),
             422: schema.error_response(
-                "The file was deleted and the ticket rejected for good.",
+                "The ticket is rejected for good and its file deleted (for "
+                "`ticket_tampered`, the key its row names is left alone).",
                 *sorted(REJECTIONS),
             ),
             503: schema.error_response(

@@ -12,6 +12,7 @@ import binascii
 import json
 import os
 import shutil
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.core.exceptions import SuspiciousFileOperation
@@ -50,10 +51,42 @@ def bad_request(code, message):
     return PolicyViolation(code, message, status=400)
 
 
-def verify_form(fields, size, sha256):
-    """The key a form may write ``size`` bytes with base64 digest ``sha256``
-    to, or ``PolicyViolation``, decided as S3 decides it.
+@dataclass(frozen=True)
+class Grant:
+    """What a correctly signed form allows, decided from its fields alone:
+    the key it may write, and what the file must be."""
 
+    key: str
+    length_range: tuple | None  # (min, max) bytes
+    sha256: str | None  # base64 digest the file must have
+
+    @property
+    def max_size(self):
+        return None if self.length_range is None else self.length_range[1]
+
+    def check_file(self, size, sha256):
+        """The key, if a file of ``size`` bytes with base64 digest
+        ``sha256`` fits; otherwise ``PolicyViolation``."""
+        if self.length_range and size > self.length_range[1]:
+            raise too_large()
+        if self.length_range and size < self.length_range[0]:
+            raise bad_request(
+                "EntityTooSmall", "Your proposed upload is smaller than the minimum size."
+            )
+        if self.sha256 is not None and self.sha256 != sha256:
+            raise bad_request(
+                "BadDigest", "The SHA256 you specified did not match what we received."
+            )
+        return self.key
+
+
+def authorize_form(fields):
+    """The ``Grant`` of a form's fields, or ``PolicyViolation``, decided as
+    S3 decides it.
+
+    Only the fields before the file are given: S3 requires the file to be
+    the last field, and the emulator decides from them before it reads a
+    byte of the file, so that an unsigned body never reaches the disk.
     ``fields`` maps each form field to the list of its values.
     """
     if any(len(values) != 1 for values in fields.values()):
@@ -68,18 +101,17 @@ def verify_form(fields, size, sha256):
     )
     if extra:
         raise denied(f"Extra input fields: {', '.join(extra)}")
-    if length_range and size > length_range[1]:
-        raise bad_request(
-            "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size."
-        )
-    if length_range and size < length_range[0]:
-        raise bad_request(
-            "EntityTooSmall", "Your proposed upload is smaller than the minimum size."
-        )
-    pinned = form.get("x-amz-checksum-sha256")
-    if pinned is not None and pinned != sha256:
-        raise bad_request("BadDigest", "The SHA256 you specified did not match what we received.")
-    return form["key"]
+    return Grant(form["key"], length_range, form.get("x-amz-checksum-sha256"))
+
+
+def verify_form(fields, size, sha256):
+    """The key a form may write ``size`` bytes with base64 digest ``sha256``
+    to, or ``PolicyViolation``: ``authorize_form``, then the file's checks."""
+    return authorize_form(fields).check_file(size, sha256)
+
+
+def too_large():
+    return bad_request("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size.")
 
 
 def read_policy(form):
@@ -177,8 +209,9 @@ class LocalUploadBackend:
             raise ObjectChanged(key)
         return handle
 
-    def read(self, key, etag, length=None):
+    def read(self, key, etag, length=None, start=0):
         with self.open_unchanged(key, etag) as handle:
+            handle.seek(start)
             return handle.read() if length is None else handle.read(length)
 
     def copy(self, source, destination, etag, content_type):

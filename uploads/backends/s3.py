@@ -39,12 +39,14 @@ class S3UploadBackend:
         response = self.call("head_object", Bucket=self.bucket, Key=key)
         return ObjectInfo(size=response["ContentLength"], etag=response["ETag"])
 
-    def read(self, key, etag, length=None):
-        """The first ``length`` bytes (all when ``None``) of the object,
+    def read(self, key, etag, length=None, start=0):
+        """``length`` bytes (all when ``None``) of the object from ``start``,
         provided it still has ``etag``."""
         params = {"Bucket": self.bucket, "Key": key, "IfMatch": etag}
         if length is not None:
-            params["Range"] = f"bytes=0-{length - 1}"
+            params["Range"] = f"bytes={start}-{start + length - 1}"
+        elif start:
+            params["Range"] = f"bytes={start}-"
         body = self.call("get_object", **params)["Body"]
         try:
             return body.read()
