@@ -4,6 +4,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from inventory.models import Configuration, Product, User
+from inventory.permissions import ADD, CHANGE, DELETE, VIEW, can_act_on_products, can_manage_site
 from inventory.sites import site_url
 
 
@@ -20,7 +21,12 @@ def image_preview(field, page_url):
 
 
 class SiteScopedAdmin(admin.ModelAdmin):
-    """Staff see and edit only their own site's rows; superusers see all."""
+    """Staff see and edit only their own site's rows; superusers see all.
+
+    Nothing of another site shows to a site's users: not its rows, nor its
+    name in a list filter or a site field (they have neither), nor counts
+    (the changelist counts this queryset).
+    """
 
     site_field = "site_configuration"
 
@@ -35,6 +41,18 @@ class SiteScopedAdmin(admin.ModelAdmin):
         if not request.user.is_superuser:
             exclude.append(self.site_field)
         return exclude
+
+    def get_list_filter(self, request):
+        list_filter = super().get_list_filter(request)
+        if request.user.is_superuser:
+            return list_filter
+        return [item for item in list_filter if item != self.site_field]
+
+    def get_list_display(self, request):
+        list_display = super().get_list_display(request)
+        if request.user.is_superuser:
+            return list_display
+        return [item for item in list_display if item != self.site_field]
 
     def save_model(self, request, obj, form, change):
         if not request.user.is_superuser:
@@ -67,9 +85,12 @@ class ConfigurationAdmin(admin.ModelAdmin):
         return request.user.is_superuser
 
     def has_change_permission(self, request, obj=None):
-        if obj is None or request.user.is_superuser:
+        if obj is None:
             return super().has_change_permission(request, obj)
-        return request.user.can_manage_site(obj) and super().has_change_permission(request, obj)
+        return can_manage_site(request.user, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
 
 
 @admin.register(Product)
@@ -81,6 +102,19 @@ class ProductAdmin(SiteScopedAdmin):
 
     def get_exclude(self, request, obj=None):
         return [*super().get_exclude(request, obj), "image"]
+
+    # inventory.permissions' rule, as on the pages and in the API.
+    def has_view_permission(self, request, obj=None):
+        return can_act_on_products(request.user, VIEW, obj)
+
+    def has_add_permission(self, request):
+        return can_act_on_products(request.user, ADD)
+
+    def has_change_permission(self, request, obj=None):
+        return can_act_on_products(request.user, CHANGE, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return can_act_on_products(request.user, DELETE, obj)
 
     @admin.display(description=_("image"))
     def image_preview(self, product):
@@ -100,6 +134,38 @@ class UserAdmin(BaseUserAdmin):
         *BaseUserAdmin.fieldsets,
         (_("Site"), {"fields": ["site_configuration", "is_site_admin"]}),
     ]
+
+    #: What only superusers may set: who is a superuser, and the permissions
+    #: and site that everything else hangs on.
+    SUPERUSER_FIELDS = ["is_superuser", "groups", "user_permissions", "site_configuration"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(site_configuration=request.user.site_configuration_id)
+
+    def get_list_filter(self, request):
+        if request.user.is_superuser:
+            return self.list_filter
+        return [item for item in self.list_filter if item != "site_configuration"]
+
+    def get_list_display(self, request):
+        if request.user.is_superuser:
+            return self.list_display
+        return [item for item in self.list_display if item != "site_configuration"]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            readonly += self.SUPERUSER_FIELDS
+        return readonly
+
+    def save_model(self, request, obj, form, change):
+        if not request.user.is_superuser:
+            obj.site_configuration_id = request.user.site_configuration_id
+        super().save_model(request, obj, form, change)
+
     add_fieldsets = [
         *BaseUserAdmin.add_fieldsets,
         (_("Site"), {"fields": ["site_configuration", "is_site_admin"]}),

@@ -9,12 +9,13 @@ tickets (``/api/uploads/tickets/``), never by sending bytes to these views.
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_view
-from rest_framework import exceptions, filters, generics, parsers, viewsets
+from rest_framework import exceptions, filters, generics, parsers, permissions, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.pagination import PageNumberPagination
 
 from inventory import api_docs
 from inventory.models import Configuration, Product
+from inventory.permissions import ADD, CHANGE, DELETE, VIEW, can_act_on_products
 from inventory.serializers import ProductSerializer, SiteSerializer
 from inventory.sites import acting_site
 from inventory.throttles import LoginThrottle
@@ -46,6 +47,40 @@ class ObtainTokenView(ObtainAuthToken):
         return super().post(request, *args, **kwargs)
 
 
+class ProductPermission(permissions.IsAuthenticated):
+    """The products' rule (``inventory.permissions``), by method: the same
+    that the pages and the admin apply."""
+
+    ACTIONS = {
+        "GET": VIEW,
+        "HEAD": VIEW,
+        "OPTIONS": VIEW,
+        "POST": ADD,
+        "PUT": CHANGE,
+        "PATCH": CHANGE,
+        "DELETE": DELETE,
+    }
+    MESSAGES = {
+        VIEW: _("Your account may not see products."),
+        ADD: _("Your account may not add products."),
+        CHANGE: _("Your account may not change products."),
+        DELETE: _("Your account may not delete products."),
+    }
+
+    def allows(self, request, product=None):
+        action = self.ACTIONS.get(request.method)
+        if action is None:  # no such operation: the view answers 405
+            return True
+        self.message = self.MESSAGES[action]
+        return can_act_on_products(request.user, action, product)
+
+    def has_permission(self, request, view):
+        return super().has_permission(request, view) and self.allows(request)
+
+    def has_object_permission(self, request, view, obj):
+        return self.allows(request, obj)
+
+
 class ProductPagination(PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
@@ -64,6 +99,7 @@ class ProductViewSet(viewsets.ModelViewSet):
     """The products of the user's site. ``?search=`` matches name and CUG."""
 
     serializer_class = ProductSerializer
+    permission_classes = [ProductPermission]
     pagination_class = ProductPagination
     filter_backends = [filters.SearchFilter]
     search_fields = ["name", "cug"]

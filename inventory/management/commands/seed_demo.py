@@ -12,24 +12,16 @@ already in the store is kept: a second run uploads nothing.
 from decimal import Decimal
 from functools import partial
 
-from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from inventory.demo_images import product_image, site_logo
 from inventory.models import Configuration, Product, User
+from inventory.permissions import STAFF_PERMISSIONS, permissions_named
 from uploads.backends import get_backend
 from uploads.errors import UploadError
 from uploads.storage import media_key
 from uploads.uploader import UploadRefused, upload
-
-STAFF_PERMISSIONS = ["view_product", "add_product", "change_product"]
-SITE_ADMIN_PERMISSIONS = [
-    *STAFF_PERMISSIONS,
-    "delete_product",
-    "view_configuration",
-    "change_configuration",
-]
 
 SITES = [
     {
@@ -173,11 +165,8 @@ class Command(BaseCommand):
         user.is_staff = True
         user.set_password(password)
         user.save()
-        if not superuser:
-            codenames = SITE_ADMIN_PERMISSIONS if site_admin else STAFF_PERMISSIONS
-            user.user_permissions.set(
-                Permission.objects.filter(
-                    content_type__app_label="inventory", codename__in=codenames
-                )
-            )
+        # Staff are given the usual staff permissions; site admins hold theirs
+        # by their role (inventory.permissions).
+        given = [] if superuser or site_admin else STAFF_PERMISSIONS
+        user.user_permissions.set(permissions_named(given))
         return user
