@@ -20,6 +20,24 @@ def image_preview(field, page_url):
     return format_html('{}<a href="{}">{}</a>', thumbnail, page_url, _("Change the image"))
 
 
+def site_bound_form(form_class, site_field, site_id):
+    """``form_class`` for a row of ``site_id``, set before validation, so that
+    the constraints that name the site (a CUG unique per site) are checked
+    as form errors about the user's own site rather than failing on save."""
+
+    class SiteBoundForm(form_class):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            setattr(self.instance, f"{site_field}_id", site_id)
+
+        def _get_validation_exclusions(self):
+            exclude = super()._get_validation_exclusions()
+            exclude.discard(site_field)
+            return exclude
+
+    return SiteBoundForm
+
+
 class SiteScopedAdmin(admin.ModelAdmin):
     """Staff see and edit only their own site's rows; superusers see all.
 
@@ -41,6 +59,12 @@ class SiteScopedAdmin(admin.ModelAdmin):
         if not request.user.is_superuser:
             exclude.append(self.site_field)
         return exclude
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if request.user.is_superuser:
+            return form
+        return site_bound_form(form, self.site_field, request.user.site_configuration_id)
 
     def get_list_filter(self, request):
         list_filter = super().get_list_filter(request)

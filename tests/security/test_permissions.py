@@ -193,6 +193,29 @@ def test_site_settings_page_follows_the_rule(user_of, shop, role):
     assert response.status_code == expected("site", role, 302, 403)
 
 
+def test_the_permission_to_change_the_site_counts_on_every_path(make_user, shop):
+    """Staff given change_configuration manage their site as a site admin
+    does, on the page, in the API, in the admin and for the logo; the role
+    is a bundle of permissions, not a second rule."""
+    manager = make_user(
+        "manager", shop["site"], permissions=["inventory.change_configuration"], is_staff=True
+    )
+    client, api = page_client(manager), api_client(manager)
+    site = shop["site"]
+
+    assert client.get("/site/").status_code == 200
+    assert api.patch("/api/site/", {"city": "Thiès"}, format="json").status_code == 200
+    admin_form = client.post(
+        f"/admin/inventory/configuration/{site.pk}/change/",
+        {"site_name": "Site One", "city": "Kaolack", "currency": "XOF"},
+    )
+    assert admin_form.status_code == 302
+    site.refresh_from_db()
+    assert site.city == "Kaolack"
+    logo = api.post("/api/uploads/tickets/", ticket("logo", site.pk), format="json")
+    assert logo.status_code == 201
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_admin_follows_the_rule(user_of, shop, role):
     client = page_client(user_of(role))
@@ -293,6 +316,22 @@ def test_admin_product_list_names_and_counts_no_other_site(site_admin_in_admin, 
     assert "site_configuration" not in page, "no filter or column by site"
     changelist = response.context["cl"]
     assert (changelist.result_count, changelist.full_result_count) == (1, 1)
+
+
+def test_admin_cug_errors_speak_of_the_users_own_site_only(site_admin_in_admin, shop):
+    """A CUG taken in one's own site is a form error (it was a 500); the
+    same CUG as another site's product is accepted, revealing nothing."""
+    add = "/admin/inventory/product/add/"
+    fields = {"name": "X", "price": 1, "quantity": 1}
+
+    taken = site_admin_in_admin.post(add, {**fields, "cug": "R1"})
+    assert taken.status_code == 200
+    assert taken.context["adminform"].form.non_field_errors() == [
+        "Ce site a déjà un produit avec ce CUG."
+    ]
+    elsewhere = site_admin_in_admin.post(add, {**fields, "cug": "A1"})
+    assert elsewhere.status_code == 302
+    assert Product.objects.get(cug="A1", site_configuration=shop["site"])
 
 
 def test_admin_user_pages_name_no_other_site(make_user, shop):
