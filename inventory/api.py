@@ -15,7 +15,16 @@ from rest_framework.pagination import PageNumberPagination
 
 from inventory import api_docs
 from inventory.models import Configuration, Product
-from inventory.permissions import ADD, CHANGE, DELETE, VIEW, can_act_on_products
+from inventory.permissions import (
+    ADD,
+    CHANGE,
+    DELETE,
+    REFUSALS,
+    SITE_REFUSAL,
+    VIEW,
+    can_act_on_products,
+    can_manage_site,
+)
 from inventory.serializers import ProductSerializer, SiteSerializer
 from inventory.sites import acting_site
 from inventory.throttles import LoginThrottle
@@ -60,18 +69,12 @@ class ProductPermission(permissions.IsAuthenticated):
         "PATCH": CHANGE,
         "DELETE": DELETE,
     }
-    MESSAGES = {
-        VIEW: _("Your account may not see products."),
-        ADD: _("Your account may not add products."),
-        CHANGE: _("Your account may not change products."),
-        DELETE: _("Your account may not delete products."),
-    }
 
     def allows(self, request, product=None):
         action = self.ACTIONS.get(request.method)
         if action is None:  # no such operation: the view answers 405
             return True
-        self.message = self.MESSAGES[action]
+        self.message = REFUSALS[action]
         return can_act_on_products(request.user, action, product)
 
     def has_permission(self, request, view):
@@ -131,6 +134,6 @@ class SiteView(generics.RetrieveUpdateAPIView):
     def get_object(self):
         site = requested_site(self.request)
         if self.request.method not in ("GET", "HEAD", "OPTIONS"):
-            if not self.request.user.can_manage_site(site):
-                raise exceptions.PermissionDenied(_("Only the site's admins may change it."))
+            if not can_manage_site(self.request.user, site):
+                raise exceptions.PermissionDenied(SITE_REFUSAL)
         return site

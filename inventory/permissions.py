@@ -17,8 +17,19 @@ As in Django's admin, the permission to change products includes seeing them.
 from django.contrib.auth.backends import BaseBackend
 from django.contrib.auth.models import Permission
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 VIEW, ADD, CHANGE, DELETE = "view", "add", "change", "delete"
+
+#: What a user refused an action on products is told.
+REFUSALS = {
+    VIEW: _("Your account may not see products."),
+    ADD: _("Your account may not add products."),
+    CHANGE: _("Your account may not change products."),
+    DELETE: _("Your account may not delete products."),
+}
+#: What a user refused a change to the site is told.
+SITE_REFUSAL = _("Your account may not change the site's settings.")
 
 #: What a site's staff are usually given: see, add and change products.
 STAFF_PERMISSIONS = ["inventory.view_product", "inventory.add_product", "inventory.change_product"]

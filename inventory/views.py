@@ -19,7 +19,15 @@ from django.utils.translation import gettext as _
 from inventory import sites
 from inventory.forms import ProductForm, SiteChoiceForm, SiteSettingsForm
 from inventory.models import Configuration, Product
-from inventory.permissions import ADD, CHANGE, VIEW, can_act_on_products, can_manage_site
+from inventory.permissions import (
+    ADD,
+    CHANGE,
+    REFUSALS,
+    SITE_REFUSAL,
+    VIEW,
+    can_act_on_products,
+    can_manage_site,
+)
 
 PAGE_SIZE = 20
 
@@ -79,7 +87,7 @@ def wants_json(request):
 @site_page
 def product_list(request, site):
     if not can_act_on_products(request.user, VIEW):
-        raise PermissionDenied
+        raise PermissionDenied(REFUSALS[VIEW])
     products = Product.objects.filter(site_configuration=site)
     query = request.GET.get("q", "").strip()
     if query:
@@ -104,11 +112,12 @@ def product_edit(request, site, pk=None):
     else:
         product = Product(site_configuration=site)
     # Those who may only see products get the page read-only.
-    can_save = can_act_on_products(request.user, CHANGE if pk else ADD, product)
+    saving = CHANGE if pk else ADD
+    can_save = can_act_on_products(request.user, saving, product)
     if not can_save and (request.method == "POST" or not pk):
-        raise PermissionDenied
+        raise PermissionDenied(REFUSALS[saving])
     if not can_act_on_products(request.user, VIEW, product):
-        raise PermissionDenied
+        raise PermissionDenied(REFUSALS[VIEW])
     form = ProductForm(request.POST or None, instance=product)
     if not can_save:
         for field in form.fields.values():
@@ -140,7 +149,7 @@ def product_edit(request, site, pk=None):
 @site_page
 def site_settings(request, site):
     if not can_manage_site(request.user, site):
-        raise PermissionDenied
+        raise PermissionDenied(SITE_REFUSAL)
     form = SiteSettingsForm(request.POST or None, instance=site)
     if request.method == "POST" and form.is_valid():
         form.save()
