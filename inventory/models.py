@@ -74,7 +74,8 @@ class User(AbstractUser):
 
     def can_manage_site(self, configuration):
         """Whether this user may change ``configuration`` (its settings and
-        logo): ``inventory.permissions.can_manage_site``."""
+        logo): ``inventory.permissions.can_manage_site``, imported here as
+        it imports the auth backends, which need this model."""
         from inventory.permissions import can_manage_site
 
         return can_manage_site(self, configuration)
