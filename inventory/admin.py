@@ -159,9 +159,15 @@ class UserAdmin(BaseUserAdmin):
         (_("Site"), {"fields": ["site_configuration", "is_site_admin"]}),
     ]
 
-    #: What only superusers may set: who is a superuser, and the permissions
-    #: and site that everything else hangs on.
-    SUPERUSER_FIELDS = ["is_superuser", "groups", "user_permissions", "site_configuration"]
+    #: What only superusers may set: who is a superuser, and the permissions,
+    #: role and site that everything else hangs on.
+    SUPERUSER_FIELDS = [
+        "is_superuser",
+        "groups",
+        "user_permissions",
+        "is_site_admin",
+        "site_configuration",
+    ]
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)

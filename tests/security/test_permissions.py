@@ -340,8 +340,8 @@ def test_admin_cug_errors_speak_of_the_users_own_site_only(site_admin_in_admin, 
 
 def test_admin_user_pages_name_no_other_site(make_user, shop):
     """Staff given the users' permissions see their own site's users, and
-    cannot move anyone, themselves included, to another site or make a
-    superuser."""
+    cannot move anyone, themselves included, to another site, nor make a
+    superuser or a site admin."""
     make_user("stranger", shop["other_site"])
     manager = make_user(
         "manager",
@@ -362,6 +362,7 @@ def test_admin_user_pages_name_no_other_site(make_user, shop):
             "username": "manager",
             "site_configuration": shop["other_site"].pk,
             "is_superuser": "on",
+            "is_site_admin": "on",
             "is_staff": "on",
             "is_active": "on",
             "date_joined_0": "2026-01-01",
@@ -369,7 +370,8 @@ def test_admin_user_pages_name_no_other_site(make_user, shop):
         },
     )
     manager.refresh_from_db()
-    assert manager.site_configuration == shop["site"] and not manager.is_superuser
+    assert manager.site_configuration == shop["site"]
+    assert not manager.is_superuser and not manager.is_site_admin
 
 
 def test_admin_autocomplete_names_no_other_site(site_admin_in_admin, shop):
