@@ -4,6 +4,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from inventory.models import Configuration, Product, User
+from inventory.permissions import ADD, CHANGE, DELETE, VIEW, can_act_on_products, can_manage_site
 from inventory.sites import site_url
 
 
@@ -19,8 +20,31 @@ def image_preview(field, page_url):
     return format_html('{}<a href="{}">{}</a>', thumbnail, page_url, _("Change the image"))
 
 
+def site_bound_form(form_class, site_field, site_id):
+    """``form_class`` for a row of ``site_id``, set before validation, so that
+    the constraints that name the site (a CUG unique per site) are checked
+    as form errors about the user's own site rather than failing on save."""
+
+    class SiteBoundForm(form_class):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            setattr(self.instance, f"{site_field}_id", site_id)
+
+        def _get_validation_exclusions(self):
+            exclude = super()._get_validation_exclusions()
+            exclude.discard(site_field)
+            return exclude
+
+    return SiteBoundForm
+
+
 class SiteScopedAdmin(admin.ModelAdmin):
-    """Staff see and edit only their own site's rows; superusers see all."""
+    """Staff see and edit only their own site's rows; superusers see all.
+
+    Nothing of another site shows to a site's users: not its rows, nor its
+    name in a list filter or a site field (they have neither), nor counts
+    (the changelist counts this queryset).
+    """
 
     site_field = "site_configuration"
 
@@ -35,6 +59,24 @@ class SiteScopedAdmin(admin.ModelAdmin):
         if not request.user.is_superuser:
             exclude.append(self.site_field)
         return exclude
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if request.user.is_superuser:
+            return form
+        return site_bound_form(form, self.site_field, request.user.site_configuration_id)
+
+    def get_list_filter(self, request):
+        list_filter = super().get_list_filter(request)
+        if request.user.is_superuser:
+            return list_filter
+        return [item for item in list_filter if item != self.site_field]
+
+    def get_list_display(self, request):
+        list_display = super().get_list_display(request)
+        if request.user.is_superuser:
+            return list_display
+        return [item for item in list_display if item != self.site_field]
 
     def save_model(self, request, obj, form, change):
         if not request.user.is_superuser:
@@ -67,9 +109,12 @@ class ConfigurationAdmin(admin.ModelAdmin):
         return request.user.is_superuser
 
     def has_change_permission(self, request, obj=None):
-        if obj is None or request.user.is_superuser:
+        if obj is None:
             return super().has_change_permission(request, obj)
-        return request.user.can_manage_site(obj) and super().has_change_permission(request, obj)
+        return can_manage_site(request.user, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
 
 
 @admin.register(Product)
@@ -81,6 +126,19 @@ class ProductAdmin(SiteScopedAdmin):
 
     def get_exclude(self, request, obj=None):
         return [*super().get_exclude(request, obj), "image"]
+
+    # inventory.permissions' rule, as on the pages and in the API.
+    def has_view_permission(self, request, obj=None):
+        return can_act_on_products(request.user, VIEW, obj)
+
+    def has_add_permission(self, request):
+        return can_act_on_products(request.user, ADD)
+
+    def has_change_permission(self, request, obj=None):
+        return can_act_on_products(request.user, CHANGE, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return can_act_on_products(request.user, DELETE, obj)
 
     @admin.display(description=_("image"))
     def image_preview(self, product):
@@ -100,6 +158,44 @@ class UserAdmin(BaseUserAdmin):
         *BaseUserAdmin.fieldsets,
         (_("Site"), {"fields": ["site_configuration", "is_site_admin"]}),
     ]
+
+    #: What only superusers may set: who is a superuser, and the permissions,
+    #: role and site that everything else hangs on.
+    SUPERUSER_FIELDS = [
+        "is_superuser",
+        "groups",
+        "user_permissions",
+        "is_site_admin",
+        "site_configuration",
+    ]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(site_configuration=request.user.site_configuration_id)
+
+    def get_list_filter(self, request):
+        if request.user.is_superuser:
+            return self.list_filter
+        return [item for item in self.list_filter if item != "site_configuration"]
+
+    def get_list_display(self, request):
+        if request.user.is_superuser:
+            return self.list_display
+        return [item for item in self.list_display if item != "site_configuration"]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            readonly += self.SUPERUSER_FIELDS
+        return readonly
+
+    def save_model(self, request, obj, form, change):
+        if not request.user.is_superuser:
+            obj.site_configuration_id = request.user.site_configuration_id
+        super().save_model(request, obj, form, change)
+
     add_fieldsets = [
         *BaseUserAdmin.add_fieldsets,
         (_("Site"), {"fields": ["site_configuration", "is_site_admin"]}),

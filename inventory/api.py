@@ -9,13 +9,23 @@ tickets (``/api/uploads/tickets/``), never by sending bytes to these views.
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_view
-from rest_framework import exceptions, filters, generics, parsers, viewsets
+from rest_framework import exceptions, filters, generics, parsers, permissions, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.pagination import PageNumberPagination
 
 from inventory import api_docs
 from inventory.logins import LoginLocked, retry_after
 from inventory.models import Configuration, Product
+from inventory.permissions import (
+    ADD,
+    CHANGE,
+    DELETE,
+    REFUSALS,
+    SITE_REFUSAL,
+    VIEW,
+    can_act_on_products,
+    can_manage_site,
+)
 from inventory.serializers import ProductSerializer, SiteSerializer
 from inventory.sites import acting_site
 from inventory.throttles import LoginThrottle
@@ -55,6 +65,34 @@ class ObtainTokenView(ObtainAuthToken):
             raise
 
 
+class ProductPermission(permissions.IsAuthenticated):
+    """The products' rule (``inventory.permissions``), by method: the same
+    that the pages and the admin apply."""
+
+    ACTIONS = {
+        "GET": VIEW,
+        "HEAD": VIEW,
+        "OPTIONS": VIEW,
+        "POST": ADD,
+        "PUT": CHANGE,
+        "PATCH": CHANGE,
+        "DELETE": DELETE,
+    }
+
+    def allows(self, request, product=None):
+        action = self.ACTIONS.get(request.method)
+        if action is None:  # no such operation: the view answers 405
+            return True
+        self.message = REFUSALS[action]
+        return can_act_on_products(request.user, action, product)
+
+    def has_permission(self, request, view):
+        return super().has_permission(request, view) and self.allows(request)
+
+    def has_object_permission(self, request, view, obj):
+        return self.allows(request, obj)
+
+
 class ProductPagination(PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
@@ -73,6 +111,7 @@ class ProductViewSet(viewsets.ModelViewSet):
     """The products of the user's site. ``?search=`` matches name and CUG."""
 
     serializer_class = ProductSerializer
+    permission_classes = [ProductPermission]
     pagination_class = ProductPagination
     filter_backends = [filters.SearchFilter]
     search_fields = ["name", "cug"]
@@ -104,6 +143,6 @@ class SiteView(generics.RetrieveUpdateAPIView):
     def get_object(self):
         site = requested_site(self.request)
         if self.request.method not in ("GET", "HEAD", "OPTIONS"):
-            if not self.request.user.can_manage_site(site):
-                raise exceptions.PermissionDenied(_("Only the site's admins may change it."))
+            if not can_manage_site(self.request.user, site):
+                raise exceptions.PermissionDenied(SITE_REFUSAL)
         return site

@@ -89,25 +89,50 @@ def site_scoped(*, request=None, response=None, status=200, serializer=None, err
     )
 
 
+def refused(action):
+    """The 403 of an operation that ``inventory.permissions`` may refuse."""
+    return {
+        403: schema.permission_denied(
+            f"the account may not {action} products (the README's permissions table), "
+            "or is not attached to a site."
+        )
+    }
+
+
 PRODUCTS = {
     "list": site_scoped(
         serializer=ProductSerializer(many=True),
         response=PRODUCT,  # one item: the paginator wraps it in PAGE
+        errors=refused("see"),
     ),
     "create": site_scoped(
-        request=PRODUCT_REQUEST, response=PRODUCT, status=201, serializer=ProductSerializer
+        request=PRODUCT_REQUEST,
+        response=PRODUCT,
+        status=201,
+        serializer=ProductSerializer,
+        errors=refused("add"),
     ),
-    "retrieve": site_scoped(response=PRODUCT, serializer=ProductSerializer),
-    "update": site_scoped(request=PRODUCT_REQUEST, response=PRODUCT, serializer=ProductSerializer),
+    "retrieve": site_scoped(response=PRODUCT, serializer=ProductSerializer, errors=refused("see")),
+    "update": site_scoped(
+        request=PRODUCT_REQUEST,
+        response=PRODUCT,
+        serializer=ProductSerializer,
+        errors=refused("change"),
+    ),
     "partial_update": site_scoped(
-        request={"quantity": 11}, response=PRODUCT, serializer=ProductSerializer
+        request={"quantity": 11},
+        response=PRODUCT,
+        serializer=ProductSerializer,
+        errors=refused("change"),
     ),
-    "destroy": site_scoped(status=204),
+    "destroy": site_scoped(status=204, errors=refused("delete")),
 }
 
 SITE_CHANGE = {"phone": "+221 33 800 00 01", "address": "14 rue Carnot"}
 SITE_ADMINS_ONLY = {
-    403: schema.permission_denied("only the site's admins may change it (or no site is attached).")
+    403: schema.permission_denied(
+        "the account may not change the site's settings (or no site is attached)."
+    )
 }
 SITES = {
     "get": site_scoped(response=SITE, serializer=SiteSerializer),

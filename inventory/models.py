@@ -73,10 +73,19 @@ class User(AbstractUser):
     )
 
     def can_manage_site(self, configuration):
-        """Whether this user may change ``configuration`` (its logo, say)."""
-        if self.is_superuser:
-            return True
-        return self.is_site_admin and self.site_configuration_id == configuration.pk
+        """Whether this user may change ``configuration`` (its settings and
+        logo): ``inventory.permissions.can_manage_site``, imported here as
+        it imports the auth backends, which need this model."""
+        from inventory.permissions import can_manage_site
+
+        return can_manage_site(self, configuration)
+
+    def can_act_on_products(self, action, product=None):
+        """Whether this user may ``action`` ("view", "add", "change",
+        "delete") products: ``inventory.permissions.can_act_on_products``."""
+        from inventory.permissions import can_act_on_products
+
+        return can_act_on_products(self, action, product)
 
 
 class Product(models.Model):

@@ -4,6 +4,7 @@ logos, each in its own site's folder. Registered in ``InventoryConfig.ready``.
 """
 
 from inventory.models import Configuration, Product
+from inventory.permissions import CHANGE, can_act_on_products, can_manage_site
 from uploads.conf import MIB
 from uploads.targets import UploadTarget
 
@@ -25,6 +26,9 @@ class ProductImageTarget(UploadTarget):
     def get_site_id(self, product):
         return product.site_configuration_id
 
+    def has_permission(self, user, product):
+        return can_act_on_products(user, CHANGE, product)
+
 
 class SiteLogoTarget(UploadTarget):
     kind = "logo"
@@ -43,7 +47,7 @@ class SiteLogoTarget(UploadTarget):
         return configuration.pk
 
     def has_permission(self, user, configuration):
-        return user.can_manage_site(configuration)
+        return can_manage_site(user, configuration)
 
     def get_default_object_id(self, user):
         return user.site_configuration_id

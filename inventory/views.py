@@ -19,6 +19,15 @@ from django.utils.translation import gettext as _
 from inventory import sites
 from inventory.forms import ProductForm, SiteChoiceForm, SiteSettingsForm
 from inventory.models import Configuration, Product
+from inventory.permissions import (
+    ADD,
+    CHANGE,
+    REFUSALS,
+    SITE_REFUSAL,
+    VIEW,
+    can_act_on_products,
+    can_manage_site,
+)
 
 PAGE_SIZE = 20
 
@@ -77,13 +86,22 @@ def wants_json(request):
 
 @site_page
 def product_list(request, site):
+    if not can_act_on_products(request.user, VIEW):
+        raise PermissionDenied(REFUSALS[VIEW])
     products = Product.objects.filter(site_configuration=site)
     query = request.GET.get("q", "").strip()
     if query:
         products = products.filter(Q(name__icontains=query) | Q(cug__icontains=query))
     page = Paginator(products, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
-        request, "inventory/product_list.html", {"site": site, "page": page, "query": query}
+        request,
+        "inventory/product_list.html",
+        {
+            "site": site,
+            "page": page,
+            "query": query,
+            "can_add": can_act_on_products(request.user, ADD),
+        },
     )
 
 
@@ -93,7 +111,17 @@ def product_edit(request, site, pk=None):
         product = get_object_or_404(Product, pk=pk, site_configuration=site)
     else:
         product = Product(site_configuration=site)
+    # Those who may only see products get the page read-only.
+    saving = CHANGE if pk else ADD
+    can_save = can_act_on_products(request.user, saving, product)
+    if not can_save and (request.method == "POST" or not pk):
+        raise PermissionDenied(REFUSALS[saving])
+    if not can_act_on_products(request.user, VIEW, product):
+        raise PermissionDenied(REFUSALS[VIEW])
     form = ProductForm(request.POST or None, instance=product)
+    if not can_save:
+        for field in form.fields.values():
+            field.disabled = True
     if request.method == "POST":
         if form.is_valid():
             product = form.save()
@@ -112,6 +140,7 @@ def product_edit(request, site, pk=None):
             "site": site,
             "form": form,
             "product": product if product.pk else None,
+            "can_save": can_save,
             "picker_messages": picker_messages(),
         },
     )
@@ -119,8 +148,8 @@ def product_edit(request, site, pk=None):
 
 @site_page
 def site_settings(request, site):
-    if not request.user.can_manage_site(site):
-        raise PermissionDenied
+    if not can_manage_site(request.user, site):
+        raise PermissionDenied(SITE_REFUSAL)
     form = SiteSettingsForm(request.POST or None, instance=site)
     if request.method == "POST" and form.is_valid():
         form.save()

@@ -171,6 +171,8 @@ num_proxies = env.int("DJANGO_NUM_PROXIES", 0, minimum=0, maximum=10)
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Site admins hold their permissions by their role (inventory.permissions).
+    "inventory.permissions.SiteAdminBackend",
 ]
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_VERBOSE = False  # no start-up banner in every command's output

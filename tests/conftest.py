@@ -266,9 +266,15 @@ def sites(db):
 
 @pytest.fixture
 def make_user(db, django_user_model):
-    def make(username, site=None, **extra):
-        return django_user_model.objects.create_user(
+    """A user of ``site``, given the usual staff permissions unless told
+    otherwise (site admins and superusers hold theirs by their role)."""
+    from inventory.permissions import STAFF_PERMISSIONS, permissions_named
+
+    def make(username, site=None, permissions=STAFF_PERMISSIONS, **extra):
+        user = django_user_model.objects.create_user(
             username=username, password="pw", site_configuration=site, **extra
         )
+        user.user_permissions.set(permissions_named(permissions))
+        return user
 
     return make

@@ -214,7 +214,9 @@ def make_sites(name, sites, staff, products):
     from rest_framework.authtoken.models import Token
 
     from inventory.models import Configuration, Product, User
+    from inventory.permissions import STAFF_PERMISSIONS, permissions_named
 
+    permissions = list(permissions_named(STAFF_PERMISSIONS))
     made = []
     for number in range(sites):
         site = Configuration.objects.create(site_name=f"{name} {number}")
@@ -222,6 +224,8 @@ def make_sites(name, sites, staff, products):
             User.objects.create(username=f"{name}-{number}-{index}", site_configuration=site)
             for index in range(staff)
         ]
+        for user in users:
+            user.user_permissions.set(permissions)
         items = Product.objects.bulk_create(
             Product(site_configuration=site, name=f"Article {index}", cug=f"A-{index}")
             for index in range(products)

@@ -44,6 +44,7 @@ def test_products_of_the_users_site_only(client_of, two_shops):
     assert {item["cug"] for item in listing["results"]} == {"R1", "H1"}
 
     foreign = two_shops["foreign"].pk
+    api = client_of(two_shops["boss"])  # who may do all four, on their own site
     for method in ("get", "patch", "put", "delete"):
         response = getattr(api, method)(f"/api/products/{foreign}/", {}, format="json")
         assert (response.status_code, response.json()["code"]) == (404, "not_found"), method
@@ -58,7 +59,7 @@ def test_search_and_pagination(client_of, two_shops):
     assert paged["count"] == 2 and len(paged["results"]) == 1 and paged["previous"]
 
 
-def test_create_update_delete(client_of, two_shops, local_media):
+def test_create_update_delete(client_of, two_shops, make_user, local_media):
     api = client_of(two_shops["staff"])
     created = api.post(
         "/api/products/",
@@ -73,7 +74,7 @@ def test_create_update_delete(client_of, two_shops, local_media):
     duplicate = api.post("/api/products/", {"name": "X", "cug": "S1"}, format="json")
     assert duplicate.status_code == 400
     assert duplicate.json()["code"] == "invalid" and "cug" in duplicate.json()["errors"]
-    same_cug_elsewhere = client_of(two_shops["two"].users.create(username="other"))
+    same_cug_elsewhere = client_of(make_user("other", two_shops["two"]))
     assert (
         same_cug_elsewhere.post(
             "/api/products/", {"name": "X", "cug": "S1"}, format="json"
@@ -89,6 +90,7 @@ def test_create_update_delete(client_of, two_shops, local_media):
     image_url = api.get(f"/api/products/{product.pk}/").json()["image_url"]
     assert image_url == f"http://testserver/media/{product.image.name}"
 
+    api = client_of(two_shops["boss"])  # staff may not delete products
     assert api.delete(f"/api/products/{product.pk}/").status_code == 204
     assert not Product.objects.filter(pk=product.pk).exists()
 
@@ -102,7 +104,8 @@ def test_deleting_a_product_deletes_its_image_after_commit(
     path = local_media / product.image.name
     assert path.exists()
 
-    response = client_of(make_user("staff", sites[0])).delete(f"/api/products/{product.pk}/")
+    boss = make_user("boss", sites[0], is_site_admin=True)
+    response = client_of(boss).delete(f"/api/products/{product.pk}/")
 
     assert response.status_code == 204
     assert not path.exists()

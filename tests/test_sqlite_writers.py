@@ -28,10 +28,12 @@ pytestmark = pytest.mark.slow
 
 SETUP = f"""
 from inventory.models import Configuration, Product, User
+from inventory.permissions import STAFF_PERMISSIONS, permissions_named
 from rest_framework.authtoken.models import Token
 site = Configuration.objects.create(site_name="Boutique")
 for number in range({USERS}):
     user = User.objects.create_user(f"staff{{number}}", password="pw", site_configuration=site)
+    user.user_permissions.set(permissions_named(STAFF_PERMISSIONS))
     print("token", Token.objects.create(user=user).key)
 for number in range({FLOWS}):
     product = Product.objects.create(

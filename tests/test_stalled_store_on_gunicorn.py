@@ -33,6 +33,7 @@ import itertools
 import json
 from rest_framework.authtoken.models import Token
 from inventory.models import Configuration, Product, User
+from inventory.permissions import STAFF_PERMISSIONS, permissions_named
 from uploads.services import issue_ticket
 
 site = Configuration.objects.create(site_name="Boutique")
@@ -42,6 +43,8 @@ users = [
     User.objects.create_user(f"staff{n}", password="pw-0123456789", site_configuration=site)
     for n in range(8)
 ]
+for user in users:
+    user.user_permissions.set(permissions_named(STAFF_PERMISSIONS))
 tokens = [Token.objects.create(user=user).key for user in users]
 tickets = [
     (tokens[n % 3], str(issue_ticket(

@@ -5,6 +5,7 @@ from django.templatetags.static import static
 from django.utils.safestring import mark_safe
 
 from inventory.models import Configuration
+from inventory.permissions import can_manage_site
 
 register = template.Library()
 
@@ -32,3 +33,9 @@ def site_switcher(context, site):
         "sites": Configuration.objects.all(),
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.filter
+def may_manage(user, site):
+    """Whether ``user`` may change ``site``'s settings (``inventory.permissions``)."""
+    return can_manage_site(user, site)

@@ -13,24 +13,16 @@ from decimal import Decimal
 from functools import partial
 
 from axes.utils import reset as axes_reset
-from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from inventory.demo_images import product_image, site_logo
 from inventory.models import Configuration, Product, User
+from inventory.permissions import STAFF_PERMISSIONS, permissions_named
 from uploads.backends import get_backend
 from uploads.errors import UploadError
 from uploads.storage import media_key
 from uploads.uploader import UploadRefused, upload
-
-STAFF_PERMISSIONS = ["view_product", "add_product", "change_product"]
-SITE_ADMIN_PERMISSIONS = [
-    *STAFF_PERMISSIONS,
-    "delete_product",
-    "view_configuration",
-    "change_configuration",
-]
 
 SITES = [
     {
@@ -177,11 +169,8 @@ class Command(BaseCommand):
         # The printed logins work now, even after wrong passwords (a
         # mistyped demo login, or a test of the lockout) locked them out.
         axes_reset(username=username)
-        if not superuser:
-            codenames = SITE_ADMIN_PERMISSIONS if site_admin else STAFF_PERMISSIONS
-            user.user_permissions.set(
-                Permission.objects.filter(
-                    content_type__app_label="inventory", codename__in=codenames
-                )
-            )
+        # Staff are given the usual staff permissions; site admins hold theirs
+        # by their role (inventory.permissions).
+        given = [] if superuser or site_admin else STAFF_PERMISSIONS
+        user.user_permissions.set(permissions_named(given))
         return user

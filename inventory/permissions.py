@@ -1,0 +1,98 @@
+"""Who may do what to a site's products and settings: the one rule that the
+pages, the API, the admin and the upload targets all ask.
+
+What a user may do is what Django's model permissions say, given one by one
+or through groups (``inventory.view_product``, ``add_product``,
+``change_product``, ``delete_product``, ``change_configuration``), and only
+ever to rows of their own site (``inventory.sites`` decides which site a
+request acts on; a row of another site is not found). Superusers have every
+permission on every site. A site admin (``User.is_site_admin``) holds
+``SITE_ADMIN_PERMISSIONS`` by that role (``SiteAdminBackend``), so the flag
+and the permissions never disagree: the admin, which knows only
+permissions, and the pages and API grant the same things.
+
+As in Django's admin, the permission to change products includes seeing them.
+"""
+
+from django.contrib.auth.backends import BaseBackend
+from django.contrib.auth.models import Permission
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+VIEW, ADD, CHANGE, DELETE = "view", "add", "change", "delete"
+
+#: What a user refused an action on products is told.
+REFUSALS = {
+    VIEW: _("Your account may not see products."),
+    ADD: _("Your account may not add products."),
+    CHANGE: _("Your account may not change products."),
+    DELETE: _("Your account may not delete products."),
+}
+#: What a user refused a change to the site is told.
+SITE_REFUSAL = _("Your account may not change the site's settings.")
+
+#: What a site's staff are usually given: see, add and change products.
+STAFF_PERMISSIONS = ["inventory.view_product", "inventory.add_product", "inventory.change_product"]
+#: What a site admin holds by their role: also delete products, and see and
+#: change the site's settings and logo.
+SITE_ADMIN_PERMISSIONS = [
+    *STAFF_PERMISSIONS,
+    "inventory.delete_product",
+    "inventory.view_configuration",
+    "inventory.change_configuration",
+]
+
+
+def permissions_named(names):
+    """The ``Permission`` rows of ``names`` (``"app_label.codename"``), to
+    give to a user or a group."""
+    query = Q(pk__in=[])
+    for name in names:
+        app_label, codename = name.split(".")
+        query |= Q(content_type__app_label=app_label, codename=codename)
+    return Permission.objects.filter(query)
+
+
+def in_own_site(user, site_id):
+    """Whether a row of ``site_id`` is one ``user`` may act on at all."""
+    if user.is_superuser:
+        return True
+    return user.site_configuration_id is not None and site_id == user.site_configuration_id
+
+
+def can_act_on_products(user, action, product=None):
+    """Whether ``user`` may ``action`` (``VIEW``, ``ADD``, ``CHANGE`` or
+    ``DELETE``) products, or ``product`` when given."""
+    if not user.is_active:
+        return False
+    allowed = user.has_perm(f"inventory.{action}_product")
+    if action == VIEW:
+        allowed = allowed or user.has_perm("inventory.change_product")
+    if not allowed:
+        return False
+    return product is None or in_own_site(user, product.site_configuration_id)
+
+
+def can_manage_site(user, site):
+    """Whether ``user`` may change ``site``: its settings and its logo."""
+    return (
+        user.is_active
+        and user.has_perm("inventory.change_configuration")
+        and in_own_site(user, site.pk)
+    )
+
+
+class SiteAdminBackend(BaseBackend):
+    """Gives a site admin ``SITE_ADMIN_PERMISSIONS``, which their own site's
+    scoping (above, and in every queryset) then limits to that site.
+    Authenticates no one."""
+
+    def get_user_permissions(self, user_obj, obj=None):
+        if obj is not None or not user_obj.is_active:
+            return set()
+        if getattr(user_obj, "is_site_admin", False):
+            return set(SITE_ADMIN_PERMISSIONS)
+        return set()
+
+    def has_module_perms(self, user_obj, app_label):
+        return any(perm.startswith(f"{app_label}.") for perm in self.get_all_permissions(user_obj))
