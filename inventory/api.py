@@ -18,6 +18,7 @@ from inventory.models import Configuration, Product
 from inventory.serializers import ProductSerializer, SiteSerializer
 from inventory.sites import acting_site
 from inventory.throttles import LoginThrottle
+from uploads.api.parsers import JSONParser
 
 
 def requested_site(request):
@@ -38,7 +39,7 @@ class ObtainTokenView(ObtainAuthToken):
     """An API token for a username and password: the same token every time,
     until the account's token is reset."""
 
-    parser_classes = [parsers.JSONParser, parsers.FormParser]
+    parser_classes = [JSONParser, parsers.FormParser]
     throttle_classes = [LoginThrottle]
 
     @api_docs.TOKEN
