@@ -9,6 +9,12 @@ collected, so a new endpoint is swept without being listed here.
 
 import json
 import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
 
 import pytest
 from django.conf import settings
@@ -19,6 +25,9 @@ from drf_spectacular.renderers import OpenApiJsonRenderer
 from rest_framework.authtoken.models import Token
 
 from inventory.models import Product
+from project.seaweedfs import free_weed_ports
+from tests.test_production_stack import stop
+from tests.test_settings import BASE_DIR, environment
 from uploads import services
 
 pytestmark = pytest.mark.django_db
@@ -204,3 +213,84 @@ def test_413_is_documented_for_every_operation_with_a_body(method, path):
     documented = SCHEMA["paths"][path][method.lower()]["responses"]["413"]
     examples = documented["content"]["application/json"]["examples"].values()
     assert [example["value"]["code"] for example in examples] == ["request_too_large"]
+
+
+@pytest.fixture
+def gunicorn(tmp_path):
+    """gunicorn with the production configuration (gunicorn.conf.py); its
+    address."""
+    (port,) = free_weed_ports(1)
+    env = environment(
+        tmp_path,
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+        GUNICORN_WORKERS="1",
+        GUNICORN_THREADS="2",
+    )
+    binary = shutil.which("gunicorn", path=os.path.dirname(sys.executable))
+    with open(tmp_path / "app.log", "wb") as log:
+        app = subprocess.Popen(
+            [binary, "project.wsgi", "--config", "gunicorn.conf.py"],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert app.poll() is None, (tmp_path / "app.log").read_text()
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.2)
+        yield ("127.0.0.1", port)
+    finally:
+        stop(app)
+
+
+def raw_request(address, request):
+    """The status line, headers and body gunicorn answers to ``request``."""
+    with socket.create_connection(address, timeout=30) as connection:
+        connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *headers = head.decode("latin-1").split("\r\n")
+    return status_line, [header.lower() for header in headers], body
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "request_bytes,status",
+    [
+        (
+            b"GET /api/products/?search=" + b"x" * 8000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+            414,
+        ),
+        (
+            b"GET /api/products/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: "
+            + b"x" * 9000
+            + b"\r\n\r\n",
+            431,
+        ),
+        (
+            b"GET /api/products/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            + b"".join(b"X-H%d: x\r\n" % n for n in range(200))
+            + b"\r\n",
+            431,
+        ),
+        (b"GET /api/products/ HTTP/9.9\r\nHost: 127.0.0.1\r\n\r\n", 400),
+    ],
+    ids=["request line over the limit", "header over the limit", "200 headers", "bad version"],
+)
+def test_what_gunicorn_refuses_gets_a_json_error(gunicorn, request_bytes, status):
+    status_line, headers, body = raw_request(gunicorn, request_bytes)
+    assert status_line.split()[1] == str(status), status_line
+    assert "content-type: application/json" in headers, headers
+    error = json.loads(body)
+    assert error["code"] == ("invalid" if status == 400 else "request_too_large"), error
+    assert error["detail"] in ("La requête n'est pas valide.", "La requête est trop volumineuse.")

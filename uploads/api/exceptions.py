@@ -48,6 +48,8 @@ class DatabaseUnavailable(exceptions.APIException):
 
 
 DATABASE_ERRORS = (OperationalError, InterfaceError)
+INVALID_REQUEST = _("The request is not valid.")
+SERVER_ERROR = _("Something went wrong on our side. Try again later.")
 
 
 def api_exception(exc):
@@ -59,7 +61,7 @@ def api_exception(exc):
     if isinstance(exc, RequestDataTooBig):
         return RequestTooLarge()
     if isinstance(exc, SuspiciousOperation):  # too many fields, a bad Host...
-        return exceptions.ParseError(_("The request is not valid."))
+        return exceptions.ParseError(INVALID_REQUEST)
     if isinstance(exc, DATABASE_ERRORS):
         logger.error("Database unavailable: %s", exc, exc_info=exc)
         return DatabaseUnavailable()
@@ -87,7 +89,7 @@ def exception_handler(exc, context):
         response["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, exceptions.ValidationError):
         errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        response.data = error_body("invalid", _("The request is not valid."), errors)
+        response.data = error_body("invalid", INVALID_REQUEST, errors)
     else:
         code = exc.get_codes()
         if not isinstance(code, str):
@@ -111,7 +113,7 @@ def json_error(exc):
 
 def api_bad_request(request, exception=None):
     """Django's refusals before or outside a DRF view (handler400)."""
-    exc = api_exception(exception) or exceptions.ParseError(_("The request is not valid."))
+    exc = api_exception(exception) or exceptions.ParseError(INVALID_REQUEST)
     return json_error(exc)
 
 
@@ -122,6 +124,6 @@ def api_server_error(request):
     if exc is not None:
         return json_error(exc)
     return JsonResponse(
-        error_body("server_error", _("Something went wrong on our side. Try again later.")),
+        error_body("server_error", SERVER_ERROR),
         status=status.HTTP_500_INTERNAL_SERVER_ERROR,
     )
