@@ -17,6 +17,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -76,6 +77,27 @@ def error_body(code, detail, errors=None):
 
 
 def exception_handler(exc, context):
+    response = api_error_response(exc, context)
+    if response is None or renders_json(context):
+        return response
+    # A view whose answers are not JSON (the schema's YAML, the docs' HTML
+    # page, which cannot render an error at all) still answers errors in JSON.
+    as_json = JsonResponse(response.data, status=response.status_code)
+    for header, value in response.items():
+        if header.lower() != "content-type":
+            as_json[header] = value
+    return as_json
+
+
+def renders_json(context):
+    request, view = context.get("request"), context.get("view")
+    renderer = getattr(request, "accepted_renderer", None)
+    if renderer is None and view is not None and view.renderer_classes:
+        renderer = view.renderer_classes[0]()  # what DRF falls back to
+    return renderer is None or isinstance(renderer, JSONRenderer)
+
+
+def api_error_response(exc, context):
     if isinstance(exc, UploadError):
         response = Response(error_body(exc.code, exc.detail, exc.errors), status=exc.status)
         if exc.retry_after:
