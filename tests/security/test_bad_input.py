@@ -314,3 +314,23 @@ def test_what_gunicorn_refuses_gets_a_json_error(gunicorn, request_bytes, status
     error = json.loads(body)
     assert error["code"] == ("invalid" if status == 400 else "request_too_large"), error
     assert error["detail"] in ("La requête n'est pas valide.", "La requête est trop volumineuse.")
+
+
+def reads_the_session(get_response):
+    """A middleware that needs the database before any view runs, as a
+    session or a login lockout does."""
+
+    def middleware(request):
+        request.session.get("site")
+        return get_response(request)
+
+    return middleware
+
+
+def test_a_database_that_fails_in_a_middleware_gets_a_json_503(api, settings):
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, f"{__name__}.reads_the_session"]
+    api.cookies["sessionid"] = "a" * 32
+    with connection.execute_wrapper(locked):
+        response = call(api, "GET", "/api/products/")
+    assert_json_error(response, 503, "database_unavailable")
+    assert int(response["Retry-After"]) > 0
