@@ -142,9 +142,8 @@ def api_bad_request(request, exception=None):
 def api_server_error(request):
     # Called while Django handles the exception (handler500), as in a
     # middleware that reads the session from a database that is down.
-    exc = api_exception(sys.exception()) if isinstance(sys.exception(), DATABASE_ERRORS) else None
-    if exc is not None:
-        return json_error(exc)
+    if isinstance(sys.exception(), DATABASE_ERRORS):
+        return json_error(api_exception(sys.exception()))
     return JsonResponse(
         error_body("server_error", SERVER_ERROR),
         status=status.HTTP_500_INTERNAL_SERVER_ERROR,
