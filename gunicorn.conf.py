@@ -53,6 +53,14 @@ access_log_format = (
 )
 
 
+def post_worker_init(worker):
+    """Requests that gunicorn refuses before the app (a header or request
+    line over its limits) get the API's JSON error, not an HTML page."""
+    from project import gunicorn_errors
+
+    gunicorn_errors.install()
+
+
 def on_starting(server):
     """Run the configuration checks before any worker starts, as runserver
     does: gunicorn prints a RuntimeError raised here as one message and exits

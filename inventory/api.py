@@ -29,6 +29,7 @@ from inventory.permissions import (
 from inventory.serializers import ProductSerializer, SiteSerializer
 from inventory.sites import acting_site
 from inventory.throttles import LoginThrottle
+from uploads.api.parsers import JSONParser
 
 
 def requested_site(request):
@@ -50,7 +51,7 @@ class ObtainTokenView(ObtainAuthToken):
     until the account's token is reset. A username locked out by django-axes
     (``inventory.logins``) gets ``login_locked`` whatever the password."""
 
-    parser_classes = [parsers.JSONParser, parsers.FormParser]
+    parser_classes = [JSONParser, parsers.FormParser]
     throttle_classes = [LoginThrottle]
 
     @api_docs.TOKEN

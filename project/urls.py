@@ -21,5 +21,6 @@ if settings.DEBUG and not settings.AWS_STORAGE_BUCKET_NAME:
     # Development only: in filesystem mode, runserver serves uploaded files.
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
+handler400 = views.bad_request
 handler404 = views.page_not_found
 handler500 = views.server_error

@@ -2,11 +2,17 @@
 
 from django.views import defaults
 
-from uploads.api.exceptions import api_page_not_found, api_server_error
+from uploads.api.exceptions import api_bad_request, api_page_not_found, api_server_error
 
 
 def is_api(request):
     return request.path.startswith("/api/")
+
+
+def bad_request(request, exception):
+    if is_api(request):
+        return api_bad_request(request, exception)
+    return defaults.bad_request(request, exception)
 
 
 def page_not_found(request, exception):

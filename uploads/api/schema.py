@@ -60,3 +60,58 @@ THROTTLED = error_response("`throttled`: wait `Retry-After` seconds.", "throttle
 
 def permission_denied(why):
     return error_response(f"`permission_denied`: {why}", "permission_denied")
+
+
+def _documented_error(operation, status, description, code, detail, headers=None):
+    """Add ``code`` to what ``operation`` documents for ``status``."""
+    example = {"value": {"code": code, "detail": detail}, "summary": code}
+    name = "".join(word.capitalize() for word in code.split("_"))
+    response = operation["responses"].setdefault(
+        str(status),
+        {
+            "content": {"application/json": {"schema": {"$ref": ERROR_SCHEMA}, "examples": {}}},
+            "description": description,
+        },
+    )
+    if response["description"] != description:
+        response["description"] += f" {description}"
+    response["content"]["application/json"].setdefault("examples", {})[name] = example
+    if headers:
+        response.setdefault("headers", {}).update(headers)
+
+
+ERROR_SCHEMA = "#/components/schemas/Error"
+RETRY_AFTER = {
+    "Retry-After": {
+        "schema": {"type": "integer"},
+        "description": "Seconds to wait before trying again.",
+    }
+}
+
+
+def document_common_errors(result, generator, request, public):
+    """drf-spectacular postprocessing hook: what any operation may answer,
+    whatever its view: 503 ``database_unavailable`` and, for those that take
+    a body, 413 ``request_too_large`` (``uploads.api.exceptions``)."""
+    from uploads.api.exceptions import DatabaseUnavailable, RequestTooLarge
+
+    for methods in result.get("paths", {}).values():
+        for operation in methods.values():
+            _documented_error(
+                operation,
+                503,
+                "`database_unavailable`: retry after `Retry-After`.",
+                DatabaseUnavailable.default_code,
+                DatabaseUnavailable.default_detail,
+                headers=RETRY_AFTER,
+            )
+            if "requestBody" in operation:
+                _documented_error(
+                    operation,
+                    413,
+                    "`request_too_large`: the body is over the server's limit.",
+                    RequestTooLarge.default_code,
+                    RequestTooLarge.default_detail,
+                )
+            operation["responses"] = dict(sorted(operation["responses"].items()))
+    return result
