@@ -95,8 +95,8 @@ def test_large_photos_and_bombs_keep_a_worker_within_its_memory(stack):
     keep it within MEMORY_BOUND of that; the bombs are refused."""
     stack.restart_app(GUNICORN_WORKERS="1")
     (site,) = add_sites(stack, "memory", sites=1, staff=2, products=8)
-    flows, _ = run_flows(stack, plan([site], 24, jpeg((640, 480))))
-    assert all(flow.confirmed for flow in flows)
+    flows, _ = run_flows(stack, plan([site], 24, jpeg((640, 480))), retry_for=60)
+    assert all(flow.confirmed for flow in flows), flows
     (baseline,) = stack.worker_peaks().values()
 
     photo = jpeg_of_size(20)

@@ -24,11 +24,14 @@ def test_200_concurrent_uploads(tmp_path):
         sites = add_sites(stack, "bench", staff=10, products=50)
         uploads = plan(sites, FLOWS, jpeg((1600, 1200)))
 
-        flows, seconds = run_flows(stack, uploads)
+        # Clients retry a 503 after Retry-After, as the reference clients do
+        # (a process sheds store calls beyond UPLOADS_STORE_CONCURRENCY).
+        flows, seconds = run_flows(stack, uploads, retry_for=60)
         report = Report(flows, seconds, stack.worker_peaks(), stack.events(sites))
         print()
         print(report)
         print("  idle workers' peak RSS: " + ", ".join(f"{p / MIB:.1f} MiB" for p in idle.values()))
 
-        assert not report.errors(), report
+        assert set(report.errors()) <= {("confirm", 503, "storage_unavailable")}, report
+        assert all(flow.confirmed for flow in flows), report
         print("  purge_uploads:", check_uploads(stack, sites))
