@@ -169,10 +169,17 @@ def test_store_killed_and_restarted_during_100_uploads(stack):
 def is_retryable(step, status, code):
     """What a store that is down or starting may cause: the bucket refuses
     the POST or answers 5xx; confirm answers 503 storage_unavailable, or
-    409 upload_missing if an upload was lost with it."""
+    409 upload_missing if an upload was lost with it. A confirm may also
+    meet a reset connection: gunicorn closes a kept-alive connection after
+    2 s idle, and a client that waited out Retry-After on it can send just
+    as it closes; clients retry network errors on every step."""
     if step == "post":
         return status == STORE_DOWN or status >= 500
-    return step == "confirm" and (status, code) in {
-        (503, "storage_unavailable"),
-        (409, "upload_missing"),
-    }
+    return step == "confirm" and (
+        status == STORE_DOWN
+        or (status, code)
+        in {
+            (503, "storage_unavailable"),
+            (409, "upload_missing"),
+        }
+    )
