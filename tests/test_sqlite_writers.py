@@ -18,6 +18,7 @@ import requests
 
 from project.seaweedfs import free_weed_ports
 from tests.images import jpeg
+from tests.processes import manage
 from tests.test_settings import environment
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -41,19 +42,6 @@ for number in range({FLOWS}):
     )
     print("product", product.pk)
 """
-
-
-def manage(env, *command):
-    result = subprocess.run(
-        [sys.executable, "manage.py", *command],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
 
 
 @pytest.fixture

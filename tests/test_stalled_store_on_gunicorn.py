@@ -20,6 +20,7 @@ import requests
 from project.seaweedfs import free_weed_ports
 from tests.conftest import ACCESS_KEY, REGION, SECRET_KEY
 from tests.faults import FaultProxy
+from tests.processes import manage
 from tests.test_production_stack import new_database, stop, wait_for  # noqa: F401
 from tests.test_settings import BASE_DIR, environment
 
@@ -84,17 +85,9 @@ def site(seaweedfs, proxy, new_database, tmp_path):  # noqa: F811
         GUNICORN_WORKERS=str(WORKERS),
         GUNICORN_THREADS=str(THREADS),
     )
-    for command in (["migrate", "-v", "0"], ["shell", "-c", f"CONFIRMS = {CONFIRMS}\n{SETUP}"]):
-        result = subprocess.run(
-            [sys.executable, "manage.py", *command],
-            cwd=BASE_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert result.returncode == 0, result.stderr
-    data = json.loads(result.stdout.splitlines()[-1])
+    manage(env, "migrate", "-v", "0")
+    output = manage(env, "shell", "-c", f"CONFIRMS = {CONFIRMS}\n{SETUP}")
+    data = json.loads(output.splitlines()[-1])
     gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable))
     with open(tmp_path / "app.log", "wb") as log:
         app = subprocess.Popen(

@@ -4,8 +4,7 @@ to come from, across app instances, with a message that says when to retry;
 and lets the user in again after the cool-off."""
 
 import io
-import subprocess
-import sys
+from functools import partial
 
 import pytest
 from axes.models import AccessAttempt
@@ -13,7 +12,8 @@ from django.core.management import call_command
 from django.db.models import F
 
 from inventory.logins import client_address
-from tests.test_production import BASE_DIR, CLEAN, PRODUCTION
+from tests.processes import manage as run_manage
+from tests.test_production import CLEAN, PRODUCTION
 
 LIMIT = 3
 
@@ -189,17 +189,7 @@ def test_lockout_counts_across_app_instances(tmp_path):
         "LOGIN_FAILURE_LIMIT": "2",
     }
 
-    def manage(*args):
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=BASE_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert result.returncode == 0, result.stderr
-        return result.stdout
+    manage = partial(run_manage, env)
 
     def instance(password):
         script = (
