@@ -84,7 +84,7 @@ def test_the_server_uploads_at_the_internal_address(
     product = Product.objects.create(site_configuration=sites[0], name="Riz", cug="R-1")
     body = jpeg((320, 240))
 
-    result = upload(
+    ticket = upload(
         make_user("staff", sites[0]),
         kind="product",
         object_id=product.pk,
@@ -93,4 +93,4 @@ def test_the_server_uploads_at_the_internal_address(
     )
 
     assert public.connections == 0, "the server went through the public address"
-    assert s3_client.get_object(Bucket=s3_bucket, Key=result["key"])["Body"].read() == body
+    assert s3_client.get_object(Bucket=s3_bucket, Key=ticket.final_key)["Body"].read() == body

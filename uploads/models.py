@@ -12,7 +12,9 @@ class UploadTicket(models.Model):
     The ticket binds a user, the user's site, a target kind and object, and
     the incoming key its policy covers. Confirm inspects the object at that
     key, copies it to ``final_key`` (which no policy ever covers) and records
-    the response it gave, so that confirming again returns the same answer.
+    what it found (``format``, ``width``, ``height``), so that confirming
+    again returns the same answer. Only what was decided is stored: the
+    answer's URL is signed when it is served (a presigned URL expires).
 
     Confirm talks to the store with no transaction open, so it first claims
     the ticket: it picks ``final_key`` and holds the claim until
@@ -53,7 +55,11 @@ class UploadTicket(models.Model):
         _("status"), max_length=10, choices=Status.choices, default=Status.ISSUED
     )
     error_code = models.CharField(_("error code"), max_length=30, blank=True)
-    result = models.JSONField(_("confirm response"), null=True, blank=True)
+    format = models.CharField(
+        _("format"), max_length=10, blank=True, help_text=_("Once confirmed: jpeg, png or webp.")
+    )
+    width = models.PositiveIntegerField(_("width"), null=True, blank=True)
+    height = models.PositiveIntegerField(_("height"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires at"))
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -220,7 +219,8 @@ def get_ticket(user, ticket_id, *, lock=False):
 
 
 def confirm_ticket(user, ticket_id):
-    """Attach the object uploaded with a ticket; returns the response body.
+    """Attach the object uploaded with a ticket; returns the confirmed
+    ticket (its ``final_key``, ``format``, ``width`` and ``height``).
 
     No transaction is open and no row locked while the store is asked
     anything, so that a slow store holds up this request only: a short
@@ -228,19 +228,17 @@ def confirm_ticket(user, ticket_id):
     no transaction open, then a short transaction locks the target's row
     and attaches it (or rejects the ticket).
 
-    Idempotent: a confirmed ticket returns the body it returned first.
+    Idempotent: a confirmed ticket is returned as it was confirmed first.
     Concurrent confirms of one ticket attach once: the first claims it, the
     others wait for its answer.
     """
     backend = get_backend()
     with events.recorded("confirm", ticket=str(ticket_id), user=user.pk) as event:
         ticket = claim_ticket(user, ticket_id, event)
-        if ticket.status == Status.CONFIRMED:
-            result = ticket.result
-        else:
-            result = confirm_claimed(ticket, user, backend)
+        if ticket.status != Status.CONFIRMED:
+            ticket = confirm_claimed(ticket, user, backend)
         event["outcome"] = "confirmed"
-        return result
+        return ticket
 
 
 def claim_ticket(user, ticket_id, event):
@@ -407,26 +405,19 @@ def attach_locked(ticket, user, target, image):
     ticket.status = Status.CONFIRMED
     ticket.confirmed_at = timezone.now()
     ticket.claimed_until = None
-    ticket.result = {
-        "id": str(ticket.id),
-        "status": Status.CONFIRMED.value,
-        "kind": ticket.kind,
-        "object_id": ticket.object_id,
-        "key": ticket.final_key,
-        "url": default_storage.url(new_name),
-        "format": image.format.lower(),
-        "width": image.width,
-        "height": image.height,
-        "size": ticket.size,
-    }
-    ticket.save(update_fields=["status", "confirmed_at", "claimed_until", "result"])
+    ticket.format = image.format.lower()
+    ticket.width = image.width
+    ticket.height = image.height
+    ticket.save(
+        update_fields=["status", "confirmed_at", "claimed_until", "format", "width", "height"]
+    )
 
     # Derived, not read from the row relocked: only that key is ours.
     unused = {incoming_key_of(ticket): Reason.UPLOADED}
     if old_name and old_name != new_name:
         unused[media_key(old_name)] = Reason.REPLACED
     deletions.schedule(unused)
-    return ticket.result
+    return ticket
 
 
 def reject(ticket, rejection):
@@ -466,7 +457,7 @@ def answer_of(current):
     if current is None:
         raise TicketExpired()
     if current.status == Status.CONFIRMED:
-        return current.result
+        return current
     if current.status == Status.REJECTED:
         raise REJECTIONS[current.error_code]()
     raise ConfirmInProgress(retry_after=upload_settings.RETRY_AFTER)

@@ -40,8 +40,8 @@ class UploadRefused(Exception):
 
 
 def upload(user, *, kind, body, content_type, object_id=None, filename=""):
-    """Attach ``body`` to ``kind`` ``object_id`` as ``user``; the confirm
-    result (``key``, ``url``, ``width``, ...).
+    """Attach ``body`` to ``kind`` ``object_id`` as ``user``; the confirmed
+    ticket (``final_key``, ``format``, ``width``, ``height``).
 
     Raises what ``issue_ticket`` and ``confirm_ticket`` raise, or
     ``UploadRefused``. The body's SHA-256 goes with the ticket request, as

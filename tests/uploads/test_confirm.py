@@ -1,8 +1,12 @@
 """Confirm in both modes: inspect, copy to a final key, attach, clean up."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from unittest import mock
+from urllib.parse import parse_qs, urlsplit
 
+import botocore.auth
 import pytest
 import requests
 from django.db import DatabaseError
@@ -10,7 +14,7 @@ from django.utils import timezone
 
 from inventory.models import Product
 from tests.images import jpeg, png, png_header_only, webp
-from tests.uploads.conftest import confirm, issue, sha256_b64
+from tests.uploads.conftest import S3Store, confirm, issue, sha256_b64, unsigned
 from uploads.models import UploadTicket
 
 FINAL = r"media/sites/{site}/products/[0-9a-f]{{32}}\.{ext}"
@@ -72,14 +76,16 @@ def test_confirm_attaches_the_inspected_image(
 
 
 def test_confirming_again_returns_the_same_body_and_changes_nothing(store, api, product):
-    ticket = upload(store, api, product, jpeg())
+    body = jpeg()
+    ticket = upload(store, api, product, body)
     first = confirm(api, ticket).json()
     keys = store.keys()
 
     second = confirm(api, ticket)
 
     assert second.status_code == 200
-    assert second.json() == first
+    assert unsigned(second.json()) == unsigned(first)
+    assert served(store, second.json()["url"]) == body
     assert store.keys() == keys
     assert UploadTicket.objects.get().status == "confirmed"
 
@@ -156,7 +162,7 @@ def test_reposting_after_confirm_cannot_change_the_product(store, api, product):
     with product.image.open() as handle:
         assert handle.read() == original
     assert served(store, data["url"]) == original
-    assert confirm(api, ticket).json() == data
+    assert unsigned(confirm(api, ticket).json()) == unsigned(data)
 
 
 def test_replacing_deletes_the_old_object_after_commit(store, api, product):
@@ -215,3 +221,67 @@ def test_upload_that_finished_just_after_expiry_is_still_accepted(store, api, pr
     )
 
     assert confirm(api, ticket).status_code == 200
+
+
+@pytest.fixture
+def signing_clock(monkeypatch):
+    """The clock presigned GET URLs are signed by (their ``X-Amz-Date``),
+    and that alone: the app's own calls keep the store's time, which the
+    store checks. ``signing_clock.offset`` moves it."""
+    clock = SimpleNamespace(offset=timedelta(0))
+    now = botocore.auth.get_current_datetime
+    sign = botocore.auth.S3SigV4QueryAuth.add_auth
+
+    def add_auth(self, request):
+        with mock.patch.object(botocore.auth, "get_current_datetime", lambda: now() + clock.offset):
+            sign(self, request)
+
+    monkeypatch.setattr(botocore.auth.S3SigV4QueryAuth, "add_auth", add_auth)
+    return clock
+
+
+def signed_at(url):
+    """When a presigned URL was signed."""
+    (stamp,) = parse_qs(urlsplit(url).query)["X-Amz-Date"]
+    return datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+
+
+def test_a_confirmed_ticket_is_served_with_a_url_signed_at_request_time(
+    s3_bucket, s3_client, api, product, settings, signing_clock
+):
+    """The answer's presigned URL expires (AWS_QUERYSTRING_EXPIRE): confirm
+    again, or read the ticket, after that, and the URL given works."""
+    store = S3Store(s3_client, s3_bucket)
+    body = jpeg()
+    ticket = upload(store, api, product, body)
+    signing_clock.offset = -timedelta(seconds=settings.AWS_QUERYSTRING_EXPIRE + 60)
+    first = confirm(api, ticket).json()
+    assert requests.get(first["url"], timeout=10).status_code == 403, "expired since"
+
+    signing_clock.offset = timedelta(0)
+    later = timezone.now().replace(microsecond=0)
+    again = confirm(api, ticket).json()
+    detail = api.get(f"/api/uploads/tickets/{ticket['id']}/").json()
+
+    assert unsigned(again) == unsigned(first)
+    assert {key: detail[key] for key in first} == {**first, "url": detail["url"]}
+    for url in (again["url"], detail["url"]):
+        assert signed_at(url) >= later
+        assert served(store, url) == body
+
+
+def test_the_ticket_row_holds_what_was_decided_and_no_url(store, api, product):
+    ticket = upload(store, api, product, png((64, 48)), content_type="image/png")
+    answer = confirm(api, ticket).json()
+
+    row = UploadTicket.objects.values().get(pk=ticket["id"])
+
+    path = urlsplit(answer["url"]).path  # /media/... or /<bucket>/media/...
+    stored = [str(value) for value in row.values()]
+    assert not [value for value in stored if "://" in value or path in value], stored
+    assert (row["final_key"], row["format"], row["width"], row["height"]) == (
+        answer["key"],
+        "png",
+        64,
+        48,
+    )

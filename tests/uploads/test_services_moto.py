@@ -48,15 +48,15 @@ def test_issue_and_confirm(moto_s3, staff, product, django_capture_on_commit_cal
     put(moto_s3, issued.ticket.incoming_key, body)
 
     with django_capture_on_commit_callbacks(execute=True):
-        result = services.confirm_ticket(staff, issued.ticket.pk)
+        ticket = services.confirm_ticket(staff, issued.ticket.pk)
 
-    assert (result["width"], result["height"], result["format"]) == (50, 40, "jpeg")
-    assert keys(moto_s3) == [result["key"]]
-    head = moto_s3.client.head_object(Bucket=BUCKET, Key=result["key"])
+    assert (ticket.width, ticket.height, ticket.format) == (50, 40, "jpeg")
+    assert keys(moto_s3) == [ticket.final_key]
+    head = moto_s3.client.head_object(Bucket=BUCKET, Key=ticket.final_key)
     assert head["ContentType"] == "image/jpeg"
     assert head["CacheControl"] == "private, max-age=31536000, immutable"
     product.refresh_from_db()
-    assert product.image.name == result["key"].removeprefix("media/")
+    assert product.image.name == ticket.final_key.removeprefix("media/")
 
 
 def test_confirm_reads_only_the_header(moto_s3, staff, product, settings, monkeypatch):

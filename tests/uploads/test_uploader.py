@@ -13,7 +13,7 @@ from uploads.uploader import UploadRefused, upload
 def test_upload_goes_through_ticket_store_and_confirm(store, staff, product):
     body = jpeg((320, 240))
 
-    result = upload(
+    confirmed = upload(
         staff,
         kind="product",
         object_id=product.pk,
@@ -23,11 +23,12 @@ def test_upload_goes_through_ticket_store_and_confirm(store, staff, product):
     )
 
     product.refresh_from_db()
-    assert result["key"] == media_key(product.image.name)
-    assert (result["width"], result["height"]) == (320, 240)
-    assert store.keys() == [result["key"]], "the incoming object is gone"
-    assert store.read(result["key"]) == body
     ticket = UploadTicket.objects.get()
+    assert confirmed == ticket
+    assert confirmed.final_key == media_key(product.image.name)
+    assert (confirmed.format, confirmed.width, confirmed.height) == ("jpeg", 320, 240)
+    assert store.keys() == [confirmed.final_key], "the incoming object is gone"
+    assert store.read(confirmed.final_key) == body
     assert ticket.status == UploadTicket.Status.CONFIRMED
     assert ticket.filename == "riz.jpg"
     assert ticket.sha256, "the body is pinned as clients pin it"

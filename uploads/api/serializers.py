@@ -1,9 +1,11 @@
+from django.core.files.storage import default_storage
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from uploads.models import UploadTicket
+from uploads.storage import media_name_of
 from uploads.targets import CONTENT_TYPES, get_target, get_targets
 
 
@@ -46,15 +48,25 @@ class UploadFormSerializer(serializers.Serializer):
     )
 
 
+class ImageURLField(serializers.CharField):
+    """A URL to GET the object at a key, made when the response is
+    rendered: a presigned URL expires, so none is ever stored."""
+
+    def to_representation(self, key):
+        url = default_storage.url(media_name_of(key))
+        return absolute_url(self.context.get("request"), url)
+
+
 class ConfirmedImageSerializer(serializers.Serializer):
-    """The confirm response; confirming again returns the same."""
+    """The confirm response, from a confirmed ticket; confirming again
+    returns the same, with a URL signed anew."""
 
     id = serializers.UUIDField()
     status = serializers.ChoiceField(choices=["confirmed"])
     kind = serializers.CharField()
     object_id = serializers.IntegerField()
-    key = serializers.CharField(help_text="The image's key in the bucket.")
-    url = serializers.CharField(help_text="A URL to GET the image (presigned or CDN).")
+    key = serializers.CharField(source="final_key", help_text="The image's key in the bucket.")
+    url = ImageURLField(source="final_key", help_text="A URL to GET the image (presigned or CDN).")
     format = serializers.ChoiceField(choices=["jpeg", "png", "webp"])
     width = serializers.IntegerField()
     height = serializers.IntegerField()
@@ -98,20 +110,20 @@ class TicketSerializer(serializers.Serializer):
         }
         if ticket.status == ticket.Status.REJECTED:
             data["code"] = ticket.error_code
-        if ticket.result:
-            data.update(absolute_urls(self.context.get("request"), ticket.result))
+        if ticket.status == ticket.Status.CONFIRMED:
+            data.update(ConfirmedImageSerializer(ticket, context=self.context).data)
         upload = self.context.get("upload")
         if upload:
-            data["upload"] = absolute_urls(self.context.get("request"), upload)
+            url = absolute_url(self.context.get("request"), upload["url"])
+            data["upload"] = {**upload, "url": url}
         return data
 
 
-def absolute_urls(request, data):
+def absolute_url(request, url):
     """Filesystem mode gives site-relative URLs; apps need absolute ones."""
-    url = data.get("url", "")
     if request is not None and url.startswith("/"):
-        return {**data, "url": request.build_absolute_uri(url)}
-    return data
+        return request.build_absolute_uri(url)
+    return url
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -9,7 +9,6 @@ from uploads.api.serializers import (
     ConfirmedImageSerializer,
     TicketRequestSerializer,
     TicketSerializer,
-    absolute_urls,
 )
 from uploads.api.throttles import TicketIssueThrottle
 from uploads.errors import REJECTIONS
@@ -173,5 +172,5 @@ class TicketConfirmView(APIView):
         examples=[OpenApiExample("An attached image", response_only=True, value=CONFIRMED_EXAMPLE)],
     )
     def post(self, request, ticket_id):
-        body = services.confirm_ticket(request.user, ticket_id)
-        return Response(absolute_urls(request, body))
+        ticket = services.confirm_ticket(request.user, ticket_id)
+        return Response(ConfirmedImageSerializer(ticket, context={"request": request}).data)
