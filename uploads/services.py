@@ -452,8 +452,8 @@ def holds_claim(current, ticket):
 
 
 def answer_of(current):
-    """The answer of a confirm whose claim lapsed and was taken over: that
-    of the ticket as the other confirm left it."""
+    """The answer of a confirm whose claim lapsed and was taken over: the
+    ticket as the other confirm left it, if confirmed, or its error."""
     if current is None:
         raise TicketExpired()
     if current.status == Status.CONFIRMED:
