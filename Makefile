@@ -74,6 +74,7 @@ bench: $(VENV)/.installed
 messages: $(VENV)/.installed
 	cd uploads && ../$(PY) ../manage.py makemessages -l fr && ../$(PY) ../manage.py compilemessages
 	cd inventory && ../$(PY) ../manage.py makemessages -l fr && ../$(PY) ../manage.py compilemessages
+	cd legacy_media && ../$(PY) ../manage.py makemessages -l fr && ../$(PY) ../manage.py compilemessages
 
 clean:
 	rm -rf $(VENV) $(LOCK_VENV) .dev staticfiles .pytest_cache

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "project.apps.ProjectConfig",
     "inventory",
     "uploads",
+    "legacy_media",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

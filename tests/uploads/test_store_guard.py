@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 from django.core.management.base import OutputWrapper
 from django.utils import timezone
 
+from legacy_media.stores import Bucket
 from project.health import STORAGE_TIMEOUT
 from tests.conftest import REGION, use_storages
 from tests.uploads.conftest import STORE_TIMEOUT, confirm, issue
@@ -21,7 +22,6 @@ from uploads.backends.base import ObjectMissing
 from uploads.diagnostics import StorageDiagnosis
 from uploads.errors import StorageUnavailable
 from uploads.guard import CircuitBreaker, StoreCircuitOpen, store_guard
-from uploads.migration import BucketStore
 from uploads.models import UploadTicket
 from uploads.storage import S3MediaStorage, StaticStorage
 
@@ -47,7 +47,7 @@ def clients(seaweedfs):
         "init_bucket": S3MediaStorage().client,
         "confirm, purge_uploads": get_backend().client,
         "check_storage": diagnosis.client,
-        "migrate_images_to_multisite": BucketStore().backend.client,
+        "migrate_images_to_multisite": Bucket().client,
         "/healthz": probe.client,
         "SeaweedFS helper": seaweedfs.client(REGION),
     }

@@ -1,16 +1,13 @@
+"""The previous app's images into the per-site layout: the options, and
+the report. What moves and how is in ``legacy_media.plan``."""
+
 import sys
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from uploads.migration import (
-    BucketSource,
-    BucketStore,
-    DirectorySource,
-    DirectoryStore,
-    Migration,
-    collect_rows,
-)
+from legacy_media.plan import Migration, collect_rows
+from legacy_media.stores import Bucket, Folder
 from uploads.storage import s3_enabled
 
 
@@ -62,7 +59,7 @@ class Command(BaseCommand):
             collect_rows(site=options["site"]),
             limit=options["limit"],
             # A dry run from local files never needs the bucket's credentials.
-            check_destination=not (dry_run and isinstance(source, DirectorySource)),
+            check_destination=not (dry_run and isinstance(source, Folder)),
         )
         if dry_run:
             for move in moves:
@@ -79,13 +76,13 @@ class Command(BaseCommand):
             )
 
     def stores(self, source_dir):
+        """The source and the destination: in S3 mode the bucket, fed by
+        itself or by ``--source-dir``; otherwise ``MEDIA_ROOT``, fed by
+        itself or by ``--source-dir``."""
         if s3_enabled():
-            destination = BucketStore()
-            if source_dir:
-                return DirectorySource(source_dir), destination
-            return BucketSource(destination), destination
-        destination = DirectoryStore(settings.MEDIA_ROOT)
-        return DirectorySource(source_dir or settings.MEDIA_ROOT), destination
+            bucket = Bucket()
+            return (Folder(source_dir) if source_dir else bucket), bucket
+        return Folder(source_dir or settings.MEDIA_ROOT), Folder(settings.MEDIA_ROOT)
 
     def write_report(self, report, moves, dry_run, delete_source):
         for problem in report.problems:

@@ -1,17 +1,14 @@
 """
-Moving images stored the old way into the per-site layout.
+The plan: which rows move, the copies, the rows that follow, the report.
 
-The previous app left names such as ``products/x.jpg``,
-``assets/products/site-7/x.jpg``, the doubled
-``assets/products/site-7/assets/products/site-7/x.jpg``, or a logo of site 7
-under ``assets/logos/site-default/``. Each row of each upload target is
-moved to ``sites/<site>/<folder>/`` of the site the row belongs to.
-
+Each row of each upload target is moved to ``sites/<site>/<folder>/`` of
+the site the row belongs to (``legacy_media.names`` says where its old file
+may be and what its new name is; ``legacy_media.stores`` reads and writes).
 The rules that make it safe on a live system, twice, or after a crash:
 
-- The destination of a source is fixed by the source's name (a hash of it
-  is part of the new name), so a rerun finds the copy it made before, and
-  no two sources ever share a destination.
+- The destination of a source is fixed by the source's name, so a rerun
+  finds the copy it made before, and no two sources ever share a
+  destination.
 - A row is updated only after its copy is verified (size and ETag), and only
   if it still holds the old name: a confirm that replaced the image during
   the migration is never overwritten. A row therefore always points to an
@@ -29,262 +26,18 @@ The rules that make it safe on a live system, twice, or after a crash:
   is named; none of it stops the other copies.
 """
 
-import hashlib
-import mimetypes
-import os
-import posixpath
-import shutil
 import threading
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.utils import timezone
-from django.utils.text import get_valid_filename
 
-from uploads.backends.base import ObjectChanged, ObjectMissing
-from uploads.backends.s3 import S3UploadBackend
-from uploads.errors import StorageAccessDenied, StorageUnavailable
-from uploads.models import MigratedSource
-from uploads.storage import S3_MEDIA_LOCATION, media_key, site_folder
+from legacy_media.models import MigratedSource
+from legacy_media.names import destination_name, legacy_candidates
+from legacy_media.stores import AccessDenied, Found, StoreError
+from uploads.storage import site_folder
 from uploads.targets import get_targets
-
-CHUNK_SIZE = 1024 * 1024
-
-# --- Where the old app's files may be --------------------------------------
-
-
-def collapse_doubled(name):
-    """``a/b/a/b/x.jpg`` → ``a/b/x.jpg``: the prefix the old storage added a
-    second time, removed (repeatedly)."""
-    parts = name.split("/")
-    changed = True
-    while changed:
-        changed = False
-        for size in range(1, len(parts) // 2 + 1):
-            if parts[:size] == parts[size : 2 * size] and len(parts) > 2 * size:
-                parts = parts[size:]
-                changed = True
-                break
-    return "/".join(parts)
-
-
-def legacy_candidates(name):
-    """The places, in order, where the file of a row named ``name`` may be:
-    relative to the bucket's root or to the source folder."""
-    name = name.replace("\\", "/").lstrip("/")
-    candidates = []
-    for form in (name, collapse_doubled(name)):
-        bare = form.removeprefix(S3_MEDIA_LOCATION + "/")
-        for candidate in (form, bare, media_key(bare)):
-            if candidate not in candidates:
-                candidates.append(candidate)
-    return candidates
-
-
-def destination_name(site_id, folder, source):
-    """The new name (relative to the media root) of ``source`` for a site:
-    the old file name, made safe, and a hash of the whole source name."""
-    stem, extension = posixpath.splitext(posixpath.basename(source))
-    stem = get_valid_filename(stem)[:60] or "image"
-    extension = extension.lower() if extension[1:].isalnum() and len(extension) <= 6 else ""
-    digest = hashlib.sha256(source.encode()).hexdigest()[:10]
-    return posixpath.join(site_folder(site_id, folder), f"{stem}-{digest}{extension}")
-
-
-def content_type_of(name):
-    return mimetypes.guess_type(name)[0] or "application/octet-stream"
-
-
-def file_md5(path):
-    digest = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK_SIZE):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-@dataclass(frozen=True)
-class Found:
-    """An object found in a source or destination."""
-
-    name: str
-    size: int
-    etag: str  # S3 ETag without quotes, or a file's MD5
-
-
-class StoreError(Exception):
-    """A store failed in a way a rerun may fix (network, permissions)."""
-
-
-class AccessDenied(StoreError):
-    """The store answered 403: a permission is missing or, for a HEAD on
-    AWS without ``s3:ListBucket``, the key may simply hold nothing."""
-
-
-# --- Sources -----------------------------------------------------------------
-
-
-class BucketSource:
-    """The old app's objects in the media bucket, keys from its root."""
-
-    def __init__(self, bucket):
-        self.bucket = bucket
-
-    def describe(self):
-        return f"bucket {self.bucket.bucket}"
-
-    def find(self, name):
-        refused = False
-        for key in legacy_candidates(name):
-            try:
-                found = self.bucket.stat(key)
-            except AccessDenied:
-                refused = True
-                continue
-            if found:
-                return found
-        if refused:
-            raise AccessDenied(f"{name} is missing or not readable (403)")
-        return None
-
-    def stat(self, key):
-        return self.bucket.stat(key)
-
-    def delete(self, found):
-        self.bucket.delete(found.name)
-
-
-class DirectorySource:
-    """The old app's files in a folder on this machine."""
-
-    def __init__(self, root):
-        self.root = os.path.abspath(root)
-
-    def describe(self):
-        return f"folder {self.root}"
-
-    def path(self, relative):
-        path = os.path.abspath(os.path.join(self.root, relative))
-        if os.path.commonpath([self.root, path]) != self.root:
-            return None  # "../" in a name: never outside the folder
-        return path
-
-    def find(self, name):
-        for relative in legacy_candidates(name):
-            path = self.path(relative)
-            if path and os.path.isfile(path):
-                return Found(relative, os.path.getsize(path), "")
-        return None
-
-    def stat(self, relative):
-        path = self.path(relative)
-        if path and os.path.isfile(path):
-            return Found(relative, os.path.getsize(path), "")
-        return None
-
-    def md5(self, found):
-        return file_md5(self.path(found.name))
-
-    def delete(self, found):
-        try:
-            os.remove(self.path(found.name))
-        except FileNotFoundError:
-            pass
-
-
-# --- Destinations ------------------------------------------------------------
-
-
-class BucketStore:
-    """The media bucket, through the upload backend: the same client, and
-    the same headers on what it writes, as confirm."""
-
-    def __init__(self):
-        self.backend = S3UploadBackend()
-        self.bucket = self.backend.bucket
-
-    def describe(self):
-        return f"bucket {self.bucket}"
-
-    @contextmanager
-    def failing_as_store_error(self, operation, key):
-        try:
-            yield
-        except StorageAccessDenied as exc:
-            raise AccessDenied(f"{operation} {key}: access denied (403)") from exc
-        except (StorageUnavailable, ObjectChanged) as exc:
-            raise StoreError(f"{operation} {key}: {exc.__cause__ or exc}") from exc
-
-    def stat(self, key):
-        with self.failing_as_store_error("head", key):
-            try:
-                info = self.backend.head(key)
-            except ObjectMissing:
-                return None
-        return Found(key, info.size, info.etag.strip('"'))
-
-    def copy_object(self, source, key):
-        """Server-side copy of exactly ``source``: no bytes pass through here."""
-        with self.failing_as_store_error("copy", key):
-            self.backend.copy(source.name, key, f'"{source.etag}"', content_type_of(key))
-
-    def put_file(self, path, key):
-        # One PUT streamed from the file: its ETag is then the MD5 we check.
-        with self.failing_as_store_error("put", key), open(path, "rb") as body:
-            self.backend.call(
-                "put_object",
-                Bucket=self.bucket,
-                Key=key,
-                Body=body,
-                **self.backend.object_headers(content_type_of(key)),
-            )
-
-    def delete(self, key):
-        with self.failing_as_store_error("delete", key):
-            self.backend.delete(key)
-
-    def key(self, name):
-        return media_key(name)
-
-
-class DirectoryStore:
-    """``MEDIA_ROOT`` in filesystem mode."""
-
-    def __init__(self, root):
-        self.root = os.path.abspath(root)
-
-    def describe(self):
-        return f"folder {self.root}"
-
-    def key(self, name):
-        return name
-
-    def path(self, name):
-        return os.path.join(self.root, *name.split("/"))
-
-    def stat(self, name):
-        path = self.path(name)
-        if not os.path.isfile(path):
-            return None
-        return Found(name, os.path.getsize(path), "")
-
-    def md5(self, found):
-        return file_md5(self.path(found.name))
-
-    def put_file(self, path, name):
-        """Copy beside the target, then rename: a copy cut short never leaves
-        a partial file under the final name, and the next run overwrites it."""
-        target = self.path(name)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        partial = target + ".partial"
-        with open(path, "rb") as source, open(partial, "wb") as out:
-            shutil.copyfileobj(source, out, CHUNK_SIZE)
-        os.replace(partial, target)
-
-
-# --- The plan ----------------------------------------------------------------
 
 
 @dataclass
@@ -320,7 +73,7 @@ class Row:
 class Move:
     """One source copied to one site's folder, and the rows that follow it."""
 
-    source: Found
+    source: Found  # in the source store
     destination: str  # relative to the media root
     rows: list = field(default_factory=list)
 
@@ -371,7 +124,7 @@ def collect_rows(site=None):
 class Migration:
     """Plans and runs the move of every row's file; see the module's docstring.
 
-    ``source`` and ``destination`` are a source and a store above;
+    ``source`` and ``destination`` are stores (``legacy_media.stores``);
     ``log(text)`` receives a line per row at ``verbose``; ``progress(done,
     total)`` follows the copies.
     """
@@ -485,10 +238,7 @@ class Migration:
             existing = None
         if self.verified(move.source, existing):
             return
-        if isinstance(self.source, BucketSource):
-            self.destination.copy_object(move.source, key)
-        else:
-            self.destination.put_file(self.source.path(move.source.name), key)
+        self.destination.copy(self.source, move.source, key)
         self.report.add(copies=1, bytes_copied=move.source.size)
         if not self.verified(move.source, self.destination.stat(key)):
             raise StoreError(f"the copy at {key} differs from its source")
@@ -498,12 +248,13 @@ class Migration:
 
         A bucket copy keeps the source's ETag, except for an object uploaded
         in parts (``-`` in its ETag), where a conditional copy and the size
-        are the proof; a local file's ETag is its MD5."""
+        are the proof; a local file's checksum is its MD5, the ETag of an
+        object written in one PUT."""
         if copy is None or copy.size != source.size:
             return False
-        if isinstance(self.source, DirectorySource):
-            return (copy.etag or self.destination.md5(copy)) == self.source.md5(source)
-        return "-" in source.etag or copy.etag == source.etag
+        if "-" in source.etag:
+            return True
+        return self.destination.checksum(copy) == self.source.checksum(source)
 
     # Cleaning up.
 
@@ -547,7 +298,7 @@ class Migration:
             if dry_run:
                 self.report.add(sources_deleted=1)
                 return
-            self.source.delete(found)
+            self.source.delete(found.name)
             self.report.add(sources_deleted=1)
             self.log(f"{name}: deleted")
         if not dry_run:

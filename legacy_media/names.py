@@ -1,0 +1,58 @@
+"""
+How the previous app's names map to places to look and to new names.
+
+The old app left names such as ``products/x.jpg``,
+``assets/products/site-7/x.jpg``, the doubled
+``assets/products/site-7/assets/products/site-7/x.jpg``, or a logo of site 7
+under ``assets/logos/site-default/``, and its files sometimes under
+``media/``, sometimes not. The new name of a file is fixed by its old name
+alone (a hash of it is part of the new name): a rerun finds the copy it made
+before, and no two old files ever share a new name.
+
+Pure functions: nothing here reads a store or the database.
+"""
+
+import hashlib
+import posixpath
+
+from django.utils.text import get_valid_filename
+
+from uploads.storage import S3_MEDIA_LOCATION, media_key, site_folder
+
+
+def collapse_doubled(name):
+    """``a/b/a/b/x.jpg`` → ``a/b/x.jpg``: the prefix the old storage added a
+    second time, removed (repeatedly)."""
+    parts = name.split("/")
+    changed = True
+    while changed:
+        changed = False
+        for size in range(1, len(parts) // 2 + 1):
+            if parts[:size] == parts[size : 2 * size] and len(parts) > 2 * size:
+                parts = parts[size:]
+                changed = True
+                break
+    return "/".join(parts)
+
+
+def legacy_candidates(name):
+    """The places, in order, where the file of a row named ``name`` may be:
+    relative to the bucket's root or to the source folder."""
+    name = name.replace("\\", "/").lstrip("/")
+    candidates = []
+    for form in (name, collapse_doubled(name)):
+        bare = form.removeprefix(S3_MEDIA_LOCATION + "/")
+        for candidate in (form, bare, media_key(bare)):
+            if candidate not in candidates:
+                candidates.append(candidate)
+    return candidates
+
+
+def destination_name(site_id, folder, source):
+    """The new name (relative to the media root) of ``source`` for a site:
+    the old file name, made safe, and a hash of the whole source name."""
+    stem, extension = posixpath.splitext(posixpath.basename(source))
+    stem = get_valid_filename(stem)[:60] or "image"
+    extension = extension.lower() if extension[1:].isalnum() and len(extension) <= 6 else ""
+    digest = hashlib.sha256(source.encode()).hexdigest()[:10]
+    return posixpath.join(site_folder(site_id, folder), f"{stem}-{digest}{extension}")
