@@ -82,9 +82,10 @@ class UploadBackend(abc.ABC):
         ``destination`` is a fresh, unguessable key; the filesystem backend
         refuses to overwrite a file.
 
-        The copy gets the headers this app chooses for every stored object
-        (``content_type``, ``UPLOADS["CACHE_CONTROL"]``,
-        ``UPLOADS["CONTENT_DISPOSITION"]``), whatever the upload carried."""
+        In a bucket, the copy gets the headers this app chooses for every
+        stored object (``content_type``, ``UPLOADS["CACHE_CONTROL"]``,
+        ``UPLOADS["CONTENT_DISPOSITION"]``), whatever the upload carried;
+        files on disk have no headers."""
 
     @abc.abstractmethod
     def delete(self, key):

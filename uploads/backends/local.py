@@ -27,7 +27,8 @@ def file_etag(stat):
 
 
 class LocalUploadBackend(UploadBackend):
-    """``timeout`` does not apply: the disk is local."""
+    """Keys map to paths below ``MEDIA_ROOT``: one outside ``media/`` raises
+    ``SuspiciousFileOperation``. ``timeout`` does not apply."""
 
     def __init__(self, timeout=None):
         super().__init__(timeout)
