@@ -13,7 +13,7 @@ import logging
 from django.db import connection
 from django.http import JsonResponse
 
-from uploads.diagnostics import StorageDiagnosis
+from uploads.backends import get_backend
 
 logger = logging.getLogger(__name__)
 
@@ -30,9 +30,7 @@ def check_database():
 
 
 def check_storage():
-    result = StorageDiagnosis().probe(timeout=STORAGE_TIMEOUT)
-    if result.failed:
-        raise RuntimeError(result.message)
+    get_backend(timeout=STORAGE_TIMEOUT).probe()
 
 
 CHECKS = {"database": check_database, "storage": check_storage}
@@ -45,7 +43,8 @@ def health():
         try:
             check()
         except Exception as exc:
-            logger.error("Health check %s failed: %s", name, exc)
+            # A store's failure comes wrapped in StorageUnavailable: log its cause.
+            logger.error("Health check %s failed: %s", name, exc.__cause__ or exc)
             states[name] = "unavailable"
         else:
             states[name] = "ok"

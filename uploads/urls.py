@@ -21,6 +21,6 @@ urlpatterns = [
 
 if not s3_enabled():
     # Filesystem mode only: the bucket's POST endpoint, emulated.
-    from uploads.views_emulator import emulated_post
+    from uploads.emulator.views import emulated_post
 
     urlpatterns.append(path("uploads/emulator/", emulated_post, name="emulator"))

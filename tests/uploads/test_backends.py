@@ -3,8 +3,10 @@
 import pytest
 from django.core.exceptions import SuspiciousFileOperation
 
+from tests.conftest import use_storages
 from uploads.backends import get_backend
 from uploads.backends.base import ObjectChanged, ObjectMissing
+from uploads.errors import StorageAccessDenied, StorageUnavailable
 
 
 def test_object_operations_and_preconditions(store):
@@ -40,3 +42,34 @@ def test_local_keys_stay_under_the_media_root(local_media):
     for key in ("media/../outside.jpg", "media/sites/../../x", "elsewhere/x.jpg", "/etc/passwd"):
         with pytest.raises(SuspiciousFileOperation):
             backend.path(key)
+
+
+def test_the_probe_passes_on_a_working_store(store):
+    get_backend(timeout=1).probe()
+
+
+def test_the_probe_fails_on_an_unwritable_media_root(settings, tmp_path, caplog):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    settings.MEDIA_ROOT = blocker / "media"
+    use_storages(settings)
+
+    with pytest.raises(StorageUnavailable):
+        get_backend().probe()
+    assert "missing or not writable" in caplog.text
+
+
+def test_a_missing_bucket_is_a_store_failure_not_a_missing_object(s3_bucket, settings, caplog):
+    # S3 answers 404 NoSuchBucket: the store is set up wrong, which callers
+    # retry or report (deletions are retried), not an object already gone.
+    settings.AWS_STORAGE_BUCKET_NAME = "no-such-bucket-anywhere"
+    backend = get_backend(timeout=1)
+
+    for call in (
+        backend.probe,
+        lambda: backend.delete("media/sites/1/products/incoming/a.jpg"),
+    ):
+        with pytest.raises(StorageUnavailable) as raised:
+            call()
+        assert not isinstance(raised.value, StorageAccessDenied)
+    assert "NoSuchBucket" in caplog.text

@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from project.buckets import cors_rule
 from tests.conftest import use_storages
 from tests.iam import readme_policy, without
-from uploads import diagnostics
+from uploads.diagnostics import s3 as s3_diagnosis
 
 ORIGIN = "https://shop.example.com"
 
@@ -102,7 +102,7 @@ def test_a_missing_bucket_says_so(bucket_with_cors, settings):
 
 def test_a_store_that_ignores_policies_fails(bucket_with_cors, monkeypatch):
     # As moto does: any form is accepted.
-    monkeypatch.setattr(diagnostics, "post_form", lambda *args: (204, ""))
+    monkeypatch.setattr(s3_diagnosis, "post_form", lambda *args: (204, ""))
 
     failed, output = check_storage("--origin", ORIGIN)
 

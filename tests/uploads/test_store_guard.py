@@ -19,7 +19,7 @@ from tests.uploads.conftest import STORE_TIMEOUT, confirm, issue
 from tests.uploads.test_store_faults import upload
 from uploads.backends import get_backend
 from uploads.backends.base import ObjectMissing
-from uploads.diagnostics import StorageDiagnosis
+from uploads.diagnostics.s3 import S3Diagnosis
 from uploads.errors import StorageUnavailable
 from uploads.guard import CircuitBreaker, StoreCircuitOpen, store_guard
 from uploads.models import UploadTicket
@@ -37,18 +37,14 @@ BOUNDS = {
 
 def clients(seaweedfs):
     """Every client the app, its health check and its commands make."""
-    diagnosis = StorageDiagnosis()
-    diagnosis.connect()
-    probe = StorageDiagnosis()
-    probe.probe(timeout=STORAGE_TIMEOUT)
     return {
         "media storage": S3MediaStorage().connection.meta.client,
         "static storage": StaticStorage().connection.meta.client,
         "init_bucket": S3MediaStorage().client,
         "confirm, purge_uploads": get_backend().client,
-        "check_storage": diagnosis.client,
+        "check_storage": S3Diagnosis().client,
         "migrate_images_to_multisite": Bucket().client,
-        "/healthz": probe.client,
+        "/healthz": get_backend(timeout=STORAGE_TIMEOUT).client,
         "SeaweedFS helper": seaweedfs.client(REGION),
     }
 

@@ -1,22 +1,37 @@
 import logging
+import uuid
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError
 from django.utils import timezone
 
-from uploads.backends.base import ObjectChanged, ObjectInfo, ObjectMissing
+from uploads.backends.base import ObjectChanged, ObjectInfo, ObjectMissing, UploadBackend
+from uploads.backends.s3_errors import STORE_ERRORS, Failure, classify
 from uploads.conf import upload_settings
 from uploads.errors import StorageAccessDenied, StorageUnavailable
-from uploads.storage import S3MediaStorage
+from uploads.storage import S3MediaStorage, media_key, site_folder, store_bounds
 
 logger = logging.getLogger(__name__)
 
 
-class S3UploadBackend:
-    """The upload flow over the media bucket, with the client and settings
-    of ``MediaStorage`` (one boto3 client per process, shared)."""
+def one_try_within(timeout):
+    """The settings' bounds of store calls, cut to one try of at most
+    ``timeout`` seconds to connect and as many to read."""
+    bounds = store_bounds()
+    return {
+        **bounds,
+        "connect_timeout": min(timeout, bounds["connect_timeout"]),
+        "read_timeout": min(timeout, bounds["read_timeout"]),
+        "max_attempts": 1,
+    }
 
-    def __init__(self):
-        self.storage = S3MediaStorage()
+
+class S3UploadBackend(UploadBackend):
+    """The upload flow over the media bucket, with the client and settings
+    of ``MediaStorage`` (one boto3 client per process and bounds, shared)."""
+
+    def __init__(self, timeout=None):
+        super().__init__(timeout)
+        self.storage = S3MediaStorage(**({} if timeout is None else one_try_within(timeout)))
         self.bucket = self.storage.bucket_name
 
     @property
@@ -34,6 +49,17 @@ class S3UploadBackend:
             ExpiresIn=expires_in,
         )
         return {"url": post["url"], "fields": post["fields"]}
+
+    def probe(self):
+        """A GET of a key that holds nothing: 404, or 403 from AWS when the
+        credentials lack ``s3:ListBucket``, is a store that works. Any other
+        answer tells credentials, bucket and region apart in the log."""
+        key = media_key(f"{site_folder(None, 'check')}/{uuid.uuid4().hex}.missing")
+        try:
+            self.client.get_object(Bucket=self.bucket, Key=key)["Body"].close()
+        except STORE_ERRORS as exc:
+            if classify(exc) not in (Failure.MISSING, Failure.ACCESS_DENIED):
+                raise self.unavailable(exc) from exc
 
     def head(self, key):
         response = self.call("head_object", Bucket=self.bucket, Key=key)
@@ -88,22 +114,22 @@ class S3UploadBackend:
         return True
 
     def call(self, operation, **params):
+        """``operation`` of the client, its errors raised as the interface
+        says (``uploads.backends.base``)."""
         try:
             return getattr(self.client, operation)(**params)
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if status == 404 or error.get("Code") in ("NoSuchKey", "NotFound", "404"):
-                raise ObjectMissing(params.get("Key")) from exc
-            if status == 412 or error.get("Code") == "PreconditionFailed":
-                raise ObjectChanged(params.get("Key")) from exc
-            if status == 403 and error.get("Code") in ("AccessDenied", "403"):
-                logger.error("S3 %s of %s refused (403): %s", operation, params.get("Key"), exc)
+        except STORE_ERRORS as exc:
+            failure = classify(exc)
+            key = params.get("Key")
+            if failure is Failure.MISSING:
+                raise ObjectMissing(key) from exc
+            if failure is Failure.CHANGED:
+                raise ObjectChanged(key) from exc
+            if failure is Failure.ACCESS_DENIED:
+                logger.error("S3 %s of %s refused (403): %s", operation, key, exc)
                 raise StorageAccessDenied(
-                    operation, params.get("Key"), retry_after=upload_settings.RETRY_AFTER
+                    operation, key, retry_after=upload_settings.RETRY_AFTER
                 ) from exc
-            raise self.unavailable(exc) from exc
-        except BotoCoreError as exc:
             raise self.unavailable(exc) from exc
 
     def unavailable(self, exc):

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from uploads.diagnostics import FAILED, PASSED, StorageDiagnosis
+from uploads.diagnostics import FAILED, PASSED, get_diagnosis
 
 
 class Command(BaseCommand):
@@ -28,7 +28,7 @@ class Command(BaseCommand):
     def handle(self, *args, site=None, origins=None, **options):
         site = None if site in (None, "default") else site
         origins = origins or list(getattr(settings, "CSRF_TRUSTED_ORIGINS", []))
-        diagnosis = StorageDiagnosis(site=site, origins=origins)
+        diagnosis = get_diagnosis(site=site, origins=origins)
         self.stdout.write(f"Mode: {diagnosis.mode()}")
         for name, value in diagnosis.settings_in_use():
             self.stdout.write(f"  {name:<26} {value}")

@@ -6,11 +6,11 @@ XML error with S3's code) so that the same client code works in both modes,
 and it streams the file to a temporary file beside its destination, hashing
 as it goes: an upload is never held in memory and lands by an atomic rename.
 
-The policy and its signature are checked from the fields that come before
-the file (S3 requires the file to be the last field; fields after it are
-ignored, as S3 ignores them), when the file's part begins: a form that is
-not signed, or not for this file, is refused before a byte of the file is
-read, and the rest of the body is left unread.
+The policy and its signature are checked (``uploads.emulator.policy``) from
+the fields that come before the file (S3 requires the file to be the last
+field; fields after it are ignored, as S3 ignores them), when the file's
+part begins: a form that is not signed, or not for this file, is refused
+before a byte of the file is read, and the rest of the body is left unread.
 """
 
 import base64
@@ -26,15 +26,15 @@ from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from uploads.backends.local import (
-    LocalUploadBackend,
+from uploads.backends.local import LocalUploadBackend
+from uploads.conf import upload_settings
+from uploads.emulator.policy import (
     PolicyViolation,
     authorize_form,
     bad_request,
     denied,
     too_large,
 )
-from uploads.conf import upload_settings
 from uploads.targets import get_targets
 
 ONE_FILE = "POST requires exactly one file field, named file."

@@ -1,9 +1,8 @@
 """
-A health check of the media store, from the outside, as ``check_storage``
-runs it: are the credentials accepted, does a missing key read as missing,
-may the site's pages post to the bucket (CORS), does the store enforce
-upload policies, and can we write, read and delete under
-``media/sites/<id>/``. Each failed check says what to fix.
+The checks of a bucket, as ``check_storage`` runs them: are the credentials
+accepted, does a missing key read as missing, may the site's pages post to
+the bucket (CORS), does the store enforce upload policies, and can we write,
+read and delete under ``media/sites/<id>/``.
 
 Two parties reach the store, maybe at two addresses: the app at
 ``AWS_S3_ENDPOINT_URL`` (``http://s3:8333`` inside docker compose), browsers
@@ -18,31 +17,16 @@ check it from a client's side.
 """
 
 import fnmatch
-import os
 import secrets
-import uuid
-from dataclasses import dataclass
-from datetime import timedelta
 from urllib.parse import urlsplit
 
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 from django.conf import settings
-from django.utils import timezone
 
-from uploads.backends import get_backend
-from uploads.backends.local import PolicyViolation, verify_form
-from uploads.policy import UploadPolicy
-from uploads.storage import (
-    LocalMediaStorage,
-    S3MediaStorage,
-    media_key,
-    s3_enabled,
-    site_folder,
-    store_bounds,
-)
+from uploads.backends.s3 import S3UploadBackend
+from uploads.backends.s3_errors import STORE_ERRORS, Failure, classify, error_code
+from uploads.diagnostics.base import FAILED, PASSED, SKIPPED, Diagnosis, Result
+from uploads.errors import StorageAccessDenied, StorageUnavailable
 from uploads.uploader import multipart, post_over_http, reachable_from_here
-
-PASSED, FAILED, SKIPPED = "ok", "FAIL", "skip"
 
 SETTINGS_SHOWN = [
     "AWS_STORAGE_BUCKET_NAME",
@@ -69,20 +53,6 @@ FIXES = {
 }
 
 
-@dataclass
-class Result:
-    name: str
-    status: str
-    message: str
-    fix: str = ""
-    # How to check by hand what cannot be checked from here.
-    check: str = ""
-
-    @property
-    def failed(self):
-        return self.status == FAILED
-
-
 def masked(name, value):
     if not value:
         return "(not set)"
@@ -93,14 +63,13 @@ def masked(name, value):
     return str(value)
 
 
-def error_code(exc):
-    if isinstance(exc, ClientError):
-        return exc.response.get("Error", {}).get("Code", "")
-    return type(exc).__name__
-
-
 def describe_error(exc):
-    if isinstance(exc, EndpointConnectionError):
+    """What went wrong, and what to fix, from a ``ClientError``, a
+    ``BotoCoreError``, or the ``StorageUnavailable`` the backend raised for
+    one."""
+    if isinstance(exc, StorageUnavailable) and exc.__cause__ is not None:
+        exc = exc.__cause__
+    if classify(exc) is Failure.UNREACHABLE:
         return str(exc), "Start the store, or fix AWS_S3_ENDPOINT_URL."
     code = error_code(exc)
     return f"{code}: {exc}", FIXES.get(code, "")
@@ -112,60 +81,29 @@ def post_form(url, fields, file_body, content_type):
     return post_over_http(url, *multipart(fields, file_body, content_type, "check.txt"))
 
 
-class StorageDiagnosis:
-    """The checks, for one site folder (``site``: an id or ``None`` for the
-    shared ``default`` folder) and the origins whose pages upload."""
+class S3Diagnosis(Diagnosis):
+    """The checks, through the upload backend: the client, bounds and
+    guard that confirm uses."""
 
     def __init__(self, site=None, origins=()):
-        self.folder = site_folder(site, "check")
-        self.origins = list(origins)
-        self.s3 = s3_enabled()
-
-    def mode(self):
-        if self.s3:
-            storage = S3MediaStorage()
-            where = storage.endpoint_url or "AWS"
-            return f"S3: bucket {storage.bucket_name} at {where}"
-        return f"filesystem: {LocalMediaStorage().location}"
-
-    def settings_in_use(self):
-        if not self.s3:
-            return [("MEDIA_ROOT", str(settings.MEDIA_ROOT))]
-        return [(name, masked(name, getattr(settings, name, ""))) for name in SETTINGS_SHOWN]
-
-    def connect(self, **bounds):
-        """``bounds`` override the settings' timeouts and tries."""
-        storage = S3MediaStorage(**bounds)
-        self.client = storage.client
-        self.bucket = storage.bucket_name
+        super().__init__(site, origins)
+        self.backend = S3UploadBackend()
+        self.client = self.backend.client
+        self.bucket = self.backend.bucket
+        storage = self.backend.storage
         public = storage.public_endpoint_url
         self.public_endpoint_url = public if public and public != storage.endpoint_url else None
-        self.missing_key_answer = None
 
-    def probe(self, timeout=None):
-        """The quick check of a health endpoint: the store answers, in one
-        try of at most ``timeout`` seconds to connect and as many to read
-        (unless the settings give less)."""
-        if not self.s3:
-            return self.check_media_root()
-        bounds = store_bounds()
-        if timeout is not None:
-            bounds.update(
-                connect_timeout=min(timeout, bounds["connect_timeout"]),
-                read_timeout=min(timeout, bounds["read_timeout"]),
-                max_attempts=1,
-            )
-        self.connect(**bounds)
-        return self.check_credentials()
+    def mode(self):
+        where = self.backend.storage.endpoint_url or "AWS"
+        return f"S3: bucket {self.bucket} at {where}"
+
+    def settings_in_use(self):
+        return [(name, masked(name, getattr(settings, name, ""))) for name in SETTINGS_SHOWN]
 
     def run(self):
         """The results, in order; later checks are skipped when the store
         cannot be reached at all."""
-        if not self.s3:
-            yield self.check_policy_enforced()
-            yield self.check_round_trip_on_disk()
-            return
-        self.connect()
         reached = self.check_credentials()
         yield reached
         names = ("Missing keys", "CORS", "Policy enforced", "Round trip")
@@ -180,23 +118,15 @@ class StorageDiagnosis:
             yield self.check_public_address()
         yield self.check_round_trip()
 
-    def key(self, suffix):
-        return media_key(f"{self.folder}/{uuid.uuid4().hex}{suffix}")
-
-    # --- S3 ----------------------------------------------------------------
-
     def check_credentials(self):
-        """A GET of a missing key: its error tells credentials, bucket and
-        region apart, and needs no permission beyond the media prefix."""
+        """The backend's probe: its error tells credentials, bucket and
+        region apart."""
         name = "Credentials and bucket"
         try:
-            self.client.get_object(Bucket=self.bucket, Key=self.key(".missing"))
-        except (ClientError, BotoCoreError) as exc:
-            code = error_code(exc)
-            if code not in ("NoSuchKey", "AccessDenied", "404"):
-                message, fix = describe_error(exc)
-                return Result(name, FAILED, message, fix)
-            self.missing_key_answer = code
+            self.backend.probe()
+        except StorageUnavailable as exc:
+            message, fix = describe_error(exc)
+            return Result(name, FAILED, message, fix)
         return Result(name, PASSED, f"bucket {self.bucket} reached; credentials accepted")
 
     def check_missing_keys(self):
@@ -204,7 +134,9 @@ class StorageDiagnosis:
         credentials lack s3:ListBucket: the app and its commands then
         cannot tell a missing object from a refused one."""
         name = "Missing keys"
-        if self.missing_key_answer == "AccessDenied":
+        try:
+            self.backend.exists(self.key(".missing"))
+        except StorageAccessDenied:
             return Result(
                 name,
                 FAILED,
@@ -215,6 +147,9 @@ class StorageDiagnosis:
                 f"Grant s3:ListBucket on arn:aws:s3:::{self.bucket} "
                 "(see the IAM policy in the README).",
             )
+        except StorageUnavailable as exc:
+            message, fix = describe_error(exc)
+            return Result(name, FAILED, message, fix)
         return Result(name, PASSED, "a missing key reads as missing (404)")
 
     def check_cors(self):
@@ -228,8 +163,8 @@ class StorageDiagnosis:
             )
         try:
             rules = self.client.get_bucket_cors(Bucket=self.bucket)["CORSRules"]
-        except (ClientError, BotoCoreError) as exc:
-            if error_code(exc) == "AccessDenied":
+        except STORE_ERRORS as exc:
+            if classify(exc) is Failure.ACCESS_DENIED:
                 return Result(
                     name,
                     FAILED,
@@ -270,31 +205,18 @@ class StorageDiagnosis:
             self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="text/plain")
             read = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
             self.client.delete_object(Bucket=self.bucket, Key=key)
-        except (ClientError, BotoCoreError) as exc:
+        except STORE_ERRORS as exc:
             message, fix = describe_error(exc)
             return Result(name, FAILED, f"{key}: {message}", fix)
         if read != body:
             return Result(name, FAILED, f"{key} read back different bytes", "Check the store.")
         return Result(name, PASSED, f"wrote, read and deleted {key}")
 
-    # --- Both modes ----------------------------------------------------------
-
-    def ticket_form(self, body):
-        """A ticket's form for a fresh key, made as the app makes them
-        (signed for the clients' address)."""
-        policy = UploadPolicy(
-            key=self.key(".txt"),
-            content_type="text/plain",
-            size=len(body),
-            expires_at=timezone.now() + timedelta(minutes=5),
-        )
-        return get_backend().presign_post(policy)
-
     def delete_quietly(self, *keys):
         for key in keys:
             try:
                 self.client.delete_object(Bucket=self.bucket, Key=key)
-            except (ClientError, BotoCoreError):
+            except STORE_ERRORS:
                 pass
 
     def check_policy_enforced(self):
@@ -305,12 +227,6 @@ class StorageDiagnosis:
         form = self.ticket_form(body)
         key = form["fields"]["key"]
         wrong = {**form["fields"], "key": self.key(".txt")}
-        if not self.s3:
-            try:
-                verify_form({k: [v] for k, v in wrong.items()}, len(body), "")
-            except PolicyViolation:
-                return Result(name, PASSED, "the emulator refuses a form for another key")
-            return Result(name, FAILED, "the emulator accepted a form for another key")
         url = reachable_from_here(form["url"])
         try:
             wrong_status, answer = post_form(url, wrong, body, "text/plain")
@@ -357,7 +273,7 @@ class StorageDiagnosis:
         key = form["fields"]["key"]
         try:
             status, answer = post_form(form["url"], form["fields"], body, "text/plain")
-            arrived = 200 <= status < 300 and self.exists(key)
+            arrived = 200 <= status < 300 and self.backend.exists(key)
         except OSError as exc:
             return Result(
                 name,
@@ -367,7 +283,7 @@ class StorageDiagnosis:
                 "about browsers and phones",
                 check=how,
             )
-        except (ClientError, BotoCoreError) as exc:
+        except StorageUnavailable as exc:
             message, fix = describe_error(exc)
             return Result(name, FAILED, f"could not look for {key}: {message}", fix)
         finally:
@@ -393,48 +309,3 @@ class StorageDiagnosis:
             "(from here; browsers and phones must reach it too)",
             check=how,
         )
-
-    def exists(self, key):
-        try:
-            self.client.head_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
-                return False
-            raise
-        return True
-
-    def check_media_root(self):
-        root = str(settings.MEDIA_ROOT)
-        try:
-            os.makedirs(root, exist_ok=True)
-        except OSError:
-            pass
-        if os.path.isdir(root) and os.access(root, os.W_OK | os.X_OK):
-            return Result("Media folder", PASSED, f"{root} is writable")
-        return Result(
-            "Media folder",
-            FAILED,
-            f"{root} is missing or not writable",
-            "Create MEDIA_ROOT and make it writable by the user running the app.",
-        )
-
-    def check_round_trip_on_disk(self):
-        name = "Round trip"
-        storage = LocalMediaStorage()
-        relative = f"{self.folder}/{uuid.uuid4().hex}.txt"
-        body = secrets.token_bytes(64)
-        try:
-            path = storage.path(relative)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "wb") as out:
-                out.write(body)
-            with open(path, "rb") as handle:
-                read = handle.read()
-            os.remove(path)
-        except OSError as exc:
-            return Result(
-                name, FAILED, str(exc), "Make MEDIA_ROOT writable by the user running the app."
-            )
-        if read != body:
-            return Result(name, FAILED, f"{relative} read back different bytes")
-        return Result(name, PASSED, f"wrote, read and deleted {relative} under MEDIA_ROOT")
