@@ -30,6 +30,8 @@ REFUSALS = {
 }
 #: What a user refused a change to the site is told.
 SITE_REFUSAL = _("Your account may not change the site's settings.")
+#: What a user refused the deletion of sites is told.
+SITES_REFUSAL = _("Your account may not delete sites.")
 
 #: What a site's staff are usually given: see, add and change products.
 STAFF_PERMISSIONS = ["inventory.view_product", "inventory.add_product", "inventory.change_product"]
@@ -57,7 +59,22 @@ def in_own_site(user, site_id):
     """Whether a row of ``site_id`` is one ``user`` may act on at all."""
     if user.is_superuser:
         return True
-    return user.site_configuration_id is not None and site_id == user.site_configuration_id
+    own = getattr(user, "site_configuration_id", None)
+    return own is not None and site_id == own
+
+
+def in_own_site_rows(user, queryset, site_field):
+    """``in_own_site`` for a whole ``queryset``, whose rows belong to the
+    site that ``site_field`` names: every row for a superuser, else the rows
+    of the user's own site, and none for a user attached to no site.
+
+    Querysets say it as ``.visible_to(user)`` (``inventory.querysets``)."""
+    if user.is_superuser:
+        return queryset
+    own = getattr(user, "site_configuration_id", None)
+    if own is None:
+        return queryset.none()
+    return queryset.filter(**{site_field: own})
 
 
 def can_act_on_products(user, action, product=None):
@@ -71,6 +88,12 @@ def can_act_on_products(user, action, product=None):
     if not allowed:
         return False
     return product is None or in_own_site(user, product.site_configuration_id)
+
+
+def can_delete_sites(user):
+    """Whether ``user`` may delete sites: only superusers, as a site takes
+    its products, their images, its logo and its users' attachment with it."""
+    return user.is_active and user.is_superuser
 
 
 def can_manage_site(user, site):
