@@ -11,7 +11,7 @@ from inventory.permissions import (
     DELETE,
     VIEW,
     can_act_on_products,
-    can_delete_sites,
+    can_add_or_delete_sites,
     can_manage_site,
     in_own_site_rows,
 )
@@ -111,7 +111,7 @@ class ConfigurationAdmin(admin.ModelAdmin):
         return super().get_queryset(request).visible_to(request.user)
 
     def has_add_permission(self, request):
-        return request.user.is_superuser
+        return can_add_or_delete_sites(request.user)
 
     def has_change_permission(self, request, obj=None):
         if obj is None:
@@ -119,7 +119,7 @@ class ConfigurationAdmin(admin.ModelAdmin):
         return can_manage_site(request.user, obj)
 
     def has_delete_permission(self, request, obj=None):
-        return can_delete_sites(request.user)
+        return can_add_or_delete_sites(request.user)
 
     # Deleting a site takes its products with it, and their images and its
     # logo after the commit: inventory.services, whatever deletes it.

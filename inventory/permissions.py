@@ -5,11 +5,13 @@ What a user may do is what Django's model permissions say, given one by one
 or through groups (``inventory.view_product``, ``add_product``,
 ``change_product``, ``delete_product``, ``change_configuration``), and only
 ever to rows of their own site (``inventory.sites`` decides which site a
-request acts on; a row of another site is not found). Superusers have every
-permission on every site. A site admin (``User.is_site_admin``) holds
-``SITE_ADMIN_PERMISSIONS`` by that role (``SiteAdminBackend``), so the flag
-and the permissions never disagree: the admin, which knows only
-permissions, and the pages and API grant the same things.
+request acts on; a row of another site is not found: ``in_own_site``, and
+``visible_to`` on the querysets). Superusers have every permission on every
+site, and they alone add and delete sites. A site admin
+(``User.is_site_admin``) holds ``SITE_ADMIN_PERMISSIONS`` by that role
+(``SiteAdminBackend``), so the flag and the permissions never disagree: the
+admin, which knows only permissions, and the pages and API grant the same
+things.
 
 As in Django's admin, the permission to change products includes seeing them.
 """
@@ -90,9 +92,10 @@ def can_act_on_products(user, action, product=None):
     return product is None or in_own_site(user, product.site_configuration_id)
 
 
-def can_delete_sites(user):
-    """Whether ``user`` may delete sites: only superusers, as a site takes
-    its products, their images, its logo and its users' attachment with it."""
+def can_add_or_delete_sites(user):
+    """Whether ``user`` may add or delete sites: only superusers, as a site
+    is the bound of everyone else's reach, and deleting one takes its
+    products, their images and its logo with it."""
     return user.is_active and user.is_superuser
 
 

@@ -22,7 +22,7 @@ from inventory.permissions import (
     REFUSALS,
     SITES_REFUSAL,
     can_act_on_products,
-    can_delete_sites,
+    can_add_or_delete_sites,
 )
 
 
@@ -49,7 +49,7 @@ def delete_sites(*, user, sites):
     whose images and the sites' logos go after the commit as any deleted
     row's file does; ``PermissionDenied`` unless ``user`` may delete sites.
     Returns how many sites were deleted."""
-    if not can_delete_sites(user):
+    if not can_add_or_delete_sites(user):
         raise PermissionDenied(SITES_REFUSAL)
     _, deleted = sites.visible_to(user).delete()
     return deleted.get(sites.model._meta.label, 0)
