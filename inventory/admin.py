@@ -3,8 +3,18 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from inventory import services
 from inventory.models import Configuration, Product, User
-from inventory.permissions import ADD, CHANGE, DELETE, VIEW, can_act_on_products, can_manage_site
+from inventory.permissions import (
+    ADD,
+    CHANGE,
+    DELETE,
+    VIEW,
+    can_act_on_products,
+    can_add_or_delete_sites,
+    can_manage_site,
+    in_own_site_rows,
+)
 from inventory.sites import site_url
 
 
@@ -39,7 +49,8 @@ def site_bound_form(form_class, site_field, site_id):
 
 
 class SiteScopedAdmin(admin.ModelAdmin):
-    """Staff see and edit only their own site's rows; superusers see all.
+    """Staff see and edit only their own site's rows; superusers see all
+    (the model's ``visible_to``, as on the pages and in the API).
 
     Nothing of another site shows to a site's users: not its rows, nor its
     name in a list filter or a site field (they have neither), nor counts
@@ -49,10 +60,7 @@ class SiteScopedAdmin(admin.ModelAdmin):
     site_field = "site_configuration"
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(**{self.site_field: request.user.site_configuration_id})
+        return super().get_queryset(request).visible_to(request.user)
 
     def get_exclude(self, request, obj=None):
         exclude = list(super().get_exclude(request, obj) or ())
@@ -100,13 +108,10 @@ class ConfigurationAdmin(admin.ModelAdmin):
         )
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(pk=request.user.site_configuration_id)
+        return super().get_queryset(request).visible_to(request.user)
 
     def has_add_permission(self, request):
-        return request.user.is_superuser
+        return can_add_or_delete_sites(request.user)
 
     def has_change_permission(self, request, obj=None):
         if obj is None:
@@ -114,7 +119,15 @@ class ConfigurationAdmin(admin.ModelAdmin):
         return can_manage_site(request.user, obj)
 
     def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
+        return can_add_or_delete_sites(request.user)
+
+    # Deleting a site takes its products with it, and their images and its
+    # logo after the commit: inventory.services, whatever deletes it.
+    def delete_model(self, request, obj):
+        services.delete_sites(user=request.user, sites=Configuration.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        services.delete_sites(user=request.user, sites=queryset)
 
 
 @admin.register(Product)
@@ -139,6 +152,14 @@ class ProductAdmin(SiteScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return can_act_on_products(request.user, DELETE, obj)
+
+    # One delete or "delete selected": the image goes after the commit,
+    # as on every path (inventory.services).
+    def delete_model(self, request, obj):
+        services.delete_product(user=request.user, product=obj)
+
+    def delete_queryset(self, request, queryset):
+        services.delete_products(user=request.user, products=queryset)
 
     @admin.display(description=_("image"))
     def image_preview(self, product):
@@ -170,10 +191,7 @@ class UserAdmin(BaseUserAdmin):
     ]
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(site_configuration=request.user.site_configuration_id)
+        return in_own_site_rows(request.user, super().get_queryset(request), "site_configuration")
 
     def get_list_filter(self, request):
         if request.user.is_superuser:

@@ -13,7 +13,7 @@ from rest_framework import exceptions, filters, generics, parsers, permissions, 
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.pagination import PageNumberPagination
 
-from inventory import api_docs
+from inventory import api_docs, services
 from inventory.logins import LoginLocked, retry_after
 from inventory.models import Configuration, Product
 from inventory.permissions import (
@@ -124,13 +124,16 @@ class ProductViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return Product.objects.none()
-        return Product.objects.filter(site_configuration=self.site).order_by("name", "pk")
+        return Product.objects.visible_to(self.request.user, self.site).order_by("name", "pk")
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "site": getattr(self, "site", None)}
 
     def perform_create(self, serializer):
         serializer.save(site_configuration=self.site)
+
+    def perform_destroy(self, product):
+        services.delete_product(user=self.request.user, product=product)
 
 
 @extend_schema_view(**api_docs.SITES)

@@ -2,6 +2,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from inventory.querysets import ConfigurationQuerySet, ProductQuerySet
 from uploads.storage import site_upload_path
 
 
@@ -34,6 +35,8 @@ class Configuration(models.Model):
         help_text=_("ISO 4217 code, such as XOF or EUR."),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects = ConfigurationQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("site configuration")
@@ -109,6 +112,8 @@ class Product(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = ProductQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("product")

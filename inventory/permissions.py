@@ -5,11 +5,13 @@ What a user may do is what Django's model permissions say, given one by one
 or through groups (``inventory.view_product``, ``add_product``,
 ``change_product``, ``delete_product``, ``change_configuration``), and only
 ever to rows of their own site (``inventory.sites`` decides which site a
-request acts on; a row of another site is not found). Superusers have every
-permission on every site. A site admin (``User.is_site_admin``) holds
-``SITE_ADMIN_PERMISSIONS`` by that role (``SiteAdminBackend``), so the flag
-and the permissions never disagree: the admin, which knows only
-permissions, and the pages and API grant the same things.
+request acts on; a row of another site is not found: ``in_own_site``, and
+``visible_to`` on the querysets). Superusers have every permission on every
+site, and they alone add and delete sites. A site admin
+(``User.is_site_admin``) holds ``SITE_ADMIN_PERMISSIONS`` by that role
+(``SiteAdminBackend``), so the flag and the permissions never disagree: the
+admin, which knows only permissions, and the pages and API grant the same
+things.
 
 As in Django's admin, the permission to change products includes seeing them.
 """
@@ -30,6 +32,8 @@ REFUSALS = {
 }
 #: What a user refused a change to the site is told.
 SITE_REFUSAL = _("Your account may not change the site's settings.")
+#: What a user refused the deletion of sites is told.
+SITES_REFUSAL = _("Your account may not delete sites.")
 
 #: What a site's staff are usually given: see, add and change products.
 STAFF_PERMISSIONS = ["inventory.view_product", "inventory.add_product", "inventory.change_product"]
@@ -57,7 +61,22 @@ def in_own_site(user, site_id):
     """Whether a row of ``site_id`` is one ``user`` may act on at all."""
     if user.is_superuser:
         return True
-    return user.site_configuration_id is not None and site_id == user.site_configuration_id
+    own = getattr(user, "site_configuration_id", None)
+    return own is not None and site_id == own
+
+
+def in_own_site_rows(user, queryset, site_field):
+    """``in_own_site`` for a whole ``queryset``, whose rows belong to the
+    site that ``site_field`` names: every row for a superuser, else the rows
+    of the user's own site, and none for a user attached to no site.
+
+    Querysets say it as ``.visible_to(user)`` (``inventory.querysets``)."""
+    if user.is_superuser:
+        return queryset
+    own = getattr(user, "site_configuration_id", None)
+    if own is None:
+        return queryset.none()
+    return queryset.filter(**{site_field: own})
 
 
 def can_act_on_products(user, action, product=None):
@@ -71,6 +90,13 @@ def can_act_on_products(user, action, product=None):
     if not allowed:
         return False
     return product is None or in_own_site(user, product.site_configuration_id)
+
+
+def can_add_or_delete_sites(user):
+    """Whether ``user`` may add or delete sites: only superusers, as a site
+    is the bound of everyone else's reach, and deleting one takes its
+    products, their images and its logo with it."""
+    return user.is_active and user.is_superuser
 
 
 def can_manage_site(user, site):

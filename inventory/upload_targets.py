@@ -17,11 +17,7 @@ class ProductImageTarget(UploadTarget):
     # Size: the UPLOADS MAX_SIZE (UPLOADS_MAX_SIZE, 10 MiB by default).
 
     def get_queryset(self, user):
-        if user.is_superuser:
-            return Product.objects.all()
-        if user.site_configuration_id is None:
-            return Product.objects.none()
-        return Product.objects.filter(site_configuration_id=user.site_configuration_id)
+        return Product.objects.visible_to(user)
 
     def get_site_id(self, product):
         return product.site_configuration_id
@@ -39,9 +35,7 @@ class SiteLogoTarget(UploadTarget):
     max_side = 4096
 
     def get_queryset(self, user):
-        if user.is_superuser:
-            return Configuration.objects.all()
-        return Configuration.objects.filter(pk=user.site_configuration_id)
+        return Configuration.objects.visible_to(user)
 
     def get_site_id(self, configuration):
         return configuration.pk

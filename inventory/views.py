@@ -60,7 +60,7 @@ def site_chooser(request, next_url):
     return render(
         request,
         "inventory/choose_site.html",
-        {"sites": Configuration.objects.all(), "next": next_url},
+        {"sites": Configuration.objects.visible_to(request.user), "next": next_url},
     )
 
 
@@ -88,7 +88,7 @@ def wants_json(request):
 def product_list(request, site):
     if not can_act_on_products(request.user, VIEW):
         raise PermissionDenied(REFUSALS[VIEW])
-    products = Product.objects.filter(site_configuration=site)
+    products = Product.objects.visible_to(request.user, site)
     query = request.GET.get("q", "").strip()
     if query:
         products = products.filter(Q(name__icontains=query) | Q(cug__icontains=query))
@@ -108,7 +108,7 @@ def product_list(request, site):
 @site_page
 def product_edit(request, site, pk=None):
     if pk:
-        product = get_object_or_404(Product, pk=pk, site_configuration=site)
+        product = get_object_or_404(Product.objects.visible_to(request.user, site), pk=pk)
     else:
         product = Product(site_configuration=site)
     # Those who may only see products get the page read-only.

@@ -1,0 +1,39 @@
+"""Which rows a user reaches, said once per model, so that the pages, the
+API, the admin and the upload targets filter alike:
+``Product.objects.visible_to(user, site)``.
+
+"Visible" is ``inventory.permissions``' site scoping (``in_own_site``): a
+row outside it is not found on any path, whatever id a user sends. Whether
+the user may then see, change or delete a visible row is the permission
+(``can_act_on_products``, ``can_manage_site``): refusing that is a 403, not
+a 404, so the two stay apart.
+"""
+
+from django.db import models
+
+
+class SiteScopedQuerySet(models.QuerySet):
+    #: The lookup that names a row's site.
+    site_field = None
+
+    def visible_to(self, user, site=None):
+        """The rows ``user`` reaches: their own site's, every site's for a
+        superuser; only those of ``site`` when given (the site a request
+        acts on, ``inventory.sites.acting_site``), and none if ``user`` does
+        not reach ``site``."""
+        # Imported here: the permissions import the auth backends, which
+        # need the user model, which is defined next to these querysets.
+        from inventory.permissions import in_own_site_rows
+
+        rows = in_own_site_rows(user, self, self.site_field)
+        if site is not None:
+            rows = rows.filter(**{self.site_field: site.pk})
+        return rows
+
+
+class ConfigurationQuerySet(SiteScopedQuerySet):
+    site_field = "pk"
+
+
+class ProductQuerySet(SiteScopedQuerySet):
+    site_field = "site_configuration"
