@@ -21,11 +21,10 @@ import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from legacy_media.names import legacy_candidates
 from uploads.backends.base import ObjectChanged, ObjectMissing
 from uploads.backends.s3 import S3UploadBackend
+from uploads.backends.s3_errors import STORE_ERRORS, Failure, classify
 from uploads.errors import StorageAccessDenied, StorageUnavailable
 from uploads.storage import S3MediaStorage, media_key
 
@@ -141,11 +140,9 @@ class Bucket(Store):
             raise AccessDenied(f"{operation} {key}: access denied (403)") from exc
         except (StorageUnavailable, ObjectChanged) as exc:
             raise StoreError(f"{operation} {key}: {exc.__cause__ or exc}") from exc
-        except ClientError as exc:  # the PUT, made with the client itself
-            if exc.response.get("Error", {}).get("Code") in ("AccessDenied", "403"):
+        except STORE_ERRORS as exc:  # the PUT, made with the client itself
+            if classify(exc) is Failure.ACCESS_DENIED:
                 raise AccessDenied(f"{operation} {key}: access denied (403)") from exc
-            raise StoreError(f"{operation} {key}: {exc}") from exc
-        except BotoCoreError as exc:
             raise StoreError(f"{operation} {key}: {exc}") from exc
 
     def stat(self, key):
