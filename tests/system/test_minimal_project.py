@@ -9,16 +9,15 @@ suite's conftest files; a failure shows its output.
 """
 
 import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
+from tests.processes import BASE_DIR, python
+
 pytestmark = pytest.mark.slow
 
-BASE_DIR = Path(__file__).resolve().parents[2]
 PROJECT_DIR = Path(__file__).resolve().parent / "minimal_project"
 
 
@@ -50,21 +49,14 @@ def environment(request, tmp_path):
 
 
 def test_the_upload_contract_holds_in_a_minimal_project(environment):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-c",
-            str(PROJECT_DIR / "pytest.ini"),
-            "-q",
-            str(PROJECT_DIR / "check_contract.py"),
-        ],
-        cwd=BASE_DIR,
-        env=environment,
-        capture_output=True,
-        text=True,
+    output = python(
+        environment,
+        "-m",
+        "pytest",
+        "-c",
+        str(PROJECT_DIR / "pytest.ini"),
+        "-q",
+        str(PROJECT_DIR / "check_contract.py"),
         timeout=240,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "skipped" not in result.stdout, result.stdout
+    assert "skipped" not in output, output
