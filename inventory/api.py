@@ -29,7 +29,7 @@ from inventory.permissions import (
 from inventory.serializers import ProductSerializer, SiteSerializer
 from inventory.sites import acting_site
 from inventory.throttles import LoginThrottle
-from uploads.api.parsers import JSONParser
+from project.api.parsers import JSONParser
 
 
 def requested_site(request):

@@ -12,7 +12,7 @@ from rest_framework import serializers
 
 from inventory.logins import lockout_message
 from inventory.serializers import ProductSerializer, SiteSerializer
-from uploads.api import schema
+from project.api import schema
 
 SITE_PARAMETER = OpenApiParameter(
     "site",

@@ -2,7 +2,7 @@ import hashlib
 
 from rest_framework.throttling import SimpleRateThrottle
 
-from uploads.api.throttles import RateFromSettings
+from project.api.throttles import RateFromSettings
 
 
 class LoginThrottle(RateFromSettings, SimpleRateThrottle):

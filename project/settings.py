@@ -209,12 +209,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["uploads.api.parsers.JSONParser"],
-    "EXCEPTION_HANDLER": "uploads.api.exceptions.exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["project.api.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "project.api.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "NUM_PROXIES": num_proxies,
     "DEFAULT_THROTTLE_RATES": {
-        "upload_tickets": env.rate("UPLOADS_TICKET_RATE", "120/hour"),
         "login": env.rate("LOGIN_RATE", "10/min"),
     },
 }
@@ -238,7 +237,7 @@ SPECTACULAR_SETTINGS = {
     # 503 database_unavailable on every operation, 413 on those with a body.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "uploads.api.schema.document_common_errors",
+        "project.api.schema.document_common_errors",
     ],
 }
 
@@ -310,6 +309,8 @@ if not (AWS_STORAGE_BUCKET_NAME and STATIC_IN_BUCKET):
 # The upload app's settings; defaults and meaning in uploads/conf.py.
 UPLOADS = {
     "SITE_RESOLVER": "inventory.sites.site_id_for_user",
+    # Ticket requests per user.
+    "TICKET_RATE": env.rate("UPLOADS_TICKET_RATE", "120/hour"),
     "TICKET_TTL": env.int("UPLOADS_TICKET_TTL", 600, minimum=1),
     # Product photos; a target declaring its own limit (the logo) keeps it.
     "MAX_SIZE": env.int("UPLOADS_MAX_SIZE", 10 * 1024 * 1024, minimum=1),

@@ -11,13 +11,19 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 def manage(env, *command):
     """``manage.py COMMAND`` with ``env``; its output. Fails the test, with
     what the command printed, unless it exits 0."""
+    return python(env, "manage.py", *command)
+
+
+def python(env, *arguments, timeout=120):
+    """``python ARGUMENTS`` in the project's folder with ``env``; its
+    output. Fails the test, with what it printed, unless it exits 0."""
     result = subprocess.run(
-        [sys.executable, "manage.py", *command],
+        [sys.executable, *arguments],
         cwd=BASE_DIR,
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout

@@ -18,6 +18,10 @@ DEFAULTS = {
     "CONFIRM_GRACE": 300,
     # Open (issued, unexpired) tickets one user may hold.
     "MAX_OPEN_TICKETS": 20,
+    # Ticket requests per user (a DRF rate, None for no limit), unless the
+    # project's REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] names the
+    # "upload_tickets" scope (uploads.api.throttles).
+    "TICKET_RATE": "120/hour",
     # Target limits, unless a target declares its own.
     "MAX_SIZE": 10 * MIB,
     "MAX_PIXELS": 40_000_000,

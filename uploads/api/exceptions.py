@@ -1,23 +1,29 @@
 """
-Every API error as ``{"code": ..., "detail": ...}``, plus ``"errors"`` with
-the field errors of a 400, and ``Retry-After`` where waiting helps.
+Every error of the upload API as ``{"code": ..., "detail": ...}``, plus
+``"errors"`` with the field errors of a 400, and ``Retry-After`` where
+waiting helps.
 
-Django's own refusals of a request (a body over
+This is the one implementation of that body. It lives here, in the reusable
+app, because the upload views must answer their contract in any project,
+whatever its ``REST_FRAMEWORK`` setting: they name :func:`exception_handler`
+themselves (``uploads.api.views.UploadAPIView``). A project that wants the
+same body for its other API views uses these public functions rather than
+writing its own (this project does, in ``project.api``).
+
+Django's own refusals of a request that reach a view (a body over
 ``DATA_UPLOAD_MAX_MEMORY_SIZE``, too many fields, a bad ``Host``) and a
 database that does not answer get the same body: DRF lets them through, and
 Django would answer an HTML page or a 500.
 """
 
 import logging
-import sys
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -50,6 +56,9 @@ class DatabaseUnavailable(exceptions.APIException):
 
 DATABASE_ERRORS = (OperationalError, InterfaceError)
 INVALID_REQUEST = _("The request is not valid.")
+# The detail of ``server_error``: the upload views let bugs through to the
+# project's handler500, as DRF does; a project that answers JSON there
+# says this (``project.api.pages``).
 SERVER_ERROR = _("Something went wrong on our side. Try again later.")
 
 
@@ -70,34 +79,25 @@ def api_exception(exc):
 
 
 def error_body(code, detail, errors=None):
+    """The body of every error: ``{"code": ..., "detail": ...}``."""
     body = {"code": code, "detail": str(detail)}
     if errors:
         body["errors"] = errors
     return body
 
 
+def error_code(exc):
+    """The contract's code of a DRF exception."""
+    code = exc.get_codes()
+    if not isinstance(code, str):
+        code = exc.default_code
+    return CODES.get(code, code)
+
+
 def exception_handler(exc, context):
-    response = api_error_response(exc, context)
-    if response is None or renders_json(context):
-        return response
-    # A view whose answers are not JSON (the schema's YAML, the docs' HTML
-    # page, which cannot render an error at all) still answers errors in JSON.
-    as_json = JsonResponse(response.data, status=response.status_code)
-    for header, value in response.items():
-        if header.lower() != "content-type":
-            as_json[header] = value
-    return as_json
-
-
-def renders_json(context):
-    request, view = context.get("request"), context.get("view")
-    renderer = getattr(request, "accepted_renderer", None)
-    if renderer is None and view is not None and view.renderer_classes:
-        renderer = view.renderer_classes[0]()  # what DRF falls back to
-    return renderer is None or isinstance(renderer, JSONRenderer)
-
-
-def api_error_response(exc, context):
+    """A DRF exception handler: the response for ``exc`` (an
+    ``UploadError``, one of DRF's exceptions or one of Django's above), or
+    None for an exception that is a bug (a 500)."""
     if isinstance(exc, UploadError):
         response = Response(error_body(exc.code, exc.detail, exc.errors), status=exc.status)
         if exc.retry_after:
@@ -113,38 +113,5 @@ def api_error_response(exc, context):
         errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         response.data = error_body("invalid", INVALID_REQUEST, errors)
     else:
-        code = exc.get_codes()
-        if not isinstance(code, str):
-            code = exc.default_code
-        response.data = error_body(CODES.get(code, code), exc.detail)
+        response.data = error_body(error_code(exc), exc.detail)
     return response
-
-
-def api_page_not_found(request, exception=None):
-    return JsonResponse(error_body("not_found", _("Not found.")), status=status.HTTP_404_NOT_FOUND)
-
-
-def json_error(exc):
-    """A Django response for an API exception, outside DRF's views."""
-    code = CODES.get(exc.default_code, exc.default_code)
-    response = JsonResponse(error_body(code, exc.detail), status=exc.status_code)
-    if isinstance(exc, DatabaseUnavailable):
-        response["Retry-After"] = str(exc.retry_after)
-    return response
-
-
-def api_bad_request(request, exception=None):
-    """Django's refusals before or outside a DRF view (handler400)."""
-    exc = api_exception(exception) or exceptions.ParseError(INVALID_REQUEST)
-    return json_error(exc)
-
-
-def api_server_error(request):
-    # Called while Django handles the exception (handler500), as in a
-    # middleware that reads the session from a database that is down.
-    if isinstance(sys.exception(), DATABASE_ERRORS):
-        return json_error(api_exception(sys.exception()))
-    return JsonResponse(
-        error_body("server_error", SERVER_ERROR),
-        status=status.HTTP_500_INTERNAL_SERVER_ERROR,
-    )

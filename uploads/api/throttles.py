@@ -1,17 +1,22 @@
 from rest_framework.settings import api_settings
 from rest_framework.throttling import UserRateThrottle
 
-
-class RateFromSettings:
-    """Read the scope's rate from ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]``
-    at call time: DRF's class attribute is frozen at import, so settings
-    overrides (and tests) would not reach it. No rate means no limit."""
-
-    def get_rate(self):
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+from uploads.conf import upload_settings
 
 
-class TicketIssueThrottle(RateFromSettings, UserRateThrottle):
-    """Ticket requests per user, at the ``upload_tickets`` rate."""
+class TicketIssueThrottle(UserRateThrottle):
+    """Ticket requests per user: the ``upload_tickets`` rate of
+    ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` when the project names that
+    scope, else ``UPLOADS["TICKET_RATE"]``, so that a project that sets
+    neither still has a limit. ``None`` means no limit.
+
+    Read at call time: DRF's class attribute is frozen at import, so
+    settings overrides (and tests) would not reach it."""
 
     scope = "upload_tickets"
+
+    def get_rate(self):
+        rates = api_settings.DEFAULT_THROTTLE_RATES
+        if self.scope in rates:
+            return rates[self.scope]
+        return upload_settings.TICKET_RATE
