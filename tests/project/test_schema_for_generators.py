@@ -95,6 +95,31 @@ def test_every_enum_is_a_named_component(schema):
         assert not list(inline_enums(properties, name)), name
 
 
+def test_no_field_is_a_union(schema):
+    """Generators make a type of each ``oneOf``/``anyOf``, named after the
+    field's translated title: for an email that may be blank, an empty
+    Kotlin class that cannot read the string (``project.openapi``)."""
+
+    def unions(node, where):
+        if isinstance(node, dict):
+            if "oneOf" in node or "anyOf" in node:
+                yield where
+            for key, value in node.items():
+                yield from unions(value, f"{where}.{key}")
+        elif isinstance(node, list):
+            for value in node:
+                yield from unions(value, where)
+
+    assert not list(unions(schema["components"]["schemas"], "components"))
+    site = schema["components"]["schemas"]["SiteRequest"]["properties"]["email"]
+    assert site == {
+        "type": "string",
+        "title": site["title"],
+        "maxLength": 254,
+        "description": "Empty, or in format `email`.",
+    }
+
+
 def test_logging_in_needs_no_credentials(schema):
     """Generators add the token to operations that document security: the
     one that gives the token documents none."""
