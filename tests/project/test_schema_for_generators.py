@@ -28,6 +28,30 @@ OPERATION_IDS = {
     "POST /api/uploads/tickets/{ticket_id}/confirm/": "upload_ticket_confirm",
 }
 
+# The types of generated clients, named after these. Not "Error": Swift's
+# generators rename a type of Swift's own protocol's name.
+COMPONENTS = {
+    "ApiError",
+    "ConfirmedImage",
+    "ConfirmedImageStatusEnum",
+    "ContentTypeEnum",
+    "FormatEnum",
+    "KindEnum",
+    "LoginRequest",
+    "PaginatedProductList",
+    "PatchedProductRequest",
+    "PatchedSiteRequest",
+    "Product",
+    "ProductRequest",
+    "Site",
+    "SiteRequest",
+    "Ticket",
+    "TicketRequestRequest",
+    "TicketStatusEnum",
+    "Token",
+    "UploadForm",
+}
+
 
 @pytest.fixture
 def schema(monkeypatch, db):
@@ -63,6 +87,10 @@ def test_every_request_body_is_json_only(schema):
     for name, operation in operations(schema):
         if "requestBody" in operation:
             assert list(operation["requestBody"]["content"]) == ["application/json"], name
+
+
+def test_the_named_types_are_these(schema):
+    assert set(schema["components"]["schemas"]) == COMPONENTS
 
 
 def test_every_body_is_a_named_component(schema):

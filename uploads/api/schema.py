@@ -80,7 +80,7 @@ def _documented_error(operation, status, description, code, detail, headers=None
         response.setdefault("headers", {}).update(headers)
 
 
-ERROR_SCHEMA = "#/components/schemas/Error"
+ERROR_SCHEMA = "#/components/schemas/ApiError"
 RETRY_AFTER = {
     "Retry-After": {
         "schema": {"type": "integer"},

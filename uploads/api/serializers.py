@@ -1,6 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from uploads.models import UploadTicket
@@ -114,6 +114,9 @@ def absolute_urls(request, data):
     return data
 
 
+# Not "Error": Swift's generators rename a type of that name (Swift's own
+# protocol) to ModelError, with a warning for each use.
+@extend_schema_serializer(component_name="ApiError")
 class ErrorSerializer(serializers.Serializer):
     """Every error of the API."""
 
