@@ -78,6 +78,18 @@ def bodies(operation):
             yield media["schema"]
 
 
+def places(node, where, *keys):
+    """Where, below ``node``, a schema holds any of ``keys``."""
+    if isinstance(node, dict):
+        if any(key in node for key in keys):
+            yield where
+        for key, value in node.items():
+            yield from places(value, f"{where}.{key}", *keys)
+    elif isinstance(node, list):
+        for value in node:
+            yield from places(value, where, *keys)
+
+
 def test_every_operation_has_its_own_written_operation_id(schema):
     found = {name: operation["operationId"] for name, operation in operations(schema)}
     assert found == OPERATION_IDS
@@ -104,41 +116,19 @@ def test_every_body_is_a_named_component(schema):
 def test_every_enum_is_a_named_component(schema):
     """A generator names an inline enum after its field, and two fields of
     the same name then clash; drf-spectacular's enum hook names them all."""
-
-    def inline_enums(node, where):
-        if isinstance(node, dict):
-            if "enum" in node:
-                yield where
-            for key, value in node.items():
-                yield from inline_enums(value, f"{where}.{key}")
-        elif isinstance(node, list):
-            for value in node:
-                yield from inline_enums(value, where)
-
     components = schema["components"]["schemas"]
     enums = {name for name, component in components.items() if "enum" in component}
     assert {"KindEnum", "ContentTypeEnum", "TicketStatusEnum"} <= enums
     for name, component in components.items():
         properties = component.get("properties", {})
-        assert not list(inline_enums(properties, name)), name
+        assert not list(places(properties, name, "enum")), name
 
 
 def test_no_field_is_a_union(schema):
     """Generators make a type of each ``oneOf``/``anyOf``, named after the
     field's translated title: for an email that may be blank, an empty
     Kotlin class that cannot read the string (``project.openapi``)."""
-
-    def unions(node, where):
-        if isinstance(node, dict):
-            if "oneOf" in node or "anyOf" in node:
-                yield where
-            for key, value in node.items():
-                yield from unions(value, f"{where}.{key}")
-        elif isinstance(node, list):
-            for value in node:
-                yield from unions(value, where)
-
-    assert not list(unions(schema["components"]["schemas"], "components"))
+    assert not list(places(schema["components"]["schemas"], "components", "oneOf", "anyOf"))
     site = schema["components"]["schemas"]["SiteRequest"]["properties"]["email"]
     assert site == {
         "type": "string",
