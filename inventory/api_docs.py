@@ -72,9 +72,15 @@ SCOPE_ERRORS = {
 }
 
 
-def site_scoped(*, request=None, response=None, status=200, serializer=None, errors=None):
+def site_scoped(
+    operation_id, *, request=None, response=None, status=200, serializer=None, errors=None
+):
     """The documentation of one site-scoped operation: ``request`` and
-    ``response`` are example bodies; ``status`` is the success status."""
+    ``response`` are example bodies; ``status`` is the success status.
+
+    ``operation_id`` is written out, not derived from the URL and the
+    action: generated clients name their methods after it, so moving a
+    route must not rename them."""
     examples = []
     if request is not None:
         examples.append(OpenApiExample("Request", request_only=True, value=request))
@@ -83,6 +89,7 @@ def site_scoped(*, request=None, response=None, status=200, serializer=None, err
             OpenApiExample("Answer", response_only=True, status_codes=[str(status)], value=response)
         )
     return extend_schema(
+        operation_id=operation_id,
         parameters=[SITE_PARAMETER],
         examples=examples,
         responses={status: serializer, **SCOPE_ERRORS, **(errors or {})},
@@ -101,31 +108,37 @@ def refused(action):
 
 PRODUCTS = {
     "list": site_scoped(
+        "products_list",
         serializer=ProductSerializer(many=True),
         response=PRODUCT,  # one item: the paginator wraps it in PAGE
         errors=refused("see"),
     ),
     "create": site_scoped(
+        "products_create",
         request=PRODUCT_REQUEST,
         response=PRODUCT,
         status=201,
         serializer=ProductSerializer,
         errors=refused("add"),
     ),
-    "retrieve": site_scoped(response=PRODUCT, serializer=ProductSerializer, errors=refused("see")),
+    "retrieve": site_scoped(
+        "products_retrieve", response=PRODUCT, serializer=ProductSerializer, errors=refused("see")
+    ),
     "update": site_scoped(
+        "products_update",
         request=PRODUCT_REQUEST,
         response=PRODUCT,
         serializer=ProductSerializer,
         errors=refused("change"),
     ),
     "partial_update": site_scoped(
+        "products_partial_update",
         request={"quantity": 11},
         response=PRODUCT,
         serializer=ProductSerializer,
         errors=refused("change"),
     ),
-    "destroy": site_scoped(status=204, errors=refused("delete")),
+    "destroy": site_scoped("products_destroy", status=204, errors=refused("delete")),
 }
 
 SITE_CHANGE = {"phone": "+221 33 800 00 01", "address": "14 rue Carnot"}
@@ -135,14 +148,16 @@ SITE_ADMINS_ONLY = {
     )
 }
 SITES = {
-    "get": site_scoped(response=SITE, serializer=SiteSerializer),
+    "get": site_scoped("site_retrieve", response=SITE, serializer=SiteSerializer),
     "put": site_scoped(
+        "site_update",
         request={k: v for k, v in SITE.items() if k not in ("id", "logo_url")} | SITE_CHANGE,
         response=SITE | SITE_CHANGE,
         serializer=SiteSerializer,
         errors=SITE_ADMINS_ONLY,
     ),
     "patch": site_scoped(
+        "site_partial_update",
         request=SITE_CHANGE,
         response=SITE | SITE_CHANGE,
         serializer=SiteSerializer,
@@ -162,6 +177,8 @@ class TokenSerializer(serializers.Serializer):
 
 TOKEN = extend_schema(
     operation_id="auth_token_create",
+    # No credentials: this is how a client gets them.
+    auth=[],
     request=LoginSerializer,
     responses={
         200: TokenSerializer,

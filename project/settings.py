@@ -234,10 +234,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # 503 database_unavailable on every operation, 413 on those with a body.
+    # 503 database_unavailable on every operation, 413 on those with a body;
+    # no union types that client generators cannot use.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "project.api.schema.document_common_errors",
+        "project.api.schema.plain_blank_strings",
     ],
 }
 

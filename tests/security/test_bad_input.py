@@ -158,7 +158,8 @@ def test_a_deeply_nested_body_is_refused_before_authentication(method, path, api
     assert_json_error(response, response.status_code)
 
 
-def test_too_many_form_fields_on_the_token_endpoint_get_a_json_400(api):
+def test_a_form_on_the_token_endpoint_gets_a_json_415_however_many_fields(api):
+    # The token endpoint takes JSON only, like every operation.
     response = call(
         Client(raise_request_exception=False),
         "POST",
@@ -166,7 +167,7 @@ def test_too_many_form_fields_on_the_token_endpoint_get_a_json_400(api):
         too_many_fields(),
         "application/x-www-form-urlencoded",
     )
-    assert_json_error(response, 400, "invalid")
+    assert_json_error(response, 415, "unsupported_media_type")
 
 
 @pytest.mark.parametrize("method,path", ALL)

@@ -1,7 +1,7 @@
 from django.core.files.storage import default_storage
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from uploads.models import UploadTicket
@@ -126,6 +126,9 @@ def absolute_url(request, url):
     return url
 
 
+# Not "Error": Swift's generators rename a type of that name (Swift's own
+# protocol) to ModelError, with a warning for each use.
+@extend_schema_serializer(component_name="ApiError")
 class ErrorSerializer(serializers.Serializer):
     """Every error of the API."""
 
