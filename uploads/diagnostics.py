@@ -31,15 +31,10 @@ from django.utils import timezone
 
 from uploads.backends import get_backend
 from uploads.backends.local import PolicyViolation, verify_form
+from uploads.keys import media_key, site_folder
+from uploads.media import LocalMediaStorage, S3MediaStorage
 from uploads.policy import UploadPolicy
-from uploads.storage import (
-    LocalMediaStorage,
-    S3MediaStorage,
-    media_key,
-    s3_enabled,
-    site_folder,
-    store_bounds,
-)
+from uploads.s3 import s3_enabled, store_bounds
 from uploads.uploader import multipart, post_over_http, reachable_from_here
 
 PASSED, FAILED, SKIPPED = "ok", "FAIL", "skip"

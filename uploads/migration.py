@@ -46,8 +46,8 @@ from django.utils.text import get_valid_filename
 from uploads.backends.base import ObjectChanged, ObjectMissing
 from uploads.backends.s3 import S3UploadBackend
 from uploads.errors import StorageAccessDenied, StorageUnavailable
+from uploads.keys import S3_MEDIA_LOCATION, media_key, site_folder
 from uploads.models import MigratedSource
-from uploads.storage import S3_MEDIA_LOCATION, media_key, site_folder
 from uploads.targets import get_targets
 
 CHUNK_SIZE = 1024 * 1024

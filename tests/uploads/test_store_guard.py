@@ -21,9 +21,10 @@ from uploads.backends.base import ObjectMissing
 from uploads.diagnostics import StorageDiagnosis
 from uploads.errors import StorageUnavailable
 from uploads.guard import CircuitBreaker, StoreCircuitOpen, store_guard
+from uploads.media import S3MediaStorage
 from uploads.migration import BucketStore
 from uploads.models import UploadTicket
-from uploads.storage import S3MediaStorage, StaticStorage
+from uploads.static import S3StaticStorage
 
 # --- Every client -----------------------------------------------------------------
 
@@ -43,7 +44,7 @@ def clients(seaweedfs):
     probe.probe(timeout=STORAGE_TIMEOUT)
     return {
         "media storage": S3MediaStorage().connection.meta.client,
-        "static storage": StaticStorage().connection.meta.client,
+        "static storage": S3StaticStorage().connection.meta.client,
         "init_bucket": S3MediaStorage().client,
         "confirm, purge_uploads": get_backend().client,
         "check_storage": diagnosis.client,

@@ -6,7 +6,7 @@ offer the same calls: ``presign_post``, ``head``, ``read``, ``copy``,
 ``delete``. Only ``presign_post`` is free of I/O.
 """
 
-from uploads.storage import s3_enabled
+from uploads.s3 import s3_enabled
 
 
 def get_backend():

@@ -21,7 +21,8 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from uploads.backends.base import ObjectChanged, ObjectInfo, ObjectMissing
-from uploads.storage import LocalMediaStorage, media_name_of
+from uploads.keys import media_name_of
+from uploads.media import LocalMediaStorage
 
 SIGNATURE_SALT = "uploads.emulator.policy"
 # Form fields outside the policy's conditions, as in S3.

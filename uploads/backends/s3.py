@@ -6,7 +6,7 @@ from django.utils import timezone
 from uploads.backends.base import ObjectChanged, ObjectInfo, ObjectMissing
 from uploads.conf import upload_settings
 from uploads.errors import StorageAccessDenied, StorageUnavailable
-from uploads.storage import S3MediaStorage
+from uploads.media import S3MediaStorage
 
 logger = logging.getLogger(__name__)
 

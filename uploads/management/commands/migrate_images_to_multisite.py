@@ -11,7 +11,7 @@ from uploads.migration import (
     Migration,
     collect_rows,
 )
-from uploads.storage import s3_enabled
+from uploads.s3 import s3_enabled
 
 
 class Command(BaseCommand):
