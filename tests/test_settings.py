@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from project.env import Env
-from project.storages import LOCAL_MEDIA, S3_MEDIA, S3_STATIC, SERVED_STATIC
+from project.storages import LOCAL_MEDIA, S3_MEDIA, S3_STATIC, SERVED_STATIC, storages_for
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 ENV_EXAMPLE = set(re.findall(r"^([A-Z0-9_]+)=", (BASE_DIR / ".env.example").read_text(), re.M))
@@ -458,3 +458,30 @@ def test_readme_configuration_table_lists_every_variable_of_env_example():
 
     assert table - ENV_EXAMPLE == set()
     assert ENV_EXAMPLE - table == set()
+
+
+@pytest.mark.parametrize(
+    "bucket, backend, message",
+    [
+        ("shop-media", LOCAL_MEDIA, "AWS_STORAGE_BUCKET_NAME is set, but STORAGES['default']"),
+        ("", S3_MEDIA, "but AWS_STORAGE_BUCKET_NAME is empty"),
+    ],
+)
+def test_check_refuses_a_default_storage_of_the_other_mode(settings, bucket, backend, message):
+    from django.core.checks import run_checks
+
+    settings.AWS_STORAGE_BUCKET_NAME = bucket
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": backend}}
+
+    errors = [error for error in run_checks() if error.id == "uploads.E004"]
+
+    assert len(errors) == 1 and message in errors[0].msg
+
+
+def test_check_accepts_the_storages_of_each_mode(settings):
+    from django.core.checks import run_checks
+
+    for bucket in ("", "shop-media"):
+        settings.AWS_STORAGE_BUCKET_NAME = bucket
+        settings.STORAGES = storages_for(bucket=bucket, static_in_bucket=True)
+        assert "uploads.E004" not in {error.id for error in run_checks()}
