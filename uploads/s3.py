@@ -54,8 +54,9 @@ _shared_clients_lock = threading.Lock()
 
 def s3_enabled():
     """Whether uploads go to a bucket: ``AWS_STORAGE_BUCKET_NAME`` is set.
-    The upload backend and the routes follow it, read at each call, as the
-    project's ``STORAGES`` does (``project.storages``)."""
+    The upload backend and the routes follow it, read at each call; the
+    project's ``STORAGES`` must name the storages of the same mode
+    (``uploads.checks``, ``uploads.E004``)."""
     return bool(setting("AWS_STORAGE_BUCKET_NAME"))
 
 

@@ -1,11 +1,11 @@
 """
 Static files in the bucket, for deployments where the app serves none.
 
-``STORAGES["staticfiles"]`` names ``S3StaticStorage`` when static files go
-to the bucket (below ``static/``, next to ``media/``), or whitenoise's
-storage when the app serves them itself (see ``project.storages``). A class
-of its own because collectstatic's rules differ from media's: files are
-replaced in place, under a location of their own.
+A project's ``STORAGES["staticfiles"]`` names ``S3StaticStorage`` when
+static files go to the bucket (below ``static/``, next to ``media/``), or
+whitenoise's storage when the app serves them itself. A class of its own
+because collectstatic's rules differ from media's: files are replaced in
+place, under a location of their own.
 """
 
 from uploads.s3 import S3Connection

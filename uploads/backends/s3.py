@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 class S3UploadBackend:
     """The upload flow over the media bucket, with the client and settings
-    of ``MediaStorage`` (one boto3 client per process, shared)."""
+    of ``S3MediaStorage`` (one boto3 client per process, shared)."""
 
     def __init__(self):
         self.storage = S3MediaStorage()
