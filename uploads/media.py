@@ -75,7 +75,7 @@ class LocalMediaStorage(MediaRootNames, FileSystemStorage):
         return super().url(self.relative_name(name))
 
 
-@deconstructible(path="uploads.media.SiteStorage")
+@deconstructible
 class SiteStorage(Storage):
     """``media/sites/<site_id>/<folder_name>/``: one site's files of one kind.
 
