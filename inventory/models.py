@@ -3,15 +3,19 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from inventory.querysets import ConfigurationQuerySet, ProductQuerySet
-from uploads.storage import site_upload_path
+from uploads.keys import site_upload_path
 
 
 def logo_upload_to(configuration, filename):
-    return site_upload_path(configuration.pk, "config", filename)
+    from inventory.upload_targets import SiteLogoTarget
+
+    return site_upload_path(configuration.pk, SiteLogoTarget.folder, filename)
 
 
 def product_image_upload_to(product, filename):
-    return site_upload_path(product.site_configuration_id, "products", filename)
+    from inventory.upload_targets import ProductImageTarget
+
+    return site_upload_path(product.site_configuration_id, ProductImageTarget.folder, filename)
 
 
 class Configuration(models.Model):

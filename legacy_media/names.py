@@ -17,7 +17,7 @@ import posixpath
 
 from django.utils.text import get_valid_filename
 
-from uploads.storage import S3_MEDIA_LOCATION, media_key, site_folder
+from uploads.keys import S3_MEDIA_LOCATION, media_key, site_folder
 
 
 def collapse_doubled(name):

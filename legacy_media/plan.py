@@ -36,7 +36,7 @@ from django.utils import timezone
 from legacy_media.models import MigratedSource
 from legacy_media.names import destination_name, legacy_candidates
 from legacy_media.stores import AccessDenied, Found, StoreError
-from uploads.storage import site_folder
+from uploads.keys import site_folder
 from uploads.targets import get_targets
 
 

@@ -26,7 +26,8 @@ from uploads.backends.base import ObjectChanged, ObjectMissing
 from uploads.backends.s3 import S3UploadBackend
 from uploads.backends.s3_errors import STORE_ERRORS, Failure, classify
 from uploads.errors import StorageAccessDenied, StorageUnavailable
-from uploads.storage import S3MediaStorage, media_key
+from uploads.keys import media_key
+from uploads.media import S3MediaStorage
 
 CHUNK_SIZE = 1024 * 1024
 

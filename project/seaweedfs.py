@@ -22,7 +22,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from project.buckets import ensure_bucket
-from uploads.storage import client_config, store_bounds
+from uploads.s3 import client_config, store_bounds
 
 HOST = "127.0.0.1"
 # Each weed port p also binds p + 10000 for gRPC.

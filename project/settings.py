@@ -6,8 +6,9 @@ Every deploy-time value comes from the environment (or a ``.env`` file next to
 reported by ``manage.py check`` rather than raised here, see ``project.env``.
 
 Storage mode: S3 when ``AWS_STORAGE_BUCKET_NAME`` is set, the local filesystem
-under ``MEDIA_ROOT`` otherwise. The storage classes in ``uploads.storage`` read
-these settings when they are instantiated, so both modes share one code path.
+under ``MEDIA_ROOT`` otherwise. ``STORAGES`` names the classes of the mode
+(``project.storages``); both hold the same names, so the rest of the code has
+one path.
 """
 
 import os
@@ -17,6 +18,7 @@ from pathlib import Path
 from dotenv import load_dotenv
 
 from project.env import Env
+from project.storages import storages_for
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -282,7 +284,7 @@ AWS_QUERYSTRING_AUTH = True
 AWS_QUERYSTRING_EXPIRE = env.int("AWS_QUERYSTRING_EXPIRE", 3600, minimum=1, maximum=7 * 24 * 3600)
 AWS_S3_FILE_OVERWRITE = False
 AWS_S3_SIGNATURE_VERSION = "s3v4"
-# uploads.storage configures the boto3 client for S3-compatible stores
+# uploads.s3 configures the boto3 client for S3-compatible stores
 # (path addressing when AWS_S3_ENDPOINT_URL is set, checksums only when
 # required); AWS_S3_CLIENT_CONFIG, a botocore Config, is merged over it.
 # Every call to the store is bounded: seconds to connect, seconds to wait
@@ -293,15 +295,11 @@ AWS_S3_READ_TIMEOUT = env.seconds("AWS_S3_READ_TIMEOUT", 2, maximum=300)
 AWS_S3_MAX_ATTEMPTS = env.int("AWS_S3_MAX_ATTEMPTS", 2, minimum=1, maximum=10)
 AWS_S3_RETRY_MODE = env.choice("AWS_S3_RETRY_MODE", ["standard", "adaptive", "legacy"], "standard")
 
-STORAGES = {
-    "default": {"BACKEND": "uploads.storage.MediaStorage"},
-    "staticfiles": {"BACKEND": "uploads.storage.StaticStorage"},
-}
-
 # Static files go to the bucket in S3 mode unless this is off; otherwise the
 # app serves them with whitenoise (cacheable, no signed URLs: best behind a
 # load balancer without a CDN).
 STATIC_IN_BUCKET = env.bool("DJANGO_STATIC_IN_BUCKET", True)
+STORAGES = storages_for(bucket=AWS_STORAGE_BUCKET_NAME, static_in_bucket=STATIC_IN_BUCKET)
 if not (AWS_STORAGE_BUCKET_NAME and STATIC_IN_BUCKET):
     MIDDLEWARE.insert(
         MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,

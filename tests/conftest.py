@@ -20,6 +20,7 @@ from django.test import Client
 from django.urls import clear_url_caches
 
 from project.seaweedfs import SeaweedFS, free_weed_ports
+from project.storages import storages_for
 from tests.iam import IamGate
 from tests.relay import Relay
 from uploads.guard import reset_guards
@@ -122,9 +123,11 @@ setting_changed.connect(reload_urls_on_mode_change)
 
 
 def use_storages(settings):
-    # Assigning STORAGES makes Django drop its cached default storage, which
-    # then picks the mode of the settings below.
-    settings.STORAGES = {**settings.STORAGES}
+    # The storages of the mode the settings now name, as project/settings.py
+    # picks them; assigning STORAGES makes Django drop the ones it made.
+    settings.STORAGES = storages_for(
+        bucket=settings.AWS_STORAGE_BUCKET_NAME, static_in_bucket=settings.STATIC_IN_BUCKET
+    )
 
 
 @pytest.fixture(autouse=True)

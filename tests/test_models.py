@@ -9,7 +9,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
 from inventory.models import Configuration, Product
-from uploads.storage import ProductImageStorage
+from inventory.storage import ProductImageStorage
 
 
 def test_product_image_lives_in_its_site_folder(storage_mode, sites):

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from inventory.models import Product
 from tests.conftest import use_storages
 from tests.images import jpeg
-from uploads.storage import MediaStorage
+from uploads.media import S3MediaStorage
 from uploads.uploader import upload
 
 
@@ -65,10 +65,10 @@ def test_a_url_signed_for_the_internal_address_fails_at_the_public_one(
     relay, s3_bucket, s3_client, settings
 ):
     s3_client.put_object(Bucket=s3_bucket, Key="media/sites/1/products/x.jpg", Body=b"x")
-    internal_url = MediaStorage().url("sites/1/products/x.jpg")
+    internal_url = S3MediaStorage().url("sites/1/products/x.jpg")
     settings.AWS_S3_PUBLIC_ENDPOINT_URL = relay.url
     use_storages(settings)
-    public_url = MediaStorage().url("sites/1/products/x.jpg")
+    public_url = S3MediaStorage().url("sites/1/products/x.jpg")
 
     assert requests.get(internal_url, timeout=10).status_code == 200
     moved = relay.url + internal_url.removeprefix(settings.AWS_S3_ENDPOINT_URL)

@@ -11,8 +11,8 @@ from inventory import demo_images
 from inventory.demo_images import product_image, site_logo
 from inventory.models import Configuration, Product, User
 from tests.uploads.conftest import LocalStore, S3Store
+from uploads.keys import media_key
 from uploads.models import UploadTicket
-from uploads.storage import media_key
 
 # kind: (format, content type, folder, largest side, most bytes). Staff pay
 # for their mobile data: the first page's pictures must stay small.

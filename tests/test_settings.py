@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from project.env import Env
+from project.storages import LOCAL_MEDIA, S3_MEDIA, S3_STATIC, SERVED_STATIC, storages_for
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 ENV_EXAMPLE = set(re.findall(r"^([A-Z0-9_]+)=", (BASE_DIR / ".env.example").read_text(), re.M))
@@ -378,8 +379,35 @@ def test_env_defaults_and_lists():
 
 def test_env_settings_use_storages_not_default_file_storage(settings):
     assert not hasattr(settings, "DEFAULT_FILE_STORAGE")
-    assert settings.STORAGES["default"]["BACKEND"] == "uploads.storage.MediaStorage"
-    assert settings.STORAGES["staticfiles"]["BACKEND"] == "uploads.storage.StaticStorage"
+    assert set(settings.STORAGES) == {"default", "staticfiles"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "variables, media, static",
+    [
+        ({}, LOCAL_MEDIA, SERVED_STATIC),
+        ({"AWS_STORAGE_BUCKET_NAME": "shop-media"}, S3_MEDIA, S3_STATIC),
+        (
+            {"AWS_STORAGE_BUCKET_NAME": "shop-media", "DJANGO_STATIC_IN_BUCKET": "false"},
+            S3_MEDIA,
+            SERVED_STATIC,
+        ),
+    ],
+)
+def test_the_environment_picks_the_storage_classes(tmp_path, variables, media, static):
+    result = manage(
+        tmp_path,
+        "shell",
+        "-c",
+        "from django.core.files.storage import storages as s; "
+        "print(type(s['default']).__name__, type(s['staticfiles']).__name__)",
+        **variables,
+    )
+
+    assert result.returncode == 0, result.stderr
+    names = result.stdout.split()[-2:]
+    assert names == [media.rpartition(".")[2], static.rpartition(".")[2]]
 
 
 # Reads through project.env (env.int("NAME", ...)) or os.environ.
@@ -430,3 +458,30 @@ def test_readme_configuration_table_lists_every_variable_of_env_example():
 
     assert table - ENV_EXAMPLE == set()
     assert ENV_EXAMPLE - table == set()
+
+
+@pytest.mark.parametrize(
+    "bucket, backend, message",
+    [
+        ("shop-media", LOCAL_MEDIA, "AWS_STORAGE_BUCKET_NAME is set, but STORAGES['default']"),
+        ("", S3_MEDIA, "but AWS_STORAGE_BUCKET_NAME is empty"),
+    ],
+)
+def test_check_refuses_a_default_storage_of_the_other_mode(settings, bucket, backend, message):
+    from django.core.checks import run_checks
+
+    settings.AWS_STORAGE_BUCKET_NAME = bucket
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": backend}}
+
+    errors = [error for error in run_checks() if error.id == "uploads.E004"]
+
+    assert len(errors) == 1 and message in errors[0].msg
+
+
+def test_check_accepts_the_storages_of_each_mode(settings):
+    from django.core.checks import run_checks
+
+    for bucket in ("", "shop-media"):
+        settings.AWS_STORAGE_BUCKET_NAME = bucket
+        settings.STORAGES = storages_for(bucket=bucket, static_in_bucket=True)
+        assert "uploads.E004" not in {error.id for error in run_checks()}

@@ -6,12 +6,12 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.files.base import ContentFile
 from django.test import RequestFactory
 
-from tests.conftest import bucket_keys, disk_files
-from uploads.storage import (
+from inventory.storage import (
     ProductImageStorage,
     SiteLogoStorage,
     get_current_site_storage,
 )
+from tests.conftest import bucket_keys, disk_files
 
 
 def request_for(user):

@@ -1,25 +1,21 @@
 """The storage classes in both modes: exact keys in a real bucket (SeaweedFS)
-and exact paths on disk."""
+and exact paths on disk. The site storages follow the default storage, so
+each mode's fixture (``s3_bucket``, ``local_media``) is the only switch."""
 
 import pytest
 import requests
+from botocore.config import Config
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.exceptions import SuspiciousOperation
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from whitenoise.storage import CompressedStaticFilesStorage
 
+from inventory.storage import ProductImageStorage, SiteLogoStorage
 from tests.conftest import bucket_keys, disk_files
-from uploads.storage import (
-    LocalMediaStorage,
-    LocalStaticStorage,
-    MediaStorage,
-    ProductImageStorage,
-    S3MediaStorage,
-    S3StaticStorage,
-    SiteLogoStorage,
-    StaticStorage,
-    site_folder,
-    site_upload_path,
-)
+from uploads.keys import site_folder, site_upload_path
+from uploads.media import LocalMediaStorage, S3MediaStorage, SiteStorage
+from uploads.static import S3StaticStorage
 
 SITE_CASES = [
     # storage class, site id, folder relative to the media root
@@ -57,8 +53,7 @@ class TestS3Mode:
         assert bucket_keys(s3_client, s3_bucket) == []
 
     def test_media_storage_round_trip(self, s3_bucket, s3_client):
-        storage = MediaStorage()
-        assert isinstance(storage, S3MediaStorage)
+        storage = default_storage
 
         name = storage.save("sites/3/products/x.png", ContentFile(b"png"))
 
@@ -91,7 +86,7 @@ class TestS3Mode:
         storage = ProductImageStorage(3)
         for name in ("sites/3/products/a.jpg", "media/sites/3/products/b.jpg"):
             storage.save(name, ContentFile(b"x"))
-        MediaStorage().save("media/sites/3/products/c.jpg", ContentFile(b"x"))
+        default_storage.save("media/sites/3/products/c.jpg", ContentFile(b"x"))
 
         assert bucket_keys(s3_client, s3_bucket) == [
             "media/sites/3/products/a.jpg",
@@ -117,7 +112,8 @@ class TestS3Mode:
             ProductImageStorage(1).save("../../2/products/x.jpg", ContentFile(b"x"))
 
     def test_instances_share_one_connection(self, s3_bucket):
-        assert ProductImageStorage(1).connection is SiteLogoStorage(2).connection
+        assert S3MediaStorage().connection is S3StaticStorage().connection
+        assert S3MediaStorage().client is S3StaticStorage().client
 
 
 class TestFilesystemMode:
@@ -140,9 +136,11 @@ class TestFilesystemMode:
         storage.delete(name)
         assert disk_files(local_media) == []
 
+    def test_default_storage_is_media_storage(self, local_media):
+        assert isinstance(default_storage, LocalMediaStorage)
+
     def test_media_storage_round_trip(self, local_media):
-        storage = MediaStorage()
-        assert isinstance(storage, LocalMediaStorage)
+        storage = default_storage
 
         name = storage.save("sites/3/products/x.png", ContentFile(b"png"))
 
@@ -199,7 +197,7 @@ def test_upload_path_keeps_only_a_plain_extension(filename, extension):
 
 
 def test_static_storage_in_the_bucket(s3_bucket, s3_client):
-    storage = StaticStorage()
+    storage = staticfiles_storage
     assert isinstance(storage, S3StaticStorage)
     storage.save("admin/css/base.css", ContentFile(b"body{}"))
     storage.save("admin/css/base.css", ContentFile(b"body{color:red}"))  # collectstatic again
@@ -210,8 +208,69 @@ def test_static_storage_in_the_bucket(s3_bucket, s3_client):
 
 def test_static_storage_on_disk(settings, tmp_path):
     settings.STATIC_ROOT = tmp_path / "static"
-    storage = StaticStorage()
-    assert isinstance(storage, LocalStaticStorage)
+    storage = staticfiles_storage
+    assert isinstance(storage, CompressedStaticFilesStorage)
     storage.save("admin/css/base.css", ContentFile(b"body{}"))
     assert (tmp_path / "static/admin/css/base.css").read_bytes() == b"body{}"
     assert storage.url("admin/css/base.css") == "/static/admin/css/base.css"
+
+
+def test_a_site_storage_of_any_folder_follows_the_default_storage(settings, local_media, tmp_path):
+    storage = SiteStorage(4, "avatars")
+    assert storage.save("me.png", ContentFile(b"x")) == "me.png"
+    assert disk_files(local_media) == ["sites/4/avatars/me.png"]
+
+    settings.MEDIA_ROOT = tmp_path / "elsewhere"
+    assert not storage.exists("me.png")
+    storage.save("me.png", ContentFile(b"y"))
+    assert (tmp_path / "elsewhere/sites/4/avatars/me.png").read_bytes() == b"y"
+
+
+def test_a_site_storage_over_another_media_storage(local_media, tmp_path):
+    media = LocalMediaStorage(location=tmp_path / "other", base_url="/other/")
+    storage = SiteStorage(None, "avatars", media=media)
+
+    name = storage.save("me.png", ContentFile(b"x"))
+
+    assert (tmp_path / "other/sites/default/avatars/me.png").read_bytes() == b"x"
+    assert storage.url(name) == "/other/sites/default/avatars/me.png"
+    assert disk_files(local_media) == []
+
+
+def test_a_site_storage_needs_a_folder():
+    with pytest.raises(ValueError, match="needs a folder name"):
+        SiteStorage(1)
+
+
+class TestConnectionSettings:
+    """Every setting of the connection is read in ``get_default_settings()``,
+    and an argument of the same name overrides it, as in django-storages."""
+
+    def test_settings_are_the_defaults(self, s3_bucket, settings):
+        settings.AWS_S3_PUBLIC_ENDPOINT_URL = "https://files.example.com"
+        settings.AWS_S3_CONNECT_TIMEOUT = 1.5
+        settings.AWS_S3_MAX_ATTEMPTS = 3
+
+        storage = S3MediaStorage()
+
+        assert storage.public_endpoint_url == "https://files.example.com"
+        assert storage.client_config.connect_timeout == 1.5
+        assert storage.client_config.retries == {"total_max_attempts": 3, "mode": "standard"}
+        assert storage.client_config.s3 == {"addressing_style": "path"}
+
+    def test_arguments_override_the_settings(self, s3_bucket):
+        storage = S3MediaStorage(public_endpoint_url="https://x.example.com", read_timeout=0.5)
+
+        assert storage.public_endpoint_url == "https://x.example.com"
+        assert storage.client_config.read_timeout == 0.5
+        assert storage.client_config.connect_timeout == 2
+
+    def test_a_client_config_is_merged_over_the_bounds(self, s3_bucket, settings):
+        settings.AWS_S3_CLIENT_CONFIG = Config(user_agent_extra="shop", read_timeout=7)
+
+        config = S3MediaStorage().client_config
+
+        assert config.user_agent_extra == "shop"
+        assert config.read_timeout == 7
+        assert config.connect_timeout == 2
+        assert config.request_checksum_calculation == "when_required"

@@ -10,6 +10,7 @@ import re
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+from django.utils.module_loading import import_string
 
 BUCKET_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 REGION_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -52,6 +53,36 @@ def check_storage_settings(app_configs, **kwargs):
             )
         )
     return errors
+
+
+@register(Tags.compatibility)
+def check_default_storage_matches_the_mode(app_configs, **kwargs):
+    """The upload flow works on the bucket when ``AWS_STORAGE_BUCKET_NAME``
+    is set, and confirmed files are read through the default storage: both
+    must be the same store, or confirmed images would be looked for where
+    they are not."""
+    from uploads.media import S3MediaStorage
+
+    backend = settings.STORAGES.get("default", {}).get("BACKEND", "")
+    try:
+        in_bucket = issubclass(import_string(backend), S3MediaStorage)
+    except ImportError:
+        return []  # Django reports a backend that does not import.
+    bucket = getattr(settings, "AWS_STORAGE_BUCKET_NAME", "")
+    if in_bucket == bool(bucket):
+        return []
+    if bucket:
+        problem = f"AWS_STORAGE_BUCKET_NAME is set, but STORAGES['default'] is {backend}."
+    else:
+        problem = f"STORAGES['default'] is {backend}, but AWS_STORAGE_BUCKET_NAME is empty."
+    return [
+        Error(
+            problem,
+            hint="Use uploads.media.S3MediaStorage with a bucket, "
+            "uploads.media.LocalMediaStorage without one.",
+            id="uploads.E004",
+        )
+    ]
 
 
 @register(Tags.security, deploy=True)

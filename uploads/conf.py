@@ -2,11 +2,14 @@
 The ``UPLOADS`` setting, read once and cached, like DRF's ``api_settings``.
 
 ``upload_settings.TICKET_TTL`` and so on; a test's ``override_settings``
-(or pytest-django's ``settings`` fixture) clears the cache.
+(or pytest-django's ``settings`` fixture) clears the cache. Settings that
+name a function by dotted path (``IMPORT_STRINGS``) are imported once, on
+first use, and cached with the rest.
 """
 
 from django.conf import settings
 from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
 
 MIB = 1024 * 1024
 
@@ -36,7 +39,8 @@ DEFAULTS = {
     # Headers the server sets on the final object at confirm.
     "CACHE_CONTROL": "private, max-age=31536000, immutable",
     "CONTENT_DISPOSITION": "inline",
-    # f(user) -> site id or None: the site whose folder a user's files go to.
+    # f(user) -> site id or None: the site whose folder a user's files go
+    # to; a dotted path or the function itself (uploads.sites).
     "SITE_RESOLVER": None,
     # Seconds a client is told to wait when the store is unavailable.
     "RETRY_AFTER": 5,
@@ -67,10 +71,14 @@ DEFAULTS = {
     "STORE_COOLDOWN": 5,
 }
 
+# Settings given as dotted paths, and used as the objects they name.
+IMPORT_STRINGS = {"SITE_RESOLVER"}
+
 
 class UploadSettings:
-    def __init__(self, defaults=DEFAULTS):
+    def __init__(self, defaults=DEFAULTS, import_strings=IMPORT_STRINGS):
         self.defaults = defaults
+        self.import_strings = import_strings
         self._cache = {}
 
     @property
@@ -81,7 +89,15 @@ class UploadSettings:
         if name not in self.defaults:
             raise AttributeError(f"Invalid UPLOADS setting: {name!r}")
         if name not in self._cache:
-            self._cache[name] = self.user_settings.get(name, self.defaults[name])
+            value = self.user_settings.get(name, self.defaults[name])
+            if name in self.import_strings and isinstance(value, str):
+                try:
+                    value = import_string(value)
+                except ImportError as exc:
+                    raise ImportError(
+                        f"Could not import {value!r} for UPLOADS setting {name!r}: {exc}"
+                    ) from exc
+            self._cache[name] = value
         return self._cache[name]
 
     def reload(self):

@@ -3,7 +3,7 @@ What keeps a stalled store from holding every thread of a process: a
 bulkhead and a circuit breaker, shared by the process's clients of one
 store.
 
-Timeouts bound each call (``uploads.storage.client_config``), but cannot do
+Timeouts bound each call (``uploads.s3.client_config``), but cannot do
 this alone: a gunicorn worker with 8 threads and a store that answers
 nothing is pinned by 8 confirms, each waiting out its timeouts, and every
 page behind them waits too. So each process guards its calls to a store:
@@ -30,7 +30,7 @@ threads race on its counters (fabfuel/circuitbreaker#61); neither offers a
 bulkhead. Here the locks are held to update counters, never during a call.
 
 The guard hooks into botocore's events (``before-call``, ``after-call``,
-``after-call-error``) of every client ``uploads.storage`` makes, so it
+``after-call-error``) of every client ``uploads.s3`` makes, so it
 covers every call through them: confirm, the health check, django-storages'
 own calls, the commands. A refused call raises a ``BotoCoreError``
 subclass, which every caller already handles as the store failing. What a

@@ -49,10 +49,11 @@ from uploads.errors import (
     UploadMissing,
 )
 from uploads.inspect import inspect_image, jpeg_header, sniff_format
+from uploads.keys import incoming_key, incoming_key_of, media_key, media_name_of, object_key
 from uploads.models import PendingDeletion, UploadTicket
 from uploads.policy import UploadPolicy
-from uploads.storage import get_user_site_id, media_key, media_name_of, site_folder
-from uploads.targets import CONTENT_TYPES, get_target
+from uploads.sites import get_user_site_id
+from uploads.targets import get_target
 
 logger = logging.getLogger(__name__)
 Status = UploadTicket.Status
@@ -165,35 +166,6 @@ def display_filename(filename):
     name = unicodedata.normalize("NFC", filename or "")
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
     return name.replace("\\", "/").rsplit("/", 1)[-1][:255]
-
-
-def object_name(stem, content_type):
-    return f"{stem}.{CONTENT_TYPES[content_type][1]}"
-
-
-def object_key(site_id, folder, stem, content_type):
-    return media_key(f"{site_folder(site_id, folder)}/{object_name(stem, content_type)}")
-
-
-def incoming_prefix(site_id, folder):
-    """Where uploads wait for their confirm: nothing else is ever stored
-    there, so a bucket lifecycle rule may expire what stays."""
-    return media_key(f"{site_folder(site_id, folder)}/incoming/")
-
-
-def incoming_key(site_id, folder, ticket_id, content_type):
-    """The one key a ticket's client may post to, from the ticket's site,
-    its target's folder and its id. Issue stores it; confirm derives it
-    again and refuses a row that names another (``TicketTampered``): a key
-    is never trusted because it sits in our own table."""
-    return incoming_prefix(site_id, folder) + object_name(ticket_id.hex, content_type)
-
-
-def incoming_key_of(ticket):
-    """The incoming key ``ticket`` must hold (see ``incoming_key``)."""
-    return incoming_key(
-        ticket.site_id, get_target(ticket.kind).folder, ticket.pk, ticket.content_type
-    )
 
 
 def policy_for(ticket):

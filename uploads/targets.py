@@ -118,8 +118,8 @@ def delete_file_of_deleted_object(target, sender, instance, **kwargs):
     name = getattr(instance, target.field_name).name
     if name:
         from uploads import deletions
+        from uploads.keys import media_key
         from uploads.models import PendingDeletion
-        from uploads.storage import media_key
 
         deletions.schedule({media_key(name): PendingDeletion.Reason.OWNER_DELETED})
 

@@ -25,7 +25,7 @@ from django.core.handlers.wsgi import WSGIRequest
 from django.urls import get_script_prefix, resolve
 
 from uploads import services
-from uploads.storage import S3MediaStorage
+from uploads.media import S3MediaStorage
 
 POST_TIMEOUT = 30
 

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from uploads.api import views
-from uploads.storage import s3_enabled
+from uploads.s3 import s3_enabled
 
 app_name = "uploads"
 

@@ -9,7 +9,7 @@ from django.core.files import File
 
 from inventory.models import Product
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, LAN_HOST
-from uploads.storage import StaticStorage
+from uploads.static import S3StaticStorage
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +66,7 @@ def site_mode(request, settings, live_server, local_media):
         bucket = request.getfixturevalue("s3_bucket")
         seaweedfs = request.getfixturevalue("seaweedfs")
         seaweedfs.ensure_bucket(bucket, cors_origins=[live_server.url, lan_url(live_server)])
-        storage = StaticStorage()
+        storage = S3StaticStorage()
         for path in PAGE_ASSETS:
             with open(finders.find(path), "rb") as handle:
                 storage.save(path, File(handle))

@@ -5,6 +5,7 @@ is proven against SeaweedFS in test_policy.py."""
 import pytest
 from moto import mock_aws
 
+from tests.conftest import use_storages
 from tests.images import jpeg, noisy
 from uploads import services
 from uploads.backends import get_backend
@@ -22,7 +23,7 @@ def moto_s3(settings):
         settings.AWS_SECRET_ACCESS_KEY = "moto-secret"
         settings.AWS_S3_ENDPOINT_URL = None
         settings.AWS_S3_REGION_NAME = "eu-west-3"
-        settings.STORAGES = {**settings.STORAGES}
+        use_storages(settings)
         backend = get_backend()
         backend.client.create_bucket(
             Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-3"}

@@ -22,8 +22,9 @@ from uploads.backends.base import ObjectMissing
 from uploads.diagnostics.s3 import S3Diagnosis
 from uploads.errors import StorageUnavailable
 from uploads.guard import CircuitBreaker, StoreCircuitOpen, store_guard
+from uploads.media import S3MediaStorage
 from uploads.models import UploadTicket
-from uploads.storage import S3MediaStorage, StaticStorage
+from uploads.static import S3StaticStorage
 
 # --- Every client -----------------------------------------------------------------
 
@@ -39,7 +40,7 @@ def clients(seaweedfs):
     """Every client the app, its health check and its commands make."""
     return {
         "media storage": S3MediaStorage().connection.meta.client,
-        "static storage": StaticStorage().connection.meta.client,
+        "static storage": S3StaticStorage().connection.meta.client,
         "init_bucket": S3MediaStorage().client,
         "confirm, purge_uploads": get_backend().client,
         "check_storage": S3Diagnosis().client,

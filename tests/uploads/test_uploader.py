@@ -5,8 +5,8 @@ import pytest
 
 from tests.images import jpeg
 from uploads.errors import TypeMismatch
+from uploads.keys import media_key
 from uploads.models import UploadTicket
-from uploads.storage import media_key
 from uploads.uploader import UploadRefused, upload
 
 

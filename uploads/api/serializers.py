@@ -4,8 +4,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from uploads.keys import media_name_of
 from uploads.models import UploadTicket
-from uploads.storage import media_name_of
 from uploads.targets import CONTENT_TYPES, get_target, get_targets
 
 

@@ -6,7 +6,7 @@ docstrings state the contract; callers get one from ``get_backend`` and
 rely on nothing else.
 """
 
-from uploads.storage import s3_enabled
+from uploads.s3 import s3_enabled
 
 
 def get_backend(timeout=None):

@@ -41,7 +41,7 @@ class UploadBackend(abc.ABC):
 
     ``timeout``, when given, bounds each call to one try of at most that many
     seconds to connect and as many to read (the health check's); otherwise
-    the settings' bounds apply (``uploads.storage.store_bounds``).
+    the settings' bounds apply (``uploads.s3.store_bounds``).
     """
 
     def __init__(self, timeout=None):

@@ -16,7 +16,8 @@ from django.urls import reverse
 from uploads.backends.base import ObjectChanged, ObjectInfo, ObjectMissing, UploadBackend
 from uploads.emulator.policy import signed_fields
 from uploads.errors import StorageUnavailable
-from uploads.storage import LocalMediaStorage, media_name_of
+from uploads.keys import media_name_of
+from uploads.media import LocalMediaStorage
 
 logger = logging.getLogger(__name__)
 

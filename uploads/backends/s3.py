@@ -8,7 +8,9 @@ from uploads.backends.base import ObjectChanged, ObjectInfo, ObjectMissing, Uplo
 from uploads.backends.s3_errors import STORE_ERRORS, Failure, classify
 from uploads.conf import upload_settings
 from uploads.errors import StorageAccessDenied, StorageUnavailable
-from uploads.storage import S3MediaStorage, media_key, site_folder, store_bounds
+from uploads.keys import media_key, site_folder
+from uploads.media import S3MediaStorage
+from uploads.s3 import store_bounds
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +29,7 @@ def one_try_within(timeout):
 
 class S3UploadBackend(UploadBackend):
     """The upload flow over the media bucket, with the client and settings
-    of ``MediaStorage`` (one boto3 client per process and bounds, shared)."""
+    of ``S3MediaStorage`` (one boto3 client per process and bounds, shared)."""
 
     def __init__(self, timeout=None):
         super().__init__(timeout)

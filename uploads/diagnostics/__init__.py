@@ -8,7 +8,7 @@ check does not come here: it calls the backend's one-request ``probe``.
 """
 
 from uploads.diagnostics.base import FAILED, PASSED, SKIPPED, Result
-from uploads.storage import s3_enabled
+from uploads.s3 import s3_enabled
 
 __all__ = ["FAILED", "PASSED", "SKIPPED", "Result", "get_diagnosis"]
 

@@ -9,8 +9,8 @@ from datetime import timedelta
 from django.utils import timezone
 
 from uploads.backends import get_backend
+from uploads.keys import media_key, site_folder
 from uploads.policy import UploadPolicy
-from uploads.storage import media_key, site_folder
 
 PASSED, FAILED, SKIPPED = "ok", "FAIL", "skip"
 

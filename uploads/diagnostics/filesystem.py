@@ -9,7 +9,7 @@ from django.conf import settings
 
 from uploads.diagnostics.base import FAILED, PASSED, Diagnosis, Result
 from uploads.emulator.policy import PolicyViolation, verify_form
-from uploads.storage import LocalMediaStorage
+from uploads.media import LocalMediaStorage
 
 
 class FilesystemDiagnosis(Diagnosis):

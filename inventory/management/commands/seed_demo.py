@@ -21,7 +21,7 @@ from inventory.models import Configuration, Product, User
 from inventory.permissions import STAFF_PERMISSIONS, permissions_named
 from uploads.backends import get_backend
 from uploads.errors import UploadError
-from uploads.storage import media_key
+from uploads.keys import media_key
 from uploads.uploader import UploadRefused, upload
 
 SITES = [

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from legacy_media.plan import Migration, collect_rows
 from legacy_media.stores import Bucket, Folder
-from uploads.storage import s3_enabled
+from uploads.s3 import s3_enabled
 
 
 class Command(BaseCommand):

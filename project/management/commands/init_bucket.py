@@ -5,8 +5,9 @@ from django.db import DatabaseError, connection
 
 from inventory.models import Configuration
 from project.buckets import ensure_bucket, set_incoming_expiry
-from uploads.services import incoming_prefix
-from uploads.storage import S3MediaStorage, s3_enabled
+from uploads.keys import incoming_prefix
+from uploads.media import S3MediaStorage
+from uploads.s3 import s3_enabled
 from uploads.targets import get_targets
 
 

@@ -22,7 +22,7 @@ from rest_framework.test import APIClient
 from tests.images import jpeg
 from tests.system.minimal_project.toy.models import Poster
 from uploads.api.views import UploadAPIView
-from uploads.storage import s3_enabled
+from uploads.s3 import s3_enabled
 from uploads.uploader import multipart, post_over_http
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -36,11 +36,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 MEDIA_ROOT = os.environ.get("MINIMAL_MEDIA_ROOT", "")
 MEDIA_URL = "/media/"
+AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME", "")
+# The media storage of the mode: the bucket's when there is one.
 STORAGES = {
-    "default": {"BACKEND": "uploads.storage.MediaStorage"},
+    "default": {
+        "BACKEND": "uploads.media.S3MediaStorage"
+        if AWS_STORAGE_BUCKET_NAME
+        else "uploads.media.LocalMediaStorage"
+    },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME", "")
 AWS_ACCESS_KEY_ID = os.environ.get("AWS_ACCESS_KEY_ID", "")
 AWS_SECRET_ACCESS_KEY = os.environ.get("AWS_SECRET_ACCESS_KEY", "")
 AWS_S3_ENDPOINT_URL = os.environ.get("AWS_S3_ENDPOINT_URL")

@@ -1,0 +1,46 @@
+"""The site of a user: ``UPLOADS["SITE_RESOLVER"]`` names a function once,
+in the settings; without one, a user's ``site_id``."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from uploads.conf import upload_settings
+from uploads.sites import get_user_site_id
+
+calls = []
+
+
+def resolve_to_seven(user):
+    calls.append(user)
+    return 7
+
+
+def test_the_resolver_is_imported_once_and_called_for_each_user(settings):
+    settings.UPLOADS = {**settings.UPLOADS, "SITE_RESOLVER": f"{__name__}.resolve_to_seven"}
+    calls.clear()
+
+    assert upload_settings.SITE_RESOLVER is resolve_to_seven
+    one, two = SimpleNamespace(site_id=1), SimpleNamespace(site_id=2)
+    assert [get_user_site_id(one), get_user_site_id(two)] == [7, 7]
+    assert calls == [one, two]
+
+
+def test_a_function_may_be_given_itself(settings):
+    settings.UPLOADS = {**settings.UPLOADS, "SITE_RESOLVER": lambda user: user.shop}
+
+    assert get_user_site_id(SimpleNamespace(shop=4)) == 4
+
+
+def test_without_a_resolver_the_users_site_id(settings):
+    settings.UPLOADS = {**settings.UPLOADS, "SITE_RESOLVER": None}
+
+    assert get_user_site_id(SimpleNamespace(site_id=3)) == 3
+    assert get_user_site_id(SimpleNamespace()) is None
+
+
+def test_a_wrong_path_names_the_setting(settings):
+    settings.UPLOADS = {**settings.UPLOADS, "SITE_RESOLVER": "inventory.sites.nothing_here"}
+
+    with pytest.raises(ImportError, match="for UPLOADS setting 'SITE_RESOLVER'"):
+        get_user_site_id(SimpleNamespace())

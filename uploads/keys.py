@@ -1,0 +1,94 @@
+"""
+The key layout, in one place: where every object of the app lives.
+
+One layout in both modes::
+
+    S3 key                                   file on disk
+    media/sites/<site_id>/<folder>/x         MEDIA_ROOT/sites/<site_id>/<folder>/x
+    media/sites/<site_id>/<folder>/incoming/ (uploads waiting for their confirm)
+    media/sites/default/...                  (objects that belong to no site)
+
+Model fields hold names relative to the media root (``sites/3/products/x.jpg``);
+the store and the tickets speak in bucket keys (``media/sites/3/...``). The
+services, the commands, the storages and the bucket's lifecycle rules all
+derive keys from these functions, so that a rule about where objects go is
+written once and a key is never rebuilt by hand elsewhere.
+"""
+
+import os
+import posixpath
+import uuid
+
+from uploads.targets import CONTENT_TYPES, get_target
+
+#: The bucket prefix of user media (``MEDIA_ROOT`` on disk).
+S3_MEDIA_LOCATION = "media"
+#: The folder of objects that belong to no site.
+DEFAULT_SITE_FOLDER = "default"
+
+
+def media_key(name):
+    """The bucket key of a name relative to the media root."""
+    return f"{S3_MEDIA_LOCATION}/{name}"
+
+
+def media_name_of(key):
+    """The name relative to the media root (as model fields store it) of a
+    bucket key; ``ValueError`` for a key outside ``media/``."""
+    prefix = S3_MEDIA_LOCATION + "/"
+    if not key.startswith(prefix):
+        raise ValueError(f"Key outside the media root: {key!r}")
+    return key[len(prefix) :]
+
+
+def site_folder(site_id, folder):
+    """The folder of one site's files, relative to the media root.
+
+    ``site_id`` goes into a path, so only whole numbers are accepted; ``None``
+    maps to the shared ``default`` folder.
+    """
+    if site_id is None:
+        return posixpath.join("sites", DEFAULT_SITE_FOLDER, folder)
+    if isinstance(site_id, bool) or not str(site_id).isdigit():
+        raise ValueError(f"Invalid site id: {site_id!r}")
+    return posixpath.join("sites", str(int(site_id)), folder)
+
+
+def site_upload_path(site_id, folder, filename):
+    """A fresh, unguessable name in a site's folder; only a short, plain
+    extension of the client's file name survives."""
+    extension = os.path.splitext(filename or "")[1].lower()
+    if not (2 <= len(extension) <= 6 and extension[1:].isascii() and extension[1:].isalnum()):
+        extension = ""
+    return posixpath.join(site_folder(site_id, folder), uuid.uuid4().hex + extension)
+
+
+def object_name(stem, content_type):
+    """A file name: ``stem`` and the extension of ``content_type``."""
+    return f"{stem}.{CONTENT_TYPES[content_type][1]}"
+
+
+def object_key(site_id, folder, stem, content_type):
+    """The key of a confirmed image in a site's folder."""
+    return media_key(f"{site_folder(site_id, folder)}/{object_name(stem, content_type)}")
+
+
+def incoming_prefix(site_id, folder):
+    """Where uploads wait for their confirm: nothing else is ever stored
+    there, so a bucket lifecycle rule may expire what stays."""
+    return media_key(f"{site_folder(site_id, folder)}/incoming/")
+
+
+def incoming_key(site_id, folder, ticket_id, content_type):
+    """The one key a ticket's client may post to, from the ticket's site,
+    its target's folder and its id. Issue stores it; confirm derives it
+    again and refuses a row that names another (``TicketTampered``): a key
+    is never trusted because it sits in our own table."""
+    return incoming_prefix(site_id, folder) + object_name(ticket_id.hex, content_type)
+
+
+def incoming_key_of(ticket):
+    """The incoming key ``ticket`` must hold (see ``incoming_key``)."""
+    return incoming_key(
+        ticket.site_id, get_target(ticket.kind).folder, ticket.pk, ticket.content_type
+    )

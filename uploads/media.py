@@ -1,0 +1,151 @@
+"""
+The storages of user media, and the site-scoped storage built on them.
+
+The project's ``STORAGES["default"]`` names one of the two media storages,
+``S3MediaStorage`` (``media/`` in the bucket) or ``LocalMediaStorage``
+(``MEDIA_ROOT``): each is one real class, so the setting says what runs.
+Both hold names relative to the media root (see ``uploads.keys``), so model
+fields' ``.url``, ``.open()`` and ``.delete()`` work the same in either mode.
+
+``SiteStorage`` is one site's folder of one kind. It is composed over the
+media storage (``default_storage`` unless given another) rather than being an
+S3 or a filesystem storage itself: it has no mode of its own, so it follows
+whatever storage the settings of the moment name, and a site is resolved per
+instance, never at import time. Apps define their folders from their upload
+targets (``inventory.storage``).
+"""
+
+import posixpath
+from pathlib import PurePosixPath
+
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.files.storage import FileSystemStorage, Storage, default_storage
+from django.utils.deconstruct import deconstructible
+
+from uploads.keys import S3_MEDIA_LOCATION, media_key, site_folder
+from uploads.s3 import S3Connection
+
+
+def strip_prefixes(name, prefixes):
+    """``name`` without the first of ``prefixes`` it starts with.
+
+    The old app stored full keys in fields and let the storage add its
+    location again (``.../site-7/assets/products/site-7/...``). A name that
+    already carries a storage's root, as a bucket key or as a media-relative
+    name, is taken as it is instead of being prefixed twice.
+    """
+    name = name.replace("\\", "/").lstrip("/")
+    for prefix in prefixes:
+        if name.startswith(prefix):
+            return name[len(prefix) :]
+    return name
+
+
+class MediaRootNames:
+    """Names relative to the media root; a bucket key (``media/...``) is
+    taken for the name it stands for."""
+
+    def relative_name(self, name):
+        """``name`` relative to the media root."""
+        return strip_prefixes(name, (media_key(""),))
+
+    def save(self, name, content, max_length=None):
+        if name is not None:
+            name = self.relative_name(name)
+        return super().save(name, content, max_length=max_length)
+
+
+class S3MediaStorage(MediaRootNames, S3Connection):
+    """User media in the bucket, below ``media/``."""
+
+    def get_default_settings(self):
+        return {**super().get_default_settings(), "location": S3_MEDIA_LOCATION}
+
+    def _normalize_name(self, name):
+        return super()._normalize_name(self.relative_name(name))
+
+
+class LocalMediaStorage(MediaRootNames, FileSystemStorage):
+    """User media on disk, below ``MEDIA_ROOT`` (served at ``MEDIA_URL``)."""
+
+    def path(self, name):
+        return super().path(self.relative_name(name))
+
+    def url(self, name):
+        return super().url(self.relative_name(name))
+
+
+@deconstructible
+class SiteStorage(Storage):
+    """``media/sites/<site_id>/<folder_name>/``: one site's files of one kind.
+
+    Names are relative to that folder; ``media_name()`` turns them into the
+    names model fields hold (relative to the media root). Subclasses set
+    ``folder_name``, or callers pass it.
+    """
+
+    folder_name = None
+
+    def __init__(self, site_id=None, folder_name=None, *, media=None):
+        self.site_id = site_id
+        self.folder_name = folder_name or self.folder_name
+        if not self.folder_name:
+            raise ValueError(f"{type(self).__name__} needs a folder name.")
+        #: This storage's root, relative to the media root.
+        self.folder = site_folder(site_id, self.folder_name)
+        self.media = default_storage if media is None else media
+
+    def relative_name(self, name):
+        """``name`` relative to this storage's root."""
+        return strip_prefixes(name, (media_key(self.folder + "/"), self.folder + "/"))
+
+    def media_name(self, name):
+        """The name to store in a model field: relative to the media root.
+        A name that would leave the site's folder is refused."""
+        name = self.relative_name(name)
+        if ".." in PurePosixPath(name).parts:
+            raise SuspiciousFileOperation(f"{name!r} leaves {self.folder}/.")
+        return posixpath.join(self.folder, name)
+
+    def save(self, name, content, max_length=None):
+        if name is None:
+            name = content.name
+        saved = self.media.save(self.media_name(name), content, max_length=max_length)
+        return self.relative_name(saved)
+
+    def get_available_name(self, name, max_length=None):
+        available = self.media.get_available_name(self.media_name(name), max_length=max_length)
+        return self.relative_name(available)
+
+    def _open(self, name, mode="rb"):
+        return self.media.open(self.media_name(name), mode)
+
+    def path(self, name):
+        return self.media.path(self.media_name(name))
+
+    def delete(self, name):
+        self.media.delete(self.media_name(name))
+
+    def exists(self, name):
+        return self.media.exists(self.media_name(name))
+
+    def listdir(self, path):
+        return self.media.listdir(posixpath.join(self.folder, self.relative_name(path)))
+
+    def size(self, name):
+        return self.media.size(self.media_name(name))
+
+    def url(self, name):
+        return self.media.url(self.media_name(name))
+
+    def get_accessed_time(self, name):
+        return self.media.get_accessed_time(self.media_name(name))
+
+    def get_created_time(self, name):
+        return self.media.get_created_time(self.media_name(name))
+
+    def get_modified_time(self, name):
+        return self.media.get_modified_time(self.media_name(name))
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self.folder}/>"

@@ -1,0 +1,220 @@
+"""
+The connection to an S3-compatible store, shared by every storage of the app.
+
+``S3Connection`` is django-storages' ``S3Storage`` with three changes, each
+needed by every caller of the store (the media storage, the static storage,
+the upload backend, the health check, the commands):
+
+- **Bounded calls.** botocore's defaults (60 s to connect, 60 s per read, up
+  to 4 tries) let a stalled store hold a request for minutes. Every client is
+  made from ``client_config()``, with the ``AWS_S3_*`` bounds below, and is
+  guarded (``uploads.guard``).
+- **Shared clients.** Storages are created per request (the site storages);
+  building a boto3 session for each would cost tens of milliseconds and a
+  connection pool apiece, so instances with the same settings share theirs.
+- **A public address.** ``AWS_S3_PUBLIC_ENDPOINT_URL`` is the store's address
+  as browsers and phones reach it, when it differs from ``AWS_S3_ENDPOINT_URL``,
+  the one the app uses (``http://s3:8333`` inside a compose network, say).
+  URLs handed to clients are made for, and signed for, the public address.
+
+Settings are read as django-storages reads its own: every one, with its
+default, in ``get_default_settings()``; a constructor argument of the same
+name (``connect_timeout=1``) overrides it for one instance.
+"""
+
+import functools
+import threading
+
+from botocore.config import Config
+from storages.backends.s3 import S3Storage
+from storages.utils import clean_name, setting
+
+from uploads.guard import guard_client
+
+# The bounds of every call to the store, unless the settings give others
+# (AWS_S3_CONNECT_TIMEOUT, AWS_S3_READ_TIMEOUT, AWS_S3_MAX_ATTEMPTS,
+# AWS_S3_RETRY_MODE). With these a call gives up after about 2 x (2 + 2) s
+# and one pause between its tries.
+STORE_BOUNDS = {
+    "connect_timeout": 2,
+    "read_timeout": 2,
+    # Tries per call, the first included.
+    "max_attempts": 2,
+    "retry_mode": "standard",
+}
+
+# No options of the project's own: what AWS_S3_CLIENT_CONFIG adds when it is
+# unset. One object, so that storages without it share their clients.
+NO_CLIENT_CONFIG = Config()
+
+_shared_resources = threading.local()
+_shared_clients = {}
+_shared_clients_lock = threading.Lock()
+
+
+def s3_enabled():
+    """Whether uploads go to a bucket: ``AWS_STORAGE_BUCKET_NAME`` is set.
+    The upload backend and the routes follow it, read at each call; the
+    project's ``STORAGES`` must name the storages of the same mode
+    (``uploads.checks``, ``uploads.E004``)."""
+    return bool(setting("AWS_STORAGE_BUCKET_NAME"))
+
+
+def store_bounds():
+    """The bounds of store calls, as the settings give them."""
+    return {
+        name: setting(f"AWS_S3_{name.upper()}", default) for name, default in STORE_BOUNDS.items()
+    }
+
+
+@functools.lru_cache
+def client_config(
+    addressing_style,
+    signature_version="s3v4",
+    *,
+    connect_timeout=STORE_BOUNDS["connect_timeout"],
+    read_timeout=STORE_BOUNDS["read_timeout"],
+    max_attempts=STORE_BOUNDS["max_attempts"],
+    retry_mode=STORE_BOUNDS["retry_mode"],
+):
+    """The botocore configuration of every client of the store: the app's,
+    the health check's, the commands', the migration's and the local
+    SeaweedFS helper's are all made here."""
+    return Config(
+        signature_version=signature_version,
+        s3={"addressing_style": addressing_style},
+        # boto3 >= 1.36 adds CRC checksums to every request by default, which
+        # S3-compatible stores reject or mishandle.
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        retries={"total_max_attempts": max_attempts, "mode": retry_mode},
+    )
+
+
+@functools.lru_cache
+def merged_config(config, custom):
+    """``custom`` (``AWS_S3_CLIENT_CONFIG``) over ``config``, made once, so
+    that storages share their clients (see ``S3Connection.connection``)."""
+    return config.merge(custom)
+
+
+class S3Connection(S3Storage):
+    """S3Storage with a client configured for S3-compatible stores, bounded
+    and guarded, shared between instances, and signing for the public
+    address (see the module's docstring)."""
+
+    def __init__(self, **settings):
+        super().__init__(**settings)
+        # AWS_S3_CLIENT_CONFIG (or a client_config argument) is merged over
+        # the bounded configuration, not put in its place: calls stay bounded.
+        self.client_config = merged_config(self.get_bounded_config(), self.client_config)
+
+    def get_default_settings(self):
+        return {
+            **super().get_default_settings(),
+            "public_endpoint_url": setting("AWS_S3_PUBLIC_ENDPOINT_URL"),
+            "client_config": setting("AWS_S3_CLIENT_CONFIG") or NO_CLIENT_CONFIG,
+            **store_bounds(),
+        }
+
+    def get_bounded_config(self):
+        # S3-compatible stores are addressed by path, AWS by virtual host.
+        return client_config(
+            self.addressing_style or ("path" if self.endpoint_url else "virtual"),
+            self.signature_version or "s3v4",
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            max_attempts=self.max_attempts,
+            retry_mode=self.retry_mode,
+        )
+
+    @property
+    def connection(self):
+        """A boto3 resource shared by every storage with the same settings,
+        for django-storages' own operations. Resources are not thread-safe,
+        so the cache is per thread."""
+        cache = getattr(_shared_resources, "cache", None)
+        if cache is None:
+            cache = _shared_resources.cache = {}
+        key = self.connection_key(self.endpoint_url)
+        resource = cache.get(key)
+        if resource is None:
+            resource = cache[key] = self._create_session().resource(
+                "s3", **self.client_arguments(self.endpoint_url)
+            )
+            guard_client(resource.meta.client, self.store_name)
+        return resource
+
+    @property
+    def client(self):
+        """A boto3 client shared by every thread of the process: clients
+        are thread-safe, and making one per thread (about 0.1 s of CPU
+        each) would make a worker's first requests wait on each other.
+        Confirm, the checks and the commands call the store with it."""
+        return self.shared_client(self.endpoint_url)
+
+    @property
+    def signing_client(self):
+        """The client that makes URLs for clients: presigned GETs and POSTs.
+        Signing is local, so the public address need not be reachable from
+        here."""
+        return self.shared_client(self.public_endpoint_url or self.endpoint_url)
+
+    @property
+    def store_name(self):
+        """The store, as its guard knows it (uploads.guard)."""
+        return self.endpoint_url or f"s3.{self.region_name}"
+
+    def connection_key(self, endpoint_url):
+        return (
+            self.access_key,
+            self.secret_key,
+            self.security_token,
+            self.session_profile,
+            self.region_name,
+            endpoint_url,
+            self.use_ssl,
+            self.verify,
+            self.client_config,  # the object itself: kept alive, so no id reuse
+        )
+
+    def client_arguments(self, endpoint_url):
+        return {
+            "region_name": self.region_name,
+            "use_ssl": self.use_ssl,
+            "endpoint_url": endpoint_url,
+            "config": self.client_config,
+            "verify": self.verify,
+        }
+
+    def shared_client(self, endpoint_url):
+        key = self.connection_key(endpoint_url)
+        with _shared_clients_lock:  # the first threads wait for one client
+            client = _shared_clients.get(key)
+            if client is None:
+                client = _shared_clients[key] = self._create_session().client(
+                    "s3", **self.client_arguments(endpoint_url)
+                )
+                guard_client(client, self.store_name)
+        return client
+
+    def url(self, name, parameters=None, expire=None, http_method=None):
+        if self.custom_domain or not self.querystring_auth:
+            url = super().url(name, parameters, expire, http_method)
+            if self.public_endpoint_url and not self.custom_domain:
+                # Unsigned: the same URL at the public address.
+                url = self.public_endpoint_url + url.removeprefix(self.endpoint_url)
+            return url
+        params = {
+            **(parameters or {}),
+            "Bucket": self.bucket_name,
+            "Key": self._normalize_name(clean_name(name)),
+        }
+        return self.signing_client.generate_presigned_url(
+            "get_object",
+            Params=params,
+            ExpiresIn=self.querystring_expire if expire is None else expire,
+            HttpMethod=http_method,
+        )

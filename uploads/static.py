@@ -1,0 +1,25 @@
+"""
+Static files in the bucket, for deployments where the app serves none.
+
+A project's ``STORAGES["staticfiles"]`` names ``S3StaticStorage`` when
+static files go to the bucket (below ``static/``, next to ``media/``), or
+whitenoise's storage when the app serves them itself. A class of its own
+because collectstatic's rules differ from media's: files are replaced in
+place, under a location of their own.
+"""
+
+from uploads.s3 import S3Connection
+
+S3_STATIC_LOCATION = "static"
+
+
+class S3StaticStorage(S3Connection):
+    """``static/`` in the bucket, over the app's shared, bounded connection."""
+
+    def get_default_settings(self):
+        return {
+            **super().get_default_settings(),
+            "location": S3_STATIC_LOCATION,
+            # collectstatic replaces files in place.
+            "file_overwrite": True,
+        }
