@@ -1,37 +1,29 @@
-import importlib
 import json
 import os
-import shutil
-import subprocess
 import threading
-import time
 import uuid
-from contextlib import contextmanager
 from io import StringIO
 from pathlib import Path
 
 import pytest
-import redis
 from django.core.cache import cache
 from django.core.management import call_command
 from django.core.signals import setting_changed
 from django.http import HttpRequest
 from django.test import Client
-from django.urls import clear_url_caches
 
-from project.seaweedfs import SeaweedFS, free_weed_ports
-from tests.iam import IamGate
-from tests.relay import Relay
+from project.seaweedfs import SeaweedFS
+from tests.support.iam import IamGate
+from tests.support.modes import reload_urls_on_mode_change, use_storages
+from tests.support.redis_server import redis_server
+from tests.support.relay import Relay
+from tests.support.stores import ACCESS_KEY, REGION, SECRET_KEY
 from uploads.guard import reset_guards
 
 # Folders and modules whose tests drive a browser, Node or a live server:
 # seconds each, so `make test-fast` (-m "not slow") leaves them out.
 SLOW_TESTS = {"e2e", "js", "test_api_fuzz.py"}
 TESTS_DIR = Path(__file__).resolve().parent
-
-ACCESS_KEY = "test-access-key"
-SECRET_KEY = "test-secret-key"
-REGION = "eu-west-3"
 
 
 def pytest_collection_modifyitems(items):
@@ -49,39 +41,6 @@ def seaweedfs(tmp_path_factory):
     )
     with server:
         yield server
-
-
-@contextmanager
-def redis_server(directory, *arguments):
-    """A Redis of its own on a free port (Debian's redis-server, which
-    ``make test`` installs); gives the port."""
-    binary = shutil.which("redis-server")
-    assert binary, "redis-server is missing: make test installs it (Debian's redis-server)"
-    (port,) = free_weed_ports(1)
-    log = open(directory / "redis.log", "wb")
-    process = subprocess.Popen(
-        [binary, *arguments, "--port", str(port), "--bind", "127.0.0.1"],
-        cwd=directory,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    client = redis.Redis(port=port, socket_timeout=2)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"redis-server did not start; see {log.name}") from None
-                time.sleep(0.1)
-        yield port
-    finally:
-        client.close()
-        process.terminate()
-        process.wait(10)
-        log.close()
 
 
 @pytest.fixture
@@ -102,29 +61,8 @@ def playwright():
         yield playwright
 
 
-def reload_urlconf():
-    """Routes that depend on settings (the emulator, media in DEBUG) are
-    decided when the URLconf is imported: import it again."""
-    import project.urls
-    import uploads.urls
-
-    importlib.reload(uploads.urls)
-    importlib.reload(project.urls)
-    clear_url_caches()
-
-
-def reload_urls_on_mode_change(*, setting, **kwargs):
-    if setting in ("AWS_STORAGE_BUCKET_NAME", "DEBUG"):
-        reload_urlconf()
-
-
-setting_changed.connect(reload_urls_on_mode_change)
-
-
-def use_storages(settings):
-    # Assigning STORAGES makes Django drop its cached default storage, which
-    # then picks the mode of the settings below.
-    settings.STORAGES = {**settings.STORAGES}
+def pytest_configure(config):
+    setting_changed.connect(reload_urls_on_mode_change)
 
 
 @pytest.fixture(autouse=True)
@@ -235,15 +173,6 @@ def aws_key(seaweedfs, s3_bucket, settings):
 @pytest.fixture
 def s3_client(seaweedfs):
     return seaweedfs.client(REGION)
-
-
-def bucket_keys(client, bucket):
-    response = client.list_objects_v2(Bucket=bucket)
-    return sorted(item["Key"] for item in response.get("Contents", []))
-
-
-def disk_files(root):
-    return sorted(path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file())
 
 
 @pytest.fixture(params=["local", "s3"])

@@ -10,7 +10,7 @@ from PIL import Image
 from inventory import demo_images
 from inventory.demo_images import product_image, site_logo
 from inventory.models import Configuration, Product, User
-from tests.uploads.conftest import LocalStore, S3Store
+from tests.support.stores import LocalStore, S3Store
 from uploads.models import UploadTicket
 from uploads.storage import media_key
 

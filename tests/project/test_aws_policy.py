@@ -18,10 +18,10 @@ from rest_framework.test import APIClient
 
 from inventory.models import Product
 from project.buckets import cors_rule
-from tests.conftest import bucket_keys
-from tests.iam import readme_policy
-from tests.images import jpeg, png
-from tests.uploads import legacy
+from tests.support import legacy
+from tests.support.iam import readme_policy
+from tests.support.images import jpeg, png
+from tests.support.stores import bucket_keys
 from uploads.models import UploadTicket
 
 ORIGIN = "https://shop.example.com"

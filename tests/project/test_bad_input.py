@@ -27,8 +27,7 @@ from rest_framework.authtoken.models import Token
 
 from inventory.models import Product
 from project.seaweedfs import free_weed_ports
-from tests.test_production_stack import stop
-from tests.test_settings import BASE_DIR, environment
+from tests.support.processes import BASE_DIR, environment, stop
 from uploads import services
 
 pytestmark = pytest.mark.django_db

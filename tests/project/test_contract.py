@@ -7,8 +7,8 @@ import yaml
 from rest_framework.test import APIClient
 
 from inventory.models import Product
-from tests.images import jpeg
-from tests.uploads.conftest import LocalStore
+from tests.support.images import jpeg
+from tests.support.stores import LocalStore
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

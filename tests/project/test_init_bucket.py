@@ -9,8 +9,9 @@ from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from inventory.models import Product
-from tests.conftest import ACCESS_KEY, REGION, SECRET_KEY, use_storages
-from tests.test_settings import manage
+from tests.support.modes import use_storages
+from tests.support.processes import run_manage
+from tests.support.stores import ACCESS_KEY, REGION, SECRET_KEY
 
 ORIGIN = "https://shop.example.com"
 
@@ -110,14 +111,14 @@ def test_on_a_database_not_migrated_yet_says_so_and_leaves_the_bucket_alone(
         "AWS_S3_REGION_NAME": REGION,
     }
 
-    early = manage(tmp_path, "init_bucket", **store)
+    early = run_manage(tmp_path, "init_bucket", **store)
 
     assert early.returncode == 1
     assert "run `manage.py migrate` first" in early.stderr
     assert "Traceback" not in early.stderr
     assert bucket not in [b["Name"] for b in s3_client.list_buckets()["Buckets"]]
 
-    assert manage(tmp_path, "migrate", **store).returncode == 0
-    later = manage(tmp_path, "init_bucket", **store)
+    assert run_manage(tmp_path, "migrate", **store).returncode == 0
+    later = run_manage(tmp_path, "init_bucket", **store)
     assert later.returncode == 0, later.stderr
     assert f"Created bucket {bucket}" in later.stdout

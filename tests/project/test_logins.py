@@ -12,8 +12,8 @@ from django.core.management import call_command
 from django.db.models import F
 
 from inventory.logins import client_address
-from tests.processes import manage as run_manage
-from tests.test_production import CLEAN, PRODUCTION
+from tests.support import processes
+from tests.support.processes import CLEAN, PRODUCTION
 
 LIMIT = 3
 
@@ -189,7 +189,7 @@ def test_lockout_counts_across_app_instances(tmp_path):
         "LOGIN_FAILURE_LIMIT": "2",
     }
 
-    manage = partial(run_manage, env)
+    manage = partial(processes.manage, env)
 
     def instance(password):
         script = (

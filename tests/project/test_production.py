@@ -12,19 +12,13 @@ from rest_framework.test import APIClient
 
 from inventory.models import Product
 from project.jsonlog import JsonFormatter
-from tests.test_settings import BASE_DIR, CLEAN, manage
-from tests.uploads.conftest import ticket_request
-
-PRODUCTION = {
-    "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-    "DJANGO_ALLOWED_HOSTS": "shop.example.com",
-    "DJANGO_HTTPS": "true",
-}
+from tests.support.processes import BASE_DIR, CLEAN, PRODUCTION, run_manage
+from tests.support.tickets import ticket_request
 
 
 @pytest.mark.slow
 def test_https_settings_pass_the_deploy_checks(tmp_path):
-    result = manage(tmp_path, "check", "--deploy", **PRODUCTION)
+    result = run_manage(tmp_path, "check", "--deploy", **PRODUCTION)
 
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
@@ -34,7 +28,7 @@ def test_https_settings_pass_the_deploy_checks(tmp_path):
 
 @pytest.mark.slow
 def test_without_https_the_deploy_checks_say_what_is_missing(tmp_path):
-    result = manage(tmp_path, "check", "--deploy", **{**PRODUCTION, "DJANGO_HTTPS": "false"})
+    result = run_manage(tmp_path, "check", "--deploy", **{**PRODUCTION, "DJANGO_HTTPS": "false"})
 
     output = result.stdout + result.stderr
     assert "security.W004" in output and "security.W012" in output
@@ -42,7 +36,7 @@ def test_without_https_the_deploy_checks_say_what_is_missing(tmp_path):
 
 @pytest.mark.slow
 def test_debug_needs_no_secret_key(tmp_path):
-    result = manage(tmp_path, "check", DJANGO_SECRET_KEY=None, DJANGO_DEBUG="true")
+    result = run_manage(tmp_path, "check", DJANGO_SECRET_KEY=None, DJANGO_DEBUG="true")
     assert result.returncode == 0, result.stderr
 
 

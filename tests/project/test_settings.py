@@ -6,50 +6,15 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from project.env import Env
-
-BASE_DIR = Path(__file__).resolve().parent.parent
-ENV_EXAMPLE = set(re.findall(r"^([A-Z0-9_]+)=", (BASE_DIR / ".env.example").read_text(), re.M))
-CLEAN = {
-    key: value
-    for key, value in os.environ.items()
-    if not key.startswith(("AWS_", "DJANGO_", "GUNICORN_", "DATABASE_URL"))
-    and key not in ENV_EXAMPLE
-}
-
-
-def environment(tmp_path, **variables):
-    """A clean environment with ``variables``; one set to ``None`` is left
-    out."""
-    env = {
-        **CLEAN,
-        # Away from the developer's .env and database.
-        "DJANGO_ENV_FILE": str(tmp_path / "absent.env"),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'check.sqlite3'}",
-        "DJANGO_SECRET_KEY": "a-long-random-secret-for-the-checks-only-0123456789",
-        **variables,
-    }
-    return {key: value for key, value in env.items() if value is not None}
-
-
-def manage(tmp_path, *command, **variables):
-    """``manage.py command`` in a clean environment (see ``environment``)."""
-    return subprocess.run(
-        [sys.executable, "manage.py", *command],
-        cwd=BASE_DIR,
-        env=environment(tmp_path, **variables),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+from tests.support.processes import BASE_DIR, CLEAN, ENV_EXAMPLE, environment, run_manage
 
 
 def manage_check(tmp_path, **variables):
-    return manage(tmp_path, "check", **variables)
+    return run_manage(tmp_path, "check", **variables)
 
 
 @pytest.mark.slow

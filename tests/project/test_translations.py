@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 CATALOGS = sorted(BASE_DIR.glob("*/locale/fr/LC_MESSAGES/django.po"))
 
 

@@ -28,6 +28,9 @@ import time
 from dataclasses import dataclass, field
 
 HEAD_END = b"\r\n\r\n"
+# Bounds of the store's calls in tests that stall it, through the settings
+# (the ``faulty_store`` fixture).
+STORE_TIMEOUT = 0.5
 
 
 @dataclass

@@ -209,7 +209,7 @@ class GateHandler(http.server.BaseHTTPRequestHandler):
 
 # --- The README's policy -------------------------------------------------------
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 JSON_BLOCK = re.compile(r"^[ \t]*```json\n(.*?)^[ \t]*```", re.S | re.M)
 
 

@@ -5,7 +5,7 @@ import os
 from dataclasses import dataclass
 
 from inventory.models import Configuration, Product
-from tests.images import jpeg, png
+from tests.support.images import jpeg, png
 
 
 class BucketFiles:

@@ -2,7 +2,7 @@
 The production stack under load, for the tests and the benchmarks.
 
 ``production_stack()`` starts what docker-compose.yml starts, the way
-tests/test_production_stack.py runs it without Docker: SeaweedFS through its
+tests/system/test_production_stack.py runs it without Docker: SeaweedFS through its
 start script, Redis with its command, a fresh PostgreSQL database, the
 one-shot commands, then gunicorn with the image's and the app service's
 environment. ``run_flows()`` sends many clients' full uploads through it
@@ -31,18 +31,16 @@ import requests
 import yaml
 
 from project.seaweedfs import free_weed_ports, s3_client
-from tests.conftest import redis_server
-from tests.test_production_stack import (
-    BASE_DIR,
+from tests.support.compose import (
     ComposedSeaweedFS,
     app_environment,
     as_run_here,
     compose_config,
     database_maker,
     readme_env,
-    stop,
-    wait_for,
 )
+from tests.support.processes import BASE_DIR, stop, wait_for
+from tests.support.redis_server import redis_server
 
 MIB = 1024 * 1024
 STEPS = ("ticket", "post", "confirm")
@@ -244,7 +242,8 @@ def add_sites(stack, name, *, sites=2, staff, products):
     output = stack.manage(
         "shell",
         "-c",
-        f"from tests.load import make_sites; make_sites({name!r}, {sites}, {staff}, {products})",
+        "from tests.support.load import make_sites; "
+        f"make_sites({name!r}, {sites}, {staff}, {products})",
     )
     return [Site(**site) for site in json.loads(output.splitlines()[-1])]
 

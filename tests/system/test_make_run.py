@@ -20,11 +20,11 @@ import pytest
 
 from project.management.commands.rundev import default_route_address
 from project.seaweedfs import GRPC_OFFSET, free_weed_ports, port_is_free
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.images import jpeg
-from tests.test_settings import CLEAN
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.images import jpeg
+from tests.support.processes import CLEAN
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 README = (BASE_DIR / "README.md").read_text()
 
 # A new user's terminal: none of the project's variables (CI sets

@@ -17,11 +17,10 @@ import pytest
 import requests
 
 from project.seaweedfs import free_weed_ports
-from tests.images import jpeg
-from tests.processes import manage
-from tests.test_settings import environment
+from tests.support.images import jpeg
+from tests.support.processes import environment, manage
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 USERS = 4
 FLOWS = 16  # tickets, each for its own product; each confirmed twice at once
 

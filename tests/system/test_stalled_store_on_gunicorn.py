@@ -18,11 +18,9 @@ import pytest
 import requests
 
 from project.seaweedfs import free_weed_ports
-from tests.conftest import ACCESS_KEY, REGION, SECRET_KEY
-from tests.faults import FaultProxy
-from tests.processes import manage
-from tests.test_production_stack import new_database, stop, wait_for  # noqa: F401
-from tests.test_settings import BASE_DIR, environment
+from tests.support.faults import FaultProxy
+from tests.support.processes import BASE_DIR, environment, manage, stop, wait_for
+from tests.support.stores import ACCESS_KEY, REGION, SECRET_KEY
 
 pytestmark = pytest.mark.slow
 

@@ -1,6 +1,6 @@
 """
 The production stack (gunicorn with the production settings, PostgreSQL,
-SeaweedFS, Redis; see tests/load.py) under concurrent uploads, large photos,
+SeaweedFS, Redis; see tests/support/load.py) under concurrent uploads, large photos,
 decompression bombs, and a store killed in the middle of it all.
 
 The load is a smoke size of what ``make bench`` measures
@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.images import (
+from tests.support.images import (
     jpeg,
     jpeg_declaring,
     jpeg_of_size,
@@ -24,7 +24,7 @@ from tests.images import (
     png_with_text_bomb,
     webp_declaring,
 )
-from tests.load import (
+from tests.support.load import (
     MIB,
     STORE_DOWN,
     Report,

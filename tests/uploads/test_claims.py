@@ -13,8 +13,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from inventory.models import Product
-from tests.images import jpeg
-from tests.uploads.conftest import confirm, issue
+from tests.support.images import jpeg
+from tests.support.tickets import confirm, issue
 from uploads.backends import get_backend
 from uploads.models import UploadTicket
 from uploads.services import purge_expired

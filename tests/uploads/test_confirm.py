@@ -9,8 +9,8 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from inventory.models import Product
-from tests.images import jpeg, png, png_header_only, webp
-from tests.uploads.conftest import confirm, issue, sha256_b64
+from tests.support.images import jpeg, png, png_header_only, webp
+from tests.support.tickets import confirm, issue, sha256_b64
 from uploads.models import UploadTicket
 
 FINAL = r"media/sites/{site}/products/[0-9a-f]{{32}}\.{ext}"

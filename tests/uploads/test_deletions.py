@@ -13,9 +13,9 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from inventory.models import Product
-from tests.iam import readme_policy, without
-from tests.images import jpeg
-from tests.uploads.conftest import confirm, issue
+from tests.support.iam import readme_policy, without
+from tests.support.images import jpeg
+from tests.support.tickets import confirm, issue
 from uploads.backends import get_backend
 from uploads.backends.local import LocalUploadBackend
 from uploads.errors import StorageUnavailable

@@ -15,8 +15,8 @@ from django.core.management import CommandError, call_command
 from django.db import OperationalError, connection
 
 from inventory.models import Configuration, Product
-from tests.iam import readme_policy
-from tests.uploads import legacy
+from tests.support import legacy
+from tests.support.iam import readme_policy
 from uploads import migration
 from uploads.backends.s3 import S3UploadBackend
 
@@ -377,7 +377,7 @@ def test_killed_midway_then_rerun_completes(tmp_path):
             "-c",
             "import django; django.setup();"
             "from pathlib import Path; from django.conf import settings;"
-            "from inventory.models import Configuration; from tests.uploads import legacy;"
+            "from inventory.models import Configuration; from tests.support import legacy;"
             "site = Configuration.objects.create(site_name='Dakar');"
             f"legacy.many(legacy.FolderFiles(Path(settings.MEDIA_ROOT)), site, {count})",
         ],

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from tests.images import jpeg
-from tests.uploads.conftest import issue, sha256_b64
+from tests.support.images import jpeg
+from tests.support.tickets import issue, sha256_b64
 
 INCOMING = r"media/sites/{site}/products/incoming/[0-9a-f]{{32}}\.{ext}"
 

@@ -8,8 +8,8 @@ import requests
 from rest_framework.test import APIClient
 
 from inventory.models import Product
-from tests.conftest import use_storages
-from tests.images import jpeg
+from tests.support.images import jpeg
+from tests.support.modes import use_storages
 from uploads.storage import MediaStorage
 from uploads.uploader import upload
 

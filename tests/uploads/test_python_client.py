@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings as django_settings
 
 from inventory.models import Product
-from tests.images import jpeg, png
+from tests.support.images import jpeg, png
 from uploads import services
 from uploads.errors import StorageUnavailable
 from uploads.models import UploadTicket

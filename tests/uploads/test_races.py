@@ -7,8 +7,8 @@ import pytest
 from django.db import connection, connections
 from rest_framework.test import APIClient
 
-from tests.images import jpeg
-from tests.uploads.conftest import issue
+from tests.support.images import jpeg
+from tests.support.tickets import issue
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="row-lock races need PostgreSQL (DATABASE_URL)"

@@ -3,7 +3,7 @@
 import ast
 from pathlib import Path
 
-UPLOADS = Path(__file__).resolve().parent.parent / "uploads"
+UPLOADS = Path(__file__).resolve().parents[2] / "uploads"
 
 
 def imported_modules(path):

@@ -5,7 +5,7 @@ is proven against SeaweedFS in test_policy.py."""
 import pytest
 from moto import mock_aws
 
-from tests.images import jpeg, noisy
+from tests.support.images import jpeg, noisy
 from uploads import services
 from uploads.backends import get_backend
 from uploads.errors import InvalidImage, NotFound, UploadMissing

@@ -6,7 +6,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.files.base import ContentFile
 from django.test import RequestFactory
 
-from tests.conftest import bucket_keys, disk_files
+from tests.support.stores import bucket_keys, disk_files
 from uploads.storage import (
     ProductImageStorage,
     SiteLogoStorage,

@@ -7,7 +7,7 @@ from django.core.exceptions import SuspiciousOperation
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from tests.conftest import bucket_keys, disk_files
+from tests.support.stores import bucket_keys, disk_files
 from uploads.storage import (
     LocalMediaStorage,
     LocalStaticStorage,

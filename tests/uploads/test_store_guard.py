@@ -13,9 +13,10 @@ from django.core.management.base import OutputWrapper
 from django.utils import timezone
 
 from project.health import STORAGE_TIMEOUT
-from tests.conftest import REGION, use_storages
-from tests.uploads.conftest import STORE_TIMEOUT, confirm, issue
-from tests.uploads.test_store_faults import upload
+from tests.support.faults import STORE_TIMEOUT
+from tests.support.modes import use_storages
+from tests.support.stores import REGION
+from tests.support.tickets import confirm, issue, upload
 from uploads.backends import get_backend
 from uploads.backends.base import ObjectMissing
 from uploads.diagnostics import StorageDiagnosis

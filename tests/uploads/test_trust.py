@@ -15,22 +15,13 @@ from django.utils import timezone
 from PIL import Image
 
 from inventory.models import Product
-from tests.images import jpeg
-from tests.uploads import conftest as uploads
-from tests.uploads.conftest import confirm, issue
+from tests.support.images import jpeg
+from tests.support.tickets import confirm, issue
 from uploads.backends.local import LocalUploadBackend
 from uploads.backends.s3 import S3UploadBackend
 from uploads.inspect import ImageInfo, inspect_image, jpeg_header
 from uploads.models import UploadTicket
 from uploads.services import purge_expired
-
-# The upload tests' fixtures: both storage modes, a site's staff, a product.
-store = uploads.store
-committed = uploads.committed
-site = uploads.site
-product = uploads.product
-staff = uploads.staff
-api = uploads.api
 
 # --- Confirm re-derives the incoming key ------------------------------------
 

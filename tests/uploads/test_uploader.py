@@ -3,7 +3,7 @@ storage mode, with no server running for the emulator."""
 
 import pytest
 
-from tests.images import jpeg
+from tests.support.images import jpeg
 from uploads.errors import TypeMismatch
 from uploads.models import UploadTicket
 from uploads.storage import media_key

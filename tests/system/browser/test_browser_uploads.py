@@ -7,9 +7,9 @@ from django.core.signals import request_started
 from PIL import Image
 
 from inventory.models import Product
-from tests.conftest import bucket_keys, disk_files
-from tests.e2e.conftest import log_in
-from tests.images import jpeg, png
+from tests.support.browser import log_in
+from tests.support.images import jpeg, png
+from tests.support.stores import bucket_keys, disk_files
 from uploads.models import UploadTicket
 
 GPS_IFD = 0x8825

@@ -3,8 +3,8 @@ one, with a finger or the keyboard, in French."""
 
 import pytest
 
-from tests.e2e.conftest import lan_url, log_in
-from tests.images import jpeg
+from tests.support.browser import lan_url, log_in
+from tests.support.images import jpeg
 from uploads.models import UploadTicket
 
 TAKE = "Prendre une photo"

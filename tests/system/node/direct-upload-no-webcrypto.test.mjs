@@ -1,5 +1,5 @@
 // The upload module where WebCrypto is missing, as in Node 18 or on a page
-// served over plain http from a LAN address. tests/js/test_node_client.py
+// served over plain http from a LAN address. tests/system/node/test_node_client.py
 // runs this file with --no-experimental-global-webcrypto.
 import assert from "node:assert/strict";
 import { test } from "node:test";

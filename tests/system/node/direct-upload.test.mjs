@@ -1,5 +1,5 @@
 // The upload module's logic in Node (fetch, no XMLHttpRequest), against a
-// live server started by tests/js/test_node_client.py (see live-server.mjs).
+// live server started by tests/system/node/test_node_client.py (see live-server.mjs).
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { test } from "node:test";

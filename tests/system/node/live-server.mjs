@@ -1,5 +1,5 @@
 // What the Node tests share: the live server's details (passed by
-// tests/js/test_node_client.py) and a fetch that counts the upload's calls.
+// tests/system/node/test_node_client.py) and a fetch that counts the upload's calls.
 import { readFile } from "node:fs/promises";
 
 const { BASE_URL, TOKEN, PRODUCT_ID, JPEG_PATH, TEXT_PATH } = process.env;

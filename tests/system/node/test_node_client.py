@@ -11,7 +11,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from inventory.models import Product
-from tests.images import jpeg
+from tests.support.images import jpeg
 
 TESTS = Path(__file__).resolve().parent
 NODE = shutil.which("node")
