@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.core.signals import setting_changed
 from django.http import HttpRequest
-from django.test import Client
+from django.test import Client, override_settings
 
 from project.seaweedfs import SeaweedFS
 from tests.support.iam import IamGate
@@ -20,16 +20,56 @@ from tests.support.relay import Relay
 from tests.support.stores import ACCESS_KEY, REGION, SECRET_KEY
 from uploads.guard import reset_guards
 
-# Folders and modules whose tests drive a browser, Node or a live server:
-# seconds each, so `make test-fast` (-m "not slow") leaves them out.
-SLOW_TESTS = {"e2e", "js", "test_api_fuzz.py"}
 TESTS_DIR = Path(__file__).resolve().parent
+# What the tests of a folder or module under tests/ start, as markers (the
+# most specific entry counts): seconds each, so `make test-fast` leaves them
+# out. Tests elsewhere that start a process carry @pytest.mark.process.
+KINDS = {
+    # gunicorn, the compose stack, the dev server, make run
+    "system": {"process"},
+    "system/browser": {"browser"},
+    "system/node": {"process"},
+    "system/test_api_fuzz.py": {"fuzz"},
+    # the Python client as a command
+    "uploads/test_python_client.py": {"process"},
+}
+# Fixtures that start something for the test that asks for them.
+FIXTURE_KINDS = {"playwright": "browser", "redis_url": "process"}
+SLOW_KINDS = ("browser", "fuzz", "process")
+
+
+def kinds_of(item):
+    parts = item.path.relative_to(TESTS_DIR).parts
+    for depth in range(len(parts), 0, -1):
+        kinds = KINDS.get("/".join(parts[:depth]))
+        if kinds is not None:
+            break
+    else:
+        kinds = set()
+    return kinds | {kind for name, kind in FIXTURE_KINDS.items() if name in item.fixturenames}
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        if item.path.relative_to(TESTS_DIR).parts[0] in SLOW_TESTS:
+        for kind in kinds_of(item):
+            item.add_marker(kind)
+        # `slow` stands for any of them: -m "not slow" is the fast loop.
+        if any(item.get_closest_marker(kind) for kind in SLOW_KINDS):
             item.add_marker(pytest.mark.slow)
+
+
+def pytest_configure(config):
+    setting_changed.connect(reload_urls_on_mode_change)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    """MD5 instead of PBKDF2's million rounds (a fifth of a second a user on
+    this machine): the tests make users and log in by the hundred, and none
+    of them is about the hash. Processes the tests start keep the project's
+    hashers."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -59,10 +99,6 @@ def playwright():
 
     with sync_playwright() as playwright:
         yield playwright
-
-
-def pytest_configure(config):
-    setting_changed.connect(reload_urls_on_mode_change)
 
 
 @pytest.fixture(autouse=True)

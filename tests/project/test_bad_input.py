@@ -282,7 +282,7 @@ def raw_request(address, request):
     return status_line, [header.lower() for header in headers], body
 
 
-@pytest.mark.slow
+@pytest.mark.process
 @pytest.mark.parametrize(
     "request_bytes,status",
     [

@@ -96,7 +96,7 @@ def test_needs_a_bucket(db):
         init_bucket()
 
 
-@pytest.mark.slow
+@pytest.mark.process
 def test_on_a_database_not_migrated_yet_says_so_and_leaves_the_bucket_alone(
     seaweedfs, s3_client, tmp_path
 ):

@@ -176,7 +176,7 @@ def test_seed_demo_unlocks_the_demo_logins(client, db):
     assert token(client, "dakar-staff", "demo1234").status_code == 200
 
 
-@pytest.mark.slow
+@pytest.mark.process
 def test_lockout_counts_across_app_instances(tmp_path):
     """Two processes sharing the database (no Redis): guesses made through
     one lock the username out in the other, right password included."""

@@ -16,7 +16,7 @@ from tests.support.processes import BASE_DIR, CLEAN, PRODUCTION, run_manage
 from tests.support.tickets import ticket_request
 
 
-@pytest.mark.slow
+@pytest.mark.process
 def test_https_settings_pass_the_deploy_checks(tmp_path):
     result = run_manage(tmp_path, "check", "--deploy", **PRODUCTION)
 
@@ -26,7 +26,7 @@ def test_https_settings_pass_the_deploy_checks(tmp_path):
         assert f"security.{warning}" not in output
 
 
-@pytest.mark.slow
+@pytest.mark.process
 def test_without_https_the_deploy_checks_say_what_is_missing(tmp_path):
     result = run_manage(tmp_path, "check", "--deploy", **{**PRODUCTION, "DJANGO_HTTPS": "false"})
 
@@ -34,13 +34,13 @@ def test_without_https_the_deploy_checks_say_what_is_missing(tmp_path):
     assert "security.W004" in output and "security.W012" in output
 
 
-@pytest.mark.slow
+@pytest.mark.process
 def test_debug_needs_no_secret_key(tmp_path):
     result = run_manage(tmp_path, "check", DJANGO_SECRET_KEY=None, DJANGO_DEBUG="true")
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.slow
+@pytest.mark.process
 def test_the_wsgi_application_refuses_to_start_without_a_secret_key(tmp_path):
     result = subprocess.run(
         [sys.executable, "-c", "import project.wsgi"],
@@ -148,7 +148,7 @@ def test_json_lines_carry_the_event_fields():
     assert entry["time"].endswith("+00:00")
 
 
-@pytest.mark.slow
+@pytest.mark.process
 def test_throttles_count_across_instances_with_redis(tmp_path, redis_url):
     """Two processes, one Redis: guesses made through one instance count in
     the other."""

@@ -17,14 +17,14 @@ def manage_check(tmp_path, **variables):
     return run_manage(tmp_path, "check", **variables)
 
 
-@pytest.mark.slow
+@pytest.mark.process
 def test_check_passes_in_filesystem_mode(tmp_path):
     result = manage_check(tmp_path)
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
 
 
-@pytest.mark.slow
+@pytest.mark.process
 def test_check_passes_with_a_complete_bucket_configuration(tmp_path):
     result = manage_check(
         tmp_path,
@@ -35,7 +35,7 @@ def test_check_passes_with_a_complete_bucket_configuration(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.slow
+@pytest.mark.process
 @pytest.mark.parametrize("missing", ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"])
 def test_check_fails_on_a_bucket_without_credentials(tmp_path, missing):
     variables = {
@@ -224,7 +224,7 @@ def test_every_variable_of_env_example_is_free_form_or_in_the_tables():
     assert {variable for variable, _, _ in BAD} == GOOD.keys()
 
 
-@pytest.mark.slow
+@pytest.mark.process
 @pytest.mark.parametrize("variable, value, message", BAD)
 def test_check_names_a_malformed_variable(tmp_path, variable, value, message):
     context = BUCKET if variable in NEEDS_BUCKET else {}
@@ -237,7 +237,7 @@ def test_check_names_a_malformed_variable(tmp_path, variable, value, message):
     assert error.search(result.stderr), result.stderr
 
 
-@pytest.mark.slow
+@pytest.mark.process
 @pytest.mark.parametrize("form", range(max(map(len, GOOD.values()))))
 def test_check_passes_good_values_of_every_variable(tmp_path, form):
     good = {variable: values[form % len(values)] for variable, values in GOOD.items()}
@@ -246,7 +246,7 @@ def test_check_passes_good_values_of_every_variable(tmp_path, form):
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.slow
+@pytest.mark.process
 def test_check_warns_when_every_thread_may_wait_on_the_store(tmp_path):
     result = manage_check(tmp_path, GUNICORN_THREADS="4", UPLOADS_STORE_CONCURRENCY="4")
 
@@ -258,7 +258,7 @@ def test_check_warns_when_every_thread_may_wait_on_the_store(tmp_path):
     assert "W001" not in manage_check(tmp_path, GUNICORN_THREADS="8").stderr
 
 
-@pytest.mark.slow
+@pytest.mark.process
 def test_check_requires_a_secret_key_without_debug(tmp_path):
     result = manage_check(tmp_path, DJANGO_SECRET_KEY=None)
 
@@ -269,7 +269,7 @@ def test_check_requires_a_secret_key_without_debug(tmp_path):
     assert "HINT: Fix DJANGO_SECRET_KEY in the environment or in .env" in result.stderr
 
 
-@pytest.mark.slow
+@pytest.mark.process
 @pytest.mark.parametrize(
     "variable, value, message",
     [
@@ -296,7 +296,7 @@ def test_gunicorn_refuses_to_start_on_a_bad_value(tmp_path, variable, value, mes
     assert f"?: (project.E001) {message}" in result.stderr
 
 
-@pytest.mark.slow
+@pytest.mark.process
 def test_check_refuses_an_invalid_bucket_name(tmp_path):
     result = manage_check(
         tmp_path,
@@ -308,7 +308,7 @@ def test_check_refuses_an_invalid_bucket_name(tmp_path):
     assert "uploads.E002" in result.stderr
 
 
-@pytest.mark.slow
+@pytest.mark.process
 def test_dotenv_file_is_read_and_the_environment_wins(tmp_path):
     env_file = tmp_path / ".env"
     env_file.write_text("AWS_STORAGE_BUCKET_NAME=from-dotenv\nAWS_S3_REGION_NAME=af-south-1\n")

@@ -248,7 +248,6 @@ def assert_demo_photos(photos):
     assert len(shown) > len(photos) / 2, f"most demo products show a photo: {photos}"
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(600)  # the clone's virtualenv is made here
 def test_make_run_from_a_fresh_clone(clone, playwright):
     web_port, s3_port = free_weed_ports(2)
@@ -295,7 +294,6 @@ def test_make_run_from_a_fresh_clone(clone, playwright):
     assert_demo_photos(demo)
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(600)  # or here, when run alone
 def test_a_taken_port_stops_make_run_at_once(clone):
     web_port, s3_port = free_weed_ports(2)
@@ -316,7 +314,6 @@ def test_a_taken_port_stops_make_run_at_once(clone):
         assert clone_processes(clone) == {}
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(600)  # or here, when run alone
 def test_make_run_storage_local_keeps_its_own_data(clone, playwright):
     assert "make run STORAGE=local" in README
@@ -339,7 +336,6 @@ def test_make_run_storage_local_keeps_its_own_data(clone, playwright):
     assert_demo_photos(demo)
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(600)  # or here, when run alone
 def test_make_run_for_phones_on_the_network(clone, playwright):
     assert "make run HOST=0.0.0.0" in README

@@ -45,8 +45,6 @@ SET_BY_COMPOSE = {"DATABASE_URL", "AWS_S3_ENDPOINT_URL", "GUNICORN_BIND"}
 # (a fixture below); the others are built from the Dockerfile.
 RUN_HERE = {"db", "s3", "redis"}
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture
 def compose(tmp_path):

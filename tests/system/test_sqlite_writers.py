@@ -24,7 +24,6 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 USERS = 4
 FLOWS = 16  # tickets, each for its own product; each confirmed twice at once
 
-pytestmark = pytest.mark.slow
 
 SETUP = f"""
 from inventory.models import Configuration, Product, User

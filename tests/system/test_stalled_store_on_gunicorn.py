@@ -22,8 +22,6 @@ from tests.support.faults import FaultProxy
 from tests.support.processes import BASE_DIR, environment, manage, stop, wait_for
 from tests.support.stores import ACCESS_KEY, REGION, SECRET_KEY
 
-pytestmark = pytest.mark.slow
-
 WORKERS, THREADS, STORE_CONCURRENCY = 2, 8, 4
 CONFIRMS = 50
 

@@ -36,8 +36,6 @@ from tests.support.load import (
     run_flows,
 )
 
-pytestmark = pytest.mark.slow
-
 # A shop whose cameras write 20 MB photos raises the limit.
 MAX_SIZE = 25 * MIB
 # How far above its peak under ordinary uploads a worker may go while it
