@@ -7,11 +7,6 @@ from tests.support.modes import use_storages
 from tests.support.stores import LocalStore, S3Store
 
 
-@pytest.fixture(autouse=True)
-def committed(transactional_db):
-    """Real commits: old objects are deleted by on-commit callbacks."""
-
-
 @pytest.fixture(params=["local", "s3"])
 def store(request, local_media):
     if request.param == "s3":

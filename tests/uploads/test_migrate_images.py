@@ -295,6 +295,7 @@ def confirm_elsewhere(product):
     connection.close()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_confirm_during_the_migration_is_never_overwritten(dataset, files, monkeypatch):
     product, _ = dataset.rows["bare"]
     real_copy = migration.Migration.copy

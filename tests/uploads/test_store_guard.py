@@ -215,7 +215,7 @@ def store_with_default_bounds(proxy, s3_bucket, settings):
 
 
 @pytest.mark.parametrize("fault", ["stall", "refuse"])
-def test_healthz_answers_within_3s_naming_the_store(client, store_with_default_bounds, fault):
+def test_healthz_answers_within_3s_naming_the_store(client, db, store_with_default_bounds, fault):
     assert client.get("/healthz").status_code == 200
     getattr(store_with_default_bounds, fault)()
 

@@ -52,6 +52,7 @@ def test_confirm_refuses_a_ticket_whose_row_names_another_sites_object(store, ap
     assert store.read(other_key) == other_body
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_row_altered_while_confirm_copies_does_not_get_another_sites_object_deleted(
     store, api, product, sites, monkeypatch
 ):

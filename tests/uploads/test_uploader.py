@@ -10,6 +10,7 @@ from uploads.storage import media_key
 from uploads.uploader import UploadRefused, upload
 
 
+@pytest.mark.django_db(transaction=True)
 def test_upload_goes_through_ticket_store_and_confirm(store, staff, product):
     body = jpeg((320, 240))
 
@@ -33,6 +34,7 @@ def test_upload_goes_through_ticket_store_and_confirm(store, staff, product):
     assert ticket.sha256, "the body is pinned as clients pin it"
 
 
+@pytest.mark.django_db(transaction=True)
 def test_confirm_still_inspects_what_the_server_sends(store, staff, product):
     with pytest.raises(TypeMismatch):
         upload(staff, kind="product", object_id=product.pk, body=jpeg(), content_type="image/png")
