@@ -6,13 +6,13 @@ import io
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
 
 from inventory.models import Product
+from tests.support import clock
 from tests.support.images import jpeg, png
 from uploads import services
 from uploads.errors import StorageUnavailable
@@ -167,16 +167,22 @@ def test_an_expired_ticket_is_replaced(
 ):
     settings.UPLOADS = {**settings.UPLOADS, "TICKET_TTL": 1}
     client = upload_client.Client.login(server, "staff", "pw", retry_delay=0.05)
+    real_request_ticket = client.request_ticket
     real_post = client.post_file
     posts = []
 
-    def slow_first_post(*args, **kwargs):
+    def first_ticket_already_expired(**request):
+        if posts:
+            return real_request_ticket(**request)
+        with clock.set_back(seconds=2):  # signed 2 s ago: its 1 s policy has expired
+            return real_request_ticket(**request)
+
+    def counted_post(*args, **kwargs):
         posts.append(args)
-        if len(posts) == 1:
-            time.sleep(2.1)  # the policy expires meanwhile
         return real_post(*args, **kwargs)
 
-    monkeypatch.setattr(client, "post_file", slow_first_post)
+    monkeypatch.setattr(client, "request_ticket", first_ticket_already_expired)
+    monkeypatch.setattr(client, "post_file", counted_post)
     photo = tmp_path / "riz.jpg"
     photo.write_bytes(jpeg())
 
