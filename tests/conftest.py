@@ -180,7 +180,8 @@ def s3_bucket(seaweedfs, settings):
 def relay(seaweedfs):
     """A second address of the store, as the clients' public address."""
     server = Relay(("127.0.0.1", seaweedfs.s3_port))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # Polled often, so that shutdown() returns at once (the default: 0.5 s).
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     yield server
     server.shutdown()

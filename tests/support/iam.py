@@ -143,7 +143,9 @@ class IamGate(http.server.ThreadingHTTPServer):
         return [(action, resource) for action, resource, allowed in self.requests if not allowed]
 
     def serve_in_background(self):
-        thread = threading.Thread(target=self.serve_forever, daemon=True)
+        # Polled often, so that stop() returns at once rather than within
+        # serve_forever's default half second.
+        thread = threading.Thread(target=self.serve_forever, args=(0.02,), daemon=True)
         thread.start()
         return self
 

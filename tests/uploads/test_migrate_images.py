@@ -356,6 +356,7 @@ def run_manage(args, env, **kwargs):
     )
 
 
+@pytest.mark.process
 def test_killed_midway_then_rerun_completes(tmp_path):
     """SIGKILL while copying, with its own database and media folder: every
     row still points to a file that exists, and a rerun finishes the job."""
