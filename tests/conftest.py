@@ -157,17 +157,19 @@ def fresh_store_guards():
 def local_media(settings, tmp_path):
     """Every test starts in filesystem mode with its own MEDIA_ROOT, whatever
     the developer's .env says."""
-    settings.AWS_STORAGE_BUCKET_NAME = ""
+    if settings.AWS_STORAGE_BUCKET_NAME:
+        # Only then: each change of mode imports the URLconfs again.
+        settings.AWS_STORAGE_BUCKET_NAME = ""
     settings.MEDIA_ROOT = tmp_path / "media"
     use_storages(settings)
     return settings.MEDIA_ROOT
 
 
 @pytest.fixture
-def s3_bucket(seaweedfs, settings):
+def s3_bucket(seaweedfs, s3_client, settings):
     """S3 mode against SeaweedFS, with a fresh bucket for this test."""
     bucket = f"test-{uuid.uuid4().hex[:16]}"
-    seaweedfs.ensure_bucket(bucket)
+    seaweedfs.ensure_bucket(bucket, client=s3_client)
     settings.AWS_STORAGE_BUCKET_NAME = bucket
     settings.AWS_ACCESS_KEY_ID = ACCESS_KEY
     settings.AWS_SECRET_ACCESS_KEY = SECRET_KEY
@@ -209,8 +211,10 @@ def aws_key(seaweedfs, s3_bucket, settings):
         gate.stop()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def s3_client(seaweedfs):
+    """The tests' own client of SeaweedFS, one for the run: making a boto3
+    client costs tens of milliseconds, and hundreds of tests ask for one."""
     return seaweedfs.client(REGION)
 
 
