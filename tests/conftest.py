@@ -30,8 +30,6 @@ KINDS = {
     "system/browser": {"browser"},
     "system/node": {"process"},
     "system/test_api_fuzz.py": {"fuzz"},
-    # the Python client as a command
-    "uploads/test_python_client.py": {"process"},
 }
 # Fixtures that start something for the test that asks for them.
 FIXTURE_KINDS = {"playwright": "browser", "redis_url": "process"}

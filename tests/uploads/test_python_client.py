@@ -47,6 +47,7 @@ def run_command(*args, env=None):
     )
 
 
+@pytest.mark.process
 def test_command_logs_in_then_uploads_a_product_photo(server, store, staff, product, tmp_path):
     photo = tmp_path / "riz.jpg"
     photo.write_bytes(jpeg((640, 480)))
@@ -96,6 +97,7 @@ def test_module_uploads_a_logo_with_progress(server, store, make_user, site, tmp
     assert store.read(image["key"]) == logo.read_bytes()
 
 
+@pytest.mark.process
 def test_refusals_exit_non_zero_with_the_api_error(server, store, staff, product, sites, tmp_path):
     notes = tmp_path / "notes.jpg"
     notes.write_bytes(b"Liste des courses: riz, huile.\n")
@@ -121,6 +123,7 @@ def test_refusals_exit_non_zero_with_the_api_error(server, store, staff, product
     assert store.keys() == []
 
 
+@pytest.mark.process
 def test_error_details_come_in_the_language_asked_for(server, staff, product, tmp_path):
     notes = tmp_path / "notes.jpg"
     notes.write_bytes(b"pas une image")
