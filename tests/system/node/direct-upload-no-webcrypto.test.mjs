@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { UploadError, uploadImage } from "../../frontend_snippets/direct-upload.js";
+import { UploadError, uploadImage } from "../../../frontend_snippets/direct-upload.js";
 import { jpeg, product, spyFetch } from "./live-server.mjs";
 
 test("runs without WebCrypto", () => {

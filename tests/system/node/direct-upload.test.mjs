@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { test } from "node:test";
 
-import { UploadError, uploadImage } from "../../frontend_snippets/direct-upload.js";
+import { UploadError, uploadImage } from "../../../frontend_snippets/direct-upload.js";
 import { jpeg, options, product, spyFetch, text } from "./live-server.mjs";
 
 test("uploads, confirms and reports each phase", async () => {
