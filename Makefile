@@ -49,11 +49,15 @@ test: $(VENV)/.installed system-tools
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The quick loop while coding: no browser, Node, live server or subprocess
-# tests (those are marked slow), stop at the first failure.
+# The quick loop while coding, in under a minute: no browser, fuzz or
+# process tests (marked slow, see tests/conftest.py), stop at the first
+# failure. On FAST_WORKERS processes (pytest-xdist), one more than a
+# 2-core machine has: a third of the run waits on stalled stores and
+# backoffs, and the waits of one worker overlap the work of the others.
+FAST_WORKERS ?= 3
 test-fast: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -m "not slow" -x -q $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not slow" -x -q -n $(FAST_WORKERS) $(PYTEST_ARGS)
 
 # Pin the newest versions the ranges in requirements*.txt allow; then run
 # `make test` and commit constraints.txt if it passes.

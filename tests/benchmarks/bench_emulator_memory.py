@@ -17,7 +17,7 @@ from pathlib import Path
 import requests
 
 from project.seaweedfs import free_weed_ports
-from tests.load import MIB, peak_rss
+from tests.support.load import MIB, peak_rss
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 

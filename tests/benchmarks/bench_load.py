@@ -1,7 +1,7 @@
 """
 200 clients upload at once through the production stack: gunicorn with the
 production settings (2 workers × 8 threads), PostgreSQL, SeaweedFS and Redis,
-started as tests/test_production_stack.py starts them (see tests/load.py).
+started as tests/system/test_production_stack.py starts them (see tests/support/load.py).
 
 Run with ``make bench``. Two shops, 10 staff each, 50 products each, two
 uploads per product (so half of the confirms replace a photo confirmed a
@@ -9,11 +9,19 @@ moment before). The default throttles (UPLOADS_TICKET_RATE 120/hour and 20
 open tickets per user) are not reached: each user makes 10 uploads, and any
 429 counts as an error. Prints flows per second, p50 and p99 of each step
 as the clients saw them, the errors, and each worker's peak resident memory
-(VmHWM); then checks what tests/test_under_load.py checks at its smaller size.
+(VmHWM); then checks what tests/system/test_under_load.py checks at its smaller size.
 """
 
-from tests.images import jpeg
-from tests.load import MIB, Report, add_sites, check_uploads, plan, production_stack, run_flows
+from tests.support.images import jpeg
+from tests.support.load import (
+    MIB,
+    Report,
+    add_sites,
+    check_uploads,
+    plan,
+    production_stack,
+    run_flows,
+)
 
 FLOWS = 200
 

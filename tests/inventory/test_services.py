@@ -13,7 +13,7 @@ from django.test import Client
 
 from inventory import services
 from inventory.models import Configuration, Product, User
-from tests.images import jpeg, png
+from tests.support.images import jpeg, png
 from uploads.models import PendingDeletion
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -14,7 +14,7 @@ import sys
 import pytest
 import requests
 
-from tests.images import jpeg
+from tests.support.images import jpeg
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import BASE_DIR, python
+from tests.support.processes import BASE_DIR, python
 
 pytestmark = pytest.mark.slow
 

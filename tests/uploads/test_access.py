@@ -7,8 +7,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from inventory.models import Product
-from tests.images import jpeg, png
-from tests.uploads.conftest import confirm, issue, ticket_request
+from tests.support.images import jpeg, png
+from tests.support.tickets import confirm, issue, ticket_request
 
 
 def client_for(user):

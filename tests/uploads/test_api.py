@@ -6,8 +6,9 @@ from django.urls import NoReverseMatch, reverse
 from rest_framework.test import APIClient
 
 from project.seaweedfs import free_weed_ports
-from tests.images import jpeg
-from tests.uploads.conftest import S3Store, confirm, issue, ticket_request
+from tests.support.images import jpeg
+from tests.support.stores import S3Store
+from tests.support.tickets import confirm, issue, ticket_request
 from uploads.models import UploadTicket
 
 

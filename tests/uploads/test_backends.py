@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import SuspiciousFileOperation
 
-from tests.conftest import use_storages
+from tests.support.modes import use_storages
 from uploads.backends import get_backend
 from uploads.backends.base import ObjectChanged, ObjectMissing
 from uploads.errors import StorageAccessDenied, StorageUnavailable

@@ -11,8 +11,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from project.buckets import cors_rule
-from tests.conftest import use_storages
-from tests.iam import readme_policy, without
+from tests.support.iam import readme_policy, without
+from tests.support.modes import use_storages
 from uploads.diagnostics import s3 as s3_diagnosis
 
 ORIGIN = "https://shop.example.com"

@@ -13,8 +13,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from inventory.models import Product
-from tests.images import jpeg
-from tests.uploads.conftest import confirm, issue
+from tests.support.images import jpeg
+from tests.support.tickets import confirm, issue
 from uploads.backends import get_backend
 from uploads.models import UploadTicket
 from uploads.services import purge_expired
@@ -37,6 +37,7 @@ def died_after_copying(store, ticket, site, lease_left):
     return copy
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_confirm_that_died_is_taken_over_once_its_lease_lapsed(store, api, product, site):
     ticket = upload(store, api, product, jpeg())
     dead_copy = died_after_copying(store, ticket, site, lease_left=timedelta(seconds=-1))
@@ -114,6 +115,7 @@ def stalled_store(monkeypatch):
     go.set()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_confirm_waiting_on_the_store_holds_no_lock(
     store, api, staff, product, site, stalled_store
 ):

@@ -13,8 +13,9 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from inventory.models import Product
-from tests.images import jpeg, png, png_header_only, webp
-from tests.uploads.conftest import S3Store, confirm, issue, sha256_b64, unsigned
+from tests.support.images import jpeg, png, png_header_only, webp
+from tests.support.stores import S3Store
+from tests.support.tickets import confirm, issue, sha256_b64, unsigned
 from uploads.models import UploadTicket
 
 FINAL = r"media/sites/{site}/products/[0-9a-f]{{32}}\.{ext}"
@@ -37,6 +38,7 @@ def served(store, url):
     return store.read("media/" + url.removeprefix("http://testserver/media/"))
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     "make, content_type, fmt, ext",
     [
@@ -103,6 +105,7 @@ def test_confirm_before_upload_keeps_the_ticket_usable(store, api, product):
     assert confirm(api, ticket).status_code == 200
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     "body, declared, code",
     [
@@ -136,6 +139,7 @@ def test_bad_images_are_rejected_and_deleted(store, api, product, body, declared
     assert (again.status_code, again.json()["code"]) == (422, code)
 
 
+@pytest.mark.django_db(transaction=True)
 def test_size_is_checked_against_the_declaration(store, api, product):
     """A store that ignored content-length-range would let a different size
     through; confirm refuses it."""
@@ -165,6 +169,7 @@ def test_reposting_after_confirm_cannot_change_the_product(store, api, product):
     assert unsigned(confirm(api, ticket).json()) == unsigned(data)
 
 
+@pytest.mark.django_db(transaction=True)
 def test_replacing_deletes_the_old_object_after_commit(store, api, product):
     first = confirm(api, upload(store, api, product, jpeg(color=(1, 2, 3)))).json()
     second = confirm(api, upload(store, api, product, jpeg(color=(200, 2, 3)))).json()
@@ -175,6 +180,7 @@ def test_replacing_deletes_the_old_object_after_commit(store, api, product):
     assert first["key"] != second["key"]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_failed_database_write_keeps_the_old_image(store, api, product, monkeypatch):
     first = confirm(api, upload(store, api, product, jpeg(color=(1, 2, 3)))).json()
     ticket = upload(store, api, product, jpeg(color=(200, 2, 3)))

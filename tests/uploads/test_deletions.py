@@ -13,13 +13,17 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from inventory.models import Product
-from tests.iam import readme_policy, without
-from tests.images import jpeg
-from tests.uploads.conftest import confirm, issue
+from tests.support.iam import readme_policy, without
+from tests.support.images import jpeg
+from tests.support.stores import S3Store
+from tests.support.tickets import confirm, issue
 from uploads.backends import get_backend
 from uploads.backends.local import LocalUploadBackend
 from uploads.errors import StorageUnavailable
 from uploads.models import PendingDeletion, UploadTicket
+
+# Deletes run after the commit (on_commit): real commits.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def upload(store, api, product, body):
@@ -231,8 +235,6 @@ def test_a_copy_whose_answer_was_lost_is_deleted_in_the_background(
 
 @pytest.fixture
 def aws_store(s3_bucket, s3_client):
-    from tests.uploads.conftest import S3Store
-
     return S3Store(s3_client, s3_bucket)
 
 

@@ -4,8 +4,9 @@ refuses one."""
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.files.uploadhandler import MemoryFileUploadHandler, TemporaryFileUploadHandler
 
-from tests.images import noisy
-from tests.uploads.conftest import LocalStore, issue
+from tests.support.images import noisy
+from tests.support.stores import LocalStore
+from tests.support.tickets import issue
 
 
 def never(*args, **kwargs):

@@ -6,7 +6,7 @@ import hashlib
 
 import requests
 
-from tests.images import jpeg
+from tests.support.images import jpeg
 
 
 def upload_image(base_url, username, password, product_id, body):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.images import image_bytes, jpeg, noisy, png, png_header_only, webp
+from tests.support.images import image_bytes, jpeg, noisy, png, png_header_only, webp
 from uploads.errors import ImageTooLarge, InvalidImage, TypeMismatch
 from uploads.inspect import inspect_image, webp_size
 

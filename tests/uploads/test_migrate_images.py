@@ -17,8 +17,8 @@ from django.db import OperationalError, connection
 from inventory.models import Configuration, Product
 from legacy_media import plan
 from legacy_media.stores import Bucket
-from tests.iam import readme_policy
-from tests.uploads import legacy
+from tests.support import legacy
+from tests.support.iam import readme_policy
 
 
 @pytest.fixture
@@ -295,6 +295,7 @@ def confirm_elsewhere(product):
     connection.close()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_confirm_during_the_migration_is_never_overwritten(dataset, files, monkeypatch):
     product, _ = dataset.rows["bare"]
     real_copy = plan.Migration.copy
@@ -355,6 +356,7 @@ def run_manage(args, env, **kwargs):
     )
 
 
+@pytest.mark.process
 def test_killed_midway_then_rerun_completes(tmp_path):
     """SIGKILL while copying, with its own database and media folder: every
     row still points to a file that exists, and a rerun finishes the job."""
@@ -377,7 +379,7 @@ def test_killed_midway_then_rerun_completes(tmp_path):
             "-c",
             "import django; django.setup();"
             "from pathlib import Path; from django.conf import settings;"
-            "from inventory.models import Configuration; from tests.uploads import legacy;"
+            "from inventory.models import Configuration; from tests.support import legacy;"
             "site = Configuration.objects.create(site_name='Dakar');"
             f"legacy.many(legacy.FolderFiles(Path(settings.MEDIA_ROOT)), site, {count})",
         ],

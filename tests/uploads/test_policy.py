@@ -4,12 +4,12 @@ mode, to the emulator view in filesystem mode."""
 import base64
 import json
 import re
-import time
 
 import pytest
 
-from tests.images import jpeg
-from tests.uploads.conftest import issue, sha256_b64
+from tests.support import clock
+from tests.support.images import jpeg
+from tests.support.tickets import issue, sha256_b64
 
 INCOMING = r"media/sites/{site}/products/incoming/[0-9a-f]{{32}}\.{ext}"
 
@@ -137,8 +137,8 @@ def test_store_refuses_and_stores_nothing(store, api, product, case):
 def test_expired_policy_is_refused(store, api, product, settings):
     settings.UPLOADS = {**settings.UPLOADS, "TICKET_TTL": 1}
     body = jpeg()
-    ticket = issue(api, product, body)
-    time.sleep(2.1)
+    with clock.set_back(seconds=2):  # signed 2 s ago: its 1 s policy has expired
+        ticket = issue(api, product, body)
 
     assert store.post(ticket["upload"], body) == 403
     assert store.keys() == []

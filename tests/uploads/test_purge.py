@@ -9,9 +9,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from tests.iam import readme_policy, without
-from tests.images import jpeg
-from tests.uploads.conftest import S3Store, confirm, issue, unsigned
+from tests.support.iam import readme_policy, without
+from tests.support.images import jpeg
+from tests.support.stores import S3Store
+from tests.support.tickets import confirm, issue, unsigned
 from uploads.models import UploadTicket
 
 

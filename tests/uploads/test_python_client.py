@@ -6,14 +6,14 @@ import io
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
 
 from inventory.models import Product
-from tests.images import jpeg, png
+from tests.support import clock
+from tests.support.images import jpeg, png
 from uploads import services
 from uploads.errors import StorageUnavailable
 from uploads.models import UploadTicket
@@ -47,6 +47,7 @@ def run_command(*args, env=None):
     )
 
 
+@pytest.mark.process
 def test_command_logs_in_then_uploads_a_product_photo(server, store, staff, product, tmp_path):
     photo = tmp_path / "riz.jpg"
     photo.write_bytes(jpeg((640, 480)))
@@ -96,6 +97,7 @@ def test_module_uploads_a_logo_with_progress(server, store, make_user, site, tmp
     assert store.read(image["key"]) == logo.read_bytes()
 
 
+@pytest.mark.process
 def test_refusals_exit_non_zero_with_the_api_error(server, store, staff, product, sites, tmp_path):
     notes = tmp_path / "notes.jpg"
     notes.write_bytes(b"Liste des courses: riz, huile.\n")
@@ -121,6 +123,7 @@ def test_refusals_exit_non_zero_with_the_api_error(server, store, staff, product
     assert store.keys() == []
 
 
+@pytest.mark.process
 def test_error_details_come_in_the_language_asked_for(server, staff, product, tmp_path):
     notes = tmp_path / "notes.jpg"
     notes.write_bytes(b"pas une image")
@@ -167,16 +170,22 @@ def test_an_expired_ticket_is_replaced(
 ):
     settings.UPLOADS = {**settings.UPLOADS, "TICKET_TTL": 1}
     client = upload_client.Client.login(server, "staff", "pw", retry_delay=0.05)
+    real_request_ticket = client.request_ticket
     real_post = client.post_file
     posts = []
 
-    def slow_first_post(*args, **kwargs):
+    def first_ticket_already_expired(**request):
+        if posts:
+            return real_request_ticket(**request)
+        with clock.set_back(seconds=2):  # signed 2 s ago: its 1 s policy has expired
+            return real_request_ticket(**request)
+
+    def counted_post(*args, **kwargs):
         posts.append(args)
-        if len(posts) == 1:
-            time.sleep(2.1)  # the policy expires meanwhile
         return real_post(*args, **kwargs)
 
-    monkeypatch.setattr(client, "post_file", slow_first_post)
+    monkeypatch.setattr(client, "request_ticket", first_ticket_already_expired)
+    monkeypatch.setattr(client, "post_file", counted_post)
     photo = tmp_path / "riz.jpg"
     photo.write_bytes(jpeg())
 

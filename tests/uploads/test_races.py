@@ -7,12 +7,16 @@ import pytest
 from django.db import connection, connections
 from rest_framework.test import APIClient
 
-from tests.images import jpeg
-from tests.uploads.conftest import issue, unsigned
+from tests.support.images import jpeg
+from tests.support.tickets import issue, unsigned
 
-pytestmark = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="row-lock races need PostgreSQL (DATABASE_URL)"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="row-lock races need PostgreSQL (DATABASE_URL)"
+    ),
+    # The threads' connections see only what is committed.
+    pytest.mark.django_db(transaction=True),
+]
 
 
 def confirm_concurrently(user, ticket_ids):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.conf import settings as django_settings
 
-from tests.images import jpeg
+from tests.support.images import jpeg
 
 README = Path(django_settings.BASE_DIR) / "README.md"
 

@@ -4,8 +4,9 @@ object carries only the headers the server chose when it copied it."""
 
 import requests
 
-from tests.images import jpeg
-from tests.uploads.conftest import S3Store, confirm, issue
+from tests.support.images import jpeg
+from tests.support.stores import S3Store
+from tests.support.tickets import confirm, issue
 
 EXTRA_FIELDS = {
     "Cache-Control": "public, max-age=999999",

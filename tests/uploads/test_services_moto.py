@@ -5,8 +5,8 @@ is proven against SeaweedFS in test_policy.py."""
 import pytest
 from moto import mock_aws
 
-from tests.conftest import use_storages
-from tests.images import jpeg, noisy
+from tests.support.images import jpeg, noisy
+from tests.support.modes import use_storages
 from uploads import services
 from uploads.backends import get_backend
 from uploads.errors import InvalidImage, NotFound, UploadMissing

@@ -1,5 +1,5 @@
 """Confirm against a real SeaweedFS behind a proxy that fails on demand
-(``tests.faults``): whatever the store does, the client gets a clear JSON
+(``tests.support.faults``): whatever the store does, the client gets a clear JSON
 error soon, nothing is attached, the old image stays, and the same ticket
 confirms once the store is well."""
 
@@ -9,9 +9,10 @@ import pytest
 import requests
 
 from inventory.models import Product
-from tests.conftest import bucket_keys
-from tests.images import noisy
-from tests.uploads.conftest import STORE_TIMEOUT, confirm, issue
+from tests.support.faults import STORE_TIMEOUT
+from tests.support.images import noisy
+from tests.support.stores import bucket_keys
+from tests.support.tickets import confirm, upload
 
 # A stalled call gives up after 2 tries and botocore's pause between them
 # (at most 1 s).
@@ -22,18 +23,6 @@ INSPECT_BYTES = 64 * 1024
 @pytest.fixture(autouse=True)
 def committed(transactional_db):
     """Real commits: replaced objects are deleted by on-commit callbacks."""
-
-
-def upload(api, product, body):
-    ticket = issue(api, product, body, content_type="image/png")
-    response = requests.post(
-        ticket["upload"]["url"],
-        data=ticket["upload"]["fields"],
-        files={"file": ("photo.png", body, "image/png")},
-        timeout=10,
-    )
-    assert response.status_code in (200, 201, 204), response.text
-    return ticket
 
 
 @pytest.fixture

@@ -14,9 +14,10 @@ from django.utils import timezone
 
 from legacy_media.stores import Bucket
 from project.health import STORAGE_TIMEOUT
-from tests.conftest import REGION, use_storages
-from tests.uploads.conftest import STORE_TIMEOUT, confirm, issue
-from tests.uploads.test_store_faults import upload
+from tests.support.faults import STORE_TIMEOUT
+from tests.support.modes import use_storages
+from tests.support.stores import REGION
+from tests.support.tickets import confirm, issue, upload
 from uploads.backends import get_backend
 from uploads.backends.base import ObjectMissing
 from uploads.diagnostics.s3 import S3Diagnosis
@@ -211,7 +212,7 @@ def store_with_default_bounds(proxy, s3_bucket, settings):
 
 
 @pytest.mark.parametrize("fault", ["stall", "refuse"])
-def test_healthz_answers_within_3s_naming_the_store(client, store_with_default_bounds, fault):
+def test_healthz_answers_within_3s_naming_the_store(client, db, store_with_default_bounds, fault):
     assert client.get("/healthz").status_code == 200
     getattr(store_with_default_bounds, fault)()
 

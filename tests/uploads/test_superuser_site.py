@@ -7,8 +7,8 @@ import re
 from django.test import Client
 
 from inventory.models import Product
-from tests.images import jpeg, png
-from tests.uploads.conftest import sha256_b64
+from tests.support.images import jpeg, png
+from tests.support.tickets import sha256_b64
 
 
 def picker_object_id(page, kind):

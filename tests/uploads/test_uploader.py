@@ -3,13 +3,14 @@ storage mode, with no server running for the emulator."""
 
 import pytest
 
-from tests.images import jpeg
+from tests.support.images import jpeg
 from uploads.errors import TypeMismatch
 from uploads.keys import media_key
 from uploads.models import UploadTicket
 from uploads.uploader import UploadRefused, upload
 
 
+@pytest.mark.django_db(transaction=True)
 def test_upload_goes_through_ticket_store_and_confirm(store, staff, product):
     body = jpeg((320, 240))
 
@@ -34,6 +35,7 @@ def test_upload_goes_through_ticket_store_and_confirm(store, staff, product):
     assert ticket.sha256, "the body is pinned as clients pin it"
 
 
+@pytest.mark.django_db(transaction=True)
 def test_confirm_still_inspects_what_the_server_sends(store, staff, product):
     with pytest.raises(TypeMismatch):
         upload(staff, kind="product", object_id=product.pk, body=jpeg(), content_type="image/png")

@@ -19,7 +19,7 @@ from django.core.files.storage import default_storage
 from rest_framework.authentication import BasicAuthentication
 from rest_framework.test import APIClient
 
-from tests.images import jpeg
+from tests.support.images import jpeg
 from tests.system.minimal_project.toy.models import Poster
 from uploads.api.views import UploadAPIView
 from uploads.s3 import s3_enabled

@@ -1,0 +1,336 @@
+"""
+Hostile or broken input to any API operation answers the API's JSON error
+with the right status, never a 500 or an HTML page; a database that does not
+answer is a 503 a client can retry.
+
+The operations are read from the published OpenAPI schema when the tests are
+collected, so a new endpoint is swept without being listed here.
+"""
+
+import json
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+from django.conf import settings
+from django.db import OperationalError, connection
+from django.test import Client
+from django.urls import URLResolver, get_resolver
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.renderers import OpenApiJsonRenderer
+from rest_framework.authtoken.models import Token
+
+from inventory.models import Product
+from project.seaweedfs import free_weed_ports
+from tests.support.processes import BASE_DIR, environment, stop
+from uploads import services
+
+pytestmark = pytest.mark.django_db
+
+
+def published_schema():
+    generated = SchemaGenerator().get_schema(request=None, public=True)
+    return json.loads(OpenApiJsonRenderer().render(generated))
+
+
+SCHEMA = published_schema()
+OPERATIONS = [
+    (method.upper(), path, "requestBody" in operation)
+    for path, methods in SCHEMA["paths"].items()
+    for method, operation in methods.items()
+]
+WITH_BODY = [(method, path) for method, path, has_body in OPERATIONS if has_body]
+
+
+def api_routes(patterns=None, prefix=""):
+    """The URLconf's plain routes under api/ (the router's regexes aside:
+    the schema has those)."""
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            yield from api_routes(pattern.url_patterns, route)
+        elif route.startswith("api/") and not set("<(^$") & set(route):
+            yield f"/{route}"
+
+
+# The schema and its docs are not in the schema.
+OUTSIDE_SCHEMA = sorted(set(api_routes()) - set(SCHEMA["paths"]))
+ALL = [(method, path) for method, path, _ in OPERATIONS] + [
+    ("GET", path) for path in OUTSIDE_SCHEMA
+]
+assert len(WITH_BODY) >= 5 and len(ALL) >= 10, "the schema lost its operations"
+assert OUTSIDE_SCHEMA == ["/api/docs/", "/api/schema/"], OUTSIDE_SCHEMA
+
+
+def too_large():
+    return b'{"name": "' + b"x" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE + b'"}'
+
+
+def too_many_fields():
+    return "&".join(f"f{i}=x" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+
+
+# name: (body, content type, status, code)
+BAD_BODIES = {
+    "deeply nested arrays": (b"[" * 1000, "application/json", 400, "invalid"),
+    "deeply nested objects": (b'{"a": ' * 1000, "application/json", 400, "invalid"),
+    "over DATA_UPLOAD_MAX_MEMORY_SIZE": (too_large, "application/json", 413, "request_too_large"),
+    "not JSON": (b"name=Riz", "application/json", 400, "invalid"),
+    "invalid UTF-8": (b'{"name": "\xff\xfe"}', "application/json", 400, "invalid"),
+    "a charset that decompresses": (
+        b"x\x9c\xab\xae\x05\x00\x01u\x00\xf9",
+        "application/json; charset=zlib",
+        400,
+        "invalid",
+    ),
+    "NaN": (b'{"quantity": NaN}', "application/json", 400, "invalid"),
+    "an integer of 5000 digits": (
+        b'{"quantity": ' + b"9" * 5000 + b"}",
+        "application/json",
+        400,
+        "invalid",
+    ),
+    "XML": (b"<product/>", "application/xml", 415, "unsupported_media_type"),
+    "no content type": (b"{}", "", 415, "unsupported_media_type"),
+}
+
+
+@pytest.fixture
+def api(sites, make_user, local_media):
+    """A site admin's token client, and the path parameters of their
+    product and ticket."""
+    admin = make_user("boss", sites[0], is_site_admin=True)
+    product = Product.objects.create(site_configuration=sites[0], name="Riz", cug="R-1")
+    ticket = services.issue_ticket(
+        admin, kind="product", object_id=product.pk, content_type="image/jpeg", size=1000
+    ).ticket
+    client = Client(
+        raise_request_exception=False,
+        HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=admin).key}",
+    )
+    client.parameters = {"id": product.pk, "ticket_id": ticket.id}
+    return client
+
+
+def call(client, method, path, body=b"", content_type="application/json", **extra):
+    url = path.format(**getattr(client, "parameters", {}))
+    return client.generic(method, url, body, content_type=content_type, **extra)
+
+
+def assert_json_error(response, status, code=None):
+    assert response["Content-Type"] == "application/json", response.content[:200]
+    body = response.json()
+    assert response.status_code == status, body
+    assert isinstance(body.get("detail"), str) and body["detail"], body
+    if code:
+        assert body["code"] == code, body
+
+
+def assert_never_a_crash(response):
+    """Whatever the operation makes of the request: no 500, and an error is
+    JSON with a code and a detail."""
+    assert response.status_code < 500, response.content[:200]
+    if response.status_code >= 400:
+        assert response["Content-Type"] == "application/json", response.content[:200]
+        assert {"code", "detail"} <= set(response.json())
+
+
+@pytest.mark.parametrize("case", BAD_BODIES)
+@pytest.mark.parametrize("method,path", WITH_BODY)
+def test_a_bad_body_gets_a_json_error(api, method, path, case):
+    body, content_type, status, code = BAD_BODIES[case]
+    response = call(api, method, path, body() if callable(body) else body, content_type)
+    assert_json_error(response, status, code)
+
+
+@pytest.mark.parametrize("method,path", WITH_BODY)
+def test_a_deeply_nested_body_is_refused_before_authentication(method, path, api):
+    anonymous = Client(raise_request_exception=False)
+    anonymous.parameters = api.parameters
+    response = call(anonymous, method, path, b"[" * 1000)
+    assert response.status_code in (400, 401), response.content[:200]
+    assert_json_error(response, response.status_code)
+
+
+def test_a_form_on_the_token_endpoint_gets_a_json_415_however_many_fields(api):
+    # The token endpoint takes JSON only, like every operation.
+    response = call(
+        Client(raise_request_exception=False),
+        "POST",
+        "/api/auth/token/",
+        too_many_fields(),
+        "application/x-www-form-urlencoded",
+    )
+    assert_json_error(response, 415, "unsupported_media_type")
+
+
+@pytest.mark.parametrize("method,path", ALL)
+def test_a_huge_query_string_never_crashes(api, method, path):
+    response = call(api, method, f"{path}?{too_many_fields()}", b"{}")
+    assert_never_a_crash(response)
+
+
+def test_a_query_string_with_too_many_fields_gets_a_json_400(api):
+    response = call(api, "GET", f"/api/products/?{too_many_fields()}")
+    assert_json_error(response, 400, "invalid")
+
+
+@pytest.mark.parametrize("method,path", ALL)
+def test_huge_headers_never_crash(api, method, path):
+    big = "x" * 64 * 1024
+    response = call(
+        api, method, path, b"{}", HTTP_X_FILLER=big, HTTP_ACCEPT_LANGUAGE=big, HTTP_COOKIE=big
+    )
+    assert_never_a_crash(response)
+
+
+@pytest.mark.parametrize("method,path", ALL)
+def test_a_host_not_allowed_gets_a_json_400(api, method, path):
+    response = call(api, method, path, b"{}", HTTP_HOST="evil.example.com")
+    assert_json_error(response, 400, "invalid")
+
+
+def test_an_unknown_api_path_with_a_bad_body_gets_a_json_404(api):
+    response = call(api, "POST", "/api/nothing-here/", too_large())
+    assert_json_error(response, 404, "not_found")
+
+
+def test_the_errors_speak_french(api):
+    response = call(api, "POST", "/api/products/", b"[" * 1000, HTTP_ACCEPT_LANGUAGE="fr")
+    assert response.json()["detail"] == "Le corps de la requête n'est pas du JSON valide."
+    response = call(api, "POST", "/api/products/", too_large(), HTTP_ACCEPT_LANGUAGE="fr")
+    assert response.json()["detail"] == "La requête est trop volumineuse."
+
+
+def locked(execute, sql, params, many, context):
+    # What SQLite raises once a writer held the lock past the timeout; a
+    # PostgreSQL server that is down raises OperationalError as well.
+    raise OperationalError("database is locked")
+
+
+@pytest.mark.parametrize("method,path", ALL)
+def test_a_database_that_does_not_answer_gets_a_documented_503(api, method, path, caplog):
+    with connection.execute_wrapper(locked), caplog.at_level(logging.ERROR):
+        response = call(api, method, path, b"{}")
+    assert_json_error(response, 503, "database_unavailable")
+    assert int(response["Retry-After"]) > 0
+    assert any("database is locked" in record.getMessage() for record in caplog.records)
+    if path in OUTSIDE_SCHEMA:
+        return
+    documented = SCHEMA["paths"][path][method.lower()]["responses"]["503"]
+    examples = documented["content"]["application/json"]["examples"].values()
+    assert response.json() in [example["value"] for example in examples]
+    assert "Retry-After" in documented["headers"]
+
+
+@pytest.mark.parametrize("method,path", WITH_BODY)
+def test_413_is_documented_for_every_operation_with_a_body(method, path):
+    documented = SCHEMA["paths"][path][method.lower()]["responses"]["413"]
+    examples = documented["content"]["application/json"]["examples"].values()
+    assert [example["value"]["code"] for example in examples] == ["request_too_large"]
+
+
+@pytest.fixture
+def gunicorn(tmp_path):
+    """gunicorn with the production configuration (gunicorn.conf.py); its
+    address."""
+    (port,) = free_weed_ports(1)
+    env = environment(
+        tmp_path,
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+        GUNICORN_WORKERS="1",
+        GUNICORN_THREADS="2",
+    )
+    binary = shutil.which("gunicorn", path=os.path.dirname(sys.executable))
+    with open(tmp_path / "app.log", "wb") as log:
+        app = subprocess.Popen(
+            [binary, "project.wsgi", "--config", "gunicorn.conf.py"],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert app.poll() is None, (tmp_path / "app.log").read_text()
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.2)
+        yield ("127.0.0.1", port)
+    finally:
+        stop(app)
+
+
+def raw_request(address, request):
+    """The status line, headers and body gunicorn answers to ``request``."""
+    with socket.create_connection(address, timeout=30) as connection:
+        connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *headers = head.decode("latin-1").split("\r\n")
+    return status_line, [header.lower() for header in headers], body
+
+
+@pytest.mark.process
+@pytest.mark.parametrize(
+    "request_bytes,status",
+    [
+        (
+            b"GET /api/products/?search=" + b"x" * 8000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+            414,
+        ),
+        (
+            b"GET /api/products/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: "
+            + b"x" * 9000
+            + b"\r\n\r\n",
+            431,
+        ),
+        (
+            b"GET /api/products/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            + b"".join(b"X-H%d: x\r\n" % n for n in range(200))
+            + b"\r\n",
+            431,
+        ),
+        (b"GET /api/products/ HTTP/9.9\r\nHost: 127.0.0.1\r\n\r\n", 400),
+    ],
+    ids=["request line over the limit", "header over the limit", "200 headers", "bad version"],
+)
+def test_what_gunicorn_refuses_gets_a_json_error(gunicorn, request_bytes, status):
+    status_line, headers, body = raw_request(gunicorn, request_bytes)
+    assert status_line.split()[1] == str(status), status_line
+    assert "content-type: application/json" in headers, headers
+    error = json.loads(body)
+    assert error["code"] == ("invalid" if status == 400 else "request_too_large"), error
+    assert error["detail"] in ("La requête n'est pas valide.", "La requête est trop volumineuse.")
+
+
+def reads_the_session(get_response):
+    """A middleware that needs the database before any view runs, as a
+    session or a login lockout does."""
+
+    def middleware(request):
+        request.session.get("site")
+        return get_response(request)
+
+    return middleware
+
+
+def test_a_database_that_fails_in_a_middleware_gets_a_json_503(api, settings):
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, f"{__name__}.reads_the_session"]
+    api.cookies["sessionid"] = "a" * 32
+    with connection.execute_wrapper(locked):
+        response = call(api, "GET", "/api/products/")
+    assert_json_error(response, 503, "database_unavailable")
+    assert int(response["Retry-After"]) > 0

@@ -1,0 +1,145 @@
+"""Real responses validate against the published OpenAPI schema, so that
+clients generated from it (Kotlin, Swift) read what the server sends."""
+
+import jsonschema
+import pytest
+import yaml
+from rest_framework.test import APIClient
+
+from inventory.models import Product
+from tests.support.images import jpeg
+from tests.support.stores import LocalStore
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def as_json_schema(node):
+    """OpenAPI 3.0's ``nullable`` as JSON Schema's null type."""
+    if isinstance(node, list):
+        return [as_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: as_json_schema(value) for key, value in node.items()}
+    if node.pop("nullable", False):
+        if "type" in node:
+            node["type"] = [node["type"], "null"]
+        else:
+            node = {"anyOf": [node, {"type": "null"}]}
+    return node
+
+
+@pytest.fixture
+def schema(client):
+    return as_json_schema(yaml.safe_load(client.get("/api/schema/").content))
+
+
+def check(schema, path, method, response):
+    """Validate ``response`` against what the schema says ``method path``
+    answers with that status."""
+    operation = schema["paths"][path][method]
+    documented = operation["responses"].get(str(response.status_code))
+    assert documented, f"{method.upper()} {path} does not document {response.status_code}"
+    body_schema = documented["content"]["application/json"]["schema"]
+    jsonschema.validate(
+        response.json(),
+        {**body_schema, "components": schema["components"]},
+        format_checker=jsonschema.FormatChecker(),
+    )
+
+
+def test_responses_match_the_schema(schema, sites, make_user, local_media):
+    site = sites[0]
+    api = APIClient()
+    api.force_authenticate(make_user("staff", site))
+    store = LocalStore(local_media)
+
+    created = api.post(
+        "/api/products/", {"name": "Riz", "cug": "R1", "price": "10.00"}, format="json"
+    )
+    check(schema, "/api/products/", "post", created)
+    product_id = created.json()["id"]
+    check(schema, "/api/products/", "get", api.get("/api/products/"))
+    check(schema, "/api/products/{id}/", "get", api.get(f"/api/products/{product_id}/"))
+    check(schema, "/api/site/", "get", api.get("/api/site/"))
+
+    body = jpeg()
+    request = {
+        "kind": "product",
+        "object_id": product_id,
+        "content_type": "image/jpeg",
+        "size": len(body),
+    }
+    issued = api.post("/api/uploads/tickets/", request, format="json")
+    check(schema, "/api/uploads/tickets/", "post", issued)
+    ticket = issued.json()
+    path = "/api/uploads/tickets/{ticket_id}/"
+    check(schema, path, "get", api.get(f"/api/uploads/tickets/{ticket['id']}/"))
+    confirm_path = "/api/uploads/tickets/{ticket_id}/confirm/"
+    early = api.post(f"/api/uploads/tickets/{ticket['id']}/confirm/")
+    check(schema, confirm_path, "post", early)  # 409 upload_missing
+    assert store.post(ticket["upload"], body) == 204
+    confirmed = api.post(f"/api/uploads/tickets/{ticket['id']}/confirm/")
+    check(schema, confirm_path, "post", confirmed)
+    check(schema, path, "get", api.get(f"/api/uploads/tickets/{ticket['id']}/"))
+    check(schema, "/api/products/{id}/", "get", api.get(f"/api/products/{product_id}/"))
+
+    check(
+        schema,
+        "/api/uploads/tickets/",
+        "post",
+        api.post("/api/uploads/tickets/", {}, format="json"),
+    )
+    foreign = Product.objects.create(site_configuration=sites[1], name="X", cug="X")
+    check(
+        schema,
+        "/api/uploads/tickets/",
+        "post",
+        api.post("/api/uploads/tickets/", {**request, "object_id": foreign.pk}, format="json"),
+    )
+    check(schema, "/api/uploads/tickets/", "post", APIClient().post("/api/uploads/tickets/", {}))
+
+
+def operations(schema):
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            if method in ("get", "post", "put", "patch", "delete"):
+                yield f"{method.upper()} {path}", operation
+
+
+def validate_example(schema, body_schema, example):
+    jsonschema.validate(
+        example["value"],
+        {**body_schema, "components": schema["components"]},
+        format_checker=jsonschema.FormatChecker(),
+    )
+
+
+def test_every_body_in_the_schema_has_examples_that_match_it(schema):
+    """What /api/docs/ shows for each endpoint: a request example, an
+    example of each answer, errors included, all true to the schema."""
+    checked = 0
+    for name, operation in operations(schema):
+        bodies = []
+        request = operation.get("requestBody", {}).get("content", {}).get("application/json")
+        if request:
+            bodies.append((f"{name} request", request))
+        for status, response in operation["responses"].items():
+            if "content" in response:
+                bodies.append((f"{name} {status}", response["content"]["application/json"]))
+        for where, body in bodies:
+            assert body.get("examples"), f"{where}: no example"
+            for example in body["examples"].values():
+                validate_example(schema, body["schema"], example)
+                checked += 1
+        error_statuses = [status for status in operation["responses"] if status >= "400"]
+        assert error_statuses, f"{name}: no error documented"
+    assert checked > 50
+
+
+def test_every_error_example_has_a_code_and_a_detail(schema):
+    for name, operation in operations(schema):
+        for status, response in operation["responses"].items():
+            if status >= "400":
+                for example in response["content"]["application/json"]["examples"].values():
+                    assert set(example["value"]) >= {"code", "detail"}, f"{name} {status}"
+                    assert example["value"]["detail"], f"{name} {status}"

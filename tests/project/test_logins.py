@@ -1,0 +1,211 @@
+"""Password guessing: every login path (API token, login page, admin) locks
+a username out after repeated failures, whatever address the guesses claim
+to come from, across app instances, with a message that says when to retry;
+and lets the user in again after the cool-off."""
+
+import io
+from functools import partial
+
+import pytest
+from axes.models import AccessAttempt
+from django.core.management import call_command
+from django.db.models import F
+
+from inventory.logins import client_address
+from tests.support import processes
+from tests.support.processes import CLEAN, PRODUCTION
+
+LIMIT = 3
+
+
+def login_rate(settings, rate):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "login": rate,
+        },
+    }
+
+
+@pytest.fixture(autouse=True)
+def limit(settings):
+    """The lockout after LIMIT failures; LOGIN_RATE's throttle, which
+    answers 429 before it on the token endpoint, out of the way."""
+    settings.AXES_FAILURE_LIMIT = LIMIT
+    login_rate(settings, "1000/min")
+
+
+def token(client, username, password, **headers):
+    return client.post(
+        "/api/auth/token/",
+        {"username": username, "password": password},
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+def page_login(client, username, password, **headers):
+    return client.post(
+        "/accounts/login/", {"username": username, "password": password}, headers=headers
+    )
+
+
+def admin_login(client, username, password, **headers):
+    return client.post(
+        "/admin/login/", {"username": username, "password": password}, headers=headers
+    )
+
+
+PATHS = [token, page_login, admin_login]
+
+
+def logged_in(login, response):
+    if login is token:
+        return response.status_code == 200 and "token" in response.json()
+    return response.status_code == 302  # to the home page or the admin's
+
+
+def locked_message(login, response):
+    """The lockout's message, checked to be the path's own kind of answer."""
+    assert response.status_code == 429, response.content[:300]
+    assert int(response["Retry-After"]) > 0
+    if login is token:
+        body = response.json()
+        assert body["code"] == "login_locked"
+        return body["detail"]
+    assert response["Content-Type"].startswith("text/html")
+    return response.content.decode()
+
+
+@pytest.mark.parametrize("login", PATHS)
+def test_rotating_x_forwarded_for_gains_nothing(client, make_user, login):
+    make_user("staff", is_staff=True)
+    answers = [
+        login(client, "staff", f"guess-{n}", x_forwarded_for=f"203.0.113.{n}").status_code
+        for n in range(LIMIT + 15)
+    ]
+    right = login(client, "staff", "pw", x_forwarded_for="198.51.100.7")
+
+    assert answers[LIMIT - 1 :] == [429] * 16
+    assert not logged_in(login, right)
+    locked_message(login, right)
+
+
+def test_rotating_x_forwarded_for_does_not_reset_the_token_throttle(client, make_user, settings):
+    """The issue's case: after LOGIN_RATE's 429, each guess with another
+    X-Forwarded-For answered 400 again."""
+    settings.AXES_FAILURE_LIMIT = 100
+    login_rate(settings, "3/min")
+    make_user("staff")
+    answers = [
+        token(client, "staff", f"guess-{n}", x_forwarded_for=f"203.0.113.{n}").status_code
+        for n in range(18)
+    ]
+    assert answers == [400] * 3 + [429] * 15
+
+
+def test_the_client_address_is_the_one_the_trusted_proxies_saw(rf, settings):
+    spoofed = {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "1.2.3.4, 198.51.100.7"}
+    assert client_address(rf.get("/", **spoofed)) == "10.0.0.2"  # DJANGO_NUM_PROXIES=0
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    assert client_address(rf.get("/", **spoofed)) == "198.51.100.7"
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("en", "Too many failed logins for this account. Try again in 15 minutes."),
+        ("fr", "Trop de connexions échouées pour ce compte. Réessayez dans 15 minutes."),
+    ],
+)
+@pytest.mark.parametrize("login", PATHS)
+def test_lockout_says_when_to_retry_in_the_users_language(
+    client, make_user, login, language, message
+):
+    make_user("staff", is_staff=True)
+    for n in range(LIMIT):
+        response = login(client, "staff", f"guess-{n}", accept_language=language)
+    assert message in locked_message(login, response)
+
+    right = login(client, "staff", "pw", accept_language=language)
+    assert not logged_in(login, right)
+    assert message in locked_message(login, right)
+
+
+@pytest.mark.parametrize("login", PATHS)
+def test_lockout_of_one_username_leaves_others_alone(client, make_user, login):
+    make_user("staff", is_staff=True)
+    make_user("other", is_staff=True)
+    for n in range(LIMIT):
+        login(client, "staff", f"guess-{n}")
+    assert logged_in(login, login(client, "other", "pw"))
+
+
+@pytest.mark.parametrize("login", PATHS)
+def test_the_right_password_logs_in_after_the_cool_off(client, make_user, login, settings):
+    make_user("staff", is_staff=True)
+    for n in range(LIMIT):
+        login(client, "staff", f"guess-{n}")
+    assert not logged_in(login, login(client, "staff", "pw"))
+
+    # The cool-off goes by.
+    AccessAttempt.objects.update(attempt_time=F("attempt_time") - settings.AXES_COOLOFF_TIME)
+    assert logged_in(login, login(client, "staff", "pw"))
+
+
+def test_the_token_endpoint_documents_the_lockout(client):
+    schema = client.get("/api/schema/?format=json").json()
+    locked = schema["paths"]["/api/auth/token/"]["post"]["responses"]["429"]
+    examples = locked["content"]["application/json"]["examples"]
+    assert {example["value"]["code"] for example in examples.values()} == {
+        "login_locked",
+        "throttled",
+    }
+
+
+def test_seed_demo_unlocks_the_demo_logins(client, db):
+    """`make run`'s printed logins work, whatever wrong passwords (a
+    developer's, a test's against the dev server) came before."""
+    call_command("seed_demo", stdout=io.StringIO())
+    for n in range(LIMIT):
+        token(client, "dakar-staff", f"guess-{n}")
+    assert token(client, "dakar-staff", "demo1234").status_code == 429
+
+    call_command("seed_demo", stdout=io.StringIO())
+    assert token(client, "dakar-staff", "demo1234").status_code == 200
+
+
+@pytest.mark.process
+def test_lockout_counts_across_app_instances(tmp_path):
+    """Two processes sharing the database (no Redis): guesses made through
+    one lock the username out in the other, right password included."""
+    env = {
+        **CLEAN,
+        "DJANGO_ENV_FILE": str(tmp_path / "absent.env"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "DJANGO_SECRET_KEY": PRODUCTION["DJANGO_SECRET_KEY"],
+        "DJANGO_ALLOWED_HOSTS": "testserver",
+        "LOGIN_FAILURE_LIMIT": "2",
+    }
+
+    manage = partial(processes.manage, env)
+
+    def instance(password):
+        script = (
+            "from django.test import Client; "
+            "r = Client().post('/api/auth/token/', {'username': 'staff', 'password': "
+            f"{password!r}}}, content_type='application/json'); print(r.status_code, r.json())"
+        )
+        return manage("shell", "-c", script).strip().splitlines()[-1]
+
+    manage("migrate", "-v", "0")
+    manage(
+        "shell",
+        "-c",
+        "from inventory.models import User; User.objects.create_user('staff', password='pw')",
+    )
+    assert instance("guess-1").startswith("400")
+    assert instance("guess-2").startswith("429")
+    locked = instance("pw")
+    assert locked.startswith("429") and "login_locked" in locked

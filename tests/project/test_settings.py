@@ -1,0 +1,452 @@
+"""Configuration from the environment: a bad or half-set variable stops
+``manage.py check`` with the name of the variable, never a traceback."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from project.env import Env
+from project.storages import LOCAL_MEDIA, S3_MEDIA, S3_STATIC, SERVED_STATIC, storages_for
+from tests.support.processes import BASE_DIR, CLEAN, ENV_EXAMPLE, environment, run_manage
+
+
+def manage_check(tmp_path, **variables):
+    return run_manage(tmp_path, "check", **variables)
+
+
+@pytest.mark.process
+def test_check_passes_in_filesystem_mode(tmp_path):
+    result = manage_check(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.process
+def test_check_passes_with_a_complete_bucket_configuration(tmp_path):
+    result = manage_check(
+        tmp_path,
+        AWS_STORAGE_BUCKET_NAME="shop-media",
+        AWS_ACCESS_KEY_ID="AKIAEXAMPLE",
+        AWS_SECRET_ACCESS_KEY="secret",
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.process
+@pytest.mark.parametrize("missing", ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"])
+def test_check_fails_on_a_bucket_without_credentials(tmp_path, missing):
+    variables = {
+        "AWS_STORAGE_BUCKET_NAME": "shop-media",
+        "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "secret",
+    }
+    del variables[missing]
+    result = manage_check(tmp_path, **variables)
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "uploads.E001" in result.stderr
+    assert f"but {missing} is empty" in result.stderr
+
+
+# --- Every variable with a format -------------------------------------------
+
+BUCKET = {
+    "AWS_STORAGE_BUCKET_NAME": "shop-media",
+    "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE",
+    "AWS_SECRET_ACCESS_KEY": "secret",
+}
+# Values that must pass, several forms each where there are several.
+GOOD = {
+    "DJANGO_DEBUG": ["false", "1"],
+    "DJANGO_ALLOWED_HOSTS": ["shop.example.com,.example.com", "127.0.0.1,[::1],*"],
+    "DJANGO_CSRF_TRUSTED_ORIGINS": ["https://shop.example.com,http://localhost:8000"],
+    "DJANGO_HTTPS": ["true", "false"],
+    "DJANGO_SSL_REDIRECT": ["false"],
+    "DJANGO_HSTS_SECONDS": ["0", "31536000"],
+    "DJANGO_HSTS_INCLUDE_SUBDOMAINS": ["yes"],
+    "DJANGO_LOG_FORMAT": ["json", "TEXT"],
+    "DJANGO_LOG_LEVEL": ["warning"],
+    "DATABASE_URL": ["postgres://inventory:secret@db:5432/inventory"],
+    "REDIS_URL": [
+        "redis://127.0.0.1:6379/0",
+        "rediss://:password@cache.example.com:6380/1,redis://replica:6379/1",
+        "unix:///run/redis/redis.sock?db=2",
+    ],
+    "AWS_STORAGE_BUCKET_NAME": ["shop-media"],
+    "AWS_S3_REGION_NAME": ["eu-west-3", "us-east-1"],
+    "AWS_S3_ENDPOINT_URL": ["http://s3:8333"],
+    "AWS_S3_PUBLIC_ENDPOINT_URL": ["https://s3.example.com"],
+    "DJANGO_STATIC_IN_BUCKET": ["false"],
+    "AWS_S3_CUSTOM_DOMAIN": ["d111111abcdef8.cloudfront.net"],
+    "AWS_QUERYSTRING_EXPIRE": ["604800", "1"],
+    "AWS_S3_CONNECT_TIMEOUT": ["2", "0.5"],
+    "AWS_S3_READ_TIMEOUT": ["10"],
+    "AWS_S3_MAX_ATTEMPTS": ["1", "3"],
+    "AWS_S3_RETRY_MODE": ["adaptive", "Standard"],
+    "UPLOADS_TICKET_TTL": ["1", "3600"],
+    "UPLOADS_MAX_SIZE": ["26214400"],
+    "UPLOADS_PIN_CHECKSUM": ["false"],
+    "UPLOADS_FULL_DECODE": ["true"],
+    "UPLOADS_STORE_CONCURRENCY": ["4"],
+    "UPLOADS_STORE_FAILURES": ["1"],
+    "UPLOADS_STORE_COOLDOWN": ["0.5", "30"],
+    "UPLOADS_TICKET_RATE": ["120/hour", "5/s"],
+    "LOGIN_RATE": ["10/min", "1000/day"],
+    "LOGIN_FAILURE_LIMIT": ["10", "1"],
+    "LOGIN_COOLOFF": ["15", "1440"],
+    "DJANGO_NUM_PROXIES": ["0", "2"],
+    "GUNICORN_WORKERS": ["4", "1"],
+    "GUNICORN_THREADS": ["8"],
+    "GUNICORN_TIMEOUT": ["0", "120"],
+    "GUNICORN_BIND": ["0.0.0.0:8000", "unix:/run/gunicorn.sock"],
+    "FORWARDED_ALLOW_IPS": ["10.0.0.0/8,127.0.0.1", "*"],
+}
+# The values of the issue: each passed check, then every API request
+# answered 500 (or, for the TTL, every ticket was born expired).
+ISSUE_CASES = [
+    (
+        "LOGIN_RATE",
+        "ten/min",
+        "LOGIN_RATE: expected a rate such as 120/hour: a number of requests above 0, "
+        "a slash, then s, min, hour or day, got 'ten/min'.",
+    ),
+    ("UPLOADS_TICKET_RATE", "120", "UPLOADS_TICKET_RATE: expected a rate such as 120/hour"),
+    (
+        "REDIS_URL",
+        "localhost:6379",
+        "REDIS_URL: expected a redis://, rediss:// or unix:// URL such as "
+        "redis://127.0.0.1:6379/0, got 'localhost:6379'.",
+    ),
+    (
+        "UPLOADS_TICKET_TTL",
+        "-600",
+        "UPLOADS_TICKET_TTL: expected a whole number of at least 1, got '-600'.",
+    ),
+]
+# Values that must stop check, with the start of the error: the variable's
+# name, then what is wrong where the test spells it out.
+BAD = [
+    *ISSUE_CASES,
+    ("DJANGO_DEBUG", "maybe", "DJANGO_DEBUG: expected true or false, got 'maybe'."),
+    (
+        "DJANGO_ALLOWED_HOSTS",
+        "https://shop.example.com",
+        "DJANGO_ALLOWED_HOSTS: expected host names such as shop.example.com",
+    ),
+    ("DJANGO_ALLOWED_HOSTS", "shop.example.com:8000", "DJANGO_ALLOWED_HOSTS"),
+    ("DJANGO_ALLOWED_HOSTS", "*.example.com", "DJANGO_ALLOWED_HOSTS"),
+    (
+        "DJANGO_CSRF_TRUSTED_ORIGINS",
+        "shop.example.com",
+        "DJANGO_CSRF_TRUSTED_ORIGINS: expected origins such as https://",
+    ),
+    ("DJANGO_HTTPS", "si", "DJANGO_HTTPS"),
+    ("DJANGO_SSL_REDIRECT", "nope", "DJANGO_SSL_REDIRECT"),
+    ("DJANGO_HSTS_SECONDS", "1y", "DJANGO_HSTS_SECONDS"),
+    ("DJANGO_HSTS_SECONDS", "-1", "DJANGO_HSTS_SECONDS: expected a whole number of at least 0"),
+    ("DJANGO_HSTS_INCLUDE_SUBDOMAINS", "both", "DJANGO_HSTS_INCLUDE_SUBDOMAINS"),
+    ("DJANGO_LOG_FORMAT", "xml", "DJANGO_LOG_FORMAT: expected one of json, text"),
+    ("DJANGO_LOG_LEVEL", "LOUD", "DJANGO_LOG_LEVEL: expected one of DEBUG, INFO"),
+    ("DATABASE_URL", "mysqll://db/x", "DATABASE_URL: not a usable database URL"),
+    ("DATABASE_URL", "postgres://", "DATABASE_URL: no database name"),
+    ("DATABASE_URL", "postgres://u:p@db:port/x", "DATABASE_URL"),
+    ("REDIS_URL", "redis://127.0.0.1:port/0", "REDIS_URL"),
+    ("REDIS_URL", "redis://127.0.0.1:6379/0,", "REDIS_URL"),
+    ("AWS_STORAGE_BUCKET_NAME", "Shop_Media", "AWS_STORAGE_BUCKET_NAME 'Shop_Media' is not"),
+    ("AWS_S3_REGION_NAME", "Paris", "AWS_S3_REGION_NAME 'Paris' is not a region name"),
+    ("AWS_S3_ENDPOINT_URL", "localhost:8333", "AWS_S3_ENDPOINT_URL: expected an http"),
+    ("AWS_S3_PUBLIC_ENDPOINT_URL", "s3.example.com", "AWS_S3_PUBLIC_ENDPOINT_URL"),
+    ("DJANGO_STATIC_IN_BUCKET", "sometimes", "DJANGO_STATIC_IN_BUCKET"),
+    ("AWS_S3_CUSTOM_DOMAIN", "https://x", "AWS_S3_CUSTOM_DOMAIN: expected a bare domain"),
+    ("AWS_QUERYSTRING_EXPIRE", "1h", "AWS_QUERYSTRING_EXPIRE: expected a whole number"),
+    ("AWS_QUERYSTRING_EXPIRE", "0", "AWS_QUERYSTRING_EXPIRE"),
+    (
+        "AWS_QUERYSTRING_EXPIRE",
+        "604801",
+        "AWS_QUERYSTRING_EXPIRE: expected a whole number from 1 to 604800, got '604801'.",
+    ),
+    (
+        "AWS_S3_CONNECT_TIMEOUT",
+        "0",
+        "AWS_S3_CONNECT_TIMEOUT: expected a number of seconds above 0, such as 2 or 0.5, "
+        "at most 300, got '0'.",
+    ),
+    ("AWS_S3_READ_TIMEOUT", "2s", "AWS_S3_READ_TIMEOUT: expected a number of seconds"),
+    ("AWS_S3_MAX_ATTEMPTS", "0", "AWS_S3_MAX_ATTEMPTS: expected a whole number from 1 to 10"),
+    ("AWS_S3_RETRY_MODE", "exponential", "AWS_S3_RETRY_MODE: expected one of standard"),
+    ("UPLOADS_STORE_CONCURRENCY", "0", "UPLOADS_STORE_CONCURRENCY: expected a whole number"),
+    ("UPLOADS_STORE_FAILURES", "none", "UPLOADS_STORE_FAILURES"),
+    ("UPLOADS_STORE_COOLDOWN", "nan", "UPLOADS_STORE_COOLDOWN: expected a number of seconds"),
+    ("UPLOADS_TICKET_TTL", "10m", "UPLOADS_TICKET_TTL"),
+    ("UPLOADS_MAX_SIZE", "20MB", "UPLOADS_MAX_SIZE: expected a whole number of at least 1"),
+    ("UPLOADS_PIN_CHECKSUM", "sometimes", "UPLOADS_PIN_CHECKSUM"),
+    ("UPLOADS_FULL_DECODE", "full", "UPLOADS_FULL_DECODE"),
+    ("UPLOADS_TICKET_RATE", "120/fortnight", "UPLOADS_TICKET_RATE"),
+    ("UPLOADS_TICKET_RATE", "0/hour", "UPLOADS_TICKET_RATE"),
+    ("LOGIN_RATE", "10/", "LOGIN_RATE"),
+    ("LOGIN_FAILURE_LIMIT", "0", "LOGIN_FAILURE_LIMIT: expected a whole number of at least 1"),
+    ("LOGIN_COOLOFF", "15m", "LOGIN_COOLOFF: expected a whole number from 1 to 1440"),
+    ("DJANGO_NUM_PROXIES", "-1", "DJANGO_NUM_PROXIES: expected a whole number from 0 to 10"),
+    ("DJANGO_NUM_PROXIES", "yes", "DJANGO_NUM_PROXIES"),
+    ("GUNICORN_WORKERS", "many", "GUNICORN_WORKERS: expected a whole number of at least 1"),
+    ("GUNICORN_WORKERS", "0", "GUNICORN_WORKERS"),
+    ("GUNICORN_THREADS", "0", "GUNICORN_THREADS"),
+    ("GUNICORN_TIMEOUT", "-1", "GUNICORN_TIMEOUT"),
+    ("GUNICORN_BIND", "0.0.0.0:http", "GUNICORN_BIND: expected host:port"),
+    ("FORWARDED_ALLOW_IPS", "proxy.local", "FORWARDED_ALLOW_IPS: expected IP addresses"),
+]
+# Variables of .env.example with no format to check: any text will do, or
+# only docker compose reads them (and refuses a bad port itself). A missing
+# secret key or bucket credential has its own tests.
+FREE_FORM = {
+    "DJANGO_SECRET_KEY",
+    "CACHE_KEY_PREFIX",
+    "DJANGO_MEDIA_ROOT",
+    "DJANGO_STATIC_ROOT",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "POSTGRES_DB",
+    "POSTGRES_USER",
+    "POSTGRES_PASSWORD",
+    "APP_PORT",
+    "S3_PORT",
+}
+# The bucket's name and region are checked in S3 mode, where they are used.
+NEEDS_BUCKET = {"AWS_STORAGE_BUCKET_NAME", "AWS_S3_REGION_NAME"}
+
+
+def test_every_variable_of_env_example_is_free_form_or_in_the_tables():
+    assert ENV_EXAMPLE - FREE_FORM - GOOD.keys() == set()
+    assert {variable for variable, _, _ in BAD} == GOOD.keys()
+
+
+@pytest.mark.process
+@pytest.mark.parametrize("variable, value, message", BAD)
+def test_check_names_a_malformed_variable(tmp_path, variable, value, message):
+    context = BUCKET if variable in NEEDS_BUCKET else {}
+    result = manage_check(tmp_path, **{**context, variable: value})
+
+    assert result.returncode == 1, result.stdout
+    assert "Traceback" not in result.stderr
+    # "?: (project.E001) LOGIN_RATE: expected ..."
+    error = re.compile(rf"^\?: \([a-z]+\.E\d+\) {re.escape(message)}", re.M)
+    assert error.search(result.stderr), result.stderr
+
+
+@pytest.mark.process
+@pytest.mark.parametrize("form", range(max(map(len, GOOD.values()))))
+def test_check_passes_good_values_of_every_variable(tmp_path, form):
+    good = {variable: values[form % len(values)] for variable, values in GOOD.items()}
+    result = manage_check(tmp_path, **{**BUCKET, **good})
+
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.process
+def test_check_warns_when_every_thread_may_wait_on_the_store(tmp_path):
+    result = manage_check(tmp_path, GUNICORN_THREADS="4", UPLOADS_STORE_CONCURRENCY="4")
+
+    assert result.returncode == 0, result.stderr
+    assert (
+        "?: (project.W001) UPLOADS_STORE_CONCURRENCY (4) is not below GUNICORN_THREADS (4)"
+        in result.stderr
+    )
+    assert "W001" not in manage_check(tmp_path, GUNICORN_THREADS="8").stderr
+
+
+@pytest.mark.process
+def test_check_requires_a_secret_key_without_debug(tmp_path):
+    result = manage_check(tmp_path, DJANGO_SECRET_KEY=None)
+
+    assert result.returncode == 1
+    assert "?: (project.E001) DJANGO_SECRET_KEY: required when DJANGO_DEBUG is off" in (
+        result.stderr
+    )
+    assert "HINT: Fix DJANGO_SECRET_KEY in the environment or in .env" in result.stderr
+
+
+@pytest.mark.process
+@pytest.mark.parametrize(
+    "variable, value, message",
+    [
+        *ISSUE_CASES,
+        ("GUNICORN_WORKERS", "many", "GUNICORN_WORKERS: expected a whole number of at least 1"),
+    ],
+)
+def test_gunicorn_refuses_to_start_on_a_bad_value(tmp_path, variable, value, message):
+    """The production server runs the checks before any worker starts:
+    without them it served 500s (or, for GUNICORN_WORKERS, died on a
+    traceback while reading its configuration)."""
+    gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable))
+    result = subprocess.run(
+        [gunicorn, "project.wsgi", "--config", "gunicorn.conf.py"],
+        cwd=BASE_DIR,
+        env=environment(tmp_path, GUNICORN_BIND="127.0.0.1:0", **{variable: value}),
+        capture_output=True,
+        text=True,
+        timeout=30,  # a gunicorn that started would serve until killed here
+    )
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert f"?: (project.E001) {message}" in result.stderr
+
+
+@pytest.mark.process
+def test_check_refuses_an_invalid_bucket_name(tmp_path):
+    result = manage_check(
+        tmp_path,
+        AWS_STORAGE_BUCKET_NAME="Shop_Media",
+        AWS_ACCESS_KEY_ID="a",
+        AWS_SECRET_ACCESS_KEY="b",
+    )
+    assert result.returncode == 1
+    assert "uploads.E002" in result.stderr
+
+
+@pytest.mark.process
+def test_dotenv_file_is_read_and_the_environment_wins(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("AWS_STORAGE_BUCKET_NAME=from-dotenv\nAWS_S3_REGION_NAME=af-south-1\n")
+    code = (
+        "from django.conf import settings;"
+        "print(settings.AWS_STORAGE_BUCKET_NAME, settings.AWS_S3_REGION_NAME)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env={
+            **CLEAN,
+            "DJANGO_SETTINGS_MODULE": "project.settings",
+            "DJANGO_ENV_FILE": str(env_file),
+            "AWS_S3_REGION_NAME": "eu-west-1",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.split() == ["from-dotenv", "eu-west-1"], result.stderr
+
+
+def test_env_defaults_and_lists():
+    env = Env({"HOSTS": " a.example.com, ,b.example.com ", "FLAG": "Yes"})
+    assert env.list("HOSTS") == ["a.example.com", "b.example.com"]
+    assert env.bool("FLAG") is True
+    assert env.bool("MISSING", default=True) is True
+    assert env.str("MISSING", "fallback") == "fallback"
+    assert env.problems == []
+
+
+def test_env_settings_use_storages_not_default_file_storage(settings):
+    assert not hasattr(settings, "DEFAULT_FILE_STORAGE")
+    assert set(settings.STORAGES) == {"default", "staticfiles"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "variables, media, static",
+    [
+        ({}, LOCAL_MEDIA, SERVED_STATIC),
+        ({"AWS_STORAGE_BUCKET_NAME": "shop-media"}, S3_MEDIA, S3_STATIC),
+        (
+            {"AWS_STORAGE_BUCKET_NAME": "shop-media", "DJANGO_STATIC_IN_BUCKET": "false"},
+            S3_MEDIA,
+            SERVED_STATIC,
+        ),
+    ],
+)
+def test_the_environment_picks_the_storage_classes(tmp_path, variables, media, static):
+    result = run_manage(
+        tmp_path,
+        "shell",
+        "-c",
+        "from django.core.files.storage import storages as s; "
+        "print(type(s['default']).__name__, type(s['staticfiles']).__name__)",
+        **variables,
+    )
+
+    assert result.returncode == 0, result.stderr
+    names = result.stdout.split()[-2:]
+    assert names == [media.rpartition(".")[2], static.rpartition(".")[2]]
+
+
+# Reads through project.env (env.int("NAME", ...)) or os.environ.
+PYTHON_READ = r'(?:env\.\w+|environ\.get|getenv|environ\[)\(?\s*"([A-Z0-9_]+)"'
+
+
+def python_reads(path):
+    return set(re.findall(PYTHON_READ, (BASE_DIR / path).read_text()))
+
+
+def compose_reads():
+    """The variables docker-compose.yml takes from .env for its own use. One
+    handed on to a container under its own name (``LOGIN_RATE:
+    ${LOGIN_RATE:-10/min}``) is not read by compose: whatever runs there
+    must read it."""
+    read = set()
+    for line in (BASE_DIR / "docker-compose.yml").read_text().splitlines():
+        handed_on = re.match(r"\s*([A-Z0-9_]+):", line)
+        for name in re.findall(r"\$\{([A-Z0-9_]+)", line):
+            if not (handed_on and handed_on[1] == name):
+                read.add(name)
+    return read
+
+
+def test_every_variable_read_by_the_settings_is_documented_in_env_example():
+    # DJANGO_ENV_FILE names the file itself.
+    read = python_reads("project/settings.py") - {"DJANGO_ENV_FILE"}
+
+    assert len(read) > 20
+    assert read - ENV_EXAMPLE == set()
+
+
+def test_every_variable_of_env_example_is_read():
+    """By the settings, by gunicorn.conf.py, or by docker compose itself
+    (ports, the database's name and password)."""
+    read = python_reads("project/settings.py") | python_reads("gunicorn.conf.py") | compose_reads()
+
+    assert {"DJANGO_DEBUG", "GUNICORN_WORKERS", "POSTGRES_PASSWORD"} <= read
+    assert ENV_EXAMPLE - read == set()
+
+
+def test_readme_configuration_table_lists_every_variable_of_env_example():
+    readme = (BASE_DIR / "README.md").read_text()
+    section = readme.split("\n## Configuration\n", 1)[1].split("\n#", 1)[0]
+    table = set()
+    for row in re.findall(r"^\| *(.+?) *\|", section, re.M):
+        table |= set(re.findall(r"`([A-Z0-9_]+)`", row))
+
+    assert table - ENV_EXAMPLE == set()
+    assert ENV_EXAMPLE - table == set()
+
+
+@pytest.mark.parametrize(
+    "bucket, backend, message",
+    [
+        ("shop-media", LOCAL_MEDIA, "AWS_STORAGE_BUCKET_NAME is set, but STORAGES['default']"),
+        ("", S3_MEDIA, "but AWS_STORAGE_BUCKET_NAME is empty"),
+    ],
+)
+def test_check_refuses_a_default_storage_of_the_other_mode(settings, bucket, backend, message):
+    from django.core.checks import run_checks
+
+    settings.AWS_STORAGE_BUCKET_NAME = bucket
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": backend}}
+
+    errors = [error for error in run_checks() if error.id == "uploads.E004"]
+
+    assert len(errors) == 1 and message in errors[0].msg
+
+
+def test_check_accepts_the_storages_of_each_mode(settings):
+    from django.core.checks import run_checks
+
+    for bucket in ("", "shop-media"):
+        settings.AWS_STORAGE_BUCKET_NAME = bucket
+        settings.STORAGES = storages_for(bucket=bucket, static_in_bucket=True)
+        assert "uploads.E004" not in {error.id for error in run_checks()}

@@ -1,0 +1,90 @@
+"""The store seen from outside, as a client and an operator see it: the
+test SeaweedFS's credentials, what a bucket or a media folder holds, and a
+``Store`` per storage mode that posts forms as a client would."""
+
+import requests
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.test import APIClient
+
+# The credentials and region of the tests' SeaweedFS (the ``seaweedfs``
+# fixture), for the processes and clients that reach it.
+ACCESS_KEY = "test-access-key"
+SECRET_KEY = "test-secret-key"
+REGION = "eu-west-3"
+
+
+def bucket_keys(client, bucket):
+    response = client.list_objects_v2(Bucket=bucket)
+    return sorted(item["Key"] for item in response.get("Contents", []))
+
+
+def disk_files(root):
+    return sorted(path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file())
+
+
+class Store:
+    """One storage mode seen from outside: post a form as a client would,
+    and look at what the store holds, as bucket keys (``media/...``)."""
+
+    mode = None
+
+    def post(self, upload, body, fields=None, filename="photo.jpg", file_type="image/jpeg"):
+        raise NotImplementedError
+
+    def keys(self):
+        raise NotImplementedError
+
+
+class S3Store(Store):
+    mode = "s3"
+
+    def __init__(self, client, bucket):
+        self.client = client
+        self.bucket = bucket
+
+    def post(self, upload, body, fields=None, filename="photo.jpg", file_type="image/jpeg"):
+        form = upload["fields"] if fields is None else fields
+        return requests.post(
+            upload["url"], data=form, files={"file": (filename, body, file_type)}, timeout=30
+        ).status_code
+
+    def keys(self):
+        return bucket_keys(self.client, self.bucket)
+
+    def read(self, key):
+        return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+    def put(self, key, body):
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=body)
+
+
+class LocalStore(Store):
+    mode = "local"
+
+    def __init__(self, media_root):
+        self.media_root = media_root
+        self.http = APIClient()
+
+    def post(self, upload, body, fields=None, filename="photo.jpg", file_type="image/jpeg"):
+        form = dict(upload["fields"] if fields is None else fields)
+        form["file"] = SimpleUploadedFile(filename, body, file_type)
+        return self.http.post(upload["url"], form, format="multipart").status_code
+
+    def keys(self):
+        if not self.media_root.exists():
+            return []
+        return [f"media/{name}" for name in disk_files(self.media_root)]
+
+    def path(self, key):
+        return self.media_root / key.removeprefix("media/")
+
+    def read(self, key):
+        return self.path(key).read_bytes()
+
+    def put(self, key, body):
+        # As the emulator lands uploads: a new file renamed into place.
+        path = self.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_bytes(body)
+        temporary.replace(path)

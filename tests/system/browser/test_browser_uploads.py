@@ -1,0 +1,251 @@
+"""What shop staff do in a phone browser, in real Chromium."""
+
+import io
+import re
+
+from django.core.signals import request_started
+from PIL import Image
+
+from inventory.models import Product
+from tests.support.browser import log_in
+from tests.support.images import jpeg, png
+from tests.support.stores import bucket_keys, disk_files
+from uploads.models import UploadTicket
+
+GPS_IFD = 0x8825
+ORIENTATION = 0x0112
+
+
+def stored_objects(site_mode, request):
+    """The media the store holds, as bucket keys, and a reader of one."""
+    if site_mode == "s3":
+        client = request.getfixturevalue("s3_client")
+        bucket = request.getfixturevalue("s3_bucket")
+        keys = [key for key in bucket_keys(client, bucket) if key.startswith("media/")]
+        return keys, lambda key: client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    media = request.getfixturevalue("local_media")
+    keys = [f"media/{name}" for name in disk_files(media)] if media.exists() else []
+    return keys, lambda key: (media / key.removeprefix("media/")).read_bytes()
+
+
+def watch_progress(page):
+    """Record every progress value the picker shows."""
+    page.evaluate(
+        """() => {
+            window.progressSeen = [];
+            const picker = document.querySelector('.picker');
+            new MutationObserver(() => window.progressSeen.push(Number(picker.dataset.progress)))
+                .observe(picker, {attributes: true, attributeFilter: ['data-progress']});
+        }"""
+    )
+
+
+def choose_file(page, name, mime_type, data):
+    page.set_input_files(
+        ".picker .choose input", files=[{"name": name, "mimeType": mime_type, "buffer": data}]
+    )
+
+
+def test_staff_uploads_a_product_photo(site_mode, page, live_server, shop, request, settings):
+    product = shop["product"]
+    browser_requests = []  # (method, url, content type) as the browser sent them
+    page.on(
+        "request",
+        lambda r: browser_requests.append((r.method, r.url, r.headers.get("content-type", ""))),
+    )
+    server_log = []  # (method, path, content type, length) as Django received them
+
+    def log_request(sender, environ, **kwargs):
+        server_log.append(
+            (
+                environ["REQUEST_METHOD"],
+                environ["PATH_INFO"],
+                environ.get("CONTENT_TYPE", ""),
+                int(environ.get("CONTENT_LENGTH") or 0),
+            )
+        )
+
+    request_started.connect(log_request)
+    request.addfinalizer(lambda: request_started.disconnect(log_request))
+    log_in(page, live_server, "staff")
+    page.goto(f"{live_server.url}/products/{product.pk}/")
+    watch_progress(page)
+
+    photo = jpeg((1200, 900), color=(180, 90, 20))
+    choose_file(page, "riz.jpg", "image/jpeg", photo)
+
+    page.wait_for_selector(".picker .status:text('Photo enregistrée.')")
+    assert max(page.evaluate("window.progressSeen")) == 100
+    assert page.locator(".picker .progress").is_hidden(), "the progress bar goes away when done"
+    product.refresh_from_db()
+    assert re.fullmatch(
+        rf"sites/{shop['site'].pk}/products/[0-9a-f]{{32}}\.jpg", product.image.name
+    )
+    keys, read = stored_objects(site_mode, request)
+    assert keys == ["media/" + product.image.name]
+    assert read(keys[0]) == photo, "small enough, no EXIF: sent as it was"
+
+    page.goto(f"{live_server.url}/")
+    thumbnail = page.locator(".products img.thumbnail").first
+    thumbnail.wait_for()
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=thumbnail.element_handle()
+    )
+    source = thumbnail.get_attribute("src")
+    if site_mode == "s3":
+        assert source.startswith(
+            f"{settings.AWS_S3_ENDPOINT_URL}/{request.getfixturevalue('s3_bucket')}/media/sites/"
+        )
+        # No image bytes reached Django: only small JSON and form posts.
+        posts = [entry for entry in server_log if entry[0] == "POST"]
+        assert [path for _, path, _, _ in posts if path.startswith("/api/")] == [
+            "/api/uploads/tickets/",
+            f"/api/uploads/tickets/{UploadTicket.objects.get().pk}/confirm/",
+        ]
+        for _method, path, content_type, length in server_log:
+            assert not content_type.startswith("multipart/"), path
+            assert length < 4096, path
+        # The photo went to the bucket, as one multipart POST.
+        to_bucket = [
+            entry
+            for entry in browser_requests
+            if entry[0] == "POST" and entry[1].startswith(settings.AWS_S3_ENDPOINT_URL)
+        ]
+        assert len(to_bucket) == 1
+        assert to_bucket[0][2].startswith("multipart/form-data")
+    else:
+        assert source.startswith("/media/sites/")
+
+
+def test_a_text_file_named_jpg_shows_a_readable_error(site_mode, page, live_server, shop, request):
+    product = shop["product"]
+    log_in(page, live_server, "staff")
+    page.goto(f"{live_server.url}/products/{product.pk}/")
+
+    choose_file(page, "notes.jpg", "image/jpeg", b"Liste des courses: riz, huile, sucre.\n")
+
+    error = page.locator(".picker .error")
+    error.wait_for()
+    page.wait_for_function("el => el.textContent.length > 0", arg=error.element_handle())
+    assert (
+        error.text_content()
+        == "Le fichier n'est pas une image JPEG, PNG ou WebP, ou il est endommagé."
+    )
+    product.refresh_from_db()
+    assert not product.image
+    assert stored_objects(site_mode, request)[0] == []
+
+
+def test_site_admin_uploads_the_logo(site_mode, page, live_server, shop, request):
+    site = shop["site"]
+    log_in(page, live_server, "boss")
+    page.goto(f"{live_server.url}/site/")
+
+    choose_file(page, "logo.png", "image/png", png((300, 120)))
+
+    page.wait_for_selector(".picker .status:text('Photo enregistrée.')")
+    site.refresh_from_db()
+    assert site.logo.name.startswith(f"sites/{site.pk}/config/")
+    assert stored_objects(site_mode, request)[0] == ["media/" + site.logo.name]
+
+
+def test_staff_cannot_open_the_site_settings(site_mode, page, live_server, shop):
+    log_in(page, live_server, "staff")
+    response = page.goto(f"{live_server.url}/site/")
+    assert response.status == 403
+
+
+def phone_photo():
+    """A 4000×3000 JPEG as a phone takes it: rotated by EXIF, with GPS."""
+    image = Image.new("RGB", (4000, 3000), (40, 120, 200))
+    for x in range(0, 4000, 400):
+        image.paste((220, 200, 40), (x, 0, x + 200, 3000))
+    exif = Image.Exif()
+    exif[ORIENTATION] = 6  # shown turned 90°: 3000 wide, 4000 high
+    exif[0x010F] = "PhoneMaker"
+    gps = exif.get_ifd(GPS_IFD)
+    gps.update({1: "N", 2: (14.0, 41.0, 33.0), 3: "W", 4: (17.0, 26.0, 48.0)})
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=92, exif=exif)
+    return buffer.getvalue()
+
+
+def test_a_big_phone_photo_is_shrunk_and_stripped(site_mode, page, live_server, shop, request):
+    product = shop["product"]
+    photo = phone_photo()
+    original = Image.open(io.BytesIO(photo))
+    assert original.getexif().get_ifd(GPS_IFD), "the test photo carries GPS data"
+    log_in(page, live_server, "staff")
+    page.goto(f"{live_server.url}/products/{product.pk}/")
+
+    choose_file(page, "IMG_0001.jpg", "image/jpeg", photo)
+
+    page.wait_for_selector(".picker .status:text('Photo enregistrée.')", timeout=60_000)
+    product.refresh_from_db()
+    keys, read = stored_objects(site_mode, request)
+    assert keys == ["media/" + product.image.name]
+    stored = read(keys[0])
+    assert len(stored) < len(photo)
+    image = Image.open(io.BytesIO(stored))
+    assert image.format == "JPEG"
+    assert image.size == (1536, 2048), "longest side 2048, orientation applied"
+    exif = image.getexif()
+    assert GPS_IFD not in exif and not exif.get_ifd(GPS_IFD)
+    assert ORIENTATION not in exif
+
+
+def test_new_product_with_photo(site_mode, page, live_server, shop):
+    log_in(page, live_server, "staff")
+    page.goto(f"{live_server.url}/products/new/")
+    page.fill("input[name=name]", "Huile d'arachide")
+    page.fill("input[name=cug]", "H-5")
+    page.fill("input[name=price]", "6500")
+    page.fill("input[name=quantity]", "12")
+    choose_file(page, "huile.jpg", "image/jpeg", jpeg((800, 600)))
+    page.click(".product-form button[type=submit]")
+
+    product = None
+    page.wait_for_url(re.compile(r"/products/\d+/$"))
+    product = Product.objects.get(cug="H-5")
+    assert page.url == f"{live_server.url}/products/{product.pk}/"
+    assert product.image.name.startswith(f"sites/{shop['site'].pk}/products/")
+
+
+def test_cancel_stops_the_upload(site_mode, page, live_server, shop, request, settings):
+    product = shop["product"]
+    log_in(page, live_server, "staff")
+    page.goto(f"{live_server.url}/products/{product.pk}/")
+    # Hold the storage POST so that there is time to cancel it.
+    storage_url = (
+        "**/uploads/emulator/**" if site_mode == "local" else f"{settings.AWS_S3_ENDPOINT_URL}/**"
+    )
+    page.route(storage_url, lambda route: None)
+
+    choose_file(page, "riz.jpg", "image/jpeg", jpeg((640, 480)))
+    page.locator(".picker .cancel").click()
+
+    page.wait_for_selector(".picker .error:text('Envoi annulé.')")
+    product.refresh_from_db()
+    assert not product.image
+
+
+def test_drag_and_drop_a_photo(site_mode, page, live_server, shop):
+    product = shop["product"]
+    log_in(page, live_server, "staff")
+    page.goto(f"{live_server.url}/products/{product.pk}/")
+    photo = jpeg((500, 400))
+    transfer = page.evaluate_handle(
+        """bytes => {
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([new Uint8Array(bytes)], "drop.jpg", {type: "image/jpeg"}));
+            return transfer;
+        }""",
+        list(photo),
+    )
+
+    page.dispatch_event(".picker .dropzone", "drop", {"dataTransfer": transfer})
+
+    page.wait_for_selector(".picker .status:text('Photo enregistrée.')")
+    product.refresh_from_db()
+    with product.image.open() as handle:
+        assert handle.read() == photo

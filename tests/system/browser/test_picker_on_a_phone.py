@@ -1,0 +1,130 @@
+"""The image picker as shop staff see it on a phone: take a photo or choose
+one, with a finger or the keyboard, in French."""
+
+import pytest
+
+from tests.support.browser import lan_url, log_in
+from tests.support.images import jpeg
+from uploads.models import UploadTicket
+
+TAKE = "Prendre une photo"
+CHOOSE = "Choisir une photo"
+SAVED = ".picker .status:text('Photo enregistrée.')"
+
+# What the page shows does not depend on the storage mode.
+local_only = pytest.mark.parametrize("site_mode", ["local"], indirect=True)
+
+
+def open_product(phone, live_server, shop, base_url=None):
+    base_url = base_url or live_server.url
+    log_in(phone, live_server, "staff", base_url)
+    phone.goto(f"{base_url}/products/{shop['product'].pk}/")
+    # Playwright turns on Chromium's file chooser interception when the first
+    # listener is added, asynchronously: a key press sent at once may open a
+    # native chooser instead, which headless Chromium never shows. A listener
+    # added now, and a round trip, make it in time.
+    phone.on("filechooser", lambda chooser: None)
+    phone.evaluate("1")
+
+
+def send(file_chooser, name="riz.jpg"):
+    file_chooser.set_files([{"name": name, "mimeType": "image/jpeg", "buffer": jpeg((640, 480))}])
+
+
+@local_only
+def test_two_buttons_and_no_raw_file_input(site_mode, phone, live_server, shop):
+    open_product(phone, live_server, shop)
+
+    take, choose = phone.get_by_label(TAKE), phone.get_by_label(CHOOSE)
+    assert take.get_attribute("capture") == "environment", "opens the camera"
+    assert choose.get_attribute("capture") is None, "opens the gallery and files"
+    for name in (TAKE, CHOOSE):
+        button = phone.locator(".picker label", has_text=name)
+        box = button.bounding_box()
+        assert box["height"] >= 44 and box["width"] >= 120, f"{name}: a target for a finger"
+    for native in phone.locator(".picker input[type=file]").all():
+        # Out of sight ("Choose File", "No file chosen"), yet not removed:
+        # display:none would take it out of the tab order.
+        box = native.bounding_box()
+        assert box["width"] <= 1 and box["height"] <= 1
+        assert native.evaluate("el => getComputedStyle(el).display") != "none"
+    assert phone.locator(".picker .insecure").is_hidden(), "localhost is a secure context"
+
+
+@local_only
+@pytest.mark.parametrize("name, capture", [(TAKE, "environment"), (CHOOSE, None)])
+def test_each_button_opens_a_file_chooser(site_mode, phone, live_server, shop, name, capture):
+    open_product(phone, live_server, shop)
+
+    with phone.expect_file_chooser() as chooser:
+        phone.locator(".picker label", has_text=name).tap()
+
+    assert chooser.value.element.get_attribute("capture") == capture
+
+
+@local_only
+def test_keyboard_reaches_and_opens_both_buttons(site_mode, phone, live_server, shop):
+    open_product(phone, live_server, shop)
+
+    focused = []
+    for _ in range(30):
+        phone.keyboard.press("Tab")
+        label = phone.evaluate("document.activeElement.labels?.[0]?.textContent.trim()")
+        if label in (TAKE, CHOOSE):
+            # The focus ring is drawn on the visible button, not on the input.
+            outline = phone.evaluate(
+                "getComputedStyle(document.activeElement.labels[0]).outlineStyle"
+            )
+            assert outline == "solid", f"{label}: no visible focus"
+            with phone.expect_file_chooser() as chooser:
+                phone.keyboard.press("Enter" if label == TAKE else "Space")
+            focused.append((label, chooser.value.element.get_attribute("capture")))
+            if len(focused) == 1:
+                # Dismissed, as a user backing out of the camera would, before
+                # the next chooser opens.
+                chooser.value.set_files([])
+        if len(focused) == 2:
+            break
+    assert focused == [(TAKE, "environment"), (CHOOSE, None)]
+    send(chooser.value)
+    phone.wait_for_selector(SAVED)
+
+
+@pytest.mark.parametrize("name", [TAKE, CHOOSE])
+def test_a_photo_taken_or_chosen_is_uploaded(site_mode, phone, live_server, shop, name):
+    product = shop["product"]
+    open_product(phone, live_server, shop)
+
+    with phone.expect_file_chooser() as chooser:
+        phone.locator(".picker label", has_text=name).tap()
+    send(chooser.value)
+
+    phone.wait_for_selector(SAVED)
+    product.refresh_from_db()
+    assert product.image.name.startswith(f"sites/{shop['site'].pk}/products/")
+    assert UploadTicket.objects.get().sha256, "the store is held to the photo's checksum"
+
+
+def test_on_plain_http_from_the_lan_it_says_so_and_uploads(
+    site_mode, phone, live_server, shop, settings
+):
+    """A phone on the shop's network opening http://192.168.x.y:8000/: no
+    WebCrypto, so no checksum; the picker says so and the photo goes up."""
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "shop.lan.test"]
+    product = shop["product"]
+    open_product(phone, live_server, shop, lan_url(live_server))
+    assert not phone.evaluate("window.isSecureContext")
+
+    notice = phone.locator(".picker .insecure")
+    assert notice.is_visible()
+    assert notice.text_content() == (
+        "Cette page n'est pas servie en HTTPS : les photos sont envoyées sans contrôle d'intégrité."
+    )
+    with phone.expect_file_chooser() as chooser:
+        phone.locator(".picker label", has_text=CHOOSE).tap()
+    send(chooser.value)
+
+    phone.wait_for_selector(SAVED)
+    product.refresh_from_db()
+    assert product.image
+    assert UploadTicket.objects.get().sha256 == ""
