@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from unittest import mock
 from urllib.parse import parse_qs, urlsplit
 
+import botocore.auth
 import pytest
 import requests
 from django.core.checks import run_checks
@@ -214,3 +215,20 @@ def test_check_refuses_a_window_the_store_would_refuse(settings, window):
 def test_check_accepts_the_longest_window(settings):
     settings.UPLOADS = {**settings.UPLOADS, "URL_WINDOW": 302400}
     assert not [message for message in run_checks() if message.id == "uploads.E005"]
+
+
+@pytest.mark.parametrize("name", [NAME, "sites/4/products/é t+é (1).jpg"])
+def test_the_signature_is_botocores_own(s3_bucket, name):
+    """Dated at a given time, the URL is the one botocore's presigner gives
+    at that time: the same canonical request, quoting and signature."""
+    moment = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+    storage = default_storage
+    storage.save(name, ContentFile(b"x"))
+    with mock.patch.object(
+        botocore.auth, "get_current_datetime", lambda: moment.replace(tzinfo=None)
+    ):
+        presigned = storage.url(name, expire=7200)
+
+    assert storage.url_signed_at(name, moment, 7200) == presigned
+    with clock_at(this_window() + timedelta(seconds=1)):
+        assert requests.get(stable_url(name), timeout=10).content == b"x"
