@@ -27,6 +27,7 @@ name (``connect_timeout=1``) overrides it for one instance.
 
 import functools
 import threading
+from datetime import UTC
 
 import botocore
 from botocore.auth import SIGV4_TIMESTAMP, S3SigV4QueryAuth
@@ -121,7 +122,8 @@ class DatedQueryAuth(S3SigV4QueryAuth):
 
     def __init__(self, credentials, service_name, region_name, expires, signed_at):
         super().__init__(credentials, service_name, region_name, expires=expires)
-        self.signed_at = signed_at
+        # SigV4 dates are UTC; a naive datetime is taken as UTC already.
+        self.signed_at = signed_at.astimezone(UTC) if signed_at.tzinfo else signed_at
 
     def add_auth(self, request):
         if self.credentials is None:
@@ -248,7 +250,7 @@ class S3Connection(S3Storage):
 
     def url_signed_at(self, name, signed_at, expires):
         """A presigned GET of ``name`` for the public address, dated
-        ``signed_at`` (a UTC datetime) and valid ``expires`` seconds from
+        ``signed_at`` (a datetime) and valid ``expires`` seconds from
         then: the same arguments give the same URL.
 
         botocore builds the object's plain URL (addressing style, endpoint,

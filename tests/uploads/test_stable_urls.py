@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from unittest import mock
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import botocore.auth
 import pytest
@@ -230,5 +231,7 @@ def test_the_signature_is_botocores_own(s3_bucket, name):
         presigned = storage.url(name, expire=7200)
 
     assert storage.url_signed_at(name, moment, 7200) == presigned
+    paris = moment.astimezone(ZoneInfo("Europe/Paris"))
+    assert storage.url_signed_at(name, paris, 7200) == presigned
     with clock_at(this_window() + timedelta(seconds=1)):
         assert requests.get(stable_url(name), timeout=10).content == b"x"
