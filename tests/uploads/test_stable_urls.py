@@ -235,3 +235,19 @@ def test_the_signature_is_botocores_own(s3_bucket, name):
     assert storage.url_signed_at(name, paris, 7200) == presigned
     with clock_at(this_window() + timedelta(seconds=1)):
         assert requests.get(stable_url(name), timeout=10).content == b"x"
+
+
+def test_template_filter(s3_bucket):
+    """Templates link a file field through ``|stable_url``: the same URL as
+    ``stable_url(name)``, nothing for an empty field."""
+    from django.db.models.fields.files import FieldFile
+    from django.template import engines
+
+    field = FieldFile(None, mock.Mock(storage=default_storage), NAME)
+    render = engines["django"].from_string("{% load media_urls %}[{{ file|stable_url }}]").render
+
+    with clock_at(this_window() + timedelta(seconds=1)):
+        assert render({"file": field}) == f"[{stable_url(NAME)}]".replace("&", "&amp;")
+        assert render({"file": NAME}) == render({"file": field})
+    assert render({"file": FieldFile(None, mock.Mock(storage=default_storage), "")}) == "[]"
+    assert render({"file": None}) == "[]"
