@@ -316,12 +316,19 @@ UPLOADS = {
     "MAX_SIZE": env.int("UPLOADS_MAX_SIZE", 10 * 1024 * 1024, minimum=1),
     "PIN_CHECKSUM": env.bool("UPLOADS_PIN_CHECKSUM", True),
     "FULL_DECODE": env.bool("UPLOADS_FULL_DECODE", False),
+    # Image URLs stay the same for this many seconds (valid for twice that,
+    # at most a week: S3's limit).
+    "URL_WINDOW": env.int("UPLOADS_URL_WINDOW", 3600, minimum=1, maximum=7 * 24 * 3600 // 2),
     # How many threads of a process may wait on the store, and when to stop
     # trying it for a while (uploads/guard.py).
     "STORE_CONCURRENCY": env.int("UPLOADS_STORE_CONCURRENCY", 4, minimum=1),
     "STORE_FAILURES": env.int("UPLOADS_STORE_FAILURES", 3, minimum=1),
     "STORE_COOLDOWN": env.seconds("UPLOADS_STORE_COOLDOWN", 5, maximum=3600),
 }
+# The Cache-Control of the images the app writes, when not uploads/conf.py's
+# (which says why it is what it is): "public, ..." behind a CDN.
+if env.str("UPLOADS_CACHE_CONTROL"):
+    UPLOADS["CACHE_CONTROL"] = env.str("UPLOADS_CACHE_CONTROL")
 
 # --- Logs -------------------------------------------------------------------
 

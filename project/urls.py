@@ -1,5 +1,3 @@
-from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -16,10 +14,6 @@ urlpatterns = [
     path("", include("uploads.urls")),
     path("", include("inventory.urls")),
 ]
-
-if settings.DEBUG and not settings.AWS_STORAGE_BUCKET_NAME:
-    # Development only: in filesystem mode, runserver serves uploaded files.
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 handler400 = views.bad_request
 handler404 = views.page_not_found

@@ -103,3 +103,27 @@ def check_filesystem_mode_in_production(app_configs, **kwargs):
             id="uploads.W001",
         )
     ]
+
+
+# S3 refuses a presigned URL valid for more than a week (SigV4's limit).
+MAX_PRESIGNED_SECONDS = 7 * 24 * 3600
+
+
+@register(Tags.compatibility)
+def check_url_window(app_configs, **kwargs):
+    """``stable_url`` signs for two windows: a window over half a week would
+    give URLs the store refuses, every one of them, from the first."""
+    from uploads.conf import upload_settings
+
+    window = upload_settings.URL_WINDOW
+    if type(window) is int and 1 <= window <= MAX_PRESIGNED_SECONDS // 2:
+        return []
+    return [
+        Error(
+            f"UPLOADS['URL_WINDOW'] is {window!r}: expected a whole number of seconds "
+            f"from 1 to {MAX_PRESIGNED_SECONDS // 2}.",
+            hint="Image URLs are valid for two windows, and S3 refuses URLs valid "
+            "for more than a week.",
+            id="uploads.E005",
+        )
+    ]

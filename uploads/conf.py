@@ -36,9 +36,23 @@ DEFAULTS = {
     # Pin x-amz-checksum-sha256 in the policy when the client sends sha256.
     # Turn off for a store that rejects checksum fields in POST forms.
     "PIN_CHECKSUM": True,
-    # Headers the server sets on the final object at confirm.
+    # Headers the server sets on every object it writes for good (confirm's
+    # copy, renditions), and the filesystem media view sends.
+    # - private: only the browser's or the app's own cache keeps an image.
+    #   The bucket is private and a presigned URL is a credential that
+    #   lapses; a shared cache (a proxy, a CDN in front of the signed URLs)
+    #   would go on serving it to whoever holds the URL after it expired.
+    #   Behind AWS_S3_CUSTOM_DOMAIN (a CDN meant to cache), use "public, ...".
+    # - max-age one year, immutable: an object's key is never written twice
+    #   (new bytes get a new key), so a cached copy is never stale and a
+    #   reload need not revalidate it. The URL itself changes once per
+    #   URL_WINDOW (S3), which bounds how long a cached copy is reused.
     "CACHE_CONTROL": "private, max-age=31536000, immutable",
     "CONTENT_DISPOSITION": "inline",
+    # Seconds during which uploads.media.stable_url() gives the same URL: a
+    # presigned GET dated at the start of the window, valid for two windows
+    # (at most 302400: S3 refuses URLs valid longer than a week).
+    "URL_WINDOW": 3600,
     # f(user) -> site id or None: the site whose folder a user's files go
     # to; a dotted path or the function itself (uploads.sites).
     "SITE_RESOLVER": None,

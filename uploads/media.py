@@ -13,15 +13,22 @@ S3 or a filesystem storage itself: it has no mode of its own, so it follows
 whatever storage the settings of the moment name, and a site is resolved per
 instance, never at import time. Apps define their folders from their upload
 targets (``inventory.storage``).
+
+``stable_url(name)`` is the URL to put in pages and API responses: the same
+one for a while (``UPLOADS["URL_WINDOW"]``), so that browsers and apps
+cache images by URL. ``.url`` signs anew at each call in S3 mode.
 """
 
 import posixpath
+from datetime import UTC, datetime
 from pathlib import PurePosixPath
 
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import FileSystemStorage, Storage, default_storage
+from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 
+from uploads.conf import upload_settings
 from uploads.keys import S3_MEDIA_LOCATION, media_key, site_folder
 from uploads.s3 import S3Connection
 
@@ -39,6 +46,25 @@ def strip_prefixes(name, prefixes):
         if name.startswith(prefix):
             return name[len(prefix) :]
     return name
+
+
+def window_start(now, window):
+    """The start of the ``window``-second window that holds ``now``, counted
+    from the epoch: every process of every server agrees on it."""
+    return datetime.fromtimestamp(int(now.timestamp()) // window * window, tz=UTC)
+
+
+def stable_url(name, storage=None):
+    """The cacheable URL of the media file ``name`` (relative to the media
+    root), in the default storage unless given another: identical across
+    page views and API calls for ``UPLOADS["URL_WINDOW"]`` seconds.
+
+    A storage with no ``stable_url()`` of its own (a project's other
+    storage) gives its ``url()``.
+    """
+    storage = default_storage if storage is None else storage
+    method = getattr(storage, "stable_url", storage.url)
+    return method(name)
 
 
 class MediaRootNames:
@@ -64,6 +90,30 @@ class S3MediaStorage(MediaRootNames, S3Connection):
     def _normalize_name(self, name):
         return super()._normalize_name(self.relative_name(name))
 
+    def stable_url(self, name):
+        """A presigned GET dated at the start of the current window and
+        valid for two windows: the same URL all through the window, and one
+        taken at its last second still works for a whole window after.
+        Plain URLs, as ``url()``, with a custom domain or without
+        querystring auth."""
+        if self.custom_domain or not self.querystring_auth:
+            return self.url(name)
+        window = upload_settings.URL_WINDOW
+        return self.url_signed_at(name, window_start(timezone.now(), window), 2 * window)
+
+    def object_headers(self):
+        """The headers of every object the app writes for good (confirm's
+        copy, and whatever is saved through this storage), from the
+        ``UPLOADS`` settings."""
+        return {
+            "CacheControl": upload_settings.CACHE_CONTROL,
+            "ContentDisposition": upload_settings.CONTENT_DISPOSITION,
+        }
+
+    def get_object_parameters(self, name):
+        # AWS_S3_OBJECT_PARAMETERS, django-storages' own setting, wins.
+        return {**self.object_headers(), **super().get_object_parameters(name)}
+
 
 class LocalMediaStorage(MediaRootNames, FileSystemStorage):
     """User media on disk, below ``MEDIA_ROOT`` (served at ``MEDIA_URL``)."""
@@ -73,6 +123,11 @@ class LocalMediaStorage(MediaRootNames, FileSystemStorage):
 
     def url(self, name):
         return super().url(self.relative_name(name))
+
+    def stable_url(self, name):
+        """``MEDIA_URL`` URLs never change; the media view sends the caching
+        headers (``uploads.media_views``)."""
+        return self.url(name)
 
 
 @deconstructible
@@ -137,6 +192,9 @@ class SiteStorage(Storage):
 
     def url(self, name):
         return self.media.url(self.media_name(name))
+
+    def stable_url(self, name):
+        return stable_url(self.media_name(name), self.media)
 
     def get_accessed_time(self, name):
         return self.media.get_accessed_time(self.media_name(name))

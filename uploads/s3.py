@@ -12,6 +12,9 @@ the upload backend, the health check, the commands):
 - **Shared clients.** Storages are created per request (the site storages);
   building a boto3 session for each would cost tens of milliseconds and a
   connection pool apiece, so instances with the same settings share theirs.
+- **URLs dated by the caller.** ``url_signed_at()`` presigns a GET dated
+  at a given time instead of now, so that the same arguments give the same
+  URL (``uploads.media.stable_url`` dates it at the start of a window).
 - **A public address.** ``AWS_S3_PUBLIC_ENDPOINT_URL`` is the store's address
   as browsers and phones reach it, when it differs from ``AWS_S3_ENDPOINT_URL``,
   the one the app uses (``http://s3:8333`` inside a compose network, say).
@@ -24,8 +27,13 @@ name (``connect_timeout=1``) overrides it for one instance.
 
 import functools
 import threading
+from datetime import UTC
 
+import botocore
+from botocore.auth import SIGV4_TIMESTAMP, S3SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.exceptions import NoCredentialsError
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name, setting
 
@@ -46,6 +54,8 @@ STORE_BOUNDS = {
 # No options of the project's own: what AWS_S3_CLIENT_CONFIG adds when it is
 # unset. One object, so that storages without it share their clients.
 NO_CLIENT_CONFIG = Config()
+# What a client that only makes plain URLs adds (see S3Connection.url_signed_at).
+UNSIGNED_CONFIG = Config(signature_version=botocore.UNSIGNED)
 
 _shared_resources = threading.local()
 _shared_clients = {}
@@ -98,6 +108,31 @@ def merged_config(config, custom):
     """``custom`` (``AWS_S3_CLIENT_CONFIG``) over ``config``, made once, so
     that storages share their clients (see ``S3Connection.connection``)."""
     return config.merge(custom)
+
+
+class DatedQueryAuth(S3SigV4QueryAuth):
+    """botocore's signer of presigned URLs (SigV4 in the query string),
+    dated ``signed_at`` instead of now.
+
+    botocore reads its clock inside ``add_auth()`` and takes no date from
+    its caller, so this ``add_auth()`` sets the date, then runs the steps of
+    botocore's own. The signature is botocore's: a store accepts it as any
+    presigned URL, valid ``expires`` seconds from ``signed_at``.
+    """
+
+    def __init__(self, credentials, service_name, region_name, expires, signed_at):
+        super().__init__(credentials, service_name, region_name, expires=expires)
+        # SigV4 dates are UTC; a naive datetime is taken as UTC already.
+        self.signed_at = signed_at.astimezone(UTC) if signed_at.tzinfo else signed_at
+
+    def add_auth(self, request):
+        if self.credentials is None:
+            raise NoCredentialsError()
+        request.context["timestamp"] = self.signed_at.strftime(SIGV4_TIMESTAMP)
+        self._modify_request_before_signing(request)
+        canonical_request = self.canonical_request(request)
+        string_to_sign = self.string_to_sign(request, canonical_request)
+        self._inject_signature_to_request(request, self.signature(string_to_sign, request))
 
 
 class S3Connection(S3Storage):
@@ -189,16 +224,55 @@ class S3Connection(S3Storage):
             "verify": self.verify,
         }
 
-    def shared_client(self, endpoint_url):
-        key = self.connection_key(endpoint_url)
+    def shared_client(self, endpoint_url, *, signed=True):
+        """The process's client for ``endpoint_url``; ``signed=False``: one
+        that signs nothing, whose presigned URLs are plain ones."""
+        key = (self.connection_key(endpoint_url), signed)
         with _shared_clients_lock:  # the first threads wait for one client
             client = _shared_clients.get(key)
             if client is None:
-                client = _shared_clients[key] = self._create_session().client(
-                    "s3", **self.client_arguments(endpoint_url)
-                )
+                arguments = self.client_arguments(endpoint_url)
+                if not signed:
+                    arguments["config"] = merged_config(self.client_config, UNSIGNED_CONFIG)
+                client = _shared_clients[key] = self._create_session().client("s3", **arguments)
                 guard_client(client, self.store_name)
         return client
+
+    def shared_credentials(self):
+        """The credentials the clients sign with, from a session made once
+        per process (credentials of a role renew themselves when frozen)."""
+        key = (self.connection_key(None), "credentials")
+        with _shared_clients_lock:
+            credentials = _shared_clients.get(key)
+            if credentials is None:
+                credentials = _shared_clients[key] = self._create_session().get_credentials()
+        return credentials
+
+    def url_signed_at(self, name, signed_at, expires):
+        """A presigned GET of ``name`` for the public address, dated
+        ``signed_at`` (a datetime) and valid ``expires`` seconds from
+        then: the same arguments give the same URL.
+
+        botocore builds the object's plain URL (addressing style, endpoint,
+        the key's quoting) with a client that signs nothing; ``DatedQueryAuth``
+        then signs that URL as ``generate_presigned_url`` would have.
+        """
+        endpoint_url = self.public_endpoint_url or self.endpoint_url
+        plain = self.shared_client(endpoint_url, signed=False).generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.bucket_name, "Key": self._normalize_name(clean_name(name))},
+        )
+        credentials = self.shared_credentials()
+        auth = DatedQueryAuth(
+            credentials and credentials.get_frozen_credentials(),
+            "s3",
+            self.shared_client(endpoint_url).meta.region_name,
+            expires,
+            signed_at,
+        )
+        request = AWSRequest(method="GET", url=plain)
+        auth.add_auth(request)
+        return request.url
 
     def url(self, name, parameters=None, expire=None, http_method=None):
         if self.custom_domain or not self.querystring_auth:

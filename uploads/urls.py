@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.urls import path
 
 from uploads.api import views
@@ -24,3 +25,11 @@ if not s3_enabled():
     from uploads.emulator.views import emulated_post
 
     urlpatterns.append(path("uploads/emulator/", emulated_post, name="emulator"))
+
+    if settings.DEBUG:
+        # Development only, as Django's static() was: MEDIA_ROOT with the
+        # caching headers of the bucket's objects. With DEBUG off nothing
+        # serves it (filesystem mode is not for production, uploads.W001).
+        from uploads.media_views import media_urlpatterns
+
+        urlpatterns += media_urlpatterns()

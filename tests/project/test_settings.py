@@ -92,6 +92,7 @@ GOOD = {
     "UPLOADS_MAX_SIZE": ["26214400"],
     "UPLOADS_PIN_CHECKSUM": ["false"],
     "UPLOADS_FULL_DECODE": ["true"],
+    "UPLOADS_URL_WINDOW": ["1", "302400"],
     "UPLOADS_STORE_CONCURRENCY": ["4"],
     "UPLOADS_STORE_FAILURES": ["1"],
     "UPLOADS_STORE_COOLDOWN": ["0.5", "30"],
@@ -186,6 +187,11 @@ BAD = [
     ("UPLOADS_MAX_SIZE", "20MB", "UPLOADS_MAX_SIZE: expected a whole number of at least 1"),
     ("UPLOADS_PIN_CHECKSUM", "sometimes", "UPLOADS_PIN_CHECKSUM"),
     ("UPLOADS_FULL_DECODE", "full", "UPLOADS_FULL_DECODE"),
+    (
+        "UPLOADS_URL_WINDOW",
+        "302401",
+        "UPLOADS_URL_WINDOW: expected a whole number from 1 to 302400",
+    ),
     ("UPLOADS_TICKET_RATE", "120/fortnight", "UPLOADS_TICKET_RATE"),
     ("UPLOADS_TICKET_RATE", "0/hour", "UPLOADS_TICKET_RATE"),
     ("LOGIN_RATE", "10/", "LOGIN_RATE"),
@@ -206,6 +212,7 @@ BAD = [
 FREE_FORM = {
     "DJANGO_SECRET_KEY",
     "CACHE_KEY_PREFIX",
+    "UPLOADS_CACHE_CONTROL",
     "DJANGO_MEDIA_ROOT",
     "DJANGO_STATIC_ROOT",
     "AWS_ACCESS_KEY_ID",

@@ -99,11 +99,7 @@ class S3UploadBackend(UploadBackend):
 
     def object_headers(self, content_type):
         """The headers of every object this app writes for good."""
-        return {
-            "ContentType": content_type,
-            "CacheControl": upload_settings.CACHE_CONTROL,
-            "ContentDisposition": upload_settings.CONTENT_DISPOSITION,
-        }
+        return {"ContentType": content_type, **self.storage.object_headers()}
 
     def delete(self, key):
         self.call("delete_object", Bucket=self.bucket, Key=key)
