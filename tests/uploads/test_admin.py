@@ -104,6 +104,7 @@ def test_site_staff_see_only_their_own_sites_tickets(
     )
     assert client.get(TICKETS, {"q": "stranger"}).context["cl"].result_count == 0
     assert client.get(TICKETS, {"q": foreign["id"][:8]}).context["cl"].result_count == 0
+    assert client.get(TICKETS, {"q": own["id"][:8]}).context["cl"].result_count == 1
 
     everything = admin_of(root).get(TICKETS).context["cl"]
     assert everything.result_count == 2
