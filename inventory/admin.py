@@ -191,7 +191,13 @@ class UserAdmin(BaseUserAdmin):
     ]
 
     def get_queryset(self, request):
-        return in_own_site_rows(request.user, super().get_queryset(request), "site_configuration")
+        """Their own site's users, for anyone but a superuser; and never a
+        superuser, who is of every site, and whose password or account a
+        site's staff must not change."""
+        users = in_own_site_rows(request.user, super().get_queryset(request), "site_configuration")
+        if request.user.is_superuser:
+            return users
+        return users.filter(is_superuser=False)
 
     def get_list_filter(self, request):
         if request.user.is_superuser:

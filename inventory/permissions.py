@@ -37,13 +37,15 @@ SITES_REFUSAL = _("Your account may not delete sites.")
 
 #: What a site's staff are usually given: see, add and change products.
 STAFF_PERMISSIONS = ["inventory.view_product", "inventory.add_product", "inventory.change_product"]
-#: What a site admin holds by their role: also delete products, and see and
-#: change the site's settings and logo.
+#: What a site admin holds by their role: also delete products, see and
+#: change the site's settings and logo, and see the site's upload tickets
+#: (the admin's, which confirms those left waiting).
 SITE_ADMIN_PERMISSIONS = [
     *STAFF_PERMISSIONS,
     "inventory.delete_product",
     "inventory.view_configuration",
     "inventory.change_configuration",
+    "uploads.view_uploadticket",
 ]
 
 

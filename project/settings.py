@@ -309,6 +309,8 @@ if not (AWS_STORAGE_BUCKET_NAME and STATIC_IN_BUCKET):
 # The upload app's settings; defaults and meaning in uploads/conf.py.
 UPLOADS = {
     "SITE_RESOLVER": "inventory.sites.site_id_for_user",
+    # The names the upload tickets' admin shows for their sites.
+    "SITE_NAMES": "inventory.sites.site_names",
     # Ticket requests per user.
     "TICKET_RATE": env.rate("UPLOADS_TICKET_RATE", "120/hour"),
     "TICKET_TTL": env.int("UPLOADS_TICKET_TTL", 600, minimum=1),

@@ -56,6 +56,10 @@ DEFAULTS = {
     # f(user) -> site id or None: the site whose folder a user's files go
     # to; a dotted path or the function itself (uploads.sites).
     "SITE_RESOLVER": None,
+    # f(site_ids) -> {site id: name}: how the admin names the sites of
+    # tickets; a dotted path or the function itself. Without one, the admin
+    # shows the ids (uploads.sites).
+    "SITE_NAMES": None,
     # Seconds a client is told to wait when the store is unavailable.
     "RETRY_AFTER": 5,
     # Seconds a confirm holds its claim on a ticket while it works on the
@@ -86,7 +90,7 @@ DEFAULTS = {
 }
 
 # Settings given as dotted paths, and used as the objects they name.
-IMPORT_STRINGS = {"SITE_RESOLVER"}
+IMPORT_STRINGS = {"SITE_RESOLVER", "SITE_NAMES"}
 
 
 class UploadSettings:

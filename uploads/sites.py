@@ -1,11 +1,13 @@
 """
-Which site a user works for: the one question ``uploads`` asks its project
-about users.
+Which site a user works for, and what a site is called: the two questions
+``uploads`` asks its project about sites.
 
 ``uploads`` has no model of sites; the project names a function in
 ``UPLOADS["SITE_RESOLVER"]`` (``f(user) -> site id or None``), imported once
 with the settings (``uploads.conf``), not on every call. Without one, a
-user's ``site_id`` attribute is used.
+user's ``site_id`` attribute is used. ``UPLOADS["SITE_NAMES"]``
+(``f(site_ids) -> {site id: name}``) names sites for people (the admin);
+without one, a site is shown by its id.
 """
 
 from uploads.conf import upload_settings
@@ -18,3 +20,12 @@ def get_user_site_id(user):
     if resolver is not None:
         return resolver(user)
     return getattr(user, "site_id", None)
+
+
+def get_site_names(site_ids):
+    """``{site id: name}`` for ``site_ids``, in one call for a whole page of
+    rows; a site the project does not name is shown by its id."""
+    site_ids = {site_id for site_id in site_ids if site_id is not None}
+    namer = upload_settings.SITE_NAMES
+    names = dict(namer(site_ids)) if namer is not None and site_ids else {}
+    return {site_id: names.get(site_id, str(site_id)) for site_id in site_ids}

@@ -1,12 +1,13 @@
 """The site of a user: ``UPLOADS["SITE_RESOLVER"]`` names a function once,
-in the settings; without one, a user's ``site_id``."""
+in the settings; without one, a user's ``site_id``. And the names of sites,
+for people: ``UPLOADS["SITE_NAMES"]``, else their ids."""
 
 from types import SimpleNamespace
 
 import pytest
 
 from uploads.conf import upload_settings
-from uploads.sites import get_user_site_id
+from uploads.sites import get_site_names, get_user_site_id
 
 calls = []
 
@@ -44,3 +45,32 @@ def test_a_wrong_path_names_the_setting(settings):
 
     with pytest.raises(ImportError, match="for UPLOADS setting 'SITE_RESOLVER'"):
         get_user_site_id(SimpleNamespace())
+
+
+def test_sites_are_named_by_the_projects_function_in_one_call(settings, sites):
+    asked = []
+
+    def names(site_ids):
+        asked.append(set(site_ids))
+        return {site_id: "Uno" for site_id in site_ids if site_id == sites[0].pk}
+
+    settings.UPLOADS = {**settings.UPLOADS, "SITE_NAMES": names}
+
+    assert get_site_names([sites[0].pk, sites[1].pk, sites[0].pk, None]) == {
+        sites[0].pk: "Uno",
+        sites[1].pk: str(sites[1].pk),
+    }
+    assert asked == [{sites[0].pk, sites[1].pk}]
+
+
+def test_the_project_names_its_sites(sites):
+    assert get_site_names([site.pk for site in sites]) == {
+        sites[0].pk: "Site One",
+        sites[1].pk: "Site Two",
+    }
+
+
+def test_without_a_namer_sites_are_shown_by_their_ids(settings):
+    settings.UPLOADS = {**settings.UPLOADS, "SITE_NAMES": None}
+
+    assert get_site_names([3, 4]) == {3: "3", 4: "4"}

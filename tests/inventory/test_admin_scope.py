@@ -1,0 +1,83 @@
+"""The admin's autocomplete and user pages show a site's staff nothing of
+another site, whichever model's field asks (the remote model's admin
+queryset, ``visible_to``, answers); superusers see every site."""
+
+import pytest
+from django.test import Client
+
+from inventory.models import User
+from inventory.permissions import permissions_named
+
+AUTOCOMPLETE = "/admin/autocomplete/"
+
+#: Fields with an autocomplete-able remote model: (app, model, field).
+SITE_FIELDS = [
+    ("inventory", "product", "site_configuration"),
+    ("inventory", "user", "site_configuration"),
+]
+
+
+@pytest.fixture
+def boss(make_user, sites):
+    """Site One's admin, also allowed to see users."""
+    boss = make_user("boss", sites[0], permissions=[], is_site_admin=True, is_staff=True)
+    boss.user_permissions.set(permissions_named(["inventory.view_user"]))
+    return boss
+
+
+@pytest.fixture
+def root(db):
+    return User.objects.create_superuser("root", "root@example.com", "pw")
+
+
+def logged_in(user):
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(user)
+    return client
+
+
+def suggestions(client, app_label, model_name, field_name, term=""):
+    response = client.get(
+        AUTOCOMPLETE,
+        {"app_label": app_label, "model_name": model_name, "field_name": field_name, "term": term},
+    )
+    assert response.status_code == 200
+    return {row["text"] for row in response.json()["results"]}
+
+
+@pytest.mark.parametrize("source", SITE_FIELDS)
+def test_site_autocomplete_offers_only_the_users_own_site(boss, root, sites, source):
+    assert suggestions(logged_in(boss), *source) == {"Site One"}
+    assert suggestions(logged_in(boss), *source, term="Two") == set()
+    assert suggestions(logged_in(root), *source) == {"Site One", "Site Two"}
+
+
+def test_user_autocomplete_offers_only_the_users_own_site(boss, root, make_user, sites):
+    make_user("neighbour", sites[0])
+    make_user("stranger", sites[1])
+    source = ("uploads", "uploadticket", "user")
+
+    assert suggestions(logged_in(boss), *source) == {"boss", "neighbour"}
+    assert suggestions(logged_in(boss), *source, term="stran") == set()
+    assert suggestions(logged_in(root), *source) == {"boss", "neighbour", "stranger", "root"}
+
+
+def test_site_staff_neither_see_nor_change_a_superuser(boss, sites):
+    """A superuser attached to a site is still of every site: its staff may
+    not open their account or set their password."""
+    chief = User.objects.create_superuser(
+        "chief", "chief@example.com", "pw", site_configuration=sites[0]
+    )
+    boss.user_permissions.add(*permissions_named(["inventory.change_user"]))
+    client = logged_in(boss)
+
+    assert "chief" not in client.get("/admin/inventory/user/").content.decode()
+    for view in ("change", "password"):
+        response = client.get(f"/admin/inventory/user/{chief.pk}/{view}/")
+        assert response.status_code in (302, 404), view
+    assert client.post(
+        f"/admin/inventory/user/{chief.pk}/password/",
+        {"password1": "taken-over-42!", "password2": "taken-over-42!"},
+    ).status_code in (302, 404)
+    chief.refresh_from_db()
+    assert chief.check_password("pw")

@@ -1,0 +1,326 @@
+"""The upload app's admin: the tickets and the objects to delete, read only,
+each site's staff seeing their own site's rows alone; the actions confirm
+tickets left waiting and purge expired ones through the services, and say
+what they did, ticket by ticket."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.messages import get_messages
+from django.test import Client
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from inventory.models import Product, User
+from inventory.permissions import permissions_named
+from tests.support.images import jpeg
+from tests.support.tickets import issue
+from uploads.admin import TicketSiteFilter
+from uploads.models import PendingDeletion, UploadTicket
+
+TICKETS = "/admin/uploads/uploadticket/"
+
+
+@pytest.fixture
+def other_site(sites):
+    return sites[1]
+
+
+@pytest.fixture
+def foreign_product(other_site):
+    return Product.objects.create(site_configuration=other_site, name="Cacao", cug="C-1")
+
+
+@pytest.fixture
+def foreign_api(make_user, other_site):
+    client = APIClient()
+    client.force_authenticate(make_user("stranger", other_site))
+    return client
+
+
+@pytest.fixture
+def boss(make_user, site):
+    """Site One's admin, who sees its tickets by that role."""
+    return make_user("boss", site, permissions=[], is_site_admin=True, is_staff=True)
+
+
+@pytest.fixture
+def root(db):
+    return User.objects.create_superuser("root", "root@example.com", "pw")
+
+
+def admin_of(user, language="en"):
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(user)
+    return client
+
+
+def texts(response):
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def act(client, action, tickets, language="en"):
+    return client.post(
+        TICKETS,
+        {"action": action, "_selected_action": [ticket["id"] for ticket in tickets], "index": 0},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+
+
+def site_filter_of(changelist):
+    (site_filter,) = [f for f in changelist.filter_specs if isinstance(f, TicketSiteFilter)]
+    return site_filter
+
+
+def status_of(ticket):
+    return UploadTicket.objects.get(pk=ticket["id"]).status
+
+
+# Who sees what.
+
+
+def test_site_staff_see_only_their_own_sites_tickets(
+    boss, root, api, product, foreign_api, foreign_product
+):
+    own = issue(api, product, jpeg())
+    foreign = issue(foreign_api, foreign_product, jpeg())
+    client = admin_of(boss)
+
+    response = client.get(TICKETS, {"_facets": 1})
+    page = response.content.decode()
+    assert own["id"] in page and foreign["id"] not in page
+    assert "Site Two" not in page and "stranger" not in page
+    changelist = response.context["cl"]
+    assert (changelist.result_count, changelist.full_result_count) == (1, 1)
+    site_filter = site_filter_of(changelist)
+    assert site_filter.lookup_choices == [(product.site_configuration_id, "Site One")]
+    # Naming the other site, or searching for its user, finds nothing.
+    assert (
+        client.get(TICKETS, {"site": foreign_product.site_configuration_id})
+        .context["cl"]
+        .result_count
+        == 0
+    )
+    assert client.get(TICKETS, {"q": "stranger"}).context["cl"].result_count == 0
+    assert client.get(TICKETS, {"q": foreign["id"][:8]}).context["cl"].result_count == 0
+    assert client.get(TICKETS, {"q": own["id"][:8]}).context["cl"].result_count == 1
+
+    everything = admin_of(root).get(TICKETS).context["cl"]
+    assert everything.result_count == 2
+    site_filter = site_filter_of(everything)
+    assert [name for _, name in site_filter.lookup_choices] == ["Site One", "Site Two"]
+
+
+def test_another_sites_ticket_is_answered_as_a_missing_one(
+    boss, api, product, foreign_api, foreign_product
+):
+    issue(api, product, jpeg())
+    foreign = issue(foreign_api, foreign_product, jpeg())
+    missing = "00000000-0000-4000-8000-000000000000"
+    client = admin_of(boss)
+
+    answers = []
+    for ticket_id in (foreign["id"], missing):
+        response = client.get(f"{TICKETS}{ticket_id}/change/", follow=True)
+        messages = [message.replace(ticket_id, "<id>") for message in texts(response)]
+        answers.append((response.redirect_chain, messages))
+        assert "Cacao" not in response.content.decode()
+    assert answers[0] == answers[1]
+    assert answers[0][0] == [("/admin/", 302)]
+
+
+def test_the_list_shows_each_tickets_facts_and_links_its_object(boss, api, product):
+    ticket = issue(api, product, jpeg(), filename="riz.jpg")
+    UploadTicket.objects.filter(pk=ticket["id"]).update(size=2048)
+
+    page = admin_of(boss).get(TICKETS, {"q": "staff"}).content.decode()
+
+    assert ticket["id"] in page
+    assert "Site One" in page and "issued" in page and "2.0\xa0KB" in page
+    assert f'href="/admin/inventory/product/{product.pk}/change/"' in page
+
+
+def test_an_issued_ticket_past_its_expiry_lists_as_expired(boss, api, product):
+    old = issue(api, product, jpeg())
+    fresh = issue(api, product, jpeg())
+    UploadTicket.objects.filter(pk=old["id"]).update(expires_at=timezone.now())
+    client = admin_of(boss)
+
+    def listed(status):
+        response = client.get(TICKETS, {"status": status})
+        return {str(ticket.pk) for ticket in response.context["cl"].result_list}
+
+    assert listed("expired") == {old["id"]}
+    assert listed("issued") == {fresh["id"]}
+
+
+def test_tickets_cannot_be_added_changed_or_deleted_by_hand(root, api, product):
+    ticket = issue(api, product, jpeg())
+    client = admin_of(root)
+
+    detail = client.get(f"{TICKETS}{ticket['id']}/change/")
+    assert detail.status_code == 200
+    assert 'name="_save"' not in detail.content.decode()
+    change = client.post(f"{TICKETS}{ticket['id']}/change/", {"status": "confirmed"})
+    assert change.status_code == 403
+    assert client.get(f"{TICKETS}add/").status_code == 403
+    assert client.post(f"{TICKETS}{ticket['id']}/delete/", {"post": "yes"}).status_code == 403
+    actions = dict(client.get(TICKETS).context["action_form"].fields["action"].choices)
+    assert "delete_selected" not in actions
+    assert UploadTicket.objects.get(pk=ticket["id"]).status == "issued"
+
+
+# Confirm the selected tickets.
+
+
+def test_confirm_selected_confirms_what_arrived_and_says_what_did_not(store, boss, api, product):
+    arrived = issue(api, product, jpeg())
+    assert store.post(arrived["upload"], jpeg()) in (200, 201, 204)
+    missing = issue(api, product, jpeg())
+    garbage = b"not an image at all".ljust(len(jpeg()), b"!")
+    broken = issue(api, product, garbage)
+    assert store.post(broken["upload"], garbage) in (200, 201, 204)
+
+    response = act(admin_of(boss), "confirm_selected", [arrived, missing, broken])
+
+    assert response.status_code == 200
+    assert (status_of(arrived), status_of(missing), status_of(broken)) == (
+        "confirmed",
+        "issued",
+        "rejected",
+    )
+    product.refresh_from_db()
+    confirmed = UploadTicket.objects.get(pk=arrived["id"])
+    assert "media/" + product.image.name == confirmed.final_key
+    assert confirmed.final_key in store.keys()
+    assert sorted(texts(response)) == sorted(
+        [
+            f"Ticket {arrived['id']}: confirmed, attached to product #{product.pk}.",
+            f"Ticket {missing['id']}: its file has not arrived yet; the ticket stays open.",
+            f"Ticket {broken['id']}: rejected (invalid_image): "
+            "The file is not a JPEG, PNG or WebP image, or it is damaged.",
+        ]
+    )
+
+    again = act(admin_of(boss), "confirm_selected", [arrived])
+    assert texts(again) == [f"Ticket {arrived['id']} is confirmed already: left as it is."]
+
+
+def test_confirm_speaks_french(boss, api, product):
+    missing = issue(api, product, jpeg())
+
+    response = act(admin_of(boss, "fr"), "confirm_selected", [missing], language="fr")
+
+    assert texts(response) == [
+        f"Ticket {missing['id']} : son fichier n'est pas encore arrivé ; le ticket reste ouvert."
+    ]
+
+
+def test_confirm_acts_as_the_tickets_user_and_needs_the_staff_may_change_the_object(
+    store, make_user, site, api, product
+):
+    """Staff who may only see products cannot attach an image by
+    confirming; and a ticket's user who lost the right to change products
+    has their upload refused, as their own confirm would be."""
+    ticket = issue(api, product, jpeg())
+    assert store.post(ticket["upload"], jpeg()) in (200, 201, 204)
+    viewer = make_user(
+        "viewer",
+        site,
+        permissions=["inventory.view_product", "uploads.view_uploadticket"],
+        is_staff=True,
+    )
+
+    refused = act(admin_of(viewer), "confirm_selected", [ticket])
+    assert texts(refused) == [
+        f"Ticket {ticket['id']}: you may not change product #{product.pk}: not confirmed."
+    ]
+    assert status_of(ticket) == "issued"
+
+    uploader = UploadTicket.objects.get(pk=ticket["id"]).user
+    uploader.user_permissions.clear()
+    boss = make_user("boss", site, permissions=[], is_site_admin=True, is_staff=True)
+    answered = act(admin_of(boss), "confirm_selected", [ticket])
+    assert texts(answered) == [
+        f"Ticket {ticket['id']}: not confirmed (permission_denied): "
+        "You are not allowed to change this."
+    ]
+    product.refresh_from_db()
+    assert not product.image
+
+
+# Purge the expired tickets.
+
+
+def test_purge_expired_deletes_expired_tickets_and_their_objects(store, root, api, product):
+    abandoned = issue(api, product, jpeg())
+    assert store.post(abandoned["upload"], jpeg()) in (200, 201, 204)
+    fresh = issue(api, product, jpeg())
+    UploadTicket.objects.filter(pk=abandoned["id"]).update(
+        expires_at=timezone.now() - timedelta(hours=2)
+    )
+
+    response = act(admin_of(root), "purge_expired", [fresh])
+
+    assert texts(response) == ["Deleted 1 expired ticket(s) and 1 object(s)."]
+    assert list(UploadTicket.objects.values_list("pk", flat=True)) == [
+        UploadTicket.objects.get(pk=fresh["id"]).pk
+    ]
+    assert abandoned["upload"]["fields"]["key"] not in store.keys()
+
+
+def test_only_superusers_may_purge_every_sites_tickets(boss, api, product):
+    ticket = issue(api, product, jpeg())
+    UploadTicket.objects.filter(pk=ticket["id"]).update(
+        expires_at=timezone.now() - timedelta(hours=2)
+    )
+    client = admin_of(boss)
+
+    actions = dict(client.get(TICKETS).context["action_form"].fields["action"].choices)
+    assert "purge_expired" not in actions and "confirm_selected" in actions
+    act(client, "purge_expired", [ticket])
+    assert UploadTicket.objects.filter(pk=ticket["id"]).exists()
+
+
+# The objects to delete.
+
+
+def test_objects_to_delete_are_listed_to_the_staff_of_their_site_only(
+    make_user, site, other_site, root
+):
+    ours = PendingDeletion.objects.create(
+        key=f"media/sites/{site.pk}/products/a.jpg", reason="replaced"
+    )
+    theirs = PendingDeletion.objects.create(
+        key=f"media/sites/{other_site.pk}/products/b.jpg", reason="replaced"
+    )
+    # A site whose id starts with ours is another site.
+    lookalike = PendingDeletion.objects.create(
+        key=f"media/sites/{site.pk}0/products/c.jpg", reason="replaced"
+    )
+    keeper = make_user("keeper", site, permissions=["uploads.view_pendingdeletion"], is_staff=True)
+    listing = "/admin/uploads/pendingdeletion/"
+
+    seen = admin_of(keeper).get(listing).context["cl"].result_list
+    assert list(seen) == [ours]
+    foreign = admin_of(keeper).get(f"{listing}{theirs.pk}/change/")
+    assert foreign.status_code == 302
+    everything = admin_of(root).get(listing).context["cl"].result_list
+    assert set(everything) == {ours, theirs, lookalike}
+
+
+def test_the_ticket_user_autocomplete_lists_no_other_sites_users(make_user, boss, site, other_site):
+    make_user("neighbour", site)
+    make_user("stranger", other_site)
+    boss.user_permissions.set(permissions_named(["inventory.view_user"]))
+
+    response = admin_of(boss).get(
+        "/admin/autocomplete/",
+        {"app_label": "uploads", "model_name": "uploadticket", "field_name": "user", "term": ""},
+    )
+
+    assert response.status_code == 200
+    names = {row["text"] for row in response.json()["results"]}
+    assert "neighbour" in names and "stranger" not in names
+    assert "stranger" not in response.content.decode()
