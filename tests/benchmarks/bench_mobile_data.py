@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 
 from tests.support.browser import serve_from_bucket
-from tests.support.mobile_data import measure
+from tests.support.mobile_data import measure, report
 
 PRODUCTS = 25
 OUTPUT = Path(os.environ.get("BENCH_OUTPUT", Path(__file__).resolve().parents[2] / ".bench"))
@@ -34,8 +34,4 @@ def test_mobile_data(
 
     figures = measure(playwright, live_server, site, make_user("staff", site), products=PRODUCTS)
 
-    print()
-    print(figures.table())
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    (OUTPUT / "mobile_data.json").write_text(figures.to_json())
-    print(f"  written to {OUTPUT / 'mobile_data.json'}")
+    report(figures, OUTPUT)

@@ -37,7 +37,7 @@ NETWORK = {
     "downloadThroughput": 1_600_000 / 8,  # bytes/s
     "uploadThroughput": 750_000 / 8,
 }
-# Figure: (goal, unit); lower is better.
+# Issue 16's goals, by figure; lower is better.
 GOALS = {
     "first_view_bytes": 400 * KB,
     "first_view_seconds": 4.0,
@@ -68,6 +68,9 @@ class Figures:
     upload_content_type: str = ""
     upload_stored_size: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    # The images each view shows, by URL: for checking the figures, not
+    # reported (signed URLs).
+    shown: dict = field(default_factory=dict, repr=False)
 
     def table(self):
         width, height = self.photo_size
@@ -100,11 +103,31 @@ class Figures:
         return "missed: " + ", ".join(missed) if missed else "goal met"
 
     def to_json(self):
-        return json.dumps({**asdict(self), "goals": GOALS}, indent=2)
+        figures = asdict(self)
+        del figures["shown"]
+        return json.dumps({**figures, "goals": GOALS}, indent=2)
+
+
+def report(figures, folder):
+    """Print the table; write the figures and goals to
+    ``folder``/mobile_data.json, and return its path."""
+    print()
+    print(figures.table())
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "mobile_data.json"
+    path.write_text(figures.to_json())
+    print(f"  written to {path}")
+    return path
 
 
 def kilobytes(size):
     return "" if size is None else f"{size / KB:,.1f} KB"
+
+
+# The images a page shows, decoded: the URL each was drawn from.
+SHOWN_IMAGES = """() => [...document.images]
+    .filter((image) => image.complete && image.naturalWidth > 0)
+    .map((image) => image.currentSrc)"""
 
 
 class NetworkLog:
@@ -227,6 +250,7 @@ def measure(playwright, live_server, site, staff, *, products, photo_size=PHONE_
             setattr(figures, f"{view}_bytes", size)
             setattr(figures, f"{view}_seconds", round(seconds, 2))
             setattr(figures, f"{view}_requests", count)
+            figures.shown[view] = phone.evaluate(SHOWN_IMAGES)
             time.sleep(1)  # "a moment later"
 
         measure_upload(phone, live_server, site, figures, median, photo_size)
