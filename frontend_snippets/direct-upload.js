@@ -294,10 +294,10 @@ async function sha256Base64(subtle, bytes) {
  * applied, and re-encoded, which drops its metadata (GPS position, camera).
  * It is encoded as outputType: by default WebP where the browser really
  * encodes it (see encodesWebP), else JPEG; WebP asked for where it cannot
- * be had gives JPEG too. The file is returned as it is when it is already small
- * enough and carries no EXIF block, or where the platform cannot decode it
- * (Node, or a file that is not an image: the server then says why it is
- * refused).
+ * be had gives JPEG too. The file is returned as it is when it is already
+ * small enough and carries no EXIF block, or where the platform cannot
+ * decode it (Node, or a file that is not an image: the server then says why
+ * it is refused).
  */
 export async function shrinkImage(
   file,
