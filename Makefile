@@ -39,9 +39,13 @@ run: $(VENV)/.installed
 # redis-server to run the compose stack's redis service without Docker.
 # Each command is named after its package.
 SYSTEM_TOOLS := chromium curl jq openssl docker-compose redis-server
+# Debian data packages the tests read: real photographs for the mobile-data
+# benchmark and the upload size tests (tests/support/photos.py).
+SYSTEM_DATA := lomiri-wallpapers-16.04
 
 system-tools:
 	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	for package in $(SYSTEM_DATA); do dpkg -s $$package >/dev/null 2>&1 || missing="$$missing $$package"; done; \
 	if [ -n "$$missing" ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; fi
 
 test: $(VENV)/.installed system-tools
@@ -70,7 +74,7 @@ lock:
 		--no-emit-find-links --output-file=constraints.txt requirements-dev.txt
 
 # Speed and memory measurements; not part of `make test`.
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed system-tools
 	$(PY) -m pytest tests/benchmarks -o python_files='bench_*.py' -s $(PYTEST_ARGS)
 
 # Refresh the French translations after changing user-facing text; the

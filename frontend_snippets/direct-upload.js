@@ -20,9 +20,9 @@ const DEFAULTS = {
   apiBase: "",
   retries: 4,
   retryDelay: 500, // ms, doubled at each attempt
-  maxSide: 2048,
-  quality: 0.85,
-  outputType: "image/jpeg",
+  maxSide: 1600,
+  quality: 0.8,
+  outputType: null, // WebP where the browser encodes it, else JPEG
 };
 
 /** An upload that failed for a reason the user or the app should see. */
@@ -52,7 +52,8 @@ export class UploadError extends Error {
  *   onProgress(event)  {phase: "preparing"|"uploading"|"confirming", loaded, total}
  *   signal             an AbortSignal that cancels the upload
  *   downscale          shrink before upload (default: true for products)
- *   maxSide, quality, outputType   downscale settings (2048, 0.85, image/jpeg)
+ *   maxSide, quality, outputType   downscale settings (1600, 0.8, and WebP
+ *                      where the browser can encode it, else JPEG)
  *   retries, retryDelay            retry policy for network errors and 5xx
  *   checksum           send the file's SHA-256 (default: true); false uploads
  *                      without it where WebCrypto is missing
@@ -76,7 +77,7 @@ export async function uploadImage(file, options = {}) {
   const contentType = prepared.type || file.type;
   const request = {
     kind,
-    filename: fileName(file),
+    filename: fileName(prepared),
     content_type: contentType,
     size: bytes.byteLength,
   };
@@ -291,11 +292,17 @@ async function sha256Base64(subtle, bytes) {
 /**
  * A smaller copy of a photo: longest side at most maxSide, EXIF orientation
  * applied, and re-encoded, which drops its metadata (GPS position, camera).
- * The file is returned as it is when it is already small enough and carries
- * no EXIF block, or where the platform cannot decode it (Node, or a file
- * that is not an image: the server then says why it is refused).
+ * It is encoded as outputType: by default WebP where the browser really
+ * encodes it (see encodesWebP), else JPEG; WebP asked for where it cannot
+ * be had gives JPEG too. The file is returned as it is when it is already
+ * small enough and carries no EXIF block, or where the platform cannot
+ * decode it (Node, or a file that is not an image: the server then says why
+ * it is refused).
  */
-export async function shrinkImage(file, { maxSide = 2048, quality = 0.85, outputType = "image/jpeg" } = {}) {
+export async function shrinkImage(
+  file,
+  { maxSide = DEFAULTS.maxSide, quality = DEFAULTS.quality, outputType = DEFAULTS.outputType } = {},
+) {
   if (typeof createImageBitmap !== "function" || !/^image\/(jpeg|png|webp)$/.test(file.type)) {
     return file;
   }
@@ -310,25 +317,60 @@ export async function shrinkImage(file, { maxSide = 2048, quality = 0.85, output
     if (scale === 1 && !(await hasExif(file))) return file;
     const width = Math.round(bitmap.width * scale);
     const height = Math.round(bitmap.height * scale);
-    const blob = await drawToBlob(bitmap, width, height, outputType, quality);
-    const name = fileName(file).replace(/\.[^.]*$/, "") + (outputType === "image/webp" ? ".webp" : ".jpg");
+    const wanted = outputType ?? "image/webp";
+    const type = wanted === "image/webp" && !(await encodesWebP()) ? "image/jpeg" : wanted;
+    const blob = await drawToBlob(bitmap, width, height, type, quality);
+    // Named and typed after what the encoder made, which the ticket declares.
+    const extension = { "image/webp": ".webp", "image/png": ".png" }[blob.type] ?? ".jpg";
+    const name = fileName(file).replace(/\.[^.]*$/, "") + extension;
     return new File([blob], name, { type: blob.type });
   } finally {
     bitmap.close?.();
   }
 }
 
-async function drawToBlob(bitmap, width, height, type, quality) {
-  if (typeof OffscreenCanvas === "function") {
-    const canvas = new OffscreenCanvas(width, height);
-    canvas.getContext("2d").drawImage(bitmap, 0, 0, width, height);
-    return canvas.convertToBlob({ type, quality });
-  }
+/** The canvas of the platform: OffscreenCanvas where there is one. */
+function newCanvas(width, height) {
+  if (typeof OffscreenCanvas === "function") return new OffscreenCanvas(width, height);
   const canvas = document.createElement("canvas");
   canvas.width = width;
   canvas.height = height;
-  canvas.getContext("2d").drawImage(bitmap, 0, 0, width, height);
+  return canvas;
+}
+
+function canvasToBlob(canvas, type, quality) {
+  if (canvas.convertToBlob) return canvas.convertToBlob({ type, quality });
   return new Promise((resolve) => canvas.toBlob(resolve, type, quality));
+}
+
+async function drawToBlob(bitmap, width, height, type, quality) {
+  const canvas = newCanvas(width, height);
+  canvas.getContext("2d").drawImage(bitmap, 0, 0, width, height);
+  return canvasToBlob(canvas, type, quality);
+}
+
+// One answer per canvas implementation (in practice, per page).
+const webpSupport = new WeakMap();
+
+/**
+ * Whether this browser really encodes WebP. Asked for "image/webp", some
+ * (Safari before 17, older Firefox) silently give a PNG, which for a photo
+ * is larger than the original: only the type of the blob tells. A 1-pixel
+ * canvas is encoded once, and the answer kept.
+ */
+function encodesWebP() {
+  const key = typeof OffscreenCanvas === "function" ? OffscreenCanvas : globalThis.document;
+  if (!key) return Promise.resolve(false);
+  if (!webpSupport.has(key)) {
+    const canvas = newCanvas(1, 1);
+    canvas.getContext("2d"); // OffscreenCanvas encodes nothing without a context
+    const probe = canvasToBlob(canvas, "image/webp", 0.8).then(
+      (blob) => blob?.type === "image/webp",
+      () => false,
+    );
+    webpSupport.set(key, probe);
+  }
+  return webpSupport.get(key);
 }
 
 /** Whether a JPEG carries an EXIF block (APP1 "Exif") in its header. */

@@ -6,6 +6,11 @@ from a LAN address."""
 import shutil
 from urllib.parse import urlsplit
 
+from django.contrib.staticfiles import finders
+from django.core.files import File
+
+from uploads.static import S3StaticStorage
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # A host name for a live server that is not a secure context, as a LAN
 # address over plain http is for a phone: no WebCrypto there.
@@ -42,6 +47,17 @@ def lan_url(live_server):
 
 # The static files the pages load.
 PAGE_ASSETS = ["inventory/inventory.css", "inventory/image-picker.js", "snippets/direct-upload.js"]
+
+
+def serve_from_bucket(seaweedfs, bucket, live_server):
+    """The live server as `make run` runs it in S3 mode: static files come
+    from the bucket through presigned URLs (the assets the pages need are
+    put there), and the bucket takes the browser's uploads (CORS)."""
+    seaweedfs.ensure_bucket(bucket, cors_origins=[live_server.url, lan_url(live_server)])
+    storage = S3StaticStorage()
+    for path in PAGE_ASSETS:
+        with open(finders.find(path), "rb") as handle:
+            storage.save(path, File(handle))
 
 
 def log_in(page, live_server, username, base_url=None):

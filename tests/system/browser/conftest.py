@@ -2,12 +2,9 @@
 against a live server, in both storage modes."""
 
 import pytest
-from django.contrib.staticfiles import finders
-from django.core.files import File
 
 from inventory.models import Product
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, PAGE_ASSETS, PHONE, lan_url, new_page
-from uploads.static import S3StaticStorage
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, new_page, serve_from_bucket
 
 
 @pytest.fixture(scope="session")
@@ -38,13 +35,9 @@ def site_mode(request, settings, live_server, local_media):
     assets the pages need are put there); in filesystem mode the server
     serves static files and media (DEBUG)."""
     if request.param == "s3":
-        bucket = request.getfixturevalue("s3_bucket")
-        seaweedfs = request.getfixturevalue("seaweedfs")
-        seaweedfs.ensure_bucket(bucket, cors_origins=[live_server.url, lan_url(live_server)])
-        storage = S3StaticStorage()
-        for path in PAGE_ASSETS:
-            with open(finders.find(path), "rb") as handle:
-                storage.save(path, File(handle))
+        serve_from_bucket(
+            request.getfixturevalue("seaweedfs"), request.getfixturevalue("s3_bucket"), live_server
+        )
     else:
         settings.STORAGES = {
             **settings.STORAGES,

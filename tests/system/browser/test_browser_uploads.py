@@ -3,10 +3,12 @@
 import io
 import re
 
+import pytest
 from django.core.signals import request_started
 from PIL import Image
 
 from inventory.models import Product
+from tests.support import photos
 from tests.support.browser import log_in
 from tests.support.images import jpeg, png
 from tests.support.stores import bucket_keys, disk_files
@@ -187,11 +189,41 @@ def test_a_big_phone_photo_is_shrunk_and_stripped(site_mode, page, live_server, 
     stored = read(keys[0])
     assert len(stored) < len(photo)
     image = Image.open(io.BytesIO(stored))
-    assert image.format == "JPEG"
-    assert image.size == (1536, 2048), "longest side 2048, orientation applied"
+    assert image.format == "WEBP", "Chromium encodes WebP"
+    assert image.size == (1200, 1600), "longest side 1600, orientation applied"
     exif = image.getexif()
     assert GPS_IFD not in exif and not exif.get_ifd(GPS_IFD)
     assert ORIENTATION not in exif
+
+
+@pytest.mark.parametrize("site_mode", ["s3"], indirect=True)
+def test_a_12_mp_photo_goes_up_as_webp_of_at_most_200_kb(
+    site_mode, page, live_server, shop, settings
+):
+    """A real photograph at 12 MP (2.3 MB of JPEG, with a sensor's grain),
+    as bytes on the wire: the POST to the bucket, as Chromium sent it."""
+    product = shop["product"]
+    photo = photos.phone_photo(1)
+    assert len(photo) > 2_000_000
+    to_store = []
+    page.on(
+        "requestfinished",
+        lambda r: to_store.append(r) if r.url.startswith(settings.AWS_S3_ENDPOINT_URL) else None,
+    )
+    log_in(page, live_server, "staff")
+    page.goto(f"{live_server.url}/products/{product.pk}/")
+
+    choose_file(page, "IMG_0001.jpg", "image/jpeg", photo)
+
+    page.wait_for_selector(".picker .status:text('Photo enregistrée.')", timeout=60_000)
+    (post,) = [r for r in to_store if r.method == "POST"]
+    body = int(post.all_headers()["content-length"])
+    assert body <= 200_000
+    assert UploadTicket.objects.get().content_type == "image/webp"
+    product.refresh_from_db()
+    with product.image.open("rb") as stored:
+        assert Image.open(stored).format == "WEBP"
+        assert product.image.size < body, "the photo is all of the POST but its form fields"
 
 
 def test_new_product_with_photo(site_mode, page, live_server, shop):

@@ -144,3 +144,108 @@ test("the SHA-256 goes with the ticket and pins the body, unless checksum: false
   assert.ok(!("sha256" in unpinned.request));
   assert.ok(!("x-amz-checksum-sha256" in unpinned.answer.upload.fields));
 });
+
+/* --- Encoding, with a browser's canvas stood in for ---------------------- */
+
+/**
+ * createImageBitmap and OffscreenCanvas as a browser has them, decoding any
+ * file as a 4000×3000 photo; `webp: false` answers a request for WebP with
+ * a PNG, as Safari before 17 does. Records what was encoded.
+ */
+function fakeBrowser(t, { webp }) {
+  const encoded = [];
+  class FakeCanvas {
+    constructor(width, height) {
+      Object.assign(this, { width, height });
+    }
+    getContext() {
+      return { drawImage() {} };
+    }
+    async convertToBlob({ type, quality }) {
+      encoded.push({ width: this.width, height: this.height, type, quality });
+      const made = type === "image/webp" && !webp ? "image/png" : type;
+      return new Blob([new Uint8Array(this.width * this.height > 1 ? 5000 : 10)], { type: made });
+    }
+  }
+  const saved = [globalThis.createImageBitmap, globalThis.OffscreenCanvas];
+  globalThis.createImageBitmap = async () => ({ width: 4000, height: 3000, close() {} });
+  globalThis.OffscreenCanvas = FakeCanvas;
+  t.after(() => ([globalThis.createImageBitmap, globalThis.OffscreenCanvas] = saved));
+  return encoded;
+}
+
+/** A fetch standing in for the server and the store; keeps what was sent. */
+function fakeServer() {
+  const sent = { tickets: [], files: [] };
+  const json = (body) =>
+    new Response(JSON.stringify(body), { headers: { "Content-Type": "application/json" } });
+  const fetchImpl = async (url, init) => {
+    if (url.endsWith("/api/uploads/tickets/")) {
+      sent.tickets.push(JSON.parse(init.body));
+      return json({ id: "t1", upload: { url: "http://store.test/bucket", fields: { key: "k" } } });
+    }
+    if (url.endsWith("/confirm/")) return json({ status: "confirmed" });
+    sent.files.push(init.body.get("file"));
+    return new Response(null, { status: 204 });
+  };
+  return { sent, fetch: fetchImpl };
+}
+
+const photo = new File([new Uint8Array(3_000_000)], "IMG_0001.jpg", { type: "image/jpeg" });
+
+test("a photo goes up as WebP, 1600 px at quality 0.8, where the browser encodes WebP", async (t) => {
+  const encoded = fakeBrowser(t, { webp: true });
+  const server = fakeServer();
+
+  await uploadImage(photo, { ...product, fetch: server.fetch });
+
+  const probe = { width: 1, height: 1, type: "image/webp", quality: 0.8 };
+  assert.deepEqual(encoded, [probe, { width: 1600, height: 1200, type: "image/webp", quality: 0.8 }]);
+  const [ticket] = server.sent.tickets;
+  const [file] = server.sent.files;
+  assert.equal(ticket.content_type, "image/webp");
+  assert.equal(ticket.filename, "IMG_0001.webp");
+  assert.equal(ticket.size, 5000);
+  assert.equal(file.type, "image/webp", "the body is what the ticket declares");
+  assert.equal(file.name, "IMG_0001.webp");
+});
+
+test("where asking for WebP gives a PNG, photos go up as JPEG; the check is made once", async (t) => {
+  const encoded = fakeBrowser(t, { webp: false });
+  const server = fakeServer();
+
+  await uploadImage(photo, { ...product, fetch: server.fetch });
+  await uploadImage(photo, { ...product, fetch: server.fetch, outputType: "image/webp" });
+
+  const photos = encoded.filter((entry) => entry.width > 1);
+  assert.equal(encoded.length - photos.length, 1, "one probe for both uploads");
+  assert.deepEqual(
+    photos.map((entry) => entry.type),
+    ["image/jpeg", "image/jpeg"],
+  );
+  for (const [index, ticket] of server.sent.tickets.entries()) {
+    assert.equal(ticket.content_type, "image/jpeg");
+    assert.equal(ticket.filename, "IMG_0001.jpg");
+    assert.equal(server.sent.files[index].type, "image/jpeg");
+  }
+});
+
+test("the size and quality are options", async (t) => {
+  const encoded = fakeBrowser(t, { webp: true });
+  const server = fakeServer();
+
+  await uploadImage(photo, { ...product, fetch: server.fetch, maxSide: 1000, quality: 0.6 });
+  await uploadImage(photo, { ...product, fetch: server.fetch, outputType: "image/jpeg" });
+
+  assert.deepEqual(
+    encoded.filter((entry) => entry.width > 1),
+    [
+      { width: 1000, height: 750, type: "image/webp", quality: 0.6 },
+      { width: 1600, height: 1200, type: "image/jpeg", quality: 0.8 },
+    ],
+  );
+  assert.deepEqual(
+    server.sent.tickets.map((ticket) => ticket.content_type),
+    ["image/webp", "image/jpeg"],
+  );
+});
