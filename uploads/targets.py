@@ -69,6 +69,13 @@ class UploadTarget:
         requires one."""
         return None
 
+    def get_new_object_site_id(self, user):
+        """The site whose folder holds the file of an object ``user`` is
+        creating (a photo picked on an add form, attached by the save that
+        creates the object), or ``NotFound`` or ``PermissionDenied``. Kinds
+        whose objects are never created with their file refuse."""
+        raise NotFound(_("Name the object to attach the image to."))
+
     def get_object(self, user, object_id, *, lock=False):
         """The object ``user`` may upload to, or ``NotFound`` or
         ``PermissionDenied``."""
