@@ -16,6 +16,7 @@ class ProductImageTarget(UploadTarget):
     model = Product
     field_name = "image"
     folder = "products"
+    new_objects = True
     # Size: the UPLOADS MAX_SIZE (UPLOADS_MAX_SIZE, 10 MiB by default).
 
     def get_queryset(self, user):

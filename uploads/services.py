@@ -306,6 +306,17 @@ def abandon_prepared(prepared):
     discard(prepared.ticket, get_backend())
 
 
+def remove_file(obj, *, kind):
+    """Detach ``obj``'s file of upload ``kind``, in the caller's transaction;
+    the object is deleted once it commits, as a replaced one is."""
+    target = get_target(kind)
+    name = getattr(obj, target.field_name).name
+    if name:
+        setattr(obj, target.field_name, "")
+        obj.save(update_fields=[target.field_name])
+        deletions.schedule({media_key(name): Reason.REPLACED})
+
+
 def claim_ticket(user, ticket_id, event, *, bound_to=None):
     """The ticket, already confirmed or now claimed by this confirm.
 

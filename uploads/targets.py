@@ -41,6 +41,9 @@ class UploadTarget:
     max_size = None
     max_pixels = None
     max_side = None
+    #: Whether a file may be uploaded for an object not created yet, to be
+    #: attached by the save that creates it (``get_new_object_site_id``).
+    new_objects = False
 
     def get_max_size(self):
         return self.max_size or upload_settings.MAX_SIZE
