@@ -60,6 +60,7 @@ class DirectUploadWidget(forms.Widget):
         super().__init__(attrs)
         self.kind = kind
         self.instance = None  # set by the form: whose file is shown
+        self.new_allowed = False  # set by the form: whether a new object's file may be sent
 
     class Media:
         css = {"all": ["inventory/admin-upload.css"]}
@@ -84,7 +85,7 @@ class DirectUploadWidget(forms.Widget):
             "kind": self.kind,
             "object_id": instance.pk if instance is not None else None,
             # A new object's file: only kinds whose objects are created with it.
-            "available": bool(instance is not None and instance.pk) or target.new_objects,
+            "available": bool(instance is not None and instance.pk) or self.new_allowed,
             "current": current if current else None,
             "ticket": value["ticket"],
             "clear": value["clear"],
@@ -167,6 +168,10 @@ class DirectUploadAdminMixin:
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
         outcomes = getattr(request, "direct_uploads", {})
+        new_allowed = {
+            name: may_upload_for_new_object(request.user, kind)
+            for name, kind in self.direct_upload_fields.items()
+        }
 
         class DirectUploadForm(form):
             def __init__(self, *args, **kwargs):
@@ -174,6 +179,7 @@ class DirectUploadAdminMixin:
                 for name in DirectUploadForm.upload_fields:
                     if name in self.fields:
                         self.fields[name].widget.instance = self.instance
+                        self.fields[name].widget.new_allowed = new_allowed[name]
 
             def clean(self):
                 cleaned = super().clean()
@@ -225,6 +231,16 @@ class DirectUploadAdminMixin:
                 obj.refresh_from_db(fields=[get_target(kind).field_name])
             elif name not in outcomes and form.cleaned_data.get(name, FileChange()).clear:
                 services.remove_file(obj, kind=kind)
+
+
+def may_upload_for_new_object(user, kind):
+    """Whether ``user`` may send the file of a ``kind`` object not created
+    yet: the kind allows it, and the user has a site to send it to (a
+    superuser attached to no site adds the object, then its file)."""
+    try:
+        return services.new_object_site_id(user, get_target(kind)) is not None
+    except UploadError:
+        return False
 
 
 def is_confirmed(prepared):
