@@ -44,6 +44,10 @@ def server_log(request):
     return log
 
 
+def media_keys(store):
+    return [key for key in store.keys() if key.startswith("media/")]
+
+
 def pick(page, name, mime_type, data):
     page.set_input_files(
         ".direct-upload input[type=file]",
@@ -73,7 +77,7 @@ def test_staff_change_a_product_photo_in_the_admin(
 
     product.refresh_from_db()
     assert product.image.name.startswith(f"sites/{shop['site'].pk}/products/")
-    assert store.keys() == ["media/" + product.image.name]
+    assert media_keys(store) == ["media/" + product.image.name]
     preview = page.locator(".direct-upload img.preview")
     assert product.image.name in preview.get_attribute("src")
     page.wait_for_function(
@@ -111,6 +115,6 @@ def test_the_add_form_creates_the_product_with_its_photo(
 
     product = Product.objects.get(cug="H-1")
     assert product.image.name.startswith(f"sites/{shop['site'].pk}/products/")
-    assert "media/" + product.image.name in store.keys()
+    assert media_keys(store) == ["media/" + product.image.name]
     assert page.input_value(".direct-upload input.ticket") == "", "a fresh form for the next"
     assert_no_image_bytes_reached_django(site_mode, server_log)
