@@ -36,7 +36,13 @@ from django.utils.translation import gettext_lazy as _
 
 from inventory.views import picker_messages
 from uploads import services
-from uploads.errors import StorageUnavailable, UploadError, UploadMissing
+from uploads.errors import (
+    NotFound,
+    PermissionDenied,
+    StorageUnavailable,
+    UploadError,
+    UploadMissing,
+)
 from uploads.models import UploadTicket
 from uploads.targets import get_target
 
@@ -98,11 +104,9 @@ def widget_messages():
     """What the widget says, in the page's language: the pages' picker's
     words where they fit, so that both speak alike."""
     picker = picker_messages()
+    shared = ["preparing", "uploading", "cancelled", "failed", "wrong_type"]
     return {
-        **{key: picker[key] for key in ("preparing", "uploading", "cancelled", "failed")},
-        "wrong_type": picker["wrong_type"],
-        "network_error": picker["network_error"],
-        "upload_refused": picker["upload_refused"],
+        **{key: picker[key] for key in [*shared, "network_error", "upload_refused"]},
         "uploaded": _("Image uploaded: save to apply it."),
         "wait": _("Wait for the upload to finish, then save."),
     }
@@ -186,7 +190,7 @@ class DirectUploadAdminMixin:
                 for name in self.upload_fields:
                     outcome = outcomes.get(name)
                     if isinstance(outcome, UploadError):
-                        self.add_error(name, str(outcome.detail))
+                        self.add_error(name, self.describe(name, outcome))
                         if not isinstance(outcome, RETRYABLE):
                             self.forget_ticket(name)
                 return cleaned
@@ -207,6 +211,13 @@ class DirectUploadAdminMixin:
                 if site_id != ticket.site_id:
                     self.add_error(name, _("This image was uploaded for another site."))
                     self.forget_ticket(name)
+
+            def describe(self, name, error):
+                """A ticket of another object, user or site is not found,
+                as the API says; the form says what to do about it."""
+                if isinstance(error, (NotFound, PermissionDenied)):
+                    return self.fields[name].error_messages["invalid"]
+                return str(error.detail)
 
             def forget_ticket(self, name):
                 self.data = self.data.copy()

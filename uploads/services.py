@@ -337,6 +337,9 @@ def claim_ticket(user, ticket_id, event, *, bound_to=None):
             event.update(
                 site=ticket.site_id, kind=ticket.kind, object_id=ticket.object_id, size=ticket.size
             )
+            if bound_to is not None and bound_to != (ticket.kind, ticket.object_id):
+                # Confirmed or not: a new object's ticket binds one object.
+                raise NotFound()
             if ticket.status == Status.CONFIRMED:
                 return ticket
             if ticket.status == Status.REJECTED:
@@ -371,9 +374,7 @@ def claim_ticket(user, ticket_id, event, *, bound_to=None):
 def check_binding(user, ticket, target, bound_to):
     """That ``user`` may still attach the ticket to what it was issued for:
     an object of its site that the user may change, or a new object of the
-    site the user acts for; and that it is what the caller expects."""
-    if bound_to is not None and bound_to != (ticket.kind, ticket.object_id):
-        raise NotFound()
+    site the user acts for."""
     if ticket.object_id is None:
         if bound_to is None:
             raise NotFound(_("This upload is attached by saving the new object's form."))

@@ -210,7 +210,9 @@ def test_a_ticket_for_another_object_user_or_site_is_refused(client, shop, store
     for ticket in (for_other, new_one, theirs, from_abroad):
         response = client.post(change_url(product), change_form(product, image=ticket))
         assert response.status_code == 200, ticket
-        assert response.context["adminform"].form.errors["image"]
+        assert response.context["adminform"].form.errors["image"] == [
+            "L'envoi n'est pas valide. Choisissez de nouveau le fichier."
+        ]
     product.refresh_from_db()
     assert not product.image
     assert set(UploadTicket.objects.values_list("status", flat=True)) == {"issued"}
@@ -241,6 +243,15 @@ def test_the_add_form_creates_the_product_with_its_image(client, shop, store, bu
     confirmed = UploadTicket.objects.get()
     assert (confirmed.status, confirmed.object_id) == ("confirmed", product.pk)
     assert store.keys() == ["media/" + product.image.name]
+
+    # The same form posted again (back, then save): the ticket bound one product.
+    again = client.post(
+        "/admin/inventory/product/add/",
+        {"name": "Huile", "cug": "H-2", "price": "2", "quantity": "1", "image": ticket},
+    )
+    assert again.status_code == 200
+    assert again.context["adminform"].form.errors["image"]
+    assert not Product.objects.filter(cug="H-2").exists()
 
 
 @pytest.mark.django_db(transaction=True)
