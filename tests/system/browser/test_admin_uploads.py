@@ -118,3 +118,45 @@ def test_the_add_form_creates_the_product_with_its_photo(
     assert media_keys(store) == ["media/" + product.image.name]
     assert page.input_value(".direct-upload input.ticket") == "", "a fresh form for the next"
     assert_no_image_bytes_reached_django(site_mode, server_log)
+
+
+def test_a_dropped_photo_shows_progress_and_cancel_stops_it(
+    site_mode, page, live_server, shop, clerk, store
+):
+    product = shop["product"]
+    log_in(page, live_server, "clerk")
+    page.goto(f"{live_server.url}/admin/inventory/product/{product.pk}/change/")
+    # The post to the store never answers, as on a slow network.
+    held = []
+    page.route(
+        "**/*",
+        lambda route: (
+            held.append(route)
+            if route.request.method == "POST" and "/api/" not in route.request.url
+            else route.continue_()
+        ),
+    )
+
+    page.evaluate(
+        """bytes => {
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([new Uint8Array(bytes)], "riz.png", {type: "image/png"}));
+            document.querySelector(".direct-upload .dropzone")
+                .dispatchEvent(new DragEvent("drop", {dataTransfer: transfer, bubbles: true}));
+        }""",
+        list(png((200, 100))),
+    )
+    progress = page.locator(".direct-upload .progress")
+    progress.wait_for()
+    page.locator(".direct-upload .preview").wait_for()
+    page.click(".direct-upload .cancel")
+
+    page.wait_for_selector(".direct-upload .error:text('Envoi annulé.')")
+    assert progress.is_hidden()
+    assert page.input_value(".direct-upload input.ticket") == ""
+    assert held, "the file was on its way to the store"
+    page.unroute("**/*")
+    page.click("input[name=_save]")
+    page.wait_for_selector(".messagelist .success")
+    product.refresh_from_db()
+    assert not product.image
