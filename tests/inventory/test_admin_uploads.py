@@ -6,16 +6,14 @@ from django.db import transaction
 
 from inventory.models import Product
 from tests.support.images import jpeg, png
-from tests.support.stores import LocalStore, S3Store
+from tests.support.stores import store_of
 from tests.support.tickets import sha256_b64
 from uploads.models import PendingDeletion, UploadTicket
 
 
 @pytest.fixture
-def store(storage_mode, request, local_media):
-    if storage_mode == "s3":
-        return S3Store(request.getfixturevalue("s3_client"), request.getfixturevalue("s3_bucket"))
-    return LocalStore(local_media)
+def store(storage_mode, request):
+    return store_of(storage_mode, request)
 
 
 @pytest.fixture
@@ -56,6 +54,14 @@ def change_form(product, **changes):
     return data
 
 
+def save_with_image(client, store, product, body=None, content_type="image/png"):
+    """The change form saved with a new image, as the widget leaves it."""
+    ticket = uploaded(client, store, body or png(), product=product, content_type=content_type)
+    response = client.post(change_url(product), change_form(product, image=ticket))
+    assert response.status_code == 302
+    product.refresh_from_db()
+
+
 def change_url(product):
     return f"/admin/inventory/product/{product.pk}/change/"
 
@@ -82,20 +88,9 @@ def test_saving_the_form_attaches_the_upload(client, shop, store):
 def test_a_replaced_image_is_deleted_after_commit_and_clear_removes_it(client, shop, store):
     product = shop["product"]
     client.force_login(shop["staff"])
-    client.post(
-        change_url(product),
-        change_form(product, image=uploaded(client, store, png(), product=product)),
-    )
-    product.refresh_from_db()
+    save_with_image(client, store, product)
     first = product.image.name
-    client.post(
-        change_url(product),
-        change_form(
-            product,
-            image=uploaded(client, store, jpeg(), product=product, content_type="image/jpeg"),
-        ),
-    )
-    product.refresh_from_db()
+    save_with_image(client, store, product, jpeg(), "image/jpeg")
     assert product.image.name != first
     assert store.keys() == ["media/" + product.image.name]
 
@@ -111,11 +106,7 @@ def test_a_replaced_image_is_deleted_after_commit_and_clear_removes_it(client, s
 def test_a_save_without_an_upload_keeps_the_image(client, shop, store):
     product = shop["product"]
     client.force_login(shop["staff"])
-    client.post(
-        change_url(product),
-        change_form(product, image=uploaded(client, store, png(), product=product)),
-    )
-    product.refresh_from_db()
+    save_with_image(client, store, product)
     image = product.image.name
 
     client.post(change_url(product), change_form(product, quantity="7"))
@@ -128,11 +119,7 @@ def test_a_save_without_an_upload_keeps_the_image(client, shop, store):
 def test_an_invalid_file_is_a_field_error_and_keeps_what_was_typed(client, shop, store):
     product = shop["product"]
     client.force_login(shop["staff"])
-    client.post(
-        change_url(product),
-        change_form(product, image=uploaded(client, store, png(), product=product)),
-    )
-    product.refresh_from_db()
+    save_with_image(client, store, product)
     image = product.image.name
     text = b"Liste des courses: riz, huile, sucre.\n"
     ticket = uploaded(client, store, text, product=product, content_type="image/jpeg")

@@ -6,6 +6,8 @@ from a LAN address."""
 import shutil
 from urllib.parse import urlsplit
 
+from django.core.signals import request_started
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # A host name for a live server that is not a secure context, as a LAN
 # address over plain http is for a phone: no WebCrypto there.
@@ -57,3 +59,24 @@ def log_in(page, live_server, username, base_url=None):
     page.fill("input[name=password]", "pw")
     page.click("main button[type=submit]")
     page.wait_for_url(f"{base_url}/")
+
+
+def log_server_requests(request):
+    """What Django receives during the test (``request``: the test's pytest
+    request): a list of (method, path, content type, length) that grows as
+    requests start, to show that no image bytes reach the server."""
+    log = []
+
+    def record(sender, environ, **kwargs):
+        log.append(
+            (
+                environ["REQUEST_METHOD"],
+                environ["PATH_INFO"],
+                environ.get("CONTENT_TYPE", ""),
+                int(environ.get("CONTENT_LENGTH") or 0),
+            )
+        )
+
+    request_started.connect(record)
+    request.addfinalizer(lambda: request_started.disconnect(record))
+    return log

@@ -2,21 +2,18 @@
 the image goes straight to the store, the form's save attaches it."""
 
 import pytest
-from django.core.signals import request_started
 
 from inventory.models import Product
-from tests.support.browser import log_in
+from tests.support.browser import log_in, log_server_requests
 from tests.support.images import jpeg, png
-from tests.support.stores import LocalStore, S3Store
+from tests.support.stores import store_of
 
 UPLOADED = "Image envoyée : enregistrez pour l'appliquer."
 
 
 @pytest.fixture
-def store(site_mode, request, local_media):
-    if site_mode == "s3":
-        return S3Store(request.getfixturevalue("s3_client"), request.getfixturevalue("s3_bucket"))
-    return LocalStore(local_media)
+def store(site_mode, request):
+    return store_of(site_mode, request)
 
 
 @pytest.fixture
@@ -26,22 +23,7 @@ def clerk(shop, make_user):
 
 @pytest.fixture
 def server_log(request):
-    """(method, path, content type, length) of every request Django got."""
-    log = []
-
-    def record(sender, environ, **kwargs):
-        log.append(
-            (
-                environ["REQUEST_METHOD"],
-                environ["PATH_INFO"],
-                environ.get("CONTENT_TYPE", ""),
-                int(environ.get("CONTENT_LENGTH") or 0),
-            )
-        )
-
-    request_started.connect(record)
-    request.addfinalizer(lambda: request_started.disconnect(record))
-    return log
+    return log_server_requests(request)
 
 
 def media_keys(store):
