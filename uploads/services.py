@@ -294,7 +294,11 @@ def attach_prepared(prepared, user, obj):
             raise NotFound(_("This image was uploaded for another site."))
         current.object_id = obj.pk
         current.save(update_fields=["object_id"])
-    elif current.object_id != obj.pk:
+        # Created in this transaction by this user, who may add it (checked
+        # at issue and claim), whether or not they may change it later.
+        created = target.model._default_manager.select_for_update().get(pk=obj.pk)
+        return attach_locked(current, user, target, prepared.image, obj=created)
+    if current.object_id != obj.pk:
         raise NotFound()
     return attach_locked(current, user, target, prepared.image)
 
@@ -498,10 +502,12 @@ def attach(ticket, user, target, image, backend):
     return answer_of(current)
 
 
-def attach_locked(ticket, user, target, image):
+def attach_locked(ticket, user, target, image, obj=None):
     """The replaced object and the uploaded one are recorded for deletion in
-    this transaction and deleted after it commits."""
-    obj = target.get_object(user, ticket.object_id, lock=True)
+    this transaction and deleted after it commits. ``obj``: the target's
+    row, already locked."""
+    if obj is None:
+        obj = target.get_object(user, ticket.object_id, lock=True)
     old_name = getattr(obj, target.field_name).name
     new_name = media_name_of(ticket.final_key)
     setattr(obj, target.field_name, new_name)

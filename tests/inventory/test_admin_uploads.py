@@ -319,3 +319,25 @@ def test_no_transaction_is_open_while_the_store_is_asked(client, shop, store, mo
     client.post(change_url(product), change_form(product, image=ticket))
 
     assert seen == [("prepare", False), ("attach", True)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_staff_who_may_add_but_not_change_add_a_product_with_its_photo(
+    client, shop, store, make_user
+):
+    adder = make_user(
+        "adder",
+        shop["site"],
+        permissions=["inventory.view_product", "inventory.add_product"],
+        is_staff=True,
+    )
+    client.force_login(adder)
+    ticket = uploaded(client, store, png())
+
+    response = client.post(
+        "/admin/inventory/product/add/",
+        {"name": "Huile", "cug": "H-1", "price": "2", "quantity": "1", "image": ticket},
+    )
+
+    assert response.status_code == 302
+    assert Product.objects.get(cug="H-1").image
