@@ -3,6 +3,7 @@ the user's site, confirmed only by the save that creates the object, once,
 by that user (uploads.services)."""
 
 import pytest
+from django.db import transaction
 
 from inventory.models import Product
 from tests.support.images import png
@@ -78,10 +79,11 @@ def test_only_its_user_of_the_same_site_binds_it_to_a_product_of_that_site(
 
     prepared = services.prepare_confirm(staff, ticket["id"], kind="product", object_id=None)
     abroad = Product.objects.create(site_configuration=sites[1], name="Mil", cug="M-1")
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound), transaction.atomic():  # in the caller's transaction
         services.attach_prepared(prepared, staff, abroad)
-    product = Product.objects.create(site_configuration=sites[0], name="Riz", cug="R-1")
-    confirmed = services.attach_prepared(prepared, staff, product)
+    with transaction.atomic():
+        product = Product.objects.create(site_configuration=sites[0], name="Riz", cug="R-1")
+        confirmed = services.attach_prepared(prepared, staff, product)
 
     assert (confirmed.status, confirmed.object_id) == ("confirmed", product.pk)
     product.refresh_from_db()
