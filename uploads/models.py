@@ -35,7 +35,9 @@ class UploadTicket(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="upload_tickets"
     )
     kind = models.CharField(_("kind"), max_length=30)
-    object_id = models.BigIntegerField(_("object id"))
+    # None until the save that creates the object binds the ticket to it
+    # (a photo picked on an add form: ``services.issue_ticket(new=True)``).
+    object_id = models.BigIntegerField(_("object id"), null=True, blank=True)
     site_id = models.BigIntegerField(_("site id"), null=True, blank=True)
     filename = models.CharField(_("file name"), max_length=255, blank=True)
     content_type = models.CharField(_("content type"), max_length=50)

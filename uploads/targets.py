@@ -41,6 +41,9 @@ class UploadTarget:
     max_size = None
     max_pixels = None
     max_side = None
+    #: Whether a file may be uploaded for an object not created yet, to be
+    #: attached by the save that creates it (``get_new_object_site_id``).
+    new_objects = False
 
     def get_max_size(self):
         return self.max_size or upload_settings.MAX_SIZE
@@ -68,6 +71,13 @@ class UploadTarget:
         """The object used when a request names none; ``None`` if the kind
         requires one."""
         return None
+
+    def get_new_object_site_id(self, user):
+        """The site whose folder holds the file of an object ``user`` is
+        creating (a photo picked on an add form, attached by the save that
+        creates the object), or ``NotFound`` or ``PermissionDenied``. Kinds
+        whose objects are never created with their file refuse."""
+        raise NotFound(_("Name the object to attach the image to."))
 
     def get_object(self, user, object_id, *, lock=False):
         """The object ``user`` may upload to, or ``NotFound`` or

@@ -88,3 +88,11 @@ class LocalStore(Store):
         temporary = path.with_name(path.name + ".tmp")
         temporary.write_bytes(body)
         temporary.replace(path)
+
+
+def store_of(mode, request):
+    """The ``Store`` of a test running in ``mode`` (``request``: the test's
+    pytest request, whose fixtures give the bucket or the media folder)."""
+    if mode == "s3":
+        return S3Store(request.getfixturevalue("s3_client"), request.getfixturevalue("s3_bucket"))
+    return LocalStore(request.getfixturevalue("local_media"))
