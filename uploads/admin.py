@@ -188,6 +188,10 @@ class UploadTicketAdmin(SiteScopedAdmin, ReadOnlyAdmin):
 
     @admin.display(description=_("target"))
     def target_display(self, ticket):
+        if ticket.object_id is None:
+            # A ticket for an object still to be created (the admin's add
+            # form): bound to it by the save that creates it.
+            return _("new %(kind)s") % {"kind": ticket.kind}
         label = f"{ticket.kind} #{ticket.object_id}"
         url = self.target_url(ticket)
         return format_html('<a href="{}">{}</a>', url, label) if url else label
