@@ -247,6 +247,8 @@ test("the size and quality are options", async (t) => {
   assert.deepEqual(
     server.sent.tickets.map((ticket) => ticket.content_type),
     ["image/webp", "image/jpeg"],
+  );
+});
 
 test("confirm: false stops once the file is stored; newObject asks for a new object's ticket", async () => {
   const spy = spyFetch();
