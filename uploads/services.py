@@ -30,7 +30,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from uploads import deletions, events
+from uploads import deletions, events, renditions
 from uploads.backends import get_backend
 from uploads.backends.base import ObjectChanged, ObjectMissing
 from uploads.conf import upload_settings
@@ -366,8 +366,9 @@ def attach(ticket, user, target, image, backend):
 
 
 def attach_locked(ticket, user, target, image):
-    """The replaced object and the uploaded one are recorded for deletion in
-    this transaction and deleted after it commits."""
+    """The replaced object (with its renditions) and the uploaded one are
+    recorded for deletion in this transaction and deleted after it commits;
+    the new one's renditions are made once it commits."""
     obj = target.get_object(user, ticket.object_id, lock=True)
     old_name = getattr(obj, target.field_name).name
     new_name = media_name_of(ticket.final_key)
@@ -388,7 +389,9 @@ def attach_locked(ticket, user, target, image):
     unused = {incoming_key_of(ticket): Reason.UPLOADED}
     if old_name and old_name != new_name:
         unused[media_key(old_name)] = Reason.REPLACED
+        unused.update(renditions.forget(old_name, target.kind, Reason.REPLACED))
     deletions.schedule(unused)
+    renditions.request(new_name, target.kind)
     return ticket
 
 

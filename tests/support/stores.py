@@ -22,6 +22,11 @@ def disk_files(root):
     return sorted(path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file())
 
 
+def is_rendition(key):
+    """Whether ``key`` is a rendition's (``uploads.renditions.rendition_name``)."""
+    return "/renditions/" in key
+
+
 class Store:
     """One storage mode seen from outside: post a form as a client would,
     and look at what the store holds, as bucket keys (``media/...``)."""
@@ -32,6 +37,14 @@ class Store:
         raise NotImplementedError
 
     def keys(self):
+        """The keys of the originals and uploads the store holds: the tests
+        of the upload flow look at these; renditions are listed apart."""
+        return [key for key in self.all_keys() if not is_rendition(key)]
+
+    def rendition_keys(self):
+        return [key for key in self.all_keys() if is_rendition(key)]
+
+    def all_keys(self):
         raise NotImplementedError
 
 
@@ -48,7 +61,7 @@ class S3Store(Store):
             upload["url"], data=form, files={"file": (filename, body, file_type)}, timeout=30
         ).status_code
 
-    def keys(self):
+    def all_keys(self):
         return bucket_keys(self.client, self.bucket)
 
     def read(self, key):
@@ -70,7 +83,7 @@ class LocalStore(Store):
         form["file"] = SimpleUploadedFile(filename, body, file_type)
         return self.http.post(upload["url"], form, format="multipart").status_code
 
-    def keys(self):
+    def all_keys(self):
         if not self.media_root.exists():
             return []
         return [f"media/{name}" for name in disk_files(self.media_root)]
