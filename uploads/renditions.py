@@ -182,8 +182,7 @@ def make(original_name, *, attempt=1, force=False):
     specs = specs_of(rendition_set.kind)
     target = get_target(rendition_set.kind)
     try:
-        with default_storage.open(original_name, "rb") as original:
-            data = original.read()
+        data = read_original(original_name)
         images = render(data, specs, max_pixels=target.get_max_pixels())
         variants = {
             spec.name: store(rendition_name(original_name, spec.name), *images[spec.name])
@@ -234,6 +233,13 @@ def retry_later(original_name, attempt):
     from django.utils import timezone
 
     enqueue(original_name, attempt + 1, run_after=timezone.now() + backoff(attempt))
+
+
+def read_original(name):
+    """The original's bytes: at most the target's ``max_size``, checked at
+    confirm."""
+    with default_storage.open(name, "rb") as original:
+        return original.read()
 
 
 def store(name, data, width, height):
