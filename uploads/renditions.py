@@ -41,7 +41,7 @@ from PIL import Image, ImageCms, ImageFile, ImageOps
 
 from uploads.keys import media_key
 from uploads.models import RenditionSet
-from uploads.targets import get_target
+from uploads.targets import get_target, get_targets
 
 logger = logging.getLogger(__name__)
 State = RenditionSet.State
@@ -135,11 +135,19 @@ def get_rendition_set(name):
 def request(original_name, kind):
     """Create or reset ``original_name``'s set (pending), and queue its
     making once the current transaction commits."""
-    RenditionSet.objects.update_or_create(
+    reset(original_name, kind)
+    transaction.on_commit(partial(enqueue, original_name), robust=True)
+
+
+def reset(original_name, kind):
+    """``original_name``'s set, created or reset to pending. Its variants
+    are forgotten, not deleted: their names stay those of its specs, and
+    the next making overwrites them."""
+    rendition_set, _ = RenditionSet.objects.update_or_create(
         original=original_name,
         defaults={"kind": kind, "state": State.PENDING, "error_code": "", "variants": {}},
     )
-    transaction.on_commit(partial(enqueue, original_name), robust=True)
+    return rendition_set
 
 
 def forget(original_name, kind, reason):
@@ -161,6 +169,21 @@ def enqueue(original_name, attempt=1, run_after=None):
         task.enqueue(original_name, attempt=attempt)
     except Exception:
         logger.exception("Could not queue the renditions of %s", original_name)
+
+
+def originals(*, missing=True):
+    """``(name, kind)`` of the images of every registered target; with
+    ``missing``, only those whose renditions were never made (no set, or
+    one still pending)."""
+    done = RenditionSet.objects.exclude(state=State.PENDING).values("original")
+    for kind, target in sorted(get_targets().items()):
+        field = target.field_name
+        names = target.model._default_manager.exclude(**{field: ""}).exclude(
+            **{f"{field}__isnull": True}
+        )
+        if missing:
+            names = names.exclude(**{f"{field}__in": done})
+        yield from ((name, kind) for name in names.values_list(field, flat=True).iterator())
 
 
 # --- Making -----------------------------------------------------------------

@@ -70,6 +70,9 @@ class S3Store(Store):
     def put(self, key, body):
         self.client.put_object(Bucket=self.bucket, Key=key, Body=body)
 
+    def delete(self, key):
+        self.client.delete_object(Bucket=self.bucket, Key=key)
+
 
 class LocalStore(Store):
     mode = "local"
@@ -93,6 +96,9 @@ class LocalStore(Store):
 
     def read(self, key):
         return self.path(key).read_bytes()
+
+    def delete(self, key):
+        self.path(key).unlink()
 
     def put(self, key, body):
         # As the emulator lands uploads: a new file renamed into place.

@@ -4,6 +4,7 @@ confirm commits, gone with their original."""
 import io
 
 import pytest
+from django.core.management import call_command
 from PIL import Image
 
 from inventory.models import Product
@@ -228,3 +229,30 @@ def test_only_the_formats_confirm_accepts_are_decoded():
     Image.new("RGB", (10, 10)).save(gif, "GIF")
     with pytest.raises(Undecodable):
         renditions.render(gif.getvalue(), DEFAULT_RENDITIONS, max_pixels=10**6)
+
+
+def build(*arguments):
+    out, err = io.StringIO(), io.StringIO()
+    call_command("build_renditions", *arguments, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_build_renditions_makes_the_missing_ones_then_all_again(store, api, product, site):
+    attach(store, api, product, jpeg())
+    made = rendition_set(product)
+    broken = Product.objects.create(site_configuration=site, name="Sel", cug="S-1")
+    attach(store, api, broken, truncated(jpeg((300, 200))))
+    # Images attached before renditions existed: no set, no objects.
+    RenditionSet.objects.all().delete()
+    for key in store.rendition_keys():
+        store.delete(key)
+
+    output, progress = build()
+
+    assert "2 image(s): 1 ready, 1 failed (not decodable), 0 left pending." in output
+    assert "2/2 image(s)" in progress
+    assert rendition_set(product).variants == made.variants
+    assert rendition_set(broken).is_failed
+    assert set(store.rendition_keys()) == {media_key(v["name"]) for v in made.variants.values()}
+    assert "0 image(s)" in build("--missing")[0], "nothing is missing any more"
+    assert "2 image(s): 1 ready, 1 failed" in build("--all")[0]
