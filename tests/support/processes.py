@@ -1,6 +1,7 @@
 """Running the project's commands in processes of their own, as an operator
 or a second app instance would, with an environment the test chooses."""
 
+import contextlib
 import os
 import re
 import secrets
@@ -103,3 +104,30 @@ def stop(process):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextlib.contextmanager
+def task_worker(env, log_path):
+    """``manage.py db_worker`` with ``env``, as ``make run`` and the
+    compose stack's ``worker`` service run it, until the block ends; its
+    output goes to ``log_path``."""
+    with open(log_path, "wb") as log:
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "manage.py",
+                "db_worker",
+                "--no-reload",
+                "--no-startup-delay",
+                "--interval",
+                "0.2",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield worker
+        finally:
+            stop(worker)
