@@ -288,12 +288,21 @@ def render(data, specs, *, max_pixels):
     image = decode(data, max(spec.max_side for spec in specs), max_pixels)
     out = {}
     for spec in sorted(specs, key=lambda spec: spec.max_side, reverse=True):
-        # Each from the one before: the larger rendition is already reduced.
-        resized = image.copy()
-        resized.thumbnail((spec.max_side, spec.max_side), Image.Resampling.LANCZOS, 2.0)
-        out[spec.name] = (encode(resized, spec), *resized.size)
-        image = resized
+        # Each from the one before, which is then let go: the full-size
+        # image lives only until the largest rendition is made.
+        image = fit(image, spec.max_side)
+        out[spec.name] = (encode(image, spec), *image.size)
     return out
+
+
+def fit(image, max_side):
+    """``image`` scaled down to fit ``max_side`` (never up): ``reduce`` by
+    a whole factor first (cheap, box), then Lanczos for the rest."""
+    scale = max_side / max(image.size)
+    if scale >= 1:
+        return image
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
 
 
 def decode(data, max_side, max_pixels):
@@ -314,7 +323,7 @@ def decode(data, max_side, max_pixels):
             image.draft(None, (math.ceil(width * scale), math.ceil(height * scale)))
         image.load()
         icc_profile = image.info.get("icc_profile")
-        image = ImageOps.exif_transpose(image)
+        ImageOps.exif_transpose(image, in_place=True)  # no copy of the pixels
         image = to_srgb(normal_mode(image), icc_profile)
     except Undecodable:
         raise
