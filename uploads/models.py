@@ -170,7 +170,7 @@ class RenditionSet(models.Model):
         _("variants"),
         default=dict,
         blank=True,
-        help_text=_('{spec name: {"name": ..., "width": ..., "height": ..., "size": ...}}'),
+        help_text='{spec name: {"name": ..., "width": ..., "height": ..., "size": ...}}',
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
