@@ -58,9 +58,10 @@ FORMATS = ("JPEG", "PNG", "WEBP")
 class RenditionSpec:
     """One rendition: the image fit within ``max_side`` x ``max_side``
     (never enlarged), as WebP of ``quality`` and encoder ``method`` (0 fast
-    to 6 small). The defaults were picked by measurement (see the README's
-    Performance section): method 4 costs about a third of method 6's time
-    for files 2-3 % larger."""
+    to 6 small). The defaults were picked by measurement, on a 1600 px
+    rendition of a 12 MP photo: method 4 gives files 6 % smaller than
+    method 2 for about 100 ms more, spent once, while viewers pay for the
+    bytes every time; method 6 saves under 1 % more, for more time."""
 
     name: str
     max_side: int

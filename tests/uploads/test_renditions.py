@@ -256,3 +256,11 @@ def test_build_renditions_makes_the_missing_ones_then_all_again(store, api, prod
     assert set(store.rendition_keys()) == {media_key(v["name"]) for v in made.variants.values()}
     assert "0 image(s)" in build("--missing")[0], "nothing is missing any more"
     assert "2 image(s): 1 ready, 1 failed" in build("--all")[0]
+
+
+def test_a_large_jpeg_is_decoded_at_reduced_scale():
+    """The worker's memory for a 12 MP photo: a quarter of its pixels are
+    decoded, enough for the 1600 px rendition."""
+    image = renditions.decode(jpeg(size=(4000, 3000)), 1600, max_pixels=40_000_000)
+
+    assert image.size == (2000, 1500)
