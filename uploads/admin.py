@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from uploads.models import PendingDeletion
+from uploads.models import PendingDeletion, RenditionSet
 
 
 class FailedFilter(admin.SimpleListFilter):
@@ -28,6 +28,26 @@ class PendingDeletionAdmin(admin.ModelAdmin):
     list_display = ["key", "reason", "attempts", "last_error", "next_attempt_at", "created_at"]
     list_filter = [FailedFilter, "reason"]
     search_fields = ["key"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RenditionSet)
+class RenditionSetAdmin(admin.ModelAdmin):
+    """Which images have their renditions, which are being made, and which
+    failed (an original that does not decode). Read only: the worker and
+    ``build_renditions`` make them; a row goes with its original."""
+
+    list_display = ["original", "kind", "state", "error_code", "updated_at"]
+    list_filter = ["state", "kind"]
+    search_fields = ["original"]
 
     def has_add_permission(self, request):
         return False

@@ -264,3 +264,13 @@ def test_a_large_jpeg_is_decoded_at_reduced_scale():
     image = renditions.decode(jpeg(size=(4000, 3000)), 1600, max_pixels=40_000_000)
 
     assert image.size == (2000, 1500)
+
+
+def test_the_admin_lists_failed_renditions_read_only(store, api, product, admin_client):
+    attach(store, api, product, truncated(jpeg((300, 200))))
+
+    listing = admin_client.get("/admin/uploads/renditionset/?state=failed")
+
+    assert listing.status_code == 200
+    assert rendition_set(product).original in listing.content.decode()
+    assert "/admin/uploads/renditionset/add/" not in listing.content.decode()
