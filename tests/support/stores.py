@@ -13,18 +13,22 @@ SECRET_KEY = "test-secret-key"
 REGION = "eu-west-3"
 
 
-def bucket_keys(client, bucket):
+def is_rendition(key):
+    """Whether ``key`` is a rendition's (``uploads.renditions.rendition_name``)."""
+    return "/renditions/" in key
+
+
+def bucket_keys(client, bucket, *, renditions=False):
+    """The bucket's keys, but for renditions unless asked: the tests of the
+    upload flow look at originals and uploads, those of renditions at
+    theirs."""
     response = client.list_objects_v2(Bucket=bucket)
-    return sorted(item["Key"] for item in response.get("Contents", []))
+    keys = sorted(item["Key"] for item in response.get("Contents", []))
+    return keys if renditions else [key for key in keys if not is_rendition(key)]
 
 
 def disk_files(root):
     return sorted(path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file())
-
-
-def is_rendition(key):
-    """Whether ``key`` is a rendition's (``uploads.renditions.rendition_name``)."""
-    return "/renditions/" in key
 
 
 class Store:
@@ -62,7 +66,7 @@ class S3Store(Store):
         ).status_code
 
     def all_keys(self):
-        return bucket_keys(self.client, self.bucket)
+        return bucket_keys(self.client, self.bucket, renditions=True)
 
     def read(self, key):
         return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
