@@ -63,6 +63,10 @@ def test_a_photo_s_renditions_carry_none_of_its_metadata(store, api, product):
         assert b"<script>" not in data and b"Phone" not in data
         assert made.variants[spec]["size"] == len(data)
         assert made.url(spec)
+        if store.mode == "s3":
+            key = media_key(made.variants[spec]["name"])
+            head = store.client.head_object(Bucket=store.bucket, Key=key)
+            assert head["ContentType"] == "image/webp"
 
 
 def test_renditions_fit_their_sizes_and_are_never_enlarged(store, api, product):
