@@ -16,6 +16,7 @@ from tests.support.images import (
     photo_with_exif,
     png,
     truncated,
+    webp,
 )
 from tests.support.tickets import confirm, issue
 from uploads import renditions
@@ -94,9 +95,17 @@ def test_the_exif_orientation_is_applied(store, api, product):
     assert red[0] > 200 > red[2] and blue[2] > 200 > blue[0]
 
 
-def test_html_after_the_jpeg_end_marker_does_not_come_back(store, api, product):
-    original = jpeg_then_html()
-    attach(store, api, product, original)
+@pytest.mark.parametrize(
+    "original, content_type",
+    [
+        (jpeg_then_html(), "image/jpeg"),
+        (png() + HTML_PAYLOAD, "image/png"),
+        (webp() + HTML_PAYLOAD * 1000, "image/webp"),
+    ],
+    ids=["jpeg", "png", "webp"],
+)
+def test_html_after_the_image_does_not_come_back(store, api, product, original, content_type):
+    attach(store, api, product, original, content_type)
 
     made = rendition_set(product)
 
@@ -109,8 +118,11 @@ def test_html_after_the_jpeg_end_marker_does_not_come_back(store, api, product):
 
 @pytest.mark.parametrize(
     "body, content_type",
-    [(truncated(jpeg((400, 300))), "image/jpeg"), (truncated(png((400, 300))), "image/png")],
-    ids=["jpeg", "png"],
+    [
+        (truncated(jpeg((400, 300))), "image/jpeg"),
+        (truncated(png((400, 300))), "image/png"),
+    ],
+    ids=["jpeg", "png"],  # confirm refuses a truncated WebP itself
 )
 def test_a_truncated_image_ends_failed_with_no_rendition(store, api, product, body, content_type):
     answer = attach(store, api, product, body, content_type)
