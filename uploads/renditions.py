@@ -37,10 +37,12 @@ from functools import partial
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils import timezone
 from PIL import Image, ImageCms, ImageFile, ImageOps
 
+from uploads import deletions
 from uploads.keys import media_key
-from uploads.models import RenditionSet
+from uploads.models import PendingDeletion, RenditionSet
 from uploads.targets import get_target, get_targets
 
 logger = logging.getLogger(__name__)
@@ -229,9 +231,6 @@ def finish(rendition_set, state, *, error_code="", variants=None):
     """Record the outcome, unless the original was replaced or removed
     meanwhile: then what was written goes too (its deletion, scheduled with
     the original's, may have run before it was written)."""
-    from uploads import deletions
-    from uploads.models import PendingDeletion
-
     with transaction.atomic():
         current = RenditionSet.objects.select_for_update().filter(pk=rendition_set.pk).first()
         if current is None:
@@ -249,14 +248,11 @@ def retry_later(original_name, attempt):
     """Queue the next try, with the deletions' doubling delays. A backend
     that cannot defer (the immediate one), or the last try, leaves the set
     pending for ``build_renditions``."""
-    from uploads.deletions import backoff
     from uploads.tasks import make_renditions
 
     if attempt >= ATTEMPTS or not make_renditions.get_backend().supports_defer:
         return
-    from django.utils import timezone
-
-    enqueue(original_name, attempt + 1, run_after=timezone.now() + backoff(attempt))
+    enqueue(original_name, attempt + 1, run_after=timezone.now() + deletions.backoff(attempt))
 
 
 def read_original(name):
