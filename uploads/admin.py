@@ -19,8 +19,21 @@ class FailedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that the app alone writes and deletes."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(PendingDeletion)
-class PendingDeletionAdmin(admin.ModelAdmin):
+class PendingDeletionAdmin(ReadOnlyAdmin):
     """What is left to delete from the store, and why the deletes that keep
     failing fail. Read only: the task and ``purge_uploads`` do the deleting;
     a row goes once its object is gone."""
@@ -29,18 +42,9 @@ class PendingDeletionAdmin(admin.ModelAdmin):
     list_filter = [FailedFilter, "reason"]
     search_fields = ["key"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(RenditionSet)
-class RenditionSetAdmin(admin.ModelAdmin):
+class RenditionSetAdmin(ReadOnlyAdmin):
     """Which images have their renditions, which are being made, and which
     failed (an original that does not decode). Read only: the worker and
     ``build_renditions`` make them; a row goes with its original."""
@@ -48,12 +52,3 @@ class RenditionSetAdmin(admin.ModelAdmin):
     list_display = ["original", "kind", "state", "error_code", "updated_at"]
     list_filter = ["state", "kind"]
     search_fields = ["original"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -107,27 +107,26 @@ def stop(process):
 
 
 @contextlib.contextmanager
-def task_worker(env, log_path):
-    """``manage.py db_worker`` with ``env``, as ``make run`` and the
-    compose stack's ``worker`` service run it, until the block ends; its
-    output goes to ``log_path``."""
+def running(env, log_path, *command):
+    """``manage.py COMMAND`` with ``env`` in the background until the block
+    ends (then ``stop``); its output goes to ``log_path``."""
     with open(log_path, "wb") as log:
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "manage.py",
-                "db_worker",
-                "--no-reload",
-                "--no-startup-delay",
-                "--interval",
-                "0.2",
-            ],
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", *command],
             cwd=BASE_DIR,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         try:
-            yield worker
+            yield process
         finally:
-            stop(worker)
+            stop(process)
+
+
+def task_worker(env, log_path):
+    """``manage.py db_worker``, as ``make run`` and the compose stack's
+    ``worker`` service run it (see ``running``)."""
+    return running(
+        env, log_path, "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.2"
+    )

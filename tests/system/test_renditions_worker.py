@@ -5,10 +5,7 @@ makes the renditions within seconds, as in ``make run``."""
 import io
 import json
 import sqlite3
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -16,9 +13,7 @@ from PIL import Image
 
 from project.seaweedfs import free_weed_ports
 from tests.support.images import photo_with_exif
-from tests.support.processes import environment, manage, stop, task_worker, wait_for
-
-BASE_DIR = Path(__file__).resolve().parents[2]
+from tests.support.processes import environment, manage, running, task_worker, wait_for
 
 SETUP = """
 from inventory.models import Configuration, Product, User
@@ -47,20 +42,11 @@ def dev_server(tmp_path):
     output = manage(env, "shell", "-c", SETUP).split()
     token, product = output[output.index("made") + 1 :][:2]
     url = f"http://127.0.0.1:{port}"
-    with open(tmp_path / "runserver.log", "wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_for(f"{url}/healthz", process=server)
-            with task_worker(env, tmp_path / "worker.log") as worker:
-                yield url, token, int(product), worker
-        finally:
-            stop(server)
+    runserver = ("runserver", f"127.0.0.1:{port}", "--noreload")
+    with running(env, tmp_path / "runserver.log", *runserver) as server:
+        wait_for(f"{url}/healthz", process=server)
+        with task_worker(env, tmp_path / "worker.log") as worker:
+            yield url, token, int(product), worker
 
 
 def rendition_sets(database):
