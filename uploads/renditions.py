@@ -332,7 +332,10 @@ def decode(data, max_side, max_pixels):
 
 def normal_mode(image):
     """RGBA if the image has any transparency, else RGB (or L for grey)."""
-    if image.mode in ("1", "I", "I;16", "I;16B", "I;16L", "F"):
+    if image.mode.startswith("I"):
+        # 16-bit grey (PNG): scaled to 8 bits, which convert() would clip.
+        image = image.convert("I").point(lambda value: value / 256).convert("L")
+    elif image.mode in ("1", "F"):
         image = image.convert("L")
     if image.mode == "P" or (image.mode in ("RGB", "L") and "transparency" in image.info):
         image = image.convert("RGBA")

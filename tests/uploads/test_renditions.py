@@ -290,3 +290,12 @@ def test_the_admin_lists_failed_renditions_read_only(store, api, product, admin_
     assert listing.status_code == 200
     assert rendition_set(product).original in listing.content.decode()
     assert "/admin/uploads/renditionset/add/" not in listing.content.decode()
+
+
+def test_a_16_bit_grey_png_keeps_its_tones():
+    original = io.BytesIO()
+    Image.new("I;16", (10, 10), 30000).save(original, "PNG")
+
+    image = renditions.decode(original.getvalue(), 100, max_pixels=10**6)
+
+    assert (image.mode, image.getpixel((0, 0))) == ("L", 30000 // 256)
