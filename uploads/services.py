@@ -33,7 +33,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from uploads import deletions, events
+from uploads import deletions, events, renditions
 from uploads.backends import get_backend
 from uploads.backends.base import ObjectChanged, ObjectMissing
 from uploads.conf import upload_settings
@@ -52,7 +52,7 @@ from uploads.errors import (
     UploadMissing,
 )
 from uploads.inspect import inspect_image, jpeg_header, sniff_format
-from uploads.keys import incoming_key, incoming_key_of, media_key, media_name_of, object_key
+from uploads.keys import incoming_key, incoming_key_of, media_name_of, object_key
 from uploads.models import PendingDeletion, UploadTicket
 from uploads.policy import UploadPolicy
 from uploads.sites import get_user_site_id
@@ -318,7 +318,7 @@ def remove_file(obj, *, kind):
     if name:
         setattr(obj, target.field_name, "")
         obj.save(update_fields=[target.field_name])
-        deletions.schedule({media_key(name): Reason.REPLACED})
+        deletions.schedule(renditions.forget_image(name, kind, Reason.REPLACED))
 
 
 def claim_ticket(user, ticket_id, event, *, bound_to=None):
@@ -503,9 +503,10 @@ def attach(ticket, user, target, image, backend):
 
 
 def attach_locked(ticket, user, target, image, obj=None):
-    """The replaced object and the uploaded one are recorded for deletion in
-    this transaction and deleted after it commits. ``obj``: the target's
-    row, already locked."""
+    """The replaced object (with its renditions) and the uploaded one are
+    recorded for deletion in this transaction and deleted after it commits;
+    the new one's renditions are made once it commits. ``obj``: the
+    target's row, already locked."""
     if obj is None:
         obj = target.get_object(user, ticket.object_id, lock=True)
     old_name = getattr(obj, target.field_name).name
@@ -526,8 +527,9 @@ def attach_locked(ticket, user, target, image, obj=None):
     # Derived, not read from the row relocked: only that key is ours.
     unused = {incoming_key_of(ticket): Reason.UPLOADED}
     if old_name and old_name != new_name:
-        unused[media_key(old_name)] = Reason.REPLACED
+        unused.update(renditions.forget_image(old_name, target.kind, Reason.REPLACED))
     deletions.schedule(unused)
+    renditions.request(new_name, target.kind)
     return ticket
 
 

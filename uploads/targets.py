@@ -44,6 +44,9 @@ class UploadTarget:
     #: Whether a file may be uploaded for an object not created yet, to be
     #: attached by the save that creates it (``get_new_object_site_id``).
     new_objects = False
+    #: The renditions made of each image (``uploads.renditions.RenditionSpec``
+    #: tuple); ``None`` means ``DEFAULT_RENDITIONS``.
+    renditions = None
 
     def get_max_size(self):
         return self.max_size or upload_settings.MAX_SIZE
@@ -53,6 +56,11 @@ class UploadTarget:
 
     def get_max_side(self):
         return self.max_side or upload_settings.MAX_SIDE
+
+    def get_renditions(self):
+        from uploads.renditions import DEFAULT_RENDITIONS
+
+        return self.renditions or DEFAULT_RENDITIONS
 
     def get_queryset(self, user):
         """The objects ``user`` may upload to; others are reported as not
@@ -122,16 +130,17 @@ def register(target):
 
 def delete_file_of_deleted_object(target, sender, instance, **kwargs):
     """An object deleted by any path (the API, the admin, a cascade from its
-    site, the shell) leaves no file behind: the file is recorded for
-    deletion with the row, and deleted once that commits (uploads.deletions),
-    so a rolled-back delete keeps it and a store that is down loses nothing."""
+    site, the shell) leaves no file behind: the file and its renditions are
+    recorded for deletion with the row, and deleted once that commits
+    (uploads.deletions), so a rolled-back delete keeps them and a store that
+    is down loses nothing."""
     name = getattr(instance, target.field_name).name
     if name:
-        from uploads import deletions
-        from uploads.keys import media_key
+        from uploads import deletions, renditions
         from uploads.models import PendingDeletion
 
-        deletions.schedule({media_key(name): PendingDeletion.Reason.OWNER_DELETED})
+        reason = PendingDeletion.Reason.OWNER_DELETED
+        deletions.schedule(renditions.forget_image(name, target.kind, reason))
 
 
 def get_target(kind):

@@ -338,7 +338,7 @@ def up_and_upload(compose, order, database, s3_port, redis_port, workdir):
         # The next order's machine starts with a new s3-data volume: this
         # one's bucket goes, and with it its volumes (the composed store
         # allots only as many as its free disk holds at their full size).
-        for key in bucket_keys(store, bucket):
+        for key in bucket_keys(store, bucket, renditions=True):
             store.delete_object(Bucket=bucket, Key=key)
         store.delete_bucket(Bucket=bucket)
     finally:

@@ -7,6 +7,7 @@ from moto import mock_aws
 
 from tests.support.images import jpeg, noisy
 from tests.support.modes import use_storages
+from tests.support.stores import bucket_keys
 from uploads import services
 from uploads.backends import get_backend
 from uploads.errors import InvalidImage, NotFound, UploadMissing
@@ -36,8 +37,8 @@ def put(backend, key, body):
 
 
 def keys(backend):
-    listing = backend.client.list_objects_v2(Bucket=BUCKET)
-    return sorted(item["Key"] for item in listing.get("Contents", []))
+    """The bucket's keys, but for renditions (see ``bucket_keys``)."""
+    return bucket_keys(backend.client, BUCKET)
 
 
 def test_issue_and_confirm(moto_s3, staff, product, django_capture_on_commit_callbacks):
