@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.template.loader import render_to_string
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from inventory import services
+from inventory import images, services
 from inventory.models import Configuration, Product, User
 from inventory.permissions import (
     ADD,
@@ -18,15 +19,21 @@ from inventory.permissions import (
 from inventory.sites import site_url
 
 
-def image_preview(field, page_url):
-    """A thumbnail and a link to the page whose picker uploads straight to
-    storage: image bytes never pass through the admin either. The link names
-    the site (``site_url``), so that a superuser lands on that site's page."""
-    thumbnail = (
-        format_html('<img src="{}" alt="" style="max-height:120px"><br>', field.url)
-        if field
-        else ""
-    )
+def image_preview(image, kind, object_id, page_url):
+    """The image as the pages show it (``inventory/image.html``: a rendition,
+    never the original; a placeholder while it is being made), and a link to
+    the page whose picker uploads straight to storage: image bytes never pass
+    through the admin either. The link names the site (``site_url``), so
+    that a superuser lands on that site's page."""
+    thumbnail = ""
+    if image.state != images.NONE:
+        thumbnail = format_html(
+            "{}<br>",
+            render_to_string(
+                "inventory/image.html",
+                {"image": image, "kind": kind, "object_id": object_id, "size": "display"},
+            ),
+        )
     return format_html('{}<a href="{}">{}</a>', thumbnail, page_url, _("Change the image"))
 
 
@@ -104,7 +111,10 @@ class ConfigurationAdmin(admin.ModelAdmin):
         if not configuration.pk:
             return _("Save the site, then add its logo.")
         return image_preview(
-            configuration.logo, site_url("inventory:site-settings", configuration.pk)
+            images.site_logo(images.ImageViewer(), configuration),
+            "logo",
+            configuration.pk,
+            site_url("inventory:site-settings", configuration.pk),
         )
 
     def get_queryset(self, request):
@@ -166,7 +176,9 @@ class ProductAdmin(SiteScopedAdmin):
         if not product.pk:
             return _("Save the product, then add its image.")
         return image_preview(
-            product.image,
+            images.product_image(images.ImageViewer(), product),
+            "product",
+            product.pk,
             site_url("inventory:product-edit", product.site_configuration_id, product.pk),
         )
 

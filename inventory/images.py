@@ -52,9 +52,10 @@ NO_IMAGE = ViewedImage(NONE)
 
 class ImageViewer:
     """Views image fields for ``user``, fetching the rendition sets of many
-    fields at once (``prefetch``): a list costs one query, not one a row."""
+    fields at once (``prefetch``): a list costs one query, not one a row.
+    Without a user, no original: the admin's previews show renditions only."""
 
-    def __init__(self, user):
+    def __init__(self, user=None):
         self.user = user
         self.rendition_sets = {}
 
@@ -74,7 +75,9 @@ class ImageViewer:
             return NO_IMAGE
         self.prefetch([file])
         renditions = self.rendition_sets[file.name]
-        original_url = stable_url(file.name) if can_see_originals(self.user, site_id) else None
+        original_url = None
+        if self.user is not None and can_see_originals(self.user, site_id):
+            original_url = stable_url(file.name)
         if renditions is None or not (renditions.is_ready or renditions.is_failed):
             return ViewedImage(PENDING, original_url=original_url)
         if renditions.is_failed:
