@@ -41,7 +41,12 @@ def lan_url(live_server):
 
 
 # The static files the pages load.
-PAGE_ASSETS = ["inventory/inventory.css", "inventory/image-picker.js", "snippets/direct-upload.js"]
+PAGE_ASSETS = [
+    "inventory/inventory.css",
+    "inventory/image-picker.js",
+    "inventory/renditions.js",
+    "snippets/direct-upload.js",
+]
 
 
 def log_in(page, live_server, username, base_url=None):
