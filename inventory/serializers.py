@@ -60,8 +60,30 @@ class ViewedImageSerializer(serializers.ModelSerializer):
             self._viewed = self.image_viewer.view(self.image_of(row), self.site_id_of(row))
         return self._viewed
 
-    def url(self, url):
+
+@extend_schema_field({"type": "string", "nullable": True})
+class ImageURLField(serializers.Field):
+    """One URL of the row's image as the user gets it: ``attribute`` of its
+    ``inventory.images.ViewedImage``, absolute, or null."""
+
+    def __init__(self, attribute, **kwargs):
+        self.attribute = attribute
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, row):
+        url = getattr(self.parent.viewed(row), self.attribute)
         return absolute(self.context["request"], url)
+
+
+@extend_schema_field(STATE)
+class ImageStateField(serializers.Field):
+    """The state of the row's image's renditions."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, row):
+        return self.parent.viewed(row).state
 
 
 THUMBNAIL_HELP = "The small rendition (about 200 px, WebP), for lists; null unless `ready`."
@@ -76,10 +98,10 @@ class ProductSerializer(ViewedImageSerializer):
     """A product of the site in the context; the image is read-only here and
     changes through upload tickets."""
 
-    thumbnail_url = serializers.SerializerMethodField(help_text=THUMBNAIL_HELP)
-    image_url = serializers.SerializerMethodField(help_text=DISPLAY_HELP)
-    image_state = serializers.SerializerMethodField()
-    original_url = serializers.SerializerMethodField(help_text=ORIGINAL_HELP)
+    thumbnail_url = ImageURLField("thumbnail_url", help_text=THUMBNAIL_HELP)
+    image_url = ImageURLField("display_url", help_text=DISPLAY_HELP)
+    image_state = ImageStateField()
+    original_url = ImageURLField("original_url", help_text=ORIGINAL_HELP)
 
     class Meta(ViewedImageSerializer.Meta):
         model = Product
@@ -103,19 +125,6 @@ class ProductSerializer(ViewedImageSerializer):
     def site_id_of(self, product):
         return product.site_configuration_id
 
-    def get_thumbnail_url(self, product) -> str | None:
-        return self.url(self.viewed(product).thumbnail_url)
-
-    def get_image_url(self, product) -> str | None:
-        return self.url(self.viewed(product).display_url)
-
-    @extend_schema_field(STATE)
-    def get_image_state(self, product):
-        return self.viewed(product).state
-
-    def get_original_url(self, product) -> str | None:
-        return self.url(self.viewed(product).original_url)
-
     def validate_cug(self, cug):
         # The database constraint would answer 500; say which field instead.
         others = Product.objects.filter(site_configuration=self.context["site"], cug=cug)
@@ -127,10 +136,10 @@ class ProductSerializer(ViewedImageSerializer):
 
 
 class SiteSerializer(ViewedImageSerializer):
-    logo_thumbnail_url = serializers.SerializerMethodField(help_text=THUMBNAIL_HELP)
-    logo_url = serializers.SerializerMethodField(help_text=DISPLAY_HELP)
-    logo_state = serializers.SerializerMethodField()
-    logo_original_url = serializers.SerializerMethodField(help_text=ORIGINAL_HELP)
+    logo_thumbnail_url = ImageURLField("thumbnail_url", help_text=THUMBNAIL_HELP)
+    logo_url = ImageURLField("display_url", help_text=DISPLAY_HELP)
+    logo_state = ImageStateField()
+    logo_original_url = ImageURLField("original_url", help_text=ORIGINAL_HELP)
 
     class Meta(ViewedImageSerializer.Meta):
         model = Configuration
@@ -155,16 +164,3 @@ class SiteSerializer(ViewedImageSerializer):
 
     def site_id_of(self, site):
         return site.pk
-
-    def get_logo_thumbnail_url(self, site) -> str | None:
-        return self.url(self.viewed(site).thumbnail_url)
-
-    def get_logo_url(self, site) -> str | None:
-        return self.url(self.viewed(site).display_url)
-
-    @extend_schema_field(STATE)
-    def get_logo_state(self, site):
-        return self.viewed(site).state
-
-    def get_logo_original_url(self, site) -> str | None:
-        return self.url(self.viewed(site).original_url)

@@ -7,6 +7,8 @@ import time
 
 import pytest
 from django.core.files.base import ContentFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from inventory.models import Product
 from tests.support.modes import use_storages
@@ -168,3 +170,23 @@ def test_a_rendition_url_is_the_same_in_two_renders_a_second_apart(client, shop,
     (srcset,) = re.findall(r'srcset="([^"]+)"', first)
     assert "X-Amz-Signature" in srcset
     assert re.findall(r'srcset="([^"]+)"', second) == [srcset]
+
+
+def test_the_list_fetches_renditions_in_one_query(client, shop, django_assert_max_num_queries):
+    client.force_login(shop["staff"])
+
+    def add_products(count, start):
+        for number in range(start, start + count):
+            product = Product.objects.create(
+                site_configuration=shop["site"], name=f"P{number}", cug=f"P{number}"
+            )
+            product.image.save("p.jpg", ContentFile(b"jpeg"))
+            set_renditions(product.image.name, "ready")
+
+    add_products(1, 0)
+    with CaptureQueriesContext(connection) as few:
+        client.get("/")
+    add_products(12, 1)
+    with django_assert_max_num_queries(len(few)):
+        page = client.get("/").content.decode()
+    assert page.count('loading="lazy"') == 13  # and Riz, whose renditions are not made
