@@ -159,7 +159,6 @@ def s3_mode(settings):
     use_storages(settings)
 
 
-@pytest.mark.xfail(strict=True, reason="STAND-IN: uploads.media.stable_url signs anew")
 def test_a_rendition_url_is_the_same_in_two_renders_a_second_apart(client, shop, s3_mode):
     set_renditions(shop["product"].image.name, "ready")
 
