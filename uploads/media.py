@@ -149,9 +149,3 @@ class SiteStorage(Storage):
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.folder}/>"
-
-
-def stable_url(name):
-    """STAND-IN (lane ``pages``; the ``urls`` lane owns the real one): the
-    media storage's URL of ``name``, not yet stable across a window."""
-    return default_storage.url(name)

@@ -138,37 +138,3 @@ class PendingDeletion(models.Model):
 
     def __str__(self):
         return self.key
-
-
-class RenditionSet(models.Model):
-    """STAND-IN (lane ``pages``; the ``renditions`` lane owns the real one):
-    the renditions of one original, with the fields and helpers that
-    /work/wt/CONTRACT16.md names."""
-
-    class State(models.TextChoices):
-        PENDING = "pending", _("pending")
-        READY = "ready", _("ready")
-        FAILED = "failed", _("failed")
-
-    original = models.CharField(max_length=255, unique=True)
-    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
-    error_code = models.CharField(max_length=50, blank=True)
-    variants = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    @property
-    def is_ready(self):
-        return self.state == self.State.READY
-
-    @property
-    def is_failed(self):
-        return self.state == self.State.FAILED
-
-    def url(self, spec_name):
-        from uploads.media import stable_url
-
-        variant = self.variants.get(spec_name)
-        if not self.is_ready or variant is None:
-            return None
-        return stable_url(variant["name"])
