@@ -34,6 +34,7 @@ from urllib.parse import unquote
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from inventory import images
 from inventory.views import picker_messages
 from uploads import services
 from uploads.errors import (
@@ -93,6 +94,8 @@ class DirectUploadWidget(forms.Widget):
             # A new object's file: only kinds whose objects are created with it.
             "available": bool(instance is not None and instance.pk) or self.new_allowed,
             "current": current if current else None,
+            # As the pages show it: a rendition, never the original.
+            "image": images.ImageViewer().view(current, None) if current else images.NO_IMAGE,
             "ticket": value["ticket"],
             "clear": value["clear"],
             "clear_name": self.clear_name(name),

@@ -232,6 +232,8 @@ SPECTACULAR_SETTINGS = {
     # Separate request and answer components (ProductRequest, Product), so
     # that generated clients need not send read-only fields.
     "COMPONENT_SPLIT_REQUEST": True,
+    # One type for the state of a product's photo and of a site's logo.
+    "ENUM_NAME_OVERRIDES": {"ImageStateEnum": "inventory.images.STATES"},
     # Served from this site, not a CDN: works offline and behind firewalls.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

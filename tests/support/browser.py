@@ -53,6 +53,7 @@ PAGE_ASSETS = [
     "snippets/direct-upload.js",
     "inventory/admin-upload.js",
     "inventory/admin-upload.css",
+    "inventory/renditions.js",
 ]
 
 
