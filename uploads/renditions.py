@@ -70,6 +70,11 @@ class RenditionSpec:
     quality: int = 80
     method: int = 4
 
+    @property
+    def settings(self):
+        """What the bytes depend on, for the rendition's name: ``200q80m4``."""
+        return f"{self.max_side}q{self.quality}m{self.method}"
+
 
 DEFAULT_RENDITIONS = (
     RenditionSpec("thumb_small", 100),
@@ -90,13 +95,18 @@ class Undecodable(Exception):
 # --- Names ------------------------------------------------------------------
 
 
-def rendition_name(original_name, spec_name):
-    """``sites/3/products/renditions/<stem>-<spec>.webp`` for
+def rendition_name(original_name, spec):
+    """``sites/3/products/renditions/<stem>-<spec>-<200q80m4>.webp`` for
     ``sites/3/products/<stem>.<ext>``: media-relative, in the original's
-    folder, derived from its name alone."""
+    folder, derived from its name and the spec alone.
+
+    The spec's size and settings are part of the name: the objects are
+    served as immutable (``UPLOADS["CACHE_CONTROL"]``), so renditions made
+    again with other settings (``build_renditions --all``) must get new
+    URLs, or caches would keep the old ones for a year."""
     folder, filename = posixpath.split(original_name)
     stem = posixpath.splitext(filename)[0]
-    return posixpath.join(folder, "renditions", f"{stem}-{spec_name}.webp")
+    return posixpath.join(folder, "renditions", f"{stem}-{spec.name}-{spec.settings}.webp")
 
 
 def specs_of(kind):
@@ -108,7 +118,7 @@ def derived_keys(original_name, kind):
     """The bucket keys every rendition of ``original_name`` may be at: the
     names its specs give, and those its set recorded (specs may have
     changed since)."""
-    names = {rendition_name(original_name, spec.name) for spec in specs_of(kind)}
+    names = {rendition_name(original_name, spec) for spec in specs_of(kind)}
     recorded = RenditionSet.objects.filter(original=original_name).values_list(
         "variants", flat=True
     )
@@ -218,7 +228,7 @@ def make(original_name, *, attempt=1, force=False):
         data = read_original(original_name)
         images = render(data, specs, max_pixels=target.get_max_pixels())
         variants = {
-            spec.name: store(rendition_name(original_name, spec.name), *images[spec.name])
+            spec.name: store(rendition_name(original_name, spec), *images[spec.name])
             for spec in specs
         }
     except Undecodable as error:

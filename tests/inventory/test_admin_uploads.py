@@ -6,6 +6,7 @@ from django.db import transaction
 
 from inventory.models import Product
 from tests.support.images import jpeg, png
+from tests.support.renditions import default_rendition_name
 from tests.support.stores import store_of
 from tests.support.tickets import sha256_b64
 from uploads.models import PendingDeletion, UploadTicket
@@ -81,7 +82,9 @@ def test_saving_the_form_attaches_the_upload(client, shop, store):
     assert UploadTicket.objects.get().status == "confirmed"
     assert store.keys() == ["media/" + product.image.name], "the incoming object went after commit"
     page = client.get(change_url(product)).content.decode()
-    assert f"/media/{product.image.name}" in page, "the new image shows"
+    shown = default_rendition_name(product.image.name, "display")
+    assert f"/media/{shown}" in page, "the new image shows, as its display rendition"
+    assert f"/media/{product.image.name}" not in page, "never the original"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -11,7 +11,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from inventory.models import Product
-from tests.support.renditions import set_renditions
+from tests.support.renditions import default_rendition_name, set_renditions
 from uploads import services
 
 
@@ -274,10 +274,8 @@ def test_products_link_only_renditions(client_of, two_shops, local_media, state,
     if not has_renditions:
         assert urls == [None, None]
     else:
-        stem = product.image.name.rsplit("/", 1)[1].split(".")[0]
         assert urls == [
-            f"http://testserver/media/sites/{two_shops['one'].pk}/products/renditions/"
-            f"{stem}-{spec}.webp"
+            f"http://testserver/media/{default_rendition_name(product.image.name, spec)}"
             for spec in ("thumb", "display")
         ]
     assert product.image.name not in str(item)
@@ -322,8 +320,8 @@ def test_the_site_logo_links_only_renditions(client_of, two_shops, local_media):
     set_renditions(site.logo.name, "ready")
     ready = staff.get("/api/site/").json()
     assert ready["logo_state"] == "ready"
-    assert ready["logo_url"].endswith("-display.webp")
-    assert ready["logo_thumbnail_url"].endswith("-thumb.webp")
+    assert "-display-" in ready["logo_url"] and ready["logo_url"].endswith(".webp")
+    assert "-thumb-" in ready["logo_thumbnail_url"]
     assert ready["logo_original_url"] is None
     assert boss.get("/api/site/").json()["logo_original_url"] == (
         f"http://testserver/media/{site.logo.name}"

@@ -13,7 +13,7 @@ def set_renditions(original_name, state):
     if state == RenditionSet.State.READY:
         variants = {
             spec.name: {
-                "name": rendition_name(original_name, spec.name),
+                "name": rendition_name(original_name, spec),
                 "width": spec.max_side,
                 "height": spec.max_side * 3 // 4,
                 "size": 1000,
@@ -29,3 +29,10 @@ def set_renditions(original_name, state):
         },
     )
     return rendition_set
+
+
+def default_rendition_name(original_name, spec_name):
+    """The media name of ``original_name``'s default rendition ``spec_name``
+    (``thumb``, ``display``...), as the task names it."""
+    (spec,) = [spec for spec in DEFAULT_RENDITIONS if spec.name == spec_name]
+    return rendition_name(original_name, spec)

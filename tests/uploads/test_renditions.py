@@ -227,10 +227,16 @@ def test_renditions_written_for_an_original_removed_meanwhile_are_deleted(
     assert not store.rendition_keys()
 
 
-def test_names_derive_from_the_original_in_its_folder():
+def test_names_derive_from_the_original_in_its_folder_and_the_specs_settings():
+    thumb = RenditionSpec("thumb", 200)
     assert (
-        rendition_name("sites/3/products/ab12.jpg", "thumb")
-        == "sites/3/products/renditions/ab12-thumb.webp"
+        rendition_name("sites/3/products/ab12.jpg", thumb)
+        == "sites/3/products/renditions/ab12-thumb-200q80m4.webp"
+    )
+    # Other settings, other bytes: another name, so another URL for caches
+    # that keep the objects as immutable.
+    assert rendition_name("sites/3/products/ab12.jpg", RenditionSpec("thumb", 240)) != (
+        rendition_name("sites/3/products/ab12.jpg", thumb)
     )
 
 
