@@ -94,11 +94,14 @@ def timed_migration(site, count):
 
 
 def migration_cost(client, bucket, sites, *, count=2000, size=100_000):
-    socket_bytes.install()
     legacy_objects(client, bucket, sites, count, size)
-    with mock.patch.object(Bucket, "copy", download_and_upload):
-        download = timed_migration(sites[0], count)
-    server_side = timed_migration(sites[1], count)
+    socket_bytes.install()
+    try:
+        with mock.patch.object(Bucket, "copy", download_and_upload):
+            download = timed_migration(sites[0], count)
+        server_side = timed_migration(sites[1], count)
+    finally:
+        socket_bytes.uninstall()
     return {
         "objects": count,
         "object_size": size,

@@ -25,13 +25,24 @@ def counting(method, name, amount_of):
     return counted
 
 
+METHODS = ("recv", "recv_into", "send", "sendall")
+originals = {}
+
+
 def install():
     """Count from now on, in this process and those it forks."""
     cls = socket.socket
-    if getattr(cls, "_bytes_counted", False):
+    if originals:
         return
-    cls._bytes_counted = True
+    originals.update((name, getattr(cls, name)) for name in METHODS)
     cls.recv = counting(cls.recv, "received", lambda data, args: len(data))
     cls.recv_into = counting(cls.recv_into, "received", lambda size, args: size)
     cls.send = counting(cls.send, "sent", lambda size, args: size)
     cls.sendall = counting(cls.sendall, "sent", lambda _, args: len(args[0]))
+
+
+def uninstall():
+    """Stop counting: the sockets as they were."""
+    for name, method in originals.items():
+        setattr(socket.socket, name, method)
+    originals.clear()
