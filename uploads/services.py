@@ -423,9 +423,9 @@ def inspect_and_copy(ticket, target, backend):
     copying = False  # whether the final key may hold a copy
     try:
         for attempt in range(INSPECTION_ATTEMPTS):
-            info = head_upload(ticket, backend)
+            info, head = read_upload(ticket, backend)
             try:
-                image = inspect(ticket, target, backend, info)
+                image = inspect(ticket, target, backend, info, head)
                 copying = True
                 backend.copy(ticket.incoming_key, ticket.final_key, info.etag, ticket.content_type)
                 return image
@@ -449,26 +449,30 @@ def inspect_and_copy(ticket, target, backend):
         raise
 
 
-def head_upload(ticket, backend):
+def read_upload(ticket, backend):
+    """The upload's ``ObjectInfo`` and first bytes, in one store request:
+    the ETag the inspection and the copy are pinned to is that of these
+    bytes."""
     try:
-        return backend.head(ticket.incoming_key)
+        return backend.read_first(ticket.incoming_key, upload_settings.INSPECT_BYTES)
     except ObjectMissing:
         if ticket.is_expired():
             raise TicketExpired() from None
         raise UploadMissing() from None
 
 
-def inspect(ticket, target, backend, info):
+def inspect(ticket, target, backend, info, data):
+    """``data`` are the upload's first bytes; with ``FULL_DECODE``, the rest
+    is read once its size is checked."""
     if info.size != ticket.size:
         raise SizeMismatch(
             _("%(actual)d bytes arrived; %(declared)d were declared.")
             % {"actual": info.size, "declared": ticket.size}
         )
     full = upload_settings.FULL_DECODE
-    data = backend.read(
-        ticket.incoming_key, info.etag, None if full else upload_settings.INSPECT_BYTES
-    )
-    if len(data) < info.size and sniff_format(data) == "JPEG":
+    if full and len(data) < info.size:
+        data += backend.read(ticket.incoming_key, info.etag, start=len(data))
+    elif len(data) < info.size and sniff_format(data) == "JPEG":
         # Metadata may push the frame header past the first bytes: follow
         # the segments with a few ranged reads (bounded: see jpeg_header).
         data = jpeg_header(
