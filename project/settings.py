@@ -90,6 +90,10 @@ MIDDLEWARE = [
     # First: answers /healthz before host checks and https redirects.
     "project.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Pages and JSON are compressed for phones on costly data (a product
+    # list's HTML: about a fifth); Django's gzip pads its output against
+    # BREACH, and images arrive compressed from the bucket, not through here.
+    "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
