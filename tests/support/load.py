@@ -102,17 +102,21 @@ class Stack:
             time.sleep(0.2)
         return left
 
-    def wait_until_idle(self, timeout=60):
+    def wait_until_idle(self, timeout=30):
         """Until the worker's queue holds no task that is due (those put off
-        to a later attempt wait for it); ``False`` if it never got there."""
-        deadline = time.monotonic() + timeout
-        while self.query(
-            "SELECT 1 FROM django_tasks_database_dbtaskresult WHERE status IN"
-            " ('READY', 'RUNNING') AND run_after <= now() LIMIT 1"
-        ):
+        to a later attempt wait for it); ``False`` if it went ``timeout``
+        seconds without getting through one (a long queue may take longer)."""
+        deadline, queued = time.monotonic() + timeout, None
+        while due := self.query(
+            "SELECT count(*) FROM django_tasks_database_dbtaskresult"
+            " WHERE status IN ('READY', 'RUNNING') AND run_after <= now()"
+        )[0][0]:
             assert self.worker.poll() is None, (self.workdir / "worker.err").read_text()
-            if time.monotonic() > deadline:
+            if queued is not None and due < queued:
+                deadline = time.monotonic() + timeout
+            elif time.monotonic() > deadline:
                 return False
+            queued = due
             time.sleep(0.2)
         return True
 
