@@ -84,7 +84,8 @@ class Stack:
         wait_for(f"{self.origin}/healthz", process=self.app)
 
     def start_worker(self):
-        """The compose ``worker`` service: deletes what confirms leave."""
+        """The compose ``worker`` service: makes the renditions of confirmed
+        images, deletes what confirms leave."""
         command = as_run_here(self.compose["services"]["worker"]["command"])
         with (
             open(self.workdir / "worker.out", "ab") as out,
