@@ -239,6 +239,11 @@ def make(original_name, *, attempt=1, force=False):
         return finish(rendition_set, State.FAILED, error_code="missing")
     except Exception:
         logger.exception("Could not make the renditions of %s (try %d)", original_name, attempt)
+        if not RenditionSet.objects.filter(pk=rendition_set.pk).exists():
+            # Replaced or removed meanwhile: no later try will run, so the
+            # renditions this one wrote before the store failed go now.
+            discard(rendition_name(original_name, spec) for spec in specs)
+            return None
         retry_later(original_name, attempt)
         return State.PENDING
     return finish(rendition_set, State.READY, variants=variants)
@@ -251,14 +256,19 @@ def finish(rendition_set, state, *, error_code="", variants=None):
     with transaction.atomic():
         current = RenditionSet.objects.select_for_update().filter(pk=rendition_set.pk).first()
         if current is None:
-            written = {media_key(v["name"]) for v in (variants or {}).values()}
-            deletions.schedule(dict.fromkeys(written, PendingDeletion.Reason.UNATTACHED))
+            discard(v["name"] for v in (variants or {}).values())
             return None
         current.state = state
         current.error_code = error_code
         current.variants = variants or {}
         current.save(update_fields=["state", "error_code", "variants", "updated_at"])
         return state
+
+
+def discard(names):
+    """Schedule the deletion of renditions written for a set that is gone."""
+    keys = {media_key(name) for name in names}
+    deletions.schedule(dict.fromkeys(keys, PendingDeletion.Reason.UNATTACHED))
 
 
 def retry_later(original_name, attempt):

@@ -312,10 +312,21 @@ def up_and_upload(compose, order, database, s3_port, redis_port, workdir):
         assert (image["width"], image["height"]) == (800, 600)
         assert image["url"].startswith(f"http://localhost:{s3_port}/")
         assert requests.get(image["url"], timeout=10).content == photo.read_bytes()
-        listed = requests.get(
-            f"{origin}/api/products/{product['id']}/", headers=headers, timeout=10
-        ).json()
+        # The worker makes the renditions the API links, within seconds.
+        deadline = time.monotonic() + 60
+        while True:
+            listed = requests.get(
+                f"{origin}/api/products/{product['id']}/", headers=headers, timeout=10
+            ).json()
+            if listed["image_state"] != "pending":
+                break
+            assert servers["worker"].poll() is None, (workdir / "worker.err").read_text()
+            assert time.monotonic() < deadline, "the worker never made the renditions"
+            time.sleep(0.5)
+        assert listed["image_state"] == "ready", listed
         assert listed["image_url"].startswith(f"http://localhost:{s3_port}/")
+        shown = requests.get(listed["image_url"], timeout=10)
+        assert shown.status_code == 200 and shown.content[8:12] == b"WEBP", shown.content[:16]
         snippet = requests.get(f"{origin}/static/snippets/direct-upload.js", timeout=10)
         assert snippet.status_code == 200 and "uploadImage" in snippet.text
 

@@ -227,6 +227,30 @@ def test_renditions_written_for_an_original_removed_meanwhile_are_deleted(
     assert not store.rendition_keys()
 
 
+def test_renditions_written_before_a_store_failure_go_if_the_original_went_meanwhile(
+    store, api, product, monkeypatch
+):
+    """The original is replaced while the worker writes its renditions, and
+    the store fails before the last one: no later try will run for a set
+    that is gone, so the renditions written go now."""
+    attach(store, api, product, jpeg())
+    name = rendition_set(product).original
+    real_store = renditions.store
+    written = []
+
+    def store_then_fail(*args, **kwargs):
+        if len(written) == len(DEFAULT_RENDITIONS) - 1:
+            RenditionSet.objects.filter(original=name).delete()
+            raise OSError("store down")
+        written.append(real_store(*args, **kwargs))
+        return written[-1]
+
+    monkeypatch.setattr(renditions, "store", store_then_fail)
+
+    assert renditions.make(name, force=True) is None
+    assert written and not store.rendition_keys()
+
+
 def test_names_derive_from_the_original_in_its_folder_and_the_specs_settings():
     thumb = RenditionSpec("thumb", 200)
     assert (
