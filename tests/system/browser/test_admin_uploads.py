@@ -1,6 +1,8 @@
 """The admin's direct-upload widget in real Chromium, in both storage modes:
 the image goes straight to the store, the form's save attaches it."""
 
+import time
+
 import pytest
 
 from inventory.models import Product
@@ -137,6 +139,11 @@ def test_a_dropped_photo_shows_progress_and_cancel_stops_it(
     progress = page.locator(".direct-upload .progress")
     progress.wait_for()
     page.locator(".direct-upload .preview").wait_for()
+    # Cancel while the file is on its way (the photo is prepared and its
+    # ticket asked for first, which takes a while on a loaded machine).
+    deadline = time.monotonic() + 30
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
     page.click(".direct-upload .cancel")
 
     page.wait_for_selector(".direct-upload .error:text('Envoi annulé.')")
