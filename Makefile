@@ -36,9 +36,10 @@ run: $(VENV)/.installed
 # Debian packages the tests drive: Chromium for the browser tests (Playwright
 # never downloads one), curl, jq and openssl for the README's curl example,
 # docker-compose (v1, no engine needed) to validate docker-compose.yml,
-# redis-server to run the compose stack's redis service without Docker.
+# redis-server to run the compose stack's redis service without Docker,
+# wrk to load the API (tests/benchmarks/bench_tickets.py).
 # Each command is named after its package.
-SYSTEM_TOOLS := chromium curl jq openssl docker-compose redis-server
+SYSTEM_TOOLS := chromium curl jq openssl docker-compose redis-server wrk
 # Debian data packages the tests read: real photographs for the mobile-data
 # benchmark and the upload size tests (tests/support/photos.py).
 SYSTEM_DATA := lomiri-wallpapers-16.04

@@ -1,0 +1,31 @@
+"""
+Issue 17, item 1: what a ticket costs against the trivial authenticated
+endpoint (``GET /api/site/``) on the production shape: gunicorn with
+gunicorn.conf.py, PostgreSQL, SeaweedFS, Redis, DEBUG off (tests/support/load.py),
+with ``wrk`` at 16 connections, both endpoints in the same run
+(tests/support/ticket_load.py).
+
+Run with ``make bench``. 200 staff of one shop take turns (each has 20 open
+tickets at most: enough for the whole run), the ticket rate is lifted so that
+no request is throttled. Prints the table and writes $BENCH_OUTPUT/tickets.json
+(default: .bench/ in the repository). Goals: tickets reach 0.7 of the site
+endpoint's throughput, with a p99 at most twice its p99; printed, not
+asserted, so that it can be run before and after a change.
+"""
+
+import os
+from pathlib import Path
+
+from tests.support.load import add_sites, production_stack
+from tests.support.ticket_load import measure, report
+
+OUTPUT = Path(os.environ.get("BENCH_OUTPUT", Path(__file__).resolve().parents[2] / ".bench"))
+SECONDS = 10
+
+
+def test_tickets_against_the_site_endpoint(tmp_path):
+    with production_stack(tmp_path, UPLOADS_TICKET_RATE="1000000/hour") as stack:
+        (site,) = add_sites(stack, "tickets", sites=1, staff=200, products=50)
+        figures = measure(stack, site, seconds=SECONDS, workdir=tmp_path)
+        report(figures, OUTPUT)
+        assert figures.ticket.non_2xx == 0 and figures.site.non_2xx == 0, figures.table()

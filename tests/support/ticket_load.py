@@ -1,0 +1,198 @@
+"""
+Tickets against the trivial authenticated endpoint, under ``wrk``.
+
+``measure()`` runs ``wrk`` (Debian's, driven by a Lua script: it POSTs the
+JSON ticket request with each user's token in turn) against a running
+production stack (tests/support/load.py): first ``GET /api/site/``, the
+cheapest authenticated call the API has, then ``POST /api/uploads/tickets/``,
+on the same server in the same run, so that the ratio of the two says what a
+ticket costs whatever the machine. ``Figures`` gives the table and the JSON.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import asdict, dataclass
+
+GOALS = {"throughput_ratio": ">= 0.7", "p99_ratio": "<= 2.0"}
+
+# wrk calls done() once, in its main Lua state: the counts of each thread's
+# state are summed there, and the figures printed as one JSON line.
+LUA = """
+local tokens = %(tokens)s
+local products = %(products)s
+local method, path = "%(method)s", "%(path)s"
+local threads = {}
+local counter = 0
+local non_2xx = 0
+
+function setup(thread)
+  thread:set("offset", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  counter = tonumber(wrk.thread:get("offset") or 0)
+end
+
+function request()
+  counter = counter + 1
+  local token = tokens[(counter %% #tokens) + 1]
+  local headers = {["Authorization"] = "Token " .. token}
+  local body = nil
+  if method == "POST" then
+    headers["Content-Type"] = "application/json"
+    body = string.format(
+      '{"kind": "product", "object_id": %%d, "content_type": "image/jpeg", "size": 200000}',
+      products[(counter %% #products) + 1])
+  end
+  return wrk.format(method, path, headers, body)
+end
+
+function response(status, headers, body)
+  if status < 200 or status > 299 then
+    non_2xx = non_2xx + 1
+  end
+end
+
+function done(summary, latency, requests)
+  local errors = 0
+  for _, thread in ipairs(threads) do
+    errors = errors + (thread:get("non_2xx") or 0)
+  end
+  io.write("WRK_JSON " .. string.format(
+    '{"requests": %%d, "seconds": %%f, "p50_ms": %%f, "p99_ms": %%f, "max_ms": %%f, '
+    .. '"non_2xx": %%d, "socket_errors": %%d}\\n',
+    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1e3,
+    latency:percentile(99) / 1e3, latency.max / 1e3, errors,
+    summary.errors.connect + summary.errors.read + summary.errors.write
+      + summary.errors.timeout))
+end
+"""
+
+
+@dataclass
+class Run:
+    """One endpoint under wrk."""
+
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    non_2xx: int
+    socket_errors: int
+
+    @property
+    def per_second(self):
+        return self.requests / self.seconds
+
+
+def lua_list(values, quoted):
+    return "{" + ", ".join(f'"{v}"' if quoted else str(v) for v in values) + "}"
+
+
+def run_wrk(origin, method, path, tokens, products, *, seconds, connections, workdir):
+    """``wrk`` at ``connections`` for ``seconds`` against one endpoint."""
+    wrk = shutil.which("wrk")
+    assert wrk, "wrk is missing: apt-get install wrk (make system-tools installs it)"
+    script = workdir / f"{method.lower()}-{path.strip('/').replace('/', '-')}.lua"
+    script.write_text(
+        LUA
+        % {
+            "tokens": lua_list(tokens, quoted=True),
+            "products": lua_list(products, quoted=False),
+            "method": method,
+            "path": path,
+        }
+    )
+    threads = min(connections, os.cpu_count() or 1)
+    result = subprocess.run(
+        [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+         "-s", str(script), origin],
+        capture_output=True, text=True, timeout=seconds + 60, check=True,
+    )  # fmt: skip
+    line = next(line for line in result.stdout.splitlines() if line.startswith("WRK_JSON "))
+    return Run(**json.loads(line.removeprefix("WRK_JSON ")))
+
+
+@dataclass
+class Figures:
+    site: Run
+    ticket: Run
+    connections: int
+    cpus: int
+
+    @property
+    def throughput_ratio(self):
+        return self.ticket.per_second / self.site.per_second
+
+    @property
+    def p99_ratio(self):
+        return self.ticket.p99_ms / self.site.p99_ms
+
+    def table(self):
+        rows = [
+            f"Tickets under wrk, {self.connections} connections, {self.cpus} CPUs",
+            f"  {'endpoint':28} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+            f"{'non-2xx':>8}",
+        ]
+        endpoints = (("GET /api/site/", self.site), ("POST /api/uploads/tickets/", self.ticket))
+        for name, run in endpoints:
+            rows.append(
+                f"  {name:28} {run.per_second:8.1f} {run.p50_ms:8.1f} {run.p99_ms:8.1f} "
+                f"{run.max_ms:8.1f} {run.non_2xx + run.socket_errors:8d}"
+            )
+        rows.append(
+            f"  tickets/site throughput {self.throughput_ratio:.2f}"
+            f" (goal {GOALS['throughput_ratio']}),"
+            f" p99 ratio {self.p99_ratio:.2f} (goal {GOALS['p99_ratio']})"
+        )
+        return "\n".join(rows)
+
+    def to_json(self):
+        return json.dumps(
+            {
+                "site": {**asdict(self.site), "per_second": self.site.per_second},
+                "ticket": {**asdict(self.ticket), "per_second": self.ticket.per_second},
+                "throughput_ratio": self.throughput_ratio,
+                "p99_ratio": self.p99_ratio,
+                "connections": self.connections,
+                "cpus": self.cpus,
+                "goals": GOALS,
+            },
+            indent=2,
+        )
+
+
+def measure(stack, site, *, seconds, connections=16, workdir):
+    """The site endpoint, then tickets, each for ``seconds`` after a warm-up
+    of a second each; ``site`` is a tests.support.load.Site whose staff
+    hold enough tokens that no user reaches the open-ticket limit."""
+
+    def load(method, path, duration):
+        return run_wrk(
+            stack.origin, method, path, site.tokens, site.products,
+            seconds=duration, connections=connections, workdir=workdir,
+        )  # fmt: skip
+
+    load("GET", "/api/site/", 1)
+    load("POST", "/api/uploads/tickets/", 1)
+    return Figures(
+        site=load("GET", "/api/site/", seconds),
+        ticket=load("POST", "/api/uploads/tickets/", seconds),
+        connections=connections,
+        cpus=os.cpu_count(),
+    )
+
+
+def report(figures, folder):
+    """Print the table; write the figures to ``folder``/tickets.json."""
+    print()
+    print(figures.table())
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "tickets.json"
+    path.write_text(figures.to_json())
+    print(f"  written to {path}")
+    return path
