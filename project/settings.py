@@ -173,7 +173,8 @@ num_proxies = env.int("DJANGO_NUM_PROXIES", 0, minimum=0, maximum=10)
 # counts. See inventory.logins.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, in one query (inventory.permissions).
+    "inventory.permissions.OneQueryModelBackend",
     # Site admins hold their permissions by their role (inventory.permissions).
     "inventory.permissions.SiteAdminBackend",
 ]

@@ -1,0 +1,86 @@
+"""SQL queries per ticket and per confirm (issue 17, item 5): a fixed number,
+authentication included, however many tickets, products and sites exist.
+
+Counted with the token and with the session, after N = 1 and N = 50 of each
+already exist: the same counts both times. A session is read from the
+database (SESSION_ENGINE's default); the task the confirm enqueues is not
+counted (the test settings run it in-process; production enqueues a row).
+"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from inventory.models import Configuration, Product
+from tests.support.images import png
+from tests.support.stores import LocalStore
+from tests.support.tickets import issue, ticket_request
+
+# Token: the token with its user, the permissions, the product, the count of
+# open tickets, the insert.
+TICKET_QUERIES = 5
+# The claim (lock, product, update) and the attach (relock, lock the
+# product, update it and the ticket, record the incoming object for deletion)
+# in two transactions (BEGIN and COMMIT are statements on SQLite).
+CONFIRM_QUERIES = 14
+# A session costs one more query than a token: the session, then the user.
+SESSION_EXTRA = 1
+
+
+def populate(n, make_user):
+    """``n`` other sites, each with a product, a user and an open ticket."""
+    for number in range(n):
+        name = f"{n}-{number}"
+        site = Configuration.objects.create(site_name=f"Other {name}")
+        product = Product.objects.create(site_configuration=site, name="x", cug=f"X-{name}")
+        client = APIClient()
+        client.force_authenticate(make_user(f"other-{name}", site))
+        issue(client, product, b"x" * 100)
+
+
+def client_for(user, auth):
+    client = APIClient()
+    if auth == "token":
+        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    else:
+        client.force_login(user)
+    return client
+
+
+def counted(client, path, data=None):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(path, data, format="json")
+    return response, len(queries)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("auth", ["token", "session"])
+def test_queries_per_ticket_and_confirm_stay_the_same_with_more_rows(
+    local_media, product, staff, make_user, auth, settings, django_assert_max_num_queries
+):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    client = client_for(staff, auth)
+    store = LocalStore(local_media)
+    body = png((16, 16))
+    extra = SESSION_EXTRA if auth == "session" else 0
+    counts = []
+    for n in (1, 50):
+        populate(n, make_user)
+        # Earlier tickets of the same user, some confirmed.
+        for _ in range(min(n, 5)):
+            issue(client, product, body, content_type="image/png")
+        request = ticket_request(product, body, content_type="image/png")
+        with django_assert_max_num_queries(TICKET_QUERIES + extra):
+            response, ticket_queries = counted(client, "/api/uploads/tickets/", request)
+        assert response.status_code == 201, response.json()
+        ticket = response.json()
+        assert store.post(ticket["upload"], body, file_type="image/png") in (200, 201, 204)
+        with django_assert_max_num_queries(CONFIRM_QUERIES + extra):
+            response, confirm_queries = counted(
+                client, f"/api/uploads/tickets/{ticket['id']}/confirm/"
+            )
+        assert response.status_code == 200, response.json()
+        counts.append((ticket_queries, confirm_queries))
+    assert counts[0] == counts[1]
