@@ -1,0 +1,18 @@
+"""The ticket benchmark (tests/benchmarks/bench_tickets.py) at a smoke size:
+wrk for a second against each endpoint on the production stack, so that the
+benchmark keeps working. Checks that it ran and gave figures, not its goals."""
+
+from tests.support.load import add_sites, production_stack
+from tests.support.ticket_load import measure, report
+
+
+def test_ticket_benchmark_runs_and_gives_figures(tmp_path):
+    with production_stack(tmp_path, UPLOADS_TICKET_RATE="1000000/hour") as stack:
+        (site,) = add_sites(stack, "smoke", sites=1, staff=20, products=5)
+        figures = measure(stack, site, seconds=1, connections=4, workdir=tmp_path)
+        path = report(figures, tmp_path / "bench")
+
+    assert path.exists()
+    for run in (figures.site, figures.ticket):
+        assert run.requests > 0 and run.non_2xx == 0 and run.socket_errors == 0, figures.table()
+    assert figures.throughput_ratio > 0 and figures.p99_ratio > 0
