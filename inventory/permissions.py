@@ -22,6 +22,8 @@ from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from inventory.permission_cache import cached_permissions
+
 VIEW, ADD, CHANGE, DELETE = "view", "add", "change", "delete"
 
 #: What a user refused an action on products is told.
@@ -115,7 +117,8 @@ class OneQueryModelBackend(ModelBackend):
     """Django's ``ModelBackend``, reading a user's own permissions and those
     of their groups in one query rather than two: every API call that checks
     a permission (a ticket, a confirm) pays for it. The same permissions,
-    cached on the user for the request as Django caches them."""
+    cached on the user for the request as Django caches them, and between
+    requests with a shared cache (``inventory.permission_cache``)."""
 
     def get_all_permissions(self, user_obj, obj=None):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
@@ -130,7 +133,9 @@ class OneQueryModelBackend(ModelBackend):
                     | Q(pk__in=of_groups.values("permission_id"))
                 )
             names = permissions.values_list("content_type__app_label", "codename")
-            user_obj._perm_cache = {f"{app}.{codename}" for app, codename in names}
+            user_obj._perm_cache = cached_permissions(
+                user_obj, lambda: {f"{app}.{codename}" for app, codename in names}
+            )
         return user_obj._perm_cache
 
 

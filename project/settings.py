@@ -146,6 +146,9 @@ if REDIS_URL:
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX") or "inventory",
         }
     }
+    # Users' permissions, cached between requests: only in a cache all the
+    # processes share (inventory.permission_cache).
+    PERMISSION_CACHE_SECONDS = 300
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Background work (deleting the objects confirms replace, with retries):
