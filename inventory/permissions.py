@@ -124,19 +124,19 @@ class OneQueryModelBackend(ModelBackend):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()
         if not hasattr(user_obj, "_perm_cache"):
-            permissions = Permission.objects.all()
-            if not user_obj.is_superuser:
-                own = get_user_model().user_permissions.through.objects.filter(user=user_obj)
-                of_groups = Group.permissions.through.objects.filter(group__user=user_obj)
-                permissions = permissions.filter(
-                    Q(pk__in=own.values("permission_id"))
-                    | Q(pk__in=of_groups.values("permission_id"))
-                )
-            names = permissions.values_list("content_type__app_label", "codename")
-            user_obj._perm_cache = cached_permissions(
-                user_obj, lambda: {f"{app}.{codename}" for app, codename in names}
-            )
+            user_obj._perm_cache = cached_permissions(user_obj, lambda: self.load(user_obj))
         return user_obj._perm_cache
+
+    def load(self, user_obj):
+        permissions = Permission.objects.all()
+        if not user_obj.is_superuser:
+            own = get_user_model().user_permissions.through.objects.filter(user=user_obj)
+            of_groups = Group.permissions.through.objects.filter(group__user=user_obj)
+            permissions = permissions.filter(
+                Q(pk__in=own.values("permission_id")) | Q(pk__in=of_groups.values("permission_id"))
+            )
+        names = permissions.values_list("content_type__app_label", "codename")
+        return {f"{app}.{codename}" for app, codename in names}
 
 
 class SiteAdminBackend(BaseBackend):
