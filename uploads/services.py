@@ -390,18 +390,41 @@ def inspect(ticket, target, backend, info):
 
 def attach(ticket, user, target, image, backend):
     """Point the target's field at the copy, in a short transaction that
-    locks the ticket and the target's row, if this confirm still holds its
-    claim; otherwise answer as the confirm that took it over."""
+    confirms the ticket's row (locking it) and locks the target's row, if
+    this confirm still holds its claim; otherwise answer as the confirm that
+    took it over."""
     try:
         with transaction.atomic():
+            if mark_confirmed(ticket, image):
+                return attach_locked(ticket, user, target, image)
             current = relock(ticket)
-            if holds_claim(current, ticket):
-                return attach_locked(current, user, target, image)
     except BaseException:
         discard(ticket, backend)
         raise
     discard(ticket, backend)
     return answer_of(current)
+
+
+def mark_confirmed(ticket, image):
+    """Confirm the ticket's row if this confirm still holds its claim (the
+    row is issued and names this confirm's final key): one UPDATE, which
+    locks the row, rather than a locking read and a write. Whether it did."""
+    changes = {
+        "status": Status.CONFIRMED,
+        "confirmed_at": timezone.now(),
+        "claimed_until": None,
+        "format": image.format.lower(),
+        "width": image.width,
+        "height": image.height,
+    }
+    claimed = UploadTicket.objects.filter(
+        pk=ticket.pk, status=Status.ISSUED, final_key=ticket.final_key
+    )
+    if not claimed.update(**changes):
+        return False
+    for name, value in changes.items():
+        setattr(ticket, name, value)
+    return True
 
 
 def attach_locked(ticket, user, target, image):
@@ -413,17 +436,7 @@ def attach_locked(ticket, user, target, image):
     setattr(obj, target.field_name, new_name)
     obj.save(update_fields=[target.field_name])
 
-    ticket.status = Status.CONFIRMED
-    ticket.confirmed_at = timezone.now()
-    ticket.claimed_until = None
-    ticket.format = image.format.lower()
-    ticket.width = image.width
-    ticket.height = image.height
-    ticket.save(
-        update_fields=["status", "confirmed_at", "claimed_until", "format", "width", "height"]
-    )
-
-    # Derived, not read from the row relocked: only that key is ours.
+    # Derived, not read from the row: only that key is ours.
     unused = {incoming_key_of(ticket): Reason.UPLOADED}
     if old_name and old_name != new_name:
         unused[media_key(old_name)] = Reason.REPLACED
