@@ -26,8 +26,8 @@ from tests.support.tickets import issue, ticket_request
 TICKET_QUERIES = 3
 # The token; the claim (lock the ticket, the product, update the ticket) and
 # the attach (confirm the ticket in one UPDATE, lock the product, update it,
-# record the incoming object for deletion) in two transactions: BEGIN and
-# COMMIT are statements on SQLite, so 8 on PostgreSQL.
+# record the incoming object for deletion) in two transactions, whose BEGIN
+# and COMMIT are counted (round trips on PostgreSQL as on SQLite).
 CONFIRM_QUERIES = 12
 # A session costs what a token costs: the user (the session comes from
 # the cache: SESSION_ENGINE cached_db).
