@@ -16,3 +16,4 @@ def test_ticket_benchmark_runs_and_gives_figures(tmp_path):
     for run in (figures.site, figures.ticket):
         assert run.requests > 0 and run.non_2xx == 0 and run.socket_errors == 0, figures.table()
     assert figures.throughput_ratio > 0 and figures.p99_ratio > 0
+    assert figures.ticket_app_ms, "no ticket events logged"
