@@ -22,6 +22,7 @@ import logging
 import time
 import unicodedata
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -220,11 +221,10 @@ def policy_for(ticket):
 # --- Confirm ----------------------------------------------------------------
 
 
-def get_ticket(user, ticket_id, *, lock=False):
+def get_ticket(user, ticket_id):
     """One of ``user``'s own tickets; any other is not found."""
-    tickets = UploadTicket.objects.select_for_update() if lock else UploadTicket.objects
     try:
-        return tickets.get(pk=ticket_id, user=user)
+        return UploadTicket.objects.get(pk=ticket_id, user=user)
     except (UploadTicket.DoesNotExist, ValidationError, ValueError, TypeError):
         raise NotFound() from None
 
@@ -234,8 +234,8 @@ def confirm_ticket(user, ticket_id):
     ticket (its ``final_key``, ``format``, ``width`` and ``height``).
 
     No transaction is open and no row locked while the store is asked
-    anything, so that a slow store holds up this request only: a short
-    transaction claims the ticket, the object is inspected and copied with
+    anything, so that a slow store holds up this request only: one
+    conditional UPDATE claims the ticket, the object is inspected and copied with
     no transaction open, then a short transaction locks the target's row
     and attaches it (or rejects the ticket).
 
@@ -263,43 +263,52 @@ def claim_ticket(user, ticket_id, event):
     deadline = time.monotonic() + upload_settings.CONFIRM_WAIT
     pause = 0.05
     while True:
-        tampered = False
-        with transaction.atomic():
-            ticket = get_ticket(user, ticket_id, lock=True)
-            event.update(
-                site=ticket.site_id, kind=ticket.kind, object_id=ticket.object_id, size=ticket.size
-            )
-            if ticket.status == Status.CONFIRMED:
-                return ticket
-            if ticket.status == Status.REJECTED:
-                raise REJECTIONS[ticket.error_code]()
-            now = timezone.now()
-            if now >= ticket.expires_at + timedelta(seconds=upload_settings.CONFIRM_GRACE):
-                raise TicketExpired()
-            target = get_target(ticket.kind)
-            obj = target.get_object(user, ticket.object_id)
-            if target.get_site_id(obj) != ticket.site_id:
-                raise NotFound()
-            tampered = ticket.incoming_key != incoming_key_of(ticket)
-            if tampered:
-                refuse_tampered(ticket)
-            elif not ticket.is_claimed(now):
-                if ticket.final_key:
-                    # A claim that lapsed: its confirm died, or will find
-                    # that it lost the claim. Its copy may exist.
-                    deletions.schedule({ticket.final_key: Reason.UNATTACHED})
-                ticket.final_key = object_key(
-                    ticket.site_id, target.folder, uuid.uuid4().hex, ticket.content_type
-                )
-                ticket.claimed_until = now + timedelta(seconds=upload_settings.CONFIRM_LEASE)
-                ticket.save(update_fields=["final_key", "claimed_until"])
-                return ticket
-        if tampered:
+        ticket = get_ticket(user, ticket_id)
+        event.update(
+            site=ticket.site_id, kind=ticket.kind, object_id=ticket.object_id, size=ticket.size
+        )
+        if ticket.status == Status.CONFIRMED:
+            return ticket
+        if ticket.status == Status.REJECTED:
+            raise REJECTIONS[ticket.error_code]()
+        now = timezone.now()
+        if now >= ticket.expires_at + timedelta(seconds=upload_settings.CONFIRM_GRACE):
+            raise TicketExpired()
+        target = get_target(ticket.kind)
+        obj = target.get_object(user, ticket.object_id)
+        if target.get_site_id(obj) != ticket.site_id:
+            raise NotFound()
+        if ticket.incoming_key != incoming_key_of(ticket):
+            refuse_tampered(ticket)
             raise TicketTampered()
+        if not ticket.is_claimed(now):
+            if take_claim(ticket, target, now):
+                return ticket
+            continue  # another confirm changed the row meanwhile: look again
         if time.monotonic() >= deadline:
             raise ConfirmInProgress(retry_after=upload_settings.RETRY_AFTER)
         time.sleep(pause)
         pause = min(pause * 2, 0.5)
+
+
+def take_claim(ticket, target, now):
+    """Claim the ticket with a new final key, if its row is still as read:
+    issued, with the same final key (none, or one whose claim lapsed). One
+    conditional UPDATE rather than a locked read and a save in a transaction;
+    whether it won. A lapsed claim's copy (its confirm died, or will find
+    that it lost the claim) is recorded for deletion with the new claim."""
+    lapsed = ticket.final_key
+    final_key = object_key(ticket.site_id, target.folder, uuid.uuid4().hex, ticket.content_type)
+    claimed_until = now + timedelta(seconds=upload_settings.CONFIRM_LEASE)
+    with transaction.atomic() if lapsed else nullcontext():
+        won = UploadTicket.objects.filter(
+            pk=ticket.pk, status=Status.ISSUED, final_key=lapsed
+        ).update(final_key=final_key, claimed_until=claimed_until)
+        if won and lapsed:
+            deletions.schedule({lapsed: Reason.UNATTACHED})
+    if won:
+        ticket.final_key, ticket.claimed_until = final_key, claimed_until
+    return bool(won)
 
 
 def refuse_tampered(ticket):

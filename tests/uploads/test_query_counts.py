@@ -24,11 +24,12 @@ from tests.support.tickets import issue, ticket_request
 # come from the cache, as in production with Redis (inventory.permission_cache;
 # without it, one query: inventory.permissions.OneQueryModelBackend).
 TICKET_QUERIES = 3
-# The token; the claim (lock the ticket, the product, update the ticket) and
-# the attach (confirm the ticket in one UPDATE, lock the product, update it,
-# record the incoming object for deletion) in two transactions, whose BEGIN
-# and COMMIT are counted (round trips on PostgreSQL as on SQLite).
-CONFIRM_QUERIES = 12
+# The token; the claim (read the ticket, the product, claim it in one
+# conditional UPDATE); the attach, in a transaction whose BEGIN and COMMIT are
+# counted (round trips on PostgreSQL as on SQLite): confirm the ticket in one
+# conditional UPDATE, lock the product, update it, record the incoming object
+# for deletion.
+CONFIRM_QUERIES = 10
 # A session costs what a token costs: the user (the session comes from
 # the cache: SESSION_ENGINE cached_db).
 SESSION_EXTRA = 0
