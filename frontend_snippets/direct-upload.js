@@ -57,6 +57,11 @@ export class UploadError extends Error {
  *   retries, retryDelay            retry policy for network errors and 5xx
  *   checksum           send the file's SHA-256 (default: true); false uploads
  *                      without it where WebCrypto is missing
+ *   confirm            false: resolve with the ticket once the file is in the
+ *                      store, unconfirmed, for a form whose save confirms it
+ *                      (the Django admin's widget); default true
+ *   newObject          true: a ticket for an object not created yet (no
+ *                      objectId), which only the creating form's save confirms
  *   fetch, XMLHttpRequest          implementations to use (default: globals)
  */
 export async function uploadImage(file, options = {}) {
@@ -82,6 +87,7 @@ export async function uploadImage(file, options = {}) {
     size: bytes.byteLength,
   };
   if (objectId !== undefined && objectId !== null) request.object_id = objectId;
+  if (settings.newObject) request.new = true;
   if (subtle) request.sha256 = await sha256Base64(subtle, bytes);
 
   const api = apiClient(settings);
@@ -99,6 +105,7 @@ export async function uploadImage(file, options = {}) {
         ),
       );
       progress("uploading", bytes.byteLength, bytes.byteLength);
+      if (settings.confirm === false) return ticket;
       progress("confirming");
       // upload_missing right after an upload: a store that is slow to list it.
       return await retrying(

@@ -1,9 +1,11 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from inventory import services
+from inventory.admin_uploads import DirectUploadAdminMixin, DirectUploadField
 from inventory.models import Configuration, Product, User
 from inventory.permissions import (
     ADD,
@@ -18,16 +20,10 @@ from inventory.permissions import (
 from inventory.sites import site_url
 
 
-def image_preview(field, page_url):
-    """A thumbnail and a link to the page whose picker uploads straight to
-    storage: image bytes never pass through the admin either. The link names
-    the site (``site_url``), so that a superuser lands on that site's page."""
-    thumbnail = (
-        format_html('<img src="{}" alt="" style="max-height:120px"><br>', field.url)
-        if field
-        else ""
-    )
-    return format_html('{}<a href="{}">{}</a>', thumbnail, page_url, _("Change the image"))
+def page_link(page_url):
+    """A link to the page of the object on the site's pages. It names the
+    site (``site_url``), so that a superuser lands on that site's page."""
+    return format_html('<a href="{}">{}</a>', page_url, _("Open its page"))
 
 
 def site_bound_form(form_class, site_field, site_id):
@@ -92,20 +88,25 @@ class SiteScopedAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
+class ConfigurationForm(forms.ModelForm):
+    # Straight to storage (inventory.admin_uploads): no image bytes reach
+    # the admin.
+    logo = DirectUploadField("logo", label=_("logo"))
+
+
 @admin.register(Configuration)
-class ConfigurationAdmin(admin.ModelAdmin):
+class ConfigurationAdmin(DirectUploadAdminMixin, admin.ModelAdmin):
+    form = ConfigurationForm
+    direct_upload_fields = {"logo": "logo"}
     list_display = ["site_name", "city", "country", "currency"]
     search_fields = ["site_name", "city"]
-    exclude = ["logo"]
-    readonly_fields = ["logo_preview"]
+    readonly_fields = ["settings_page"]
 
-    @admin.display(description=_("logo"))
-    def logo_preview(self, configuration):
+    @admin.display(description=_("site settings"))
+    def settings_page(self, configuration):
         if not configuration.pk:
-            return _("Save the site, then add its logo.")
-        return image_preview(
-            configuration.logo, site_url("inventory:site-settings", configuration.pk)
-        )
+            return "-"
+        return page_link(site_url("inventory:site-settings", configuration.pk))
 
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
@@ -130,15 +131,20 @@ class ConfigurationAdmin(admin.ModelAdmin):
         services.delete_sites(user=request.user, sites=queryset)
 
 
+class ProductForm(forms.ModelForm):
+    # Straight to storage (inventory.admin_uploads): no image bytes reach
+    # the admin.
+    image = DirectUploadField("product", label=_("image"))
+
+
 @admin.register(Product)
-class ProductAdmin(SiteScopedAdmin):
+class ProductAdmin(DirectUploadAdminMixin, SiteScopedAdmin):
+    form = ProductForm
+    direct_upload_fields = {"image": "product"}
     list_display = ["name", "cug", "price", "quantity", "site_configuration"]
     list_filter = ["site_configuration"]
     search_fields = ["name", "cug"]
-    readonly_fields = ["image_preview"]
-
-    def get_exclude(self, request, obj=None):
-        return [*super().get_exclude(request, obj), "image"]
+    readonly_fields = ["product_page"]
 
     # inventory.permissions' rule, as on the pages and in the API.
     def has_view_permission(self, request, obj=None):
@@ -161,13 +167,12 @@ class ProductAdmin(SiteScopedAdmin):
     def delete_queryset(self, request, queryset):
         services.delete_products(user=request.user, products=queryset)
 
-    @admin.display(description=_("image"))
-    def image_preview(self, product):
+    @admin.display(description=_("product page"))
+    def product_page(self, product):
         if not product.pk:
-            return _("Save the product, then add its image.")
-        return image_preview(
-            product.image,
-            site_url("inventory:product-edit", product.site_configuration_id, product.pk),
+            return "-"
+        return page_link(
+            site_url("inventory:product-edit", product.site_configuration_id, product.pk)
         )
 
 

@@ -2,8 +2,9 @@
 
 Users act on their own site; superusers name one with ``?site=<id>``, or
 act on the one they chose on the pages (``inventory.sites``).
-Images are read-only here (``image_url``): they are changed through upload
-tickets (``/api/uploads/tickets/``), never by sending bytes to these views.
+Images are read-only here: they are changed through upload tickets
+(``/api/uploads/tickets/``), never by sending bytes to these views, and shown
+as their renditions (``inventory.images``).
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError

@@ -26,10 +26,28 @@ PRODUCT = {
     "cug": "RIZ-25",
     "price": "18500.00",
     "quantity": 12,
+    "thumbnail_url": "https://media.example.com/inventory-media/media/sites/1/products/"
+    "renditions/2b9d0c4e8f1a4b6c9e3d5f7a1c2b4d6e-thumb.webp?X-Amz-Date=20261124T090000Z&"
+    "X-Amz-Signature=...",
     "image_url": "https://media.example.com/inventory-media/media/sites/1/products/"
-    "2b9d0c4e8f1a4b6c9e3d5f7a1c2b4d6e.jpg?X-Amz-Signature=...",
+    "renditions/2b9d0c4e8f1a4b6c9e3d5f7a1c2b4d6e-display.webp?X-Amz-Date=20261124T090000Z&"
+    "X-Amz-Signature=...",
+    "image_state": "ready",
+    "original_url": None,
     "created_at": "2026-11-02T08:15:00Z",
     "updated_at": "2026-11-24T09:31:12Z",
+}
+# The same product while its renditions are being made, when its photo
+# could not be decoded, and as its site's admins get it.
+PRODUCT_STATES = {
+    "Photo being made": PRODUCT
+    | {"thumbnail_url": None, "image_url": None, "image_state": "pending"},
+    "Photo refused": PRODUCT | {"thumbnail_url": None, "image_url": None, "image_state": "failed"},
+    "As a site admin sees it": PRODUCT
+    | {
+        "original_url": "https://media.example.com/inventory-media/media/sites/1/products/"
+        "2b9d0c4e8f1a4b6c9e3d5f7a1c2b4d6e.jpg?X-Amz-Date=20261124T090000Z&X-Amz-Signature=..."
+    },
 }
 PRODUCT_REQUEST = {
     "name": "Riz parfumé 25 kg",
@@ -46,7 +64,10 @@ SITE = {
     "phone": "+221 33 800 00 00",
     "email": "plateau@example.com",
     "currency": "XOF",
+    "logo_thumbnail_url": None,
     "logo_url": None,
+    "logo_state": "pending",
+    "logo_original_url": None,
 }
 
 PAGE = {
@@ -73,10 +94,18 @@ SCOPE_ERRORS = {
 
 
 def site_scoped(
-    operation_id, *, request=None, response=None, status=200, serializer=None, errors=None
+    operation_id,
+    *,
+    request=None,
+    response=None,
+    status=200,
+    serializer=None,
+    errors=None,
+    other_responses=None,
 ):
     """The documentation of one site-scoped operation: ``request`` and
-    ``response`` are example bodies; ``status`` is the success status.
+    ``response`` are example bodies, ``other_responses`` more answers by
+    title; ``status`` is the success status.
 
     ``operation_id`` is written out, not derived from the URL and the
     action: generated clients name their methods after it, so moving a
@@ -84,9 +113,10 @@ def site_scoped(
     examples = []
     if request is not None:
         examples.append(OpenApiExample("Request", request_only=True, value=request))
-    if response is not None:
+    answers = {"Answer": response} if response is not None else {}
+    for title, value in (answers | (other_responses or {})).items():
         examples.append(
-            OpenApiExample("Answer", response_only=True, status_codes=[str(status)], value=response)
+            OpenApiExample(title, response_only=True, status_codes=[str(status)], value=value)
         )
     return extend_schema(
         operation_id=operation_id,
@@ -122,7 +152,11 @@ PRODUCTS = {
         errors=refused("add"),
     ),
     "retrieve": site_scoped(
-        "products_retrieve", response=PRODUCT, serializer=ProductSerializer, errors=refused("see")
+        "products_retrieve",
+        response=PRODUCT,
+        other_responses=PRODUCT_STATES,
+        serializer=ProductSerializer,
+        errors=refused("see"),
     ),
     "update": site_scoped(
         "products_update",
@@ -151,7 +185,8 @@ SITES = {
     "get": site_scoped("site_retrieve", response=SITE, serializer=SiteSerializer),
     "put": site_scoped(
         "site_update",
-        request={k: v for k, v in SITE.items() if k not in ("id", "logo_url")} | SITE_CHANGE,
+        request={k: v for k, v in SITE.items() if k != "id" and not k.startswith("logo_")}
+        | SITE_CHANGE,
         response=SITE | SITE_CHANGE,
         serializer=SiteSerializer,
         errors=SITE_ADMINS_ONLY,

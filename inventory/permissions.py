@@ -106,10 +106,27 @@ def can_add_or_delete_sites(user):
 
 def can_manage_site(user, site):
     """Whether ``user`` may change ``site``: its settings and its logo."""
+    return manages_site(user, site.pk)
+
+
+def can_see_originals(user, site_id):
+    """Whether ``user`` gets links to the originals of the images of the site
+    ``site_id`` (product photos, the logo), as sent by their uploaders.
+
+    Everyone else sees only the renditions the server re-encoded
+    (``inventory.images``): an original is bytes as a client sent them,
+    metadata and all. Those who answer for the site, its admins and
+    superusers, keep a way to the evidence."""
+    return manages_site(user, site_id)
+
+
+def manages_site(user, site_id):
+    """Whether ``user`` answers for the site ``site_id``: what
+    ``can_manage_site`` and ``can_see_originals`` ask."""
     return (
         user.is_active
         and user.has_perm("inventory.change_configuration")
-        and in_own_site(user, site.pk)
+        and in_own_site(user, site_id)
     )
 
 

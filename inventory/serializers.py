@@ -1,29 +1,129 @@
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from inventory import images
 from inventory.models import Configuration, Product
 
+#: The state of an image's renditions, as the schema documents it.
+STATE = serializers.ChoiceField(
+    choices=images.STATES,
+    help_text="`pending`: the server is making the renditions (seconds); their URLs are "
+    "null until `ready`. `failed`: the file could not be decoded, and is shown nowhere. "
+    "`none`: no image.",
+)
 
-def absolute_file_url(request, field):
+
+def absolute(request, url):
     """A URL that works from a phone: presigned or CDN in S3 mode, absolute
     in filesystem mode."""
-    if not field:
-        return None
-    return request.build_absolute_uri(field.url)
+    return request.build_absolute_uri(url) if url else None
 
 
-class ProductSerializer(serializers.ModelSerializer):
+class ViewedImagesList(serializers.ListSerializer):
+    """A list whose items' images are viewed together: their renditions are
+    fetched in one query, however long the page."""
+
+    def to_representation(self, data):
+        items = list(data.all() if hasattr(data, "all") else data)
+        self.child.image_viewer.prefetch(self.child.image_of(item) for item in items)
+        return super().to_representation(items)
+
+
+class ViewedImageSerializer(serializers.ModelSerializer):
+    """A row with one image field, which the requesting user gets as
+    ``inventory.images`` says: renditions only, the original for those who
+    may see it. Subclasses say which field (``image_of``) of which site
+    (``site_id_of``)."""
+
+    class Meta:
+        list_serializer_class = ViewedImagesList
+
+    def image_of(self, row):
+        raise NotImplementedError
+
+    def site_id_of(self, row):
+        raise NotImplementedError
+
+    @property
+    def image_viewer(self):
+        """One viewer for the whole response, kept in the root's context."""
+        context = self.root.context
+        if "image_viewer" not in context:
+            context["image_viewer"] = images.ImageViewer(context["request"].user)
+        return context["image_viewer"]
+
+    def viewed(self, row):
+        """The row's image as the user gets it, viewed once for all its fields."""
+        if getattr(self, "_viewed_row", None) is not row:
+            self._viewed_row = row
+            self._viewed = self.image_viewer.view(self.image_of(row), self.site_id_of(row))
+        return self._viewed
+
+
+@extend_schema_field({"type": "string", "nullable": True})
+class ImageURLField(serializers.Field):
+    """One URL of the row's image as the user gets it: ``attribute`` of its
+    ``inventory.images.ViewedImage``, absolute, or null."""
+
+    def __init__(self, attribute, **kwargs):
+        self.attribute = attribute
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, row):
+        url = getattr(self.parent.viewed(row), self.attribute)
+        return absolute(self.context["request"], url)
+
+
+@extend_schema_field(STATE)
+class ImageStateField(serializers.Field):
+    """The state of the row's image's renditions."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, row):
+        return self.parent.viewed(row).state
+
+
+THUMBNAIL_HELP = "The small rendition (about 200 px, WebP), for lists; null unless `ready`."
+DISPLAY_HELP = "The display rendition (about 1600 px, WebP); null unless `ready`."
+ORIGINAL_HELP = (
+    "The file as its uploader sent it: only for the site's admins and superusers, "
+    "null for everyone else."
+)
+
+
+class ProductSerializer(ViewedImageSerializer):
     """A product of the site in the context; the image is read-only here and
     changes through upload tickets."""
 
-    image_url = serializers.SerializerMethodField()
+    thumbnail_url = ImageURLField("thumbnail_url", help_text=THUMBNAIL_HELP)
+    image_url = ImageURLField("display_url", help_text=DISPLAY_HELP)
+    image_state = ImageStateField()
+    original_url = ImageURLField("original_url", help_text=ORIGINAL_HELP)
 
-    class Meta:
+    class Meta(ViewedImageSerializer.Meta):
         model = Product
-        fields = ["id", "name", "cug", "price", "quantity", "image_url", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "cug",
+            "price",
+            "quantity",
+            "thumbnail_url",
+            "image_url",
+            "image_state",
+            "original_url",
+            "created_at",
+            "updated_at",
+        ]
 
-    def get_image_url(self, product) -> str | None:
-        return absolute_file_url(self.context["request"], product.image)
+    def image_of(self, product):
+        return product.image
+
+    def site_id_of(self, product):
+        return product.site_configuration_id
 
     def validate_cug(self, cug):
         # The database constraint would answer 500; say which field instead.
@@ -35,10 +135,13 @@ class ProductSerializer(serializers.ModelSerializer):
         return cug
 
 
-class SiteSerializer(serializers.ModelSerializer):
-    logo_url = serializers.SerializerMethodField()
+class SiteSerializer(ViewedImageSerializer):
+    logo_thumbnail_url = ImageURLField("thumbnail_url", help_text=THUMBNAIL_HELP)
+    logo_url = ImageURLField("display_url", help_text=DISPLAY_HELP)
+    logo_state = ImageStateField()
+    logo_original_url = ImageURLField("original_url", help_text=ORIGINAL_HELP)
 
-    class Meta:
+    class Meta(ViewedImageSerializer.Meta):
         model = Configuration
         fields = [
             "id",
@@ -49,9 +152,15 @@ class SiteSerializer(serializers.ModelSerializer):
             "phone",
             "email",
             "currency",
+            "logo_thumbnail_url",
             "logo_url",
+            "logo_state",
+            "logo_original_url",
         ]
         read_only_fields = ["id"]
 
-    def get_logo_url(self, site) -> str | None:
-        return absolute_file_url(self.context["request"], site.logo)
+    def image_of(self, site):
+        return site.logo
+
+    def site_id_of(self, site):
+        return site.pk

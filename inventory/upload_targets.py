@@ -4,8 +4,10 @@ logos, each in its own site's folder. Registered in ``InventoryConfig.ready``.
 """
 
 from inventory.models import Configuration, Product
-from inventory.permissions import CHANGE, can_act_on_products, can_manage_site
+from inventory.permissions import ADD, CHANGE, can_act_on_products, can_manage_site
 from uploads.conf import MIB
+from uploads.errors import PermissionDenied
+from uploads.sites import get_user_site_id
 from uploads.targets import UploadTarget
 
 
@@ -14,6 +16,7 @@ class ProductImageTarget(UploadTarget):
     model = Product
     field_name = "image"
     folder = "products"
+    new_objects = True
     # Size: the UPLOADS MAX_SIZE (UPLOADS_MAX_SIZE, 10 MiB by default).
 
     def get_queryset(self, user):
@@ -24,6 +27,13 @@ class ProductImageTarget(UploadTarget):
 
     def has_permission(self, user, product):
         return can_act_on_products(user, CHANGE, product)
+
+    def get_new_object_site_id(self, user):
+        # A new product goes to the site the user acts for (a superuser's
+        # choice of the session): its photo waits in that site's folder.
+        if not can_act_on_products(user, ADD):
+            raise PermissionDenied()
+        return get_user_site_id(user)
 
 
 class SiteLogoTarget(UploadTarget):

@@ -12,11 +12,12 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
-from inventory import sites
+from inventory import images, sites
 from inventory.forms import ProductForm, SiteChoiceForm, SiteSettingsForm
 from inventory.models import Configuration, Product
 from inventory.permissions import (
@@ -93,12 +94,15 @@ def product_list(request, site):
     if query:
         products = products.filter(Q(name__icontains=query) | Q(cug__icontains=query))
     page = Paginator(products, PAGE_SIZE).get_page(request.GET.get("page"))
+    viewer = images.ImageViewer(request.user)
+    viewer.prefetch(product.image for product in page)
     return render(
         request,
         "inventory/product_list.html",
         {
             "site": site,
             "page": page,
+            "rows": [(product, images.product_image(viewer, product)) for product in page],
             "query": query,
             "can_add": can_act_on_products(request.user, ADD),
         },
@@ -140,6 +144,7 @@ def product_edit(request, site, pk=None):
             "site": site,
             "form": form,
             "product": product if product.pk else None,
+            "image": images.product_image(images.ImageViewer(request.user), product),
             "can_save": can_save,
             "picker_messages": picker_messages(),
         },
@@ -158,8 +163,47 @@ def site_settings(request, site):
     return render(
         request,
         "inventory/site_settings.html",
-        {"site": site, "form": form, "picker_messages": picker_messages()},
+        {
+            "site": site,
+            "form": form,
+            "logo": images.site_logo(images.ImageViewer(request.user), site),
+            "picker_messages": picker_messages(),
+        },
     )
+
+
+def viewed_image_of(user, kind, pk):
+    """The image of the product or site ``pk`` as ``user`` gets it, if the
+    user may see that row at all; else 404, as for a row of another site."""
+    viewer = images.ImageViewer(user)
+    if kind == "product":
+        if not can_act_on_products(user, VIEW):
+            raise Http404
+        return images.product_image(
+            viewer, get_object_or_404(Product.objects.visible_to(user), pk=pk)
+        )
+    return images.site_logo(
+        viewer, get_object_or_404(Configuration.objects.visible_to(user), pk=pk)
+    )
+
+
+@login_required
+def image_status(request, kind, pk):
+    """Where a page waiting for an image's renditions asks whether they are
+    made (``inventory/static/inventory/renditions.js``): their state, and the
+    HTML that replaces the placeholder, rendered by the same template as the
+    page (``size``: ``thumbnail`` for lists, ``display`` otherwise).
+
+    Not site-scoped like the pages: the admin's previews wait too, for rows
+    of any site a superuser sees."""
+    size = "thumbnail" if request.GET.get("size") == "thumbnail" else "display"
+    image = viewed_image_of(request.user, kind, pk)
+    html = render_to_string(
+        "inventory/image.html",
+        {"image": image, "kind": kind, "object_id": pk, "size": size},
+        request=request,
+    )
+    return JsonResponse({"state": image.state, "html": html})
 
 
 @login_required

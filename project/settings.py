@@ -90,6 +90,10 @@ MIDDLEWARE = [
     # First: answers /healthz before host checks and https redirects.
     "project.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Pages and JSON are compressed for phones on costly data (a product
+    # list's HTML: about a fifth); Django's gzip pads its output against
+    # BREACH, and images arrive compressed from the bucket, not through here.
+    "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -239,6 +243,8 @@ SPECTACULAR_SETTINGS = {
     # Separate request and answer components (ProductRequest, Product), so
     # that generated clients need not send read-only fields.
     "COMPONENT_SPLIT_REQUEST": True,
+    # One type for the state of a product's photo and of a site's logo.
+    "ENUM_NAME_OVERRIDES": {"ImageStateEnum": "inventory.images.STATES"},
     # Served from this site, not a CDN: works offline and behind firewalls.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from uploads import admin_actions
 from uploads.keys import media_key, site_folder
-from uploads.models import PendingDeletion, UploadTicket
+from uploads.models import PendingDeletion, RenditionSet, UploadTicket
 from uploads.sites import get_site_names, get_user_site_id
 from uploads.targets import get_target
 
@@ -188,6 +188,10 @@ class UploadTicketAdmin(SiteScopedAdmin, ReadOnlyAdmin):
 
     @admin.display(description=_("target"))
     def target_display(self, ticket):
+        if ticket.object_id is None:
+            # A ticket for an object still to be created (the admin's add
+            # form): bound to it by the save that creates it.
+            return _("new %(kind)s") % {"kind": ticket.kind}
         label = f"{ticket.kind} #{ticket.object_id}"
         url = self.target_url(ticket)
         return format_html('<a href="{}">{}</a>', url, label) if url else label
@@ -221,3 +225,21 @@ class NamedSitesChangeList(ChangeList):
         names = get_site_names(ticket.site_id for ticket in self.result_list)
         for ticket in self.result_list:
             ticket.site_names = names
+
+
+# --- Renditions ---------------------------------------------------------------
+
+
+@admin.register(RenditionSet)
+class RenditionSetAdmin(SiteScopedAdmin, ReadOnlyAdmin):
+    """Which images have their renditions, which are being made, and which
+    failed (an original that does not decode). Read only: the worker and
+    ``build_renditions`` make them; a row goes with its original. A site's
+    staff see the images in their site's folder (``uploads.keys``)."""
+
+    list_display = ["original", "kind", "state", "error_code", "updated_at"]
+    list_filter = ["state", "kind"]
+    search_fields = ["original"]
+
+    def rows_of_site(self, rows, site_id):
+        return rows.filter(original__startswith=site_folder(site_id, ""))

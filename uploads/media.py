@@ -20,12 +20,10 @@ cache images by URL. ``.url`` signs anew at each call in S3 mode.
 """
 
 import posixpath
-from datetime import UTC, datetime
 from pathlib import PurePosixPath
 
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import FileSystemStorage, Storage, default_storage
-from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 
 from uploads.conf import upload_settings
@@ -46,12 +44,6 @@ def strip_prefixes(name, prefixes):
         if name.startswith(prefix):
             return name[len(prefix) :]
     return name
-
-
-def window_start(now, window):
-    """The start of the ``window``-second window that holds ``now``, counted
-    from the epoch: every process of every server agrees on it."""
-    return datetime.fromtimestamp(int(now.timestamp()) // window * window, tz=UTC)
 
 
 def stable_url(name, storage=None):
@@ -91,15 +83,7 @@ class S3MediaStorage(MediaRootNames, S3Connection):
         return super()._normalize_name(self.relative_name(name))
 
     def stable_url(self, name):
-        """A presigned GET dated at the start of the current window and
-        valid for two windows: the same URL all through the window, and one
-        taken at its last second still works for a whole window after.
-        Plain URLs, as ``url()``, with a custom domain or without
-        querystring auth."""
-        if self.custom_domain or not self.querystring_auth:
-            return self.url(name)
-        window = upload_settings.URL_WINDOW
-        return self.url_signed_at(name, window_start(timezone.now(), window), 2 * window)
+        return self.windowed_url(name)
 
     def object_headers(self):
         """The headers of every object the app writes for good (confirm's

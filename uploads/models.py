@@ -35,7 +35,9 @@ class UploadTicket(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="upload_tickets"
     )
     kind = models.CharField(_("kind"), max_length=30)
-    object_id = models.BigIntegerField(_("object id"))
+    # None until the save that creates the object binds the ticket to it
+    # (a photo picked on an add form: ``services.issue_ticket(new=True)``).
+    object_id = models.BigIntegerField(_("object id"), null=True, blank=True)
     site_id = models.BigIntegerField(_("site id"), null=True, blank=True)
     filename = models.CharField(_("file name"), max_length=255, blank=True)
     content_type = models.CharField(_("content type"), max_length=50)
@@ -138,3 +140,65 @@ class PendingDeletion(models.Model):
 
     def __str__(self):
         return self.key
+
+
+class RenditionSet(models.Model):
+    """The renditions of one original image (``uploads.renditions``): its
+    state, and each variant's name and size once made.
+
+    Created or reset (pending) in the transaction that attaches the
+    original, made by the worker after it commits, deleted with the
+    original. Keyed by the original's media-relative name, so that the
+    pages and APIs of any app find an image's renditions from its field.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("being made")
+        READY = "ready", _("ready")
+        FAILED = "failed", _("failed")
+
+    original = models.CharField(_("original"), max_length=255, unique=True)
+    kind = models.CharField(_("kind"), max_length=30)
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.PENDING
+    )
+    error_code = models.CharField(
+        _("error code"),
+        max_length=30,
+        blank=True,
+        help_text=_("Once failed: undecodable, too_large or missing."),
+    )
+    variants = models.JSONField(
+        _("variants"),
+        default=dict,
+        blank=True,
+        help_text='{spec name: {"name": ..., "width": ..., "height": ..., "size": ...}}',
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("rendition set")
+        verbose_name_plural = _("rendition sets")
+        indexes = [models.Index(fields=["state"])]
+
+    def __str__(self):
+        return f"{self.original} ({self.get_state_display()})"
+
+    @property
+    def is_ready(self):
+        return self.state == self.State.READY
+
+    @property
+    def is_failed(self):
+        return self.state == self.State.FAILED
+
+    def url(self, spec_name):
+        """The cacheable URL of the ``spec_name`` variant; ``None`` unless
+        the set is ready and has it."""
+        variant = self.variants.get(spec_name) if self.is_ready else None
+        if variant is None:
+            return None
+        from uploads.media import stable_url
+
+        return stable_url(variant["name"])

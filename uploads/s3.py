@@ -27,16 +27,18 @@ name (``connect_timeout=1``) overrides it for one instance.
 
 import functools
 import threading
-from datetime import UTC
+from datetime import UTC, datetime
 
 import botocore
 from botocore.auth import SIGV4_TIMESTAMP, S3SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.exceptions import NoCredentialsError
+from django.utils import timezone
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name, setting
 
+from uploads.conf import upload_settings
 from uploads.guard import guard_client
 
 # The bounds of every call to the store, unless the settings give others
@@ -133,6 +135,12 @@ class DatedQueryAuth(S3SigV4QueryAuth):
         canonical_request = self.canonical_request(request)
         string_to_sign = self.string_to_sign(request, canonical_request)
         self._inject_signature_to_request(request, self.signature(string_to_sign, request))
+
+
+def window_start(now, window):
+    """The start of the ``window``-second window that holds ``now``, counted
+    from the epoch: every process of every server agrees on it."""
+    return datetime.fromtimestamp(int(now.timestamp()) // window * window, tz=UTC)
 
 
 class S3Connection(S3Storage):
@@ -247,6 +255,18 @@ class S3Connection(S3Storage):
             if credentials is None:
                 credentials = _shared_clients[key] = self._create_session().get_credentials()
         return credentials
+
+    def windowed_url(self, name):
+        """A presigned GET dated at the start of the current window
+        (``UPLOADS["URL_WINDOW"]``) and valid for two: the same URL all
+        through the window, so that browsers and apps keep what it serves,
+        and one taken at the window's last second still works for a whole
+        window after. Plain URLs, as ``url()``, with a custom domain or
+        without querystring auth."""
+        if self.custom_domain or not self.querystring_auth:
+            return self.url(name)
+        window = upload_settings.URL_WINDOW
+        return self.url_signed_at(name, window_start(timezone.now(), window), 2 * window)
 
     def url_signed_at(self, name, signed_at, expires):
         """A presigned GET of ``name`` for the public address, dated

@@ -4,6 +4,9 @@ The rules of direct uploads, once, for the API, the admin and commands.
     issue_ticket    checks the request, picks the key, signs a policy
     confirm_ticket  inspects the uploaded object, copies it to a final key,
                     attaches it, and deletes what it replaced after commit
+    prepare_confirm confirm in two steps, for a form that saves its object in
+    attach_prepared a transaction of its own (the admin): the store I/O before
+                    that transaction, the attachment inside it
     purge_expired   removes abandoned tickets and their objects, and retries
                     the deletes that failed
 
@@ -31,7 +34,7 @@ from django.db import DatabaseError, connections, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from uploads import deletions, events
+from uploads import deletions, events, renditions
 from uploads.backends import get_backend
 from uploads.backends.base import ObjectChanged, ObjectMissing
 from uploads.conf import upload_settings
@@ -50,7 +53,7 @@ from uploads.errors import (
     UploadMissing,
 )
 from uploads.inspect import inspect_image, jpeg_header, sniff_format
-from uploads.keys import incoming_key, incoming_key_of, media_key, media_name_of, object_key
+from uploads.keys import incoming_key, incoming_key_of, media_name_of, object_key
 from uploads.models import PendingDeletion, UploadTicket
 from uploads.policy import UploadPolicy
 from uploads.sites import get_user_site_id
@@ -73,8 +76,16 @@ class IssuedTicket:
 # --- Issue ------------------------------------------------------------------
 
 
-def issue_ticket(user, *, kind, content_type, size, object_id=None, filename="", sha256=""):
-    """A ticket to upload one image of ``size`` bytes to ``kind`` ``object_id``."""
+def issue_ticket(
+    user, *, kind, content_type, size, object_id=None, filename="", sha256="", new=False
+):
+    """A ticket to upload one image of ``size`` bytes to ``kind`` ``object_id``.
+
+    With ``new``, for an object not created yet (a photo picked on an add
+    form): the ticket names no object, its key is in the folder of the site
+    the user acts for, and only the save that creates the object confirms it
+    (``prepare_confirm`` with ``object_id=None``, then ``attach_prepared``),
+    binding it to that object, of that site, once."""
     with events.recorded(
         "ticket",
         site=get_user_site_id(user),
@@ -91,6 +102,7 @@ def issue_ticket(user, *, kind, content_type, size, object_id=None, filename="",
             object_id=object_id,
             filename=filename,
             sha256=sha256,
+            new=new,
         )
         ticket = issued.ticket
         event.update(site=ticket.site_id, object_id=ticket.object_id, ticket=str(ticket.id))
@@ -98,22 +110,28 @@ def issue_ticket(user, *, kind, content_type, size, object_id=None, filename="",
         return issued
 
 
-def create_ticket(user, *, kind, content_type, size, object_id, filename, sha256):
+def create_ticket(user, *, kind, content_type, size, object_id, filename, sha256, new=False):
     try:
         target = get_target(kind)
     except LookupError:
         raise InvalidRequest(errors={"kind": [_("Unknown kind of upload.")]}) from None
     validate_upload(target, content_type, size, sha256)
-    obj = target.get_object(user, object_id)
+    if new:
+        if object_id is not None:
+            raise InvalidRequest(errors={"object_id": [_("A new object has no id yet.")]})
+        site_id = new_object_site_id(user, target)
+    else:
+        obj = target.get_object(user, object_id)
+        object_id = obj.pk
+        site_id = target.get_site_id(obj)
 
     now = timezone.now()
     ticket_id = uuid.uuid4()
-    site_id = target.get_site_id(obj)
     ticket = UploadTicket(
         id=ticket_id,
         user=user,
         kind=kind,
-        object_id=obj.pk,
+        object_id=object_id,
         site_id=site_id,
         filename=display_filename(filename),
         content_type=content_type,
@@ -126,6 +144,16 @@ def create_ticket(user, *, kind, content_type, size, object_id, filename, sha256
     if not insert_within_limit(ticket, upload_settings.MAX_OPEN_TICKETS, now):
         raise too_many_tickets(user, now)
     return IssuedTicket(ticket, get_backend().presign_post(policy_for(ticket)))
+
+
+def new_object_site_id(user, target):
+    """The site of an object ``user`` creates with its file: the one the
+    user acts for. None would be the shared folder, which no object of a
+    site may use: the user picks a site first."""
+    site_id = target.get_new_object_site_id(user)
+    if site_id is None:
+        raise NotFound(_("Pick a site first."))
+    return site_id
 
 
 def validate_upload(target, content_type, size, sha256):
@@ -252,10 +280,92 @@ def confirm_ticket(user, ticket_id):
         return ticket
 
 
-def claim_ticket(user, ticket_id, event):
+@dataclass(frozen=True)
+class PreparedUpload:
+    """A ticket claimed, its upload inspected and copied to its final key:
+    what is left is the attachment (``attach_prepared``), or giving it up
+    (``abandon_prepared``)."""
+
+    ticket: UploadTicket
+    image: object  # uploads.inspect's answer: format, width, height
+
+
+def prepare_confirm(user, ticket_id, *, kind, object_id):
+    """Confirm's store I/O, for a caller that attaches in a transaction of
+    its own: the admin saves the object and attaches its image at once, in
+    the transaction Django's admin opens for the save. Call it before that
+    transaction begins, as confirm never talks to the store with one open.
+
+    The ticket must be ``user``'s, for ``kind`` and ``object_id`` (``None``:
+    a ticket issued for a new object); any other is not found. Returns a
+    ``PreparedUpload``, or ``None`` when the ticket is already confirmed
+    (there is nothing left to attach). Raises the confirm's errors; a
+    rejection is final, as with ``confirm_ticket``.
+    """
+    backend = get_backend()
+    with events.recorded("confirm", ticket=str(ticket_id), user=user.pk) as event:
+        ticket = claim_ticket(user, ticket_id, event, bound_to=(kind, object_id))
+        prepared = None
+        if ticket.status != Status.CONFIRMED:
+            target = get_target(ticket.kind)
+            try:
+                prepared = PreparedUpload(ticket, inspect_and_copy(ticket, target, backend))
+            except Rejected as rejection:
+                reject(ticket, rejection)  # raises, unless another confirm took over
+        event["outcome"] = "prepared" if prepared else "confirmed"
+        return prepared
+
+
+def attach_prepared(prepared, user, obj):
+    """Attach a prepared upload to ``obj``, in the caller's transaction (the
+    ticket's and the object's rows are locked until it ends; the replaced
+    and uploaded objects are deleted after it commits). A ticket issued for
+    a new object is bound to ``obj`` here, if ``obj`` is of the ticket's
+    site. Returns the confirmed ticket. If the claim was lost (it lapsed and
+    another confirm took over), answers as that confirm did."""
+    ticket = prepared.ticket
+    target = get_target(ticket.kind)
+    if ticket.object_id is None:
+        if target.get_site_id(obj) != ticket.site_id:
+            raise NotFound(_("This image was uploaded for another site."))
+        if not mark_confirmed(ticket, prepared.image, object_id=obj.pk):
+            return answer_of(relock(ticket))
+        # Created in this transaction by this user, who may add it (checked
+        # at issue and claim), whether or not they may change it later.
+        created = target.model._default_manager.select_for_update().get(pk=obj.pk)
+        return attach_locked(ticket, user, target, prepared.image, obj=created)
+    if ticket.object_id != obj.pk:
+        raise NotFound()
+    if not mark_confirmed(ticket, prepared.image):
+        return answer_of(relock(ticket))
+    return attach_locked(ticket, user, target, prepared.image)
+
+
+def abandon_prepared(prepared):
+    """Give up a prepared upload whose save did not happen (the form had
+    errors, or the save failed): its copy is deleted and the ticket stays
+    usable, for the next save. Call it with no transaction open."""
+    discard(prepared.ticket, get_backend())
+
+
+def remove_file(obj, *, kind):
+    """Detach ``obj``'s file of upload ``kind``, in the caller's transaction;
+    the object is deleted once it commits, as a replaced one is."""
+    target = get_target(kind)
+    name = getattr(obj, target.field_name).name
+    if name:
+        setattr(obj, target.field_name, "")
+        obj.save(update_fields=[target.field_name])
+        deletions.schedule(renditions.forget_image(name, kind, Reason.REPLACED))
+
+
+def claim_ticket(user, ticket_id, event, *, bound_to=None):
     """The ticket, already confirmed or now claimed by this confirm.
 
-    Ticket, access and expiry are checked before any store I/O. The claim
+    Ticket, access and expiry are checked before any store I/O.
+    ``bound_to`` is the ``(kind, object_id)`` a caller expects the ticket
+    for (``prepare_confirm``); without it, a ticket for a new object is
+    refused, as it can be bound to no object here. The claim
     is the final key this confirm will copy to, held until ``claimed_until``
     (``CONFIRM_LEASE``); while another confirm holds one, this one waits up
     to ``CONFIRM_WAIT`` seconds for its answer, with no transaction open.
@@ -267,6 +377,9 @@ def claim_ticket(user, ticket_id, event):
         event.update(
             site=ticket.site_id, kind=ticket.kind, object_id=ticket.object_id, size=ticket.size
         )
+        if bound_to is not None and bound_to != (ticket.kind, ticket.object_id):
+            # Confirmed or not: a new object's ticket binds one object.
+            raise NotFound()
         if ticket.status == Status.CONFIRMED:
             return ticket
         if ticket.status == Status.REJECTED:
@@ -275,9 +388,7 @@ def claim_ticket(user, ticket_id, event):
         if now >= ticket.expires_at + timedelta(seconds=upload_settings.CONFIRM_GRACE):
             raise TicketExpired()
         target = get_target(ticket.kind)
-        obj = target.get_object(user, ticket.object_id)
-        if target.get_site_id(obj) != ticket.site_id:
-            raise NotFound()
+        check_binding(user, ticket, target, bound_to)
         if ticket.incoming_key != incoming_key_of(ticket):
             refuse_tampered(ticket)
             raise TicketTampered()
@@ -311,6 +422,21 @@ def take_claim(ticket, target, now):
     return bool(won)
 
 
+def check_binding(user, ticket, target, bound_to):
+    """That ``user`` may still attach the ticket to what it was issued for:
+    an object of its site that the user may change, or a new object of the
+    site the user acts for."""
+    if ticket.object_id is None:
+        if bound_to is None:
+            raise NotFound(_("This upload is attached by saving the new object's form."))
+        if new_object_site_id(user, target) != ticket.site_id:
+            raise NotFound()
+        return
+    obj = target.get_object(user, ticket.object_id)
+    if target.get_site_id(obj) != ticket.site_id:
+        raise NotFound()
+
+
 def refuse_tampered(ticket):
     """Reject, for good, a ticket whose row names a key it was not issued
     for. The key named is not deleted: it may be another site's object."""
@@ -330,15 +456,26 @@ def refuse_tampered(ticket):
 def confirm_claimed(ticket, user, backend):
     """Inspect and copy with no transaction open, then attach."""
     target = get_target(ticket.kind)
+    try:
+        image = inspect_and_copy(ticket, target, backend)
+    except Rejected as rejection:
+        return reject(ticket, rejection)
+    return attach(ticket, user, target, image, backend)
+
+
+def inspect_and_copy(ticket, target, backend):
+    """The claimed ticket's upload, inspected and copied to its final key;
+    returns what inspection found. A rejection is left to the caller; on any
+    other error the claim is given up."""
     copying = False  # whether the final key may hold a copy
     try:
         for attempt in range(INSPECTION_ATTEMPTS):
-            info = head_upload(ticket, backend)
+            info, head = read_upload(ticket, backend)
             try:
-                image = inspect(ticket, target, backend, info)
+                image = inspect(ticket, target, backend, info, head)
                 copying = True
                 backend.copy(ticket.incoming_key, ticket.final_key, info.etag, ticket.content_type)
-                break
+                return image
             except (ObjectChanged, ObjectMissing):
                 # Re-posted while we looked (the copy is conditional on the
                 # inspected ETag: nothing was written): look at the new object.
@@ -347,8 +484,8 @@ def confirm_claimed(ticket, user, backend):
                     raise UploadMissing(
                         _("The file changed while it was checked. Confirm again.")
                     ) from None
-    except Rejected as rejection:
-        return reject(ticket, rejection)
+    except Rejected:
+        raise
     except BaseException as error:
         # Nothing was written, unless the copy failed in a way that leaves
         # it unknown (the store made it, then its answer timed out): such a
@@ -357,29 +494,32 @@ def confirm_claimed(ticket, user, backend):
         unknown = copying and not isinstance(error, StorageAccessDenied)
         release(ticket, orphan=ticket.final_key if unknown else None)
         raise
-    return attach(ticket, user, target, image, backend)
 
 
-def head_upload(ticket, backend):
+def read_upload(ticket, backend):
+    """The upload's ``ObjectInfo`` and first bytes, in one store request:
+    the ETag the inspection and the copy are pinned to is that of these
+    bytes."""
     try:
-        return backend.head(ticket.incoming_key)
+        return backend.read_first(ticket.incoming_key, upload_settings.INSPECT_BYTES)
     except ObjectMissing:
         if ticket.is_expired():
             raise TicketExpired() from None
         raise UploadMissing() from None
 
 
-def inspect(ticket, target, backend, info):
+def inspect(ticket, target, backend, info, data):
+    """``data`` are the upload's first bytes; with ``FULL_DECODE``, the rest
+    is read once its size is checked."""
     if info.size != ticket.size:
         raise SizeMismatch(
             _("%(actual)d bytes arrived; %(declared)d were declared.")
             % {"actual": info.size, "declared": ticket.size}
         )
     full = upload_settings.FULL_DECODE
-    data = backend.read(
-        ticket.incoming_key, info.etag, None if full else upload_settings.INSPECT_BYTES
-    )
-    if len(data) < info.size and sniff_format(data) == "JPEG":
+    if full and len(data) < info.size:
+        data += backend.read(ticket.incoming_key, info.etag, start=len(data))
+    elif len(data) < info.size and sniff_format(data) == "JPEG":
         # Metadata may push the frame header past the first bytes: follow
         # the segments with a few ranged reads (bounded: see jpeg_header).
         data = jpeg_header(
@@ -414,10 +554,11 @@ def attach(ticket, user, target, image, backend):
     return answer_of(current)
 
 
-def mark_confirmed(ticket, image):
+def mark_confirmed(ticket, image, *, object_id=None):
     """Confirm the ticket's row if this confirm still holds its claim (the
     row is issued and names this confirm's final key): one UPDATE, which
-    locks the row, rather than a locking read and a write. Whether it did."""
+    locks the row, rather than a locking read and a write. Whether it did.
+    ``object_id``: the object a new object's ticket is bound to, for good."""
     changes = {
         "status": Status.CONFIRMED,
         "confirmed_at": timezone.now(),
@@ -426,6 +567,8 @@ def mark_confirmed(ticket, image):
         "width": image.width,
         "height": image.height,
     }
+    if object_id is not None:
+        changes["object_id"] = object_id
     claimed = UploadTicket.objects.filter(
         pk=ticket.pk, status=Status.ISSUED, final_key=ticket.final_key
     )
@@ -436,10 +579,13 @@ def mark_confirmed(ticket, image):
     return True
 
 
-def attach_locked(ticket, user, target, image):
-    """The replaced object and the uploaded one are recorded for deletion in
-    this transaction and deleted after it commits."""
-    obj = target.get_object(user, ticket.object_id, lock=True)
+def attach_locked(ticket, user, target, image, obj=None):
+    """The replaced object (with its renditions) and the uploaded one are
+    recorded for deletion in this transaction and deleted after it commits;
+    the new one's renditions are made once it commits. ``obj``: the
+    target's row, already locked."""
+    if obj is None:
+        obj = target.get_object(user, ticket.object_id, lock=True)
     old_name = getattr(obj, target.field_name).name
     new_name = media_name_of(ticket.final_key)
     setattr(obj, target.field_name, new_name)
@@ -448,8 +594,9 @@ def attach_locked(ticket, user, target, image):
     # Derived, not read from the row: only that key is ours.
     unused = {incoming_key_of(ticket): Reason.UPLOADED}
     if old_name and old_name != new_name:
-        unused[media_key(old_name)] = Reason.REPLACED
+        unused.update(renditions.forget_image(old_name, target.kind, Reason.REPLACED))
     deletions.schedule(unused)
+    renditions.request(new_name, target.kind)
     return ticket
 
 

@@ -23,3 +23,13 @@ class S3StaticStorage(S3Connection):
             # collectstatic replaces files in place.
             "file_overwrite": True,
         }
+
+    def url(self, name, parameters=None, expire=None, http_method=None):
+        """A page's static file (``{% static %}``): the same URL all through
+        a window (``windowed_url``), so that the browser keeps the file
+        between pages instead of fetching it again under a new signature;
+        the store answers its revalidation with 304 once the window ends."""
+        if parameters is None and expire is None and http_method is None:
+            if self.querystring_auth and not self.custom_domain:
+                return self.windowed_url(name)
+        return super().url(name, parameters, expire, http_method)

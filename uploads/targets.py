@@ -41,6 +41,12 @@ class UploadTarget:
     max_size = None
     max_pixels = None
     max_side = None
+    #: Whether a file may be uploaded for an object not created yet, to be
+    #: attached by the save that creates it (``get_new_object_site_id``).
+    new_objects = False
+    #: The renditions made of each image (``uploads.renditions.RenditionSpec``
+    #: tuple); ``None`` means ``DEFAULT_RENDITIONS``.
+    renditions = None
 
     def get_max_size(self):
         return self.max_size or upload_settings.MAX_SIZE
@@ -50,6 +56,11 @@ class UploadTarget:
 
     def get_max_side(self):
         return self.max_side or upload_settings.MAX_SIDE
+
+    def get_renditions(self):
+        from uploads.renditions import DEFAULT_RENDITIONS
+
+        return self.renditions or DEFAULT_RENDITIONS
 
     def get_queryset(self, user):
         """The objects ``user`` may upload to; others are reported as not
@@ -68,6 +79,13 @@ class UploadTarget:
         """The object used when a request names none; ``None`` if the kind
         requires one."""
         return None
+
+    def get_new_object_site_id(self, user):
+        """The site whose folder holds the file of an object ``user`` is
+        creating (a photo picked on an add form, attached by the save that
+        creates the object), or ``NotFound`` or ``PermissionDenied``. Kinds
+        whose objects are never created with their file refuse."""
+        raise NotFound(_("Name the object to attach the image to."))
 
     def get_object(self, user, object_id, *, lock=False):
         """The object ``user`` may upload to, or ``NotFound`` or
@@ -112,16 +130,17 @@ def register(target):
 
 def delete_file_of_deleted_object(target, sender, instance, **kwargs):
     """An object deleted by any path (the API, the admin, a cascade from its
-    site, the shell) leaves no file behind: the file is recorded for
-    deletion with the row, and deleted once that commits (uploads.deletions),
-    so a rolled-back delete keeps it and a store that is down loses nothing."""
+    site, the shell) leaves no file behind: the file and its renditions are
+    recorded for deletion with the row, and deleted once that commits
+    (uploads.deletions), so a rolled-back delete keeps them and a store that
+    is down loses nothing."""
     name = getattr(instance, target.field_name).name
     if name:
-        from uploads import deletions
-        from uploads.keys import media_key
+        from uploads import deletions, renditions
         from uploads.models import PendingDeletion
 
-        deletions.schedule({media_key(name): PendingDeletion.Reason.OWNER_DELETED})
+        reason = PendingDeletion.Reason.OWNER_DELETED
+        deletions.schedule(renditions.forget_image(name, target.kind, reason))
 
 
 def get_target(kind):

@@ -7,7 +7,7 @@ picks the backend: the database one in production, run by
 
 from django_tasks import task
 
-from uploads import deletions
+from uploads import deletions, renditions
 
 
 @task()
@@ -17,3 +17,10 @@ def delete_objects(keys):
     report = deletions.delete_recorded(keys)
     deletions.retry_later(report.failing)
     return {"deleted": len(report.deleted), "failing": len(report.failing)}
+
+
+@task()
+def make_renditions(original_name, attempt=1):
+    """Make the renditions of a confirmed image (``uploads.renditions``);
+    idempotent, and queued again later when the store fails."""
+    return renditions.make(original_name, attempt=attempt)

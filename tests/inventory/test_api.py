@@ -5,10 +5,13 @@ import pytest
 import yaml
 from django.core.files.base import ContentFile
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from inventory.models import Product
+from tests.support.renditions import default_rendition_name, set_renditions
 from uploads import services
 
 
@@ -87,8 +90,12 @@ def test_create_update_delete(client_of, two_shops, make_user, local_media):
         == 7
     )
     product.image.save("s.jpg", ContentFile(b"jpeg"))
-    image_url = api.get(f"/api/products/{product.pk}/").json()["image_url"]
-    assert image_url == f"http://testserver/media/{product.image.name}"
+    image = api.get(f"/api/products/{product.pk}/").json()
+    assert (image["image_state"], image["image_url"], image["original_url"]) == (
+        "pending",
+        None,
+        None,
+    )
 
     api = client_of(two_shops["boss"])  # staff may not delete products
     assert api.delete(f"/api/products/{product.pk}/").status_code == 204
@@ -245,3 +252,99 @@ def test_a_token_of_one_site_reaches_nothing_of_another(client, two_shops, make_
         assert (response.status_code, response.json()["code"]) == (404, "not_found"), kind
     foreign.refresh_from_db()
     assert foreign.name == "Attiéké"
+
+
+def with_photo(product, name="photo.jpg"):
+    product.image.save(name, ContentFile(b"jpeg"))
+    return product
+
+
+@pytest.mark.parametrize(
+    ("state", "has_renditions"), [("pending", False), ("failed", False), ("ready", True)]
+)
+def test_products_link_only_renditions(client_of, two_shops, local_media, state, has_renditions):
+    product = with_photo(Product.objects.get(cug="R1"))
+    set_renditions(product.image.name, state)
+
+    item = client_of(two_shops["staff"]).get(f"/api/products/{product.pk}/").json()
+
+    assert item["image_state"] == state
+    assert item["original_url"] is None
+    urls = [item["thumbnail_url"], item["image_url"]]
+    if not has_renditions:
+        assert urls == [None, None]
+    else:
+        assert urls == [
+            f"http://testserver/media/{default_rendition_name(product.image.name, spec)}"
+            for spec in ("thumb", "display")
+        ]
+    assert product.image.name not in str(item)
+
+
+def test_products_without_a_photo_say_none(client_of, two_shops):
+    item = client_of(two_shops["boss"]).get("/api/products/").json()["results"][0]
+    assert (item["image_state"], item["thumbnail_url"], item["image_url"]) == ("none", None, None)
+    assert item["original_url"] is None
+
+
+def test_only_site_admins_and_superusers_get_the_original(
+    client_of, two_shops, django_user_model, local_media
+):
+    product = with_photo(Product.objects.get(cug="R1"))
+    set_renditions(product.image.name, "ready")
+    root = django_user_model.objects.create_superuser("root", "r@example.com", "pw")
+    site = two_shops["one"].pk
+    original = f"http://testserver/media/{product.image.name}"
+
+    def original_url(user):
+        return (
+            client_of(user).get(f"/api/products/{product.pk}/?site={site}").json()["original_url"]
+        )
+
+    assert original_url(two_shops["staff"]) is None
+    assert original_url(two_shops["boss"]) == original
+    assert original_url(root) == original
+
+
+def test_the_site_logo_links_only_renditions(client_of, two_shops, local_media):
+    site = two_shops["one"]
+    site.logo.save("logo.png", ContentFile(b"png"))
+    staff, boss = client_of(two_shops["staff"]), client_of(two_shops["boss"])
+
+    pending = staff.get("/api/site/").json()
+    assert (pending["logo_state"], pending["logo_url"], pending["logo_thumbnail_url"]) == (
+        "pending",
+        None,
+        None,
+    )
+    set_renditions(site.logo.name, "ready")
+    ready = staff.get("/api/site/").json()
+    assert ready["logo_state"] == "ready"
+    assert "-display-" in ready["logo_url"] and ready["logo_url"].endswith(".webp")
+    assert "-thumb-" in ready["logo_thumbnail_url"]
+    assert ready["logo_original_url"] is None
+    assert boss.get("/api/site/").json()["logo_original_url"] == (
+        f"http://testserver/media/{site.logo.name}"
+    )
+
+
+def test_a_page_of_products_fetches_renditions_in_one_query(
+    client_of, two_shops, local_media, django_assert_max_num_queries
+):
+    api = client_of(two_shops["boss"])
+    site = two_shops["one"]
+
+    def add_products(count, start):
+        for number in range(start, start + count):
+            product = with_photo(
+                Product.objects.create(site_configuration=site, name=f"P{number}", cug=f"P{number}")
+            )
+            set_renditions(product.image.name, "ready")
+
+    add_products(2, 0)
+    with CaptureQueriesContext(connection) as few:
+        assert api.get("/api/products/").status_code == 200
+    add_products(15, 2)
+    with django_assert_max_num_queries(len(few)):
+        listing = api.get("/api/products/").json()
+    assert {item["image_state"] for item in listing["results"]} == {"ready", "none"}

@@ -103,14 +103,14 @@ def test_the_chooser_speaks_french_and_english(client, shop, root):
     assert ">Switch</button>" in client.get("/").content.decode()
 
 
-def test_the_admins_image_links_land_on_working_pages(client, db):
+def test_the_admins_page_links_land_on_working_pages(client, db):
     call_command("seed_demo")
     client.login(username="admin", password="demo1234")
     abidjan = Configuration.objects.get(site_name="Boutique Abidjan")
     product = Product.objects.get(cug="ABJ-001")
 
     admin_page = client.get(f"/admin/inventory/product/{product.pk}/change/").content.decode()
-    link = re.search(r'<a href="([^"]+)">Changer l&#x27;image</a>', admin_page).group(1)
+    link = re.search(r'<a href="([^"]+)">Ouvrir sa page</a>', admin_page).group(1)
     product_page = client.get(link.replace("&amp;", "&"))
     assert product_page.status_code == 200
     assert product_page.context["product"] == product
@@ -120,7 +120,7 @@ def test_the_admins_image_links_land_on_working_pages(client, db):
 
     dakar = Configuration.objects.get(site_name="Boutique Dakar")
     admin_page = client.get(f"/admin/inventory/configuration/{dakar.pk}/change/").content.decode()
-    link = re.search(r'<a href="([^"]+)">Changer l&#x27;image</a>', admin_page).group(1)
+    link = re.search(r'<a href="([^"]+)">Ouvrir sa page</a>', admin_page).group(1)
     settings_page = client.get(link.replace("&amp;", "&"))
     assert settings_page.status_code == 200
     assert settings_page.context["site"] == dakar

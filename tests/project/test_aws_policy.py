@@ -94,11 +94,12 @@ def use_the_app(site, make_user, s3_client, s3_bucket, task_worker):
 
     assert requests.get(confirmed["url"], timeout=10).content == body
     task_worker()
-    keys = bucket_keys(s3_client, s3_bucket)
+    keys = bucket_keys(s3_client, s3_bucket, renditions=True)
     assert confirmed["key"] in keys
-    assert not [key for key in keys if "/products/" in key and key != confirmed["key"]], (
-        "the replaced image and the incoming objects are deleted"
-    )
+    stem = confirmed["key"].rsplit("/", 1)[1].split(".")[0]
+    kept = [key for key in keys if "/products/" in key and stem not in key]
+    assert not kept, "the replaced image, its renditions and the incoming objects are deleted"
+    assert len(keys) > 1, "the renditions were written"
     assert Client().get("/healthz").json()["checks"]["storage"] == "ok"
     return api, product
 

@@ -36,6 +36,7 @@ COMPONENTS = {
     "ConfirmedImageStatusEnum",
     "ContentTypeEnum",
     "FormatEnum",
+    "ImageStateEnum",
     "KindEnum",
     "LoginRequest",
     "PaginatedProductList",

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from django.contrib.staticfiles import finders
 from django.core.files import File
+from django.core.signals import request_started
 
 from uploads.static import S3StaticStorage
 
@@ -46,7 +47,14 @@ def lan_url(live_server):
 
 
 # The static files the pages load.
-PAGE_ASSETS = ["inventory/inventory.css", "inventory/image-picker.js", "snippets/direct-upload.js"]
+PAGE_ASSETS = [
+    "inventory/inventory.css",
+    "inventory/image-picker.js",
+    "snippets/direct-upload.js",
+    "inventory/admin-upload.js",
+    "inventory/admin-upload.css",
+    "inventory/renditions.js",
+]
 
 
 def serve_from_bucket(seaweedfs, bucket, live_server):
@@ -67,3 +75,24 @@ def log_in(page, live_server, username, base_url=None):
     page.fill("input[name=password]", "pw")
     page.click("main button[type=submit]")
     page.wait_for_url(f"{base_url}/")
+
+
+def log_server_requests(request):
+    """What Django receives during the test (``request``: the test's pytest
+    request): a list of (method, path, content type, length) that grows as
+    requests start, to show that no image bytes reach the server."""
+    log = []
+
+    def record(sender, environ, **kwargs):
+        log.append(
+            (
+                environ["REQUEST_METHOD"],
+                environ["PATH_INFO"],
+                environ.get("CONTENT_TYPE", ""),
+                int(environ.get("CONTENT_LENGTH") or 0),
+            )
+        )
+
+    request_started.connect(record)
+    request.addfinalizer(lambda: request_started.disconnect(record))
+    return log

@@ -97,3 +97,50 @@ def noisy(fmt="PNG", size=(300, 300)):
     buffer = io.BytesIO()
     Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3)).save(buffer, fmt)
     return buffer.getvalue()
+
+
+GPS_PARIS = {1: "N", 2: (48.0, 51.0, 24.0), 3: "E", 4: (2.0, 21.0, 3.0)}
+
+
+def halves(size=(60, 40), left=(255, 0, 0), right=(0, 0, 255), mode="RGB"):
+    """An image whose left half is ``left`` and right half ``right``: where
+    each colour ends up tells how it was turned."""
+    image = Image.new(mode, size, left)
+    image.paste(right, (size[0] // 2, 0, size[0], size[1]))
+    return image
+
+
+def photo_with_exif(size=(60, 40), orientation=1, gps=GPS_PARIS):
+    """A phone photo's JPEG: EXIF with an orientation, the camera's make,
+    GPS coordinates, and a comment holding a script."""
+    from PIL import ExifTags
+
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = orientation
+    exif[ExifTags.Base.Make] = "Phone"
+    if gps:
+        exif[ExifTags.IFD.GPSInfo] = gps
+    buffer = io.BytesIO()
+    halves(size).save(buffer, "JPEG", exif=exif, comment=b"<script>alert(1)</script>")
+    return buffer.getvalue()
+
+
+HTML_PAYLOAD = b"<html><body><script>alert(document.cookie)</script></body></html>"
+
+
+def jpeg_then_html(size=(64, 48)):
+    """A valid JPEG followed, after its end marker, by an HTML page."""
+    return jpeg(size) + HTML_PAYLOAD
+
+
+def truncated(data, keep=0.6):
+    """The first ``keep`` of ``data``: a file cut short in transfer."""
+    return data[: int(len(data) * keep)]
+
+
+def logo_with_alpha(size=(80, 40)):
+    """A PNG logo: an opaque red left half on a transparent background."""
+    image = halves(size, left=(255, 0, 0, 255), right=(0, 0, 0, 0), mode="RGBA")
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()

@@ -84,7 +84,8 @@ class Stack:
         wait_for(f"{self.origin}/healthz", process=self.app)
 
     def start_worker(self):
-        """The compose ``worker`` service: deletes what confirms leave."""
+        """The compose ``worker`` service: makes the renditions of confirmed
+        images, deletes what confirms leave."""
         command = as_run_here(self.compose["services"]["worker"]["command"])
         with (
             open(self.workdir / "worker.out", "ab") as out,
@@ -101,6 +102,24 @@ class Stack:
             assert self.worker.poll() is None, (self.workdir / "worker.err").read_text()
             time.sleep(0.2)
         return left
+
+    def wait_until_idle(self, timeout=30):
+        """Until the worker's queue holds no task that is due (those put off
+        to a later attempt wait for it); ``False`` if it went ``timeout``
+        seconds without getting through one (a long queue may take longer)."""
+        deadline, queued = time.monotonic() + timeout, None
+        while due := self.query(
+            "SELECT count(*) FROM django_tasks_database_dbtaskresult"
+            " WHERE status IN ('READY', 'RUNNING') AND run_after <= now()"
+        )[0][0]:
+            assert self.worker.poll() is None, (self.workdir / "worker.err").read_text()
+            if queued is not None and due < queued:
+                deadline = time.monotonic() + timeout
+            elif time.monotonic() > deadline:
+                return False
+            queued = due
+            time.sleep(0.2)
+        return True
 
     def restart_app(self, **variables):
         """gunicorn again, with ``variables`` changed in its environment."""
@@ -408,9 +427,11 @@ def run_flows(stack, uploads, *, threads=None, retry_for=0, on_confirmed=None):
 
 def check_uploads(stack, sites):
     """Every product of ``sites`` holds exactly one attached object, in its
-    site's folder, that exists; each object is attached once; and once the
-    tickets have expired and ``purge_uploads`` has run, nothing else is left
-    in those sites' folders. Gives purge_uploads' output."""
+    site's folder, that exists; each object is attached once; once the
+    worker is done, each attached object has its renditions, in the bucket;
+    and once the tickets have expired and ``purge_uploads`` has run, nothing
+    else is left in those sites' folders (no upload, no replaced image, no
+    rendition of one). Gives purge_uploads' output."""
     site_ids = [site.id for site in sites]
     rows = stack.query(
         "SELECT id, site_configuration_id, image FROM inventory_product"
@@ -441,15 +462,38 @@ def check_uploads(stack, sites):
     missing = set(attached) - stored
     assert not missing, f"attached objects missing from the bucket: {sorted(missing)}"
 
-    # The next day, the hourly purge: every ticket has expired.
+    # The worker makes the renditions of the attached images, and deletes
+    # those of the images replaced.
+    assert stack.wait_until_idle(), "the worker did not catch up with its queue"
+
+    # The next day, the hourly purge: every ticket has expired. By then the
+    # worker has also made again the renditions it met the store down for
+    # (put off to a later attempt): build_renditions makes them now.
     stack.query(
         "UPDATE uploads_uploadticket SET created_at = created_at - interval '1 day',"
         " expires_at = expires_at - interval '1 day' WHERE site_id = ANY(%s)",
         site_ids,
     )
     purged = stack.manage("purge_uploads")
+    stack.manage("build_renditions")
+    assert stack.wait_until_idle(), "the worker did not catch up with its queue"
+
+    # Each attached image has its renditions; no other image has a set left.
+    sets = stack.query(
+        "SELECT original, state, variants FROM uploads_renditionset WHERE original LIKE ANY(%s)",
+        [f"sites/{site}/%" for site in site_ids],
+    )
+    assert sorted(f"media/{original}" for original, _, _ in sets) == sorted(attached), (
+        "rendition sets of other images than those attached"
+    )
+    not_ready = [(original, state) for original, state, _ in sets if state != "ready"]
+    assert not not_ready, f"attached images without their renditions: {not_ready}"
+    renditions = {f"media/{v['name']}" for _, _, variants in sets for v in variants.values()}
+
     stored = {key for key in stack.keys() if key.startswith(folders)}
-    left = stored - set(attached)
+    missing = renditions - stored
+    assert not missing, f"renditions missing from the bucket: {sorted(missing)}"
+    left = stored - set(attached) - renditions
     assert not left, f"left in the bucket after purge_uploads: {sorted(left)}"
     return purged.strip()
 

@@ -21,6 +21,7 @@ the upload what Chromium sent (headers and body of each request).
 import json
 import time
 from dataclasses import asdict, dataclass, field
+from urllib.parse import urlsplit
 
 from PIL import Image
 
@@ -166,6 +167,15 @@ class NetworkLog:
     def clear(self):
         self.requests = {}
 
+    def largest(self, count=4):
+        """The requests that received the most, as ``path (size)``."""
+        done = sorted(
+            (r for r in self.requests.values() if r.get("bytes")), key=lambda r: -r["bytes"]
+        )
+        return ", ".join(
+            f"{urlsplit(r['url']).path} ({kilobytes(r['bytes'])})" for r in done[:count]
+        )
+
     def totals(self):
         """Bytes received, seconds from the first request's start to the
         last one's end, and the number of requests."""
@@ -253,6 +263,7 @@ def measure(playwright, live_server, site, staff, *, products, photo_size=PHONE_
             setattr(figures, f"{view}_seconds", round(seconds, 2))
             setattr(figures, f"{view}_requests", count)
             figures.shown[view] = phone.evaluate(SHOWN_IMAGES)
+            figures.notes.append(f"{view}: {network.largest()}")
             time.sleep(1)  # "a moment later"
 
         measure_upload(phone, live_server, site, figures, median, photo_size)

@@ -1,6 +1,7 @@
 """Running the project's commands in processes of their own, as an operator
 or a second app instance would, with an environment the test chooses."""
 
+import contextlib
 import os
 import re
 import secrets
@@ -103,3 +104,29 @@ def stop(process):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextlib.contextmanager
+def running(env, log_path, *command):
+    """``manage.py COMMAND`` with ``env`` in the background until the block
+    ends (then ``stop``); its output goes to ``log_path``."""
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", *command],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield process
+        finally:
+            stop(process)
+
+
+def task_worker(env, log_path):
+    """``manage.py db_worker``, as ``make run`` and the compose stack's
+    ``worker`` service run it (see ``running``)."""
+    return running(
+        env, log_path, "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.2"
+    )

@@ -13,9 +13,18 @@ SECRET_KEY = "test-secret-key"
 REGION = "eu-west-3"
 
 
-def bucket_keys(client, bucket):
+def is_rendition(key):
+    """Whether ``key`` is a rendition's (``uploads.renditions.rendition_name``)."""
+    return "/renditions/" in key
+
+
+def bucket_keys(client, bucket, *, renditions=False):
+    """The bucket's keys, but for renditions unless asked: the tests of the
+    upload flow look at originals and uploads, those of renditions at
+    theirs."""
     response = client.list_objects_v2(Bucket=bucket)
-    return sorted(item["Key"] for item in response.get("Contents", []))
+    keys = sorted(item["Key"] for item in response.get("Contents", []))
+    return keys if renditions else [key for key in keys if not is_rendition(key)]
 
 
 def disk_files(root):
@@ -32,6 +41,14 @@ class Store:
         raise NotImplementedError
 
     def keys(self):
+        """The keys of the originals and uploads the store holds: the tests
+        of the upload flow look at these; renditions are listed apart."""
+        return [key for key in self.all_keys() if not is_rendition(key)]
+
+    def rendition_keys(self):
+        return [key for key in self.all_keys() if is_rendition(key)]
+
+    def all_keys(self):
         raise NotImplementedError
 
 
@@ -48,14 +65,17 @@ class S3Store(Store):
             upload["url"], data=form, files={"file": (filename, body, file_type)}, timeout=30
         ).status_code
 
-    def keys(self):
-        return bucket_keys(self.client, self.bucket)
+    def all_keys(self):
+        return bucket_keys(self.client, self.bucket, renditions=True)
 
     def read(self, key):
         return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
 
     def put(self, key, body):
         self.client.put_object(Bucket=self.bucket, Key=key, Body=body)
+
+    def delete(self, key):
+        self.client.delete_object(Bucket=self.bucket, Key=key)
 
 
 class LocalStore(Store):
@@ -70,7 +90,7 @@ class LocalStore(Store):
         form["file"] = SimpleUploadedFile(filename, body, file_type)
         return self.http.post(upload["url"], form, format="multipart").status_code
 
-    def keys(self):
+    def all_keys(self):
         if not self.media_root.exists():
             return []
         return [f"media/{name}" for name in disk_files(self.media_root)]
@@ -81,6 +101,9 @@ class LocalStore(Store):
     def read(self, key):
         return self.path(key).read_bytes()
 
+    def delete(self, key):
+        self.path(key).unlink()
+
     def put(self, key, body):
         # As the emulator lands uploads: a new file renamed into place.
         path = self.path(key)
@@ -88,3 +111,11 @@ class LocalStore(Store):
         temporary = path.with_name(path.name + ".tmp")
         temporary.write_bytes(body)
         temporary.replace(path)
+
+
+def store_of(mode, request):
+    """The ``Store`` of a test running in ``mode`` (``request``: the test's
+    pytest request, whose fixtures give the bucket or the media folder)."""
+    if mode == "s3":
+        return S3Store(request.getfixturevalue("s3_client"), request.getfixturevalue("s3_bucket"))
+    return LocalStore(request.getfixturevalue("local_media"))

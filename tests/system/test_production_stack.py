@@ -312,10 +312,21 @@ def up_and_upload(compose, order, database, s3_port, redis_port, workdir):
         assert (image["width"], image["height"]) == (800, 600)
         assert image["url"].startswith(f"http://localhost:{s3_port}/")
         assert requests.get(image["url"], timeout=10).content == photo.read_bytes()
-        listed = requests.get(
-            f"{origin}/api/products/{product['id']}/", headers=headers, timeout=10
-        ).json()
+        # The worker makes the renditions the API links, within seconds.
+        deadline = time.monotonic() + 60
+        while True:
+            listed = requests.get(
+                f"{origin}/api/products/{product['id']}/", headers=headers, timeout=10
+            ).json()
+            if listed["image_state"] != "pending":
+                break
+            assert servers["worker"].poll() is None, (workdir / "worker.err").read_text()
+            assert time.monotonic() < deadline, "the worker never made the renditions"
+            time.sleep(0.5)
+        assert listed["image_state"] == "ready", listed
         assert listed["image_url"].startswith(f"http://localhost:{s3_port}/")
+        shown = requests.get(listed["image_url"], timeout=10)
+        assert shown.status_code == 200 and shown.content[8:12] == b"WEBP", shown.content[:16]
         snippet = requests.get(f"{origin}/static/snippets/direct-upload.js", timeout=10)
         assert snippet.status_code == 200 and "uploadImage" in snippet.text
 
@@ -338,7 +349,7 @@ def up_and_upload(compose, order, database, s3_port, redis_port, workdir):
         # The next order's machine starts with a new s3-data volume: this
         # one's bucket goes, and with it its volumes (the composed store
         # allots only as many as its free disk holds at their full size).
-        for key in bucket_keys(store, bucket):
+        for key in bucket_keys(store, bucket, renditions=True):
             store.delete_object(Bucket=bucket, Key=key)
         store.delete_bucket(Bucket=bucket)
     finally:

@@ -1,10 +1,12 @@
 """Development's SQLite with several writers at once: the dev server's
 threads issuing tickets and confirming uploads, some of one ticket at the
-same moment. None of them answers a 500 ("database is locked").
+same moment, while the task worker records the renditions those confirms
+queue. None of them answers a 500 ("database is locked"), and every image
+ends with its renditions.
 
-The server runs as ``make run STORAGE=local`` runs it (runserver, a SQLite
-file, the filesystem emulator), so the database settings under test are the
-project's own."""
+The server runs as ``make run STORAGE=local`` runs it (runserver and
+``db_worker`` on one SQLite file, the filesystem emulator), so the database
+settings under test are the project's own."""
 
 import subprocess
 import sys
@@ -18,11 +20,12 @@ import requests
 
 from project.seaweedfs import free_weed_ports
 from tests.support.images import jpeg
-from tests.support.processes import environment, manage
+from tests.support.processes import environment, manage, task_worker
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 USERS = 4
 FLOWS = 16  # tickets, each for its own product; each confirmed twice at once
+RENDITIONS_WITHIN = 60  # seconds, for the worker to make every image's renditions
 
 
 SETUP = f"""
@@ -75,12 +78,15 @@ def dev_server(tmp_path):
             except requests.ConnectionError:
                 assert time.monotonic() < deadline, "runserver did not start"
                 time.sleep(0.2)
-        yield url, tokens, products
+        with task_worker(env, tmp_path / "worker.log"):
+            yield url, tokens, products
     finally:
         server.terminate()
         server.wait(10)
         log.close()
         print((tmp_path / "runserver.log").read_text()[-5000:])
+        if (tmp_path / "worker.log").exists():
+            print((tmp_path / "worker.log").read_text()[-3000:])
 
 
 def test_concurrent_tickets_and_confirms_never_answer_500(dev_server):
@@ -139,10 +145,18 @@ def test_concurrent_tickets_and_confirms_never_answer_500(dev_server):
     assert [response.status_code for response in confirms] == [200] * (2 * FLOWS)
     for first, again in zip(confirms[:FLOWS], confirms[FLOWS:], strict=True):
         assert first.json() == again.json(), "one ticket, one answer"
+    # The worker, a writer of its own, makes each image's renditions: the
+    # API links the display one once they are ready.
+    deadline = time.monotonic() + RENDITIONS_WITHIN
     for token, product in flows:
-        listed = requests.get(
-            f"{url}/api/products/{product}/",
-            headers={"Authorization": f"Token {token}"},
-            timeout=10,
-        ).json()
-        assert listed["image_url"]
+        while True:
+            listed = requests.get(
+                f"{url}/api/products/{product}/",
+                headers={"Authorization": f"Token {token}"},
+                timeout=10,
+            ).json()
+            if listed["image_state"] != "pending" or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert listed["image_state"] == "ready", listed
+        assert listed["image_url"], listed

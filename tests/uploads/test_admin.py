@@ -324,3 +324,18 @@ def test_the_ticket_user_autocomplete_lists_no_other_sites_users(make_user, boss
     names = {row["text"] for row in response.json()["results"]}
     assert "neighbour" in names and "stranger" not in names
     assert "stranger" not in response.content.decode()
+
+
+def test_a_ticket_for_an_object_still_to_be_created_lists_with_no_link(boss, api, product):
+    body = jpeg()
+    answer = api.post(
+        "/api/uploads/tickets/",
+        {"kind": "product", "content_type": "image/jpeg", "size": len(body), "new": True},
+        format="json",
+    )
+    assert answer.status_code == 201, answer.json()
+
+    page = admin_of(boss).get(TICKETS).content.decode()
+
+    assert answer.json()["id"] in page and "new product" in page
+    assert "/admin/inventory/product/None/" not in page

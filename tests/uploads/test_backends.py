@@ -37,6 +37,24 @@ def test_object_operations_and_preconditions(store):
     assert store.keys() == ["media/sites/1/products/final.jpg"]
 
 
+def test_the_first_bytes_come_with_the_size_and_etag_of_the_whole(store):
+    backend = get_backend()
+    key = "media/sites/1/products/incoming/b.jpg"
+    with pytest.raises(ObjectMissing):
+        backend.read_first(key, 4)
+
+    store.put(key, b"abcdef")
+    info, data = backend.read_first(key, 4)
+    assert (info, data) == (backend.head(key), b"abcd")
+    assert backend.read_first(key, 100) == (info, b"abcdef")
+    backend.copy(key, "media/sites/1/products/b.jpg", info.etag, "image/jpeg")
+
+    store.put(key, b"ghijkl")  # replaced: same size, new ETag
+    assert backend.read_first(key, 4)[0].etag != info.etag
+    store.put(key, b"")
+    assert backend.read_first(key, 4) == (backend.head(key), b"")
+
+
 def test_local_keys_stay_under_the_media_root(local_media):
     backend = get_backend()
     for key in ("media/../outside.jpg", "media/sites/../../x", "elsewhere/x.jpg", "/etc/passwd"):

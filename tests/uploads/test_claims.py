@@ -99,18 +99,18 @@ def test_purge_leaves_a_ticket_whose_confirm_is_at_work(store, api, product, sit
 
 @pytest.fixture
 def stalled_store(monkeypatch):
-    """The store's HEAD waits until ``go`` is set; ``waiting`` is set once a
-    HEAD is waiting."""
+    """Confirm's first read of the upload waits until ``go`` is set;
+    ``waiting`` is set once one is waiting."""
     backend_class = type(get_backend())
-    real_head = backend_class.head
+    real_read_first = backend_class.read_first
     waiting, go = threading.Event(), threading.Event()
 
-    def head(self, key):
+    def read_first(self, key, length):
         waiting.set()
         assert go.wait(30)
-        return real_head(self, key)
+        return real_read_first(self, key, length)
 
-    monkeypatch.setattr(backend_class, "head", head)
+    monkeypatch.setattr(backend_class, "read_first", read_first)
     yield waiting, go
     go.set()
 

@@ -153,6 +153,23 @@ def test_size_is_checked_against_the_declaration(store, api, product):
     assert store.keys() == []
 
 
+@pytest.mark.parametrize("damaged", [False, True])
+def test_full_decode_reads_past_the_first_bytes(store, api, product, settings, damaged):
+    """With ``FULL_DECODE``, the bytes after the first read are read and
+    decoded too: damage past the header is caught."""
+    settings.UPLOADS = {**settings.UPLOADS, "FULL_DECODE": True, "INSPECT_BYTES": 1024}
+    body = jpeg((400, 300))
+    if damaged:
+        body = body[:2000] + b"\x00" * (len(body) - 2000)
+
+    response = confirm(api, upload(store, api, product, body))
+
+    if damaged:
+        assert (response.status_code, response.json()["code"]) == (422, "invalid_image")
+    else:
+        assert response.status_code == 200, response.json()
+
+
 def test_reposting_after_confirm_cannot_change_the_product(store, api, product):
     original = jpeg(color=(10, 10, 10))
     ticket = upload(store, api, product, original)

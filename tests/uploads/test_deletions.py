@@ -15,12 +15,13 @@ from django.utils import timezone
 from inventory.models import Product
 from tests.support.iam import readme_policy, without
 from tests.support.images import jpeg
-from tests.support.stores import S3Store
+from tests.support.stores import S3Store, is_rendition
 from tests.support.tickets import confirm, issue
 from uploads.backends import get_backend
 from uploads.backends.local import LocalUploadBackend
 from uploads.errors import StorageUnavailable
 from uploads.models import PendingDeletion, UploadTicket
+from uploads.renditions import DEFAULT_RENDITIONS
 
 # Deletes run after the commit (on_commit): real commits.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -94,15 +95,20 @@ def test_a_failed_delete_of_the_replaced_image_is_retried_by_purge_uploads(
     product.refresh_from_db()
     assert "media/" + product.image.name == second["key"]
     assert store.keys() == sorted([first["key"], second["key"], incoming(ticket)])
-    records = {record.key: record for record in PendingDeletion.objects.all()}
+    records = {
+        record.key: record
+        for record in PendingDeletion.objects.all()
+        if not is_rendition(record.key)
+    }
     assert set(records) == {first["key"], incoming(ticket)}
+    recorded = PendingDeletion.objects.count()  # and the old image's renditions
     replaced = records[first["key"]]
     assert (replaced.reason, replaced.attempts) == ("replaced", 1)
     assert replaced.last_error
     assert replaced.next_attempt_at > timezone.now()
 
     errors = StringIO()
-    with pytest.raises(CommandError, match=r"2 recorded deletion\(s\) keep failing"):
+    with pytest.raises(CommandError, match=rf"{recorded} recorded deletion\(s\) keep failing"):
         purge(stderr=errors)
     assert f"Still not deleted: {first['key']} (replaced, 2 failed attempt(s) since" in (
         errors.getvalue()
@@ -112,8 +118,10 @@ def test_a_failed_delete_of_the_replaced_image_is_retried_by_purge_uploads(
     deletes.allow()
     output = purge()
 
-    assert "Retried 2 recorded deletion(s): 2 deleted, 0 still failing." in output
+    assert f"Retried {recorded} recorded deletion(s): {recorded} deleted, 0 still" in output
     assert store.keys() == [second["key"]]
+    first_stem = first["key"].rsplit("/", 1)[1].split(".")[0]
+    assert not [key for key in store.rendition_keys() if first_stem in key]
     assert not PendingDeletion.objects.exists()
     assert "Retried" not in purge(), "nothing is left to retry"
 
@@ -148,10 +156,10 @@ def test_the_task_retries_a_failed_delete_after_a_backoff(
 def test_failing_deletes_are_shown_read_only_in_the_admin(
     store, deletes, api, product, admin_client
 ):
-    confirm(api, upload(store, api, product, jpeg(color=(1, 2, 3))))
+    first = confirm(api, upload(store, api, product, jpeg(color=(1, 2, 3)))).json()
     deletes.refuse()
     confirm(api, upload(store, api, product, jpeg(color=(200, 2, 3))))
-    record = PendingDeletion.objects.get(reason="replaced")
+    record = PendingDeletion.objects.get(key=first["key"])
 
     listing = admin_client.get(
         "/admin/uploads/pendingdeletion/?failed=yes", HTTP_ACCEPT_LANGUAGE="en"
@@ -271,9 +279,12 @@ def test_a_deleted_object_takes_its_file_with_it_whatever_deletes_it(
     assert (record.reason, record.attempts) == ("deleted", 1)
     assert store.read(attached["key"]), "kept until a delete succeeds"
 
+    assert store.rendition_keys(), "and its renditions"
+
     deletes.allow()
-    assert "1 deleted, 0 still failing" in purge()
+    assert f"{1 + len(DEFAULT_RENDITIONS)} deleted, 0 still failing" in purge()
     assert attached["key"] not in store.keys()
+    assert not store.rendition_keys()
 
 
 def test_a_rolled_back_delete_keeps_the_file(store, api, product):

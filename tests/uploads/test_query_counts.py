@@ -3,9 +3,8 @@ authentication included, however many tickets, products and sites exist.
 
 Counted with the token and with the session, after N = 1 and N = 50 of each
 already exist: the same counts both times. The settings are production's
-with Redis: permissions and sessions come from the cache. The task the
-confirm enqueues is not counted (the test settings run it in-process;
-production enqueues a row).
+with Redis: permissions and sessions come from the cache, and tasks are
+queued as rows (django_tasks_db), counted.
 """
 
 import pytest
@@ -17,7 +16,7 @@ from rest_framework.test import APIClient
 from inventory.models import Configuration, Product
 from tests.support.images import png
 from tests.support.stores import LocalStore
-from tests.support.tickets import issue, ticket_request
+from tests.support.tickets import confirm, issue, ticket_request
 
 # Token: the token with its user, the product, and the insert that counts
 # the open tickets (uploads.services.insert_within_limit). The permissions
@@ -27,9 +26,12 @@ TICKET_QUERIES = 3
 # The token; the claim (read the ticket, the product, claim it in one
 # conditional UPDATE); the attach, in a transaction whose BEGIN and COMMIT are
 # counted (round trips on PostgreSQL as on SQLite): confirm the ticket in one
-# conditional UPDATE, lock the product, update it, record the incoming object
-# for deletion.
-CONFIRM_QUERIES = 10
+# conditional UPDATE, lock the product, update it, forget the replaced
+# image's rendition set (read its variants, delete it), record the incoming
+# and replaced objects for deletion, upsert the new image's rendition set
+# (one INSERT ... ON CONFLICT); after the commit, the two tasks queued: the
+# deletes and the renditions.
+CONFIRM_QUERIES = 15
 # A session costs what a token costs: the user (the session comes from
 # the cache: SESSION_ENGINE cached_db).
 SESSION_EXTRA = 0
@@ -66,14 +68,19 @@ def counted(client, path, data=None):
 def test_queries_per_ticket_and_confirm_stay_the_same_with_more_rows(
     local_media, product, staff, make_user, auth, settings, django_assert_max_num_queries
 ):
-    # As with Redis, in production: permissions and sessions from the cache.
+    # As in production with Redis: permissions and sessions from the cache,
+    # tasks queued as rows.
     settings.PERMISSION_CACHE_SECONDS = 60
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     client = client_for(staff, auth)
     store = LocalStore(local_media)
     body = png((16, 16))
     extra = SESSION_EXTRA if auth == "session" else 0
+    # The product has an image already: each counted confirm replaces it.
+    first = issue(client, product, body, content_type="image/png")
+    assert store.post(first["upload"], body, file_type="image/png") in (200, 201, 204)
+    assert confirm(client, first).status_code == 200
     counts = []
     for n in (1, 50):
         populate(n, make_user)

@@ -23,7 +23,8 @@ from tests.support.images import jpeg
 from tests.support.modes import use_storages
 from tests.support.stores import S3Store
 from tests.support.tickets import confirm, issue
-from uploads.media import stable_url, window_start
+from uploads.media import stable_url
+from uploads.s3 import window_start
 
 NAME = "sites/4/products/a.jpg"
 CACHE_CONTROL = "private, max-age=31536000, immutable"

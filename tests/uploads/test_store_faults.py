@@ -39,7 +39,6 @@ def is_copy(request):
 
 
 FAULTS = {
-    "stalled HEAD": lambda proxy: proxy.stall("HEAD"),
     "stalled ranged GET": lambda proxy: proxy.stall("GET"),
     "GET stalled mid-answer": lambda proxy: proxy.stall("GET", after=4000),
     "stalled copy": lambda proxy: proxy.stall("PUT", match=is_copy),
@@ -66,8 +65,8 @@ def test_a_store_fault_answers_503_soon_and_the_ticket_confirms_later(
     assert response.json()["code"] == "storage_unavailable"
     assert response.json()["detail"]
     assert int(response["Retry-After"]) >= 1
-    # The HEAD, and for a fault after it the GET or the copy, then the
-    # clean-up of the copy's key: each at most one stalled call.
+    # The ranged GET, and for a fault after it the copy, then the clean-up
+    # of the copy's key: each at most one stalled call.
     assert elapsed < 3 * STALLED_CALL, elapsed
     product.refresh_from_db()
     assert "media/" + product.image.name == old_key, "nothing attached"
@@ -84,7 +83,7 @@ def test_a_store_fault_answers_503_soon_and_the_ticket_confirms_later(
     assert bucket_keys(s3_client, s3_bucket) == [again.json()["key"]]
 
 
-def test_an_upload_deleted_between_head_and_get_is_missing_and_can_be_sent_again(
+def test_an_upload_deleted_before_confirm_reads_it_is_missing_and_can_be_sent_again(
     faulty_store, api, product, old_image, s3_client, s3_bucket
 ):
     old_key, _ = old_image

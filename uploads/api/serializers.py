@@ -34,6 +34,14 @@ class TicketRequestSerializer(serializers.Serializer):
     content_type = serializers.ChoiceField(choices=list(CONTENT_TYPES))
     size = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     sha256 = serializers.CharField(required=False, allow_blank=True, default="", max_length=44)
+    new = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=(
+            "For an object not created yet (a photo picked on a form that creates it): "
+            "no `object_id`; the form's save confirms the ticket, not this API."
+        ),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -81,7 +89,9 @@ class TicketSerializer(serializers.Serializer):
 
     id = serializers.UUIDField()
     kind = serializers.CharField()
-    object_id = serializers.IntegerField()
+    object_id = serializers.IntegerField(
+        allow_null=True, help_text="Null for a new object's ticket, until its form is saved."
+    )
     status = serializers.ChoiceField(choices=UploadTicket.Status.choices)
     content_type = serializers.CharField()
     size = serializers.IntegerField()

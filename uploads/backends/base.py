@@ -74,6 +74,17 @@ class UploadBackend(abc.ABC):
         ``ObjectChanged`` if the object no longer has ``etag``,
         ``ObjectMissing`` if there is none."""
 
+    def read_first(self, key, length):
+        """The ``ObjectInfo`` of the object at ``key`` and at most its first
+        ``length`` bytes, the ETag being that of the bytes returned:
+        confirm's first look at an upload. ``ObjectMissing`` if there is
+        none.
+
+        A store whose ranged GET answers the total size and the ETag does it
+        in one request (see the S3 backend); this default asks twice."""
+        info = self.head(key)
+        return info, self.read(key, info.etag, length) if info.size else b""
+
     @abc.abstractmethod
     def copy(self, source, destination, etag, content_type):
         """Copy the object at ``source`` to ``destination`` if it still has

@@ -5,7 +5,7 @@ from botocore.exceptions import BotoCoreError
 from django.utils import timezone
 
 from uploads.backends.base import ObjectChanged, ObjectInfo, ObjectMissing, UploadBackend
-from uploads.backends.s3_errors import STORE_ERRORS, Failure, classify
+from uploads.backends.s3_errors import STORE_ERRORS, Failure, classify, status_code
 from uploads.conf import upload_settings
 from uploads.errors import StorageAccessDenied, StorageUnavailable
 from uploads.keys import media_key, site_folder
@@ -83,6 +83,29 @@ class S3UploadBackend(UploadBackend):
         finally:
             body.close()
 
+    def read_first(self, key, length):
+        """One ranged GET: its Content-Range holds the object's total size,
+        and its ETag is that of the bytes it returns."""
+        try:
+            response = self.client.get_object(
+                Bucket=self.bucket, Key=key, Range=f"bytes=0-{length - 1}"
+            )
+        except STORE_ERRORS as exc:
+            if status_code(exc) == 416:
+                # No byte 0: an empty object, which no range fits.
+                return self.head(key), b""
+            raise self.failure("get_object", key, exc) from exc
+        body = response["Body"]
+        try:
+            data = body.read()
+        except BotoCoreError as exc:
+            raise self.unavailable(exc) from exc
+        finally:
+            body.close()
+        content_range = response.get("ContentRange")  # "bytes 0-65535/1017729"
+        size = int(content_range.rsplit("/", 1)[1]) if content_range else len(data)
+        return ObjectInfo(size=size, etag=response["ETag"]), data
+
     def copy(self, source, destination, etag, content_type):
         """Server-side copy of exactly the inspected object, with headers
         chosen here: whatever the upload form carried is dropped."""
@@ -117,18 +140,20 @@ class S3UploadBackend(UploadBackend):
         try:
             return getattr(self.client, operation)(**params)
         except STORE_ERRORS as exc:
-            failure = classify(exc)
-            key = params.get("Key")
-            if failure is Failure.MISSING:
-                raise ObjectMissing(key) from exc
-            if failure is Failure.CHANGED:
-                raise ObjectChanged(key) from exc
-            if failure is Failure.ACCESS_DENIED:
-                logger.error("S3 %s of %s refused (403): %s", operation, key, exc)
-                raise StorageAccessDenied(
-                    operation, key, retry_after=upload_settings.RETRY_AFTER
-                ) from exc
-            raise self.unavailable(exc) from exc
+            raise self.failure(operation, params.get("Key"), exc) from exc
+
+    def failure(self, operation, key, exc):
+        """The exception the interface says for ``exc``, raised by
+        ``operation`` on ``key``."""
+        failure = classify(exc)
+        if failure is Failure.MISSING:
+            return ObjectMissing(key)
+        if failure is Failure.CHANGED:
+            return ObjectChanged(key)
+        if failure is Failure.ACCESS_DENIED:
+            logger.error("S3 %s of %s refused (403): %s", operation, key, exc)
+            return StorageAccessDenied(operation, key, retry_after=upload_settings.RETRY_AFTER)
+        return self.unavailable(exc)
 
     def unavailable(self, exc):
         # Credentials, permissions, network, a 5xx, or a call the guard did

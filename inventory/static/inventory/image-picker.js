@@ -36,6 +36,7 @@ function setUp(picker) {
     }
     preview.src = URL.createObjectURL(file);
     preview.hidden = false;
+    picker.querySelector(".rendition")?.remove(); // the old image's state
     // Failures are shown by upload() itself.
     if (picker.dataset.objectId) upload(file, picker.dataset.objectId).catch(() => {});
     else {

@@ -11,7 +11,7 @@ from inventory.models import Product
 from tests.support import photos
 from tests.support.browser import log_in
 from tests.support.images import jpeg, png
-from tests.support.stores import bucket_keys, disk_files
+from tests.support.stores import bucket_keys, disk_files, is_rendition
 from uploads.models import UploadTicket
 
 GPS_IFD = 0x8825
@@ -26,7 +26,8 @@ def stored_objects(site_mode, request):
         keys = [key for key in bucket_keys(client, bucket) if key.startswith("media/")]
         return keys, lambda key: client.get_object(Bucket=bucket, Key=key)["Body"].read()
     media = request.getfixturevalue("local_media")
-    keys = [f"media/{name}" for name in disk_files(media)] if media.exists() else []
+    names = disk_files(media) if media.exists() else []
+    keys = [f"media/{name}" for name in names if not is_rendition(name)]
     return keys, lambda key: (media / key.removeprefix("media/")).read_bytes()
 
 

@@ -249,3 +249,30 @@ test("the size and quality are options", async (t) => {
     ["image/webp", "image/jpeg"],
   );
 });
+
+test("confirm: false stops once the file is stored; newObject asks for a new object's ticket", async () => {
+  const spy = spyFetch();
+  const phases = [];
+  const { objectId, ...withoutObject } = product;
+  const ticket = await uploadImage(jpeg, {
+    ...withoutObject,
+    newObject: true,
+    confirm: false,
+    fetch: spy.fetch,
+    onProgress: ({ phase }) => phases.push(phase),
+  });
+  assert.equal(ticket.status, "issued");
+  assert.equal(ticket.object_id, null);
+  assert.deepEqual(spy.calls, { ticket: 1, storage: 1, confirm: 0 });
+  assert.equal(spy.tickets[0].request.new, true);
+  assert.equal("object_id" in spy.tickets[0].request, false);
+  assert.ok(!phases.includes("confirming"));
+  // Only the creating form's save confirms it: the API refuses.
+  await assert.rejects(
+    fetch(`${options.apiBase}/api/uploads/tickets/${ticket.id}/confirm/`, {
+      method: "POST",
+      headers: { Authorization: `Token ${options.token}`, Accept: "application/json" },
+    }).then((response) => (response.status === 404 ? Promise.reject(new Error("404")) : response)),
+    /404/,
+  );
+});

@@ -1,0 +1,346 @@
+"""The admin's direct-upload widget: the form's save confirms the ticket the
+widget put in it (inventory.admin_uploads), in both storage modes."""
+
+import pytest
+from django.db import transaction
+
+from inventory.models import Product
+from tests.support.images import jpeg, png
+from tests.support.renditions import default_rendition_name
+from tests.support.stores import store_of
+from tests.support.tickets import sha256_b64
+from uploads.models import PendingDeletion, UploadTicket
+
+
+@pytest.fixture
+def store(storage_mode, request):
+    return store_of(storage_mode, request)
+
+
+@pytest.fixture
+def shop(sites, make_user):
+    site = sites[0]
+    return {
+        "site": site,
+        "staff": make_user("staff", site, is_staff=True),
+        "product": Product.objects.create(site_configuration=site, name="Riz", cug="R-1"),
+    }
+
+
+def uploaded(client, store, body, *, product=None, kind="product", content_type="image/png"):
+    """A ticket issued through the API with the admin's session, its file
+    posted to the store, unconfirmed: what the widget leaves in the form."""
+    request = {"kind": kind, "content_type": content_type, "size": len(body)}
+    request["sha256"] = sha256_b64(body)
+    if product is None:
+        request["new"] = True
+    else:
+        request["object_id"] = product.pk
+    response = client.post("/api/uploads/tickets/", request, content_type="application/json")
+    assert response.status_code == 201, response.json()
+    ticket = response.json()
+    assert store.post(ticket["upload"], body, file_type=content_type) in (200, 201, 204)
+    return ticket["id"]
+
+
+def change_form(product, **changes):
+    data = {
+        "name": product.name,
+        "cug": product.cug,
+        "price": "0",
+        "quantity": "0",
+        "image": "",
+    }
+    data.update(changes)
+    return data
+
+
+def save_with_image(client, store, product, body=None, content_type="image/png"):
+    """The change form saved with a new image, as the widget leaves it."""
+    ticket = uploaded(client, store, body or png(), product=product, content_type=content_type)
+    response = client.post(change_url(product), change_form(product, image=ticket))
+    assert response.status_code == 302
+    product.refresh_from_db()
+
+
+def change_url(product):
+    return f"/admin/inventory/product/{product.pk}/change/"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_saving_the_form_attaches_the_upload(client, shop, store):
+    product = shop["product"]
+    client.force_login(shop["staff"])
+    ticket = uploaded(client, store, png((80, 60)), product=product)
+
+    response = client.post(change_url(product), change_form(product, name="Riz long", image=ticket))
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    product.refresh_from_db()
+    assert product.name == "Riz long"
+    assert product.image.name.startswith(f"sites/{shop['site'].pk}/products/")
+    assert UploadTicket.objects.get().status == "confirmed"
+    assert store.keys() == ["media/" + product.image.name], "the incoming object went after commit"
+    page = client.get(change_url(product)).content.decode()
+    shown = default_rendition_name(product.image.name, "display")
+    assert f"/media/{shown}" in page, "the new image shows, as its display rendition"
+    assert f"/media/{product.image.name}" not in page, "never the original"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_replaced_image_is_deleted_after_commit_and_clear_removes_it(client, shop, store):
+    product = shop["product"]
+    client.force_login(shop["staff"])
+    save_with_image(client, store, product)
+    first = product.image.name
+    save_with_image(client, store, product, jpeg(), "image/jpeg")
+    assert product.image.name != first
+    assert store.keys() == ["media/" + product.image.name]
+
+    client.post(change_url(product), change_form(product, **{"image-clear": "on"}))
+
+    product.refresh_from_db()
+    assert not product.image
+    assert store.keys() == []
+    assert not PendingDeletion.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_save_without_an_upload_keeps_the_image(client, shop, store):
+    product = shop["product"]
+    client.force_login(shop["staff"])
+    save_with_image(client, store, product)
+    image = product.image.name
+
+    client.post(change_url(product), change_form(product, quantity="7"))
+
+    product.refresh_from_db()
+    assert (product.image.name, product.quantity) == (image, 7)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_invalid_file_is_a_field_error_and_keeps_what_was_typed(client, shop, store):
+    product = shop["product"]
+    client.force_login(shop["staff"])
+    save_with_image(client, store, product)
+    image = product.image.name
+    text = b"Liste des courses: riz, huile, sucre.\n"
+    ticket = uploaded(client, store, text, product=product, content_type="image/jpeg")
+
+    response = client.post(
+        change_url(product),
+        change_form(product, name="Riz parfum\u00e9", image=ticket),
+        HTTP_ACCEPT_LANGUAGE="fr",
+    )
+
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert form.errors["image"] == [
+        "Le fichier n'est pas une image JPEG, PNG ou WebP, ou il est endommagé."
+    ]
+    assert form["name"].value() == "Riz parfum\u00e9"
+    assert form["image"].value()["ticket"] == "", "a rejected ticket is forgotten"
+    product.refresh_from_db()
+    assert (product.name, product.image.name) == ("Riz", image)
+    assert store.keys() == ["media/" + image]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_missing_upload_is_a_field_error_and_the_ticket_stays(client, shop, store):
+    product = shop["product"]
+    client.force_login(shop["staff"])
+    response = client.post(
+        "/api/uploads/tickets/",
+        {"kind": "product", "object_id": product.pk, "content_type": "image/png", "size": 10},
+        content_type="application/json",
+    )
+    ticket = response.json()["id"]
+
+    response = client.post(change_url(product), change_form(product, image=ticket))
+
+    assert response.status_code == 200
+    assert "pas encore arrivé" in str(response.context["adminform"].form.errors["image"])
+    assert response.context["adminform"].form["image"].value()["ticket"] == ticket
+    assert UploadTicket.objects.get().status == "issued"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_another_field_error_keeps_the_ticket_for_the_next_save(client, shop, store):
+    product = shop["product"]
+    client.force_login(shop["staff"])
+    ticket = uploaded(client, store, png(), product=product)
+
+    response = client.post(change_url(product), change_form(product, name="", image=ticket))
+
+    assert response.status_code == 200
+    assert UploadTicket.objects.get().status == "issued"
+    assert all("/incoming/" in key for key in store.keys()), "the copy was deleted"
+    response = client.post(change_url(product), change_form(product, image=ticket))
+    assert response.status_code == 302
+    product.refresh_from_db()
+    assert store.keys() == ["media/" + product.image.name]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_ticket_for_another_object_user_or_site_is_refused(client, shop, store, sites, make_user):
+    product = shop["product"]
+    other = Product.objects.create(site_configuration=shop["site"], name="Sucre", cug="S-1")
+    client.force_login(shop["staff"])
+    for_other = uploaded(client, store, png(), product=other)
+    new_one = uploaded(client, store, png())
+    colleague = make_user("colleague", shop["site"], is_staff=True)
+    client.force_login(colleague)
+    theirs = uploaded(client, store, png(), product=product)
+    abroad_user = make_user("abroad", sites[1], is_staff=True)
+    client.force_login(abroad_user)
+    abroad = Product.objects.create(site_configuration=sites[1], name="Mil", cug="M-1")
+    from_abroad = uploaded(client, store, png(), product=abroad)
+
+    client.force_login(shop["staff"])
+    for ticket in (for_other, new_one, theirs, from_abroad):
+        response = client.post(change_url(product), change_form(product, image=ticket))
+        assert response.status_code == 200, ticket
+        assert response.context["adminform"].form.errors["image"] == [
+            "L'envoi n'est pas valide. Choisissez de nouveau le fichier."
+        ]
+    product.refresh_from_db()
+    assert not product.image
+    assert set(UploadTicket.objects.values_list("status", flat=True)) == {"issued"}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("button", ["_save", "_addanother", "_continue"])
+def test_the_add_form_creates_the_product_with_its_image(client, shop, store, button):
+    client.force_login(shop["staff"])
+    ticket = uploaded(client, store, png())
+
+    response = client.post(
+        "/admin/inventory/product/add/",
+        {
+            "name": "Huile",
+            "cug": "H-1",
+            "price": "2",
+            "quantity": "1",
+            "image": ticket,
+            button: "1",
+        },
+    )
+
+    assert response.status_code == 302
+    product = Product.objects.get(cug="H-1")
+    assert product.site_configuration == shop["site"]
+    assert product.image.name.startswith(f"sites/{shop['site'].pk}/products/")
+    confirmed = UploadTicket.objects.get()
+    assert (confirmed.status, confirmed.object_id) == ("confirmed", product.pk)
+    assert store.keys() == ["media/" + product.image.name]
+
+    # The same form posted again (back, then save): the ticket bound one product.
+    again = client.post(
+        "/admin/inventory/product/add/",
+        {"name": "Huile", "cug": "H-2", "price": "2", "quantity": "1", "image": ticket},
+    )
+    assert again.status_code == 200
+    assert again.context["adminform"].form.errors["image"]
+    assert not Product.objects.filter(cug="H-2").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_objects_ticket_is_confirmed_by_no_other_way(client, shop, store):
+    client.force_login(shop["staff"])
+    ticket = uploaded(client, store, png())
+
+    answer = client.post(f"/api/uploads/tickets/{ticket}/confirm/")
+
+    assert answer.status_code == 404
+    assert UploadTicket.objects.get().status == "issued"
+    assert all("/incoming/" in key for key in store.keys())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_superusers_new_product_must_be_of_the_site_of_its_photo(
+    client, shop, store, sites, django_user_model
+):
+    boss = django_user_model.objects.create_superuser(
+        "root", password="pw", site_configuration=shop["site"]
+    )
+    client.force_login(boss)
+    ticket = uploaded(client, store, png())
+    data = {"name": "Huile", "cug": "H-1", "price": "2", "quantity": "1", "image": ticket}
+
+    response = client.post(
+        "/admin/inventory/product/add/", {**data, "site_configuration": sites[1].pk}
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["image"]
+    assert not Product.objects.filter(cug="H-1").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_site_admin_changes_the_logo(client, shop, store, make_user):
+    site = shop["site"]
+    boss = make_user("boss", site, is_staff=True, is_site_admin=True)
+    client.force_login(boss)
+    ticket = uploaded(client, store, png((300, 120)), product=site, kind="logo")
+
+    response = client.post(
+        f"/admin/inventory/configuration/{site.pk}/change/",
+        {"site_name": site.site_name, "currency": site.currency, "logo": ticket},
+    )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    site.refresh_from_db()
+    assert site.logo.name.startswith(f"sites/{site.pk}/config/")
+    assert store.keys() == ["media/" + site.logo.name]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_transaction_is_open_while_the_store_is_asked(client, shop, store, monkeypatch):
+    """The admin wraps its view in a transaction: the store I/O of confirm
+    runs before it begins, the attachment inside it."""
+    from inventory import admin_uploads
+
+    real_prepare, real_attach = (
+        admin_uploads.services.prepare_confirm,
+        admin_uploads.services.attach_prepared,
+    )
+    seen = []
+
+    def spy(name, real):
+        def call(*args, **kwargs):
+            seen.append((name, transaction.get_connection().in_atomic_block))
+            return real(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(admin_uploads.services, "prepare_confirm", spy("prepare", real_prepare))
+    monkeypatch.setattr(admin_uploads.services, "attach_prepared", spy("attach", real_attach))
+    product = shop["product"]
+    client.force_login(shop["staff"])
+    ticket = uploaded(client, store, png(), product=product)
+
+    client.post(change_url(product), change_form(product, image=ticket))
+
+    assert seen == [("prepare", False), ("attach", True)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_staff_who_may_add_but_not_change_add_a_product_with_its_photo(
+    client, shop, store, make_user
+):
+    adder = make_user(
+        "adder",
+        shop["site"],
+        permissions=["inventory.view_product", "inventory.add_product"],
+        is_staff=True,
+    )
+    client.force_login(adder)
+    ticket = uploaded(client, store, png())
+
+    response = client.post(
+        "/admin/inventory/product/add/",
+        {"name": "Huile", "cug": "H-1", "price": "2", "quantity": "1", "image": ticket},
+    )
+
+    assert response.status_code == 302
+    assert Product.objects.get(cug="H-1").image

@@ -1,0 +1,144 @@
+"""
+``migrate_images_to_multisite`` on many legacy objects, by server-side copy
+(what the command does in a bucket) against download and re-upload (what a
+copy through the server would do), for
+tests/benchmarks/bench_migration.py and its smoke test.
+
+One set of old objects, each named by a product of two sites: the first
+site's rows move by download and re-upload, the second's by the command as
+it is, into folders of their own. Image bytes through this process are
+counted from botocore's calls (GET answers' bodies, PUT bodies); the bytes
+through its sockets (``tests.support.socket_bytes``), headers included.
+"""
+
+import io
+import json
+import time
+from contextlib import contextmanager
+from unittest import mock
+
+from django.core.management import call_command
+
+from inventory.models import Product
+from legacy_media.stores import Bucket, content_type_of
+from tests.support import socket_bytes
+from tests.support.legacy import set_name
+
+GOALS = {"server_side_over_download_objects_per_s": 10, "server_side_image_bytes": 0}
+
+
+def legacy_objects(client, bucket, sites, count, size):
+    """``count`` old objects of ``size`` bytes, each the image of one
+    product of each of ``sites``."""
+    filler = bytes(size - 8)
+    for number in range(count):
+        key = f"products/{number}.jpg"
+        client.put_object(Bucket=bucket, Key=key, Body=f"{number:08d}".encode() + filler)
+        for site in sites:
+            product = Product.objects.create(
+                site_configuration=site, name=f"P{number}", cug=f"P{number}"
+            )
+            set_name(product, key)
+
+
+def download_and_upload(self, source, found, key):
+    """``Bucket.copy`` as a copy through the server would make it."""
+    client, bucket = self.client, self.storage.bucket_name
+    body = client.get_object(Bucket=bucket, Key=found.name, IfMatch=f'"{found.etag}"')["Body"]
+    with body:
+        data = body.read()
+    client.put_object(
+        Bucket=bucket, Key=key, Body=data, **self.backend.object_headers(content_type_of(key))
+    )
+
+
+@contextmanager
+def image_bytes_counted():
+    """A dict whose ``image`` is the image bytes that went through the
+    store's client meanwhile (GET answers' bodies, PUT bodies), and
+    ``socket`` all bytes through this process's sockets."""
+    counted = {"image": 0, "socket": 0}
+    events = Bucket().client.meta.events
+
+    def got(parsed, **kwargs):
+        counted["image"] += parsed.get("ContentLength", 0)
+
+    def putting(params, **kwargs):
+        counted["image"] += len(params["Body"])
+
+    events.register("after-call.s3.GetObject", got)
+    events.register("provide-client-params.s3.PutObject", putting)
+    before = dict(socket_bytes.counts)
+    try:
+        yield counted
+    finally:
+        events.unregister("after-call.s3.GetObject", got)
+        events.unregister("provide-client-params.s3.PutObject", putting)
+        counted["socket"] = sum(socket_bytes.counts[k] - before[k] for k in before)
+
+
+def timed_migration(site, count):
+    """Migrate ``site``'s rows; objects per second and bytes through here."""
+    out = io.StringIO()
+    with image_bytes_counted() as counted:
+        started = time.perf_counter()
+        call_command("migrate_images_to_multisite", "--site", str(site.pk), stdout=out)
+        seconds = time.perf_counter() - started
+    assert f"Migrated: {count} row(s)" in out.getvalue(), out.getvalue()
+    return {
+        "seconds": seconds,
+        "objects_per_s": count / seconds,
+        "image_bytes": counted["image"],
+        "socket_bytes_per_object": counted["socket"] / count,
+    }
+
+
+def migration_cost(client, bucket, sites, *, count=2000, size=100_000):
+    legacy_objects(client, bucket, sites, count, size)
+    socket_bytes.install()
+    try:
+        with mock.patch.object(Bucket, "copy", download_and_upload):
+            download = timed_migration(sites[0], count)
+        server_side = timed_migration(sites[1], count)
+    finally:
+        socket_bytes.uninstall()
+    return {
+        "objects": count,
+        "object_size": size,
+        "download_and_upload": download,
+        "server_side_copy": server_side,
+        "server_side_over_download_objects_per_s": round(
+            server_side["objects_per_s"] / download["objects_per_s"], 2
+        ),
+        "server_side_image_bytes": server_side["image_bytes"],
+        "goals": GOALS,
+    }
+
+
+def table_of(figures):
+    lines = [
+        f"Migration of {figures['objects']} legacy objects of {figures['object_size']:,} bytes",
+        f"{'how':>20} | {'objects/s':>9} | {'image bytes here':>16} | {'socket bytes/object':>19}",
+    ]
+    for name in ("download_and_upload", "server_side_copy"):
+        row = figures[name]
+        lines.append(
+            f"{name.replace('_', ' '):>20} | {row['objects_per_s']:>9.1f} | "
+            f"{row['image_bytes']:>16,} | {row['socket_bytes_per_object']:>19,.0f}"
+        )
+    ratio = figures["server_side_over_download_objects_per_s"]
+    goal = GOALS["server_side_over_download_objects_per_s"]
+    lines.append(f"  server-side copy: {ratio}× the objects per second (goal ≥ {goal}×)")
+    lines.append(f"  image bytes through the server: {figures['server_side_image_bytes']} (goal 0)")
+    return "\n".join(lines)
+
+
+def report(figures, folder, name="migration"):
+    """Print the table, write ``folder``/``name``.json; its path."""
+    print()
+    print(table_of(figures))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps(figures, indent=2))
+    print(f"  written to {path}")
+    return path

@@ -1,0 +1,330 @@
+"""
+What one upload costs the server, direct against proxy, for
+tests/benchmarks/bench_upload_cost.py and its smoke test.
+
+One gunicorn sync worker (``cost_stack``) serves the production settings
+plus the old app's proxy upload (``tests.support.proxy_upload``). Its CPU
+seconds (utime + stime from /proc/<pid>/stat) and the bytes it reads and
+writes (rchar, wchar from /proc/<pid>/io: sockets included) are read before
+and after each run of uploads, made one at a time. How long a request held
+the worker is gunicorn's own figure (``duration_ms`` of its access log).
+"""
+
+import base64
+import hashlib
+import json
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+from urllib3 import encode_multipart_formdata
+
+from tests.support.load import production_stack
+
+TICK = os.sysconf("SC_CLK_TCK")
+KIB = 1024
+# What the worker may read per direct upload, whatever the size: the
+# inspection's first bytes (UPLOADS_INSPECT_BYTES, 64 KiB) and the requests,
+# database and store answers around them.
+INSPECTION_READ_BOUND = 80 * KIB
+
+
+@contextmanager
+def cost_stack(workdir):
+    """The production stack on one gunicorn sync worker, the proxy upload
+    added to its URLconf."""
+    with production_stack(
+        workdir,
+        DJANGO_SETTINGS_MODULE="tests.support.proxy_settings",
+        GUNICORN_CMD_ARGS="--worker-class sync --workers 1 --timeout 300",
+    ) as stack:
+        yield stack
+
+
+def worker_pid(stack):
+    pid = stack.app.pid
+    (child,) = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return int(child)
+
+
+@dataclass
+class Usage:
+    cpu: float  # seconds, user + system
+    read: int  # bytes
+    written: int
+
+    @classmethod
+    def of(cls, stack):
+        """The worker's so far (its bytes as it counts them, see
+        ``tests.support.socket_bytes``; that question's own bytes, a few
+        hundred, go to the next run)."""
+        counts = requests.get(f"{stack.origin}/bench/sockets/", timeout=10).json()
+        pid = worker_pid(stack)
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        cpu = (int(fields[11]) + int(fields[12])) / TICK
+        return cls(cpu, counts["received"], counts["sent"])
+
+    def __sub__(self, other):
+        return Usage(self.cpu - other.cpu, self.read - other.read, self.written - other.written)
+
+
+class Throttled:
+    """A request body sent at ``rate`` bytes per second at most, as a phone
+    on a slow uplink sends it (None: at once)."""
+
+    def __init__(self, data, rate=None):
+        self.data, self.rate, self.sent = data, rate, 0
+        self.started = time.monotonic()
+
+    def __len__(self):
+        return len(self.data) - self.sent
+
+    def read(self, size=-1):
+        size = 16 * KIB if size is None or size < 0 else min(size, 16 * KIB)
+        chunk = self.data[self.sent : self.sent + size]
+        self.sent += len(chunk)
+        if self.rate:
+            due = self.started + self.sent / self.rate
+            time.sleep(max(0.0, due - time.monotonic()))
+        return chunk
+
+
+def multipart(fields, body, content_type, rate):
+    data, form_type = encode_multipart_formdata(
+        [*fields.items(), ("file", ("photo.jpg", body, content_type))]
+    )
+    return Throttled(data, rate), {"Content-Type": form_type, "Content-Length": str(len(data))}
+
+
+def direct(origin, token, product, body, rate=None, content_type="image/jpeg"):
+    """Ticket, POST to the bucket (at ``rate``), confirm; the answers."""
+    auth = {"Authorization": f"Token {token}"}
+    ticket = requests.post(
+        f"{origin}/api/uploads/tickets/",
+        json={
+            "kind": "product",
+            "object_id": product,
+            "filename": "photo.jpg",
+            "content_type": content_type,
+            "size": len(body),
+            "sha256": base64.b64encode(hashlib.sha256(body).digest()).decode(),
+        },
+        headers=auth,
+        timeout=60,
+    )
+    assert ticket.status_code == 201, ticket.text
+    form = ticket.json()["upload"]
+    data, headers = multipart(form["fields"], body, content_type, rate)
+    posted = requests.post(form["url"], data=data, headers=headers, timeout=600)
+    assert posted.status_code in (200, 201, 204), posted.text
+    confirmed = requests.post(
+        f"{origin}/api/uploads/tickets/{ticket.json()['id']}/confirm/", headers=auth, timeout=60
+    )
+    assert confirmed.status_code == 200, confirmed.text
+
+
+def proxy(origin, token, product, body, rate=None, content_type="image/jpeg"):
+    """The old app's upload: the photo through Django (at ``rate``)."""
+    data, headers = multipart({}, body, content_type, rate)
+    headers["Authorization"] = f"Token {token}"
+    answer = requests.post(
+        f"{origin}/bench/proxy/{product}/", data=data, headers=headers, timeout=600
+    )
+    assert answer.status_code == 201, answer.text
+
+
+def access_log(stack):
+    """gunicorn's access log lines so far, parsed."""
+    lines = stack.log_path.read_text().splitlines()
+    entries = (json.loads(line) for line in lines if line.startswith("{"))
+    return [entry for entry in entries if entry.get("logger") == "gunicorn.access"]
+
+
+@dataclass
+class Run:
+    """``count`` uploads of one flow and size: what the worker spent, and
+    how long each kind of request held it (seconds, one list per path kind)."""
+
+    flow: str
+    size: int
+    count: int
+    usage: Usage
+    held: dict = field(default_factory=dict)
+
+    def per_upload(self):
+        return {
+            "cpu_ms": 1000 * self.usage.cpu / self.count,
+            "read_kib": self.usage.read / self.count / KIB,
+            "written_kib": self.usage.written / self.count / KIB,
+            "held_ms": 1000 * sum(map(sum, self.held.values())) / self.count,
+            "confirm_ms": sorted(1000 * s for s in self.held.get("confirm", [])),
+        }
+
+
+def kind_of(path):
+    if path.endswith("/confirm/"):
+        return "confirm"
+    if path.endswith("/tickets/"):
+        return "ticket"
+    return "proxy" if path.startswith("/bench/proxy/") else "other"
+
+
+def measure(stack, flow, body, products, token, rate=None):
+    """Upload ``body`` once to each of ``products`` with ``flow`` (direct or
+    proxy), one at a time; the ``Run``."""
+    pid = worker_pid(stack)
+    logged = len(access_log(stack))
+    before = Usage.of(stack)
+    for product in products:
+        flow(stack.origin, token, product, body, rate)
+    usage = Usage.of(stack) - before
+    assert worker_pid(stack) == pid, "the worker was replaced during the run"
+    held = {}
+    for entry in access_log(stack)[logged:]:
+        held.setdefault(kind_of(entry["path"]), []).append(entry["duration_ms"] / 1000)
+    return Run(flow.__name__, len(body), len(products), usage, held)
+
+
+# --- The benchmark ------------------------------------------------------------
+
+MB = 1_000_000
+SIZES = (100_000, MB, 5 * MB, 10 * 1024 * 1024)  # 10 MiB: the size limit
+GOALS = {
+    "direct_cpu_10mb_over_100kb": 1.2,
+    "direct_over_proxy_cpu_1mb": 0.6,
+    "direct_over_proxy_cpu_10mb": 0.35,
+    "direct_read_kib_max": 64,
+    "slow_phone_direct_held_ms": 50,
+    "confirm_p50_10mb_over_100kb": 1.2,
+}
+
+
+def sized_jpeg(size):
+    """A real JPEG of exactly ``size`` bytes: a small photo, then filler
+    after its end, as the inspection reads only the first bytes."""
+    from tests.support.images import jpeg
+
+    head = jpeg((1200, 900))
+    return head + bytes(size - len(head))
+
+
+def upload_cost(stack, *, sizes=SIZES, count=10, slow_size=5 * MB, slow_rate=125_000):
+    """Item 2 and 4 of issue 17 at each of ``sizes`` (``count`` uploads of
+    each flow), then item 3: one upload of ``slow_size`` at ``slow_rate``
+    bytes per second (1 Mbit/s) by each flow. The figures, as a dict."""
+    from tests.support.load import add_sites
+
+    (site,) = add_sites(stack, "cost", sites=1, staff=1, products=count + 1)
+    token, products = site.tokens[0], site.products
+    # Warm-up: imports, connections and caches of the worker's first requests.
+    for flow in (direct, proxy):
+        flow(stack.origin, token, products[-1], sized_jpeg(sizes[0]))
+    runs = [
+        measure(stack, flow, sized_jpeg(size), products[:count], token)
+        for size in sizes
+        for flow in (proxy, direct)
+    ]
+    slow = [
+        measure(stack, flow, sized_jpeg(slow_size), products[:1], token, rate=slow_rate)
+        for flow in (proxy, direct)
+    ]
+    return figures_of(runs, slow, slow_rate)
+
+
+def figures_of(runs, slow, slow_rate):
+    table = {(run.flow, run.size): run.per_upload() for run in runs}
+    sizes = sorted({run.size for run in runs})
+    small, large = sizes[0], sizes[-1]
+
+    def ratio(a, b):
+        return round(a / b, 3) if b else None
+
+    def p50(values):
+        return values[len(values) // 2]
+
+    by_size = [
+        {
+            "size": size,
+            **{
+                f"{flow}_{key}": value
+                for flow in ("proxy", "direct")
+                for key, value in table[(flow, size)].items()
+                if key != "confirm_ms"
+            },
+            "confirm_p50_ms": p50(table[("direct", size)]["confirm_ms"]),
+            "direct_over_proxy_cpu": ratio(
+                table[("direct", size)]["cpu_ms"], table[("proxy", size)]["cpu_ms"]
+            ),
+        }
+        for size in sizes
+    ]
+    held = {run.flow: run.per_upload()["held_ms"] for run in slow}
+    one_mb = min(sizes, key=lambda size: abs(size - MB))
+    return {
+        "by_size": by_size,
+        "direct_cpu_10mb_over_100kb": ratio(
+            table[("direct", large)]["cpu_ms"], table[("direct", small)]["cpu_ms"]
+        ),
+        "direct_over_proxy_cpu_1mb": ratio(
+            table[("direct", one_mb)]["cpu_ms"], table[("proxy", one_mb)]["cpu_ms"]
+        ),
+        "direct_over_proxy_cpu_10mb": ratio(
+            table[("direct", large)]["cpu_ms"], table[("proxy", large)]["cpu_ms"]
+        ),
+        "direct_read_kib_max": max(table[("direct", size)]["read_kib"] for size in sizes),
+        "confirm_p50_10mb_over_100kb": ratio(
+            p50(table[("direct", large)]["confirm_ms"]), p50(table[("direct", small)]["confirm_ms"])
+        ),
+        "slow_phone": {
+            "size": slow[0].size,
+            "rate_bytes_per_s": slow_rate,
+            "proxy_held_ms": held["proxy"],
+            "direct_held_ms": held["direct"],
+            # One worker, phones uploading back to back: how many it serves
+            # in the time one phone takes to send its photo.
+            "phones_per_worker_direct": int(slow[0].size / slow_rate * 1000 / held["direct"]),
+            "phones_per_worker_proxy": 1,
+        },
+        "slow_phone_direct_held_ms": held["direct"],
+        "goals": GOALS,
+    }
+
+
+def table_of(figures):
+    lines = [
+        "Server cost per upload (one gunicorn sync worker; per upload)",
+        f"{'size':>10} | {'proxy CPU':>9} | {'direct CPU':>10} | {'ratio':>5} | "
+        f"{'proxy read':>10} | {'direct read':>11} | {'confirm p50':>11}",
+    ]
+    for row in figures["by_size"]:
+        lines.append(
+            f"{row['size'] / MB:>8.1f}MB | {row['proxy_cpu_ms']:>7.1f}ms | "
+            f"{row['direct_cpu_ms']:>8.1f}ms | {row['direct_over_proxy_cpu']:>5.2f} | "
+            f"{row['proxy_read_kib']:>7.0f}KiB | {row['direct_read_kib']:>8.1f}KiB | "
+            f"{row['confirm_p50_ms']:>9.1f}ms"
+        )
+    slow = figures["slow_phone"]
+    lines.append(
+        f"slow phone ({slow['size'] / MB:.1f} MB at {slow['rate_bytes_per_s'] * 8 / 1e6:g} Mbit/s):"
+        f" worker held {slow['proxy_held_ms'] / 1000:.1f} s (proxy),"
+        f" {slow['direct_held_ms']:.0f} ms (direct: ticket + confirm);"
+        f" one worker serves {slow['phones_per_worker_direct']} uploading phones"
+    )
+    for name, goal in GOALS.items():
+        value = figures[name]
+        lines.append(f"  {name}: {value:.3g} (goal ≤ {goal}) {'ok' if value <= goal else 'MISSED'}")
+    return "\n".join(lines)
+
+
+def report(figures, folder, name="upload_cost"):
+    """Print the table, write ``folder``/``name``.json; its path."""
+    print()
+    print(table_of(figures))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps(figures, indent=2))
+    print(f"  written to {path}")
+    return path

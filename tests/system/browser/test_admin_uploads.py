@@ -1,0 +1,144 @@
+"""The admin's direct-upload widget in real Chromium, in both storage modes:
+the image goes straight to the store, the form's save attaches it."""
+
+import pytest
+
+from inventory.models import Product
+from tests.support.browser import log_in, log_server_requests
+from tests.support.images import jpeg, png
+from tests.support.stores import store_of
+
+UPLOADED = "Image envoyée : enregistrez pour l'appliquer."
+
+
+@pytest.fixture
+def store(site_mode, request):
+    return store_of(site_mode, request)
+
+
+@pytest.fixture
+def clerk(shop, make_user):
+    return make_user("clerk", shop["site"], is_staff=True)
+
+
+@pytest.fixture
+def server_log(request):
+    return log_server_requests(request)
+
+
+def media_keys(store):
+    return [key for key in store.keys() if key.startswith("media/")]
+
+
+def pick(page, name, mime_type, data):
+    page.set_input_files(
+        ".direct-upload input[type=file]",
+        files=[{"name": name, "mimeType": mime_type, "buffer": data}],
+    )
+
+
+def assert_no_image_bytes_reached_django(site_mode, server_log):
+    if site_mode != "s3":
+        return  # the emulator is Django: there the bytes go to it by design
+    for _method, path, content_type, length in server_log:
+        assert not content_type.startswith("multipart/"), path
+        assert length < 4096, path
+
+
+def test_staff_change_a_product_photo_in_the_admin(
+    site_mode, page, live_server, shop, clerk, store, server_log
+):
+    product = shop["product"]
+    log_in(page, live_server, "clerk")
+    page.goto(f"{live_server.url}/admin/inventory/product/{product.pk}/change/")
+
+    pick(page, "riz.jpg", "image/jpeg", jpeg((900, 600), color=(180, 90, 20)))
+    page.wait_for_selector(f'.direct-upload .status:text("{UPLOADED}")')
+    page.click("input[name=_continue]")
+    page.wait_for_selector(".messagelist .success")
+
+    product.refresh_from_db()
+    assert product.image.name.startswith(f"sites/{shop['site'].pk}/products/")
+    assert media_keys(store) == ["media/" + product.image.name]
+    preview = page.locator(".direct-upload img.preview")
+    assert product.image.name in preview.get_attribute("src")
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=preview.element_handle()
+    )
+    assert_no_image_bytes_reached_django(site_mode, server_log)
+
+    # An invalid file: an error on the field, the old image stays.
+    image = product.image.name
+    pick(page, "notes.jpg", "image/jpeg", b"Liste des courses: riz, huile, sucre.\n")
+    page.wait_for_selector(f'.direct-upload .status:text("{UPLOADED}")')
+    page.fill("input[name=name]", "Riz long")
+    page.click("input[name=_save]")
+    error = page.locator(".errorlist").first
+    error.wait_for()
+    assert "n'est pas une image JPEG, PNG ou WebP" in error.text_content()
+    assert page.input_value("input[name=name]") == "Riz long"
+    product.refresh_from_db()
+    assert (product.name, product.image.name) == ("Riz", image)
+    assert_no_image_bytes_reached_django(site_mode, server_log)
+
+
+def test_the_add_form_creates_the_product_with_its_photo(
+    site_mode, page, live_server, shop, clerk, store, server_log
+):
+    log_in(page, live_server, "clerk")
+    page.goto(f"{live_server.url}/admin/inventory/product/add/")
+
+    page.fill("input[name=name]", "Huile")
+    page.fill("input[name=cug]", "H-1")
+    pick(page, "huile.png", "image/png", png((400, 300)))
+    page.wait_for_selector(f'.direct-upload .status:text("{UPLOADED}")')
+    page.click("input[name=_addanother]")
+    page.wait_for_selector(".messagelist .success")
+
+    product = Product.objects.get(cug="H-1")
+    assert product.image.name.startswith(f"sites/{shop['site'].pk}/products/")
+    assert media_keys(store) == ["media/" + product.image.name]
+    assert page.input_value(".direct-upload input.ticket") == "", "a fresh form for the next"
+    assert_no_image_bytes_reached_django(site_mode, server_log)
+
+
+def test_a_dropped_photo_shows_progress_and_cancel_stops_it(
+    site_mode, page, live_server, shop, clerk, store
+):
+    product = shop["product"]
+    log_in(page, live_server, "clerk")
+    page.goto(f"{live_server.url}/admin/inventory/product/{product.pk}/change/")
+    # The post to the store never answers, as on a slow network.
+    held = []
+    page.route(
+        "**/*",
+        lambda route: (
+            held.append(route)
+            if route.request.method == "POST" and "/api/" not in route.request.url
+            else route.continue_()
+        ),
+    )
+
+    page.evaluate(
+        """bytes => {
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([new Uint8Array(bytes)], "riz.png", {type: "image/png"}));
+            document.querySelector(".direct-upload .dropzone")
+                .dispatchEvent(new DragEvent("drop", {dataTransfer: transfer, bubbles: true}));
+        }""",
+        list(png((200, 100))),
+    )
+    progress = page.locator(".direct-upload .progress")
+    progress.wait_for()
+    page.locator(".direct-upload .preview").wait_for()
+    page.click(".direct-upload .cancel")
+
+    page.wait_for_selector(".direct-upload .error:text('Envoi annulé.')")
+    assert progress.is_hidden()
+    assert page.input_value(".direct-upload input.ticket") == ""
+    assert held, "the file was on its way to the store"
+    page.unroute("**/*")
+    page.click("input[name=_save]")
+    page.wait_for_selector(".messagelist .success")
+    product.refresh_from_db()
+    assert not product.image

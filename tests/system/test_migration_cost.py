@@ -1,0 +1,23 @@
+"""The migration benchmark (tests/benchmarks/bench_migration.py) at a tiny
+size, so that it keeps working; and its one count: no image byte goes
+through the process that migrates by server-side copy, while download and
+re-upload carries each object twice."""
+
+import json
+
+import pytest
+
+from tests.support.migration_cost import migration_cost, report
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_benchmark_runs(s3_bucket, s3_client, sites, tmp_path, capsys):
+    figures = migration_cost(s3_client, s3_bucket, sites, count=20, size=10_000)
+
+    written = json.loads(report(figures, tmp_path / "bench").read_text())
+    assert "Migration of 20 legacy objects" in capsys.readouterr().out
+    assert written["server_side_image_bytes"] == 0
+    assert written["download_and_upload"]["image_bytes"] == 2 * 20 * 10_000
+    assert written["server_side_copy"]["socket_bytes_per_object"] < 10_000
+    assert written["download_and_upload"]["socket_bytes_per_object"] > 2 * 10_000
+    assert written["server_side_copy"]["objects_per_s"] > 0

@@ -1,0 +1,30 @@
+"""The upload-cost benchmark (tests/benchmarks/bench_upload_cost.py) at a
+tiny size, so that it keeps working; and the one bound that is a count, not
+a timing: what the server reads per direct upload does not grow with the
+file."""
+
+import json
+
+from tests.support.upload_cost import INSPECTION_READ_BOUND, cost_stack, report, upload_cost
+
+SIZES = (100_000, 2_000_000)
+
+
+def test_the_upload_cost_benchmark_runs(tmp_path, capsys):
+    with cost_stack(tmp_path) as stack:
+        figures = upload_cost(stack, sizes=SIZES, count=2, slow_size=100_000, slow_rate=250_000)
+
+    written = json.loads(report(figures, tmp_path / "bench").read_text())
+    assert "Server cost per upload" in capsys.readouterr().out
+    assert [row["size"] for row in written["by_size"]] == list(SIZES)
+    for row in written["by_size"]:
+        assert row["direct_cpu_ms"] > 0 and row["proxy_cpu_ms"] > 0
+        # The proxy reads the file through the worker; the direct flow
+        # reads the inspection's first bytes, whatever the size.
+        assert row["proxy_read_kib"] * 1024 > row["size"]
+        assert row["direct_read_kib"] * 1024 <= INSPECTION_READ_BOUND
+    # The slow phone held the worker for its whole upload through the
+    # proxy (0.4 s at this rate), not through the direct flow.
+    slow = written["slow_phone"]
+    assert slow["proxy_held_ms"] >= 350
+    assert slow["direct_held_ms"] < slow["proxy_held_ms"]

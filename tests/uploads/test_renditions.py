@@ -1,0 +1,331 @@
+"""Renditions: what viewers get instead of the uploader's bytes, made after
+confirm commits, gone with their original."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from PIL import Image
+
+from inventory.models import Product
+from tests.support.images import (
+    HTML_PAYLOAD,
+    jpeg,
+    jpeg_then_html,
+    logo_with_alpha,
+    photo_with_exif,
+    png,
+    truncated,
+    webp,
+)
+from tests.support.tickets import confirm, issue
+from uploads import renditions
+from uploads.keys import media_key
+from uploads.models import RenditionSet
+from uploads.renditions import DEFAULT_RENDITIONS, RenditionSpec, Undecodable, rendition_name
+
+# Renditions are queued on commit: real commits.
+pytestmark = pytest.mark.django_db(transaction=True)
+SPECS = {spec.name for spec in DEFAULT_RENDITIONS}
+
+
+def attach(store, api, product, body, content_type="image/jpeg"):
+    """Upload and confirm ``body``; the confirm's answer."""
+    ticket = issue(api, product, body, content_type=content_type)
+    assert store.post(ticket["upload"], body) in (200, 201, 204)
+    response = confirm(api, ticket)
+    assert response.status_code == 200, response.json()
+    return response.json()
+
+
+def rendition_set(product):
+    product.refresh_from_db()
+    return RenditionSet.objects.get(original=product.image.name)
+
+
+def variant_image(store, rendition_set, spec):
+    data = store.read(media_key(rendition_set.variants[spec]["name"]))
+    return data, Image.open(io.BytesIO(data))
+
+
+def test_a_photo_s_renditions_carry_none_of_its_metadata(store, api, product):
+    original = photo_with_exif(size=(400, 300))
+    attach(store, api, product, original)
+
+    made = rendition_set(product)
+
+    assert made.is_ready and set(made.variants) == SPECS
+    assert b"<script>" in original and b"Phone" in original
+    for spec in SPECS:
+        data, image = variant_image(store, made, spec)
+        assert image.format == "WEBP"
+        assert not image.getexif(), "no EXIF, so no GPS"
+        assert not {"exif", "xmp", "icc_profile", "comment"} & set(image.info)
+        assert b"<script>" not in data and b"Phone" not in data
+        assert made.variants[spec]["size"] == len(data)
+        assert made.url(spec)
+        if store.mode == "s3":
+            key = media_key(made.variants[spec]["name"])
+            head = store.client.head_object(Bucket=store.bucket, Key=key)
+            assert head["ContentType"] == "image/webp"
+
+
+def test_renditions_fit_their_sizes_and_are_never_enlarged(store, api, product):
+    attach(store, api, product, jpeg(size=(2000, 1500)))
+
+    variants = rendition_set(product).variants
+
+    sizes = {spec: (v["width"], v["height"]) for spec, v in variants.items()}
+    assert sizes == {"display": (1600, 1200), "thumb": (200, 150), "thumb_small": (100, 75)}
+    attach(store, api, product, jpeg(size=(150, 90)))
+    small = rendition_set(product).variants
+    assert (small["display"]["width"], small["thumb"]["width"]) == (150, 150)
+
+
+def test_the_exif_orientation_is_applied(store, api, product):
+    # Stored sideways, left half red: orientation 6 turns it a quarter
+    # clockwise for display, so the red half is on top.
+    attach(store, api, product, photo_with_exif(size=(60, 40), orientation=6))
+
+    _, image = variant_image(store, rendition_set(product), "display")
+
+    assert image.size == (40, 60)
+    image = image.convert("RGB")
+    red, blue = image.getpixel((20, 10)), image.getpixel((20, 50))
+    assert red[0] > 200 > red[2] and blue[2] > 200 > blue[0]
+
+
+@pytest.mark.parametrize(
+    "original, content_type",
+    [
+        (jpeg_then_html(), "image/jpeg"),
+        (png() + HTML_PAYLOAD, "image/png"),
+        (webp() + HTML_PAYLOAD * 1000, "image/webp"),
+    ],
+    ids=["jpeg", "png", "webp"],
+)
+def test_html_after_the_image_does_not_come_back(store, api, product, original, content_type):
+    attach(store, api, product, original, content_type)
+
+    made = rendition_set(product)
+
+    assert HTML_PAYLOAD in store.read(media_key(made.original)), "the original as sent"
+    for spec in SPECS:
+        data, image = variant_image(store, made, spec)
+        assert HTML_PAYLOAD not in data and b"<html" not in data
+        image.load()
+
+
+@pytest.mark.parametrize(
+    "body, content_type",
+    [
+        (truncated(jpeg((400, 300))), "image/jpeg"),
+        (truncated(png((400, 300))), "image/png"),
+    ],
+    ids=["jpeg", "png"],  # confirm refuses a truncated WebP itself
+)
+def test_a_truncated_image_ends_failed_with_no_rendition(store, api, product, body, content_type):
+    answer = attach(store, api, product, body, content_type)
+
+    made = rendition_set(product)
+
+    assert answer["key"] in store.keys(), "confirm read the header only: it attached it"
+    assert (made.state, made.error_code) == ("failed", "undecodable")
+    assert made.is_failed and not made.variants
+    assert made.url("thumb") is None
+    assert not store.rendition_keys()
+
+
+def test_a_logo_keeps_its_transparency_and_a_photo_gets_none(store, api, product, site):
+    attach(store, api, product, logo_with_alpha(), "image/png")
+    _, logo = variant_image(store, rendition_set(product), "thumb")
+    assert logo.mode == "RGBA"
+    assert logo.getpixel((5, 5))[3] == 255 and logo.getpixel((75, 5))[3] == 0
+
+    other = Product.objects.create(site_configuration=site, name="Thé", cug="T-1")
+    attach(store, api, other, png(), "image/png")
+    _, photo = variant_image(store, rendition_set(other), "thumb")
+    assert photo.mode == "RGB", "an opaque PNG loses its useless alpha"
+
+
+def test_replacing_an_image_removes_its_renditions_after_commit(store, api, product):
+    attach(store, api, product, jpeg(color=(1, 2, 3)))
+    first = rendition_set(product)
+    first_keys = {media_key(v["name"]) for v in first.variants.values()}
+    assert first_keys <= set(store.rendition_keys())
+
+    attach(store, api, product, jpeg(color=(200, 2, 3)))
+
+    second = rendition_set(product)
+    assert not RenditionSet.objects.filter(pk=first.pk).exists()
+    assert set(store.rendition_keys()) == {media_key(v["name"]) for v in second.variants.values()}
+
+
+def test_deleting_the_owner_removes_its_renditions_after_commit(store, api, product):
+    attach(store, api, product, jpeg())
+    assert store.rendition_keys()
+
+    Product.objects.get(pk=product.pk).delete()
+
+    assert not store.rendition_keys() and not store.keys()
+    assert not RenditionSet.objects.exists()
+
+
+def test_the_task_is_idempotent(store, api, product):
+    attach(store, api, product, jpeg(size=(300, 200)))
+    made = rendition_set(product)
+    keys = store.rendition_keys()
+
+    assert renditions.make(made.original) == "ready", "a ready set is left as it is"
+    assert renditions.make(made.original, force=True) == "ready"
+
+    again = rendition_set(product)
+    assert store.rendition_keys() == keys, "the same objects, rewritten in place"
+    assert again.variants == made.variants
+    assert renditions.make("sites/1/products/gone.jpg") is None
+
+
+def test_a_store_failure_is_retried_later_by_the_worker(
+    store, api, product, task_worker, settings, monkeypatch
+):
+    settings.UPLOADS = {**settings.UPLOADS, "DELETE_RETRY_DELAY": 0}
+    failures = iter([OSError("store down")])
+
+    def read_failing_once(*args, **kwargs):
+        for failure in failures:
+            raise failure
+        return opened(*args, **kwargs)
+
+    opened = renditions.read_original
+    monkeypatch.setattr(renditions, "read_original", read_failing_once)
+    attach(store, api, product, jpeg())
+    assert rendition_set(product).state == "pending"
+
+    task_worker()  # fails, queues the next try
+    task_worker()
+
+    assert rendition_set(product).is_ready
+
+
+def test_renditions_written_for_an_original_removed_meanwhile_are_deleted(
+    store, api, product, monkeypatch
+):
+    """The worker may finish after the original was replaced and its
+    renditions' deletion ran: what it wrote then is deleted too."""
+    attach(store, api, product, jpeg())
+    name = rendition_set(product).original
+    real_render = renditions.render
+
+    def render_then_lose_the_original(*args, **kwargs):
+        result = real_render(*args, **kwargs)
+        RenditionSet.objects.filter(original=name).delete()
+        return result
+
+    monkeypatch.setattr(renditions, "render", render_then_lose_the_original)
+
+    assert renditions.make(name, force=True) is None
+    assert not store.rendition_keys()
+
+
+def test_renditions_written_before_a_store_failure_go_if_the_original_went_meanwhile(
+    store, api, product, monkeypatch
+):
+    """The original is replaced while the worker writes its renditions, and
+    the store fails before the last one: no later try will run for a set
+    that is gone, so the renditions written go now."""
+    attach(store, api, product, jpeg())
+    name = rendition_set(product).original
+    real_store = renditions.store
+    written = []
+
+    def store_then_fail(*args, **kwargs):
+        if len(written) == len(DEFAULT_RENDITIONS) - 1:
+            RenditionSet.objects.filter(original=name).delete()
+            raise OSError("store down")
+        written.append(real_store(*args, **kwargs))
+        return written[-1]
+
+    monkeypatch.setattr(renditions, "store", store_then_fail)
+
+    assert renditions.make(name, force=True) is None
+    assert written and not store.rendition_keys()
+
+
+def test_names_derive_from_the_original_in_its_folder_and_the_specs_settings():
+    thumb = RenditionSpec("thumb", 200)
+    assert (
+        rendition_name("sites/3/products/ab12.jpg", thumb)
+        == "sites/3/products/renditions/ab12-thumb-200q80m4.webp"
+    )
+    # Other settings, other bytes: another name, so another URL for caches
+    # that keep the objects as immutable.
+    assert rendition_name("sites/3/products/ab12.jpg", RenditionSpec("thumb", 240)) != (
+        rendition_name("sites/3/products/ab12.jpg", thumb)
+    )
+
+
+def test_an_image_beyond_the_pixel_limit_is_not_decoded():
+    with pytest.raises(Undecodable) as error:
+        renditions.render(jpeg(size=(200, 100)), [RenditionSpec("x", 50)], max_pixels=19_999)
+    assert error.value.code == "too_large"
+
+
+def test_only_the_formats_confirm_accepts_are_decoded():
+    gif = io.BytesIO()
+    Image.new("RGB", (10, 10)).save(gif, "GIF")
+    with pytest.raises(Undecodable):
+        renditions.render(gif.getvalue(), DEFAULT_RENDITIONS, max_pixels=10**6)
+
+
+def build(*arguments):
+    out, err = io.StringIO(), io.StringIO()
+    call_command("build_renditions", *arguments, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_build_renditions_makes_the_missing_ones_then_all_again(store, api, product, site):
+    attach(store, api, product, jpeg())
+    made = rendition_set(product)
+    broken = Product.objects.create(site_configuration=site, name="Sel", cug="S-1")
+    attach(store, api, broken, truncated(jpeg((300, 200))))
+    # Images attached before renditions existed: no set, no objects.
+    RenditionSet.objects.all().delete()
+    for key in store.rendition_keys():
+        store.delete(key)
+
+    output, progress = build()
+
+    assert "2 image(s): 1 ready, 1 failed (not decodable), 0 left pending." in output
+    assert "2/2 image(s)" in progress
+    assert rendition_set(product).variants == made.variants
+    assert rendition_set(broken).is_failed
+    assert set(store.rendition_keys()) == {media_key(v["name"]) for v in made.variants.values()}
+    assert "0 image(s)" in build("--missing")[0], "nothing is missing any more"
+    assert "2 image(s): 1 ready, 1 failed" in build("--all")[0]
+
+
+def test_a_large_jpeg_is_decoded_at_reduced_scale():
+    """The worker's memory for a 12 MP photo: a quarter of its pixels are
+    decoded, enough for the 1600 px rendition."""
+    image = renditions.decode(jpeg(size=(4000, 3000)), 1600, max_pixels=40_000_000)
+
+    assert image.size == (2000, 1500)
+
+
+def test_the_admin_lists_failed_renditions_read_only(store, api, product, admin_client):
+    attach(store, api, product, truncated(jpeg((300, 200))))
+
+    listing = admin_client.get("/admin/uploads/renditionset/?state=failed")
+
+    assert listing.status_code == 200
+    assert rendition_set(product).original in listing.content.decode()
+    assert "/admin/uploads/renditionset/add/" not in listing.content.decode()
+
+
+def test_a_16_bit_grey_png_keeps_its_tones():
+    original = io.BytesIO()
+    Image.new("I;16", (10, 10), 30000).save(original, "PNG")
+
+    image = renditions.decode(original.getvalue(), 100, max_pixels=10**6)
+
+    assert (image.mode, image.getpixel((0, 0))) == ("L", 30000 // 256)

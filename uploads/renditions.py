@@ -1,0 +1,400 @@
+"""
+Renditions: the re-encoded copies of an image that pages and APIs link to.
+
+The original is whatever the uploader's client sent: confirm checks its
+header, not its every byte, so it may carry GPS coordinates in its EXIF,
+HTML after its end marker, or be cut short; and a phone photo is megabytes
+where a list needs kilobytes. Viewers get renditions instead, made here in
+the worker (``uploads.tasks.make_renditions``) after confirm commits:
+
+    decode     the whole image (a file that does not decode to its last
+               pixel fails), at reduced scale where the format allows
+               (JPEG ``draft``, then ``reduce`` inside ``thumbnail``)
+    orient     apply the EXIF orientation, then drop every piece of metadata
+               (EXIF, XMP, ICC after conversion to sRGB, comments)
+    encode     WebP per ``RenditionSpec``; transparency is kept when the
+               original has any (logos), dropped otherwise
+
+Each original has one ``RenditionSet`` row (its state and variants), created
+or reset in confirm's attach transaction. Rendition names derive from the
+original's (``rendition_name``), so that the objects of a removed original
+can be scheduled for deletion with it (``uploads.deletions``) whatever state
+its set is in.
+
+Memory: the worker holds one image at a time; the largest confirm accepts
+(``UPLOADS["MAX_PIXELS"]``) is decoded at reduced scale when it is a JPEG,
+at full size otherwise (Pillow cannot decode a PNG or WebP at reduced
+scale): about ``MAX_PIXELS`` x 4 bytes at most, checked before decoding.
+"""
+
+import io
+import logging
+import math
+import posixpath
+from dataclasses import dataclass
+from functools import partial
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image, ImageCms, ImageFile, ImageOps
+
+from uploads import deletions
+from uploads.keys import media_key
+from uploads.models import PendingDeletion, RenditionSet
+from uploads.targets import get_target, get_targets
+
+logger = logging.getLogger(__name__)
+State = RenditionSet.State
+
+#: Tries of a task whose store fails before the set is left pending, for
+#: ``manage.py build_renditions`` (``--missing`` rebuilds pending sets).
+ATTEMPTS = 5
+# Formats confirm accepts (uploads.targets.CONTENT_TYPES): nothing else is
+# ever decoded here.
+FORMATS = ("JPEG", "PNG", "WEBP")
+
+
+@dataclass(frozen=True)
+class RenditionSpec:
+    """One rendition: the image fit within ``max_side`` x ``max_side``
+    (never enlarged), as WebP of ``quality`` and encoder ``method`` (0 fast
+    to 6 small). The defaults were picked by measurement, on a 1600 px
+    rendition of a 12 MP photo: method 4 gives files 6 % smaller than
+    method 2 for about 100 ms more, spent once, while viewers pay for the
+    bytes every time; method 6 saves under 1 % more, for more time."""
+
+    name: str
+    max_side: int
+    quality: int = 80
+    method: int = 4
+
+    @property
+    def settings(self):
+        """What the bytes depend on, for the rendition's name: ``200q80m4``."""
+        return f"{self.max_side}q{self.quality}m{self.method}"
+
+
+DEFAULT_RENDITIONS = (
+    RenditionSpec("thumb_small", 100),
+    RenditionSpec("thumb", 200),
+    RenditionSpec("display", 1600),
+)
+
+
+class Undecodable(Exception):
+    """The original cannot be decoded fully: the set ends ``failed`` with
+    ``code``, and is not tried again."""
+
+    def __init__(self, code, detail=""):
+        super().__init__(f"{code}: {detail}" if detail else code)
+        self.code = code
+
+
+# --- Names ------------------------------------------------------------------
+
+
+def rendition_name(original_name, spec):
+    """``sites/3/products/renditions/<stem>-<spec>-<200q80m4>.webp`` for
+    ``sites/3/products/<stem>.<ext>``: media-relative, in the original's
+    folder, derived from its name and the spec alone.
+
+    The spec's size and settings are part of the name: the objects are
+    served as immutable (``UPLOADS["CACHE_CONTROL"]``), so renditions made
+    again with other settings (``build_renditions --all``) must get new
+    URLs, or caches would keep the old ones for a year."""
+    folder, filename = posixpath.split(original_name)
+    stem = posixpath.splitext(filename)[0]
+    return posixpath.join(folder, "renditions", f"{stem}-{spec.name}-{spec.settings}.webp")
+
+
+def specs_of(kind):
+    """The renditions of a target kind: its own, or the defaults."""
+    return get_target(kind).get_renditions()
+
+
+def derived_keys(original_name, kind):
+    """The bucket keys every rendition of ``original_name`` may be at: the
+    names its specs give, and those its set recorded (specs may have
+    changed since)."""
+    names = {rendition_name(original_name, spec) for spec in specs_of(kind)}
+    recorded = RenditionSet.objects.filter(original=original_name).values_list(
+        "variants", flat=True
+    )
+    for variants in recorded:
+        names.update(variant["name"] for variant in variants.values())
+    return {media_key(name) for name in names}
+
+
+# --- Lookups for pages and APIs ---------------------------------------------
+
+
+def get_renditions(names):
+    """``{original name: RenditionSet}`` of ``names``, in one query."""
+    names = {name for name in names if name}
+    if not names:
+        return {}
+    return {rs.original: rs for rs in RenditionSet.objects.filter(original__in=names)}
+
+
+def get_rendition_set(name):
+    return get_renditions([name]).get(name)
+
+
+# --- Scheduling, in the transactions that change an original ---------------
+
+
+def request(original_name, kind):
+    """Create or reset ``original_name``'s set (pending), and queue its
+    making once the current transaction commits."""
+    reset(original_name, kind)
+    transaction.on_commit(partial(enqueue, original_name), robust=True)
+
+
+def reset(original_name, kind):
+    """``original_name``'s set, created or reset to pending. Its variants
+    are forgotten, not deleted: their names stay those of its specs, and
+    the next making overwrites them. One upsert (INSERT ... ON CONFLICT DO
+    UPDATE) rather than update_or_create's savepoints, locking read and
+    write: it runs in every confirm's transaction (issue 17)."""
+    (rendition_set,) = RenditionSet.objects.bulk_create(
+        [RenditionSet(original=original_name, kind=kind, state=State.PENDING)],
+        update_conflicts=True,
+        unique_fields=["original"],
+        update_fields=["kind", "state", "error_code", "variants", "updated_at"],
+    )
+    return rendition_set
+
+
+def forget(original_name, kind, reason):
+    """Delete ``original_name``'s set, in the transaction that removes the
+    original; returns its renditions' keys, ``{key: reason}``, for
+    ``deletions.schedule``."""
+    keys = derived_keys(original_name, kind)
+    RenditionSet.objects.filter(original=original_name).delete()
+    return dict.fromkeys(keys, reason)
+
+
+def forget_image(original_name, kind, reason):
+    """What an image no longer used leaves to delete, ``{key: reason}`` for
+    ``deletions.schedule``: the original and its renditions, whatever
+    removed it (a replace, a clear, its object deleted)."""
+    return {media_key(original_name): reason, **forget(original_name, kind, reason)}
+
+
+def enqueue(original_name, attempt=1, run_after=None):
+    """Hand the original to the task. Should the queue fail, the set stays
+    pending for ``manage.py build_renditions``."""
+    from uploads.tasks import make_renditions
+
+    task = make_renditions if run_after is None else make_renditions.using(run_after=run_after)
+    try:
+        task.enqueue(original_name, attempt=attempt)
+    except Exception:
+        logger.exception("Could not queue the renditions of %s", original_name)
+
+
+def originals(*, missing=True):
+    """``(name, kind)`` of the images of every registered target; with
+    ``missing``, only those whose renditions were never made (no set, or
+    one still pending)."""
+    done = RenditionSet.objects.exclude(state=State.PENDING).values("original")
+    for kind, target in sorted(get_targets().items()):
+        field = target.field_name
+        names = target.model._default_manager.exclude(**{field: ""}).exclude(
+            **{f"{field}__isnull": True}
+        )
+        if missing:
+            names = names.exclude(**{f"{field}__in": done})
+        yield from ((name, kind) for name in names.values_list(field, flat=True).iterator())
+
+
+# --- Making -----------------------------------------------------------------
+
+
+def make(original_name, *, attempt=1, force=False):
+    """Make the renditions of a pending set (any set with ``force``); the
+    set's state afterwards, or ``None`` if it is gone. Idempotent: a set
+    that is ready or failed is left as it is, and rendition names are
+    fixed, so a second run overwrites the first's objects.
+
+    A store that fails is tried again later (``ATTEMPTS``); an original
+    that does not decode fully ends ``failed``."""
+    rendition_set = RenditionSet.objects.filter(original=original_name).first()
+    if rendition_set is None:
+        return None
+    if rendition_set.state != State.PENDING and not force:
+        return rendition_set.state
+    specs = specs_of(rendition_set.kind)
+    target = get_target(rendition_set.kind)
+    try:
+        data = read_original(original_name)
+        images = render(data, specs, max_pixels=target.get_max_pixels())
+        variants = {
+            spec.name: store(rendition_name(original_name, spec), *images[spec.name])
+            for spec in specs
+        }
+    except Undecodable as error:
+        logger.warning("Renditions of %s failed: %s", original_name, error)
+        return finish(rendition_set, State.FAILED, error_code=error.code)
+    except FileNotFoundError:
+        logger.warning("Renditions of %s failed: the original is missing", original_name)
+        return finish(rendition_set, State.FAILED, error_code="missing")
+    except Exception:
+        logger.exception("Could not make the renditions of %s (try %d)", original_name, attempt)
+        if not RenditionSet.objects.filter(pk=rendition_set.pk).exists():
+            # Replaced or removed meanwhile: no later try will run, so the
+            # renditions this one wrote before the store failed go now.
+            discard(rendition_name(original_name, spec) for spec in specs)
+            return None
+        retry_later(original_name, attempt)
+        return State.PENDING
+    return finish(rendition_set, State.READY, variants=variants)
+
+
+def finish(rendition_set, state, *, error_code="", variants=None):
+    """Record the outcome, unless the original was replaced or removed
+    meanwhile: then what was written goes too (its deletion, scheduled with
+    the original's, may have run before it was written)."""
+    with transaction.atomic():
+        current = RenditionSet.objects.select_for_update().filter(pk=rendition_set.pk).first()
+        if current is None:
+            discard(v["name"] for v in (variants or {}).values())
+            return None
+        current.state = state
+        current.error_code = error_code
+        current.variants = variants or {}
+        current.save(update_fields=["state", "error_code", "variants", "updated_at"])
+        return state
+
+
+def discard(names):
+    """Schedule the deletion of renditions written for a set that is gone."""
+    keys = {media_key(name) for name in names}
+    deletions.schedule(dict.fromkeys(keys, PendingDeletion.Reason.UNATTACHED))
+
+
+def retry_later(original_name, attempt):
+    """Queue the next try, with the deletions' doubling delays. A backend
+    that cannot defer (the immediate one), or the last try, leaves the set
+    pending for ``build_renditions``."""
+    from uploads.tasks import make_renditions
+
+    if attempt >= ATTEMPTS or not make_renditions.get_backend().supports_defer:
+        return
+    enqueue(original_name, attempt + 1, run_after=timezone.now() + deletions.backoff(attempt))
+
+
+def read_original(name):
+    """The original's bytes: at most the target's ``max_size``, checked at
+    confirm."""
+    with default_storage.open(name, "rb") as original:
+        return original.read()
+
+
+def store(name, data, width, height):
+    """Write one rendition at its fixed name, replacing any earlier one; its
+    ``variants`` entry."""
+    default_storage.delete(name)
+    saved = default_storage.save(name, ContentFile(data))
+    if saved != name:
+        # Another worker wrote the same rendition meanwhile: keep its copy.
+        default_storage.delete(saved)
+    return {"name": name, "width": width, "height": height, "size": len(data)}
+
+
+# --- Pixels -----------------------------------------------------------------
+
+
+def render(data, specs, *, max_pixels):
+    """``{spec name: (webp bytes, width, height)}`` of the image ``data``.
+
+    ``Undecodable`` unless every byte of the image decodes: re-encoding
+    only what decoded leaves behind whatever followed it (HTML after a
+    JPEG's end marker), and a truncated file must not pass for an image."""
+    image = decode(data, max(spec.max_side for spec in specs), max_pixels)
+    out = {}
+    for spec in sorted(specs, key=lambda spec: spec.max_side, reverse=True):
+        # Each from the one before, which is then let go: the full-size
+        # image lives only until the largest rendition is made.
+        image = fit(image, spec.max_side)
+        out[spec.name] = (encode(image, spec), *image.size)
+    return out
+
+
+def fit(image, max_side):
+    """``image`` scaled down to fit ``max_side`` (never up): ``reduce`` by
+    a whole factor first (cheap, box), then Lanczos for the rest."""
+    scale = max_side / max(image.size)
+    if scale >= 1:
+        return image
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
+
+
+def decode(data, max_side, max_pixels):
+    """The image of ``data`` decoded in full, oriented, in sRGB, without
+    metadata, at no less than ``max_side`` on its longer side when it was
+    that large."""
+    if ImageFile.LOAD_TRUNCATED_IMAGES:
+        raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES would let truncated files pass.")
+    try:
+        image = Image.open(io.BytesIO(data), formats=FORMATS)
+        width, height = image.size
+        if width * height > max_pixels:
+            raise Undecodable("too_large", f"{width} x {height}")
+        if image.format == "JPEG":
+            # Decode at 1/2, 1/4 or 1/8 scale when that still covers
+            # max_side: a twelfth of the memory and time for a 12 MP photo.
+            scale = min(1.0, max_side / max(width, height))
+            image.draft(None, (math.ceil(width * scale), math.ceil(height * scale)))
+        image.load()
+        icc_profile = image.info.get("icc_profile")
+        ImageOps.exif_transpose(image, in_place=True)  # no copy of the pixels
+        image = to_srgb(normal_mode(image), icc_profile)
+    except Undecodable:
+        raise
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        raise Undecodable("undecodable", str(error)) from error
+    image.info = {}
+    return image
+
+
+def normal_mode(image):
+    """RGBA if the image has any transparency, else RGB (or L for grey)."""
+    if image.mode.startswith("I"):
+        # 16-bit grey (PNG): scaled to 8 bits, which convert() would clip.
+        image = image.convert("I").point(lambda value: value / 256).convert("L")
+    elif image.mode in ("1", "F"):
+        image = image.convert("L")
+    if image.mode == "P" or (image.mode in ("RGB", "L") and "transparency" in image.info):
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        image = image.convert("RGBA")
+        if image.getextrema()[3][0] == 255:  # opaque throughout
+            image = image.convert("RGB")
+    elif image.mode not in ("RGB", "L"):
+        image = image.convert("RGB")  # CMYK, YCbCr
+    return image
+
+
+def to_srgb(image, icc_profile):
+    """Pixels converted to sRGB by their ICC profile, which then goes with
+    the rest of the metadata; pixels as they are if it cannot be read."""
+    if not icc_profile or image.mode == "L":
+        return image
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+        return ImageCms.profileToProfile(
+            image, source, ImageCms.createProfile("sRGB"), outputMode=image.mode
+        )
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return image
+
+
+def encode(image, spec):
+    buffer = io.BytesIO()
+    # No exif, xmp or icc_profile given: WebP gets none.
+    image.save(buffer, "WEBP", quality=spec.quality, method=spec.method)
+    return buffer.getvalue()
