@@ -7,12 +7,14 @@ bucket)."""
 import base64
 import hashlib
 import importlib
+import io
 import os
 import subprocess
 import sys
 
 import pytest
 import requests
+from PIL import Image
 
 from tests.support.images import jpeg
 
@@ -122,7 +124,24 @@ def test_the_generated_client_does_the_upload_flow(
     status = api.uploads.upload_ticket_retrieve.sync(client=app, ticket_id=ticket.id)
     assert status.status == models.TicketStatusEnum.CONFIRMED
 
+    # The API links the display rendition the server re-encoded (made once
+    # the confirm committed), never the bytes as sent; staff get no original.
     shown = api.products.products_retrieve.sync(client=app, id=product.id)
     assert isinstance(shown, models.Product), shown
-    assert shown.image_url
-    assert requests.get(shown.image_url, timeout=10).content == body
+    assert shown.image_state == "ready"
+    assert shown.original_url is None
+    image_url = shown.image_url
+    served = requests.get(image_url, timeout=10)
+    assert served.status_code == 200
+    with Image.open(io.BytesIO(served.content)) as rendition:
+        assert (rendition.format, rendition.size) == ("WEBP", (640, 480))
+    assert shown.thumbnail_url and shown.thumbnail_url != shown.image_url
+
+    # Those who answer for the site also get the original, as sent.
+    make_user("boss", sites[0], is_site_admin=True)
+    login = models.LoginRequest(username="boss", password="pw")
+    token = api.auth.auth_token_create.sync(client=client.Client(live_server.url), body=login)
+    boss = client.AuthenticatedClient(live_server.url, token=token.token, prefix="Token")
+    shown = api.products.products_retrieve.sync(client=boss, id=product.id)
+    assert shown.image_url == image_url
+    assert requests.get(shown.original_url, timeout=10).content == body

@@ -23,6 +23,7 @@ from project.seaweedfs import GRPC_OFFSET, free_weed_ports, port_is_free
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.images import jpeg
 from tests.support.processes import CLEAN
+from uploads.renditions import DEFAULT_RENDITIONS, render
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 README = (BASE_DIR / "README.md").read_text()
@@ -38,10 +39,13 @@ USER_ENV = {
 
 SECOND_TERMINAL = "DJANGO_ENV_FILE=.dev/s3.env .venv/bin/python manage.py check_storage"
 SAVED = ".picker .status:text('Photo enregistrée.')"
-# Photos of sizes no demo photo has, to find them in the list.
+# Photos of shapes no demo photo has (those are square), to find them in
+# the list by their thumbnails' sizes.
 FIRST_PHOTO = (613, 409)
 LOCAL_PHOTO = (577, 433)
 LAN_PHOTO = (541, 397)
+# How long the list's placeholders may wait for make run's worker.
+RENDITIONS_TIMEOUT_MS = 60_000
 
 
 class MakeRun:
@@ -207,8 +211,16 @@ def log_in(page, url, username, password):
 
 def product_photos(page, url):
     """The products of the list: each name with the natural size of its
-    photo, [0, 0] when it did not load, None without a photo."""
+    thumbnail, [0, 0] when it did not load, None without one.
+
+    Photos whose renditions make run's worker has yet to make show a
+    placeholder, which the page itself replaces once they are made: this
+    waits for that, without reloading, for as long as a person would."""
     page.goto(url)
+    page.wait_for_function(
+        "() => !document.querySelector('.products [data-rendition-status]')",
+        timeout=RENDITIONS_TIMEOUT_MS,
+    )
     page.wait_for_function(
         "() => [...document.querySelectorAll('.products img.thumbnail')].every(i => i.complete)"
     )
@@ -243,6 +255,15 @@ def upload_photo(page, url, size):
     return name
 
 
+def thumbnail(size):
+    """The natural size of the list's thumbnail of a photo of ``size``, on
+    the phone's 1x screen: its ``thumb_small`` rendition, as the renditions
+    task makes it, never the original."""
+    made = render(jpeg(size), DEFAULT_RENDITIONS, max_pixels=max(size) ** 2)
+    _webp, width, height = made["thumb_small"]
+    return [width, height]
+
+
 def assert_demo_photos(photos):
     shown = [name for name, size in photos.items() if size]
     assert len(shown) > len(photos) / 2, f"most demo products show a photo: {photos}"
@@ -262,7 +283,7 @@ def test_make_run_from_a_fresh_clone(clone, playwright):
             no_broken_photo(demo)
             name = upload_photo(page, url, FIRST_PHOTO)
             photos = product_photos(page, url)
-            assert photos[name] == list(FIRST_PHOTO), "the new photo shows in the list"
+            assert photos[name] == thumbnail(FIRST_PHOTO), "the new photo shows in the list"
             no_broken_photo(photos)
 
         # A second terminal, as the README says, while make run runs.
@@ -286,7 +307,7 @@ def test_make_run_from_a_fresh_clone(clone, playwright):
         with phone(playwright) as page:
             log_in(page, url, username, password)
             photos = product_photos(page, url)
-            assert photos[name] == list(FIRST_PHOTO), "the photo is still there"
+            assert photos[name] == thumbnail(FIRST_PHOTO), "the photo is still there"
             no_broken_photo(photos)
         stop_and_check_everything_stopped(run, ports)
 
@@ -327,10 +348,10 @@ def test_make_run_storage_local_keeps_its_own_data(clone, playwright):
             demo = product_photos(page, url)
             # Nothing from S3 mode's database: no link to a missing file.
             no_broken_photo(demo)
-            assert list(FIRST_PHOTO) not in demo.values()
+            assert thumbnail(FIRST_PHOTO) not in demo.values()
             name = upload_photo(page, url, LOCAL_PHOTO)
             photos = product_photos(page, url)
-            assert photos[name] == list(LOCAL_PHOTO)
+            assert photos[name] == thumbnail(LOCAL_PHOTO)
         stop_and_check_everything_stopped(run, [web_port])
     assert (clone / ".dev/local/media/sites").is_dir(), "media in the mode's own folder"
     assert_demo_photos(demo)
@@ -356,7 +377,7 @@ def test_make_run_for_phones_on_the_network(clone, playwright):
             assert page.evaluate("isSecureContext && !!crypto.subtle")
             name = upload_photo(page, url, LAN_PHOTO)
             photos = product_photos(page, url)
-            assert photos[name] == list(LAN_PHOTO)
+            assert photos[name] == thumbnail(LAN_PHOTO)
             no_broken_photo(photos)
             sources = page.eval_on_selector_all(
                 ".products img.thumbnail", "images => images.map(i => i.src)"

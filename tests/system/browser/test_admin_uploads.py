@@ -6,6 +6,7 @@ import pytest
 from inventory.models import Product
 from tests.support.browser import log_in, log_server_requests
 from tests.support.images import jpeg, png
+from tests.support.renditions import default_rendition_name
 from tests.support.stores import store_of
 
 UPLOADED = "Image envoyée : enregistrez pour l'appliquer."
@@ -60,11 +61,16 @@ def test_staff_change_a_product_photo_in_the_admin(
     product.refresh_from_db()
     assert product.image.name.startswith(f"sites/{shop['site'].pk}/products/")
     assert media_keys(store) == ["media/" + product.image.name]
+    # The preview is the display rendition (made once the save committed),
+    # never the original: the admin shows what the pages show.
     preview = page.locator(".direct-upload img.preview")
-    assert product.image.name in preview.get_attribute("src")
+    src = preview.get_attribute("src")
+    assert default_rendition_name(product.image.name, "display") in src
+    assert product.image.name not in src
     page.wait_for_function(
         "img => img.complete && img.naturalWidth > 0", arg=preview.element_handle()
     )
+    assert preview.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [900, 600]
     assert_no_image_bytes_reached_django(site_mode, server_log)
 
     # An invalid file: an error on the field, the old image stays.
