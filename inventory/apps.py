@@ -8,6 +8,9 @@ class InventoryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from inventory.permission_cache import connect_signals
+
+        connect_signals()
         from inventory.upload_targets import ProductImageTarget, SiteLogoTarget
         from uploads.targets import register
 

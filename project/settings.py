@@ -150,6 +150,12 @@ if REDIS_URL:
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX") or "inventory",
         }
     }
+    # Users' permissions, cached between requests: only in a cache all the
+    # processes share (inventory.permission_cache).
+    PERMISSION_CACHE_SECONDS = 300
+    # Sessions read from the cache, written through to the database: a
+    # signed-in API call runs no query for its session.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Background work (deleting the objects confirms replace, with retries):
@@ -177,7 +183,8 @@ num_proxies = env.int("DJANGO_NUM_PROXIES", 0, minimum=0, maximum=10)
 # counts. See inventory.logins.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, in one query (inventory.permissions).
+    "inventory.permissions.OneQueryModelBackend",
     # Site admins hold their permissions by their role (inventory.permissions).
     "inventory.permissions.SiteAdminBackend",
 ]

@@ -155,10 +155,14 @@ def request(original_name, kind):
 def reset(original_name, kind):
     """``original_name``'s set, created or reset to pending. Its variants
     are forgotten, not deleted: their names stay those of its specs, and
-    the next making overwrites them."""
-    rendition_set, _ = RenditionSet.objects.update_or_create(
-        original=original_name,
-        defaults={"kind": kind, "state": State.PENDING, "error_code": "", "variants": {}},
+    the next making overwrites them. One upsert (INSERT ... ON CONFLICT DO
+    UPDATE) rather than update_or_create's savepoints, locking read and
+    write: it runs in every confirm's transaction (issue 17)."""
+    (rendition_set,) = RenditionSet.objects.bulk_create(
+        [RenditionSet(original=original_name, kind=kind, state=State.PENDING)],
+        update_conflicts=True,
+        unique_fields=["original"],
+        update_fields=["kind", "state", "error_code", "variants", "updated_at"],
     )
     return rendition_set
 

@@ -25,11 +25,12 @@ import logging
 import time
 import unicodedata
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connections, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -123,11 +124,10 @@ def create_ticket(user, *, kind, content_type, size, object_id, filename, sha256
         obj = target.get_object(user, object_id)
         object_id = obj.pk
         site_id = target.get_site_id(obj)
-    enforce_open_ticket_limit(user)
 
     now = timezone.now()
     ticket_id = uuid.uuid4()
-    ticket = UploadTicket.objects.create(
+    ticket = UploadTicket(
         id=ticket_id,
         user=user,
         kind=kind,
@@ -141,6 +141,8 @@ def create_ticket(user, *, kind, content_type, size, object_id, filename, sha256
         created_at=now,
         expires_at=now + timedelta(seconds=upload_settings.TICKET_TTL),
     )
+    if not insert_within_limit(ticket, upload_settings.MAX_OPEN_TICKETS, now):
+        raise too_many_tickets(user, now)
     return IssuedTicket(ticket, get_backend().presign_post(policy_for(ticket)))
 
 
@@ -180,12 +182,50 @@ def is_sha256_base64(value):
         return False
 
 
-def enforce_open_ticket_limit(user):
-    now = timezone.now()
-    open_tickets = UploadTicket.objects.filter(user=user, status=Status.ISSUED, expires_at__gt=now)
-    if open_tickets.count() >= upload_settings.MAX_OPEN_TICKETS:
-        first_expiry = open_tickets.order_by("expires_at").values_list("expires_at", flat=True)[0]
-        raise TooManyTickets(retry_after=max(1, int((first_expiry - now).total_seconds()) + 1))
+# What makes a ticket open: its user's, issued, not expired.
+OPEN_TICKET_COLUMNS = ("user", "status", "expires_at")
+
+
+def open_tickets(user_id, now):
+    return UploadTicket.objects.filter(user_id=user_id, status=Status.ISSUED, expires_at__gt=now)
+
+
+def insert_within_limit(ticket, limit, now):
+    """Insert ``ticket`` unless its user already holds ``limit`` open
+    tickets (``open_tickets``); whether it was inserted. The count and the
+    insert are one statement (INSERT ... SELECT ... WHERE), one round trip
+    rather than two on every ticket, written out rather than compiled by the
+    ORM each time. Columns left None are omitted (NULL): a bare NULL in a
+    SELECT list is text to PostgreSQL."""
+    connection = connections[router.db_for_write(UploadTicket)]
+    quote = connection.ops.quote_name
+    meta = UploadTicket._meta
+    fields = [f for f in meta.concrete_fields if getattr(ticket, f.attname) is not None]
+    user, status, expires = (quote(meta.get_field(name).column) for name in OPEN_TICKET_COLUMNS)
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
+        f" SELECT {', '.join(['%s'] * len(fields))}"
+        f" WHERE (SELECT COUNT(*) FROM {quote(meta.db_table)}"
+        f" WHERE {user} = %s AND {status} = %s AND {expires} > %s) < %s"
+    )
+    values = [f.get_db_prep_save(getattr(ticket, f.attname), connection) for f in fields]
+    after = meta.get_field("expires_at").get_db_prep_value(now, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values, ticket.user_id, Status.ISSUED.value, after, limit])
+        inserted = cursor.rowcount == 1
+    if inserted:
+        ticket._state.adding = False
+        ticket._state.db = connection.alias
+    return inserted
+
+
+def too_many_tickets(user, now):
+    """The refusal of one ticket too many: retry once the first open one expires."""
+    expiries = (
+        open_tickets(user.pk, now).order_by("expires_at").values_list("expires_at", flat=True)
+    )
+    first_expiry = expiries.first() or now
+    return TooManyTickets(retry_after=max(1, int((first_expiry - now).total_seconds()) + 1))
 
 
 def display_filename(filename):
@@ -209,11 +249,10 @@ def policy_for(ticket):
 # --- Confirm ----------------------------------------------------------------
 
 
-def get_ticket(user, ticket_id, *, lock=False):
+def get_ticket(user, ticket_id):
     """One of ``user``'s own tickets; any other is not found."""
-    tickets = UploadTicket.objects.select_for_update() if lock else UploadTicket.objects
     try:
-        return tickets.get(pk=ticket_id, user=user)
+        return UploadTicket.objects.get(pk=ticket_id, user=user)
     except (UploadTicket.DoesNotExist, ValidationError, ValueError, TypeError):
         raise NotFound() from None
 
@@ -223,8 +262,8 @@ def confirm_ticket(user, ticket_id):
     ticket (its ``final_key``, ``format``, ``width`` and ``height``).
 
     No transaction is open and no row locked while the store is asked
-    anything, so that a slow store holds up this request only: a short
-    transaction claims the ticket, the object is inspected and copied with
+    anything, so that a slow store holds up this request only: one
+    conditional UPDATE claims the ticket, the object is inspected and copied with
     no transaction open, then a short transaction locks the target's row
     and attaches it (or rejects the ticket).
 
@@ -286,21 +325,20 @@ def attach_prepared(prepared, user, obj):
     another confirm took over), answers as that confirm did."""
     ticket = prepared.ticket
     target = get_target(ticket.kind)
-    current = relock(ticket)
-    if not holds_claim(current, ticket):
-        return answer_of(current)
-    if current.object_id is None:
-        if target.get_site_id(obj) != current.site_id:
+    if ticket.object_id is None:
+        if target.get_site_id(obj) != ticket.site_id:
             raise NotFound(_("This image was uploaded for another site."))
-        current.object_id = obj.pk
-        current.save(update_fields=["object_id"])
+        if not mark_confirmed(ticket, prepared.image, object_id=obj.pk):
+            return answer_of(relock(ticket))
         # Created in this transaction by this user, who may add it (checked
         # at issue and claim), whether or not they may change it later.
         created = target.model._default_manager.select_for_update().get(pk=obj.pk)
-        return attach_locked(current, user, target, prepared.image, obj=created)
-    if current.object_id != obj.pk:
+        return attach_locked(ticket, user, target, prepared.image, obj=created)
+    if ticket.object_id != obj.pk:
         raise NotFound()
-    return attach_locked(current, user, target, prepared.image)
+    if not mark_confirmed(ticket, prepared.image):
+        return answer_of(relock(ticket))
+    return attach_locked(ticket, user, target, prepared.image)
 
 
 def abandon_prepared(prepared):
@@ -335,44 +373,53 @@ def claim_ticket(user, ticket_id, event, *, bound_to=None):
     deadline = time.monotonic() + upload_settings.CONFIRM_WAIT
     pause = 0.05
     while True:
-        tampered = False
-        with transaction.atomic():
-            ticket = get_ticket(user, ticket_id, lock=True)
-            event.update(
-                site=ticket.site_id, kind=ticket.kind, object_id=ticket.object_id, size=ticket.size
-            )
-            if bound_to is not None and bound_to != (ticket.kind, ticket.object_id):
-                # Confirmed or not: a new object's ticket binds one object.
-                raise NotFound()
-            if ticket.status == Status.CONFIRMED:
-                return ticket
-            if ticket.status == Status.REJECTED:
-                raise REJECTIONS[ticket.error_code]()
-            now = timezone.now()
-            if now >= ticket.expires_at + timedelta(seconds=upload_settings.CONFIRM_GRACE):
-                raise TicketExpired()
-            target = get_target(ticket.kind)
-            check_binding(user, ticket, target, bound_to)
-            tampered = ticket.incoming_key != incoming_key_of(ticket)
-            if tampered:
-                refuse_tampered(ticket)
-            elif not ticket.is_claimed(now):
-                if ticket.final_key:
-                    # A claim that lapsed: its confirm died, or will find
-                    # that it lost the claim. Its copy may exist.
-                    deletions.schedule({ticket.final_key: Reason.UNATTACHED})
-                ticket.final_key = object_key(
-                    ticket.site_id, target.folder, uuid.uuid4().hex, ticket.content_type
-                )
-                ticket.claimed_until = now + timedelta(seconds=upload_settings.CONFIRM_LEASE)
-                ticket.save(update_fields=["final_key", "claimed_until"])
-                return ticket
-        if tampered:
+        ticket = get_ticket(user, ticket_id)
+        event.update(
+            site=ticket.site_id, kind=ticket.kind, object_id=ticket.object_id, size=ticket.size
+        )
+        if bound_to is not None and bound_to != (ticket.kind, ticket.object_id):
+            # Confirmed or not: a new object's ticket binds one object.
+            raise NotFound()
+        if ticket.status == Status.CONFIRMED:
+            return ticket
+        if ticket.status == Status.REJECTED:
+            raise REJECTIONS[ticket.error_code]()
+        now = timezone.now()
+        if now >= ticket.expires_at + timedelta(seconds=upload_settings.CONFIRM_GRACE):
+            raise TicketExpired()
+        target = get_target(ticket.kind)
+        check_binding(user, ticket, target, bound_to)
+        if ticket.incoming_key != incoming_key_of(ticket):
+            refuse_tampered(ticket)
             raise TicketTampered()
+        if not ticket.is_claimed(now):
+            if take_claim(ticket, target, now):
+                return ticket
+            continue  # another confirm changed the row meanwhile: look again
         if time.monotonic() >= deadline:
             raise ConfirmInProgress(retry_after=upload_settings.RETRY_AFTER)
         time.sleep(pause)
         pause = min(pause * 2, 0.5)
+
+
+def take_claim(ticket, target, now):
+    """Claim the ticket with a new final key, if its row is still as read:
+    issued, with the same final key (none, or one whose claim lapsed). One
+    conditional UPDATE rather than a locked read and a save in a transaction;
+    whether it won. A lapsed claim's copy (its confirm died, or will find
+    that it lost the claim) is recorded for deletion with the new claim."""
+    lapsed = ticket.final_key
+    final_key = object_key(ticket.site_id, target.folder, uuid.uuid4().hex, ticket.content_type)
+    claimed_until = now + timedelta(seconds=upload_settings.CONFIRM_LEASE)
+    with transaction.atomic() if lapsed else nullcontext():
+        won = UploadTicket.objects.filter(
+            pk=ticket.pk, status=Status.ISSUED, final_key=lapsed
+        ).update(final_key=final_key, claimed_until=claimed_until)
+        if won and lapsed:
+            deletions.schedule({lapsed: Reason.UNATTACHED})
+    if won:
+        ticket.final_key, ticket.claimed_until = final_key, claimed_until
+    return bool(won)
 
 
 def check_binding(user, ticket, target, bound_to):
@@ -492,18 +539,44 @@ def inspect(ticket, target, backend, info, data):
 
 def attach(ticket, user, target, image, backend):
     """Point the target's field at the copy, in a short transaction that
-    locks the ticket and the target's row, if this confirm still holds its
-    claim; otherwise answer as the confirm that took it over."""
+    confirms the ticket's row (locking it) and locks the target's row, if
+    this confirm still holds its claim; otherwise answer as the confirm that
+    took it over."""
     try:
         with transaction.atomic():
+            if mark_confirmed(ticket, image):
+                return attach_locked(ticket, user, target, image)
             current = relock(ticket)
-            if holds_claim(current, ticket):
-                return attach_locked(current, user, target, image)
     except BaseException:
         discard(ticket, backend)
         raise
     discard(ticket, backend)
     return answer_of(current)
+
+
+def mark_confirmed(ticket, image, *, object_id=None):
+    """Confirm the ticket's row if this confirm still holds its claim (the
+    row is issued and names this confirm's final key): one UPDATE, which
+    locks the row, rather than a locking read and a write. Whether it did.
+    ``object_id``: the object a new object's ticket is bound to, for good."""
+    changes = {
+        "status": Status.CONFIRMED,
+        "confirmed_at": timezone.now(),
+        "claimed_until": None,
+        "format": image.format.lower(),
+        "width": image.width,
+        "height": image.height,
+    }
+    if object_id is not None:
+        changes["object_id"] = object_id
+    claimed = UploadTicket.objects.filter(
+        pk=ticket.pk, status=Status.ISSUED, final_key=ticket.final_key
+    )
+    if not claimed.update(**changes):
+        return False
+    for name, value in changes.items():
+        setattr(ticket, name, value)
+    return True
 
 
 def attach_locked(ticket, user, target, image, obj=None):
@@ -518,17 +591,7 @@ def attach_locked(ticket, user, target, image, obj=None):
     setattr(obj, target.field_name, new_name)
     obj.save(update_fields=[target.field_name])
 
-    ticket.status = Status.CONFIRMED
-    ticket.confirmed_at = timezone.now()
-    ticket.claimed_until = None
-    ticket.format = image.format.lower()
-    ticket.width = image.width
-    ticket.height = image.height
-    ticket.save(
-        update_fields=["status", "confirmed_at", "claimed_until", "format", "width", "height"]
-    )
-
-    # Derived, not read from the row relocked: only that key is ours.
+    # Derived, not read from the row: only that key is ours.
     unused = {incoming_key_of(ticket): Reason.UPLOADED}
     if old_name and old_name != new_name:
         unused.update(renditions.forget_image(old_name, target.kind, Reason.REPLACED))
