@@ -45,6 +45,20 @@ def environment(tmp_path, **variables):
     return {key: value for key, value in env.items() if value is not None}
 
 
+def dev_environment(tmp_path):
+    """The environment of a development server in filesystem mode, on one
+    SQLite file that runserver and the task worker share, migrated."""
+    env = environment(
+        tmp_path,
+        DJANGO_DEBUG="true",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        DJANGO_MEDIA_ROOT=str(tmp_path / "media"),
+        DJANGO_LOG_FORMAT="text",
+    )
+    manage(env, "migrate", "--noinput", "-v0")
+    return env
+
+
 def run_manage(tmp_path, *command, **variables):
     """``manage.py command`` in a clean environment (see ``environment``);
     the completed process, whatever its exit status, for tests of failures."""

@@ -13,7 +13,7 @@ from PIL import Image
 
 from project.seaweedfs import free_weed_ports
 from tests.support.images import photo_with_exif
-from tests.support.processes import environment, manage, running, task_worker, wait_for
+from tests.support.processes import dev_environment, manage, running, task_worker, wait_for
 
 SETUP = """
 from inventory.models import Configuration, Product, User
@@ -31,14 +31,7 @@ print("made", Token.objects.create(user=user).key, product.pk)
 def dev_server(tmp_path):
     """runserver and the worker on one SQLite file, in filesystem mode."""
     (port,) = free_weed_ports(1)
-    env = environment(
-        tmp_path,
-        DJANGO_DEBUG="true",
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        DJANGO_MEDIA_ROOT=str(tmp_path / "media"),
-        DJANGO_LOG_FORMAT="text",
-    )
-    manage(env, "migrate", "--noinput", "-v0")
+    env = dev_environment(tmp_path)
     output = manage(env, "shell", "-c", SETUP).split()
     token, product = output[output.index("made") + 1 :][:2]
     url = f"http://127.0.0.1:{port}"

@@ -20,7 +20,7 @@ import requests
 
 from project.seaweedfs import free_weed_ports
 from tests.support.images import jpeg
-from tests.support.processes import environment, manage, task_worker
+from tests.support.processes import dev_environment, manage, task_worker
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 USERS = 4
@@ -48,14 +48,7 @@ for number in range({FLOWS}):
 @pytest.fixture
 def dev_server(tmp_path):
     (port,) = free_weed_ports(1)
-    env = environment(
-        tmp_path,
-        DJANGO_DEBUG="true",
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        DJANGO_MEDIA_ROOT=str(tmp_path / "media"),
-        DJANGO_LOG_FORMAT="text",
-    )
-    manage(env, "migrate", "--noinput", "-v0")
+    env = dev_environment(tmp_path)
     made = manage(env, "shell", "-c", SETUP).split()
     tokens = [made[i + 1] for i, word in enumerate(made) if word == "token"]
     products = [int(made[i + 1]) for i, word in enumerate(made) if word == "product"]
