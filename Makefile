@@ -49,6 +49,11 @@ system-tools:
 	for package in $(SYSTEM_DATA); do dpkg -s $$package >/dev/null 2>&1 || missing="$$missing $$package"; done; \
 	if [ -n "$$missing" ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; fi
 
+# Bytecode is cached even where the environment turns that off
+# (PYTHONDONTWRITEBYTECODE=1): otherwise every pytest process compiles and
+# assertion-rewrites some 450 modules anew, seconds of each run.
+test test-fast bench: export PYTHONDONTWRITEBYTECODE =
+
 test: $(VENV)/.installed system-tools
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -21,15 +21,17 @@ from tests.support.stores import ACCESS_KEY, REGION, SECRET_KEY
 from uploads.guard import reset_guards
 
 TESTS_DIR = Path(__file__).resolve().parent
-# What the tests of a folder or module under tests/ start, as markers (the
-# most specific entry counts): seconds each, so `make test-fast` leaves them
-# out. Tests elsewhere that start a process carry @pytest.mark.process.
+# Markers of the tests of a folder or module under tests/ (the most specific
+# entry counts): what they start, seconds each, so that `make test-fast`
+# leaves them out, and `renditions` where they use the whole app. Tests
+# elsewhere that start a process carry @pytest.mark.process.
 KINDS = {
     # gunicorn, the compose stack, the dev server, make run
-    "system": {"process"},
-    "system/browser": {"browser"},
-    "system/node": {"process"},
+    "system": {"process", "renditions"},
+    "system/browser": {"browser", "renditions"},
+    "system/node": {"process", "renditions"},
     "system/test_api_fuzz.py": {"fuzz"},
+    "benchmarks": {"renditions"},
 }
 # Fixtures that start something for the test that asks for them.
 FIXTURE_KINDS = {"playwright": "browser", "redis_url": "process"}
@@ -128,6 +130,16 @@ def tasks_run_at_once(settings):
     queues them commits), so that tests see their effect in order. Tests of
     the worker itself switch to the database backend (``task_worker``)."""
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture(autouse=True)
+def renditions_only_where_marked(request, monkeypatch):
+    """Making an image's renditions decodes it and encodes three WebPs, a
+    tenth of a second or more on this machine after every confirm. Tests
+    marked ``renditions`` have them made; elsewhere the queue never gets
+    them, and each set stays pending, as with no worker running."""
+    if request.node.get_closest_marker("renditions") is None:
+        monkeypatch.setattr("uploads.renditions.enqueue", lambda *args, **kwargs: None)
 
 
 @pytest.fixture

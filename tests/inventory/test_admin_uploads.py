@@ -68,6 +68,7 @@ def change_url(product):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.renditions
 def test_saving_the_form_attaches_the_upload(client, shop, store):
     product = shop["product"]
     client.force_login(shop["staff"])

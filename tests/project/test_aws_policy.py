@@ -173,6 +173,7 @@ def migrate_old_images(site_one, site_two, s3_client, s3_bucket):
     assert site_one.logo.name.startswith(f"sites/{site_one.pk}/config/")
 
 
+@pytest.mark.renditions
 def test_every_documented_command_works_with_the_readmes_policy_and_needs_all_of_it(
     gate,
     policy,

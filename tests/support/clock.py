@@ -25,3 +25,15 @@ def set_back(seconds):
         mock.patch.object(botocore.signers, "get_current_datetime", lambda: botocore_now() - shift),
     ):
         yield
+
+
+@contextmanager
+def moved_on(seconds):
+    """Within the block, Django's ``timezone.now`` reads ``seconds`` later:
+    what waits for a backoff (a recorded delete, a deferred task) is due
+    without the test sleeping through it. The store's clock and botocore's
+    signatures keep the real time."""
+    shift = timedelta(seconds=seconds)
+    django_now = timezone.now
+    with mock.patch.object(timezone, "now", lambda: django_now() + shift):
+        yield

@@ -65,6 +65,7 @@ def counted(client, path, data=None):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("auth", ["token", "session"])
+@pytest.mark.renditions
 def test_queries_per_ticket_and_confirm_stay_the_same_with_more_rows(
     local_media, product, staff, make_user, auth, settings, django_assert_max_num_queries
 ):

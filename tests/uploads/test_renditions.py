@@ -25,7 +25,7 @@ from uploads.models import RenditionSet
 from uploads.renditions import DEFAULT_RENDITIONS, RenditionSpec, Undecodable, rendition_name
 
 # Renditions are queued on commit: real commits.
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.renditions]
 SPECS = {spec.name for spec in DEFAULT_RENDITIONS}
 
 
