@@ -65,9 +65,12 @@ def measure(name):
     import django
 
     django.setup()
+    from django.core.files.storage import default_storage
+
     from uploads import renditions
 
-    format = Image.open(renditions.default_storage.path(name)).format
+    with Image.open(default_storage.path(name)) as original:
+        format = original.format
     tiny = io.BytesIO()
     Image.new("RGB", (64, 48), "olive").save(tiny, format)
     renditions.render(tiny.getvalue(), renditions.specs_of(KIND), max_pixels=64 * 48)
