@@ -21,10 +21,19 @@ original's (``rendition_name``), so that the objects of a removed original
 can be scheduled for deletion with it (``uploads.deletions``) whatever state
 its set is in.
 
-Memory: the worker holds one image at a time; the largest confirm accepts
-(``UPLOADS["MAX_PIXELS"]``) is decoded at reduced scale when it is a JPEG,
-at full size otherwise (Pillow cannot decode a PNG or WebP at reduced
-scale): about ``MAX_PIXELS`` x 4 bytes at most, checked before decoding.
+Memory: the worker makes one image's renditions at a time, and decodes
+nothing over the target's pixel limit (``get_max_pixels()``, the one confirm
+applied), checked before decoding. A JPEG is decoded at reduced scale
+(``draft``); a PNG or WebP at full size, whatever the renditions need:
+Pillow reduces while decoding JPEG alone. The peak above the worker's
+resting memory, measured (tests/benchmarks/bench_renditions.py): about
+30 MB for a JPEG whatever its size, 7 bytes a pixel for a PNG (its pixels
+at 4 bytes, its file, the resize), 16 for a WebP (Pillow decodes WebP with
+libwebp's animation API, which keeps two canvases of 4 bytes a pixel, and
+copies the pixels twice more on their way to the image). So the largest
+image sizes the worker: about 620 MB over rest for a 40 MP WebP, the
+default limit. Lower ``UPLOADS["MAX_PIXELS"]`` or a target's
+``max_pixels`` for a smaller worker; both ends follow it.
 """
 
 import io

@@ -270,6 +270,32 @@ def test_an_image_beyond_the_pixel_limit_is_not_decoded():
     assert error.value.code == "too_large"
 
 
+@pytest.mark.parametrize(
+    "make_image, content_type",
+    [(jpeg, "image/jpeg"), (png, "image/png"), (webp, "image/webp")],
+    ids=["jpeg", "png", "webp"],
+)
+def test_the_worker_renders_every_image_confirm_accepts(
+    store, api, product, settings, make_image, content_type
+):
+    """One pixel limit, the target's, at confirm and in the worker, for
+    every format: what confirm accepts is rendered, what it refuses is
+    never attached (the worker's memory is sized by that limit, see
+    tests/benchmarks/bench_renditions.py)."""
+    settings.UPLOADS = {**settings.UPLOADS, "MAX_PIXELS": 300 * 200}
+    attach(store, api, product, make_image(size=(300, 200)), content_type)
+
+    made = rendition_set(product)
+
+    assert made.is_ready, made.error_code
+    assert made.variants["display"]["width"] == 300
+    ticket = issue(api, product, make_image(size=(301, 200)), content_type=content_type)
+    assert store.post(ticket["upload"], make_image(size=(301, 200))) in (200, 201, 204)
+    refused = confirm(api, ticket)
+    assert (refused.status_code, refused.json()["code"]) == (422, "image_too_large")
+    assert rendition_set(product).variants == made.variants, "the image attached before stays"
+
+
 def test_only_the_formats_confirm_accepts_are_decoded():
     gif = io.BytesIO()
     Image.new("RGB", (10, 10)).save(gif, "GIF")
