@@ -3,7 +3,6 @@ the admin (``inventory.images``): renditions only, a placeholder that waits
 for them, a message when they failed; the API's side is in test_api.py."""
 
 import re
-import time
 
 import pytest
 from django.core.files.base import ContentFile
@@ -11,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from inventory.models import Product
+from tests.support import clock
 from tests.support.modes import use_storages
 from tests.support.renditions import default_rendition_name, set_renditions
 from tests.support.stores import ACCESS_KEY, REGION, SECRET_KEY
@@ -162,8 +162,8 @@ def test_a_rendition_url_is_the_same_in_two_renders_a_second_apart(client, shop,
     set_renditions(shop["product"].image.name, "ready")
 
     first = page_of(client, shop["staff"])
-    time.sleep(1)
-    second = page_of(client, shop["staff"])
+    with clock.shifted(1):
+        second = page_of(client, shop["staff"])
 
     (srcset,) = re.findall(r'srcset="([^"]+)"', first)
     assert "X-Amz-Signature" in srcset

@@ -7,33 +7,30 @@ from contextlib import contextmanager
 from datetime import timedelta
 from unittest import mock
 
+import botocore.auth
 import botocore.signers
 from django.utils import timezone
 
 
 @contextmanager
-def set_back(seconds):
-    """Within the block, the clocks a ticket is dated and signed with read
-    ``seconds`` ago: Django's ``timezone.now`` (the ticket, the emulator's
-    policy) and botocore's (the expiration of a presigned POST). Every
-    thread sees it, a live server's too."""
+def shifted(seconds):
+    """Within the block, the clocks read ``seconds`` later (earlier, when
+    negative): Django's ``timezone.now`` (tickets, URL windows, backoffs,
+    the emulator's policy) and botocore's (the expiration of a presigned
+    POST, the date of a signature). Every thread sees it, a live server's
+    too; the store keeps its own."""
     shift = timedelta(seconds=seconds)
     django_now = timezone.now
     botocore_now = botocore.signers.get_current_datetime
     with (
-        mock.patch.object(timezone, "now", lambda: django_now() - shift),
-        mock.patch.object(botocore.signers, "get_current_datetime", lambda: botocore_now() - shift),
+        mock.patch.object(timezone, "now", lambda: django_now() + shift),
+        mock.patch.object(botocore.signers, "get_current_datetime", lambda: botocore_now() + shift),
+        mock.patch.object(botocore.auth, "get_current_datetime", lambda: botocore_now() + shift),
     ):
         yield
 
 
-@contextmanager
-def moved_on(seconds):
-    """Within the block, Django's ``timezone.now`` reads ``seconds`` later:
-    what waits for a backoff (a recorded delete, a deferred task) is due
-    without the test sleeping through it. The store's clock and botocore's
-    signatures keep the real time."""
-    shift = timedelta(seconds=seconds)
-    django_now = timezone.now
-    with mock.patch.object(timezone, "now", lambda: django_now() + shift):
-        yield
+def set_back(seconds):
+    """The clocks a ticket is dated and signed with, ``seconds`` ago: its
+    policy has expired when the store first sees it."""
+    return shifted(-seconds)

@@ -147,7 +147,7 @@ def test_the_task_retries_a_failed_delete_after_a_backoff(
     assert PendingDeletion.objects.get(key=first["key"]).attempts == 1, "not before its time"
     assert first["key"] in store.keys()
 
-    with clock.moved_on((record.next_attempt_at - timezone.now()).total_seconds() + 1):
+    with clock.shifted((record.next_attempt_at - timezone.now()).total_seconds() + 1):
         task_worker()
 
     assert store.keys() == [second["key"]]
