@@ -28,6 +28,7 @@ import uuid
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connections, router, transaction
@@ -36,7 +37,7 @@ from django.db.models.functions import Replace
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from uploads import deletions, events, renditions, returning
+from uploads import deletions, events, renditions, returning, tasks
 from uploads.backends import get_backend
 from uploads.backends.base import ObjectChanged, ObjectMissing
 from uploads.conf import upload_settings
@@ -650,8 +651,10 @@ def attach_locked(ticket, user, target, image, obj=None):
     unused = {incoming_key_of(ticket): Reason.UPLOADED}
     if old_name and old_name != new_name:
         unused.update(renditions.forget_image(old_name, target.kind, Reason.REPLACED))
-    deletions.schedule(unused)
-    renditions.request(new_name, target.kind)
+    keys = deletions.record(unused)
+    renditions.reset(new_name, target.kind)
+    # One task for both (uploads.tasks.image_attached), queued once committed.
+    transaction.on_commit(partial(tasks.after_attach, new_name, keys), robust=True)
     return ticket
 
 

@@ -30,9 +30,9 @@ TICKET_QUERIES = 3
 # (the binding is checked on that row), update it, forget the replaced
 # image's rendition set (one DELETE ... RETURNING its variants), record the
 # incoming and replaced objects for deletion, upsert the new image's
-# rendition set (one INSERT ... ON CONFLICT); after the commit, the two tasks
-# queued: the deletes and the renditions.
-CONFIRM_QUERIES = 12
+# rendition set (one INSERT ... ON CONFLICT); after the commit, one task
+# queued for the deletes and the renditions (uploads.tasks.image_attached).
+CONFIRM_QUERIES = 11
 # A session costs what a token costs: the user (the session comes from
 # the cache: SESSION_ENGINE cached_db).
 SESSION_EXTRA = 0
