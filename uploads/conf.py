@@ -29,8 +29,11 @@ DEFAULTS = {
     "MAX_SIZE": 10 * MIB,
     "MAX_PIXELS": 40_000_000,
     "MAX_SIDE": 12_000,
-    # Bytes of an object read to inspect its header at confirm.
-    "INSPECT_BYTES": 64 * 1024,
+    # Bytes of an object read to inspect its header at confirm: enough for
+    # nearly every header (a JPEG's larger metadata is skipped by ranged
+    # reads, uploads.inspect.jpeg_header), and with the requests around
+    # them under the 64 KiB a direct upload may cost the server (issue 17).
+    "INSPECT_BYTES": 48 * 1024,
     # Decode the whole image at confirm (reads the whole object).
     "FULL_DECODE": False,
     # Pin x-amz-checksum-sha256 in the policy when the client sends sha256.

@@ -15,6 +15,8 @@ the task and ``purge_uploads``:
                       delays), and the record stays until a delete succeeds
     retry_later()     the task's follow-up for what failed, at the next
                       attempt's time
+    record()          schedule()'s records alone, for confirm, which queues
+                      one task for its deletes and renditions (issue 17)
 
 Requests never wait on these deletes: the task runs them in the worker
 (``manage.py db_worker``), and ``purge_uploads`` retries whatever is left
@@ -42,14 +44,22 @@ def schedule(objects):
     """Record ``objects`` ({key: reason}) for deletion; the task deletes them
     once the current transaction commits. A key already recorded keeps its
     record."""
+    keys = record(objects)
+    if keys:
+        transaction.on_commit(partial(enqueue, keys), robust=True)
+
+
+def record(objects):
+    """Record ``objects`` ({key: reason}) for deletion, in the current
+    transaction, and return their keys: the caller hands them to a task once
+    it commits (``schedule``, or confirm's one task, ``uploads.tasks``)."""
     objects = {key: reason for key, reason in objects.items() if key}
-    if not objects:
-        return
-    PendingDeletion.objects.bulk_create(
-        [PendingDeletion(key=key, reason=reason) for key, reason in objects.items()],
-        ignore_conflicts=True,
-    )
-    transaction.on_commit(partial(enqueue, list(objects)), robust=True)
+    if objects:
+        PendingDeletion.objects.bulk_create(
+            [PendingDeletion(key=key, reason=reason) for key, reason in objects.items()],
+            ignore_conflicts=True,
+        )
+    return list(objects)
 
 
 def enqueue(keys, run_after=None):

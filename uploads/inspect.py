@@ -110,8 +110,8 @@ def jpeg_header(head, read, size):
     ``read(start, length)`` a ranged read of it. Metadata segments are
     skipped by their lengths without being read. The worst case reads
     ``len(head)`` bytes, then ``JPEG_EXTRA_READS`` ranged reads of
-    ``JPEG_READ_SIZE`` bytes: with the default ``INSPECT_BYTES`` (64 KiB),
-    64 KiB + 24 × 8 KiB = 256 KiB in 25 reads, whatever the file holds.
+    ``JPEG_READ_SIZE`` bytes: with the default ``INSPECT_BYTES`` (48 KiB),
+    48 KiB + 24 × 8 KiB = 240 KiB in 25 reads, whatever the file holds.
     """
     reader = RangedReader(head, read, size)
     kept = [b"\xff\xd8"]

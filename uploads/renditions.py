@@ -49,7 +49,7 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageCms, ImageFile, ImageOps
 
-from uploads import deletions
+from uploads import deletions, returning
 from uploads.keys import media_key
 from uploads.models import PendingDeletion, RenditionSet
 from uploads.targets import get_target, get_targets
@@ -123,14 +123,11 @@ def specs_of(kind):
     return get_target(kind).get_renditions()
 
 
-def derived_keys(original_name, kind):
+def derived_keys(original_name, kind, recorded=()):
     """The bucket keys every rendition of ``original_name`` may be at: the
-    names its specs give, and those its set recorded (specs may have
-    changed since)."""
+    names its specs give, and those its set recorded (``recorded``: the
+    set's ``variants``; specs may have changed since)."""
     names = {rendition_name(original_name, spec) for spec in specs_of(kind)}
-    recorded = RenditionSet.objects.filter(original=original_name).values_list(
-        "variants", flat=True
-    )
     for variants in recorded:
         names.update(variant["name"] for variant in variants.values())
     return {media_key(name) for name in names}
@@ -180,9 +177,15 @@ def forget(original_name, kind, reason):
     """Delete ``original_name``'s set, in the transaction that removes the
     original; returns its renditions' keys, ``{key: reason}``, for
     ``deletions.schedule``."""
-    keys = derived_keys(original_name, kind)
-    RenditionSet.objects.filter(original=original_name).delete()
-    return dict.fromkeys(keys, reason)
+    sets = RenditionSet.objects.filter(original=original_name)
+    if returning.supported(sets):
+        # One DELETE ... RETURNING rather than a read and a delete: it runs
+        # in every confirm that replaces an image (issue 17).
+        recorded = returning.delete_returning(sets, "variants")
+    else:
+        recorded = list(sets.values_list("variants", flat=True))
+        sets.delete()
+    return dict.fromkeys(derived_keys(original_name, kind, recorded), reason)
 
 
 def forget_image(original_name, kind, reason):

@@ -28,13 +28,16 @@ import uuid
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connections, router, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Replace
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from uploads import deletions, events, renditions
+from uploads import deletions, events, renditions, returning, tasks
 from uploads.backends import get_backend
 from uploads.backends.base import ObjectChanged, ObjectMissing
 from uploads.conf import upload_settings
@@ -273,7 +276,7 @@ def confirm_ticket(user, ticket_id):
     """
     backend = get_backend()
     with events.recorded("confirm", ticket=str(ticket_id), user=user.pk) as event:
-        ticket = claim_ticket(user, ticket_id, event)
+        ticket = claim_fresh(user, ticket_id, event) or claim_ticket(user, ticket_id, event)
         if ticket.status != Status.CONFIRMED:
             ticket = confirm_claimed(ticket, user, backend)
         event["outcome"] = "confirmed"
@@ -357,6 +360,53 @@ def remove_file(obj, *, kind):
         setattr(obj, target.field_name, "")
         obj.save(update_fields=[target.field_name])
         deletions.schedule(renditions.forget_image(name, kind, Reason.REPLACED))
+
+
+def claim_fresh(user, ticket_id, event):
+    """The common case in one statement: ``user``'s ticket for an existing
+    object, issued, unexpired and never claimed, read and claimed by one
+    conditional UPDATE ... RETURNING; ``None`` for any other (or on a
+    database without RETURNING), which ``claim_ticket`` looks at and
+    explains. The binding (that ``user`` may still change the object, of
+    the ticket's site) is checked when the attachment locks the object's
+    row (``attach_locked``): a ticket that fails it is answered as
+    ``claim_ticket`` would, its copy deleted and its claim given up."""
+    try:
+        ticket_id = uuid.UUID(str(ticket_id))
+    except ValueError:
+        return None  # not a ticket id: claim_ticket answers
+    now = timezone.now()
+    fresh = UploadTicket.objects.filter(
+        pk=ticket_id,
+        user=user,
+        status=Status.ISSUED,
+        final_key="",
+        object_id__isnull=False,
+        expires_at__gt=now - timedelta(seconds=upload_settings.CONFIRM_GRACE),
+    )
+    if not returning.supported(fresh):
+        return None
+    # The final key is the incoming one with "incoming/<ticket id>" replaced
+    # by a new random stem: object_key() of the row's site, folder and type,
+    # which are not known before it is read (checked below).
+    stem = uuid.uuid4().hex
+    (ticket,) = returning.update_returning(
+        fresh,
+        final_key=Replace(F("incoming_key"), Value(f"incoming/{ticket_id.hex}"), Value(stem)),
+        claimed_until=now + timedelta(seconds=upload_settings.CONFIRM_LEASE),
+    ) or (None,)
+    if ticket is None:
+        return None
+    event.update(
+        site=ticket.site_id, kind=ticket.kind, object_id=ticket.object_id, size=ticket.size
+    )
+    folder = get_target(ticket.kind).folder
+    if ticket.incoming_key != incoming_key_of(ticket) or ticket.final_key != object_key(
+        ticket.site_id, folder, stem, ticket.content_type
+    ):
+        refuse_tampered(ticket)
+        raise TicketTampered()
+    return ticket
 
 
 def claim_ticket(user, ticket_id, event, *, bound_to=None):
@@ -583,9 +633,15 @@ def attach_locked(ticket, user, target, image, obj=None):
     """The replaced object (with its renditions) and the uploaded one are
     recorded for deletion in this transaction and deleted after it commits;
     the new one's renditions are made once it commits. ``obj``: the
-    target's row, already locked."""
+    target's row, already locked.
+
+    The binding is checked here, on the locked row: that ``user`` may
+    change the object, and that it is of the ticket's site (a refusal rolls
+    the transaction back, and the caller deletes the copy)."""
     if obj is None:
         obj = target.get_object(user, ticket.object_id, lock=True)
+    if target.get_site_id(obj) != ticket.site_id:
+        raise NotFound()
     old_name = getattr(obj, target.field_name).name
     new_name = media_name_of(ticket.final_key)
     setattr(obj, target.field_name, new_name)
@@ -595,8 +651,10 @@ def attach_locked(ticket, user, target, image, obj=None):
     unused = {incoming_key_of(ticket): Reason.UPLOADED}
     if old_name and old_name != new_name:
         unused.update(renditions.forget_image(old_name, target.kind, Reason.REPLACED))
-    deletions.schedule(unused)
-    renditions.request(new_name, target.kind)
+    keys = deletions.record(unused)
+    renditions.reset(new_name, target.kind)
+    # One task for both (uploads.tasks.image_attached), queued once committed.
+    transaction.on_commit(partial(tasks.after_attach, new_name, keys), robust=True)
     return ticket
 
 

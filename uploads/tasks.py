@@ -5,9 +5,13 @@ picks the backend: the database one in production, run by
 ``manage.py db_worker``.
 """
 
+import logging
+
 from django_tasks import task
 
 from uploads import deletions, renditions
+
+logger = logging.getLogger(__name__)
 
 
 @task()
@@ -17,6 +21,29 @@ def delete_objects(keys):
     report = deletions.delete_recorded(keys)
     deletions.retry_later(report.failing)
     return {"deleted": len(report.deleted), "failing": len(report.failing)}
+
+
+@task()
+def image_attached(original_name, keys):
+    """What a confirm leaves to do once it commits, in one task rather than
+    two (each a row of the database backend, counted in confirm's queries,
+    issue 17): delete the objects it left unused (``keys``, recorded), then
+    make the new image's renditions. Either failing leaves the other done."""
+    try:
+        deleted = delete_objects.call(keys)
+    finally:
+        state = renditions.make(original_name)
+    return {**deleted, "renditions": state}
+
+
+def after_attach(original_name, keys):
+    """Queue ``image_attached``, on commit. Should the queue fail, the
+    records stay for ``purge_uploads`` and the set stays pending for
+    ``manage.py build_renditions``."""
+    try:
+        image_attached.enqueue(original_name, keys)
+    except Exception:
+        logger.exception("Could not queue what the attachment of %s leaves", original_name)
 
 
 @task()

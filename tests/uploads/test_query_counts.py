@@ -23,15 +23,16 @@ from tests.support.tickets import confirm, issue, ticket_request
 # come from the cache, as in production with Redis (inventory.permission_cache;
 # without it, one query: inventory.permissions.OneQueryModelBackend).
 TICKET_QUERIES = 3
-# The token; the claim (read the ticket, the product, claim it in one
-# conditional UPDATE); the attach, in a transaction whose BEGIN and COMMIT are
-# counted (round trips on PostgreSQL as on SQLite): confirm the ticket in one
-# conditional UPDATE, lock the product, update it, forget the replaced
-# image's rendition set (read its variants, delete it), record the incoming
-# and replaced objects for deletion, upsert the new image's rendition set
-# (one INSERT ... ON CONFLICT); after the commit, the two tasks queued: the
-# deletes and the renditions.
-CONFIRM_QUERIES = 15
+# The token; the claim: read and claim the ticket in one conditional
+# UPDATE ... RETURNING (uploads.services.claim_fresh); the attach, in a
+# transaction whose BEGIN and COMMIT are counted (round trips on PostgreSQL as
+# on SQLite): confirm the ticket in one conditional UPDATE, lock the product
+# (the binding is checked on that row), update it, forget the replaced
+# image's rendition set (one DELETE ... RETURNING its variants), record the
+# incoming and replaced objects for deletion, upsert the new image's
+# rendition set (one INSERT ... ON CONFLICT); after the commit, one task
+# queued for the deletes and the renditions (uploads.tasks.image_attached).
+CONFIRM_QUERIES = 11
 # A session costs what a token costs: the user (the session comes from
 # the cache: SESSION_ENGINE cached_db).
 SESSION_EXTRA = 0

@@ -17,7 +17,7 @@ from tests.support.tickets import confirm, upload
 # A stalled call gives up after 2 tries and botocore's pause between them
 # (at most 1 s).
 STALLED_CALL = 2 * STORE_TIMEOUT + 1
-INSPECT_BYTES = 64 * 1024
+INSPECT_BYTES = 48 * 1024
 
 
 @pytest.fixture(autouse=True)
