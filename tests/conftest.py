@@ -136,10 +136,10 @@ def tasks_run_at_once(settings):
 def renditions_only_where_marked(request, monkeypatch):
     """Making an image's renditions decodes it and encodes three WebPs, a
     tenth of a second or more on this machine after every confirm. Tests
-    marked ``renditions`` have them made; elsewhere the queue never gets
-    them, and each set stays pending, as with no worker running."""
+    marked ``renditions`` have them made; elsewhere the task leaves them,
+    and each set stays pending, as before a worker gets to it."""
     if request.node.get_closest_marker("renditions") is None:
-        monkeypatch.setattr("uploads.renditions.enqueue", lambda *args, **kwargs: None)
+        monkeypatch.setattr("uploads.renditions.make", lambda *args, **kwargs: None)
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ The original is whatever the uploader's client sent: confirm checks its
 header, not its every byte, so it may carry GPS coordinates in its EXIF,
 HTML after its end marker, or be cut short; and a phone photo is megabytes
 where a list needs kilobytes. Viewers get renditions instead, made here in
-the worker (``uploads.tasks.make_renditions``) after confirm commits:
+the worker after confirm commits (``uploads.tasks.image_attached``; a
+retry after a store failure is ``make_renditions``):
 
     decode     the whole image (a file that does not decode to its last
                pixel fails), at reduced scale where the format allows
@@ -41,7 +42,6 @@ import logging
 import math
 import posixpath
 from dataclasses import dataclass
-from functools import partial
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -149,13 +149,6 @@ def get_rendition_set(name):
 
 
 # --- Scheduling, in the transactions that change an original ---------------
-
-
-def request(original_name, kind):
-    """Create or reset ``original_name``'s set (pending), and queue its
-    making once the current transaction commits."""
-    reset(original_name, kind)
-    transaction.on_commit(partial(enqueue, original_name), robust=True)
 
 
 def reset(original_name, kind):
