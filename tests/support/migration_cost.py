@@ -18,9 +18,11 @@ from contextlib import contextmanager
 from unittest import mock
 
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from inventory.models import Product
-from legacy_media.stores import Bucket, content_type_of
+from legacy_media.stores import Bucket, Found, content_type_of
 from tests.support import socket_bytes
 from tests.support.legacy import set_name
 
@@ -42,23 +44,30 @@ def legacy_objects(client, bucket, sites, count, size):
 
 
 def download_and_upload(self, source, found, key):
-    """``Bucket.copy`` as a copy through the server would make it."""
+    """``Bucket.copy`` as a copy through the server would make it: the
+    PUT's answer (its ETag, the MD5 of the bytes received) verifies the
+    copy, as it does for a local file's PUT."""
     client, bucket = self.client, self.storage.bucket_name
     body = client.get_object(Bucket=bucket, Key=found.name, IfMatch=f'"{found.etag}"')["Body"]
     with body:
         data = body.read()
-    client.put_object(
+    response = client.put_object(
         Bucket=bucket, Key=key, Body=data, **self.backend.object_headers(content_type_of(key))
     )
+    return Found(key, len(data), response["ETag"].strip('"'))
 
 
 @contextmanager
 def image_bytes_counted():
     """A dict whose ``image`` is the image bytes that went through the
-    store's client meanwhile (GET answers' bodies, PUT bodies), and
-    ``socket`` all bytes through this process's sockets."""
-    counted = {"image": 0, "socket": 0}
+    store's client meanwhile (GET answers' bodies, PUT bodies),
+    ``requests`` the requests it sent, by operation, and ``socket`` all
+    bytes through this process's sockets."""
+    counted = {"image": 0, "socket": 0, "requests": {}}
     events = Bucket().client.meta.events
+
+    def sent(model, **kwargs):
+        counted["requests"][model.name] = counted["requests"].get(model.name, 0) + 1
 
     def got(parsed, **kwargs):
         counted["image"] += parsed.get("ContentLength", 0)
@@ -68,19 +77,21 @@ def image_bytes_counted():
 
     events.register("after-call.s3.GetObject", got)
     events.register("provide-client-params.s3.PutObject", putting)
+    events.register("before-call.s3", sent)
     before = dict(socket_bytes.counts)
     try:
         yield counted
     finally:
         events.unregister("after-call.s3.GetObject", got)
         events.unregister("provide-client-params.s3.PutObject", putting)
+        events.unregister("before-call.s3", sent)
         counted["socket"] = sum(socket_bytes.counts[k] - before[k] for k in before)
 
 
 def timed_migration(site, count):
     """Migrate ``site``'s rows; objects per second and bytes through here."""
     out = io.StringIO()
-    with image_bytes_counted() as counted:
+    with image_bytes_counted() as counted, CaptureQueriesContext(connection) as queries:
         started = time.perf_counter()
         call_command("migrate_images_to_multisite", "--site", str(site.pk), stdout=out)
         seconds = time.perf_counter() - started
@@ -90,6 +101,9 @@ def timed_migration(site, count):
         "objects_per_s": count / seconds,
         "image_bytes": counted["image"],
         "socket_bytes_per_object": counted["socket"] / count,
+        "store_requests_per_object": round(sum(counted["requests"].values()) / count, 2),
+        "store_requests": counted["requests"],
+        "db_queries_per_object": round(len(queries) / count, 2),
     }
 
 
