@@ -506,3 +506,13 @@ def test_a_copy_whose_answer_differs_from_its_source_is_not_followed(
     assert report_value(output, "Failed") == 8 - 1  # and the missing one
     assert "differs from its source" in errors
     assert dataset.name_of("bare") == "products/a.jpg"
+
+
+def test_more_workers_than_the_store_guard_allows_are_refused(dataset, files, settings):
+    settings.UPLOADS = {**getattr(settings, "UPLOADS", {}), "STORE_CONCURRENCY": 2}
+
+    with pytest.raises(CommandError, match="STORE_CONCURRENCY"):
+        call_command("migrate_images_to_multisite", "--workers", "3", stdout=io.StringIO())
+    failed, output, _ = migrate("--workers", "2")
+
+    assert report_value(output, "Migrated") == 7
