@@ -298,7 +298,13 @@ class Migration:
                 key = (row.target.model, row.target.field_name)
                 by_target.setdefault(key, (row.target, []))[1].append((row, move.destination))
         for target, pairs in by_target.values():
-            updated = {id(row) for row in update_rows(target, pairs)}
+            # At most BATCH rows a statement: SQLite parses the OR of their
+            # conditions as a tree at most 1,000 deep.
+            updated = {
+                id(row)
+                for start in range(0, len(pairs), self.BATCH)
+                for row in update_rows(target, pairs[start : start + self.BATCH])
+            }
             for row, destination in pairs:
                 if id(row) in updated:
                     self.report.add(migrated=1)

@@ -516,3 +516,50 @@ def test_more_workers_than_the_store_guard_allows_are_refused(dataset, files, se
     failed, output, _ = migrate("--workers", "2")
 
     assert report_value(output, "Migrated") == 7
+
+
+def test_rows_follow_their_copies_in_batches(store, files, sites, monkeypatch):
+    monkeypatch.setattr(plan.Migration, "BATCH", 3)
+    legacy.many(files, sites[0], 10)
+
+    failed, output, errors = migrate()
+
+    assert not failed, errors
+    assert report_value(output, "Migrated") == 10
+    for product in Product.objects.all():
+        assert product.image.name.startswith(f"sites/{sites[0].pk}/products/")
+        assert files.read(product.image.name)[64:] == product.name[1:].encode()  # its own
+
+
+def test_the_copy_of_an_object_uploaded_in_parts_is_checked_with_a_head(
+    s3_bucket, s3_client, sites
+):
+    # Its copy's ETag is not the source's: the copy's answer proves nothing.
+    parts = [b"a" * (5 * 1024 * 1024), b"b" * 1000]
+    upload = s3_client.create_multipart_upload(Bucket=s3_bucket, Key="products/big.jpg")
+    etags = [
+        s3_client.upload_part(
+            Bucket=s3_bucket,
+            Key="products/big.jpg",
+            UploadId=upload["UploadId"],
+            PartNumber=number,
+            Body=body,
+        )["ETag"]
+        for number, body in enumerate(parts, 1)
+    ]
+    s3_client.complete_multipart_upload(
+        Bucket=s3_bucket,
+        Key="products/big.jpg",
+        UploadId=upload["UploadId"],
+        MultipartUpload={
+            "Parts": [{"ETag": etag, "PartNumber": n} for n, etag in enumerate(etags, 1)]
+        },
+    )
+    product = Product.objects.create(site_configuration=sites[0], name="Big", cug="BIG")
+    legacy.set_name(product, "products/big.jpg")
+
+    # A HEAD of the old key and of the copy's place (one key in each folder:
+    # no listing), the copy, and the HEAD that checks its size.
+    assert requests_of_a_run() == {"HeadObject": 3, "CopyObject": 1}
+    product.refresh_from_db()
+    assert product.image.name.startswith(f"sites/{sites[0].pk}/products/big-")
