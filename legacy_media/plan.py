@@ -13,6 +13,11 @@ The rules that make it safe on a live system, twice, or after a crash:
   if it still holds the old name: a confirm that replaced the image during
   the migration is never overwritten. A row therefore always points to an
   object that exists.
+- Requests are few: where the credentials may list the bucket, one listing
+  per folder (1,000 keys a page) says which old files and which copies are
+  there, instead of a HEAD of each; the copy's answer (its ETag) verifies
+  it; the rows follow their copies in batches, a few statements per
+  ``BATCH`` copies. Without ``s3:ListBucket`` each key gets its HEAD.
 - Sources are deleted only on request, once no row anywhere refers to them
   and each of their copies checks out. Every verified copy is recorded in
   ``MigratedSource`` (see its docstring) before its rows are pointed at it,
@@ -31,6 +36,8 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
+from django.db import transaction
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from legacy_media.models import MigratedSource
@@ -59,14 +66,29 @@ class Row:
     def in_place(self):
         return self.name.startswith(self.folder + "/")
 
-    def update(self, new_name):
-        """Point the row at ``new_name`` if it still holds the old name."""
-        model = self.target.model
-        return bool(
-            model._default_manager.filter(pk=self.pk, **{self.target.field_name: self.name}).update(
-                **{self.target.field_name: new_name}
-            )
+
+def update_rows(target, pairs):
+    """Point each ``(row, new_name)`` of ``target`` at its new name if the
+    row still holds its old name, in one UPDATE; the rows updated. Should
+    not all be (a confirm replaced an image meanwhile), the rows are read
+    back in the same transaction to tell which."""
+    field_name = target.field_name
+    manager = target.model._default_manager
+    unchanged = Q()
+    for row, _ in pairs:
+        unchanged |= Q(pk=row.pk, **{field_name: row.name})
+    new_names = Case(
+        *(When(pk=row.pk, then=Value(name)) for row, name in pairs),
+        default=F(field_name),
+        output_field=target.model._meta.get_field(field_name),
+    )
+    with transaction.atomic():
+        if manager.filter(unchanged).update(**{field_name: new_names}) == len(pairs):
+            return [row for row, _ in pairs]
+        now = dict(
+            manager.filter(pk__in=[row.pk for row, _ in pairs]).values_list("pk", field_name)
         )
+    return [row for row, name in pairs if now.get(row.pk) == name]
 
 
 @dataclass
@@ -76,6 +98,8 @@ class Move:
     source: Found  # in the source store
     destination: str  # relative to the media root
     rows: list = field(default_factory=list)
+    existing: object = None  # the copy already there, if a listing told
+    listed: bool = False  # whether ``existing`` is known without a stat
 
 
 @dataclass
@@ -129,6 +153,8 @@ class Migration:
     total)`` follows the copies.
     """
 
+    BATCH = 100  # copies whose rows follow together
+
     def __init__(self, source, destination, *, workers=4, log=None, progress=None):
         self.source = source
         self.destination = destination
@@ -141,36 +167,23 @@ class Migration:
 
     def plan(self, rows, *, limit=None, check_destination=True):
         """The moves to make, and the rows that need none, counted."""
-        moves = {}
-        pending = 0
+        in_place, pending = [], []
         for row in rows:
             if row.in_place():
-                try:
-                    found = (
-                        self.destination.stat(self.destination.key(row.name))
-                        if check_destination
-                        else True
-                    )
-                except AccessDenied as error:
-                    self.report.add(missing=1)
-                    self.report.problem(f"{row}: {row.name} is missing or not readable", error)
-                    continue
-                except StoreError as error:
-                    self.report.add(failed=1)
-                    self.report.problem(f"{row}: {error}", error)
-                    continue
-                if found:
-                    self.report.add(in_place=1)
-                else:
-                    self.report.add(missing=1)
-                    self.report.problem(f"{row}: {row.name} is missing")
-                continue
-            if limit is not None and pending >= limit:
+                in_place.append(row)
+            elif limit is not None and len(pending) >= limit:
                 self.report.add(deferred=1)
-                continue
-            pending += 1
+            else:
+                pending.append(row)
+        if check_destination:
+            self.check_in_place(in_place)
+        else:
+            self.report.add(in_place=len(in_place))
+        listed = self.source.list_candidates({row.name for row in pending})
+        moves = {}
+        for row in pending:
             try:
-                source = self.source.find(row.name)
+                source = self.source.find(row.name, listed)
             except AccessDenied as error:
                 self.report.add(missing=1)
                 self.report.problem(f"{row}: {error}", error)
@@ -188,59 +201,137 @@ class Migration:
             move.rows.append(row)
         return list(moves.values())
 
+    def check_in_place(self, rows):
+        """Count the rows already in the layout whose file is there."""
+        listed = self.destination.listing({self.destination.key(row.name) for row in rows})
+        for row in rows:
+            key = self.destination.key(row.name)
+            try:
+                found = listed[key] if key in listed else self.destination.stat(key)
+            except AccessDenied as error:
+                self.report.add(missing=1)
+                self.report.problem(f"{row}: {row.name} is missing or not readable", error)
+                continue
+            except StoreError as error:
+                self.report.add(failed=1)
+                self.report.problem(f"{row}: {error}", error)
+                continue
+            if found:
+                self.report.add(in_place=1)
+            else:
+                self.report.add(missing=1)
+                self.report.problem(f"{row}: {row.name} is missing")
+
     # Running writes.
 
     def run(self, moves):
-        """Copy in worker threads; record each verified copy and point its
-        rows at it from this thread, so that the database has one writer
-        (SQLite refuses concurrent writes instead of waiting)."""
+        """Copy in worker threads; record each batch of verified copies and
+        point their rows at them from this thread, so that the database has
+        one writer (SQLite refuses concurrent writes instead of waiting)
+        and the worker threads no connection to close."""
         total = len(moves)
         self.progress(0, total)
+        listed = self.destination.listing({self.destination.key(m.destination) for m in moves})
+        for move in moves:
+            key = self.destination.key(move.destination)
+            move.listed = key in listed
+            move.existing = listed.get(key)
+        copied = []
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             futures = {pool.submit(self.copy_or_report, move): move for move in moves}
             for done, future in enumerate(as_completed(futures), 1):
                 if future.result():
-                    self.follow(futures[future])
+                    copied.append(futures[future])
+                if len(copied) >= self.BATCH:
+                    self.follow(copied)
+                    copied = []
                 self.progress(done, total)
+        self.follow(copied)
         return self.report
 
     def copy_or_report(self, move):
         try:
             self.copy(move)
+        except AccessDenied as error:
+            if not self.readable(move):
+                return False
+            self.report.add(failed=len(move.rows))
+            self.report.problem(f"{move.source.name}: {error}", error)
+            return False
         except (StoreError, OSError) as error:
             self.report.add(failed=len(move.rows))
             self.report.problem(f"{move.source.name}: {error}", error)
             return False
         return True
 
-    def follow(self, move):
-        """Record the copy, then point the rows at it. Killed in between,
-        the rows still name the source, which is therefore kept."""
-        MigratedSource.objects.get_or_create(
-            origin=self.source.describe(), source=move.source.name, destination=move.destination
-        )
-        for row in move.rows:
-            if row.update(move.destination):
-                self.report.add(migrated=1)
-                self.log(f"{row}: {row.name} -> {move.destination}")
-            else:
-                self.report.add(changed=1)
-                self.log(f"{row}: changed meanwhile, left alone")
+    def readable(self, move):
+        """After a refused copy: whether the source may be read. A listing
+        names objects the credentials may not read (``s3:GetObject`` is
+        granted per key); those are reported as a HEAD would have had them
+        reported while planning."""
+        try:
+            self.source.stat(move.source.name)
+        except AccessDenied as error:
+            for row in move.rows:
+                self.report.add(missing=1)
+                self.report.problem(f"{row}: {row.name} is missing or not readable (403)", error)
+            return False
+        except StoreError:
+            pass
+        return True
+
+    def follow(self, moves):
+        """Record the copies, then point the rows at them. Killed in
+        between, the rows still name their sources, which are therefore
+        kept."""
+        if not moves:
+            return
+        origin = self.source.describe()
+        records = [
+            MigratedSource(origin=origin, source=move.source.name, destination=move.destination)
+            for move in moves
+        ]
+        MigratedSource.objects.bulk_create(records, ignore_conflicts=True)
+        by_target = {}
+        for move in moves:
+            for row in move.rows:
+                key = (row.target.model, row.target.field_name)
+                by_target.setdefault(key, (row.target, []))[1].append((row, move.destination))
+        for target, pairs in by_target.values():
+            # At most BATCH rows a statement: SQLite parses the OR of their
+            # conditions as a tree at most 1,000 deep.
+            updated = {
+                id(row)
+                for start in range(0, len(pairs), self.BATCH)
+                for row in update_rows(target, pairs[start : start + self.BATCH])
+            }
+            for row, destination in pairs:
+                if id(row) in updated:
+                    self.report.add(migrated=1)
+                    self.log(f"{row}: {row.name} -> {destination}")
+                else:
+                    self.report.add(changed=1)
+                    self.log(f"{row}: changed meanwhile, left alone")
 
     def copy(self, move):
         """Copy the source unless a verified copy is already there."""
         key = self.destination.key(move.destination)
-        try:
-            existing = self.destination.stat(key)
-        except AccessDenied:
-            # AWS's answer for a key that holds nothing, without
-            # s3:ListBucket: copy, then look (a refusal then is real).
-            existing = None
+        if move.listed:
+            existing = move.existing
+        else:
+            try:
+                existing = self.destination.stat(key)
+            except AccessDenied:
+                # AWS's answer for a key that holds nothing, without
+                # s3:ListBucket: copy, then look (a refusal then is real).
+                existing = None
         if self.verified(move.source, existing):
             return
-        self.destination.copy(self.source, move.source, key)
+        written = self.destination.copy(self.source, move.source, key)
         self.report.add(copies=1, bytes_copied=move.source.size)
-        if not self.verified(move.source, self.destination.stat(key)):
+        if written is None:
+            written = self.destination.stat(key)
+        if not self.verified(move.source, written):
             raise StoreError(f"the copy at {key} differs from its source")
 
     def verified(self, source, copy):

@@ -17,6 +17,7 @@ storage's public ``client``.
 import hashlib
 import mimetypes
 import os
+import posixpath
 import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -94,17 +95,53 @@ class Store:
         raise NotImplementedError
 
     def copy(self, source, found, key):
-        """Write ``found``, of the store ``source``, at ``key`` here."""
+        """Write ``found``, of the store ``source``, at ``key`` here. The
+        copy as a ``Found`` when the store's answer proves what was written
+        (so that no ``stat`` need check it), else ``None``."""
         raise NotImplementedError
 
-    def find(self, name):
+    def listing(self, keys):
+        """What ``stat`` would say of each of ``keys`` it can tell at less
+        than a request per key, as a dict; the keys left out need a
+        ``stat``. A snapshot: good for planning, never for checking a copy
+        just made."""
+        return {}
+
+    def list_candidates(self, names):
+        """A ``listing`` for ``find`` of each of ``names``, in rounds: the
+        first candidate place of each name, then the next of those a round
+        did not find, so that the folders of places never tried are not
+        listed either."""
+        listed = {}
+        pending = set(names)
+        while pending:
+            wanted = set()
+            for name in list(pending):
+                for key in legacy_candidates(name):
+                    if key not in listed:
+                        wanted.add(key)
+                        break
+                    if listed[key] is not None:
+                        pending.discard(name)  # found
+                        break
+                else:
+                    pending.discard(name)  # missing
+            told = self.listing(wanted)
+            if not told:
+                break
+            listed.update(told)
+        return listed
+
+    def find(self, name, listed=None):
         """Where the old app's file of a row named ``name`` is: the first of
         its candidate places that holds an object. If none does but one
-        refused to say, the file is reported as missing or not readable."""
+        refused to say, the file is reported as missing or not readable.
+        ``listed`` is a ``listing`` of the candidates, if one was made."""
+        listed = listed or {}
         refused = False
         for key in legacy_candidates(name):
             try:
-                found = self.stat(key)
+                found = listed[key] if key in listed else self.stat(key)
             except AccessDenied:
                 refused = True
                 continue
@@ -161,22 +198,66 @@ class Bucket(Store):
         with self.failing_as_store_error("delete", key):
             self.backend.delete(key)
 
+    def listing(self, keys, page_size=1000):
+        """One listing per folder of ``keys`` (``ListObjectsV2``, 1,000 keys
+        a page) instead of a HEAD per key. A folder with one key to tell, or
+        whose listing is refused (no ``s3:ListBucket``), fails, or would
+        take more pages than it has keys to tell, is left to ``stat``."""
+        wanted = {}
+        for key in keys:
+            wanted.setdefault(posixpath.dirname(key), set()).add(key)
+        listed = {}
+        for folder, names in wanted.items():
+            if len(names) < 2:
+                continue
+            found = self.list_folder(folder + "/" if folder else "", len(names), page_size)
+            if found is not None:
+                listed.update({key: found.get(key) for key in names})
+        return listed
+
+    def list_folder(self, prefix, max_pages, page_size):
+        """The objects right under ``prefix`` by key, or ``None``."""
+        found = {}
+        params = {"Bucket": self.storage.bucket_name, "Prefix": prefix, "Delimiter": "/"}
+        for _ in range(max(1, max_pages)):
+            try:
+                with self.failing_as_store_error("list", prefix):
+                    page = self.client.list_objects_v2(MaxKeys=page_size, **params)
+            except StoreError:
+                return None
+            for item in page.get("Contents", ()):
+                found[item["Key"]] = Found(item["Key"], item["Size"], item["ETag"].strip('"'))
+            if not page.get("IsTruncated"):
+                return found
+            params["ContinuationToken"] = page["NextContinuationToken"]
+        return None
+
     def copy(self, source, found, key):
         """Within the bucket, a server-side copy of exactly ``found``: no
         bytes pass through here. From a folder, one PUT streamed from the
-        file, so that the copy's ETag is the file's MD5."""
+        file, so that the copy's ETag is the file's MD5.
+
+        The store's answer carries the copy's ETag. A copy of exactly
+        ``found`` (``CopySourceIfMatch``) whose ETag is ``found``'s MD5 has
+        its bytes, hence its size; a PUT's ETag is the MD5 of the bytes
+        received. The copy of an object uploaded in parts has an ETag of
+        its own, so its size is looked up (``None``)."""
         content_type = content_type_of(key)
         if isinstance(source, Bucket):
             with self.failing_as_store_error("copy", key):
-                self.backend.copy(found.name, key, f'"{found.etag}"', content_type)
-            return
+                etag = self.backend.copy(found.name, key, f'"{found.etag}"', content_type)
+            if "-" in found.etag:
+                return None
+            return Found(key, found.size, etag.strip('"'))
         with self.failing_as_store_error("put", key), open(source.path(found.name), "rb") as body:
-            self.client.put_object(
+            response = self.client.put_object(
                 Bucket=self.storage.bucket_name,
                 Key=key,
                 Body=body,
                 **self.backend.object_headers(content_type),
             )
+            size = os.fstat(body.fileno()).st_size
+        return Found(key, size, response["ETag"].strip('"'))
 
 
 class Folder(Store):

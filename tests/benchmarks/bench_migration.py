@@ -1,7 +1,10 @@
 """
 ``migrate_images_to_multisite`` on 2,000 legacy objects of 100 KB in
-SeaweedFS, four copies at a time: server-side copy (the command) against
-download and re-upload; objects per second and image bytes through the
+SeaweedFS, as many copies at a time as the store's guard allows
+(``UPLOADS["STORE_CONCURRENCY"]``): server-side copy (the command) against
+the same command downloading and re-uploading each object; on loopback, then
+through a 100 Mbit/s link with a 2 ms round trip (tests/support/link.py).
+Objects per second, store requests per object, and image bytes through the
 process (see tests/support/migration_cost.py).
 
 Prints a table and writes $BENCH_OUTPUT/migration.json (default: .bench/).
@@ -18,7 +21,7 @@ OUTPUT = Path(os.environ.get("BENCH_OUTPUT", Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_migration_by_server_side_copy(s3_bucket, s3_client, sites):
-    figures = migration_cost(s3_client, s3_bucket, sites)
+def test_migration_by_server_side_copy(s3_bucket, s3_client, sites, settings):
+    figures = migration_cost(s3_client, s3_bucket, sites, settings=settings)
     report(figures, OUTPUT)
     assert figures["server_side_image_bytes"] == 0

@@ -19,6 +19,7 @@ from legacy_media import plan
 from legacy_media.stores import Bucket
 from tests.support import legacy
 from tests.support.iam import readme_policy
+from uploads.backends.s3 import S3UploadBackend
 
 
 @pytest.fixture
@@ -435,4 +436,130 @@ def test_copies_within_the_bucket_are_server_side(s3_bucket, s3_client, sites):
         events.unregister("before-call.s3", recorded)
 
     assert operations.count("CopyObject") == 7
-    assert set(operations) == {"HeadObject", "CopyObject"}, "no image bytes through here"
+    assert set(operations) <= {"ListObjectsV2", "HeadObject", "CopyObject"}, (
+        "no image bytes through here"
+    )
+
+
+def requests_of_a_run(*args):
+    operations = []
+
+    def recorded(model, **kwargs):
+        operations.append(model.name)
+
+    events = Bucket().client.meta.events
+    events.register("before-call.s3", recorded)
+    try:
+        failed, _, errors = migrate(*args)
+    finally:
+        events.unregister("before-call.s3", recorded)
+    assert not failed, errors
+    return {name: operations.count(name) for name in set(operations)}
+
+
+def test_with_list_bucket_a_copy_costs_one_request(s3_bucket, s3_client, sites):
+    # One listing per folder tells which old files and which copies are
+    # there, and each copy's answer verifies it: no HEAD of any object.
+    legacy.many(legacy.BucketFiles(s3_client, s3_bucket), sites[0], 30)
+
+    assert requests_of_a_run() == {"ListObjectsV2": 2, "CopyObject": 30}
+    # A rerun finds every copy in one more listing, and copies nothing.
+    assert requests_of_a_run() == {"ListObjectsV2": 1}
+
+
+def test_without_list_bucket_each_object_gets_its_head(s3_bucket, s3_client, sites, aws_key):
+    aws_key(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject", "s3:PutObject"],
+                    "Resource": f"arn:aws:s3:::{s3_bucket}/*",
+                }
+            ],
+        }
+    )
+    legacy.many(legacy.BucketFiles(s3_client, s3_bucket), sites[0], 5)
+
+    # Each refused listing (source, destination), then a HEAD of the old
+    # file and of the copy's place, the copy; no HEAD after it.
+    assert requests_of_a_run() == {"ListObjectsV2": 2, "HeadObject": 10, "CopyObject": 5}
+
+
+def test_a_copy_whose_answer_differs_from_its_source_is_not_followed(
+    s3_bucket, s3_client, sites, monkeypatch
+):
+    dataset = legacy.build(legacy.BucketFiles(s3_client, s3_bucket), *sites)
+    real_copy = S3UploadBackend.copy
+
+    def copy_answering_another_etag(self, *args, **kwargs):
+        real_copy(self, *args, **kwargs)
+        return '"0123456789abcdef0123456789abcdef"'
+
+    monkeypatch.setattr(S3UploadBackend, "copy", copy_answering_another_etag)
+
+    failed, output, errors = migrate()
+
+    assert failed
+    assert report_value(output, "Migrated") == 0
+    assert report_value(output, "Failed") == 8 - 1  # and the missing one
+    assert "differs from its source" in errors
+    assert dataset.name_of("bare") == "products/a.jpg"
+
+
+def test_more_workers_than_the_store_guard_allows_are_refused(dataset, files, settings):
+    settings.UPLOADS = {**getattr(settings, "UPLOADS", {}), "STORE_CONCURRENCY": 2}
+
+    with pytest.raises(CommandError, match="STORE_CONCURRENCY"):
+        call_command("migrate_images_to_multisite", "--workers", "3", stdout=io.StringIO())
+    failed, output, _ = migrate("--workers", "2")
+
+    assert report_value(output, "Migrated") == 7
+
+
+def test_rows_follow_their_copies_in_batches(store, files, sites, monkeypatch):
+    monkeypatch.setattr(plan.Migration, "BATCH", 3)
+    legacy.many(files, sites[0], 10)
+
+    failed, output, errors = migrate()
+
+    assert not failed, errors
+    assert report_value(output, "Migrated") == 10
+    for product in Product.objects.all():
+        assert product.image.name.startswith(f"sites/{sites[0].pk}/products/")
+        assert files.read(product.image.name)[64:] == product.name[1:].encode()  # its own
+
+
+def test_the_copy_of_an_object_uploaded_in_parts_is_checked_with_a_head(
+    s3_bucket, s3_client, sites
+):
+    # Its copy's ETag is not the source's: the copy's answer proves nothing.
+    parts = [b"a" * (5 * 1024 * 1024), b"b" * 1000]
+    upload = s3_client.create_multipart_upload(Bucket=s3_bucket, Key="products/big.jpg")
+    etags = [
+        s3_client.upload_part(
+            Bucket=s3_bucket,
+            Key="products/big.jpg",
+            UploadId=upload["UploadId"],
+            PartNumber=number,
+            Body=body,
+        )["ETag"]
+        for number, body in enumerate(parts, 1)
+    ]
+    s3_client.complete_multipart_upload(
+        Bucket=s3_bucket,
+        Key="products/big.jpg",
+        UploadId=upload["UploadId"],
+        MultipartUpload={
+            "Parts": [{"ETag": etag, "PartNumber": n} for n, etag in enumerate(etags, 1)]
+        },
+    )
+    product = Product.objects.create(site_configuration=sites[0], name="Big", cug="BIG")
+    legacy.set_name(product, "products/big.jpg")
+
+    # A HEAD of the old key and of the copy's place (one key in each folder:
+    # no listing), the copy, and the HEAD that checks its size.
+    assert requests_of_a_run() == {"HeadObject": 3, "CopyObject": 1}
+    product.refresh_from_db()
+    assert product.image.name.startswith(f"sites/{sites[0].pk}/products/big-")

@@ -96,7 +96,8 @@ class UploadBackend(abc.ABC):
         In a bucket, the copy gets the headers this app chooses for every
         stored object (``content_type``, ``UPLOADS["CACHE_CONTROL"]``,
         ``UPLOADS["CONTENT_DISPOSITION"]``), whatever the upload carried;
-        files on disk have no headers."""
+        files on disk have no headers. Returns the copy's ETag where the
+        store answers one (``None`` on disk)."""
 
     @abc.abstractmethod
     def delete(self, key):

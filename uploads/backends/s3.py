@@ -108,8 +108,9 @@ class S3UploadBackend(UploadBackend):
 
     def copy(self, source, destination, etag, content_type):
         """Server-side copy of exactly the inspected object, with headers
-        chosen here: whatever the upload form carried is dropped."""
-        self.call(
+        chosen here: whatever the upload form carried is dropped. The
+        copy's ETag, as the store answered."""
+        response = self.call(
             "copy_object",
             Bucket=self.bucket,
             Key=destination,
@@ -119,6 +120,7 @@ class S3UploadBackend(UploadBackend):
             TaggingDirective="REPLACE",
             **self.object_headers(content_type),
         )
+        return response["CopyObjectResult"]["ETag"]
 
     def object_headers(self, content_type):
         """The headers of every object this app writes for good."""

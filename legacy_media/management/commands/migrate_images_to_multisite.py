@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from legacy_media.plan import Migration, collect_rows
 from legacy_media.stores import Bucket, Folder
+from uploads.conf import upload_settings
 from uploads.s3 import s3_enabled
 
 
@@ -34,7 +35,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--limit", type=int, help="Move at most this many rows; run again for the rest."
         )
-        parser.add_argument("--workers", type=int, default=4, help="Parallel copies (default 4).")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            help='Parallel copies (default and at most UPLOADS["STORE_CONCURRENCY"], the '
+            "calls to the store one process may have waiting at once).",
+        )
         parser.add_argument(
             "--delete-source",
             action="store_true",
@@ -44,13 +50,20 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
 
     def handle(self, *args, **options):
+        workers = options["workers"] or upload_settings.STORE_CONCURRENCY
+        if workers > upload_settings.STORE_CONCURRENCY:
+            # The store's guard (uploads.guard) would refuse the calls beyond.
+            raise CommandError(
+                f'--workers {workers} is more than UPLOADS["STORE_CONCURRENCY"] '
+                f"({upload_settings.STORE_CONCURRENCY}): raise that setting too."
+            )
         source, destination = self.stores(options["source_dir"])
         self.stdout.write(f"From {source.describe()} to {destination.describe()}.")
         show_progress = not options["no_progress"] and sys.stderr.isatty()
         migration = Migration(
             source,
             destination,
-            workers=options["workers"],
+            workers=workers,
             log=self.stdout.write if options["verbosity"] >= 2 else None,
             progress=self.draw_progress if show_progress else None,
         )
