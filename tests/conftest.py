@@ -1,7 +1,9 @@
 import json
 import os
+import tempfile
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from io import StringIO
 from pathlib import Path
 
@@ -72,17 +74,48 @@ def fast_password_hashing():
         yield
 
 
+STARTING_SEAWEEDFS = pytest.StashKey()
+# Fixtures that lead to SeaweedFS (storage_mode asks for it by name).
+STORE_FIXTURES = {"seaweedfs", "storage_mode"}
+
+
+def start_seaweedfs(config):
+    """SeaweedFS, starting in a thread of its own: it takes seconds to be
+    ready, nearly all of them waiting."""
+    folder = tempfile.TemporaryDirectory(prefix="seaweedfs-")
+    server = SeaweedFS(folder.name, access_key=ACCESS_KEY, secret_key=SECRET_KEY)
+    executor = ThreadPoolExecutor(max_workers=1)
+    started = executor.submit(server.start)
+    executor.shutdown(wait=False)
+    config.stash[STARTING_SEAWEEDFS] = (server, started, folder)
+
+
+def pytest_collection_finish(session):
+    """Start SeaweedFS as soon as the tests to run are known, if they may
+    need it: the tests that need no store fill its start-up (each
+    pytest-xdist worker has its own)."""
+    if any(STORE_FIXTURES & set(item.fixturenames) for item in session.items):
+        start_seaweedfs(session.config)
+
+
+def pytest_sessionfinish(session):
+    server, started, folder = session.config.stash.get(STARTING_SEAWEEDFS, (None, None, None))
+    if server is not None:
+        started.exception()  # not stopped while it starts
+        # Killed: its data is thrown away, so weed's seconds-long shutdown buys nothing.
+        server.stop(timeout=0)
+        folder.cleanup()
+
+
 @pytest.fixture(scope="session")
-def seaweedfs(tmp_path_factory):
+def seaweedfs(request):
     """A real S3 server for the whole run: policies, signatures and keys are
     enforced as a bucket would."""
-    server = SeaweedFS(
-        tmp_path_factory.mktemp("seaweedfs"), access_key=ACCESS_KEY, secret_key=SECRET_KEY
-    )
-    server.start()
-    yield server
-    # Killed: its data is thrown away, so weed's seconds-long shutdown buys nothing.
-    server.stop(timeout=0)
+    if STARTING_SEAWEEDFS not in request.config.stash:
+        start_seaweedfs(request.config)
+    server, started, _ = request.config.stash[STARTING_SEAWEEDFS]
+    started.result()
+    return server
 
 
 @pytest.fixture
