@@ -15,6 +15,9 @@ the upload backend, the health check, the commands):
 - **URLs dated by the caller.** ``url_signed_at()`` presigns a GET dated
   at a given time instead of now, so that the same arguments give the same
   URL (``uploads.media.stable_url`` dates it at the start of a window).
+- **Forms signed without botocore's per-call set-up.** ``presigned_post()``
+  gives what ``generate_presigned_post`` gives, but resolves the bucket's
+  address and signing region once per process: every ticket signs one.
 - **A public address.** ``AWS_S3_PUBLIC_ENDPOINT_URL`` is the store's address
   as browsers and phones reach it, when it differs from ``AWS_S3_ENDPOINT_URL``,
   the one the app uses (``http://s3:8333`` inside a compose network, say).
@@ -27,10 +30,11 @@ name (``connect_timeout=1``) overrides it for one instance.
 
 import functools
 import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import botocore
-from botocore.auth import SIGV4_TIMESTAMP, S3SigV4QueryAuth
+from botocore.auth import ISO8601, SIGV4_TIMESTAMP, S3SigV4PostAuth, S3SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.exceptions import NoCredentialsError
@@ -136,6 +140,16 @@ class DatedQueryAuth(S3SigV4QueryAuth):
         canonical_request = self.canonical_request(request)
         string_to_sign = self.string_to_sign(request, canonical_request)
         self._inject_signature_to_request(request, self.signature(string_to_sign, request))
+
+
+@dataclass(frozen=True)
+class PostTarget:
+    """Where a bucket's forms go and the region they are signed for, as
+    botocore resolved them for one form; ``None`` for a client that does
+    not sign forms with SigV4 (``signature_version="s3"``)."""
+
+    url: str
+    region: str
 
 
 def window_start(now, window):
@@ -279,6 +293,64 @@ class S3Connection(S3Storage):
             if credentials is None:
                 credentials = _shared_clients[key] = self._create_session().get_credentials()
         return credentials
+
+    def presigned_post(self, key, fields, conditions, expires_at):
+        """The ``{"url": ..., "fields": {...}}`` of a form, for the public
+        address, that lets a client POST ``key`` under ``conditions`` until
+        ``expires_at`` (a datetime): what ``generate_presigned_post`` gives.
+
+        botocore resolves the bucket's endpoint (its rule set) and emits its
+        events anew for every form, a fifth of a ticket's CPU, although the
+        answer is the same for every key of a bucket. So the first form of a
+        process is botocore's own; its URL and signing region are kept
+        (``PostTarget``), and the next forms are signed with them by
+        botocore's signer of forms (``S3SigV4PostAuth``): the same policy,
+        fields and signature as botocore's, the credentials read at each call
+        (a role's renew themselves).
+        """
+        target = self.post_target()
+        credentials = self.shared_credentials()
+        if target is None or credentials is None:
+            # botocore's own, each time: it says what is wrong, if anything.
+            post = self.signing_client.generate_presigned_post(
+                Bucket=self.bucket_name,
+                Key=key,
+                Fields=fields,
+                Conditions=conditions,
+                ExpiresIn=max(1, round((expires_at - timezone.now()).total_seconds())),
+            )
+            return {"url": post["url"], "fields": post["fields"]}
+        expiration = expires_at.astimezone(UTC) if expires_at.tzinfo else expires_at
+        request = AWSRequest(method="POST", url=target.url)
+        # As generate_presigned_post adds them: the key last in the fields,
+        # the bucket and the key last in the conditions.
+        request.context["s3-presign-post-fields"] = {**fields, "key": key}
+        request.context["s3-presign-post-policy"] = {
+            "expiration": expiration.strftime(ISO8601),
+            "conditions": [*conditions, {"bucket": self.bucket_name}, {"key": key}],
+        }
+        auth = S3SigV4PostAuth(credentials.get_frozen_credentials(), "s3", target.region)
+        auth.add_auth(request)
+        return {"url": target.url, "fields": request.context["s3-presign-post-fields"]}
+
+    def post_target(self):
+        """The ``PostTarget`` of this bucket at the public address, from one
+        form botocore signs, once per process."""
+        endpoint_url = self.public_endpoint_url or self.endpoint_url
+        key = (self.connection_key(endpoint_url), self.bucket_name, "post")
+        with _shared_clients_lock:
+            if key in _shared_clients:
+                return _shared_clients[key]
+        post = self.shared_client(endpoint_url).generate_presigned_post(
+            Bucket=self.bucket_name, Key="probe"
+        )
+        fields = post["fields"]
+        target = None
+        if fields.get("x-amz-algorithm") == "AWS4-HMAC-SHA256":
+            # "<access key>/<date>/<region>/s3/aws4_request"
+            target = PostTarget(post["url"], fields["x-amz-credential"].split("/")[-3])
+        with _shared_clients_lock:
+            return _shared_clients.setdefault(key, target)
 
     def windowed_url(self, name):
         """A presigned GET dated at the start of the current window

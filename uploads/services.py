@@ -187,6 +187,7 @@ def is_sha256_base64(value):
 
 # What makes a ticket open: its user's, issued, not expired.
 OPEN_TICKET_COLUMNS = ("user", "status", "expires_at")
+EXPIRES_AT = UploadTicket._meta.get_field("expires_at")
 
 
 def open_tickets(user_id, now):
@@ -201,18 +202,11 @@ def insert_within_limit(ticket, limit, now):
     ORM each time. Columns left None are omitted (NULL): a bare NULL in a
     SELECT list is text to PostgreSQL."""
     connection = connections[router.db_for_write(UploadTicket)]
-    quote = connection.ops.quote_name
     meta = UploadTicket._meta
-    fields = [f for f in meta.concrete_fields if getattr(ticket, f.attname) is not None]
-    user, status, expires = (quote(meta.get_field(name).column) for name in OPEN_TICKET_COLUMNS)
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
-        f" SELECT {', '.join(['%s'] * len(fields))}"
-        f" WHERE (SELECT COUNT(*) FROM {quote(meta.db_table)}"
-        f" WHERE {user} = %s AND {status} = %s AND {expires} > %s) < %s"
-    )
+    fields = tuple(f for f in meta.concrete_fields if getattr(ticket, f.attname) is not None)
+    sql = insert_within_limit_sql(connection, fields)
     values = [f.get_db_prep_save(getattr(ticket, f.attname), connection) for f in fields]
-    after = meta.get_field("expires_at").get_db_prep_value(now, connection)
+    after = EXPIRES_AT.get_db_prep_value(now, connection)
     with connection.cursor() as cursor:
         cursor.execute(sql, [*values, ticket.user_id, Status.ISSUED.value, after, limit])
         inserted = cursor.rowcount == 1
@@ -220,6 +214,32 @@ def insert_within_limit(ticket, limit, now):
         ticket._state.adding = False
         ticket._state.db = connection.alias
     return inserted
+
+
+# (database vendor, fields): the statement, for each set of columns.
+_insert_statements = {}
+
+
+def insert_within_limit_sql(connection, fields):
+    """The statement of ``insert_within_limit`` for ``fields``, written
+    once per kind of database and set of columns rather than at each
+    ticket: a ticket costs little enough CPU that writing it showed."""
+    key = (connection.vendor, fields)
+    sql = _insert_statements.get(key)
+    if sql is None:
+        sql = _insert_statements[key] = write_insert_within_limit(connection.ops.quote_name, fields)
+    return sql
+
+
+def write_insert_within_limit(quote, fields):
+    meta = UploadTicket._meta
+    user, status, expires = (quote(meta.get_field(name).column) for name in OPEN_TICKET_COLUMNS)
+    return (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
+        f" SELECT {', '.join(['%s'] * len(fields))}"
+        f" WHERE (SELECT COUNT(*) FROM {quote(meta.db_table)}"
+        f" WHERE {user} = %s AND {status} = %s AND {expires} > %s) < %s"
+    )
 
 
 def too_many_tickets(user, now):

@@ -1,5 +1,9 @@
 """The two backends' object operations, on SeaweedFS and on disk."""
 
+from datetime import UTC, datetime, timedelta
+
+import botocore.auth
+import botocore.signers
 import pytest
 from django.core.exceptions import SuspiciousFileOperation
 
@@ -7,6 +11,7 @@ from tests.support.modes import use_storages
 from uploads.backends import get_backend
 from uploads.backends.base import ObjectChanged, ObjectMissing
 from uploads.errors import StorageAccessDenied, StorageUnavailable
+from uploads.media import S3MediaStorage
 
 
 def test_object_operations_and_preconditions(store):
@@ -91,3 +96,28 @@ def test_a_missing_bucket_is_a_store_failure_not_a_missing_object(s3_bucket, set
             call()
         assert not isinstance(raised.value, StorageAccessDenied)
     assert "NoSuchBucket" in caplog.text
+
+
+@pytest.mark.parametrize("public", [False, True])
+def test_forms_are_signed_as_botocore_signs_them(s3_bucket, settings, monkeypatch, public):
+    """``presigned_post`` resolves the bucket's address once per process and
+    signs with botocore's signer of forms: the same form, field for field,
+    as ``generate_presigned_post``, at the public address too."""
+    if public:
+        settings.AWS_S3_PUBLIC_ENDPOINT_URL = "https://media.example.com"
+        use_storages(settings)
+    now = datetime(2026, 11, 24, 9, 30, 0, tzinfo=UTC)
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: now.replace(tzinfo=None))
+    monkeypatch.setattr(botocore.signers, "get_current_datetime", lambda: now.replace(tzinfo=None))
+    storage = S3MediaStorage()
+    key = "media/sites/1/products/incoming/a.jpg"
+    fields = {"key": key, "Content-Type": "image/jpeg"}
+    conditions = [{"key": key}, {"Content-Type": "image/jpeg"}, ["content-length-range", 5, 5]]
+    expected = storage.signing_client.generate_presigned_post(
+        Bucket=s3_bucket, Key=key, Fields=fields, Conditions=conditions, ExpiresIn=600
+    )
+
+    for _ in range(2):  # botocore's, then with the address kept
+        form = storage.presigned_post(key, fields, conditions, now + timedelta(seconds=600))
+        assert form == expected
+    assert form["url"].startswith("https://media.example.com" if public else "http://127.0.0.1")

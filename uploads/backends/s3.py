@@ -2,7 +2,6 @@ import logging
 import uuid
 
 from botocore.exceptions import BotoCoreError
-from django.utils import timezone
 
 from uploads.backends.base import ObjectChanged, ObjectInfo, ObjectMissing, UploadBackend
 from uploads.backends.s3_errors import STORE_ERRORS, Failure, classify, status_code
@@ -42,15 +41,9 @@ class S3UploadBackend(UploadBackend):
 
     def presign_post(self, policy):
         """Sign ``policy``; no request reaches the bucket."""
-        expires_in = max(1, round((policy.expires_at - timezone.now()).total_seconds()))
-        post = self.storage.signing_client.generate_presigned_post(
-            Bucket=self.bucket,
-            Key=policy.key,
-            Fields=policy.fields(),
-            Conditions=policy.conditions(),
-            ExpiresIn=expires_in,
+        return self.storage.presigned_post(
+            policy.key, policy.fields(), policy.conditions(), policy.expires_at
         )
-        return {"url": post["url"], "fields": post["fields"]}
 
     def probe(self):
         """A GET of a key that holds nothing: 404, or 403 from AWS when the
