@@ -10,14 +10,10 @@ process (see tests/support/migration_cost.py).
 Prints a table and writes $BENCH_OUTPUT/migration.json (default: .bench/).
 """
 
-import os
-from pathlib import Path
-
 import pytest
 
+from tests.support.bench_output import OUTPUT
 from tests.support.migration_cost import migration_cost, report
-
-OUTPUT = Path(os.environ.get("BENCH_OUTPUT", Path(__file__).resolve().parents[2] / ".bench"))
 
 
 @pytest.mark.django_db(transaction=True)

@@ -15,14 +15,11 @@ It measures whatever the app does; it checks no goal, so that it can be run
 before and after a change.
 """
 
-import os
-from pathlib import Path
-
+from tests.support.bench_output import OUTPUT
 from tests.support.browser import serve_from_bucket
 from tests.support.mobile_data import measure, report
 
 PRODUCTS = 25
-OUTPUT = Path(os.environ.get("BENCH_OUTPUT", Path(__file__).resolve().parents[2] / ".bench"))
 
 
 def test_mobile_data(

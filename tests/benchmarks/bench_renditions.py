@@ -8,12 +8,8 @@ worker (see tests/support/rendition_cost.py).
 Prints a table and writes $BENCH_OUTPUT/renditions.json (default: .bench/).
 """
 
-import os
-from pathlib import Path
-
+from tests.support.bench_output import OUTPUT
 from tests.support.rendition_cost import LARGEST, PHONE, rendition_cost, report
-
-OUTPUT = Path(os.environ.get("BENCH_OUTPUT", Path(__file__).resolve().parents[2] / ".bench"))
 
 
 def test_rendition_worker_time_and_memory(tmp_path):

@@ -13,13 +13,10 @@ endpoint's throughput, with a p99 at most twice its p99; printed, not
 asserted, so that it can be run before and after a change.
 """
 
-import os
-from pathlib import Path
-
+from tests.support.bench_output import OUTPUT
 from tests.support.load import add_sites, production_stack
 from tests.support.ticket_load import measure, report
 
-OUTPUT = Path(os.environ.get("BENCH_OUTPUT", Path(__file__).resolve().parents[2] / ".bench"))
 SECONDS = 10
 
 

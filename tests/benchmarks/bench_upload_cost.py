@@ -14,12 +14,8 @@ SeaweedFS on loopback (see tests/support/upload_cost.py).
 Prints a table and writes $BENCH_OUTPUT/upload_cost.json (default: .bench/).
 """
 
-import os
-from pathlib import Path
-
+from tests.support.bench_output import OUTPUT
 from tests.support.upload_cost import GOALS, cost_stack, report, upload_cost
-
-OUTPUT = Path(os.environ.get("BENCH_OUTPUT", Path(__file__).resolve().parents[2] / ".bench"))
 
 
 def test_server_cost_per_upload(tmp_path):

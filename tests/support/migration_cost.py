@@ -27,6 +27,7 @@ from django.test.utils import CaptureQueriesContext
 from inventory.models import Configuration, Product
 from legacy_media.stores import Bucket, Found, content_type_of
 from tests.support import socket_bytes
+from tests.support.bench_output import write_report
 from tests.support.legacy import set_name
 from tests.support.link import Link
 from tests.support.modes import use_storages
@@ -214,10 +215,4 @@ def table_of(figures):
 
 def report(figures, folder, name="migration"):
     """Print the table, write ``folder``/``name``.json; its path."""
-    print()
-    print(table_of(figures))
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.json"
-    path.write_text(json.dumps(figures, indent=2))
-    print(f"  written to {path}")
-    return path
+    return write_report(table_of(figures), json.dumps(figures, indent=2), folder, name)

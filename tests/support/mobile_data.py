@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from PIL import Image
 
 from inventory.models import Product
+from tests.support.bench_output import write_report
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, log_in, new_page
 from tests.support.photos import PHONE_SIZE, phone_photo
 
@@ -113,13 +114,7 @@ class Figures:
 def report(figures, folder):
     """Print the table; write the figures and goals to
     ``folder``/mobile_data.json, and return its path."""
-    print()
-    print(figures.table())
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "mobile_data.json"
-    path.write_text(figures.to_json())
-    print(f"  written to {path}")
-    return path
+    return write_report(figures.table(), figures.to_json(), folder, "mobile_data")
 
 
 def kilobytes(size):

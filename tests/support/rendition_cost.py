@@ -28,6 +28,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from tests.support.bench_output import write_report
 from tests.support.photos import phone_photo
 from tests.support.processes import dev_environment, python
 
@@ -199,13 +200,7 @@ def table_of(figures):
 
 def report(figures, folder, name="renditions"):
     """Print the table, write ``folder``/``name``.json; its path."""
-    print()
-    print(table_of(figures))
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.json"
-    path.write_text(json.dumps(figures, indent=2))
-    print(f"  written to {path}")
-    return path
+    return write_report(table_of(figures), json.dumps(figures, indent=2), folder, name)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 from dataclasses import asdict, dataclass, field
 
+from tests.support.bench_output import write_report
 from tests.support.load import percentile
 
 GOALS = {"throughput_ratio": ">= 0.7", "p99_ratio": "<= 2.0"}
@@ -210,10 +211,4 @@ def ticket_events(stack, site):
 
 def report(figures, folder):
     """Print the table; write the figures to ``folder``/tickets.json."""
-    print()
-    print(figures.table())
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "tickets.json"
-    path.write_text(figures.to_json())
-    print(f"  written to {path}")
-    return path
+    return write_report(figures.table(), figures.to_json(), folder, "tickets")

@@ -22,6 +22,7 @@ from pathlib import Path
 import requests
 from urllib3 import encode_multipart_formdata
 
+from tests.support.bench_output import write_report
 from tests.support.load import production_stack
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -321,10 +322,4 @@ def table_of(figures):
 
 def report(figures, folder, name="upload_cost"):
     """Print the table, write ``folder``/``name``.json; its path."""
-    print()
-    print(table_of(figures))
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.json"
-    path.write_text(json.dumps(figures, indent=2))
-    print(f"  written to {path}")
-    return path
+    return write_report(table_of(figures), json.dumps(figures, indent=2), folder, name)
