@@ -6,6 +6,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from io import StringIO
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.core.cache import cache
@@ -134,6 +135,29 @@ def playwright():
 
     with sync_playwright() as playwright:
         yield playwright
+
+
+@pytest.fixture(scope="session", autouse=True)
+def flush_restores_content_types(django_db_setup, django_db_blocker):
+    """After a test with real commits, Django empties every table, then
+    makes the content types and permissions again, app by app (the
+    post_migrate signal): some 50 ms a test, for hundreds of tests. Here
+    they come back as the test database was made, same ids, in two
+    INSERTs. Only the flush that follows a test is changed, not migrate."""
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.models import ContentType
+    from django.core.management.commands import flush
+
+    with django_db_blocker.unblock():
+        content_types = list(ContentType.objects.all())
+        permissions = list(Permission.objects.all())
+
+    def restore(verbosity, interactive, db, **kwargs):
+        ContentType.objects.using(db).bulk_create(content_types)
+        Permission.objects.using(db).bulk_create(permissions)
+
+    with mock.patch.object(flush, "emit_post_migrate_signal", restore):
+        yield
 
 
 @pytest.fixture(autouse=True)
