@@ -3,9 +3,11 @@ cached storages and the routes that depend on the mode are rebuilt."""
 
 import importlib
 
+from django.conf import settings
 from django.urls import clear_url_caches
 
 from project.storages import storages_for
+from uploads.s3 import s3_enabled
 
 
 def use_storages(settings):
@@ -17,14 +19,25 @@ def use_storages(settings):
     )
 
 
+# The routes made for each state of the settings they depend on.
+_routes = {}
+
+
 def reload_urlconf():
     """Routes that depend on settings (the emulator, media in DEBUG) are
-    decided when the URLconf is imported: import it again."""
+    decided when the URLconf is imported: import it again, or put back the
+    routes made the last time the settings were the same (hundreds of tests
+    switch modes, and the admin's routes take milliseconds to make)."""
     import project.urls
     import uploads.urls
 
-    importlib.reload(uploads.urls)
-    importlib.reload(project.urls)
+    state = (s3_enabled(), settings.DEBUG, settings.MEDIA_URL)
+    if state in _routes:
+        uploads.urls.urlpatterns, project.urls.urlpatterns = _routes[state]
+    else:
+        importlib.reload(uploads.urls)
+        importlib.reload(project.urls)
+        _routes[state] = uploads.urls.urlpatterns, project.urls.urlpatterns
     clear_url_caches()
 
 
