@@ -52,6 +52,24 @@ def kinds_of(item):
     return kinds | {kind for name, kind in FIXTURE_KINDS.items() if name in item.fixturenames}
 
 
+def pytest_ignore_collect(collection_path, config):
+    """Under ``-m "not slow"`` (``make test-fast``), a folder all of whose
+    tests are slow by KINDS is not even imported: tests/system's modules
+    import Playwright, Schemathesis and the generated client, a second of
+    CPU in every worker."""
+    if (
+        config.option.markexpr != "not slow"
+        or not collection_path.is_dir()
+        or not collection_path.is_relative_to(TESTS_DIR)
+    ):
+        return None
+    folder = collection_path.relative_to(TESTS_DIR).as_posix()
+    within = [kinds for name, kinds in KINDS.items() if f"{name}/".startswith(f"{folder}/")]
+    if folder in KINDS and all(kinds & set(SLOW_KINDS) for kinds in within):
+        return True
+    return None
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         for kind in kinds_of(item):
