@@ -156,21 +156,28 @@ def playwright():
 
 
 @pytest.fixture(scope="session", autouse=True)
-def flush_restores_content_types(django_db_setup, django_db_blocker):
+def flush_restores_content_types():
     """After a test with real commits, Django empties every table, then
     makes the content types and permissions again, app by app (the
     post_migrate signal): some 50 ms a test, for hundreds of tests. Here
-    they come back as the test database was made, same ids, in two
-    INSERTs. Only the flush that follows a test is changed, not migrate."""
+    the first flush of a database does that, and later ones put back what
+    it made, same ids, in two INSERTs. Only the flush after a test changes."""
     from django.contrib.auth.models import Permission
     from django.contrib.contenttypes.models import ContentType
     from django.core.management.commands import flush
 
-    with django_db_blocker.unblock():
-        content_types = list(ContentType.objects.all())
-        permissions = list(Permission.objects.all())
+    emit_post_migrate_signal = flush.emit_post_migrate_signal
+    made = {}
 
     def restore(verbosity, interactive, db, **kwargs):
+        if db not in made:
+            emit_post_migrate_signal(verbosity, interactive, db, **kwargs)
+            made[db] = (
+                list(ContentType.objects.using(db).all()),
+                list(Permission.objects.using(db).all()),
+            )
+            return
+        content_types, permissions = made[db]
         ContentType.objects.using(db).bulk_create(content_types)
         Permission.objects.using(db).bulk_create(permissions)
 
