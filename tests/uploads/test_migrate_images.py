@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 import pytest
 from django.conf import settings as django_settings
@@ -422,18 +423,8 @@ def test_killed_midway_then_rerun_completes(tmp_path):
 
 def test_copies_within_the_bucket_are_server_side(s3_bucket, s3_client, sites):
     legacy.build(legacy.BucketFiles(s3_client, s3_bucket), *sites)
-    operations = []
-
-    def recorded(model, **kwargs):
-        operations.append(model.name)
-
-    # Every request the command's client sends, as botocore makes it.
-    events = Bucket().client.meta.events
-    events.register("before-call.s3", recorded)
-    try:
+    with store_requests() as operations:
         migrate()
-    finally:
-        events.unregister("before-call.s3", recorded)
 
     assert operations.count("CopyObject") == 7
     assert set(operations) <= {"ListObjectsV2", "HeadObject", "CopyObject"}, (
@@ -441,7 +432,10 @@ def test_copies_within_the_bucket_are_server_side(s3_bucket, s3_client, sites):
     )
 
 
-def requests_of_a_run(*args):
+@contextmanager
+def store_requests():
+    """The operations of every request the command's client sends within
+    the block, as botocore makes them."""
     operations = []
 
     def recorded(model, **kwargs):
@@ -450,9 +444,14 @@ def requests_of_a_run(*args):
     events = Bucket().client.meta.events
     events.register("before-call.s3", recorded)
     try:
-        failed, _, errors = migrate(*args)
+        yield operations
     finally:
         events.unregister("before-call.s3", recorded)
+
+
+def requests_of_a_run(*args):
+    with store_requests() as operations:
+        failed, _, errors = migrate(*args)
     assert not failed, errors
     return {name: operations.count(name) for name in set(operations)}
 
