@@ -54,10 +54,15 @@ system-tools:
 # assertion-rewrites some 450 modules anew, seconds of each run.
 test test-fast bench: export PYTHONDONTWRITEBYTECODE =
 
+# Everything, on TEST_WORKERS processes (pytest-xdist): one runs the slow
+# tests one at a time, the others the rest meanwhile (tests/conftest.py
+# puts the slow tests in one xdist group; --dist loadgroup keeps it on one
+# worker). TEST_WORKERS=0: all in this process.
+TEST_WORKERS ?= 3
 test: $(VENV)/.installed system-tools
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # The quick loop while coding, in under a minute: no browser, fuzz or
 # process tests (marked slow, see tests/conftest.py), stop at the first

@@ -39,6 +39,8 @@ KINDS = {
 # Fixtures that start something for the test that asks for them.
 FIXTURE_KINDS = {"playwright": "browser", "redis_url": "process"}
 SLOW_KINDS = ("browser", "fuzz", "process")
+# The xdist group of the slow tests (see pytest_collection_modifyitems).
+SERIAL_GROUP = "slow"
 
 
 def kinds_of(item):
@@ -77,6 +79,11 @@ def pytest_collection_modifyitems(items):
         # `slow` stands for any of them: -m "not slow" is the fast loop.
         if any(item.get_closest_marker(kind) for kind in SLOW_KINDS):
             item.add_marker(pytest.mark.slow)
+            # Under `--dist loadgroup` (`make test`), one worker runs every
+            # slow test, one after another, while the others share the
+            # rest: slow tests bind fixed ports (make run's), load the box
+            # (gunicorn, Chromium) and start servers of their own.
+            item.add_marker(pytest.mark.xdist_group(SERIAL_GROUP))
 
 
 def pytest_configure(config):
