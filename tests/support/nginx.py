@@ -127,7 +127,11 @@ def buffering_proxy(upstream, folder):
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     proxy = Nginx(folder, port)
     try:
-        wait_for(f"{proxy.origin}/healthz", timeout=30, process=process)
+        try:
+            wait_for(f"{proxy.origin}/healthz", timeout=30, process=process)
+        except AssertionError as error:
+            log = (folder / "error.log").read_text() if (folder / "error.log").exists() else ""
+            raise AssertionError(f"nginx did not start ({error}): {log}") from None
         yield proxy
     finally:
         stop(process)
