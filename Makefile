@@ -37,15 +37,19 @@ run: $(VENV)/.installed
 # never downloads one), curl, jq and openssl for the README's curl example,
 # docker-compose (v1, no engine needed) to validate docker-compose.yml,
 # redis-server to run the compose stack's redis service without Docker,
-# wrk to load the API (tests/benchmarks/bench_tickets.py).
-# Each command is named after its package.
-SYSTEM_TOOLS := chromium curl jq openssl docker-compose redis-server wrk
+# wrk to load the API (tests/benchmarks/bench_tickets.py), nginx as the
+# buffering reverse proxy of the upload-cost benchmark (started on a free
+# port with its own configuration, tests/support/nginx.py; the package may
+# also start the system's nginx on port 80, which no test uses).
+# Each command is named after its package; nginx is in /usr/sbin, which a
+# user's PATH may leave out.
+SYSTEM_TOOLS := chromium curl jq openssl docker-compose redis-server wrk nginx
 # Debian data packages the tests read: real photographs for the mobile-data
 # benchmark and the upload size tests (tests/support/photos.py).
 SYSTEM_DATA := lomiri-wallpapers-16.04
 
 system-tools:
-	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null || [ -x /usr/sbin/$$tool ] || missing="$$missing $$tool"; done; \
 	for package in $(SYSTEM_DATA); do dpkg -s $$package >/dev/null 2>&1 || missing="$$missing $$package"; done; \
 	if [ -n "$$missing" ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; fi
 

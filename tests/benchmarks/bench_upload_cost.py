@@ -9,7 +9,10 @@ SeaweedFS on loopback (see tests/support/upload_cost.py).
   Django, written to the bucket with django-storages);
 - confirm's server-side latency at each size;
 - one 5 MB upload from a phone sending at 1 Mbit/s by each flow: how long
-  it held the worker.
+  it held the worker; then the same through nginx buffering the request
+  body in front of the worker (tests/support/nginx.py): how long it held
+  the worker, the bytes through nginx and the worker, and those on nginx's
+  disk.
 
 Prints a table and writes $BENCH_OUTPUT/upload_cost.json (default: .bench/).
 """

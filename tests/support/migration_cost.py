@@ -4,11 +4,12 @@
 copy through the server would do), for
 tests/benchmarks/bench_migration.py and its smoke test.
 
-One set of old objects, each named by a product of two sites (four with
-the link): the first site's rows move by download and re-upload, the
-second's by the command as it is, into folders of their own; then the same
-again through a ``tests.support.link.Link``, a network between this process
-and the store. Image bytes through this process are
+For each row set (a number of old objects of one size, in a folder of
+their own), each object is named by a product of two sites (four with the
+link): the first site's rows move by download and re-upload, the second's
+by the command as it is, into folders of their own; then the same again
+through a ``tests.support.link.Link``, a network between this process and
+the store. Image bytes through this process are
 counted from botocore's calls (GET answers' bodies, PUT bodies); the bytes
 through its sockets (``tests.support.socket_bytes``), headers included.
 """
@@ -37,14 +38,21 @@ GOALS = {"server_side_over_download_objects_per_s": 10, "server_side_image_bytes
 # A network between the server and the bucket: 100 Mbit/s each way, 2 ms
 # round trip (tests.support.link).
 LINK = (100e6 / 8, 0.001)
+# The row sets (objects, bytes each): issue 17's 2,000 objects of 100 KB,
+# and objects the size of a phone's photo as the old app stored it, sent
+# as taken: 2 MB, about the 12 MP JPEG of the renditions benchmark
+# (1.8 MiB), in the 1-4 MB phones save. Fewer of them, so that the row set
+# takes under two minutes: its slowest run, download and re-upload through
+# the link (2 MB each way per object, 6 objects/s at most), about 70 s.
+ROW_SETS = ((2000, 100_000), (300, 2_000_000))
 
 
 def legacy_objects(client, bucket, sites, count, size):
-    """``count`` old objects of ``size`` bytes, each the image of one
-    product of each of ``sites``."""
+    """``count`` old objects of ``size`` bytes in a folder of their own,
+    each the image of one product of each of ``sites``."""
     filler = bytes(size - 8)
     for number in range(count):
-        key = f"products/{number}.jpg"
+        key = f"products/{size}/{number}.jpg"
         client.put_object(Bucket=bucket, Key=key, Body=f"{number:08d}".encode() + filler)
         for site in sites:
             product = Product.objects.create(
@@ -148,43 +156,60 @@ def through_link(settings, rate, delay):
         link.stop()
 
 
-def migration_cost(client, bucket, sites, *, count=2000, size=100_000, settings=None, link=LINK):
-    """Both ways on loopback, and, given the test's ``settings``, both ways
-    again through a ``Link`` of ``link`` (bytes per second, one-way delay)."""
-    if settings is not None:
-        sites = [*sites[:2], *(Configuration.objects.create(site_name=f"Link {n}") for n in (1, 2))]
+def row_set(client, bucket, count, size, settings, link):
+    """One row set both ways on loopback, and, given the test's
+    ``settings``, both ways again through a ``Link`` of ``link`` (bytes per
+    second, one-way delay); each way on the rows of a site of its own."""
+    wheres = ("loopback", "link") if settings is not None else ("loopback",)
+    sites = [
+        Configuration.objects.create(site_name=f"{size} {where} {how}")
+        for where in wheres
+        for how in ("download", "server-side")
+    ]
     legacy_objects(client, bucket, sites, count, size)
-    figures = {
-        "objects": count,
-        "object_size": size,
-        "workers": upload_settings.STORE_CONCURRENCY,
-        "goals": GOALS,
-    }
+    figures = {"objects": count, "object_size": size}
+    figures["loopback"] = both_ways(sites[:2], count)
+    if settings is not None:
+        rate, delay = link
+        with through_link(settings, rate, delay):
+            figures["link"] = {
+                "mbit_per_s": rate * 8 / 1e6,
+                "round_trip_ms": 2 * delay * 1000,
+                **both_ways(sites[2:], count),
+            }
+    return figures
+
+
+def migration_cost(client, bucket, *, row_sets=ROW_SETS, settings=None, link=LINK):
+    """Each of ``row_sets`` (objects, bytes each) in turn (see ``row_set``)."""
+    figures = {"workers": upload_settings.STORE_CONCURRENCY, "goals": GOALS}
     socket_bytes.install()
     try:
-        figures["loopback"] = both_ways(sites[:2], count)
-        if settings is not None:
-            rate, delay = link
-            with through_link(settings, rate, delay):
-                figures["link"] = {
-                    "mbit_per_s": rate * 8 / 1e6,
-                    "round_trip_ms": 2 * delay * 1000,
-                    **both_ways(sites[2:], count),
-                }
+        figures["row_sets"] = [
+            row_set(client, bucket, count, size, settings, link) for count, size in row_sets
+        ]
     finally:
         socket_bytes.uninstall()
     figures["server_side_image_bytes"] = sum(
-        figures[where]["server_side_copy"]["image_bytes"]
+        rows[where]["server_side_copy"]["image_bytes"]
+        for rows in figures["row_sets"]
         for where in ("loopback", "link")
-        if where in figures
+        if where in rows
     )
     return figures
 
 
 def table_of(figures):
+    lines = [f"Migration of legacy objects, {figures['workers']} copies at a time"]
+    for rows in figures["row_sets"]:
+        lines.extend(row_set_lines(rows))
+    lines.append(f"  image bytes through the server: {figures['server_side_image_bytes']} (goal 0)")
+    return "\n".join(lines)
+
+
+def row_set_lines(figures):
     lines = [
-        f"Migration of {figures['objects']} legacy objects of {figures['object_size']:,} bytes, "
-        f"{figures['workers']} copies at a time",
+        f"{figures['objects']} objects of {figures['object_size']:,} bytes",
         f"{'where':>22} | {'how':>20} | {'objects/s':>9} | {'requests/object':>15} | "
         f"{'image bytes here':>16} | {'socket bytes/object':>19}",
     ]
@@ -209,8 +234,7 @@ def table_of(figures):
         lines.append(
             f"  {label}: server-side copy {ratio}× the objects per second (goal ≥ {goal}×)"
         )
-    lines.append(f"  image bytes through the server: {figures['server_side_image_bytes']} (goal 0)")
-    return "\n".join(lines)
+    return lines
 
 
 def report(figures, folder, name="migration"):

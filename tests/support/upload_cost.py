@@ -5,9 +5,12 @@ tests/benchmarks/bench_upload_cost.py and its smoke test.
 One gunicorn sync worker (``cost_stack``) serves the production settings
 plus the old app's proxy upload (``tests.support.proxy_upload``). Its CPU
 seconds (utime + stime from /proc/<pid>/stat) and the bytes it reads and
-writes (rchar, wchar from /proc/<pid>/io: sockets included) are read before
+writes through its sockets (``tests.support.socket_bytes``) are read before
 and after each run of uploads, made one at a time. How long a request held
 the worker is gunicorn's own figure (``duration_ms`` of its access log).
+The slow phone's uploads are made again through a buffering nginx in front
+of the same worker (``tests.support.nginx``), whose access log gives the
+bytes it carried and those it wrote to its disk.
 """
 
 import base64
@@ -24,6 +27,7 @@ from urllib3 import encode_multipart_formdata
 
 from tests.support.bench_output import write_report
 from tests.support.load import production_stack
+from tests.support.nginx import buffering_proxy
 
 TICK = os.sysconf("SC_CLK_TCK")
 KIB = 1024
@@ -154,15 +158,19 @@ class Run:
     count: int
     usage: Usage
     held: dict = field(default_factory=dict)
+    nginx: dict = None  # its bytes, when the run went through it
 
     def per_upload(self):
-        return {
+        figures = {
             "cpu_ms": 1000 * self.usage.cpu / self.count,
             "read_kib": self.usage.read / self.count / KIB,
             "written_kib": self.usage.written / self.count / KIB,
             "held_ms": 1000 * sum(map(sum, self.held.values())) / self.count,
             "confirm_ms": sorted(1000 * s for s in self.held.get("confirm", [])),
         }
+        for name, value in (self.nginx or {}).items():
+            figures[f"nginx_{name}_kib"] = value / self.count / KIB
+        return figures
 
 
 def kind_of(path):
@@ -173,20 +181,45 @@ def kind_of(path):
     return "proxy" if path.startswith("/bench/proxy/") else "other"
 
 
-def measure(stack, flow, body, products, token, rate=None):
+def measure(stack, flow, body, products, token, rate=None, origin=None):
     """Upload ``body`` once to each of ``products`` with ``flow`` (direct or
-    proxy), one at a time; the ``Run``."""
+    proxy), one at a time, to ``origin`` (gunicorn by default); the ``Run``."""
     pid = worker_pid(stack)
     logged = len(access_log(stack))
     before = Usage.of(stack)
     for product in products:
-        flow(stack.origin, token, product, body, rate)
+        flow(origin or stack.origin, token, product, body, rate)
     usage = Usage.of(stack) - before
     assert worker_pid(stack) == pid, "the worker was replaced during the run"
     held = {}
     for entry in access_log(stack)[logged:]:
         held.setdefault(kind_of(entry["path"]), []).append(entry["duration_ms"] / 1000)
     return Run(flow.__name__, len(body), len(products), usage, held)
+
+
+# The requests each flow sends to the app (through nginx, when in front).
+REQUESTS = {"direct": 2, "proxy": 1}
+
+
+def through_nginx(stack, proxy, flow, body, product, token, rate):
+    """One upload of ``body`` by ``flow`` at ``rate`` through ``proxy``, a
+    buffering nginx in front of the worker (``tests.support.nginx``): the
+    ``Run``, with nginx's bytes, received (from the phone and the worker),
+    sent (to both), and written to its disk (request bodies that outgrew
+    its memory buffer)."""
+    logged = len(proxy.access_log())
+    run = measure(stack, flow, body, [product], token, rate=rate, origin=proxy.origin)
+    # nginx logs a request just after its answer went out.
+    deadline = time.monotonic() + 5
+    while len(entries := proxy.access_log()[logged:]) < REQUESTS[run.flow]:
+        assert time.monotonic() < deadline, entries
+        time.sleep(0.05)
+    run.nginx = {
+        "received": sum(e["request_length"] + e["upstream_bytes_received"] for e in entries),
+        "sent": sum(e["bytes_sent"] + e["upstream_bytes_sent"] for e in entries),
+        "disk": sum(e["content_length"] for e in entries if e["body_file"]),
+    }
+    return run
 
 
 # --- The benchmark ------------------------------------------------------------
@@ -215,7 +248,8 @@ def sized_jpeg(size):
 def upload_cost(stack, *, sizes=SIZES, count=10, slow_size=5 * MB, slow_rate=125_000):
     """Item 2 and 4 of issue 17 at each of ``sizes`` (``count`` uploads of
     each flow), then item 3: one upload of ``slow_size`` at ``slow_rate``
-    bytes per second (1 Mbit/s) by each flow. The figures, as a dict."""
+    bytes per second (1 Mbit/s) by each flow, straight to the worker, then
+    through a buffering nginx in front of it. The figures, as a dict."""
     from tests.support.load import add_sites
 
     (site,) = add_sites(stack, "cost", sites=1, staff=1, products=count + 1)
@@ -232,10 +266,15 @@ def upload_cost(stack, *, sizes=SIZES, count=10, slow_size=5 * MB, slow_rate=125
         measure(stack, flow, sized_jpeg(slow_size), products[:1], token, rate=slow_rate)
         for flow in (proxy, direct)
     ]
-    return figures_of(runs, slow, slow_rate)
+    with buffering_proxy(stack.env["GUNICORN_BIND"], stack.workdir / "nginx") as front:
+        behind = [
+            through_nginx(stack, front, flow, sized_jpeg(slow_size), products[0], token, slow_rate)
+            for flow in (proxy, direct)
+        ]
+    return figures_of(runs, slow, slow_rate, behind)
 
 
-def figures_of(runs, slow, slow_rate):
+def figures_of(runs, slow, slow_rate, behind):
     table = {(run.flow, run.size): run.per_upload() for run in runs}
     sizes = sorted({run.size for run in runs})
     small, large = sizes[0], sizes[-1]
@@ -263,6 +302,12 @@ def figures_of(runs, slow, slow_rate):
         for size in sizes
     ]
     held = {run.flow: run.per_upload()["held_ms"] for run in slow}
+
+    def phones(held_ms):
+        """Phones uploading back to back one worker serves in the time one
+        phone takes to send its photo."""
+        return int(slow[0].size / slow_rate * 1000 / held_ms)
+
     one_mb = min(sizes, key=lambda size: abs(size - MB))
     return {
         "by_size": by_size,
@@ -284,10 +329,20 @@ def figures_of(runs, slow, slow_rate):
             "rate_bytes_per_s": slow_rate,
             "proxy_held_ms": held["proxy"],
             "direct_held_ms": held["direct"],
-            # One worker, phones uploading back to back: how many it serves
-            # in the time one phone takes to send its photo.
-            "phones_per_worker_direct": int(slow[0].size / slow_rate * 1000 / held["direct"]),
+            "phones_per_worker_direct": phones(held["direct"]),
             "phones_per_worker_proxy": 1,
+            # nginx (proxy_request_buffering on) in front of the same worker.
+            "behind_nginx": {
+                run.flow: {
+                    **{
+                        key: value
+                        for key, value in run.per_upload().items()
+                        if key in ("held_ms", "read_kib", "written_kib") or key.startswith("nginx_")
+                    },
+                    "phones_per_worker": phones(run.per_upload()["held_ms"]),
+                }
+                for run in behind
+            },
         },
         "slow_phone_direct_held_ms": held["direct"],
         "goals": GOALS,
@@ -314,6 +369,17 @@ def table_of(figures):
         f" {slow['direct_held_ms']:.0f} ms (direct: ticket + confirm);"
         f" one worker serves {slow['phones_per_worker_direct']} uploading phones"
     )
+    lines.append(
+        "  behind nginx (request buffering): worker held | nginx in | nginx out |"
+        " nginx disk | worker in | worker out | phones a worker"
+    )
+    for flow, row in slow["behind_nginx"].items():
+        lines.append(
+            f"  {flow:>6}: {row['held_ms']:>8.0f} ms | {row['nginx_received_kib']:>6.0f}KiB |"
+            f" {row['nginx_sent_kib']:>7.0f}KiB | {row['nginx_disk_kib']:>8.0f}KiB |"
+            f" {row['read_kib']:>7.0f}KiB | {row['written_kib']:>8.0f}KiB |"
+            f" {row['phones_per_worker']:>15}"
+        )
     for name, goal in GOALS.items():
         value = figures[name]
         lines.append(f"  {name}: {value:.3g} (goal ≤ {goal}) {'ok' if value <= goal else 'MISSED'}")
