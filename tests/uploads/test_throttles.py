@@ -2,6 +2,10 @@
 round trip on a real Redis and as DRF's own throttle on any other cache;
 the same answers either way."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
+
 import pytest
 import redis
 from django.core.cache import cache
@@ -11,6 +15,7 @@ from rest_framework.test import APIClient
 from tests.support.clock import shifted
 from tests.support.images import jpeg
 from tests.support.tickets import issue, ticket_request
+from uploads.api.throttles import TicketIssueThrottle
 
 
 @pytest.fixture(params=["redis", "locmem"])
@@ -112,3 +117,26 @@ def test_a_ticket_makes_two_redis_round_trips(redis_url, settings, staff, produc
 
     sent = {name: calls for name, calls in commands(server).items() if name not in SCRIPTED}
     assert sent == {"evalsha": 3, "mget": 3}
+
+
+def test_requests_at_the_same_moment_never_pass_the_limit_on_redis(redis_url, settings):
+    """Each check reads, trims and records in one script: requests that
+    arrive together cannot all read the same history and all pass, as they
+    could with a read then a write."""
+    settings.CACHES = {"default": {"BACKEND": "project.cache.RedisCache", "LOCATION": redis_url}}
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"upload_tickets": "5/minute"},
+    }
+    request = SimpleNamespace(user=SimpleNamespace(pk=1, is_authenticated=True), META={})
+    start = threading.Barrier(16)
+
+    def check(_):
+        throttle = TicketIssueThrottle()
+        start.wait()
+        return throttle.allow_request(request, None)
+
+    with ThreadPoolExecutor(16) as pool:
+        allowed = list(pool.map(check, range(16)))
+
+    assert allowed.count(True) == 5
