@@ -10,6 +10,8 @@ on any other cache (each process's own memory in development and tests) it
 is DRF's throttle, unchanged.
 """
 
+import functools
+
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache import cache as default_cache
 from django.core.cache.backends.redis import RedisCache
@@ -41,22 +43,26 @@ redis.call("EXPIRE", key, ARGV[2])
 return false
 """
 
-_script = None
+
+@functools.cache
+def sliding_log_script():
+    """The script with its digest, computed once; it runs on the client
+    given at each call (EVALSHA, loaded on a server that does not know it
+    yet). redis-py is imported only here: only a RedisCache needs it."""
+    from redis.commands.core import Script
+
+    return Script(None, SLIDING_LOG.encode())
 
 
 def sliding_log(cache, key, now, duration, num_requests):
     """Run ``SLIDING_LOG`` on ``cache``'s server: ``None`` when the request
     is allowed (and recorded), else the history that refuses it, newest
-    first. EVALSHA, with the script loaded once per server on a miss."""
-    global _script
+    first."""
     # Django's RedisCache keeps its client behind ``_cache``; its
     # get_client() picks the server by key, as the cache's own writes do.
     client = cache._cache.get_client(key, write=True)
-    if _script is None:
-        # Only the script's digest is kept: it runs on ``client`` below.
-        _script = client.register_script(SLIDING_LOG)
     keys = [cache.make_and_validate_key(key)]
-    history = _script(keys=keys, args=[now, duration, num_requests], client=client)
+    history = sliding_log_script()(keys=keys, args=[now, duration, num_requests], client=client)
     return None if history is None else [float(time) for time in history]
 
 
