@@ -77,12 +77,28 @@ def test_each_user_has_a_limit_of_their_own(throttle_cache, api, product, make_u
     assert ask(other, product).status_code == 429
 
 
-def test_the_limit_holds_after_the_entry_expires(throttle_cache, api, product):
-    """No history (expired, or never made) is an empty window."""
+def test_a_history_gone_from_the_cache_is_an_empty_window(throttle_cache, api, product):
+    """An entry the cache dropped (expired, evicted, flushed) counts nothing."""
     issue(api, product, jpeg())
     issue(api, product, jpeg())
     cache.clear()
     issue(api, product, jpeg())
+
+
+def test_the_history_expires_a_window_after_the_last_request(redis_url, settings, api, product):
+    """As DRF's cache entry does: Redis keeps a user's history no longer
+    than the window."""
+    settings.CACHES = {"default": {"BACKEND": "project.cache.RedisCache", "LOCATION": redis_url}}
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"upload_tickets": "2/minute"},
+    }
+    issue(api, product, jpeg())
+    server = redis.Redis.from_url(redis_url)
+
+    (key,) = server.keys("*throttle_upload_tickets_*")
+    assert 55 <= server.ttl(key) <= 60
+    assert server.llen(key) == 1
 
 
 # The commands SLIDING_LOG runs inside Redis: Redis counts them too.
