@@ -5,10 +5,11 @@ call.
 Django's ``RedisCacheClient.get_client()`` makes a new ``redis.Redis`` for
 every cache call, on the shared connection pool. redis-py 8 builds each
 client's table of response callbacks anew (about 60 µs of CPU, as much as
-the round trip itself), and a ticket makes three cache calls (the throttle's
-read and write, the permissions). A ``redis.Redis`` on a connection pool is
-safe to share between threads (each command borrows a connection from the
-pool), so one per pool does the same work. Everything else is Django's.
+the round trip itself), and every cache call pays it (a ticket makes two:
+its throttle's script, ``uploads.api.throttles``, and the permissions). A
+``redis.Redis`` on a connection pool is safe to share between threads (each
+command borrows a connection from the pool), so one per pool does the same
+work. Everything else is Django's.
 """
 
 from django.core.cache.backends import redis as django_redis

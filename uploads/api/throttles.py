@@ -1,10 +1,110 @@
+"""
+The ticket throttle, in one Redis round trip when the cache is Redis.
+
+DRF's ``SimpleRateThrottle`` keeps each client's history (the times of its
+allowed requests, newest first) as one cache value: a read, then a write,
+two round trips on every request, and two requests that read the same
+history at once both pass. ``RedisRateThrottleMixin`` runs the same rule in
+one Lua script (``SLIDING_LOG``) that reads, trims and appends atomically;
+on any other cache (each process's own memory in development and tests) it
+is DRF's throttle, unchanged.
+"""
+
+import functools
+
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache import cache as default_cache
+from django.core.cache.backends.redis import RedisCache
+from django.utils import timezone
 from rest_framework.settings import api_settings
 from rest_framework.throttling import UserRateThrottle
 
 from uploads.conf import upload_settings
 
+# DRF's rule (SimpleRateThrottle.allow_request) on a Redis list, newest
+# first. KEYS[1]: the list; ARGV: now, the window in seconds, the requests
+# allowed in it. Drops the times at least a window old, then records now
+# and answers nil when fewer than the limit remain, else answers the
+# remaining times (for ``wait()``) and records nothing. The list lives a
+# window after its last addition, as DRF's cache entry does.
+SLIDING_LOG = """
+local key = KEYS[1]
+local now = tonumber(ARGV[1])
+local oldest = redis.call("LINDEX", key, -1)
+while oldest and tonumber(oldest) <= now - tonumber(ARGV[2]) do
+  redis.call("RPOP", key)
+  oldest = redis.call("LINDEX", key, -1)
+end
+if redis.call("LLEN", key) >= tonumber(ARGV[3]) then
+  return redis.call("LRANGE", key, 0, -1)
+end
+redis.call("LPUSH", key, ARGV[1])
+redis.call("EXPIRE", key, ARGV[2])
+return false
+"""
 
-class TicketIssueThrottle(UserRateThrottle):
+
+@functools.cache
+def sliding_log_script():
+    """The script with its digest, computed once; it runs on the client
+    given at each call (EVALSHA, loaded on a server that does not know it
+    yet). redis-py is imported only here: only a RedisCache needs it."""
+    from redis.commands.core import Script
+
+    return Script(None, SLIDING_LOG.encode())
+
+
+def sliding_log(cache, key, now, duration, num_requests):
+    """Run ``SLIDING_LOG`` on ``cache``'s server: ``None`` when the request
+    is allowed (and recorded), else the history that refuses it, newest
+    first."""
+    # Django's RedisCache keeps its client behind ``_cache``; its
+    # get_client() picks the server by key, as the cache's own writes do.
+    client = cache._cache.get_client(key, write=True)
+    keys = [cache.make_and_validate_key(key)]
+    history = sliding_log_script()(keys=keys, args=[now, duration, num_requests], client=client)
+    return None if history is None else [float(time) for time in history]
+
+
+class RedisRateThrottleMixin:
+    """For a ``SimpleRateThrottle``: the same rate, history, 429 and
+    ``Retry-After`` (``wait()`` is DRF's, on the history the script
+    returns), in one round trip and without the read-then-write race. The
+    history is a Redis list under the throttle's key plus ``:log``, so that
+    it never meets an entry DRF's throttle left under the key itself.
+
+    The clock is Django's (``timezone.now``, what tests move), read by the
+    app as DRF's ``time.time`` is: instances whose clocks differ count the
+    window from their own."""
+
+    def timer(self):
+        return timezone.now().timestamp()
+
+    def redis_cache(self):
+        """The throttle's cache if it is Redis, else ``None``. DRF's
+        default is ``django.core.cache.cache``, a proxy to the default
+        cache, which is no ``RedisCache`` itself."""
+        cache = self.cache
+        if cache is default_cache:
+            cache = caches[DEFAULT_CACHE_ALIAS]
+        return cache if isinstance(cache, RedisCache) else None
+
+    def allow_request(self, request, view):
+        cache = self.redis_cache()
+        if self.rate is None or cache is None:
+            return super().allow_request(request, view)
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        self.now = self.timer()
+        history = sliding_log(cache, f"{self.key}:log", self.now, self.duration, self.num_requests)
+        if history is None:
+            return True
+        self.history = history
+        return self.throttle_failure()
+
+
+class TicketIssueThrottle(RedisRateThrottleMixin, UserRateThrottle):
     """Ticket requests per user: the ``upload_tickets`` rate of
     ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` when the project names that
     scope, else ``UPLOADS["TICKET_RATE"]``, so that a project that sets
