@@ -154,15 +154,15 @@ def get_rendition_set(name):
     return get_renditions([name]).get(name)
 
 
-# --- Scheduling, in the transactions that change an original ---------------
+# --- Scheduling: the sets of originals attached, replaced and removed -------
 
 
 def reset(original_name, kind):
-    """``original_name``'s set, created or reset to pending. Its variants
-    are forgotten, not deleted: their names stay those of its specs, and
-    the next making overwrites them. One upsert (INSERT ... ON CONFLICT DO
-    UPDATE) rather than update_or_create's savepoints, locking read and
-    write: it runs in every confirm's transaction (issue 17)."""
+    """``original_name``'s set, created or reset to pending, for
+    ``build_renditions``. Its variants are forgotten, not deleted: their
+    names stay those of its specs, and the next making overwrites them. One
+    upsert (INSERT ... ON CONFLICT DO UPDATE) rather than update_or_create's
+    savepoints, locking read and write."""
     (rendition_set,) = RenditionSet.objects.bulk_create(
         [RenditionSet(original=original_name, kind=kind, state=State.PENDING)],
         update_conflicts=True,
@@ -225,12 +225,12 @@ def forget_orphans():
 
 def forget(original_name, kind, reason):
     """Delete ``original_name``'s set, in the transaction that removes the
-    original; returns its renditions' keys, ``{key: reason}``, for
-    ``deletions.schedule``."""
+    original (or, for a replaced one, in the worker); returns its
+    renditions' keys, ``{key: reason}``, for ``deletions.schedule``."""
     sets = RenditionSet.objects.filter(original=original_name)
     if returning.supported(sets):
         # One DELETE ... RETURNING rather than a read and a delete: it runs
-        # in every confirm that replaces an image (issue 17).
+        # after every confirm that replaces an image.
         recorded = returning.delete_returning(sets, "variants")
     else:
         recorded = list(sets.values_list("variants", flat=True))
