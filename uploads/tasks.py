@@ -35,11 +35,11 @@ def image_attached(original_name, keys, kind=None, replaced=""):
     - create the new image's set, if it is still attached, and make its
       renditions.
 
-    Either failing leaves the other done. ``kind`` None: queued by a
-    confirm that made the set in its transaction (before this task did)."""
+    Either failing leaves the other done. ``kind`` None: a task queued by
+    an earlier release, whose confirm wrote both sets itself."""
     try:
         if replaced:
-            keys = [*keys, *renditions.forget_replaced(replaced, kind)]
+            keys = list(dict.fromkeys([*keys, *renditions.forget_replaced(replaced, kind)]))
         deleted = delete_objects.call(keys)
     finally:
         state = None

@@ -251,6 +251,16 @@ def test_a_task_run_after_its_image_was_replaced_makes_no_set(store, api, produc
     assert set(store.rendition_keys()) == made
 
 
+def test_a_task_queued_by_the_earlier_release_still_makes_its_renditions(store, api, product):
+    """Tasks queued before an upgrade name no kind: their confirm made the
+    set, pending, and the task makes it."""
+    attach(store, api, product, jpeg())
+    made = rendition_set(product)
+    renditions.reset(made.original, "product")
+
+    assert tasks.image_attached.call(made.original, [])["renditions"] == "ready"
+
+
 def test_renditions_of_specs_changed_since_go_with_the_replaced_image(
     store, api, product, task_worker, monkeypatch
 ):
