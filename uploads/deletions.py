@@ -15,8 +15,10 @@ the task and ``purge_uploads``:
                       delays), and the record stays until a delete succeeds
     retry_later()     the task's follow-up for what failed, at the next
                       attempt's time
-    record()          schedule()'s records alone, for confirm, which queues
-                      one task for its deletes and renditions (issue 17)
+    record()          schedule()'s records alone, for callers that delete
+                      them next: confirm, which queues one task for its
+                      deletes and renditions (issue 17), that task, and
+                      ``purge_uploads``
 
 Requests never wait on these deletes: the task runs them in the worker
 (``manage.py db_worker``), and ``purge_uploads`` retries whatever is left

@@ -146,10 +146,11 @@ class RenditionSet(models.Model):
     """The renditions of one original image (``uploads.renditions``): its
     state, and each variant's name and size once made.
 
-    Created or reset (pending) in the transaction that attaches the
-    original, made by the worker after it commits, deleted with the
-    original. Keyed by the original's media-relative name, so that the
-    pages and APIs of any app find an image's renditions from its field.
+    Created (pending) and made by the worker once the attachment of the
+    original commits; forgotten with the original (by the worker when a
+    confirm replaced it). No set reads as pending. Keyed by the original's
+    media-relative name, so that the pages and APIs of any app find an
+    image's renditions from its field.
     """
 
     class State(models.TextChoices):

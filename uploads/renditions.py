@@ -16,11 +16,17 @@ retry after a store failure is ``make_renditions``):
     encode     WebP per ``RenditionSpec``; transparency is kept when the
                original has any (logos), dropped otherwise
 
-Each original has one ``RenditionSet`` row (its state and variants), created
-or reset in confirm's attach transaction. Rendition names derive from the
-original's (``rendition_name``), so that the objects of a removed original
-can be scheduled for deletion with it (``uploads.deletions``) whatever state
-its set is in.
+Each original has one ``RenditionSet`` row (its state and variants). An
+image a confirm attaches gets its set in the worker, as the task's first
+step (``start``), and the set of the image it replaced is forgotten there
+too (``forget_replaced``): neither is on the request path, where each was a
+query (issue 17), and viewers read a missing set as pending
+(``inventory.images``). Rendition names derive from the original's
+(``rendition_name``), so that the objects of a removed original are recorded
+for deletion with it (``uploads.deletions``, ``image_keys``) in the
+transaction that removes it, whatever state its set is in; ``purge_uploads``
+forgets any set whose original no object uses (``forget_orphans``), should
+a task never run.
 
 Memory: the worker makes one image's renditions at a time, and decodes
 nothing over the target's pixel limit (``get_max_pixels()``, the one confirm
@@ -148,15 +154,15 @@ def get_rendition_set(name):
     return get_renditions([name]).get(name)
 
 
-# --- Scheduling, in the transactions that change an original ---------------
+# --- Scheduling: the sets of originals attached, replaced and removed -------
 
 
 def reset(original_name, kind):
-    """``original_name``'s set, created or reset to pending. Its variants
-    are forgotten, not deleted: their names stay those of its specs, and
-    the next making overwrites them. One upsert (INSERT ... ON CONFLICT DO
-    UPDATE) rather than update_or_create's savepoints, locking read and
-    write: it runs in every confirm's transaction (issue 17)."""
+    """``original_name``'s set, created or reset to pending, for
+    ``build_renditions``. Its variants are forgotten, not deleted: their
+    names stay those of its specs, and the next making overwrites them. One
+    upsert (INSERT ... ON CONFLICT DO UPDATE) rather than update_or_create's
+    savepoints, locking read and write."""
     (rendition_set,) = RenditionSet.objects.bulk_create(
         [RenditionSet(original=original_name, kind=kind, state=State.PENDING)],
         update_conflicts=True,
@@ -166,14 +172,65 @@ def reset(original_name, kind):
     return rendition_set
 
 
+def start(original_name, kind):
+    """Create the pending set of an image just attached, in the worker:
+    whether the image is still attached (the task makes its renditions
+    then). Its object's row is locked meanwhile, so that a confirm replacing
+    the image either commits first (then no set is made) or waits until the
+    set exists (then that confirm's task forgets it). A set that exists
+    already (the task run again) is left as it is."""
+    target = get_target(kind)
+    objects = target.model._default_manager.filter(**{target.field_name: original_name})
+    with transaction.atomic():
+        if not objects.select_for_update().exists():
+            return False
+        RenditionSet.objects.bulk_create(
+            [RenditionSet(original=original_name, kind=kind, state=State.PENDING)],
+            ignore_conflicts=True,
+        )
+    return True
+
+
+def image_keys(original_name, kind, reason):
+    """The keys an image no longer used leaves to delete, ``{key: reason}``,
+    from its name alone: the original and the renditions its specs name.
+    Confirm records them in its transaction, without reading the set."""
+    return dict.fromkeys({media_key(original_name), *derived_keys(original_name, kind)}, reason)
+
+
+def forget_replaced(original_name, kind):
+    """Forget the set of an image a confirm replaced, in the worker, and
+    record for deletion the renditions it names beyond ``image_keys`` (made
+    with specs since changed); their keys."""
+    with transaction.atomic():
+        return deletions.record(forget(original_name, kind, PendingDeletion.Reason.REPLACED))
+
+
+def forget_orphans():
+    """Forget the sets whose original no object of their kind uses any more
+    (a replace whose task never ran) and record their renditions for
+    deletion; how many. For ``purge_uploads``, which then deletes what is
+    recorded."""
+    forgotten = 0
+    for kind, target in get_targets().items():
+        field = target.field_name
+        used = target.model._default_manager.exclude(**{f"{field}__isnull": True}).values(field)
+        orphans = RenditionSet.objects.filter(kind=kind).exclude(original__in=used)
+        for name in orphans.values_list("original", flat=True).iterator():
+            with transaction.atomic():
+                deletions.record(forget(name, kind, PendingDeletion.Reason.REPLACED))
+            forgotten += 1
+    return forgotten
+
+
 def forget(original_name, kind, reason):
     """Delete ``original_name``'s set, in the transaction that removes the
-    original; returns its renditions' keys, ``{key: reason}``, for
-    ``deletions.schedule``."""
+    original (or, for a replaced one, in the worker); returns its
+    renditions' keys, ``{key: reason}``, for ``deletions.schedule``."""
     sets = RenditionSet.objects.filter(original=original_name)
     if returning.supported(sets):
         # One DELETE ... RETURNING rather than a read and a delete: it runs
-        # in every confirm that replaces an image (issue 17).
+        # after every confirm that replaces an image.
         recorded = returning.delete_returning(sets, "variants")
     else:
         recorded = list(sets.values_list("variants", flat=True))

@@ -652,8 +652,9 @@ def mark_confirmed(ticket, image, *, object_id=None):
 def attach_locked(ticket, user, target, image, obj=None):
     """The replaced object (with its renditions) and the uploaded one are
     recorded for deletion in this transaction and deleted after it commits;
-    the new one's renditions are made once it commits. ``obj``: the
-    target's row, already locked.
+    the rendition sets of both images are left to the task, which makes the
+    new one's renditions once it commits. ``obj``: the target's row, already
+    locked.
 
     The binding is checked here, on the locked row: that ``user`` may
     change the object, and that it is of the ticket's site (a refusal rolls
@@ -669,12 +670,18 @@ def attach_locked(ticket, user, target, image, obj=None):
 
     # Derived, not read from the row: only that key is ours.
     unused = {incoming_key_of(ticket): Reason.UPLOADED}
-    if old_name and old_name != new_name:
-        unused.update(renditions.forget_image(old_name, target.kind, Reason.REPLACED))
+    replaced = old_name if old_name and old_name != new_name else ""
+    if replaced:
+        # From its name: its set is forgotten by the task (any rendition
+        # named otherwise is recorded then), and purge_uploads.
+        unused.update(renditions.image_keys(replaced, target.kind, Reason.REPLACED))
     keys = deletions.record(unused)
-    renditions.reset(new_name, target.kind)
-    # One task for both (uploads.tasks.image_attached), queued once committed.
-    transaction.on_commit(partial(tasks.after_attach, new_name, keys), robust=True)
+    # One task, queued once committed (uploads.tasks.image_attached): the
+    # deletes, the sets (the replaced one's forgotten, the new one's made:
+    # none is written here, issue 17) and the renditions.
+    transaction.on_commit(
+        partial(tasks.after_attach, new_name, keys, target.kind, replaced), robust=True
+    )
     return ticket
 
 
@@ -769,14 +776,17 @@ class PurgeReport:
     # dry_run the number recorded.
     retried: deletions.DeletionReport = field(default_factory=deletions.DeletionReport)
     recorded: int = 0
+    # Rendition sets of images no object uses, forgotten (their task never ran).
+    sets_forgotten: int = 0
 
 
 def purge_expired(*, dry_run=False, now=None):
     """Delete tickets that expired unconfirmed, with their objects (and the
     copy of a confirm that died), and the incoming objects left behind by
     confirmed tickets (a client may re-post to an incoming key until its
-    policy expires); then retry every recorded delete that has not
-    succeeded yet. Idempotent.
+    policy expires); then forget the rendition sets of images no object
+    uses (``renditions.forget_orphans``), and retry every recorded delete
+    that has not succeeded yet. Idempotent.
 
     A ticket whose object the store refuses to delete stays, so that the
     next run tries again; the report lists it. The store is asked with no
@@ -807,6 +817,7 @@ def purge_expired(*, dry_run=False, now=None):
     if dry_run:
         report.recorded = PendingDeletion.objects.count()
     else:
+        report.sets_forgotten = renditions.forget_orphans()
         report.retried = deletions.delete_recorded(now=now)
     return report
 

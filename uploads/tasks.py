@@ -24,24 +24,37 @@ def delete_objects(keys):
 
 
 @task()
-def image_attached(original_name, keys):
-    """What a confirm leaves to do once it commits, in one task rather than
-    two (each a row of the database backend, counted in confirm's queries,
-    issue 17): delete the objects it left unused (``keys``, recorded), then
-    make the new image's renditions. Either failing leaves the other done."""
+def image_attached(original_name, keys, kind=None, replaced=""):
+    """What a confirm leaves to do once it commits, in one task (each task
+    is a row of the database backend, counted in confirm's queries, issue
+    17), so that confirm's transaction only records what to delete:
+
+    - forget the set of the image it ``replaced`` (recording any rendition
+      its specs no longer name), then delete the objects it left unused
+      (``keys``, recorded);
+    - create the new image's set, if it is still attached, and make its
+      renditions.
+
+    Either failing leaves the other done. ``kind`` None: a task queued by
+    an earlier release, whose confirm wrote both sets itself."""
     try:
+        if replaced:
+            keys = list(dict.fromkeys([*keys, *renditions.forget_replaced(replaced, kind)]))
         deleted = delete_objects.call(keys)
     finally:
-        state = renditions.make(original_name)
+        state = None
+        if kind is None or renditions.start(original_name, kind):
+            state = renditions.make(original_name)
     return {**deleted, "renditions": state}
 
 
-def after_attach(original_name, keys):
+def after_attach(original_name, keys, kind, replaced):
     """Queue ``image_attached``, on commit. Should the queue fail, the
-    records stay for ``purge_uploads`` and the set stays pending for
-    ``manage.py build_renditions``."""
+    records stay for ``purge_uploads`` (which also forgets the replaced
+    image's set), and the image, with no set, for ``manage.py
+    build_renditions``."""
     try:
-        image_attached.enqueue(original_name, keys)
+        image_attached.enqueue(original_name, keys, kind, replaced)
     except Exception:
         logger.exception("Could not queue what the attachment of %s leaves", original_name)
 

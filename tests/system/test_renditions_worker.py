@@ -78,7 +78,8 @@ def test_the_worker_makes_the_renditions_after_a_confirm(dev_server, tmp_path):
     assert confirmed.status_code == 200, confirmed.text
 
     deadline = started + 20
-    while (sets := rendition_sets(tmp_path / "db.sqlite3")) and sets[0][1] == "pending":
+    # The worker makes the set (none until then), then its renditions.
+    while not (sets := rendition_sets(tmp_path / "db.sqlite3")) or sets[0][1] == "pending":
         assert worker.poll() is None, (tmp_path / "worker.log").read_text()
         assert time.monotonic() < deadline, (tmp_path / "worker.log").read_text()
         time.sleep(0.2)

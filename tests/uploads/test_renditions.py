@@ -2,6 +2,7 @@
 confirm commits, gone with their original."""
 
 import io
+from types import SimpleNamespace
 
 import pytest
 from django.core.management import call_command
@@ -19,10 +20,11 @@ from tests.support.images import (
     webp,
 )
 from tests.support.tickets import confirm, issue
-from uploads import renditions
+from uploads import renditions, tasks
 from uploads.keys import media_key
-from uploads.models import RenditionSet
+from uploads.models import PendingDeletion, RenditionSet
 from uploads.renditions import DEFAULT_RENDITIONS, RenditionSpec, Undecodable, rendition_name
+from uploads.targets import get_target
 
 # Renditions are queued on commit: real commits.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.renditions]
@@ -199,12 +201,110 @@ def test_a_store_failure_is_retried_later_by_the_worker(
     opened = renditions.read_original
     monkeypatch.setattr(renditions, "read_original", read_failing_once)
     attach(store, api, product, jpeg())
-    assert rendition_set(product).state == "pending"
 
     task_worker()  # fails, queues the next try
     task_worker()
 
     assert rendition_set(product).is_ready
+
+
+def all_keys(store):
+    return set(store.keys()) | set(store.rendition_keys())
+
+
+def test_confirm_leaves_the_rendition_sets_to_the_worker(store, api, product, task_worker):
+    """Confirm writes no rendition set (issue 17): until the worker runs,
+    the new image has none and reads as pending, and the replaced image's
+    objects are recorded for deletion, not deleted; the worker forgets the
+    replaced set, deletes its objects and makes the new set."""
+    attach(store, api, product, jpeg(color=(1, 2, 3)))
+    task_worker()
+    first = rendition_set(product)
+    old_keys = {media_key(first.original), *(media_key(v["name"]) for v in first.variants.values())}
+
+    attach(store, api, product, jpeg(color=(200, 2, 3)))
+
+    product.refresh_from_db()
+    assert not RenditionSet.objects.filter(original=product.image.name).exists()
+    assert api.get(f"/api/products/{product.pk}/").json()["image_state"] == "pending"
+    assert old_keys <= set(PendingDeletion.objects.values_list("key", flat=True))
+    assert old_keys <= all_keys(store)
+    task_worker()
+    assert not RenditionSet.objects.filter(pk=first.pk).exists()
+    assert rendition_set(product).is_ready
+    assert not old_keys & all_keys(store)
+
+
+def test_a_task_run_after_its_image_was_replaced_makes_no_set(store, api, product):
+    """The first image's task may run after the confirm that replaced it,
+    and after that confirm's task (a slow queue, a retry): it makes no set,
+    which nothing would ever forget, and no renditions."""
+    first = attach(store, api, product, jpeg(color=(1, 2, 3)))
+    attach(store, api, product, jpeg(color=(200, 2, 3)))
+    current = rendition_set(product)
+
+    late = tasks.image_attached.call(first["key"].removeprefix("media/"), [], "product")
+
+    assert late["renditions"] is None
+    assert list(RenditionSet.objects.values_list("original", flat=True)) == [current.original]
+    made = {media_key(v["name"]) for v in current.variants.values()}
+    assert set(store.rendition_keys()) == made
+
+
+def test_a_task_queued_by_the_earlier_release_still_makes_its_renditions(store, api, product):
+    """Tasks queued before an upgrade name no kind: their confirm made the
+    set, pending, and the task makes it."""
+    attach(store, api, product, jpeg())
+    made = rendition_set(product)
+    renditions.reset(made.original, "product")
+
+    assert tasks.image_attached.call(made.original, [])["renditions"] == "ready"
+
+
+def test_renditions_of_specs_changed_since_go_with_the_replaced_image(
+    store, api, product, task_worker, monkeypatch
+):
+    """Confirm records the renditions the specs name now; those made with
+    earlier specs are recorded by the worker, from the replaced set."""
+    attach(store, api, product, jpeg(color=(1, 2, 3)))
+    task_worker()
+    earlier = {media_key(v["name"]) for v in rendition_set(product).variants.values()}
+    target = get_target("product")
+    monkeypatch.setattr(target, "renditions", (RenditionSpec("thumb", 120, quality=70),))
+
+    attach(store, api, product, jpeg(color=(200, 2, 3)))
+    task_worker()
+
+    assert earlier and not earlier & set(store.rendition_keys())
+    assert len(store.rendition_keys()) == 1
+
+
+def queue_is_down(*args, **kwargs):
+    raise OSError("the queue is down")
+
+
+def test_purge_forgets_the_set_of_an_image_replaced_by_a_task_never_queued(
+    store, api, product, task_worker, monkeypatch
+):
+    attach(store, api, product, jpeg(color=(1, 2, 3)))
+    task_worker()
+    first = rendition_set(product)
+    old_renditions = {media_key(v["name"]) for v in first.variants.values()}
+    with monkeypatch.context() as queue_down:
+        queue_down.setattr(tasks, "image_attached", SimpleNamespace(enqueue=queue_is_down))
+        attach(store, api, product, jpeg(color=(200, 2, 3)))
+    product.refresh_from_db()
+
+    output = io.StringIO()
+    call_command("purge_uploads", stdout=output)
+
+    assert "Forgot the renditions of 1 image(s) no object uses." in output.getvalue()
+
+    assert not RenditionSet.objects.filter(pk=first.pk).exists()
+    assert not old_renditions & set(store.rendition_keys())
+    assert set(store.keys()) == {media_key(product.image.name)}
+    # The new image has no set: build_renditions makes it.
+    assert (product.image.name, "product") in set(renditions.originals(missing=True))
 
 
 def test_renditions_written_for_an_original_removed_meanwhile_are_deleted(

@@ -36,6 +36,10 @@ class Command(BaseCommand):
                 f"bucket, see the IAM policy in the README), so they "
                 f"{'would be' if dry_run else 'were'} deleted without being counted."
             )
+        if report.sets_forgotten:
+            self.stdout.write(
+                f"Forgot the renditions of {report.sets_forgotten} image(s) no object uses."
+            )
         retried = report.retried
         if dry_run and report.recorded:
             self.stdout.write(f"Would retry {report.recorded} recorded deletion(s).")
