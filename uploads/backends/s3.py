@@ -55,7 +55,7 @@ class S3UploadBackend(UploadBackend):
                 raise self.unavailable(exc) from exc
 
     def head(self, key):
-        response = self.call("HeadObject", key)
+        response = self.call("head_object", key)
         return ObjectInfo(size=response["ContentLength"], etag=response["ETag"])
 
     def read(self, key, etag, length=None, start=0):
@@ -66,18 +66,18 @@ class S3UploadBackend(UploadBackend):
             params["Range"] = f"bytes={start}-{start + length - 1}"
         elif start:
             params["Range"] = f"bytes={start}-"
-        return self.call("GetObject", key, **params)["Body"]
+        return self.call("get_object", key, **params)["Body"]
 
     def read_first(self, key, length):
         """One ranged GET: its Content-Range holds the object's total size,
         and its ETag is that of the bytes it returns."""
         try:
-            response = self.storage.store_call("GetObject", key, Range=f"bytes=0-{length - 1}")
+            response = self.storage.store_call("get_object", key, Range=f"bytes=0-{length - 1}")
         except STORE_ERRORS as exc:
             if status_code(exc) == 416:
                 # No byte 0: an empty object, which no range fits.
                 return self.head(key), b""
-            raise self.failure("GetObject", key, exc) from exc
+            raise self.failure("get_object", key, exc) from exc
         data = response["Body"]
         content_range = response.get("ContentRange")  # "bytes 0-65535/1017729"
         size = int(content_range.rsplit("/", 1)[1]) if content_range else len(data)
@@ -88,7 +88,7 @@ class S3UploadBackend(UploadBackend):
         chosen here: whatever the upload form carried is dropped. The
         copy's ETag, as the store answered."""
         response = self.call(
-            "CopyObject",
+            "copy_object",
             destination,
             CopySource={"Bucket": self.bucket, "Key": source},
             CopySourceIfMatch=etag,
@@ -103,7 +103,7 @@ class S3UploadBackend(UploadBackend):
         return {"ContentType": content_type, **self.storage.object_headers()}
 
     def delete(self, key):
-        self.call("DeleteObject", key)
+        self.call("delete_object", key)
 
     def exists(self, key):
         try:
@@ -113,7 +113,7 @@ class S3UploadBackend(UploadBackend):
         return True
 
     def call(self, operation, key, **params):
-        """``operation`` (``"CopyObject"``) on ``key``, made by the storage
+        """``operation`` (``"copy_object"``) on ``key``, made by the storage
         without botocore's per-call set-up (``S3Connection.store_call``),
         its errors raised as the interface says (``uploads.backends.base``).
         A ``Body`` comes read."""
