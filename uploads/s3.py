@@ -463,18 +463,30 @@ class S3Connection(S3Storage):
         (``object_target``), and each call is botocore's serializer and SigV4
         signer (``S3SigV4Auth``) over the client's own transport, its answer
         read for what callers use (``parse_answer``): about half the CPU of
-        a client call. Without SigV4 or credentials, the client makes the
+        a client call. Otherwise (``signs_calls``) the client makes the
         call.
         """
         target = self.object_target()
-        credentials = self.shared_credentials()
-        if target is None or credentials is None:
+        if not self.signs_calls(target):
             response = getattr(self.client, operation)(Bucket=self.bucket_name, Key=key, **params)
             if "Body" in response:
                 with response["Body"] as body:
                     response["Body"] = body.read()
             return response
         return self.signed_call(operation, key, params, target)
+
+    def signs_calls(self, target):
+        """Whether ``store_call`` makes calls itself: with SigV4 and
+        credentials, and botocore's standard retry mode, whose rules it
+        follows (the ``adaptive`` mode's rate limiting and the ``legacy``
+        mode's rules are the client's alone)."""
+        retries = self.client.meta.config.retries or {}
+        return (
+            target is not None
+            and self.shared_credentials() is not None
+            and retries.get("mode") == "standard"
+            and "total_max_attempts" in retries
+        )
 
     def signed_call(self, operation, key, params, target):
         """``store_call()`` without the client's call: guarded as a client

@@ -168,3 +168,16 @@ def test_an_endpoint_is_addressed_by_path(s3_bucket, seaweedfs):
     target = S3MediaStorage().object_target()
 
     assert target.url == f"{seaweedfs.endpoint_url}/{s3_bucket}/"
+
+
+def test_in_another_retry_mode_the_client_makes_the_calls(s3_bucket, s3_client, settings):
+    settings.AWS_S3_RETRY_MODE = "adaptive"
+    s3_client.put_object(Bucket=s3_bucket, Key="media/a.jpg", Body=b"abc")
+    backend = get_backend()
+    calls = []
+    backend.client.meta.events.register("before-call.s3", lambda model, **kw: calls.append(model))
+
+    info, data = backend.read_first("media/a.jpg", 2)
+
+    assert (info.size, data) == (3, b"ab")
+    assert [model.name for model in calls] == ["GetObject"]
