@@ -141,6 +141,12 @@ def merged_config(config, custom):
     return config.merge(custom)
 
 
+def credentials_now(credentials):
+    """The frozen credentials of the moment, or ``None`` (a signer then
+    raises ``NoCredentialsError``, as botocore's presigner does)."""
+    return credentials and credentials.get_frozen_credentials()
+
+
 @functools.cache
 def request_serializer():
     """botocore's serializer of S3 requests; parameters are not validated
@@ -588,18 +594,19 @@ class S3Connection(S3Storage):
                 actual_bytes=len(http_response.content), expected_bytes=int(expected)
             )
 
-    def object_target(self):
-        """The ``ObjectTarget`` of this bucket at the app's address, from
-        one URL botocore presigns (locally), once per process."""
-        key = (self.connection_key(self.endpoint_url), self.bucket_name, "objects")
+    def object_target(self, endpoint_url=None):
+        """The ``ObjectTarget`` of this bucket at ``endpoint_url`` (the
+        app's address by default), from one URL botocore presigns (locally),
+        once per process."""
+        endpoint_url = endpoint_url or self.endpoint_url
+        key = (self.connection_key(endpoint_url), self.bucket_name, "objects")
         with _shared_clients_lock:
             if key in _shared_clients:
                 return _shared_clients[key]
-        url = self.client.generate_presigned_url(
+        url = self.shared_client(endpoint_url).generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket_name, "Key": "probe"}
         )
-        parts = urlsplit(url)
-        query = parse_qs(parts.query)
+        query = parse_qs(urlsplit(url).query)
         target = None
         if query.get("X-Amz-Algorithm") == ["AWS4-HMAC-SHA256"]:
             # "<access key>/<date>/<region>/s3/aws4_request"
@@ -622,26 +629,32 @@ class S3Connection(S3Storage):
 
     def url_signed_at(self, name, signed_at, expires):
         """A presigned GET of ``name`` for the public address, dated
-        ``signed_at`` (a datetime) and valid ``expires`` seconds from
-        then: the same arguments give the same URL.
+        ``signed_at`` (a datetime; ``None``: now, by botocore's clock) and
+        valid ``expires`` seconds from then: the same arguments give the
+        same URL.
 
-        botocore builds the object's plain URL (addressing style, endpoint,
-        the key's quoting) with a client that signs nothing; ``DatedQueryAuth``
-        then signs that URL as ``generate_presigned_url`` would have.
+        The object's plain URL is the bucket's at the public address
+        (``object_target``: addressing style and endpoint as botocore
+        resolved them once), the key quoted as botocore quotes it;
+        ``DatedQueryAuth`` then signs that URL as ``generate_presigned_url``
+        would have. Without SigV4, botocore builds the plain URL with a
+        client that signs nothing.
         """
         endpoint_url = self.public_endpoint_url or self.endpoint_url
-        plain = self.shared_client(endpoint_url, signed=False).generate_presigned_url(
-            "get_object",
-            Params={"Bucket": self.bucket_name, "Key": self._normalize_name(clean_name(name))},
-        )
-        credentials = self.shared_credentials()
-        auth = DatedQueryAuth(
-            credentials and credentials.get_frozen_credentials(),
-            "s3",
-            self.shared_client(endpoint_url).meta.region_name,
-            expires,
-            signed_at,
-        )
+        key = self._normalize_name(clean_name(name))
+        target = self.object_target(endpoint_url)
+        if target is not None:
+            plain, region = target.url + percent_encode(key, safe="/~"), target.region
+        else:
+            plain = self.shared_client(endpoint_url, signed=False).generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket_name, "Key": key}
+            )
+            region = self.shared_client(endpoint_url).meta.region_name
+        credentials = credentials_now(self.shared_credentials())
+        if signed_at is None:
+            auth = S3SigV4QueryAuth(credentials, "s3", region, expires=expires)
+        else:
+            auth = DatedQueryAuth(credentials, "s3", region, expires, signed_at)
         request = AWSRequest(method="GET", url=plain)
         auth.add_auth(request)
         return request.url
@@ -653,6 +666,13 @@ class S3Connection(S3Storage):
                 # Unsigned: the same URL at the public address.
                 url = self.public_endpoint_url + url.removeprefix(self.endpoint_url)
             return url
+        expire = self.querystring_expire if expire is None else expire
+        endpoint_url = self.public_endpoint_url or self.endpoint_url
+        if not parameters and http_method is None and self.object_target(endpoint_url):
+            # A GET signed now: what generate_presigned_url gives, without
+            # botocore's per-call set-up (a millisecond of CPU; see
+            # url_signed_at). Every image URL of a confirm or a list is one.
+            return self.url_signed_at(name, None, expire)
         params = {
             **(parameters or {}),
             "Bucket": self.bucket_name,
@@ -661,6 +681,6 @@ class S3Connection(S3Storage):
         return self.signing_client.generate_presigned_url(
             "get_object",
             Params=params,
-            ExpiresIn=self.querystring_expire if expire is None else expire,
+            ExpiresIn=expire,
             HttpMethod=http_method,
         )

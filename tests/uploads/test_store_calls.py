@@ -5,6 +5,7 @@ client's mean, the guard counts them, and they carry what the client's
 would."""
 
 import pytest
+import requests
 from botocore.exceptions import ClientError
 
 from tests.support.iam import readme_policy, without
@@ -181,3 +182,32 @@ def test_in_another_retry_mode_the_client_makes_the_calls(s3_bucket, s3_client, 
 
     assert (info.size, data) == (3, b"ab")
     assert [model.name for model in calls] == ["GetObject"]
+
+
+@pytest.mark.parametrize("token", [None, "a-session-token"])
+def test_urls_are_those_botocore_presigns(s3_bucket, settings, token):
+    settings.AWS_SESSION_TOKEN = token
+    storage = S3MediaStorage()
+    name = ODD_KEY.removeprefix("media/")
+
+    def botocores():
+        return storage.signing_client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": s3_bucket, "Key": ODD_KEY},
+            ExpiresIn=storage.querystring_expire,
+        )
+
+    for _ in range(3):  # signed within the same second
+        before, url, after = botocores(), storage.url(name), botocores()
+        if before == after:
+            break
+    assert url == before
+    assert ("X-Amz-Security-Token=a-session-token" in url) == bool(token)
+
+
+def test_a_url_serves_the_object(s3_bucket, s3_client):
+    s3_client.put_object(Bucket=s3_bucket, Key=ODD_KEY, Body=b"abc")
+
+    response = requests.get(S3MediaStorage().url(ODD_KEY.removeprefix("media/")), timeout=10)
+
+    assert (response.status_code, response.content) == (200, b"abc")
