@@ -37,7 +37,7 @@ own calls, the commands. Confirm's calls, which sign their own requests
 A refused call raises a ``BotoCoreError`` subclass, which every caller
 already handles as the store failing. What a call holds is released when
 botocore has its answer: reading a streamed body afterwards is bounded by
-the read timeout alone; confirm's calls read their (small) bodies inside
+the read timeout alone; confirm's calls read their bodies inside
 the guarded call.
 """
 
