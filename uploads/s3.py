@@ -22,7 +22,7 @@ the upload backend, the health check, the commands):
   ``store_call()`` makes confirm's calls (the ranged GET, the conditional
   copy, the DELETE): botocore's signer, serializer and parser over the
   client's own connection pool, guarded, bounded and retried as the
-  client's calls, for a third of botocore's CPU per call.
+  client's calls, for about half the CPU of a client call.
 - **A public address.** ``AWS_S3_PUBLIC_ENDPOINT_URL`` is the store's address
   as browsers and phones reach it, when it differs from ``AWS_S3_ENDPOINT_URL``,
   the one the app uses (``http://s3:8333`` inside a compose network, say).
