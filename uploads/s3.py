@@ -20,7 +20,7 @@ the upload backend, the health check, the commands):
   address and signing region once per process: every ticket signs one.
 - **Object calls signed without botocore's per-call set-up.**
   ``store_call()`` makes confirm's calls (the ranged GET, the conditional
-  copy, the DELETE): botocore's signer, serializer and parser over the
+  copy, the DELETE): botocore's signer and serializer over the
   client's own connection pool, guarded, bounded and retried as the
   client's calls, for about half the CPU of a client call.
 - **A public address.** ``AWS_S3_PUBLIC_ENDPOINT_URL`` is the store's address
