@@ -31,11 +31,14 @@ bulkhead. Here the locks are held to update counters, never during a call.
 
 The guard hooks into botocore's events (``before-call``, ``after-call``,
 ``after-call-error``) of every client ``uploads.s3`` makes, so it
-covers every call through them: confirm, the health check, django-storages'
-own calls, the commands. A refused call raises a ``BotoCoreError``
-subclass, which every caller already handles as the store failing. What a
-call holds is released when botocore has its answer: reading a streamed
-body afterwards (confirm's ranged GET) is bounded by the read timeout alone.
+covers every call through them: the health check, django-storages'
+own calls, the commands. Confirm's calls, which sign their own requests
+(``uploads.s3.S3Connection.store_call``), go through ``StoreGuard.call``.
+A refused call raises a ``BotoCoreError`` subclass, which every caller
+already handles as the store failing. What a call holds is released when
+botocore has its answer: reading a streamed body afterwards is bounded by
+the read timeout alone; confirm's calls read their bodies inside
+the guarded call.
 """
 
 import functools
@@ -172,6 +175,20 @@ class StoreGuard:
                 retry_after=max(1, math.ceil(wait)),
             )
         context[GUARDED] = self
+
+    def call(self, send):
+        """``send()``, a call that makes its own request rather than
+        botocore's client (``S3Connection.store_call``), guarded as the
+        client's are: refused with a ``StoreRefused``, a failure when it
+        raises or its answer (``send()``'s first item) is a 5xx."""
+        self.before_call({})
+        failed = True
+        try:
+            result = send()
+            failed = result[0].status_code >= 500
+            return result
+        finally:
+            self.settle(failed)
 
     def settle(self, failed):
         self.bulkhead.release()

@@ -18,6 +18,11 @@ the upload backend, the health check, the commands):
 - **Forms signed without botocore's per-call set-up.** ``presigned_post()``
   gives what ``generate_presigned_post`` gives, but resolves the bucket's
   address and signing region once per process: every ticket signs one.
+- **Object calls signed without botocore's per-call set-up.**
+  ``store_call()`` makes confirm's calls (the ranged GET, the conditional
+  copy, the DELETE): botocore's signer and serializer over the
+  client's own connection pool, guarded, bounded and retried as the
+  client's calls, for about half the CPU of a client call.
 - **A public address.** ``AWS_S3_PUBLIC_ENDPOINT_URL`` is the store's address
   as browsers and phones reach it, when it differs from ``AWS_S3_ENDPOINT_URL``,
   the one the app uses (``http://s3:8333`` inside a compose network, say).
@@ -30,20 +35,39 @@ name (``connect_timeout=1``) overrides it for one instance.
 
 import functools
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlencode, urlsplit
+from xml.etree import ElementTree
 
 import botocore
-from botocore.auth import ISO8601, SIGV4_TIMESTAMP, S3SigV4PostAuth, S3SigV4QueryAuth
+from botocore.auth import (
+    ISO8601,
+    SIGV4_TIMESTAMP,
+    S3SigV4Auth,
+    S3SigV4PostAuth,
+    S3SigV4QueryAuth,
+)
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
-from botocore.exceptions import NoCredentialsError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    IncompleteReadError,
+    NoCredentialsError,
+)
+from botocore.hooks import first_non_none_response
+from botocore.parsers import create_parser
+from botocore.retries.standard import ExponentialBackoff, RetryContext, StandardRetryConditions
+from botocore.serialize import create_serializer
+from botocore.utils import percent_encode
 from django.utils import timezone
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name, setting
 
 from uploads.conf import upload_settings
-from uploads.guard import guard_client
+from uploads.guard import guard_client, store_guard
 
 # The bounds of every call to the store, unless the settings give others
 # (AWS_S3_CONNECT_TIMEOUT, AWS_S3_READ_TIMEOUT, AWS_S3_MAX_ATTEMPTS,
@@ -117,6 +141,73 @@ def merged_config(config, custom):
     return config.merge(custom)
 
 
+def credentials_now(credentials):
+    """The frozen credentials of the moment, or ``None`` (a signer then
+    raises ``NoCredentialsError``, as botocore's presigner does)."""
+    return credentials and credentials.get_frozen_credentials()
+
+
+@functools.cache
+def request_serializer():
+    """botocore's serializer of S3 requests; parameters are not validated
+    (``store_call``'s callers are the app's own code)."""
+    return create_serializer("rest-xml", include_validation=False)
+
+
+@functools.cache
+def response_parser():
+    return create_parser("rest-xml")
+
+
+@functools.cache
+def answer_headers(output_shape):
+    """``{header: (member, type)}`` of an operation's answer."""
+    return {
+        member.serialization.get("name", name).lower(): (name, member.type_name)
+        for name, member in output_shape.members.items()
+        if member.serialization.get("location") == "header"
+    }
+
+
+def parse_answer(http_response, output_shape):
+    """A successful answer as botocore's client gives it, for what its
+    callers here read: the headers of the output's members (integers as
+    ``int``, the rest, dates too, as their text), a streamed payload's
+    bytes, a structure payload's elements as text (``CopyObjectResult``).
+
+    botocore's parser looks for each of the output's members among the
+    headers (some eighty for a GET), and parses its dates: two thirds of
+    a call's CPU once the rest is cut."""
+    parsed = {
+        "ResponseMetadata": {
+            "HTTPStatusCode": http_response.status_code,
+            "HTTPHeaders": http_response.headers,
+        }
+    }
+    members = answer_headers(output_shape)
+    for header, value in http_response.headers.items():
+        member = members.get(header.lower())
+        if member is not None:
+            name, type_name = member
+            parsed[name] = int(value) if type_name in ("integer", "long") else value
+    payload = output_shape.serialization.get("payload")
+    if payload is not None:
+        body = http_response.content
+        if output_shape.members[payload].type_name == "structure":
+            parsed[payload] = {
+                element.tag.rpartition("}")[2]: element.text
+                for element in ElementTree.fromstring(body)
+            }
+        else:
+            parsed[payload] = body
+    return parsed
+
+
+@functools.cache
+def retry_conditions(max_attempts):
+    return StandardRetryConditions(max_attempts=max_attempts)
+
+
 class DatedQueryAuth(S3SigV4QueryAuth):
     """botocore's signer of presigned URLs (SigV4 in the query string),
     dated ``signed_at`` instead of now.
@@ -147,6 +238,16 @@ class PostTarget:
     """Where a bucket's forms go and the region they are signed for, as
     botocore resolved them for one form; ``None`` for a client that does
     not sign forms with SigV4 (``signature_version="s3"``)."""
+
+    url: str
+    region: str
+
+
+@dataclass(frozen=True)
+class ObjectTarget:
+    """The URL of a bucket's objects at the app's address (a key, quoted,
+    follows it) and the region calls are signed for, as botocore resolved
+    them once; ``None`` for a client that does not sign with SigV4."""
 
     url: str
     region: str
@@ -352,6 +453,168 @@ class S3Connection(S3Storage):
         with _shared_clients_lock:
             return _shared_clients.setdefault(key, target)
 
+    def store_call(self, operation, key, **params):
+        """The client's ``operation`` (``"copy_object"``) on ``key`` of this
+        bucket, with ``params`` as the client takes them: the same parsed
+        answer, the same exceptions (``ClientError`` with the store's error,
+        a ``BotoCoreError`` when no answer came), the same guard, bounds and
+        tries. A ``Body`` is read: its bytes are given.
+
+        A client call costs some 1.3 ms of CPU besides the exchange itself
+        (about 0.5 ms): botocore resolves the endpoint (its rule set) for an
+        answer that is the same for every key of a bucket, validates, emits
+        a dozen events, and parses every header its model knows, dates
+        included. Confirm makes two such calls, or three. So the bucket's
+        address and signing region are resolved once per process
+        (``object_target``), and each call is botocore's serializer and SigV4
+        signer (``S3SigV4Auth``) over the client's own transport, its answer
+        read for what callers use (``parse_answer``): about half the CPU of
+        a client call. Otherwise (``signs_calls``) the client makes the
+        call.
+        """
+        target = self.object_target()
+        if not self.signs_calls(target):
+            response = getattr(self.client, operation)(Bucket=self.bucket_name, Key=key, **params)
+            if "Body" in response:
+                with response["Body"] as body:
+                    response["Body"] = body.read()
+            return response
+        return self.signed_call(operation, key, params, target)
+
+    def signs_calls(self, target):
+        """Whether ``store_call`` makes calls itself: with SigV4 and
+        credentials, and botocore's standard retry mode, whose rules it
+        follows (the ``adaptive`` mode's rate limiting and the ``legacy``
+        mode's rules are the client's alone)."""
+        retries = self.client.meta.config.retries or {}
+        return (
+            target is not None
+            and self.shared_credentials() is not None
+            and retries.get("mode") == "standard"
+            and "total_max_attempts" in retries
+        )
+
+    def signed_call(self, operation, key, params, target):
+        """``store_call()`` without the client's call: guarded as a client
+        call is (``uploads.guard``), tried as often."""
+        meta = self.client.meta
+        model = meta.service_model.operation_model(meta.method_to_api_mapping[operation])
+        if isinstance(params.get("CopySource"), dict):
+            # As botocore's handler of the parameter quotes it.
+            source = params["CopySource"]
+            params = {
+                **params,
+                "CopySource": percent_encode(f"{source['Bucket']}/{source['Key']}", safe="-._~/"),
+            }
+        serialized = request_serializer().serialize_to_request(
+            {"Bucket": self.bucket_name, "Key": key, **params}, model
+        )
+        url = target.url + percent_encode(key, safe="/~")
+        if serialized["query_string"]:
+            url += "?" + urlencode(serialized["query_string"])
+        # One guarded call, its tries included, as the client's.
+        http_response, parsed = store_guard(self.store_name).call(
+            lambda: self.tries(model, serialized["method"], url, serialized["headers"], target)
+        )
+        if http_response.status_code >= 300:
+            raise ClientError(parsed, model.name)
+        return parsed
+
+    def tries(self, model, method, url, headers, target):
+        """``(http_response, parsed)`` of the last try; the exception of the
+        last one if no answer came. Tries again what botocore's standard
+        retry mode does (5xx, throttling, no answer), as often, with its
+        pauses."""
+        attempts = self.client.meta.config.retries["total_max_attempts"]
+        for attempt in range(1, attempts + 1):
+            request = AWSRequest(method, url, headers=dict(headers))
+            self.sign(request, target, self.shared_credentials())
+            http_response = parsed = error = None
+            try:
+                http_response, parsed = self.send(model, request)
+            except BotoCoreError as exception:
+                error = exception
+            context = RetryContext(
+                attempt,
+                operation_model=model,
+                parsed_response=parsed,
+                http_response=http_response,
+                caught_exception=error,
+            )
+            if attempt == attempts or not retry_conditions(attempts).is_retryable(context):
+                break
+            time.sleep(ExponentialBackoff().delay_amount(context))
+        if error is not None:
+            raise error
+        return http_response, parsed
+
+    def sign(self, request, target, credentials):
+        """Sign ``request`` as the client would, with the credentials of
+        the moment (a role's renew themselves)."""
+        S3SigV4Auth(credentials.get_frozen_credentials(), "s3", target.region).add_auth(request)
+
+    def send(self, model, request):
+        """One try: ``(http_response, parsed)``. The request goes through
+        the client's ``before-send`` event, as the client's own do (moto
+        answers there), then the client's transport: its connection pool,
+        timeouts, proxies and TLS settings, its exceptions when no answer
+        comes. The body is read there (``stream_output`` is off)."""
+        client = self.client
+        prepared = request.prepare()
+        http_response = first_non_none_response(
+            client.meta.events.emit(f"before-send.s3.{model.name}", request=prepared)
+        )
+        if http_response is None:
+            http_response = client._endpoint.http_session.send(prepared)
+        self.check_length(request, http_response)
+        if http_response.status_code >= 300:
+            # botocore's own parser: the error as the client gives it.
+            parsed = response_parser().parse(
+                {
+                    "status_code": http_response.status_code,
+                    "headers": http_response.headers,
+                    "body": http_response.content,
+                },
+                model.output_shape,
+            )
+        else:
+            parsed = parse_answer(http_response, model.output_shape)
+        return http_response, parsed
+
+    def check_length(self, request, http_response):
+        """Raise ``IncompleteReadError`` if the answer's body is shorter
+        than its Content-Length: botocore's transport reads what comes until
+        the connection closes, and leaves the check to its ``StreamingBody``
+        (a cut answer would pass for a short one)."""
+        expected = http_response.headers.get("content-length")
+        if request.method == "HEAD" or expected is None:
+            return
+        if len(http_response.content) != int(expected):
+            raise IncompleteReadError(
+                actual_bytes=len(http_response.content), expected_bytes=int(expected)
+            )
+
+    def object_target(self, endpoint_url=None):
+        """The ``ObjectTarget`` of this bucket at ``endpoint_url`` (the
+        app's address by default), from one URL botocore presigns (locally),
+        once per process."""
+        endpoint_url = endpoint_url or self.endpoint_url
+        key = (self.connection_key(endpoint_url), self.bucket_name, "objects")
+        with _shared_clients_lock:
+            if key in _shared_clients:
+                return _shared_clients[key]
+        url = self.shared_client(endpoint_url).generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket_name, "Key": "probe"}
+        )
+        query = parse_qs(urlsplit(url).query)
+        target = None
+        if query.get("X-Amz-Algorithm") == ["AWS4-HMAC-SHA256"]:
+            # "<access key>/<date>/<region>/s3/aws4_request"
+            region = query["X-Amz-Credential"][0].split("/")[-3]
+            target = ObjectTarget(url.split("?", 1)[0].removesuffix("probe"), region)
+        with _shared_clients_lock:
+            return _shared_clients.setdefault(key, target)
+
     def windowed_url(self, name):
         """A presigned GET dated at the start of the current window
         (``UPLOADS["URL_WINDOW"]``) and valid for two: the same URL all
@@ -366,26 +629,32 @@ class S3Connection(S3Storage):
 
     def url_signed_at(self, name, signed_at, expires):
         """A presigned GET of ``name`` for the public address, dated
-        ``signed_at`` (a datetime) and valid ``expires`` seconds from
-        then: the same arguments give the same URL.
+        ``signed_at`` (a datetime; ``None``: now, by botocore's clock) and
+        valid ``expires`` seconds from then: the same arguments give the
+        same URL.
 
-        botocore builds the object's plain URL (addressing style, endpoint,
-        the key's quoting) with a client that signs nothing; ``DatedQueryAuth``
-        then signs that URL as ``generate_presigned_url`` would have.
+        The object's plain URL is the bucket's at the public address
+        (``object_target``: addressing style and endpoint as botocore
+        resolved them once), the key quoted as botocore quotes it;
+        ``DatedQueryAuth`` then signs that URL as ``generate_presigned_url``
+        would have. Without SigV4, botocore builds the plain URL with a
+        client that signs nothing.
         """
         endpoint_url = self.public_endpoint_url or self.endpoint_url
-        plain = self.shared_client(endpoint_url, signed=False).generate_presigned_url(
-            "get_object",
-            Params={"Bucket": self.bucket_name, "Key": self._normalize_name(clean_name(name))},
-        )
-        credentials = self.shared_credentials()
-        auth = DatedQueryAuth(
-            credentials and credentials.get_frozen_credentials(),
-            "s3",
-            self.shared_client(endpoint_url).meta.region_name,
-            expires,
-            signed_at,
-        )
+        key = self._normalize_name(clean_name(name))
+        target = self.object_target(endpoint_url)
+        if target is not None:
+            plain, region = target.url + percent_encode(key, safe="/~"), target.region
+        else:
+            plain = self.shared_client(endpoint_url, signed=False).generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket_name, "Key": key}
+            )
+            region = self.shared_client(endpoint_url).meta.region_name
+        credentials = credentials_now(self.shared_credentials())
+        if signed_at is None:
+            auth = S3SigV4QueryAuth(credentials, "s3", region, expires=expires)
+        else:
+            auth = DatedQueryAuth(credentials, "s3", region, expires, signed_at)
         request = AWSRequest(method="GET", url=plain)
         auth.add_auth(request)
         return request.url
@@ -397,6 +666,13 @@ class S3Connection(S3Storage):
                 # Unsigned: the same URL at the public address.
                 url = self.public_endpoint_url + url.removeprefix(self.endpoint_url)
             return url
+        expire = self.querystring_expire if expire is None else expire
+        endpoint_url = self.public_endpoint_url or self.endpoint_url
+        if not parameters and http_method is None and self.object_target(endpoint_url):
+            # A GET signed now: what generate_presigned_url gives, without
+            # botocore's per-call set-up (a millisecond of CPU; see
+            # url_signed_at). Every image URL of a confirm or a list is one.
+            return self.url_signed_at(name, None, expire)
         params = {
             **(parameters or {}),
             "Bucket": self.bucket_name,
@@ -405,6 +681,6 @@ class S3Connection(S3Storage):
         return self.signing_client.generate_presigned_url(
             "get_object",
             Params=params,
-            ExpiresIn=self.querystring_expire if expire is None else expire,
+            ExpiresIn=expire,
             HttpMethod=http_method,
         )

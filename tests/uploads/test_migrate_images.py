@@ -435,18 +435,19 @@ def test_copies_within_the_bucket_are_server_side(s3_bucket, s3_client, sites):
 @contextmanager
 def store_requests():
     """The operations of every request the command's client sends within
-    the block, as botocore makes them."""
+    the block: its ``before-send`` event, which botocore's calls and the
+    storage's own (``S3Connection.store_call``) both emit."""
     operations = []
 
-    def recorded(model, **kwargs):
-        operations.append(model.name)
+    def recorded(event_name, **kwargs):
+        operations.append(event_name.rpartition(".")[2])
 
     events = Bucket().client.meta.events
-    events.register("before-call.s3", recorded)
+    events.register("before-send.s3", recorded)
     try:
         yield operations
     finally:
-        events.unregister("before-call.s3", recorded)
+        events.unregister("before-send.s3", recorded)
 
 
 def requests_of_a_run(*args):

@@ -229,9 +229,17 @@ def test_the_signature_is_botocores_own(s3_bucket, name):
     with mock.patch.object(
         botocore.auth, "get_current_datetime", lambda: moment.replace(tzinfo=None)
     ):
-        presigned = storage.url(name, expire=7200)
+        presigned = storage.signing_client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": s3_bucket, "Key": f"media/{name}"},
+            ExpiresIn=7200,
+        )
 
     assert storage.url_signed_at(name, moment, 7200) == presigned
+    with mock.patch.object(
+        botocore.auth, "get_current_datetime", lambda: moment.replace(tzinfo=None)
+    ):
+        assert storage.url(name, expire=7200) == presigned, "undated: now"
     paris = moment.astimezone(ZoneInfo("Europe/Paris"))
     assert storage.url_signed_at(name, paris, 7200) == presigned
     with clock_at(this_window() + timedelta(seconds=1)):

@@ -1,8 +1,6 @@
 import logging
 import uuid
 
-from botocore.exceptions import BotoCoreError
-
 from uploads.backends.base import ObjectChanged, ObjectInfo, ObjectMissing, UploadBackend
 from uploads.backends.s3_errors import STORE_ERRORS, Failure, classify, status_code
 from uploads.conf import upload_settings
@@ -57,44 +55,30 @@ class S3UploadBackend(UploadBackend):
                 raise self.unavailable(exc) from exc
 
     def head(self, key):
-        response = self.call("head_object", Bucket=self.bucket, Key=key)
+        response = self.call("head_object", key)
         return ObjectInfo(size=response["ContentLength"], etag=response["ETag"])
 
     def read(self, key, etag, length=None, start=0):
         """``length`` bytes (all when ``None``) of the object from ``start``,
         provided it still has ``etag``."""
-        params = {"Bucket": self.bucket, "Key": key, "IfMatch": etag}
+        params = {"IfMatch": etag}
         if length is not None:
             params["Range"] = f"bytes={start}-{start + length - 1}"
         elif start:
             params["Range"] = f"bytes={start}-"
-        body = self.call("get_object", **params)["Body"]
-        try:
-            return body.read()
-        except BotoCoreError as exc:
-            raise self.unavailable(exc) from exc
-        finally:
-            body.close()
+        return self.call("get_object", key, **params)["Body"]
 
     def read_first(self, key, length):
         """One ranged GET: its Content-Range holds the object's total size,
         and its ETag is that of the bytes it returns."""
         try:
-            response = self.client.get_object(
-                Bucket=self.bucket, Key=key, Range=f"bytes=0-{length - 1}"
-            )
+            response = self.storage.store_call("get_object", key, Range=f"bytes=0-{length - 1}")
         except STORE_ERRORS as exc:
             if status_code(exc) == 416:
                 # No byte 0: an empty object, which no range fits.
                 return self.head(key), b""
             raise self.failure("get_object", key, exc) from exc
-        body = response["Body"]
-        try:
-            data = body.read()
-        except BotoCoreError as exc:
-            raise self.unavailable(exc) from exc
-        finally:
-            body.close()
+        data = response["Body"]
         content_range = response.get("ContentRange")  # "bytes 0-65535/1017729"
         size = int(content_range.rsplit("/", 1)[1]) if content_range else len(data)
         return ObjectInfo(size=size, etag=response["ETag"]), data
@@ -105,8 +89,7 @@ class S3UploadBackend(UploadBackend):
         copy's ETag, as the store answered."""
         response = self.call(
             "copy_object",
-            Bucket=self.bucket,
-            Key=destination,
+            destination,
             CopySource={"Bucket": self.bucket, "Key": source},
             CopySourceIfMatch=etag,
             MetadataDirective="REPLACE",
@@ -120,7 +103,7 @@ class S3UploadBackend(UploadBackend):
         return {"ContentType": content_type, **self.storage.object_headers()}
 
     def delete(self, key):
-        self.call("delete_object", Bucket=self.bucket, Key=key)
+        self.call("delete_object", key)
 
     def exists(self, key):
         try:
@@ -129,13 +112,15 @@ class S3UploadBackend(UploadBackend):
             return False
         return True
 
-    def call(self, operation, **params):
-        """``operation`` of the client, its errors raised as the interface
-        says (``uploads.backends.base``)."""
+    def call(self, operation, key, **params):
+        """``operation`` (``"copy_object"``) on ``key``, made by the storage
+        without botocore's per-call set-up (``S3Connection.store_call``),
+        its errors raised as the interface says (``uploads.backends.base``).
+        A ``Body`` comes read."""
         try:
-            return getattr(self.client, operation)(**params)
+            return self.storage.store_call(operation, key, **params)
         except STORE_ERRORS as exc:
-            raise self.failure(operation, params.get("Key"), exc) from exc
+            raise self.failure(operation, key, exc) from exc
 
     def failure(self, operation, key, exc):
         """The exception the interface says for ``exc``, raised by
