@@ -2,10 +2,30 @@
 files where the old storage put them, in a bucket or in a folder."""
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from inventory.models import Configuration, Product
+from legacy_media.stores import Bucket
 from tests.support.images import jpeg, png
+
+
+@contextmanager
+def store_requests():
+    """The operations of every request the command's client sends within
+    the block, in order: its ``before-send`` event, which botocore's calls
+    and the storage's own (``S3Connection.store_call``) both emit."""
+    operations = []
+
+    def recorded(event_name, **kwargs):
+        operations.append(event_name.rpartition(".")[2])
+
+    events = Bucket().client.meta.events
+    events.register("before-send.s3", recorded)
+    try:
+        yield operations
+    finally:
+        events.unregister("before-send.s3", recorded)
 
 
 class BucketFiles:

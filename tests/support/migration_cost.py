@@ -17,6 +17,7 @@ through its sockets (``tests.support.socket_bytes``), headers included.
 import io
 import json
 import time
+from collections import Counter
 from contextlib import contextmanager
 from unittest import mock
 from urllib.parse import urlsplit
@@ -29,7 +30,7 @@ from inventory.models import Configuration, Product
 from legacy_media.stores import Bucket, Found, content_type_of
 from tests.support import socket_bytes
 from tests.support.bench_output import write_report
-from tests.support.legacy import set_name
+from tests.support.legacy import set_name, store_requests
 from tests.support.link import Link
 from tests.support.modes import use_storages
 from uploads.conf import upload_settings
@@ -84,9 +85,6 @@ def image_bytes_counted():
     counted = {"image": 0, "socket": 0, "requests": {}}
     events = Bucket().client.meta.events
 
-    def sent(model, **kwargs):
-        counted["requests"][model.name] = counted["requests"].get(model.name, 0) + 1
-
     def got(parsed, **kwargs):
         counted["image"] += parsed.get("ContentLength", 0)
 
@@ -95,14 +93,14 @@ def image_bytes_counted():
 
     events.register("after-call.s3.GetObject", got)
     events.register("provide-client-params.s3.PutObject", putting)
-    events.register("before-call.s3", sent)
     before = dict(socket_bytes.counts)
     try:
-        yield counted
+        with store_requests() as operations:
+            yield counted
     finally:
+        counted["requests"] = dict(Counter(operations))
         events.unregister("after-call.s3.GetObject", got)
         events.unregister("provide-client-params.s3.PutObject", putting)
-        events.unregister("before-call.s3", sent)
         counted["socket"] = sum(socket_bytes.counts[k] - before[k] for k in before)
 
 

@@ -8,7 +8,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 
 import pytest
 from django.conf import settings as django_settings
@@ -17,7 +16,6 @@ from django.db import OperationalError, connection
 
 from inventory.models import Configuration, Product
 from legacy_media import plan
-from legacy_media.stores import Bucket
 from tests.support import legacy
 from tests.support.iam import readme_policy
 from uploads.backends.s3 import S3UploadBackend
@@ -423,7 +421,7 @@ def test_killed_midway_then_rerun_completes(tmp_path):
 
 def test_copies_within_the_bucket_are_server_side(s3_bucket, s3_client, sites):
     legacy.build(legacy.BucketFiles(s3_client, s3_bucket), *sites)
-    with store_requests() as operations:
+    with legacy.store_requests() as operations:
         migrate()
 
     assert operations.count("CopyObject") == 7
@@ -432,26 +430,8 @@ def test_copies_within_the_bucket_are_server_side(s3_bucket, s3_client, sites):
     )
 
 
-@contextmanager
-def store_requests():
-    """The operations of every request the command's client sends within
-    the block: its ``before-send`` event, which botocore's calls and the
-    storage's own (``S3Connection.store_call``) both emit."""
-    operations = []
-
-    def recorded(event_name, **kwargs):
-        operations.append(event_name.rpartition(".")[2])
-
-    events = Bucket().client.meta.events
-    events.register("before-send.s3", recorded)
-    try:
-        yield operations
-    finally:
-        events.unregister("before-send.s3", recorded)
-
-
 def requests_of_a_run(*args):
-    with store_requests() as operations:
+    with legacy.store_requests() as operations:
         failed, _, errors = migrate(*args)
     assert not failed, errors
     return {name: operations.count(name) for name in set(operations)}
