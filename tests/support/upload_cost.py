@@ -245,6 +245,29 @@ def sized_jpeg(size):
     return head + bytes(size - len(head))
 
 
+def copy_ms(stack, body, count):
+    """How long the store takes to make confirm's server-side copy of
+    ``body`` (conditional on its ETag, headers replaced), timed from here:
+    ``count`` copies, in milliseconds, sorted. What confirm waits for that
+    grows with the size."""
+    client, bucket = stack.s3(), stack.bucket
+    source = f"bench/copy-source-{len(body)}"
+    etag = client.put_object(Bucket=bucket, Key=source, Body=body)["ETag"]
+    times = []
+    for number in range(count):
+        started = time.perf_counter()
+        client.copy_object(
+            Bucket=bucket,
+            Key=f"{source}-{number}",
+            CopySource={"Bucket": bucket, "Key": source},
+            CopySourceIfMatch=etag,
+            MetadataDirective="REPLACE",
+            ContentType="image/jpeg",
+        )
+        times.append(1000 * (time.perf_counter() - started))
+    return sorted(times)
+
+
 def upload_cost(stack, *, sizes=SIZES, count=10, slow_size=5 * MB, slow_rate=125_000):
     """Item 2 and 4 of issue 17 at each of ``sizes`` (``count`` uploads of
     each flow), then item 3: one upload of ``slow_size`` at ``slow_rate``
@@ -262,6 +285,7 @@ def upload_cost(stack, *, sizes=SIZES, count=10, slow_size=5 * MB, slow_rate=125
         for size in sizes
         for flow in (proxy, direct)
     ]
+    copies = {size: copy_ms(stack, sized_jpeg(size), count) for size in sizes}
     slow = [
         measure(stack, flow, sized_jpeg(slow_size), products[:1], token, rate=slow_rate)
         for flow in (proxy, direct)
@@ -271,10 +295,10 @@ def upload_cost(stack, *, sizes=SIZES, count=10, slow_size=5 * MB, slow_rate=125
             through_nginx(stack, front, flow, sized_jpeg(slow_size), products[0], token, slow_rate)
             for flow in (proxy, direct)
         ]
-    return figures_of(runs, slow, slow_rate, behind)
+    return figures_of(runs, slow, slow_rate, behind, copies)
 
 
-def figures_of(runs, slow, slow_rate, behind):
+def figures_of(runs, slow, slow_rate, behind, copies):
     table = {(run.flow, run.size): run.per_upload() for run in runs}
     sizes = sorted({run.size for run in runs})
     small, large = sizes[0], sizes[-1]
@@ -295,6 +319,9 @@ def figures_of(runs, slow, slow_rate, behind):
                 if key != "confirm_ms"
             },
             "confirm_p50_ms": p50(table[("direct", size)]["confirm_ms"]),
+            "store_copy_p50_ms": p50(copies[size]),
+            "confirm_p50_less_copy_ms": p50(table[("direct", size)]["confirm_ms"])
+            - p50(copies[size]),
             "direct_over_proxy_cpu": ratio(
                 table[("direct", size)]["cpu_ms"], table[("proxy", size)]["cpu_ms"]
             ),
@@ -323,6 +350,10 @@ def figures_of(runs, slow, slow_rate, behind):
         "direct_read_kib_max": max(table[("direct", size)]["read_kib"] for size in sizes),
         "confirm_p50_10mb_over_100kb": ratio(
             p50(table[("direct", large)]["confirm_ms"]), p50(table[("direct", small)]["confirm_ms"])
+        ),
+        # The same, less the store's own copy of each size: confirm's part.
+        "confirm_less_copy_10mb_over_100kb": ratio(
+            by_size[-1]["confirm_p50_less_copy_ms"], by_size[0]["confirm_p50_less_copy_ms"]
         ),
         "slow_phone": {
             "size": slow[0].size,
@@ -353,14 +384,14 @@ def table_of(figures):
     lines = [
         "Server cost per upload (one gunicorn sync worker; per upload)",
         f"{'size':>10} | {'proxy CPU':>9} | {'direct CPU':>10} | {'ratio':>5} | "
-        f"{'proxy read':>10} | {'direct read':>11} | {'confirm p50':>11}",
+        f"{'proxy read':>10} | {'direct read':>11} | {'confirm p50':>11} | {'store copy':>10}",
     ]
     for row in figures["by_size"]:
         lines.append(
             f"{row['size'] / MB:>8.1f}MB | {row['proxy_cpu_ms']:>7.1f}ms | "
             f"{row['direct_cpu_ms']:>8.1f}ms | {row['direct_over_proxy_cpu']:>5.2f} | "
             f"{row['proxy_read_kib']:>7.0f}KiB | {row['direct_read_kib']:>8.1f}KiB | "
-            f"{row['confirm_p50_ms']:>9.1f}ms"
+            f"{row['confirm_p50_ms']:>9.1f}ms | {row['store_copy_p50_ms']:>8.1f}ms"
         )
     slow = figures["slow_phone"]
     lines.append(
@@ -383,6 +414,10 @@ def table_of(figures):
     for name, goal in GOALS.items():
         value = figures[name]
         lines.append(f"  {name}: {value:.3g} (goal ≤ {goal}) {'ok' if value <= goal else 'MISSED'}")
+    lines.append(
+        "  confirm p50 less the store's copy, largest over smallest size:"
+        f" {figures['confirm_less_copy_10mb_over_100kb']:.3g}"
+    )
     return "\n".join(lines)
 
 

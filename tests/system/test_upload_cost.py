@@ -24,6 +24,7 @@ def test_the_upload_cost_benchmark_runs(tmp_path, capsys):
         # reads the inspection's first bytes, whatever the size.
         assert row["proxy_read_kib"] * 1024 > row["size"]
         assert row["direct_read_kib"] * 1024 <= INSPECTION_READ_BOUND
+        assert row["store_copy_p50_ms"] > 0
     # The slow phone held the worker for its whole upload through the
     # proxy (0.4 s at this rate), not through the direct flow.
     slow = written["slow_phone"]
