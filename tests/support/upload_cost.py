@@ -40,11 +40,14 @@ INSPECTION_READ_BOUND = 64 * KIB
 @contextmanager
 def cost_stack(workdir):
     """The production stack on one gunicorn sync worker, the proxy upload
-    added to its URLconf."""
+    added to its URLconf. ``--threads 1``: gunicorn.conf.py asks for 8, and
+    gunicorn then runs a sync worker as a gthread one, whose slow upload
+    holds a thread rather than the worker (and whose hand-offs between
+    threads cost CPU of their own)."""
     with production_stack(
         workdir,
         DJANGO_SETTINGS_MODULE="tests.support.proxy_settings",
-        GUNICORN_CMD_ARGS="--worker-class sync --workers 1 --timeout 300",
+        GUNICORN_CMD_ARGS="--worker-class sync --threads 1 --workers 1 --timeout 300",
     ) as stack:
         yield stack
 
@@ -53,6 +56,14 @@ def worker_pid(stack):
     pid = stack.app.pid
     (child,) = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     return int(child)
+
+
+def worker_threads(stack):
+    """How many threads the worker runs: one for a sync worker."""
+    for line in Path(f"/proc/{worker_pid(stack)}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    raise RuntimeError("no thread count for the worker")
 
 
 @dataclass

@@ -6,7 +6,13 @@ twice and land on nginx's disk, the direct flow's not at all."""
 
 import json
 
-from tests.support.upload_cost import INSPECTION_READ_BOUND, cost_stack, report, upload_cost
+from tests.support.upload_cost import (
+    INSPECTION_READ_BOUND,
+    cost_stack,
+    report,
+    upload_cost,
+    worker_threads,
+)
 
 SIZES = (100_000, 2_000_000)
 
@@ -14,6 +20,9 @@ SIZES = (100_000, 2_000_000)
 def test_the_upload_cost_benchmark_runs(tmp_path, capsys):
     with cost_stack(tmp_path) as stack:
         figures = upload_cost(stack, sizes=SIZES, count=2, slow_size=100_000, slow_rate=250_000)
+        # A sync worker, as the figures say: gunicorn.conf.py's threads
+        # would make it a gthread one.
+        assert worker_threads(stack) == 1
 
     written = json.loads(report(figures, tmp_path / "bench").read_text())
     assert "Server cost per upload" in capsys.readouterr().out
