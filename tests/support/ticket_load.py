@@ -12,6 +12,7 @@ ticket costs whatever the machine. ``Figures`` gives the table and the JSON.
 import json
 import os
 import shutil
+import statistics
 import subprocess
 from dataclasses import asdict, dataclass, field
 
@@ -91,6 +92,20 @@ class Run:
     def per_second(self):
         return self.requests / self.seconds
 
+    @classmethod
+    def combined(cls, runs):
+        """Rounds of one endpoint as one run: their requests over their
+        seconds; the median round's p50 and p99, the worst maximum."""
+        return cls(
+            requests=sum(run.requests for run in runs),
+            seconds=sum(run.seconds for run in runs),
+            p50_ms=statistics.median(run.p50_ms for run in runs),
+            p99_ms=statistics.median(run.p99_ms for run in runs),
+            max_ms=max(run.max_ms for run in runs),
+            non_2xx=sum(run.non_2xx for run in runs),
+            socket_errors=sum(run.socket_errors for run in runs),
+        )
+
 
 def lua_list(values, quoted):
     return "{" + ", ".join(f'"{v}"' if quoted else str(v) for v in values) + "}"
@@ -129,6 +144,8 @@ class Figures:
     # The time the app spent on each ticket (uploads.events duration_ms),
     # without gunicorn's queue: the rest of wrk's latency is waiting.
     ticket_app_ms: list = field(default_factory=list)
+    # Tickets over site requests per second, round by round.
+    round_ratios: list = field(default_factory=list)
 
     @property
     def throughput_ratio(self):
@@ -155,6 +172,11 @@ class Figures:
                 f"  tickets in the app: p50 {percentile(self.ticket_app_ms, 0.5):.0f} ms,"
                 f" p99 {percentile(self.ticket_app_ms, 0.99):.0f} ms (uploads.events)"
             )
+        if len(self.round_ratios) > 1:
+            rows.append(
+                f"  {len(self.round_ratios)} alternating rounds; tickets/site throughput by round: "
+                + ", ".join(f"{ratio:.2f}" for ratio in self.round_ratios)
+            )
         rows.append(
             f"  tickets/site throughput {self.throughput_ratio:.2f}"
             f" (goal {GOALS['throughput_ratio']}),"
@@ -171,6 +193,7 @@ class Figures:
                 "ticket_app_p50_ms": app and percentile(app, 0.5),
                 "ticket_app_p99_ms": app and percentile(app, 0.99),
                 "throughput_ratio": self.throughput_ratio,
+                "round_ratios": self.round_ratios,
                 "p99_ratio": self.p99_ratio,
                 "connections": self.connections,
                 "cpus": self.cpus,
@@ -180,10 +203,13 @@ class Figures:
         )
 
 
-def measure(stack, site, *, seconds, connections=16, workdir):
-    """The site endpoint, then tickets, each for ``seconds`` after a warm-up
-    of a second each; ``site`` is a tests.support.load.Site whose staff
-    hold enough tokens that no user reaches the open-ticket limit."""
+def measure(stack, site, *, seconds, rounds=1, connections=16, workdir):
+    """The site endpoint, then tickets, each for ``seconds``, ``rounds``
+    times, after a warm-up of a second each: rounds that alternate share
+    the box's slow and quick moments, which swing one endpoint's throughput
+    by a third between runs minutes apart. ``site`` is a
+    tests.support.load.Site whose staff hold enough tokens that no user
+    reaches the open-ticket limit."""
 
     def load(method, path, duration):
         return run_wrk(
@@ -193,15 +219,21 @@ def measure(stack, site, *, seconds, connections=16, workdir):
 
     load("GET", "/api/site/", 1)
     load("POST", "/api/uploads/tickets/", 1)
-    site_run = load("GET", "/api/site/", seconds)
     warm = len(ticket_events(stack, site))
-    ticket_run = load("POST", "/api/uploads/tickets/", seconds)
+    site_runs, ticket_runs = [], []
+    for _ in range(rounds):
+        site_runs.append(load("GET", "/api/site/", seconds))
+        ticket_runs.append(load("POST", "/api/uploads/tickets/", seconds))
     return Figures(
-        site=site_run,
-        ticket=ticket_run,
+        site=Run.combined(site_runs),
+        ticket=Run.combined(ticket_runs),
         connections=connections,
         cpus=os.cpu_count(),
         ticket_app_ms=[event["duration_ms"] for event in ticket_events(stack, site)[warm:]],
+        round_ratios=[
+            tickets.per_second / reads.per_second
+            for reads, tickets in zip(site_runs, ticket_runs, strict=True)
+        ],
     )
 
 
