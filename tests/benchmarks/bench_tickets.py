@@ -24,7 +24,11 @@ ROUNDS = 5
 
 
 def test_tickets_against_the_site_endpoint(tmp_path):
-    with production_stack(tmp_path, UPLOADS_TICKET_RATE="1000000/hour") as stack:
+    # Workers not recycled (gunicorn.conf.py's max_requests): a restart
+    # would land in one endpoint's round, and end its workers' CPU count.
+    with production_stack(
+        tmp_path, UPLOADS_TICKET_RATE="1000000/hour", GUNICORN_CMD_ARGS="--max-requests 0"
+    ) as stack:
         (site,) = add_sites(stack, "tickets", sites=1, staff=500, products=50)
         figures = measure(stack, site, seconds=SECONDS, rounds=ROUNDS, workdir=tmp_path)
         report(figures, OUTPUT)

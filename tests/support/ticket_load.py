@@ -15,11 +15,13 @@ import shutil
 import statistics
 import subprocess
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from tests.support.bench_output import write_report
 from tests.support.load import percentile
 
 GOALS = {"throughput_ratio": ">= 0.7", "p99_ratio": "<= 2.0"}
+TICK = os.sysconf("SC_CLK_TCK")
 
 # wrk calls done() once, in its main Lua state: the counts of each thread's
 # state are summed there, and the figures printed as one JSON line.
@@ -87,6 +89,8 @@ class Run:
     max_ms: float
     non_2xx: int
     socket_errors: int
+    # CPU seconds the app's gunicorn workers spent meanwhile.
+    app_cpu_s: float = 0.0
 
     @property
     def per_second(self):
@@ -104,7 +108,12 @@ class Run:
             max_ms=max(run.max_ms for run in runs),
             non_2xx=sum(run.non_2xx for run in runs),
             socket_errors=sum(run.socket_errors for run in runs),
+            app_cpu_s=sum(run.app_cpu_s for run in runs),
         )
+
+    @property
+    def app_cpu_ms_per_request(self):
+        return 1000 * self.app_cpu_s / self.requests
 
 
 def lua_list(values, quoted):
@@ -155,6 +164,13 @@ class Figures:
     def p99_ratio(self):
         return self.ticket.p99_ms / self.site.p99_ms
 
+    @property
+    def app_cpu_ratio(self):
+        """The throughput ratio the app's CPU alone allows: site requests'
+        CPU over tickets'. Steadier than the throughput, which also follows
+        wrk, PostgreSQL and Redis on the same cores."""
+        return self.site.app_cpu_ms_per_request / self.ticket.app_cpu_ms_per_request
+
     def table(self):
         rows = [
             f"Tickets under wrk, {self.connections} connections, {self.cpus} CPUs",
@@ -178,6 +194,11 @@ class Figures:
                 + ", ".join(f"{ratio:.2f}" for ratio in self.round_ratios)
             )
         rows.append(
+            f"  the workers' CPU per request: site {self.site.app_cpu_ms_per_request:.2f} ms,"
+            f" ticket {self.ticket.app_cpu_ms_per_request:.2f} ms;"
+            f" the throughput ratio it allows {self.app_cpu_ratio:.2f}"
+        )
+        rows.append(
             f"  tickets/site throughput {self.throughput_ratio:.2f}"
             f" (goal {GOALS['throughput_ratio']}),"
             f" p99 ratio {self.p99_ratio:.2f} (goal {GOALS['p99_ratio']})"
@@ -194,6 +215,9 @@ class Figures:
                 "ticket_app_p99_ms": app and percentile(app, 0.99),
                 "throughput_ratio": self.throughput_ratio,
                 "round_ratios": self.round_ratios,
+                "site_app_cpu_ms_per_request": self.site.app_cpu_ms_per_request,
+                "ticket_app_cpu_ms_per_request": self.ticket.app_cpu_ms_per_request,
+                "app_cpu_ratio": self.app_cpu_ratio,
                 "p99_ratio": self.p99_ratio,
                 "connections": self.connections,
                 "cpus": self.cpus,
@@ -212,10 +236,15 @@ def measure(stack, site, *, seconds, rounds=1, connections=16, workdir):
     reaches the open-ticket limit."""
 
     def load(method, path, duration):
-        return run_wrk(
+        before = workers_cpu(stack)
+        run = run_wrk(
             stack.origin, method, path, site.tokens, site.products,
             seconds=duration, connections=connections, workdir=workdir,
         )  # fmt: skip
+        after = workers_cpu(stack)
+        assert after.keys() == before.keys(), "a worker was replaced: run with --max-requests 0"
+        run.app_cpu_s = sum(after[pid] - before[pid] for pid in after)
+        return run
 
     load("GET", "/api/site/", 1)
     load("POST", "/api/uploads/tickets/", 1)
@@ -235,6 +264,21 @@ def measure(stack, site, *, seconds, rounds=1, connections=16, workdir):
             for reads, tickets in zip(site_runs, ticket_runs, strict=True)
         ],
     )
+
+
+def workers_cpu(stack):
+    """The app's gunicorn workers, each with the CPU seconds (user and
+    system) it has used so far."""
+    pid = stack.app.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return {int(child): cpu_seconds(child) for child in children}
+
+
+def cpu_seconds(pid):
+    # /proc/<pid>/stat: utime and stime are the 14th and 15th fields, the
+    # 12th and 13th after the command's closing parenthesis.
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def ticket_events(stack, site):

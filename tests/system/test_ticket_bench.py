@@ -7,7 +7,9 @@ from tests.support.ticket_load import measure, report
 
 
 def test_ticket_benchmark_runs_and_gives_figures(tmp_path):
-    with production_stack(tmp_path, UPLOADS_TICKET_RATE="1000000/hour") as stack:
+    with production_stack(
+        tmp_path, UPLOADS_TICKET_RATE="1000000/hour", GUNICORN_CMD_ARGS="--max-requests 0"
+    ) as stack:
         (site,) = add_sites(stack, "smoke", sites=1, staff=20, products=5)
         figures = measure(stack, site, seconds=1, rounds=2, connections=4, workdir=tmp_path)
         path = report(figures, tmp_path / "bench")
@@ -18,3 +20,4 @@ def test_ticket_benchmark_runs_and_gives_figures(tmp_path):
     assert figures.throughput_ratio > 0 and figures.p99_ratio > 0
     assert figures.ticket_app_ms, "no ticket events logged"
     assert len(figures.round_ratios) == 2
+    assert figures.site.app_cpu_s > 0 and figures.ticket.app_cpu_s > 0
