@@ -89,8 +89,10 @@ class Run:
     max_ms: float
     non_2xx: int
     socket_errors: int
-    # CPU seconds the app's gunicorn workers spent meanwhile.
+    # CPU seconds the app's gunicorn workers, and PostgreSQL's processes,
+    # spent meanwhile.
     app_cpu_s: float = 0.0
+    db_cpu_s: float = 0.0
 
     @property
     def per_second(self):
@@ -109,11 +111,16 @@ class Run:
             non_2xx=sum(run.non_2xx for run in runs),
             socket_errors=sum(run.socket_errors for run in runs),
             app_cpu_s=sum(run.app_cpu_s for run in runs),
+            db_cpu_s=sum(run.db_cpu_s for run in runs),
         )
 
     @property
     def app_cpu_ms_per_request(self):
         return 1000 * self.app_cpu_s / self.requests
+
+    @property
+    def db_cpu_ms_per_request(self):
+        return 1000 * self.db_cpu_s / self.requests
 
 
 def lua_list(values, quoted):
@@ -171,6 +178,16 @@ class Figures:
         wrk, PostgreSQL and Redis on the same cores."""
         return self.site.app_cpu_ms_per_request / self.ticket.app_cpu_ms_per_request
 
+    @property
+    def app_and_db_cpu_ratio(self):
+        """The same with PostgreSQL's CPU added."""
+        site, ticket = self.site, self.ticket
+        return (
+            (site.app_cpu_s + site.db_cpu_s)
+            / site.requests
+            / ((ticket.app_cpu_s + ticket.db_cpu_s) / ticket.requests)
+        )
+
     def table(self):
         rows = [
             f"Tickets under wrk, {self.connections} connections, {self.cpus} CPUs",
@@ -199,6 +216,11 @@ class Figures:
             f" the throughput ratio it allows {self.app_cpu_ratio:.2f}"
         )
         rows.append(
+            f"  PostgreSQL's CPU per request: site {self.site.db_cpu_ms_per_request:.2f} ms,"
+            f" ticket {self.ticket.db_cpu_ms_per_request:.2f} ms;"
+            f" with the workers' it allows {self.app_and_db_cpu_ratio:.2f}"
+        )
+        rows.append(
             f"  tickets/site throughput {self.throughput_ratio:.2f}"
             f" (goal {GOALS['throughput_ratio']}),"
             f" p99 ratio {self.p99_ratio:.2f} (goal {GOALS['p99_ratio']})"
@@ -218,6 +240,9 @@ class Figures:
                 "site_app_cpu_ms_per_request": self.site.app_cpu_ms_per_request,
                 "ticket_app_cpu_ms_per_request": self.ticket.app_cpu_ms_per_request,
                 "app_cpu_ratio": self.app_cpu_ratio,
+                "site_db_cpu_ms_per_request": self.site.db_cpu_ms_per_request,
+                "ticket_db_cpu_ms_per_request": self.ticket.db_cpu_ms_per_request,
+                "app_and_db_cpu_ratio": self.app_and_db_cpu_ratio,
                 "p99_ratio": self.p99_ratio,
                 "connections": self.connections,
                 "cpus": self.cpus,
@@ -236,14 +261,15 @@ def measure(stack, site, *, seconds, rounds=1, connections=16, workdir):
     reaches the open-ticket limit."""
 
     def load(method, path, duration):
-        before = workers_cpu(stack)
+        before, db_before = workers_cpu(stack), database_cpu()
         run = run_wrk(
             stack.origin, method, path, site.tokens, site.products,
             seconds=duration, connections=connections, workdir=workdir,
         )  # fmt: skip
-        after = workers_cpu(stack)
+        after, db_after = workers_cpu(stack), database_cpu()
         assert after.keys() == before.keys(), "a worker was replaced: run with --max-requests 0"
         run.app_cpu_s = sum(after[pid] - before[pid] for pid in after)
+        run.db_cpu_s = db_after - db_before
         return run
 
     load("GET", "/api/site/", 1)
@@ -274,11 +300,35 @@ def workers_cpu(stack):
     return {int(child): cpu_seconds(child) for child in children}
 
 
-def cpu_seconds(pid):
-    # /proc/<pid>/stat: utime and stime are the 14th and 15th fields, the
-    # 12th and 13th after the command's closing parenthesis.
+def cpu_seconds(pid, *, reaped=False):
+    """The CPU seconds (user and system) of process ``pid``; with
+    ``reaped``, those of its children that ended and it waited for too."""
+    # /proc/<pid>/stat: utime, stime, cutime and cstime are the 14th to
+    # 17th fields, the 12th to 15th after the command's closing parenthesis.
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+    return sum(int(value) for value in fields[11 : 15 if reaped else 13]) / TICK
+
+
+def database_cpu():
+    """The CPU seconds the PostgreSQL server on this machine has used so
+    far: its live processes, and the backends that ended (a connection
+    closed after ``CONN_MAX_AGE``), counted in the postmaster's children's
+    time. The whole server: the benchmark's database is its only busy one."""
+    processes = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            command, _, rest = stat.read_text().partition(") ")
+        except OSError:  # the process ended meanwhile
+            continue
+        if command.endswith("(postgres"):
+            processes[int(stat.parent.name)] = int(rest.split()[1])  # its parent
+    total = 0.0
+    for pid, parent in processes.items():
+        try:
+            total += cpu_seconds(pid, reaped=parent not in processes)
+        except OSError:
+            continue
+    return total
 
 
 def ticket_events(stack, site):

@@ -21,3 +21,4 @@ def test_ticket_benchmark_runs_and_gives_figures(tmp_path):
     assert figures.ticket_app_ms, "no ticket events logged"
     assert len(figures.round_ratios) == 2
     assert figures.site.app_cpu_s > 0 and figures.ticket.app_cpu_s > 0
+    assert figures.site.db_cpu_s > 0 and figures.ticket.db_cpu_s > 0
