@@ -234,23 +234,33 @@ class DatedQueryAuth(S3SigV4QueryAuth):
 
 
 @dataclass(frozen=True)
-class PostTarget:
-    """Where a bucket's forms go and the region they are signed for, as
-    botocore resolved them for one form; ``None`` for a client that does
-    not sign forms with SigV4 (``signature_version="s3"``)."""
+class SigningTarget:
+    """Where requests of one kind go and the region they are signed for, as
+    botocore resolved them for one probe: a bucket's forms
+    (``S3Connection.post_target``), or its objects, a quoted key following
+    the URL (``S3Connection.object_target``). ``None`` stands for a client
+    that does not sign with SigV4 (``signature_version="s3"``)."""
 
     url: str
     region: str
 
 
-@dataclass(frozen=True)
-class ObjectTarget:
-    """The URL of a bucket's objects at the app's address (a key, quoted,
-    follows it) and the region calls are signed for, as botocore resolved
-    them once; ``None`` for a client that does not sign with SigV4."""
+def credential_region(credential):
+    """The region of a SigV4 credential scope,
+    ``<access key>/<date>/<region>/s3/aws4_request``."""
+    return credential.split("/")[-3]
 
-    url: str
-    region: str
+
+def shared_once(key, make):
+    """This process's value for ``key``, from ``make()`` the first time:
+    made outside the lock, since it may make a shared client, which takes
+    the lock; should two threads make it at once, the first kept wins."""
+    with _shared_clients_lock:
+        if key in _shared_clients:
+            return _shared_clients[key]
+    value = make()
+    with _shared_clients_lock:
+        return _shared_clients.setdefault(key, value)
 
 
 def window_start(now, window):
@@ -404,7 +414,7 @@ class S3Connection(S3Storage):
         events anew for every form, a fifth of a ticket's CPU, although the
         answer is the same for every key of a bucket. So the first form of a
         process is botocore's own; its URL and signing region are kept
-        (``PostTarget``), and the next forms are signed with them by
+        (``SigningTarget``), and the next forms are signed with them by
         botocore's signer of forms (``S3SigV4PostAuth``): the same policy,
         fields and signature as botocore's, the credentials read at each call
         (a role's renew themselves).
@@ -435,23 +445,20 @@ class S3Connection(S3Storage):
         return {"url": target.url, "fields": request.context["s3-presign-post-fields"]}
 
     def post_target(self):
-        """The ``PostTarget`` of this bucket at the public address, from one
-        form botocore signs, once per process."""
+        """The ``SigningTarget`` of this bucket's forms at the public
+        address, from one form botocore signs, once per process."""
         endpoint_url = self.public_endpoint_url or self.endpoint_url
-        key = (self.connection_key(endpoint_url), self.bucket_name, "post")
-        with _shared_clients_lock:
-            if key in _shared_clients:
-                return _shared_clients[key]
-        post = self.shared_client(endpoint_url).generate_presigned_post(
-            Bucket=self.bucket_name, Key="probe"
-        )
-        fields = post["fields"]
-        target = None
-        if fields.get("x-amz-algorithm") == "AWS4-HMAC-SHA256":
-            # "<access key>/<date>/<region>/s3/aws4_request"
-            target = PostTarget(post["url"], fields["x-amz-credential"].split("/")[-3])
-        with _shared_clients_lock:
-            return _shared_clients.setdefault(key, target)
+
+        def probe():
+            post = self.shared_client(endpoint_url).generate_presigned_post(
+                Bucket=self.bucket_name, Key="probe"
+            )
+            fields = post["fields"]
+            if fields.get("x-amz-algorithm") != "AWS4-HMAC-SHA256":
+                return None
+            return SigningTarget(post["url"], credential_region(fields["x-amz-credential"]))
+
+        return shared_once((self.connection_key(endpoint_url), self.bucket_name, "post"), probe)
 
     def store_call(self, operation, key, **params):
         """The client's ``operation`` (``"copy_object"``) on ``key`` of this
@@ -595,25 +602,22 @@ class S3Connection(S3Storage):
             )
 
     def object_target(self, endpoint_url=None):
-        """The ``ObjectTarget`` of this bucket at ``endpoint_url`` (the
-        app's address by default), from one URL botocore presigns (locally),
-        once per process."""
+        """The ``SigningTarget`` of this bucket's objects at
+        ``endpoint_url`` (the app's address by default), from one URL
+        botocore presigns (locally), once per process."""
         endpoint_url = endpoint_url or self.endpoint_url
-        key = (self.connection_key(endpoint_url), self.bucket_name, "objects")
-        with _shared_clients_lock:
-            if key in _shared_clients:
-                return _shared_clients[key]
-        url = self.shared_client(endpoint_url).generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket_name, "Key": "probe"}
-        )
-        query = parse_qs(urlsplit(url).query)
-        target = None
-        if query.get("X-Amz-Algorithm") == ["AWS4-HMAC-SHA256"]:
-            # "<access key>/<date>/<region>/s3/aws4_request"
-            region = query["X-Amz-Credential"][0].split("/")[-3]
-            target = ObjectTarget(url.split("?", 1)[0].removesuffix("probe"), region)
-        with _shared_clients_lock:
-            return _shared_clients.setdefault(key, target)
+
+        def probe():
+            url = self.shared_client(endpoint_url).generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket_name, "Key": "probe"}
+            )
+            query = parse_qs(urlsplit(url).query)
+            if query.get("X-Amz-Algorithm") != ["AWS4-HMAC-SHA256"]:
+                return None
+            plain = url.split("?", 1)[0].removesuffix("probe")
+            return SigningTarget(plain, credential_region(query["X-Amz-Credential"][0]))
+
+        return shared_once((self.connection_key(endpoint_url), self.bucket_name, "objects"), probe)
 
     def windowed_url(self, name):
         """A presigned GET dated at the start of the current window

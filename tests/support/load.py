@@ -147,12 +147,16 @@ class Stack:
             if entry.get("logger") == "uploads.events" and entry.get("site") in ids
         ]
 
-    def worker_peaks(self):
-        """Peak resident memory (VmHWM) of each gunicorn worker, in bytes."""
+    def worker_pids(self):
+        """The pids of gunicorn's workers."""
         pid = self.app.pid
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         assert children, "gunicorn has no workers"
-        return {int(child): peak_rss(child) for child in children}
+        return [int(child) for child in children]
+
+    def worker_peaks(self):
+        """Peak resident memory (VmHWM) of each gunicorn worker, in bytes."""
+        return {pid: peak_rss(pid) for pid in self.worker_pids()}
 
     def s3(self):
         env = self.env
@@ -173,6 +177,18 @@ class Stack:
         with psycopg.connect(self.env["DATABASE_URL"], autocommit=True) as connection:
             cursor = connection.execute(sql, params)
             return cursor.fetchall() if cursor.description else None
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid, *, reaped=False):
+    """The CPU seconds (user and system) of process ``pid``; with
+    ``reaped``, those of its children that ended and it waited for too."""
+    # /proc/<pid>/stat: utime, stime, cutime and cstime are the 14th to
+    # 17th fields, the 12th to 15th after the command's closing parenthesis.
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return sum(int(value) for value in fields[11 : 15 if reaped else 13]) / TICK
 
 
 def peak_rss(pid):

@@ -18,10 +18,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tests.support.bench_output import write_report
-from tests.support.load import percentile
+from tests.support.load import cpu_seconds, percentile
 
 GOALS = {"throughput_ratio": ">= 0.7", "p99_ratio": "<= 2.0"}
-TICK = os.sysconf("SC_CLK_TCK")
 
 # wrk calls done() once, in its main Lua state: the counts of each thread's
 # state are summed there, and the figures printed as one JSON line.
@@ -295,18 +294,7 @@ def measure(stack, site, *, seconds, rounds=1, connections=16, workdir):
 def workers_cpu(stack):
     """The app's gunicorn workers, each with the CPU seconds (user and
     system) it has used so far."""
-    pid = stack.app.pid
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return {int(child): cpu_seconds(child) for child in children}
-
-
-def cpu_seconds(pid, *, reaped=False):
-    """The CPU seconds (user and system) of process ``pid``; with
-    ``reaped``, those of its children that ended and it waited for too."""
-    # /proc/<pid>/stat: utime, stime, cutime and cstime are the 14th to
-    # 17th fields, the 12th to 15th after the command's closing parenthesis.
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return sum(int(value) for value in fields[11 : 15 if reaped else 13]) / TICK
+    return {pid: cpu_seconds(pid) for pid in stack.worker_pids()}
 
 
 def database_cpu():

@@ -16,7 +16,6 @@ bytes it carried and those it wrote to its disk.
 import base64
 import hashlib
 import json
-import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,10 +25,9 @@ import requests
 from urllib3 import encode_multipart_formdata
 
 from tests.support.bench_output import write_report
-from tests.support.load import production_stack
+from tests.support.load import cpu_seconds, production_stack
 from tests.support.nginx import buffering_proxy
 
-TICK = os.sysconf("SC_CLK_TCK")
 KIB = 1024
 # What the worker may read per direct upload, whatever the size (issue 17's
 # goal): the inspection's first bytes (UPLOADS_INSPECT_BYTES, 48 KiB) and the
@@ -53,9 +51,8 @@ def cost_stack(workdir):
 
 
 def worker_pid(stack):
-    pid = stack.app.pid
-    (child,) = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return int(child)
+    (pid,) = stack.worker_pids()
+    return pid
 
 
 def worker_threads(stack):
@@ -78,10 +75,7 @@ class Usage:
         ``tests.support.socket_bytes``; that question's own bytes, a few
         hundred, go to the next run)."""
         counts = requests.get(f"{stack.origin}/bench/sockets/", timeout=10).json()
-        pid = worker_pid(stack)
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        cpu = (int(fields[11]) + int(fields[12])) / TICK
-        return cls(cpu, counts["received"], counts["sent"])
+        return cls(cpu_seconds(worker_pid(stack)), counts["received"], counts["sent"])
 
     def __sub__(self, other):
         return Usage(self.cpu - other.cpu, self.read - other.read, self.written - other.written)
