@@ -31,8 +31,12 @@ class UploadTicket(models.Model):
         EXPIRED = "expired", _("expired")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # No index of its own: Meta's (user, status, expires_at) leads with it.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="upload_tickets"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="upload_tickets",
+        db_index=False,
     )
     kind = models.CharField(_("kind"), max_length=30)
     # None until the save that creates the object binds the ticket to it
@@ -43,7 +47,7 @@ class UploadTicket(models.Model):
     content_type = models.CharField(_("content type"), max_length=50)
     size = models.PositiveBigIntegerField(_("size"))
     sha256 = models.CharField(_("SHA-256"), max_length=44, blank=True)
-    incoming_key = models.CharField(_("incoming key"), max_length=255, unique=True)
+    incoming_key = models.CharField(_("incoming key"), max_length=255)
     final_key = models.CharField(
         _("final key"),
         max_length=255,
@@ -81,9 +85,19 @@ class UploadTicket(models.Model):
         verbose_name = _("upload ticket")
         verbose_name_plural = _("upload tickets")
         ordering = ["-created_at"]
-        indexes = [
-            models.Index(fields=["user", "status", "expires_at"]),
-            models.Index(fields=["status", "expires_at"]),
+        # Every ticket pays for each index, and the count of a user's open
+        # tickets, on every ticket, must have one index only to choose:
+        # with an index on (status, expires_at) PostgreSQL took it whenever
+        # its statistics were stale (new tickets expire past the histogram's
+        # end), and read every open ticket of every site to count one
+        # user's. The admin's filters and the purge read the table through.
+        indexes = [models.Index(fields=["user", "status", "expires_at"])]
+        # A constraint rather than unique=True: no second, pattern-matching
+        # index on PostgreSQL, as no query looks a key up by its prefix.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incoming_key"], name="uploads_ticket_incoming_key_unique"
+            )
         ]
 
     def __str__(self):

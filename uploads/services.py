@@ -202,18 +202,24 @@ def insert_within_limit(ticket, limit, now):
     ORM each time. Columns left None are omitted (NULL): a bare NULL in a
     SELECT list is text to PostgreSQL."""
     connection = connections[router.db_for_write(UploadTicket)]
-    meta = UploadTicket._meta
-    fields = tuple(f for f in meta.concrete_fields if getattr(ticket, f.attname) is not None)
-    sql = insert_within_limit_sql(connection, fields)
-    values = [f.get_db_prep_save(getattr(ticket, f.attname), connection) for f in fields]
-    after = EXPIRES_AT.get_db_prep_value(now, connection)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*values, ticket.user_id, Status.ISSUED.value, after, limit])
+        cursor.execute(*insert_within_limit_statement(connection, ticket, limit, now))
         inserted = cursor.rowcount == 1
     if inserted:
         ticket._state.adding = False
         ticket._state.db = connection.alias
     return inserted
+
+
+def insert_within_limit_statement(connection, ticket, limit, now):
+    """The SQL and parameters of ``insert_within_limit``."""
+    fields = tuple(
+        f for f in UploadTicket._meta.concrete_fields if getattr(ticket, f.attname) is not None
+    )
+    values = [f.get_db_prep_save(getattr(ticket, f.attname), connection) for f in fields]
+    after = EXPIRES_AT.get_db_prep_value(now, connection)
+    params = [*values, ticket.user_id, Status.ISSUED.value, after, limit]
+    return insert_within_limit_sql(connection, fields), params
 
 
 # (database vendor, fields): the statement, for each set of columns.
