@@ -48,6 +48,16 @@ STEPS = ("ticket", "post", "confirm")
 STORE_DOWN = "connection refused or reset"
 
 
+# The worker's tasks that are due or running. A task queued with no
+# run_after has django_tasks_db's 9999-01-01 there (get_date_max()), and is
+# due at once, as its worker reads it.
+DUE_TASKS = (
+    "SELECT count(*) FROM django_tasks_database_dbtaskresult"
+    " WHERE status IN ('READY', 'RUNNING')"
+    " AND (run_after <= now() OR run_after = '9999-01-01T00:00:00Z')"
+)
+
+
 class Stack:
     """The running stack: gunicorn's address, its environment (for
     ``manage.py`` and the one-shot services), the store, the database."""
@@ -108,10 +118,7 @@ class Stack:
         to a later attempt wait for it); ``False`` if it went ``timeout``
         seconds without getting through one (a long queue may take longer)."""
         deadline, queued = time.monotonic() + timeout, None
-        while due := self.query(
-            "SELECT count(*) FROM django_tasks_database_dbtaskresult"
-            " WHERE status IN ('READY', 'RUNNING') AND run_after <= now()"
-        )[0][0]:
+        while due := self.query(DUE_TASKS)[0][0]:
             assert self.worker.poll() is None, (self.workdir / "worker.err").read_text()
             if queued is not None and due < queued:
                 deadline = time.monotonic() + timeout
