@@ -9,7 +9,10 @@ import json
 from tests.support.upload_cost import (
     INSPECTION_READ_BOUND,
     cost_stack,
+    failed_tasks,
+    overlapped_confirms,
     report,
+    settle,
     upload_cost,
     worker_threads,
 )
@@ -23,6 +26,12 @@ def test_the_upload_cost_benchmark_runs(tmp_path, capsys):
         # A sync worker, as the figures say: gunicorn.conf.py's threads
         # would make it a gthread one.
         assert worker_threads(stack) == 1
+        # Each confirm was timed alone: every task queued before it (the
+        # previous confirm's deletes and renditions) had finished when it
+        # attached its upload. And every task succeeded.
+        settle(stack)
+        assert overlapped_confirms(stack) == 0
+        assert failed_tasks(stack) == []
 
     written = json.loads(report(figures, tmp_path / "bench").read_text())
     assert "Server cost per upload" in capsys.readouterr().out
@@ -33,7 +42,8 @@ def test_the_upload_cost_benchmark_runs(tmp_path, capsys):
         # reads the inspection's first bytes, whatever the size.
         assert row["proxy_read_kib"] * 1024 > row["size"]
         assert row["direct_read_kib"] * 1024 <= INSPECTION_READ_BOUND
-        assert row["store_copy_p50_ms"] > 0
+        assert row["store_copy_p50_ms"] > 0 and row["ranged_get_p50_ms"] > 0
+        assert len(row["confirm_ms"]) == 2
     # The slow phone held the worker for its whole upload through the
     # proxy (0.4 s at this rate), not through the direct flow.
     slow = written["slow_phone"]
