@@ -304,8 +304,9 @@ def store_ms(stack, body, count):
     object of ``body``, timed from here, ``count`` times each, alternately,
     once the worker's tasks are done: the ranged GET of the inspection's
     first bytes, and the server-side copy (conditional on the ETag, headers
-    replaced), what confirm waits for that grows with the size. In
-    milliseconds, sorted: ``{"ranged_get": [...], "copy": [...]}``."""
+    and tags replaced, as ``S3UploadBackend.copy`` makes it), what confirm
+    waits for that grows with the size. In milliseconds, sorted:
+    ``{"ranged_get": [...], "copy": [...]}``."""
     client, bucket = stack.s3(), stack.bucket
     source = f"bench/copy-source-{len(body)}"
     etag = client.put_object(Bucket=bucket, Key=source, Body=body)["ETag"]
@@ -323,7 +324,11 @@ def store_ms(stack, body, count):
             CopySource={"Bucket": bucket, "Key": source},
             CopySourceIfMatch=etag,
             MetadataDirective="REPLACE",
+            TaggingDirective="REPLACE",
             ContentType="image/jpeg",
+            # UPLOADS' defaults, as S3MediaStorage.object_headers() gives them.
+            CacheControl="private, max-age=31536000, immutable",
+            ContentDisposition="inline",
         )
         times["copy"].append(1000 * (time.perf_counter() - started))
     return {name: sorted(values) for name, values in times.items()}
