@@ -301,37 +301,54 @@ def sized_jpeg(size):
 
 def store_ms(stack, body, count):
     """How long the store takes to answer confirm's two requests on an
-    object of ``body``, timed from here, ``count`` times each, alternately,
+    object of ``body``, timed from here, ``count`` times each, in turn,
     once the worker's tasks are done: the ranged GET of the inspection's
-    first bytes, and the server-side copy (conditional on the ETag, headers
-    and tags replaced, as ``S3UploadBackend.copy`` makes it), what confirm
-    waits for that grows with the size. In milliseconds, sorted:
-    ``{"ranged_get": [...], "copy": [...]}``."""
+    first bytes, and the server-side copy (``timed_copy``), what confirm
+    waits for that grows with the size; then both again on an object
+    written just before (``fresh_``), as confirm meets the upload a moment
+    after its POST. In milliseconds, sorted:
+    ``{"ranged_get": [...], "copy": [...], "fresh_ranged_get": [...], ...}``."""
     client, bucket = stack.s3(), stack.bucket
     source = f"bench/copy-source-{len(body)}"
     etag = client.put_object(Bucket=bucket, Key=source, Body=body)["ETag"]
     settle(stack)
-    times = {"ranged_get": [], "copy": []}
+    times = {"ranged_get": [], "copy": [], "fresh_ranged_get": [], "fresh_copy": []}
     for number in range(count):
-        started = time.perf_counter()
-        answer = client.get_object(Bucket=bucket, Key=source, Range=f"bytes=0-{INSPECT_BYTES - 1}")
-        assert len(answer["Body"].read()) == min(INSPECT_BYTES, len(body))
-        times["ranged_get"].append(1000 * (time.perf_counter() - started))
-        started = time.perf_counter()
-        client.copy_object(
-            Bucket=bucket,
-            Key=f"{source}-{number}",
-            CopySource={"Bucket": bucket, "Key": source},
-            CopySourceIfMatch=etag,
-            MetadataDirective="REPLACE",
-            TaggingDirective="REPLACE",
-            ContentType="image/jpeg",
-            # UPLOADS' defaults, as S3MediaStorage.object_headers() gives them.
-            CacheControl="private, max-age=31536000, immutable",
-            ContentDisposition="inline",
-        )
-        times["copy"].append(1000 * (time.perf_counter() - started))
+        times["ranged_get"].append(timed_ranged_get(client, bucket, source, len(body)))
+        times["copy"].append(timed_copy(client, bucket, source, etag, f"{source}-{number}"))
+        fresh = f"{source}-fresh-{number}"
+        fresh_etag = client.put_object(Bucket=bucket, Key=fresh, Body=body)["ETag"]
+        times["fresh_ranged_get"].append(timed_ranged_get(client, bucket, fresh, len(body)))
+        times["fresh_copy"].append(timed_copy(client, bucket, fresh, fresh_etag, f"{fresh}-copy"))
     return {name: sorted(values) for name, values in times.items()}
+
+
+def timed_ranged_get(client, bucket, key, size):
+    """Confirm's read of the first bytes of ``key``, in milliseconds."""
+    started = time.perf_counter()
+    answer = client.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{INSPECT_BYTES - 1}")
+    assert len(answer["Body"].read()) == min(INSPECT_BYTES, size)
+    return 1000 * (time.perf_counter() - started)
+
+
+def timed_copy(client, bucket, source, etag, destination):
+    """Confirm's server-side copy of ``source`` (conditional on its ETag,
+    headers and tags replaced, as ``S3UploadBackend.copy`` makes it), in
+    milliseconds."""
+    started = time.perf_counter()
+    client.copy_object(
+        Bucket=bucket,
+        Key=destination,
+        CopySource={"Bucket": bucket, "Key": source},
+        CopySourceIfMatch=etag,
+        MetadataDirective="REPLACE",
+        TaggingDirective="REPLACE",
+        ContentType="image/jpeg",
+        # UPLOADS' defaults, as S3MediaStorage.object_headers() gives them.
+        CacheControl="private, max-age=31536000, immutable",
+        ContentDisposition="inline",
+    )
+    return 1000 * (time.perf_counter() - started)
 
 
 def upload_cost(stack, *, sizes=SIZES, count=10, slow_size=5 * MB, slow_rate=125_000):
@@ -390,6 +407,9 @@ def figures_of(runs, slow, slow_rate, behind, store):
             "confirm_p50_less_copy_ms": p50(table[("direct", size)]["confirm_ms"])
             - p50(store[size]["copy"]),
             "ranged_get_p50_ms": p50(store[size]["ranged_get"]),
+            # The same on an object written just before, as confirm's upload.
+            "fresh_copy_p50_ms": p50(store[size]["fresh_copy"]),
+            "fresh_ranged_get_p50_ms": p50(store[size]["fresh_ranged_get"]),
             "direct_over_proxy_cpu": ratio(
                 table[("direct", size)]["cpu_ms"], table[("proxy", size)]["cpu_ms"]
             ),
@@ -430,6 +450,12 @@ def figures_of(runs, slow, slow_rate, behind, store):
         "ranged_get_10mb_over_100kb": ratio(
             by_size[-1]["ranged_get_p50_ms"], by_size[0]["ranged_get_p50_ms"]
         ),
+        "fresh_copy_10mb_over_100kb": ratio(
+            by_size[-1]["fresh_copy_p50_ms"], by_size[0]["fresh_copy_p50_ms"]
+        ),
+        "fresh_ranged_get_10mb_over_100kb": ratio(
+            by_size[-1]["fresh_ranged_get_p50_ms"], by_size[0]["fresh_ranged_get_p50_ms"]
+        ),
         "slow_phone": {
             "size": slow[0].size,
             "rate_bytes_per_s": slow_rate,
@@ -460,7 +486,7 @@ def table_of(figures):
         "Server cost per upload (one gunicorn sync worker; per upload)",
         f"{'size':>10} | {'proxy CPU':>9} | {'direct CPU':>10} | {'ratio':>5} | "
         f"{'proxy read':>10} | {'direct read':>11} | {'confirm p50':>11} | {'store copy':>10} | "
-        f"{'less copy':>9} | {'ranged GET':>10}",
+        f"{'less copy':>9} | {'ranged GET':>10} | {'fresh copy':>10} | {'fresh GET':>9}",
     ]
     for row in figures["by_size"]:
         lines.append(
@@ -468,7 +494,8 @@ def table_of(figures):
             f"{row['direct_cpu_ms']:>8.1f}ms | {row['direct_over_proxy_cpu']:>5.2f} | "
             f"{row['proxy_read_kib']:>7.0f}KiB | {row['direct_read_kib']:>8.1f}KiB | "
             f"{row['confirm_p50_ms']:>9.1f}ms | {row['store_copy_p50_ms']:>8.1f}ms | "
-            f"{row['confirm_p50_less_copy_ms']:>7.1f}ms | {row['ranged_get_p50_ms']:>8.1f}ms"
+            f"{row['confirm_p50_less_copy_ms']:>7.1f}ms | {row['ranged_get_p50_ms']:>8.1f}ms | "
+            f"{row['fresh_copy_p50_ms']:>8.1f}ms | {row['fresh_ranged_get_p50_ms']:>7.1f}ms"
         )
     slow = figures["slow_phone"]
     lines.append(
@@ -499,7 +526,9 @@ def table_of(figures):
     lines.append(
         "  the store's answers (timed from the benchmark), largest over smallest size:"
         f" copy {figures['store_copy_10mb_over_100kb']}, ranged GET"
-        f" {figures['ranged_get_10mb_over_100kb']}"
+        f" {figures['ranged_get_10mb_over_100kb']}; of an object just written:"
+        f" copy {figures['fresh_copy_10mb_over_100kb']}, ranged GET"
+        f" {figures['fresh_ranged_get_10mb_over_100kb']}"
     )
     return "\n".join(lines)
 
