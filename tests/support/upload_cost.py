@@ -14,9 +14,10 @@ bytes it carried and those it wrote to its disk.
 
 Each measured request to the worker is made once the ``db_worker`` has run
 every task due (``settle``): a confirm queues one (its deletes, its
-renditions, which read the whole original), and run next to the following
-upload's confirm it made that confirm's latency its own too, more so the
-larger the file. The worker's CPU is its own either way.
+renditions, which read the whole original), which, left to run beside the
+next upload's confirm on the same cores and store, added to that confirm's
+latency, the more so the larger the file. The worker's CPU is its own
+either way.
 """
 
 import base64
