@@ -30,13 +30,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 
-from django.db import transaction
+from django.db import connections, router, transaction
+from django.db.models.constants import OnConflict
 from django.utils import timezone
 
 from uploads.backends import get_backend
 from uploads.conf import upload_settings
 from uploads.errors import StorageAccessDenied, StorageUnavailable
 from uploads.models import PendingDeletion
+from uploads.statements import written_once
 
 logger = logging.getLogger(__name__)
 Reason = PendingDeletion.Reason
@@ -57,11 +59,48 @@ def record(objects):
     it commits (``schedule``, or confirm's one task, ``uploads.tasks``)."""
     objects = {key: reason for key, reason in objects.items() if key}
     if objects:
-        PendingDeletion.objects.bulk_create(
-            [PendingDeletion(key=key, reason=reason) for key, reason in objects.items()],
-            ignore_conflicts=True,
-        )
+        insert_records(objects)
     return list(objects)
+
+
+# The columns record() writes: a new record's.
+RECORD_FIELDS = tuple(
+    PendingDeletion._meta.get_field(name)
+    for name in ("key", "reason", "attempts", "last_error", "created_at", "next_attempt_at")
+)
+
+
+def insert_records(objects):
+    """What ``bulk_create(..., ignore_conflicts=True)`` sends for new
+    records of ``objects`` (a key already recorded keeps its record), in
+    statements written once per number of rows (``uploads.statements``):
+    every confirm records two objects or more, and compiling the ORM's
+    insert cost more than running it."""
+    connection = connections[router.db_for_write(PendingDeletion)]
+    now = timezone.now()
+    rows = [
+        [
+            field.get_db_prep_save(value, connection)
+            for field, value in zip(RECORD_FIELDS, (key, reason, 0, "", now, now), strict=True)
+        ]
+        for key, reason in objects.items()
+    ]
+    batch = max(1, connection.ops.bulk_batch_size(RECORD_FIELDS, rows))
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), batch):
+            chunk = rows[start : start + batch]
+            sql = written_once(connection, "record", write_insert_records, len(chunk))
+            cursor.execute(sql, [value for row in chunk for value in row])
+
+
+def write_insert_records(connection, count):
+    ops = connection.ops
+    table = ops.quote_name(PendingDeletion._meta.db_table)
+    columns = ", ".join(ops.quote_name(field.column) for field in RECORD_FIELDS)
+    values = ops.bulk_insert_sql(RECORD_FIELDS, [["%s"] * len(RECORD_FIELDS)] * count)
+    insert = ops.insert_statement(on_conflict=OnConflict.IGNORE)
+    ignore = ops.on_conflict_suffix_sql(RECORD_FIELDS, OnConflict.IGNORE, None, None)
+    return f"{insert} {table} ({columns}) {values} {ignore}".rstrip()
 
 
 def enqueue(keys, run_after=None):

@@ -4,31 +4,23 @@ UPDATE and DELETE that return the rows they changed, in one statement.
 Django 5.2 has no ``RETURNING`` for ``update()`` or ``delete()``, so the
 usual way is a read and a write: two round trips, and a lock between them
 to keep the read true. Confirm runs on every upload and counts its queries
-(issue 17), so these two compile the queryset's own UPDATE or DELETE and add
-a ``RETURNING`` clause: PostgreSQL and SQLite (3.35+) both accept it. On a
-database that does not, ``supported()`` is false and callers keep the read
-and write.
+(issue 17), so its claim is an UPDATE written out with a ``RETURNING``
+clause (``uploads.services.write_claim``), and ``delete_returning`` compiles
+a queryset's own DELETE and adds one: PostgreSQL and SQLite (3.35+) both
+accept it. On a database that does not, ``supported()`` is false and
+callers keep the read and write.
 """
 
 from django.db import connections
 
 
 def supported(queryset):
+    return supported_by(connections[queryset.db])
+
+
+def supported_by(connection):
     # The same clause as INSERT ... RETURNING, which Django knows about.
-    return connections[queryset.db].features.can_return_rows_from_bulk_insert
-
-
-def update_returning(queryset, **values):
-    """``queryset.update(**values)``, returning the updated rows as model
-    instances (with the new values), in one statement."""
-    from django.db.models.sql import UpdateQuery
-
-    query = queryset.query.chain(UpdateQuery)
-    query.add_update_values(values)
-    sql, params = query.get_compiler(queryset.db).as_sql()
-    fields = queryset.model._meta.concrete_fields
-    rows = returning(queryset, sql, params, fields)
-    return [queryset.model.from_db(queryset.db, [f.attname for f in fields], row) for row in rows]
+    return connection.features.can_return_rows_from_bulk_insert
 
 
 def delete_returning(queryset, field_name):
@@ -45,10 +37,22 @@ def delete_returning(queryset, field_name):
 
 def returning(queryset, sql, params, fields):
     connection = connections[queryset.db]
-    table = queryset.model._meta.db_table
-    columns = [field.get_col(table) for field in fields]
+    sql = f"{sql} {returning_clause(connection, fields)}"
+    return fetch_returned(connection, queryset.model, sql, params, fields)
+
+
+def returning_clause(connection, fields):
+    """``RETURNING`` the columns of ``fields``, for a statement written out
+    (``uploads.statements``)."""
     quote = connection.ops.quote_name
-    sql = f"{sql} RETURNING {', '.join(quote(field.column) for field in fields)}"
+    return f"RETURNING {', '.join(quote(field.column) for field in fields)}"
+
+
+def fetch_returned(connection, model, sql, params, fields):
+    """The rows a statement ending in ``returning_clause(fields)`` returns,
+    their values converted as the ORM converts them."""
+    table = model._meta.db_table
+    columns = [field.get_col(table) for field in fields]
     converters = [
         connection.ops.get_db_converters(column) + column.get_db_converters(connection)
         for column in columns
@@ -65,3 +69,12 @@ def returning(queryset, sql, params, fields):
             values.append(value)
         converted.append(values)
     return converted
+
+
+def instances_returned(connection, model, sql, params):
+    """The model instances of the rows a statement ending in
+    ``returning_clause(model._meta.concrete_fields)`` returns."""
+    fields = model._meta.concrete_fields
+    rows = fetch_returned(connection, model, sql, params, fields)
+    names = [field.attname for field in fields]
+    return [model.from_db(connection.alias, names, row) for row in rows]

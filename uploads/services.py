@@ -32,8 +32,6 @@ from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connections, router, transaction
-from django.db.models import F, Value
-from django.db.models.functions import Replace
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -60,6 +58,7 @@ from uploads.keys import incoming_key, incoming_key_of, media_name_of, object_ke
 from uploads.models import PendingDeletion, UploadTicket
 from uploads.policy import UploadPolicy
 from uploads.sites import get_user_site_id
+from uploads.statements import written_once
 from uploads.targets import get_target
 
 logger = logging.getLogger(__name__)
@@ -188,6 +187,7 @@ def is_sha256_base64(value):
 # What makes a ticket open: its user's, issued, not expired.
 OPEN_TICKET_COLUMNS = ("user", "status", "expires_at")
 EXPIRES_AT = UploadTicket._meta.get_field("expires_at")
+CLAIMED_UNTIL = UploadTicket._meta.get_field("claimed_until")
 
 
 def open_tickets(user_id, now):
@@ -222,22 +222,16 @@ def insert_within_limit_statement(connection, ticket, limit, now):
     return insert_within_limit_sql(connection, fields), params
 
 
-# (database vendor, fields): the statement, for each set of columns.
-_insert_statements = {}
-
-
 def insert_within_limit_sql(connection, fields):
     """The statement of ``insert_within_limit`` for ``fields``, written
     once per kind of database and set of columns rather than at each
-    ticket: a ticket costs little enough CPU that writing it showed."""
-    key = (connection.vendor, fields)
-    sql = _insert_statements.get(key)
-    if sql is None:
-        sql = _insert_statements[key] = write_insert_within_limit(connection.ops.quote_name, fields)
-    return sql
+    ticket (``uploads.statements``): a ticket costs little enough CPU that
+    writing it showed."""
+    return written_once(connection, "ticket", write_insert_within_limit, fields)
 
 
-def write_insert_within_limit(quote, fields):
+def write_insert_within_limit(connection, fields):
+    quote = connection.ops.quote_name
     meta = UploadTicket._meta
     user, status, expires = (quote(meta.get_field(name).column) for name in OPEN_TICKET_COLUMNS)
     return (
@@ -401,26 +395,28 @@ def claim_fresh(user, ticket_id, event):
         ticket_id = uuid.UUID(str(ticket_id))
     except ValueError:
         return None  # not a ticket id: claim_ticket answers
-    now = timezone.now()
-    fresh = UploadTicket.objects.filter(
-        pk=ticket_id,
-        user=user,
-        status=Status.ISSUED,
-        final_key="",
-        object_id__isnull=False,
-        expires_at__gt=now - timedelta(seconds=upload_settings.CONFIRM_GRACE),
-    )
-    if not returning.supported(fresh):
+    connection = connections[router.db_for_write(UploadTicket)]
+    if not returning.supported_by(connection):
         return None
     # The final key is the incoming one with "incoming/<ticket id>" replaced
     # by a new random stem: object_key() of the row's site, folder and type,
     # which are not known before it is read (checked below).
     stem = uuid.uuid4().hex
-    (ticket,) = returning.update_returning(
-        fresh,
-        final_key=Replace(F("incoming_key"), Value(f"incoming/{ticket_id.hex}"), Value(stem)),
-        claimed_until=now + timedelta(seconds=upload_settings.CONFIRM_LEASE),
-    ) or (None,)
+    now = timezone.now()
+    after = now - timedelta(seconds=upload_settings.CONFIRM_GRACE)
+    claimed_until = now + timedelta(seconds=upload_settings.CONFIRM_LEASE)
+    params = [
+        f"incoming/{ticket_id.hex}",
+        stem,
+        CLAIMED_UNTIL.get_db_prep_value(claimed_until, connection),
+        UploadTicket._meta.pk.get_db_prep_value(ticket_id, connection),
+        user.pk,
+        Status.ISSUED.value,
+        "",
+        EXPIRES_AT.get_db_prep_value(after, connection),
+    ]
+    sql = written_once(connection, "claim", write_claim)
+    (ticket,) = returning.instances_returned(connection, UploadTicket, sql, params) or (None,)
     if ticket is None:
         return None
     event.update(
@@ -433,6 +429,36 @@ def claim_fresh(user, ticket_id, event):
         refuse_tampered(ticket)
         raise TicketTampered()
     return ticket
+
+
+def write_claim(connection):
+    """``claim_fresh``'s statement: what the ORM would send for
+
+        UploadTicket.objects.filter(
+            pk=ticket_id, user=user, status=Status.ISSUED, final_key="",
+            object_id__isnull=False, expires_at__gt=now - CONFIRM_GRACE,
+        ).update(
+            final_key=Replace(F("incoming_key"), Value(...), Value(stem)),
+            claimed_until=now + CONFIRM_LEASE,
+        )
+
+    returning the rows (``uploads.returning``); written once per process,
+    since building and compiling it took a tenth of a confirm's CPU."""
+    quote = connection.ops.quote_name
+    column = partial(ticket_column, quote)
+    return (
+        f"UPDATE {quote(UploadTicket._meta.db_table)}"
+        f" SET {column('final_key')} = REPLACE({column('incoming_key')}, %s, %s),"
+        f" {column('claimed_until')} = %s"
+        f" WHERE {column('id')} = %s AND {column('user')} = %s AND {column('status')} = %s"
+        f" AND {column('final_key')} = %s AND {column('object_id')} IS NOT NULL"
+        f" AND {column('expires_at')} > %s"
+        f" {returning.returning_clause(connection, UploadTicket._meta.concrete_fields)}"
+    )
+
+
+def ticket_column(quote, name):
+    return quote(UploadTicket._meta.get_field(name).column)
 
 
 def claim_ticket(user, ticket_id, event, *, bound_to=None):
@@ -645,14 +671,37 @@ def mark_confirmed(ticket, image, *, object_id=None):
     }
     if object_id is not None:
         changes["object_id"] = object_id
-    claimed = UploadTicket.objects.filter(
-        pk=ticket.pk, status=Status.ISSUED, final_key=ticket.final_key
-    )
-    if not claimed.update(**changes):
-        return False
+    connection = connections[router.db_for_write(UploadTicket)]
+    fields = tuple(UploadTicket._meta.get_field(name) for name in changes)
+    params = [
+        *(
+            field.get_db_prep_save(value, connection)
+            for field, value in zip(fields, changes.values(), strict=True)
+        ),
+        UploadTicket._meta.pk.get_db_prep_value(ticket.pk, connection),
+        Status.ISSUED.value,
+        ticket.final_key,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(written_once(connection, "confirm", write_mark_confirmed, fields), params)
+        if cursor.rowcount != 1:
+            return False
     for name, value in changes.items():
         setattr(ticket, name, value)
     return True
+
+
+def write_mark_confirmed(connection, fields):
+    """``mark_confirmed``'s statement, with its ``fields`` to set: what
+    ``UploadTicket.objects.filter(pk=..., status=Status.ISSUED,
+    final_key=...).update(...)`` sends, written once per process."""
+    quote = connection.ops.quote_name
+    column = partial(ticket_column, quote)
+    changes = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    return (
+        f"UPDATE {quote(UploadTicket._meta.db_table)} SET {changes}"
+        f" WHERE {column('id')} = %s AND {column('status')} = %s AND {column('final_key')} = %s"
+    )
 
 
 def attach_locked(ticket, user, target, image, obj=None):

@@ -17,6 +17,7 @@ from tests.support.iam import readme_policy, without
 from tests.support.images import jpeg
 from tests.support.stores import S3Store, is_rendition
 from tests.support.tickets import confirm, issue
+from uploads import deletions
 from uploads.backends import get_backend
 from uploads.backends.local import LocalUploadBackend
 from uploads.errors import StorageUnavailable
@@ -300,3 +301,20 @@ def test_a_rolled_back_delete_keeps_the_file(store, api, product):
     assert Product.objects.filter(pk=pk).exists()
     assert not PendingDeletion.objects.exists()
     assert attached["key"] in store.keys()
+
+
+def test_recording_keeps_the_record_of_a_key_recorded_already():
+    """However many keys one call records (more than Django puts in one
+    statement on SQLite), a key recorded already keeps its record: its
+    reason, its failed attempts and their error."""
+    Reason = PendingDeletion.Reason
+    kept = PendingDeletion.objects.create(
+        key="media/kept.jpg", reason=Reason.REPLACED, attempts=3, last_error="refused"
+    )
+    objects = {f"media/{number}.jpg": Reason.UPLOADED for number in range(400)}
+    objects["media/kept.jpg"] = Reason.UPLOADED
+    assert deletions.record(objects) == list(objects)
+    assert set(PendingDeletion.objects.values_list("key", flat=True)) == set(objects)
+    kept.refresh_from_db()
+    assert (kept.reason, kept.attempts, kept.last_error) == (Reason.REPLACED, 3, "refused")
+    assert PendingDeletion.objects.exclude(pk=kept.pk).filter(reason=Reason.UPLOADED).count() == 400
