@@ -130,10 +130,13 @@ def test_no_field_is_a_union(schema):
     field's translated title: for an email that may be blank, an empty
     Kotlin class that cannot read the string (``project.api.schema``)."""
     assert not list(places(schema["components"]["schemas"], "components", "oneOf", "anyOf"))
-    site = schema["components"]["schemas"]["SiteRequest"]["properties"]["email"]
-    assert site == {
+    email = schema["components"]["schemas"]["SiteRequest"]["properties"]["email"]
+    # Its title is the field's label in the active language, and only when
+    # that differs from the field's name ("courriel", not "email"): which
+    # language an earlier test left active is not this test's business.
+    email.pop("title", None)
+    assert email == {
         "type": "string",
-        "title": site["title"],
         "maxLength": 254,
         "description": "Empty, or in format `email`.",
     }
