@@ -5,9 +5,11 @@ each request.
 A ticket and a confirm are a few short statements each, and building and
 compiling them through the ORM (querysets cloned, lookups resolved, SQL
 assembled) costs more of the app's CPU than running them (issue 17). The
-few on those paths are written here, once per kind of database and shape,
+few on those paths are written out next to the code that runs them (the
+``write_*`` functions of ``uploads.services`` and ``uploads.deletions``),
 with the database's own quoting and clauses (``connection.ops``), so that
-they stay what the ORM would send on SQLite and PostgreSQL alike.
+they stay what the ORM would send on SQLite and PostgreSQL alike; this
+module keeps each one once written, per kind of database and shape.
 """
 
 # (statement's name, database vendor, shape): the SQL.
