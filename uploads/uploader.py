@@ -16,9 +16,11 @@ this process, so no server needs to be running.
 import base64
 import hashlib
 import io
+import time
 import urllib.error
 import urllib.request
 import uuid
+from functools import partial
 from urllib.parse import urlsplit
 
 from django.core.handlers.wsgi import WSGIRequest
@@ -28,6 +30,15 @@ from uploads import services
 from uploads.media import S3MediaStorage
 
 POST_TIMEOUT = 30
+# The store's answers that ask for the request again (S3's InternalError
+# and SlowDown; a gateway's 502 and 504; SeaweedFS answered 500 to a new
+# bucket's first write on a busy machine): the same form, sent again,
+# writes the same bytes to the same key. Sent this many times at most,
+# after 0.25 s, then 0.5 s: the browser's uploader tries again too, and
+# botocore's standard retries the store's other calls.
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+POST_ATTEMPTS = 3
+RETRY_DELAY = 0.25
 
 
 class UploadRefused(Exception):
@@ -64,12 +75,21 @@ def upload(user, *, kind, body, content_type, object_id=None, filename=""):
 
 
 def post_form(url, fields, body, content_type, filename=""):
-    """Post a ticket's form with ``body`` as its file; the status and the
-    start of the answer."""
+    """Post a ticket's form with ``body`` as its file, again while the store
+    asks for it (``RETRY_STATUSES``); the last status and the start of its
+    answer."""
     payload, header = multipart(fields, body, content_type, filename or "file")
     if urlsplit(url).scheme:
-        return post_over_http(reachable_from_here(url), payload, header)
-    return post_in_process(url, payload, header)
+        send = partial(post_over_http, reachable_from_here(url))
+    else:
+        send = partial(post_in_process, url)
+    for attempt in range(POST_ATTEMPTS):
+        if attempt:
+            time.sleep(RETRY_DELAY * 2 ** (attempt - 1))
+        status, answer = send(payload, header)
+        if status not in RETRY_STATUSES:
+            break
+    return status, answer
 
 
 def multipart(fields, body, content_type, filename):

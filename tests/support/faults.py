@@ -13,6 +13,7 @@ runs::
     proxy.cut("GET", after=100)         # ... or the connection is cut there
     proxy.slow(0.5)                     # every request and answer chunk waits 0.5 s
     proxy.before("GET", delete_it)      # run delete_it(), then forward the GET
+    proxy.answer(500, xml, "POST")      # every POST answered 500 here, not forwarded
     proxy.stall("HEAD", times=1)        # only the next HEAD
     proxy.refuse()                      # nothing listens any more
     proxy.heal()                        # all of it off
@@ -26,6 +27,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from http import HTTPStatus
 
 HEAD_END = b"\r\n\r\n"
 # Bounds of the store's calls in tests that stall it, through the settings
@@ -42,7 +44,7 @@ class Request:
 
 @dataclass
 class Fault:
-    kind: str  # "stall", "cut", "slow", "before"
+    kind: str  # "stall", "cut", "slow", "before", "answer"
     method: str = None  # None: every method
     match: object = None  # f(request) -> bool, or None
     times: int = None  # None: until healed
@@ -92,6 +94,17 @@ class FaultProxy:
 
     def before(self, method, action, *, times=1, match=None):
         return self.add(Fault("before", method, match, times, action=action))
+
+    def answer(self, status, body, method=None, *, times=None, match=None):
+        """Answer ``status`` with ``body`` (XML, as S3 answers errors) in the
+        store's place: the request's body is read and dropped, and the
+        connection closed."""
+        reason = HTTPStatus(status).phrase
+        head = (
+            f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/xml\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        )
+        return self.add(Fault("answer", method, match, times, action=head.encode() + body))
 
     def refuse(self):
         """Stop listening and close every open connection: connections are
@@ -183,6 +196,10 @@ class FaultProxy:
                     return
                 elif fault is not None and fault.kind == "slow":
                     time.sleep(fault.delay)
+                elif fault is not None and fault.kind == "answer":
+                    discard(client, length, buffered)
+                    client.sendall(fault.action)
+                    return
                 answer.expect(fault)
                 # The head first: a client that sent "Expect: 100-continue"
                 # waits for the store's answer before sending the body.
@@ -284,6 +301,16 @@ def forward(client, upstream, length, buffered):
         if not buffered:
             raise ConnectionResetError("the client hung up in a request body")
     upstream.sendall(buffered[:length])
+    return buffered[length:]
+
+
+def discard(client, length, buffered):
+    """Read ``length`` bytes of body and drop them; what the client sent beyond."""
+    while len(buffered) < length:
+        length -= len(buffered)
+        buffered = client.recv(65536)
+        if not buffered:
+            raise ConnectionResetError("the client hung up in a request body")
     return buffered[length:]
 
 

@@ -130,7 +130,9 @@ def test_once_the_store_failed_confirms_answer_at_once_until_it_is_back(
     assert first.status_code == second.status_code == 503
     assert second.json()["code"] == "storage_unavailable"
     assert second["Retry-After"] == "1"
-    assert elapsed < 0.3, elapsed
+    # At once: not after the store's timeout, which a call to the stalled
+    # store waits at least (a busy machine took 0.42 s for the request).
+    assert elapsed < STORE_TIMEOUT, elapsed
     assert faulty_store.stalled == stalled, "the store was not called"
 
     faulty_store.heal()

@@ -4,10 +4,11 @@ storage mode, with no server running for the emulator."""
 import pytest
 
 from tests.support.images import jpeg
+from tests.support.modes import use_storages
 from uploads.errors import TypeMismatch
 from uploads.keys import media_key
 from uploads.models import UploadTicket
-from uploads.uploader import UploadRefused, upload
+from uploads.uploader import POST_ATTEMPTS, UploadRefused, upload
 
 
 @pytest.mark.django_db(transaction=True)
@@ -53,4 +54,51 @@ def test_a_form_the_bucket_refuses_raises_with_its_answer(s3_bucket, staff, prod
 
     assert refused.value.status == 403
     assert "SignatureDoesNotMatch" in refused.value.answer
+    assert UploadTicket.objects.get().status == UploadTicket.Status.ISSUED
+
+
+# What S3 and SeaweedFS answer when they ask for the request again.
+INTERNAL_ERROR = (
+    b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code>'
+    b"<Message>We encountered an internal error, please try again.</Message></Error>"
+)
+
+
+@pytest.fixture
+def store_behind_proxy(proxy, s3_bucket, settings):
+    settings.AWS_S3_ENDPOINT_URL = proxy.url
+    use_storages(settings)
+    return proxy
+
+
+def posts(proxy):
+    return [request for request in proxy.requests if request.method == "POST"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_form_the_store_asks_for_again_is_sent_again(store_behind_proxy, staff, product):
+    """SeaweedFS answered 500 to a new bucket's first write on a busy
+    machine, and ``seed_demo`` on a fresh machine failed on it."""
+    store_behind_proxy.answer(500, INTERNAL_ERROR, "POST", times=POST_ATTEMPTS - 1)
+
+    confirmed = upload(
+        staff, kind="product", object_id=product.pk, body=jpeg(), content_type="image/jpeg"
+    )
+
+    assert confirmed.status == UploadTicket.Status.CONFIRMED
+    assert len(posts(store_behind_proxy)) == POST_ATTEMPTS
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_store_that_keeps_failing_refuses_the_form_after_the_last_try(
+    store_behind_proxy, staff, product
+):
+    store_behind_proxy.answer(500, INTERNAL_ERROR, "POST")
+
+    with pytest.raises(UploadRefused) as refused:
+        upload(staff, kind="product", object_id=product.pk, body=jpeg(), content_type="image/jpeg")
+
+    assert refused.value.status == 500
+    assert "InternalError" in refused.value.answer
+    assert len(posts(store_behind_proxy)) == POST_ATTEMPTS
     assert UploadTicket.objects.get().status == UploadTicket.Status.ISSUED
