@@ -9,6 +9,15 @@
 #                                  also takes port + 10000 for gRPC)
 #   WEED_IP, WEED_BIND             advertised and bound addresses
 #   WEED                           the binary (default: weed on PATH)
+#   VOLUME_SIZE_LIMIT_MB           the size of one volume (default 1024)
+#
+# Every bucket is a collection with volumes of its own, and the filer keeps
+# files of its own in another; the volume server allots as many volumes as
+# its free disk holds at their full size (-volume.max=0). With SeaweedFS's
+# default of 30 GB a volume, a disk with 75 GB free had 2: the filer took
+# both, and every upload to the bucket failed with 500 InternalError ("No
+# writable volumes and no free volumes left"). Volumes of 1 GB give one per
+# free GB; a volume file grows as it is written.
 set -eu
 
 : "${S3_ACCESS_KEY:?set S3_ACCESS_KEY}"
@@ -29,6 +38,7 @@ exec "${WEED:-weed}" server \
   -ip.bind="${WEED_BIND:-0.0.0.0}" \
   -master.port="${MASTER_PORT:-9333}" \
   -master.telemetry=false \
+  -master.volumeSizeLimitMB="${VOLUME_SIZE_LIMIT_MB:-1024}" \
   -volume.port="${VOLUME_PORT:-8080}" \
   -volume.max=0 \
   -filer -filer.port="${FILER_PORT:-8888}" \

@@ -118,6 +118,11 @@ class Run:
         return 1000 * self.app_cpu_s / self.requests
 
     @property
+    def cpu_ms_per_request(self):
+        """The workers' and PostgreSQL's together."""
+        return 1000 * (self.app_cpu_s + self.db_cpu_s) / self.requests
+
+    @property
     def db_cpu_ms_per_request(self):
         return 1000 * self.db_cpu_s / self.requests
 
@@ -161,6 +166,10 @@ class Figures:
     ticket_app_ms: list = field(default_factory=list)
     # Tickets over site requests per second, round by round.
     round_ratios: list = field(default_factory=list)
+    # Each round's figures: requests per second and CPU per request (the
+    # workers' and PostgreSQL's) of each endpoint, to tell a round whose
+    # throughput moved with its CPU from one the box slowed.
+    rounds: list = field(default_factory=list)
 
     @property
     def throughput_ratio(self):
@@ -180,12 +189,7 @@ class Figures:
     @property
     def app_and_db_cpu_ratio(self):
         """The same with PostgreSQL's CPU added."""
-        site, ticket = self.site, self.ticket
-        return (
-            (site.app_cpu_s + site.db_cpu_s)
-            / site.requests
-            / ((ticket.app_cpu_s + ticket.db_cpu_s) / ticket.requests)
-        )
+        return self.site.cpu_ms_per_request / self.ticket.cpu_ms_per_request
 
     def table(self):
         rows = [
@@ -208,6 +212,12 @@ class Figures:
             rows.append(
                 f"  {len(self.round_ratios)} alternating rounds; tickets/site throughput by round: "
                 + ", ".join(f"{ratio:.2f}" for ratio in self.round_ratios)
+            )
+            rows.append(
+                "  the workers' and PostgreSQL's CPU per request by round, site/ticket: "
+                + ", ".join(
+                    f"{one['site_cpu_ms']:.1f}/{one['ticket_cpu_ms']:.1f} ms" for one in self.rounds
+                )
             )
         rows.append(
             f"  the workers' CPU per request: site {self.site.app_cpu_ms_per_request:.2f} ms,"
@@ -236,6 +246,7 @@ class Figures:
                 "ticket_app_p99_ms": app and percentile(app, 0.99),
                 "throughput_ratio": self.throughput_ratio,
                 "round_ratios": self.round_ratios,
+                "rounds": self.rounds,
                 "site_app_cpu_ms_per_request": self.site.app_cpu_ms_per_request,
                 "ticket_app_cpu_ms_per_request": self.ticket.app_cpu_ms_per_request,
                 "app_cpu_ratio": self.app_cpu_ratio,
@@ -286,6 +297,15 @@ def measure(stack, site, *, seconds, rounds=1, connections=16, workdir):
         ticket_app_ms=[event["duration_ms"] for event in ticket_events(stack, site)[warm:]],
         round_ratios=[
             tickets.per_second / reads.per_second
+            for reads, tickets in zip(site_runs, ticket_runs, strict=True)
+        ],
+        rounds=[
+            {
+                "site_per_second": reads.per_second,
+                "ticket_per_second": tickets.per_second,
+                "site_cpu_ms": reads.cpu_ms_per_request,
+                "ticket_cpu_ms": tickets.cpu_ms_per_request,
+            }
             for reads, tickets in zip(site_runs, ticket_runs, strict=True)
         ],
     )

@@ -192,6 +192,28 @@ def seaweedfs_as_composed(compose, tmp_path):
         yield server.s3_port
 
 
+# SeaweedFS grows a collection by this many volumes at its first write
+# (one copy of each): a bucket is one collection, the filer's own files
+# another.
+VOLUME_GROWTH = 7
+
+
+def test_the_composed_store_has_volumes_for_its_bucket_besides_the_filers(compose, tmp_path):
+    """The volume server allots as many volumes as its free disk holds at
+    their full size. At SeaweedFS's default of 30 GB a volume, a CI machine
+    with 75 GB free had 2: the filer's own files took both, and the first
+    upload to the bucket failed with 500 InternalError ("No writable volumes
+    and no free volumes left"). docker/seaweedfs/start.sh makes them 1 GB."""
+    with ComposedSeaweedFS(compose["services"]["s3"], tmp_path / "s3-data") as server:
+        status = f"http://127.0.0.1:{server.env['MASTER_PORT']}/dir/status"
+        deadline = time.monotonic() + 30
+        # The master counts the volume server's slots once it has reported.
+        while not (slots := requests.get(status, timeout=5).json()["Topology"]["Max"]):
+            assert time.monotonic() < deadline, "the volume server never reported"
+            time.sleep(0.5)
+    assert slots >= 2 * VOLUME_GROWTH, slots
+
+
 @pytest.fixture
 def redis_as_composed(compose, tmp_path):
     """The redis service: its command, on a free port of this machine."""

@@ -19,6 +19,7 @@ def test_ticket_benchmark_runs_and_gives_figures(tmp_path):
         assert run.requests > 0 and run.non_2xx == 0 and run.socket_errors == 0, figures.table()
     assert figures.throughput_ratio > 0 and figures.p99_ratio > 0
     assert figures.ticket_app_ms, "no ticket events logged"
-    assert len(figures.round_ratios) == 2
+    assert len(figures.round_ratios) == len(figures.rounds) == 2
+    assert all(one["site_cpu_ms"] > 0 and one["ticket_cpu_ms"] > 0 for one in figures.rounds)
     assert figures.site.app_cpu_s > 0 and figures.ticket.app_cpu_s > 0
     assert figures.site.db_cpu_s > 0 and figures.ticket.db_cpu_s > 0

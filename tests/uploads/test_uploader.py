@@ -77,8 +77,8 @@ def posts(proxy):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_form_the_store_asks_for_again_is_sent_again(store_behind_proxy, staff, product):
-    """SeaweedFS answered 500 to a new bucket's first write on a busy
-    machine, and ``seed_demo`` on a fresh machine failed on it."""
+    """S3 answers 500 InternalError ("please try again") now and then: a
+    command such as ``seed_demo`` should not fail on the first."""
     store_behind_proxy.answer(500, INTERNAL_ERROR, "POST", times=POST_ATTEMPTS - 1)
 
     confirmed = upload(
