@@ -32,9 +32,10 @@ from uploads.media import S3MediaStorage
 POST_TIMEOUT = 30
 # The store's answers that ask for the request again (S3's 500
 # InternalError, "please try again", and 503 SlowDown; a gateway's 502 and
-# 504): the same form, sent again, writes the same bytes to the same key. Sent this many times at most,
-# after 0.25 s, then 0.5 s: the browser's uploader tries again too, and
-# botocore's standard retries the store's other calls.
+# 504): the same form, sent again, writes the same bytes to the same key.
+# Sent this many times at most, after 0.25 s, then 0.5 s: the browser's
+# uploader tries again too, and botocore's standard retries the store's
+# other calls.
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 POST_ATTEMPTS = 3
 RETRY_DELAY = 0.25
