@@ -197,7 +197,7 @@ class FaultProxy:
                 elif fault is not None and fault.kind == "slow":
                     time.sleep(fault.delay)
                 elif fault is not None and fault.kind == "answer":
-                    discard(client, length, buffered)
+                    forward(client, None, length, buffered)
                     client.sendall(fault.action)
                     return
                 answer.expect(fault)
@@ -293,24 +293,16 @@ def read_head(sock, buffered):
 
 
 def forward(client, upstream, length, buffered):
-    """Pass ``length`` bytes of body on; what the client sent beyond."""
+    """Pass ``length`` bytes of body on to ``upstream``, or drop them with
+    ``None``; what the client sent beyond."""
+    send = upstream.sendall if upstream is not None else lambda data: None
     while len(buffered) < length:
-        upstream.sendall(buffered)
+        send(buffered)
         length -= len(buffered)
         buffered = client.recv(65536)
         if not buffered:
             raise ConnectionResetError("the client hung up in a request body")
-    upstream.sendall(buffered[:length])
-    return buffered[length:]
-
-
-def discard(client, length, buffered):
-    """Read ``length`` bytes of body and drop them; what the client sent beyond."""
-    while len(buffered) < length:
-        length -= len(buffered)
-        buffered = client.recv(65536)
-        if not buffered:
-            raise ConnectionResetError("the client hung up in a request body")
+    send(buffered[:length])
     return buffered[length:]
 
 

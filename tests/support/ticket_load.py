@@ -164,12 +164,33 @@ class Figures:
     # The time the app spent on each ticket (uploads.events duration_ms),
     # without gunicorn's queue: the rest of wrk's latency is waiting.
     ticket_app_ms: list = field(default_factory=list)
-    # Tickets over site requests per second, round by round.
-    round_ratios: list = field(default_factory=list)
-    # Each round's figures: requests per second and CPU per request (the
-    # workers' and PostgreSQL's) of each endpoint, to tell a round whose
-    # throughput moved with its CPU from one the box slowed.
-    rounds: list = field(default_factory=list)
+    # Each endpoint's rounds, in the order they ran (``site`` and
+    # ``ticket`` combine them).
+    site_rounds: list = field(default_factory=list)
+    ticket_rounds: list = field(default_factory=list)
+
+    @property
+    def round_ratios(self):
+        """Tickets over site requests per second, round by round."""
+        return [
+            tickets.per_second / reads.per_second
+            for reads, tickets in zip(self.site_rounds, self.ticket_rounds, strict=True)
+        ]
+
+    @property
+    def rounds(self):
+        """Each round's requests per second and CPU per request (the
+        workers' and PostgreSQL's) of each endpoint, to tell a round whose
+        throughput moved with its CPU from one the box slowed."""
+        return [
+            {
+                "site_per_second": reads.per_second,
+                "ticket_per_second": tickets.per_second,
+                "site_cpu_ms": reads.cpu_ms_per_request,
+                "ticket_cpu_ms": tickets.cpu_ms_per_request,
+            }
+            for reads, tickets in zip(self.site_rounds, self.ticket_rounds, strict=True)
+        ]
 
     @property
     def throughput_ratio(self):
@@ -295,19 +316,8 @@ def measure(stack, site, *, seconds, rounds=1, connections=16, workdir):
         connections=connections,
         cpus=os.cpu_count(),
         ticket_app_ms=[event["duration_ms"] for event in ticket_events(stack, site)[warm:]],
-        round_ratios=[
-            tickets.per_second / reads.per_second
-            for reads, tickets in zip(site_runs, ticket_runs, strict=True)
-        ],
-        rounds=[
-            {
-                "site_per_second": reads.per_second,
-                "ticket_per_second": tickets.per_second,
-                "site_cpu_ms": reads.cpu_ms_per_request,
-                "ticket_cpu_ms": tickets.cpu_ms_per_request,
-            }
-            for reads, tickets in zip(site_runs, ticket_runs, strict=True)
-        ],
+        site_rounds=site_runs,
+        ticket_rounds=ticket_runs,
     )
 
 
