@@ -5,6 +5,7 @@ logos, each in its own site's folder. Registered in ``InventoryConfig.ready``.
 
 from inventory.models import Configuration, Product
 from inventory.permissions import ADD, CHANGE, can_act_on_products, can_manage_site
+from inventory.querysets import ConfigurationQuerySet, ProductQuerySet
 from uploads.conf import MIB
 from uploads.errors import PermissionDenied
 from uploads.sites import get_user_site_id
@@ -16,14 +17,12 @@ class ProductImageTarget(UploadTarget):
     model = Product
     field_name = "image"
     folder = "products"
+    site_field = ProductQuerySet.site_field
     new_objects = True
     # Size: the UPLOADS MAX_SIZE (UPLOADS_MAX_SIZE, 10 MiB by default).
 
     def get_queryset(self, user):
         return Product.objects.visible_to(user)
-
-    def get_site_id(self, product):
-        return product.site_configuration_id
 
     def has_permission(self, user, product):
         return can_act_on_products(user, CHANGE, product)
@@ -41,14 +40,12 @@ class SiteLogoTarget(UploadTarget):
     model = Configuration
     field_name = "logo"
     folder = "config"
+    site_field = ConfigurationQuerySet.site_field
     max_size = 2 * MIB
     max_side = 4096
 
     def get_queryset(self, user):
         return Configuration.objects.visible_to(user)
-
-    def get_site_id(self, configuration):
-        return configuration.pk
 
     def has_permission(self, user, configuration):
         return can_manage_site(user, configuration)

@@ -77,20 +77,26 @@ def insert_records(objects):
     every confirm records two objects or more, and compiling the ORM's
     insert cost more than running it."""
     connection = connections[router.db_for_write(PendingDeletion)]
-    now = timezone.now()
-    rows = [
-        [
-            field.get_db_prep_save(value, connection)
-            for field, value in zip(RECORD_FIELDS, (key, reason, 0, "", now, now), strict=True)
-        ]
-        for key, reason in objects.items()
-    ]
+    rows = record_rows(connection, objects)
     batch = max(1, connection.ops.bulk_batch_size(RECORD_FIELDS, rows))
     with connection.cursor() as cursor:
         for start in range(0, len(rows), batch):
             chunk = rows[start : start + batch]
             sql = written_once(connection, "record", write_insert_records, len(chunk))
             cursor.execute(sql, [value for row in chunk for value in row])
+
+
+def record_rows(connection, objects):
+    """The values of ``RECORD_FIELDS`` for new records of ``objects``
+    ({key: reason}), ready for ``connection``."""
+    now = timezone.now()
+    return [
+        [
+            field.get_db_prep_save(value, connection)
+            for field, value in zip(RECORD_FIELDS, (key, reason, 0, "", now, now), strict=True)
+        ]
+        for key, reason in objects.items()
+    ]
 
 
 def write_insert_records(connection, count):

@@ -35,7 +35,7 @@ from django.db import DatabaseError, connections, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from uploads import deletions, events, renditions, returning, tasks
+from uploads import attachment, deletions, events, renditions, returning, tasks
 from uploads.backends import get_backend
 from uploads.backends.base import ObjectChanged, ObjectMissing
 from uploads.conf import upload_settings
@@ -640,15 +640,22 @@ def inspect(ticket, target, backend, info, data):
 
 
 def attach(ticket, user, target, image, backend):
-    """Point the target's field at the copy, in a short transaction that
-    confirms the ticket's row (locking it) and locks the target's row, if
-    this confirm still holds its claim; otherwise answer as the confirm that
-    took it over."""
+    """Point the target's field at the copy and confirm the ticket, if this
+    confirm still holds its claim; otherwise answer as the confirm that
+    took it over. In one statement where the database can
+    (``attach_at_once``), else in a short transaction that confirms the
+    ticket's row (locking it) and locks the target's row."""
     try:
-        with transaction.atomic():
-            if mark_confirmed(ticket, image):
-                return attach_locked(ticket, user, target, image)
-            current = relock(ticket)
+        attached = attach_at_once(ticket, user, target, image)
+        if attached:
+            return ticket
+        if attached is None:
+            with transaction.atomic():
+                if mark_confirmed(ticket, image):
+                    return attach_locked(ticket, user, target, image)
+                current = relock(ticket)
+        else:
+            current = UploadTicket.objects.filter(pk=ticket.pk).first()
     except BaseException:
         discard(ticket, backend)
         raise
@@ -656,11 +663,33 @@ def attach(ticket, user, target, image, backend):
     return answer_of(current)
 
 
-def mark_confirmed(ticket, image, *, object_id=None):
-    """Confirm the ticket's row if this confirm still holds its claim (the
-    row is issued and names this confirm's final key): one UPDATE, which
-    locks the row, rather than a locking read and a write. Whether it did.
-    ``object_id``: the object a new object's ticket is bound to, for good."""
+def attach_at_once(ticket, user, target, image):
+    """``attach`` in one statement (``uploads.attachment``): the target's
+    row is read, its binding checked (``user`` may change it, and it is of
+    the ticket's site), and the statement attaches if the row is still as
+    read and this confirm still holds its claim. True once attached; False
+    if the claim was lost; None where the database cannot, or if the row
+    changed since it was read (the transaction's locks then decide)."""
+    if not attachment.supported(target):
+        return None
+    obj = target.get_object(user, ticket.object_id)
+    if target.get_site_id(obj) != ticket.site_id:
+        raise NotFound()
+    old_name = getattr(obj, target.field_name).name or ""
+    new_name = media_name_of(ticket.final_key)
+    unused, replaced = unused_after(ticket, target, old_name, new_name)
+    changes = confirmation(image)
+    claimed, current = attachment.attach(ticket, changes, target, obj, old_name, new_name, unused)
+    if not (claimed and current):
+        return None if claimed else False
+    for name, value in changes.items():
+        setattr(ticket, name, value)
+    queue_after_attach(new_name, list(unused), target.kind, replaced)
+    return True
+
+
+def confirmation(image, *, object_id=None):
+    """The ticket's fields a confirmation sets, ``{name: value}``."""
     changes = {
         "status": Status.CONFIRMED,
         "confirmed_at": timezone.now(),
@@ -671,6 +700,15 @@ def mark_confirmed(ticket, image, *, object_id=None):
     }
     if object_id is not None:
         changes["object_id"] = object_id
+    return changes
+
+
+def mark_confirmed(ticket, image, *, object_id=None):
+    """Confirm the ticket's row if this confirm still holds its claim (the
+    row is issued and names this confirm's final key): one UPDATE, which
+    locks the row, rather than a locking read and a write. Whether it did.
+    ``object_id``: the object a new object's ticket is bound to, for good."""
+    changes = confirmation(image, object_id=object_id)
     connection = connections[router.db_for_write(UploadTicket)]
     fields = tuple(UploadTicket._meta.get_field(name) for name in changes)
     params = [
@@ -721,8 +759,17 @@ def attach_locked(ticket, user, target, image, obj=None):
     old_name = getattr(obj, target.field_name).name
     new_name = media_name_of(ticket.final_key)
     setattr(obj, target.field_name, new_name)
-    obj.save(update_fields=[target.field_name])
+    # An UPDATE, as attach_at_once's statement: no save(), no save signals.
+    target.model._default_manager.filter(pk=obj.pk).update(**{target.field_name: new_name})
+    unused, replaced = unused_after(ticket, target, old_name, new_name)
+    queue_after_attach(new_name, deletions.record(unused), target.kind, replaced)
+    return ticket
 
+
+def unused_after(ticket, target, old_name, new_name):
+    """What attaching ``new_name`` in place of ``old_name`` leaves unused:
+    ``({key: reason}, replaced)``, the objects to record for deletion and
+    the name of the image replaced (``""``: none)."""
     # Derived, not read from the row: only that key is ours.
     unused = {incoming_key_of(ticket): Reason.UPLOADED}
     replaced = old_name if old_name and old_name != new_name else ""
@@ -730,14 +777,15 @@ def attach_locked(ticket, user, target, image, obj=None):
         # From its name: its set is forgotten by the task (any rendition
         # named otherwise is recorded then), and purge_uploads.
         unused.update(renditions.image_keys(replaced, target.kind, Reason.REPLACED))
-    keys = deletions.record(unused)
-    # One task, queued once committed (uploads.tasks.image_attached): the
-    # deletes, the sets (the replaced one's forgotten, the new one's made:
-    # none is written here, issue 17) and the renditions.
-    transaction.on_commit(
-        partial(tasks.after_attach, new_name, keys, target.kind, replaced), robust=True
-    )
-    return ticket
+    return unused, replaced
+
+
+def queue_after_attach(new_name, keys, kind, replaced):
+    """One task, queued once the attachment commits
+    (``uploads.tasks.image_attached``): the deletes of the recorded
+    ``keys``, the sets (the replaced one's forgotten, the new one's made:
+    none is written on the request path, issue 17) and the renditions."""
+    transaction.on_commit(partial(tasks.after_attach, new_name, keys, kind, replaced), robust=True)
 
 
 def reject(ticket, rejection):

@@ -26,6 +26,7 @@ held at once.
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http import HTTPStatus
 
@@ -312,3 +313,21 @@ def close(sock):
     except OSError:
         pass
     sock.close()
+
+
+@contextmanager
+def failing_updates_of(model, error):
+    """Every statement that updates ``model``'s table raises ``error``, as
+    the database would (disk full, connection lost): confirm's attachment,
+    in one statement or in a transaction, fails where it writes the row."""
+    from django.db import connection
+
+    update = f"UPDATE {connection.ops.quote_name(model._meta.db_table)}"
+
+    def fail(execute, sql, params, many, context):
+        if update in sql:
+            raise error
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(fail):
+        yield

@@ -13,6 +13,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from inventory.models import Product
+from tests.support.faults import failing_updates_of
 from tests.support.images import jpeg, png, png_header_only, webp
 from tests.support.stores import S3Store
 from tests.support.tickets import confirm, issue, sha256_b64, unsigned
@@ -202,13 +203,9 @@ def test_failed_database_write_keeps_the_old_image(store, api, product, monkeypa
     first = confirm(api, upload(store, api, product, jpeg(color=(1, 2, 3)))).json()
     ticket = upload(store, api, product, jpeg(color=(200, 2, 3)))
 
-    def failing_save(self, *args, **kwargs):
-        raise DatabaseError("disk full")
-
-    monkeypatch.setattr(Product, "save", failing_save)
     api.raise_request_exception = False
-    response = confirm(api, ticket)
-    monkeypatch.undo()
+    with failing_updates_of(Product, DatabaseError("disk full")):
+        response = confirm(api, ticket)
 
     assert response.status_code == 500
     assert response.json()["code"] == "server_error"

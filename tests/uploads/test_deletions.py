@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from inventory.models import Product
 from tests.support import clock
+from tests.support.faults import failing_updates_of
 from tests.support.iam import readme_policy, without
 from tests.support.images import jpeg
 from tests.support.stores import S3Store, is_rendition
@@ -187,12 +188,8 @@ def test_a_copy_that_can_be_neither_attached_nor_deleted_is_recorded(
     ticket = upload(store, api, product, jpeg(color=(200, 2, 3)))
     deletes.refuse()
 
-    def failing_save(self, *args, **kwargs):
-        raise DatabaseError("connection lost")
-
     api.raise_request_exception = False
-    with monkeypatch.context() as patch:
-        patch.setattr(Product, "save", failing_save)
+    with failing_updates_of(Product, DatabaseError("connection lost")):
         response = confirm(api, ticket)
 
     assert response.status_code == 500
