@@ -287,8 +287,9 @@ def confirm_ticket(user, ticket_id):
     No transaction is open and no row locked while the store is asked
     anything, so that a slow store holds up this request only: one
     conditional UPDATE claims the ticket, the object is inspected and copied with
-    no transaction open, then a short transaction locks the target's row
-    and attaches it (or rejects the ticket).
+    no transaction open, then the target's row is locked and the copy
+    attached, in one statement or a short transaction (``attach``), or the
+    ticket rejected.
 
     Idempotent: a confirmed ticket is returned as it was confirmed first.
     Concurrent confirms of one ticket attach once: the first claims it, the
