@@ -105,7 +105,9 @@ def write_attach(connection, kind, fields, records):
         f" AND {ticket_column('final_key')} = %s FOR UPDATE"
         f"), target AS MATERIALIZED ("
         f"SELECT {pk} FROM {table}"
-        f" WHERE {pk} = %s AND {column(target.site_field)} = %s"
+        # IS NOT DISTINCT FROM: an object of no site (a legacy product) has
+        # a NULL site, as its ticket has.
+        f" WHERE {pk} = %s AND {column(target.site_field)} IS NOT DISTINCT FROM %s"
         f" AND COALESCE({image}, '') = %s AND EXISTS (SELECT 1 FROM ticket) FOR UPDATE"
         f"), confirmed AS ("
         f"UPDATE {ticket_table} SET {changes}"
