@@ -656,7 +656,11 @@ def attach(ticket, user, target, image, backend):
                     return attach_locked(ticket, user, target, image)
                 current = relock(ticket)
         else:
-            current = UploadTicket.objects.filter(pk=ticket.pk).first()
+            # Locked, as the transaction's relock: the confirm that took the
+            # claim over may be committing its attachment; its answer is
+            # awaited, not read as "in progress".
+            with transaction.atomic():
+                current = relock(ticket)
     except BaseException:
         discard(ticket, backend)
         raise
