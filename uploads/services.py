@@ -650,17 +650,12 @@ def attach(ticket, user, target, image, backend):
         attached = attach_at_once(ticket, user, target, image)
         if attached:
             return ticket
-        if attached is None:
-            with transaction.atomic():
-                if mark_confirmed(ticket, image):
-                    return attach_locked(ticket, user, target, image)
-                current = relock(ticket)
-        else:
-            # Locked, as the transaction's relock: the confirm that took the
-            # claim over may be committing its attachment; its answer is
-            # awaited, not read as "in progress".
-            with transaction.atomic():
-                current = relock(ticket)
+        with transaction.atomic():
+            if attached is None and mark_confirmed(ticket, image):
+                return attach_locked(ticket, user, target, image)
+            # Locked: the confirm that took the claim over may be
+            # committing its attachment; its answer is awaited.
+            current = relock(ticket)
     except BaseException:
         discard(ticket, backend)
         raise
@@ -764,8 +759,9 @@ def attach_locked(ticket, user, target, image, obj=None):
     old_name = getattr(obj, target.field_name).name
     new_name = media_name_of(ticket.final_key)
     setattr(obj, target.field_name, new_name)
-    # An UPDATE, as attach_at_once's statement: no save(), no save signals.
-    target.model._default_manager.filter(pk=obj.pk).update(**{target.field_name: new_name})
+    # An UPDATE, as attach_at_once's statement: no save(), no save signals;
+    # through the base manager, as save() updates.
+    target.model._base_manager.filter(pk=obj.pk).update(**{target.field_name: new_name})
     unused, replaced = unused_after(ticket, target, old_name, new_name)
     queue_after_attach(new_name, deletions.record(unused), target.kind, replaced)
     return ticket
