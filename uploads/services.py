@@ -657,10 +657,52 @@ def attach(ticket, user, target, image, backend):
             # committing its attachment; its answer is awaited.
             current = relock(ticket)
     except BaseException:
+        settled = ticket_after_error(ticket)
+        if settled is UNREADABLE:
+            # The attachment may have committed and its answer been lost:
+            # the copy stays. Had it not committed, the claim lapses, and
+            # the confirm that takes it over, or purge_uploads once the
+            # ticket expires, deletes the copy it names.
+            raise
+        if attached_by(settled, ticket):
+            logger.warning("Ticket %s was attached, though its answer failed", ticket.pk)
+            # Its records are committed (purge_uploads deletes them); its
+            # one task is not queued: the new image's renditions are.
+            queue_after_attach(media_name_of(ticket.final_key), [], target.kind, "")
+            return settled
         discard(ticket, backend)
         raise
     discard(ticket, backend)
     return answer_of(current)
+
+
+# ticket_after_error()'s answer when the database cannot tell.
+UNREADABLE = object()
+
+
+def ticket_after_error(ticket):
+    """The ticket's row as it is after an error while attaching (``None``:
+    purged), or ``UNREADABLE``: an error on the connection may have come
+    after the attachment committed, with its answer lost, so the copy must
+    not be deleted before the row says it was not attached."""
+    connection = connections[router.db_for_write(UploadTicket)]
+    try:
+        if not connection.in_atomic_block:
+            # A connection the error left broken is replaced.
+            connection.close_if_unusable_or_obsolete()
+        return UploadTicket.objects.filter(pk=ticket.pk).first()
+    except DatabaseError:
+        return UNREADABLE
+
+
+def attached_by(current, ticket):
+    """Whether ``current``, the ticket's row, was confirmed with this
+    confirm's copy."""
+    return (
+        current is not None
+        and current.status == Status.CONFIRMED
+        and current.final_key == ticket.final_key
+    )
 
 
 def attach_at_once(ticket, user, target, image):

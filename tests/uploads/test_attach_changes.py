@@ -22,7 +22,7 @@ import uuid
 from contextlib import contextmanager
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from rest_framework.test import APIClient
 
 from inventory.models import Configuration, Product
@@ -327,3 +327,61 @@ def test_a_product_of_no_site_attaches_in_one_statement(store, superuser_api, st
     product.refresh_from_db()
     assert "media/" + product.image.name == response.json()["key"]
     assert first["key"] not in store.keys()
+
+
+@contextmanager
+def answer_lost(*, then_unreachable=False):
+    """The attachment commits and its answer is lost on the way back (the
+    connection drops); with ``then_unreachable``, the database is not
+    reached again until the confirm has answered."""
+    lost = []
+
+    def wrapper(execute, sql, params, many, context):
+        if lost and then_unreachable:
+            raise OperationalError("could not connect to server")
+        result = execute(sql, params, many, context)
+        if not lost and CONFIRMING in sql:
+            lost.append(sql)
+            raise OperationalError("server closed the connection unexpectedly")
+        return result
+
+    with connection.execute_wrapper(wrapper):
+        yield
+    assert lost, "the ticket was never confirmed"
+
+
+@postgresql
+@pytest.mark.renditions
+def test_an_attachment_whose_answer_was_lost_is_confirmed_and_its_copy_kept(store, api, product):
+    first = confirm(api, uploaded(store, api, product, 10)).json()
+    ticket = uploaded(store, api, product, 200)
+
+    with answer_lost():
+        response = confirm(api, ticket)
+
+    # The ticket's row says it was attached: so it was.
+    assert response.status_code == 200, response.json()
+    product.refresh_from_db()
+    assert "media/" + product.image.name == response.json()["key"]
+    assert store.read(response.json()["key"]), "the attached copy is kept"
+    assert store.rendition_keys(), "the new image's renditions are made"
+    # The objects it left unused are recorded, for purge_uploads.
+    recorded = set(PendingDeletion.objects.values_list("key", flat=True))
+    assert {first["key"], incoming(ticket)} <= recorded
+
+
+@postgresql
+def test_an_attachment_whose_answer_was_lost_on_a_database_gone_keeps_its_copy(store, api, product):
+    confirm(api, uploaded(store, api, product, 10))
+    ticket = uploaded(store, api, product, 200)
+
+    api.raise_request_exception = False
+    with answer_lost(then_unreachable=True):
+        response = confirm(api, ticket)
+
+    assert response.status_code == 503, response.json()
+    assert response.json()["code"] == "database_unavailable"
+    product.refresh_from_db()
+    attached = "media/" + product.image.name
+    assert attached == UploadTicket.objects.get(pk=ticket["id"]).final_key
+    assert store.read(attached), "the copy it attached is not deleted"
