@@ -19,8 +19,8 @@ as one statement, a ``WITH`` of data-modifying queries, atomic on its own:
 The replaced image's renditions are named from its name
 (``uploads.renditions.image_keys``), so the target's row is read first,
 with no lock, and the statement attaches only if the row still holds what
-was read. It answers which of the two rows it locked: the caller reads the
-row again, or attaches in a transaction, when the row changed meanwhile.
+was read. It answers which of the two rows it locked: when the row changed
+meanwhile, the caller attaches in the locking transaction instead.
 
 Other databases (SQLite has no data-modifying ``WITH``) and targets that
 name no ``site_field`` attach in a transaction (``uploads.services``).

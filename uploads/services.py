@@ -645,7 +645,9 @@ def attach(ticket, user, target, image, backend):
     confirm still holds its claim; otherwise answer as the confirm that
     took it over. In one statement where the database can
     (``attach_at_once``), else in a short transaction that confirms the
-    ticket's row (locking it) and locks the target's row."""
+    ticket's row (locking it) and locks the target's row. After an error
+    the copy is deleted only once the ticket's row shows that it was not
+    attached: the error may have come after the attachment committed."""
     try:
         attached = attach_at_once(ticket, user, target, image)
         if attached:
