@@ -686,13 +686,22 @@ def ticket_after_error(ticket):
     """The ticket's row as it is after an error while attaching (``None``:
     purged), or ``UNREADABLE``: an error on the connection may have come
     after the attachment committed, with its answer lost, so the copy must
-    not be deleted before the row says it was not attached."""
+    not be deleted before the row says it was not attached.
+
+    The row is read locked, where the database locks rows: the server may
+    still be running the attachment the client gave up on (waiting on a row
+    lock, it notices a client gone only when it answers), and it holds the
+    ticket's row until it commits or rolls back. Read without the lock, the
+    row would still look issued, and the copy be deleted under a product
+    that then points at it."""
     connection = connections[router.db_for_write(UploadTicket)]
+    locking = connection.features.has_select_for_update
     try:
         if not connection.in_atomic_block:
             # A connection the error left broken is replaced.
             connection.close_if_unusable_or_obsolete()
-        return UploadTicket.objects.filter(pk=ticket.pk).first()
+        with transaction.atomic(using=connection.alias) if locking else nullcontext():
+            return relock(ticket)
     except DatabaseError:
         return UNREADABLE
 
