@@ -658,7 +658,7 @@ def attach(ticket, user, target, image, backend):
             # Locked: the confirm that took the claim over may be
             # committing its attachment; its answer is awaited.
             current = relock(ticket)
-    except BaseException:
+    except BaseException as error:
         settled = ticket_after_error(ticket)
         if settled is UNREADABLE:
             # The attachment may have committed and its answer been lost:
@@ -671,6 +671,8 @@ def attach(ticket, user, target, image, backend):
             # Its records are committed (purge_uploads deletes them); its
             # one task is not queued: the new image's renditions are.
             queue_after_attach(media_name_of(ticket.final_key), [], target.kind, "")
+            if not isinstance(error, Exception):
+                raise  # an interrupt still stops the request (the copy is kept)
             return settled
         discard(ticket, backend)
         raise

@@ -426,3 +426,27 @@ def test_an_attachment_committed_after_its_connection_dropped_keeps_its_copy(sto
     assert store.read(attached), "the copy it attached is not deleted"
     assert response.status_code == 200, response.json()
     assert response.json()["key"] == attached
+
+
+@postgresql
+def test_an_interrupt_after_the_attachment_committed_is_not_swallowed(store, api, product):
+    """A SystemExit (a worker told to stop) or KeyboardInterrupt that comes
+    once the attachment committed keeps the copy, and still stops the
+    request: confirm does not answer as if nothing had happened."""
+    ticket = uploaded(store, api, product, 200)
+    interrupted = []
+
+    def wrapper(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if not interrupted and CONFIRMING in sql:
+            interrupted.append(sql)
+            raise SystemExit(1)
+        return result
+
+    with connection.execute_wrapper(wrapper), pytest.raises(SystemExit):
+        confirm(api, ticket)
+
+    product.refresh_from_db()
+    attached = "media/" + product.image.name
+    assert attached == UploadTicket.objects.get(pk=ticket["id"]).final_key
+    assert store.read(attached), "the copy it attached is not deleted"
