@@ -658,7 +658,7 @@ def attach(ticket, user, target, image, backend):
             # Locked: the confirm that took the claim over may be
             # committing its attachment; its answer is awaited.
             current = relock(ticket)
-    except BaseException:
+    except BaseException as error:
         settled = ticket_after_error(ticket)
         if settled is UNREADABLE:
             # The attachment may have committed and its answer been lost:
@@ -671,6 +671,8 @@ def attach(ticket, user, target, image, backend):
             # Its records are committed (purge_uploads deletes them); its
             # one task is not queued: the new image's renditions are.
             queue_after_attach(media_name_of(ticket.final_key), [], target.kind, "")
+            if not isinstance(error, Exception):
+                raise  # an interrupt still stops the request (the copy is kept)
             return settled
         discard(ticket, backend)
         raise
@@ -686,13 +688,22 @@ def ticket_after_error(ticket):
     """The ticket's row as it is after an error while attaching (``None``:
     purged), or ``UNREADABLE``: an error on the connection may have come
     after the attachment committed, with its answer lost, so the copy must
-    not be deleted before the row says it was not attached."""
+    not be deleted before the row says it was not attached.
+
+    The row is read locked, where the database locks rows: the server may
+    still be running the attachment the client gave up on (waiting on a row
+    lock, it notices a client gone only when it answers), and it holds the
+    ticket's row until it commits or rolls back. Read without the lock, the
+    row would still look issued, and the copy be deleted under a product
+    that then points at it."""
     connection = connections[router.db_for_write(UploadTicket)]
+    locking = connection.features.has_select_for_update
     try:
         if not connection.in_atomic_block:
             # A connection the error left broken is replaced.
             connection.close_if_unusable_or_obsolete()
-        return UploadTicket.objects.filter(pk=ticket.pk).first()
+        with transaction.atomic(using=connection.alias) if locking else nullcontext():
+            return relock(ticket)
     except DatabaseError:
         return UNREADABLE
 

@@ -385,3 +385,68 @@ def test_an_attachment_whose_answer_was_lost_on_a_database_gone_keeps_its_copy(s
     attached = "media/" + product.image.name
     assert attached == UploadTicket.objects.get(pk=ticket["id"]).final_key
     assert store.read(attached), "the copy it attached is not deleted"
+
+
+@contextmanager
+def answer_lost_in_flight(*, hold=0.5):
+    """The connection drops while the server still runs the attachment: the
+    statement was sent and the server commits it ``hold`` seconds after the
+    client saw the error (e.g. it waited on a row lock, and the server
+    notices a client gone only when it answers). Here the statement runs
+    on another connection, which holds the ticket's row until it commits."""
+    finish = []
+
+    def wrapper(execute, sql, params, many, context):
+        if not finish and CONFIRMING in sql:
+            finish.append(in_flight(sql, params, hold=hold)())
+            raise OperationalError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        yield
+    assert finish, "the ticket was never confirmed"
+    finish[0]()
+
+
+@postgresql
+def test_an_attachment_committed_after_its_connection_dropped_keeps_its_copy(store, api, product):
+    """Confirm must not read the ticket's row before the statement still
+    running ends: read without waiting for the row's lock, the ticket looks
+    issued, the copy is deleted, and the product then points at nothing."""
+    confirm(api, uploaded(store, api, product, 10))
+    ticket = uploaded(store, api, product, 200)
+
+    api.raise_request_exception = False
+    with answer_lost_in_flight():
+        response = confirm(api, ticket)
+
+    product.refresh_from_db()
+    attached = "media/" + product.image.name
+    assert attached == UploadTicket.objects.get(pk=ticket["id"]).final_key
+    assert store.read(attached), "the copy it attached is not deleted"
+    assert response.status_code == 200, response.json()
+    assert response.json()["key"] == attached
+
+
+@postgresql
+def test_an_interrupt_after_the_attachment_committed_is_not_swallowed(store, api, product):
+    """A SystemExit (a worker told to stop) or KeyboardInterrupt that comes
+    once the attachment committed keeps the copy, and still stops the
+    request: confirm does not answer as if nothing had happened."""
+    ticket = uploaded(store, api, product, 200)
+    interrupted = []
+
+    def wrapper(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if not interrupted and CONFIRMING in sql:
+            interrupted.append(sql)
+            raise SystemExit(1)
+        return result
+
+    with connection.execute_wrapper(wrapper), pytest.raises(SystemExit):
+        confirm(api, ticket)
+
+    product.refresh_from_db()
+    attached = "media/" + product.image.name
+    assert attached == UploadTicket.objects.get(pk=ticket["id"]).final_key
+    assert store.read(attached), "the copy it attached is not deleted"
