@@ -44,7 +44,6 @@ from uploads.errors import (
     UploadError,
     UploadMissing,
 )
-from uploads.models import UploadTicket
 from uploads.targets import get_target
 
 #: Errors after which the same ticket may be saved again; after any other
@@ -156,7 +155,7 @@ class DirectUploadAdminMixin:
             return super().changeform_view(request, object_id, form_url, extra_context)
         finally:
             for outcome in outcomes.values():
-                if isinstance(outcome, services.PreparedUpload) and not is_confirmed(outcome):
+                if isinstance(outcome, services.PreparedUpload):
                     services.abandon_prepared(outcome)
 
     def prepare_upload(self, request, ticket_id, kind, object_id):
@@ -255,9 +254,3 @@ def may_upload_for_new_object(user, kind):
         return services.new_object_site_id(user, get_target(kind)) is not None
     except UploadError:
         return False
-
-
-def is_confirmed(prepared):
-    return UploadTicket.objects.filter(
-        pk=prepared.ticket.pk, status=UploadTicket.Status.CONFIRMED
-    ).exists()

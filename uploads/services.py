@@ -307,8 +307,8 @@ def confirm_ticket(user, ticket_id):
 @dataclass(frozen=True)
 class PreparedUpload:
     """A ticket claimed, its upload inspected and copied to its final key:
-    what is left is the attachment (``attach_prepared``), or giving it up
-    (``abandon_prepared``)."""
+    what is left is the attachment (``attach_prepared``), then giving it
+    up if that did not happen (``abandon_prepared``)."""
 
     ticket: UploadTicket
     image: object  # uploads.inspect's answer: format, width, height
@@ -366,9 +366,15 @@ def attach_prepared(prepared, user, obj):
 
 
 def abandon_prepared(prepared):
-    """Give up a prepared upload whose save did not happen (the form had
-    errors, or the save failed): its copy is deleted and the ticket stays
-    usable, for the next save. Call it with no transaction open."""
+    """Give up a prepared upload, unless the save attached it: call it with
+    no transaction open once the save's transaction has ended, whatever
+    its outcome. If the ticket's row does not show the upload attached
+    (the form had errors, or the save failed), its copy is deleted and the
+    ticket stays usable, for the next save; if the row cannot be read, the
+    copy stays, as confirm leaves it (``attach``)."""
+    settled = ticket_after_error(prepared.ticket)
+    if settled is UNREADABLE or attached_by(settled, prepared.ticket):
+        return
     discard(prepared.ticket, get_backend())
 
 
@@ -685,7 +691,8 @@ UNREADABLE = object()
 
 
 def ticket_after_error(ticket):
-    """The ticket's row as it is after an error while attaching (``None``:
+    """The ticket's row as it is after an error while attaching, or after
+    a save that may have attached it (``None``:
     purged), or ``UNREADABLE``: an error on the connection may have come
     after the attachment committed, with its answer lost, so the copy must
     not be deleted before the row says it was not attached.

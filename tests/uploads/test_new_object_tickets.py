@@ -92,3 +92,54 @@ def test_only_its_user_of_the_same_site_binds_it_to_a_product_of_that_site(
     # Once: bound now, it is no new object's ticket any more.
     with pytest.raises(NotFound):
         services.prepare_confirm(staff, ticket["id"], kind="product", object_id=None)
+
+
+@pytest.fixture
+def prepared(client, staff, local_media):
+    """A new object's ticket, its upload inspected and copied to its final
+    key, as the admin's form does before its save."""
+    body = png()
+    client.force_login(staff)
+    ticket = ask(client, size=len(body)).json()
+    assert LocalStore(local_media).post(ticket["upload"], body, file_type="image/png") == 204
+    return services.prepare_confirm(staff, ticket["id"], kind="product", object_id=None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_giving_up_a_save_that_attached_keeps_its_copy(prepared, staff, sites, local_media):
+    with transaction.atomic():
+        product = Product.objects.create(site_configuration=sites[0], name="Riz", cug="R-1")
+        services.attach_prepared(prepared, staff, product)
+
+    # The admin gives up every prepared upload once its transaction ended.
+    services.abandon_prepared(prepared)
+
+    assert prepared.ticket.final_key in LocalStore(local_media).keys()
+    assert UploadTicket.objects.get().status == UploadTicket.Status.CONFIRMED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_giving_up_a_save_that_did_not_attach_deletes_its_copy(prepared, staff, sites, local_media):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        product = Product.objects.create(site_configuration=sites[0], name="Riz", cug="R-1")
+        services.attach_prepared(prepared, staff, product)
+        raise RuntimeError("the save failed after the attachment")
+
+    services.abandon_prepared(prepared)
+
+    assert prepared.ticket.final_key not in LocalStore(local_media).keys()
+    row = UploadTicket.objects.get()
+    assert (row.status, row.final_key) == (UploadTicket.Status.ISSUED, ""), "usable again"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_giving_up_a_claim_another_confirm_attached_deletes_this_copy(prepared, staff, local_media):
+    # This save's claim lapsed; another confirm took it over, copied the
+    # upload to a key of its own and attached it.
+    UploadTicket.objects.filter(pk=prepared.ticket.pk).update(
+        status=UploadTicket.Status.CONFIRMED, final_key="media/sites/1/products/other.png"
+    )
+
+    services.abandon_prepared(prepared)
+
+    assert prepared.ticket.final_key not in LocalStore(local_media).keys()
