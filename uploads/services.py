@@ -692,10 +692,10 @@ UNREADABLE = object()
 
 def ticket_after_error(ticket):
     """The ticket's row as it is after an error while attaching, or after
-    a save that may have attached it (``None``:
-    purged), or ``UNREADABLE``: an error on the connection may have come
-    after the attachment committed, with its answer lost, so the copy must
-    not be deleted before the row says it was not attached.
+    a save that may have attached it (``None``: purged); or ``UNREADABLE``:
+    an error on the connection may have come after the attachment
+    committed, with its answer lost, so the copy must not be deleted
+    before the row says it was not attached.
 
     The row is read locked, where the database locks rows: the server may
     still be running the attachment the client gave up on (waiting on a row
