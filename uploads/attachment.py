@@ -27,10 +27,9 @@ name no ``site_field`` attach in a transaction (``uploads.services``).
 """
 
 from django.db import connections, router
-from django.db.models.constants import OnConflict
 
-from uploads.deletions import RECORD_FIELDS, record_rows
-from uploads.models import PendingDeletion, UploadTicket
+from uploads.deletions import insert_records_sql, record_rows
+from uploads.models import UploadTicket
 from uploads.statements import written_once
 
 
@@ -95,9 +94,7 @@ def write_attach(connection, kind, fields, records):
     pk = column("pk")
     image = column(target.field_name)
     changes = ", ".join(f"{quote(field.column)} = %s" for field in fields)
-    record_columns = ", ".join(quote(field.column) for field in RECORD_FIELDS)
-    values = connection.ops.bulk_insert_sql(RECORD_FIELDS, [["%s"] * len(RECORD_FIELDS)] * records)
-    conflict = connection.ops.on_conflict_suffix_sql(RECORD_FIELDS, OnConflict.IGNORE, None, None)
+    into, values, ignore = insert_records_sql(connection, records)
     return (
         f"WITH ticket AS MATERIALIZED ("
         f"SELECT {ticket_column('pk')} FROM {ticket_table}"
@@ -116,9 +113,8 @@ def write_attach(connection, kind, fields, records):
         f"), attached AS ("
         f"UPDATE {table} SET {image} = %s WHERE {pk} = (SELECT {pk} FROM target)"
         f"), recorded AS ("
-        f"INSERT INTO {quote(PendingDeletion._meta.db_table)} ({record_columns})"
-        f" SELECT * FROM ({values}) AS unused ({record_columns})"
-        f" WHERE EXISTS (SELECT 1 FROM target) {conflict}"
+        f"{into} SELECT * FROM ({values}) AS unused"
+        f" WHERE EXISTS (SELECT 1 FROM target) {ignore}"
         f") SELECT EXISTS (SELECT 1 FROM ticket), EXISTS (SELECT 1 FROM target)"
     )
 

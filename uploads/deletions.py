@@ -100,13 +100,21 @@ def record_rows(connection, objects):
 
 
 def write_insert_records(connection, count):
+    into, values, ignore = insert_records_sql(connection, count)
+    return f"{into} {values} {ignore}".rstrip()
+
+
+def insert_records_sql(connection, count):
+    """The parts of the INSERT of ``count`` new records (``record_rows``):
+    ``INSERT INTO`` the table and its columns, the ``VALUES`` rows, and the
+    clause that leaves a key already recorded as it is."""
     ops = connection.ops
     table = ops.quote_name(PendingDeletion._meta.db_table)
     columns = ", ".join(ops.quote_name(field.column) for field in RECORD_FIELDS)
     values = ops.bulk_insert_sql(RECORD_FIELDS, [["%s"] * len(RECORD_FIELDS)] * count)
     insert = ops.insert_statement(on_conflict=OnConflict.IGNORE)
     ignore = ops.on_conflict_suffix_sql(RECORD_FIELDS, OnConflict.IGNORE, None, None)
-    return f"{insert} {table} ({columns}) {values} {ignore}".rstrip()
+    return f"{insert} {table} ({columns})", values, ignore
 
 
 def enqueue(keys, run_after=None):

@@ -541,9 +541,17 @@ def check_binding(user, ticket, target, bound_to):
         if new_object_site_id(user, target) != ticket.site_id:
             raise NotFound()
         return
-    obj = target.get_object(user, ticket.object_id)
+    bound_object(user, ticket, target)
+
+
+def bound_object(user, ticket, target, *, lock=False):
+    """The object an existing object's ``ticket`` was issued for, if
+    ``user`` may still change it and it is still of the ticket's site;
+    otherwise ``NotFound`` or ``PermissionDenied``."""
+    obj = target.get_object(user, ticket.object_id, lock=lock)
     if target.get_site_id(obj) != ticket.site_id:
         raise NotFound()
+    return obj
 
 
 def refuse_tampered(ticket):
@@ -734,9 +742,7 @@ def attach_at_once(ticket, user, target, image):
     changed since it was read (the transaction's locks then decide)."""
     if not attachment.supported(target):
         return None
-    obj = target.get_object(user, ticket.object_id)
-    if target.get_site_id(obj) != ticket.site_id:
-        raise NotFound()
+    obj = bound_object(user, ticket, target)
     old_name = getattr(obj, target.field_name).name or ""
     new_name = media_name_of(ticket.final_key)
     unused, replaced = unused_after(ticket, target, old_name, new_name)
@@ -815,8 +821,8 @@ def attach_locked(ticket, user, target, image, obj=None):
     change the object, and that it is of the ticket's site (a refusal rolls
     the transaction back, and the caller deletes the copy)."""
     if obj is None:
-        obj = target.get_object(user, ticket.object_id, lock=True)
-    if target.get_site_id(obj) != ticket.site_id:
+        obj = bound_object(user, ticket, target, lock=True)
+    elif target.get_site_id(obj) != ticket.site_id:
         raise NotFound()
     old_name = getattr(obj, target.field_name).name
     new_name = media_name_of(ticket.final_key)

@@ -330,10 +330,11 @@ def test_a_product_of_no_site_attaches_in_one_statement(store, superuser_api, st
 
 
 @contextmanager
-def answer_lost(*, then_unreachable=False):
+def answer_lost(*, then_unreachable=False, error=None):
     """The attachment commits and its answer is lost on the way back (the
-    connection drops); with ``then_unreachable``, the database is not
-    reached again until the confirm has answered."""
+    connection drops, or ``error`` comes instead); with
+    ``then_unreachable``, the database is not reached again until the
+    confirm has answered."""
     lost = []
 
     def wrapper(execute, sql, params, many, context):
@@ -342,7 +343,7 @@ def answer_lost(*, then_unreachable=False):
         result = execute(sql, params, many, context)
         if not lost and CONFIRMING in sql:
             lost.append(sql)
-            raise OperationalError("server closed the connection unexpectedly")
+            raise error or OperationalError("server closed the connection unexpectedly")
         return result
 
     with connection.execute_wrapper(wrapper):
@@ -434,16 +435,8 @@ def test_an_interrupt_after_the_attachment_committed_is_not_swallowed(store, api
     once the attachment committed keeps the copy, and still stops the
     request: confirm does not answer as if nothing had happened."""
     ticket = uploaded(store, api, product, 200)
-    interrupted = []
 
-    def wrapper(execute, sql, params, many, context):
-        result = execute(sql, params, many, context)
-        if not interrupted and CONFIRMING in sql:
-            interrupted.append(sql)
-            raise SystemExit(1)
-        return result
-
-    with connection.execute_wrapper(wrapper), pytest.raises(SystemExit):
+    with answer_lost(error=SystemExit(1)), pytest.raises(SystemExit):
         confirm(api, ticket)
 
     product.refresh_from_db()
