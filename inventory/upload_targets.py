@@ -4,7 +4,7 @@ logos, each in its own site's folder. Registered in ``InventoryConfig.ready``.
 """
 
 from inventory.models import Configuration, Product
-from inventory.permissions import ADD, CHANGE, can_act_on_products, can_manage_site
+from inventory.permissions import ADD, CHANGE, can_act_on_products, can_manage_site, in_own_site
 from inventory.querysets import ConfigurationQuerySet, ProductQuerySet
 from uploads.conf import MIB
 from uploads.errors import PermissionDenied
@@ -12,7 +12,19 @@ from uploads.sites import get_user_site_id
 from uploads.targets import UploadTarget
 
 
-class ProductImageTarget(UploadTarget):
+class SiteScopedTarget(UploadTarget):
+    """A target whose objects are a site's rows: a user sees those their
+    site scoping reaches (``visible_to`` in SQL, ``in_own_site`` of one
+    row: the same rule, ``inventory.permissions``)."""
+
+    def get_queryset(self, user):
+        return self.model.objects.visible_to(user)
+
+    def is_visible(self, user, obj):
+        return in_own_site(user, self.get_site_id(obj))
+
+
+class ProductImageTarget(SiteScopedTarget):
     kind = "product"
     model = Product
     field_name = "image"
@@ -20,9 +32,6 @@ class ProductImageTarget(UploadTarget):
     site_field = ProductQuerySet.site_field
     new_objects = True
     # Size: the UPLOADS MAX_SIZE (UPLOADS_MAX_SIZE, 10 MiB by default).
-
-    def get_queryset(self, user):
-        return Product.objects.visible_to(user)
 
     def has_permission(self, user, product):
         return can_act_on_products(user, CHANGE, product)
@@ -35,7 +44,7 @@ class ProductImageTarget(UploadTarget):
         return get_user_site_id(user)
 
 
-class SiteLogoTarget(UploadTarget):
+class SiteLogoTarget(SiteScopedTarget):
     kind = "logo"
     model = Configuration
     field_name = "logo"
@@ -43,9 +52,6 @@ class SiteLogoTarget(UploadTarget):
     site_field = ConfigurationQuerySet.site_field
     max_size = 2 * MIB
     max_side = 4096
-
-    def get_queryset(self, user):
-        return Configuration.objects.visible_to(user)
 
     def has_permission(self, user, configuration):
         return can_manage_site(user, configuration)

@@ -72,8 +72,10 @@ def fetch_returned(connection, model, sql, params, fields):
 
 
 def instances_returned(connection, model, sql, params):
-    """The model instances of the rows a statement ending in
-    ``returning_clause(model._meta.concrete_fields)`` returns."""
+    """The model instances of the rows a statement returns whose columns
+    are ``model._meta.concrete_fields``, in order: one ending in
+    ``returning_clause(model._meta.concrete_fields)``, or a ``SELECT`` of
+    them (``uploads.statements.object_by_pk``)."""
     fields = model._meta.concrete_fields
     rows = fetch_returned(connection, model, sql, params, fields)
     names = [field.attname for field in fields]

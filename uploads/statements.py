@@ -12,6 +12,10 @@ they stay what the ORM would send on SQLite and PostgreSQL alike; this
 module keeps each one once written, per kind of database and shape.
 """
 
+from django.db import connections, router
+
+from uploads.returning import instances_returned
+
 # (statement's name, database vendor, shape): the SQL.
 _written = {}
 
@@ -25,3 +29,24 @@ def written_once(connection, name, write, *shape):
     if sql is None:
         sql = _written[key] = write(connection, *shape)
     return sql
+
+
+def object_by_pk(model, pk):
+    """The ``model`` instance whose primary key is ``pk``, as its base
+    manager reads it, or ``None``: what ``model._base_manager.filter(pk=pk)
+    .first()`` would give, its ``SELECT`` written once rather than built and
+    compiled at each call. ``ValueError``, ``TypeError`` or
+    ``ValidationError`` for a ``pk`` of the wrong type."""
+    connection = connections[router.db_for_read(model)]
+    pk_field = model._meta.pk
+    sql = written_once(connection, "by pk", write_select_by_pk, model)
+    params = [pk_field.get_db_prep_value(pk_field.to_python(pk), connection)]
+    (obj,) = instances_returned(connection, model, sql, params) or (None,)
+    return obj
+
+
+def write_select_by_pk(connection, model):
+    quote = connection.ops.quote_name
+    meta = model._meta
+    columns = ", ".join(quote(field.column) for field in meta.concrete_fields)
+    return f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %s"
