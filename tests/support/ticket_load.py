@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tests.support.bench_output import write_report
-from tests.support.load import cpu_seconds, percentile
+from tests.support.load import TICK, cpu_seconds, percentile
 
 GOALS = {"throughput_ratio": ">= 0.7", "p99_ratio": "<= 2.0"}
 
@@ -92,6 +92,11 @@ class Run:
     # spent meanwhile.
     app_cpu_s: float = 0.0
     db_cpu_s: float = 0.0
+    # The whole box's: those, wrk, Redis, the kernel (its network stack, the
+    # file system's journal), anything else that ran (``box_cpu``); and the
+    # CPU seconds it left idle.
+    box_cpu_s: float = 0.0
+    box_idle_s: float = 0.0
 
     @property
     def per_second(self):
@@ -111,6 +116,8 @@ class Run:
             socket_errors=sum(run.socket_errors for run in runs),
             app_cpu_s=sum(run.app_cpu_s for run in runs),
             db_cpu_s=sum(run.db_cpu_s for run in runs),
+            box_cpu_s=sum(run.box_cpu_s for run in runs),
+            box_idle_s=sum(run.box_idle_s for run in runs),
         )
 
     @property
@@ -125,6 +132,16 @@ class Run:
     @property
     def db_cpu_ms_per_request(self):
         return 1000 * self.db_cpu_s / self.requests
+
+    @property
+    def box_cpu_ms_per_request(self):
+        return 1000 * self.box_cpu_s / self.requests
+
+    @property
+    def idle_share(self):
+        """The share of the box's CPU time left idle: near 0 when the box,
+        not the app, bounds the throughput."""
+        return self.box_idle_s / (self.box_cpu_s + self.box_idle_s)
 
 
 def lua_list(values, quoted):
@@ -212,6 +229,11 @@ class Figures:
         """The same with PostgreSQL's CPU added."""
         return self.site.cpu_ms_per_request / self.ticket.cpu_ms_per_request
 
+    @property
+    def box_cpu_ratio(self):
+        """The same with all the box's CPU: what a saturated box allows."""
+        return self.site.box_cpu_ms_per_request / self.ticket.box_cpu_ms_per_request
+
     def table(self):
         rows = [
             f"Tickets under wrk, {self.connections} connections, {self.cpus} CPUs",
@@ -251,6 +273,14 @@ class Figures:
             f" with the workers' it allows {self.app_and_db_cpu_ratio:.2f}"
         )
         rows.append(
+            f"  the whole box's CPU per request: site {self.site.box_cpu_ms_per_request:.2f} ms,"
+            f" ticket {self.ticket.box_cpu_ms_per_request:.2f} ms, so besides the workers and"
+            f" PostgreSQL {self.site.box_cpu_ms_per_request - self.site.cpu_ms_per_request:.2f}"
+            f" and {self.ticket.box_cpu_ms_per_request - self.ticket.cpu_ms_per_request:.2f} ms;"
+            f" it allows {self.box_cpu_ratio:.2f} (idle: {self.site.idle_share:.0%} and"
+            f" {self.ticket.idle_share:.0%} of the box)"
+        )
+        rows.append(
             f"  tickets/site throughput {self.throughput_ratio:.2f}"
             f" (goal {GOALS['throughput_ratio']}),"
             f" p99 ratio {self.p99_ratio:.2f} (goal {GOALS['p99_ratio']})"
@@ -274,6 +304,11 @@ class Figures:
                 "site_db_cpu_ms_per_request": self.site.db_cpu_ms_per_request,
                 "ticket_db_cpu_ms_per_request": self.ticket.db_cpu_ms_per_request,
                 "app_and_db_cpu_ratio": self.app_and_db_cpu_ratio,
+                "site_box_cpu_ms_per_request": self.site.box_cpu_ms_per_request,
+                "ticket_box_cpu_ms_per_request": self.ticket.box_cpu_ms_per_request,
+                "box_cpu_ratio": self.box_cpu_ratio,
+                "site_idle_share": self.site.idle_share,
+                "ticket_idle_share": self.ticket.idle_share,
                 "p99_ratio": self.p99_ratio,
                 "connections": self.connections,
                 "cpus": self.cpus,
@@ -292,15 +327,16 @@ def measure(stack, site, *, seconds, rounds=1, connections=16, workdir):
     reaches the open-ticket limit."""
 
     def load(method, path, duration):
-        before, db_before = workers_cpu(stack), database_cpu()
+        before, db_before, box_before = workers_cpu(stack), database_cpu(), box_cpu()
         run = run_wrk(
             stack.origin, method, path, site.tokens, site.products,
             seconds=duration, connections=connections, workdir=workdir,
         )  # fmt: skip
-        after, db_after = workers_cpu(stack), database_cpu()
+        after, db_after, box_after = workers_cpu(stack), database_cpu(), box_cpu()
         assert after.keys() == before.keys(), "a worker was replaced: run with --max-requests 0"
         run.app_cpu_s = sum(after[pid] - before[pid] for pid in after)
         run.db_cpu_s = db_after - db_before
+        run.box_cpu_s, run.box_idle_s = (a - b for a, b in zip(box_after, box_before, strict=True))
         return run
 
     load("GET", "/api/site/", 1)
@@ -325,6 +361,16 @@ def workers_cpu(stack):
     """The app's gunicorn workers, each with the CPU seconds (user and
     system) it has used so far."""
     return {pid: cpu_seconds(pid) for pid in stack.worker_pids()}
+
+
+def box_cpu():
+    """The CPU seconds all the box's cores have been busy so far (user,
+    nice, system, interrupts; not the time the hypervisor gave to other
+    machines), and those they sat idle (waiting for I/O included), from the
+    first line of /proc/stat."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    user, nice, system, idle, iowait, irq, softirq = fields[:7]
+    return (user + nice + system + irq + softirq) / TICK, (idle + iowait) / TICK
 
 
 def database_cpu():
