@@ -3,7 +3,7 @@ The old app's upload, for the benchmarks only: the photo comes to Django as
 a multipart form and Django writes it into the bucket with django-storages
 (the product's ``ImageField``). Never part of the product: gunicorn serves it
 only under ``tests.support.proxy_settings``, whose URLconf adds it to the
-project's.
+project's. Beside it, an API call that does nothing (``Floor``).
 """
 
 from django.http import JsonResponse
@@ -33,6 +33,15 @@ class ProxyUpload(APIView):
         return Response({"name": item.image.name}, status=201)
 
 
+class Floor(APIView):
+    """``GET /bench/floor/``: an API call that does nothing but what every
+    call does (gunicorn, the middleware, DRF, the token's authentication,
+    the JSON answer): the least a request of the API costs."""
+
+    def get(self, request):
+        return Response({})
+
+
 def socket_counts(request):
     """The bytes this process's sockets have carried so far."""
     return JsonResponse(socket_bytes.counts)
@@ -40,6 +49,7 @@ def socket_counts(request):
 
 urlpatterns = [
     path("bench/proxy/<int:product>/", ProxyUpload.as_view()),
+    path("bench/floor/", Floor.as_view()),
     path("bench/sockets/", socket_counts),
     path("", include("project.urls")),
 ]

@@ -23,16 +23,18 @@ either way.
 import base64
 import hashlib
 import json
+import statistics
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import requests
 from urllib3 import encode_multipart_formdata
 
 from tests.support.bench_output import write_report
-from tests.support.load import DUE_TASKS, cpu_seconds, production_stack
+from tests.support.load import DUE_TASKS, production_stack
 from tests.support.nginx import buffering_proxy
 
 KIB = 1024
@@ -96,6 +98,29 @@ def overlapped_confirms(stack):
     )[0][0]
 
 
+def worker_cpu(pid):
+    """The CPU seconds process ``pid`` has run so far, to the nanosecond:
+    its CPU-time clock (``clock_getcpuclockid(3)``'s, which Python does not
+    wrap: the id is the kernel's encoding of a process's scheduler clock),
+    its threads that ended included (boto3's transfer threads, which make
+    the proxy's upload to the bucket). /proc/<pid>/stat counts in ticks of
+    10 ms, three tickets' CPU."""
+    return time.clock_gettime_ns(((~pid) << 3) | 2) / 1e9
+
+
+def idle_worker_cpu(pid):
+    """``worker_cpu`` once the worker has finished what it does after an
+    answer has gone out (its access log line, closing the connection):
+    read when it has gone 5 ms without running."""
+    before = worker_cpu(pid)
+    while True:
+        time.sleep(0.005)
+        after = worker_cpu(pid)
+        if after == before:
+            return after
+        before = after
+
+
 def worker_threads(stack):
     """How many threads the worker runs: one for a sync worker."""
     for line in Path(f"/proc/{worker_pid(stack)}/status").read_text().splitlines():
@@ -116,7 +141,7 @@ class Usage:
         ``tests.support.socket_bytes``; that question's own bytes, a few
         hundred, go to the next run)."""
         counts = requests.get(f"{stack.origin}/bench/sockets/", timeout=10).json()
-        return cls(cpu_seconds(worker_pid(stack)), counts["received"], counts["sent"])
+        return cls(worker_cpu(worker_pid(stack)), counts["received"], counts["sent"])
 
     def __sub__(self, other):
         return Usage(self.cpu - other.cpu, self.read - other.read, self.written - other.written)
@@ -150,10 +175,16 @@ def multipart(fields, body, content_type, rate):
     return Throttled(data, rate), {"Content-Type": form_type, "Content-Length": str(len(data))}
 
 
-def direct(origin, token, product, body, rate=None, content_type="image/jpeg", settle=None):
-    """Ticket, POST to the bucket (at ``rate``), confirm; the answers.
-    ``settle`` is called just before the confirm (see ``measure``)."""
+def direct(
+    origin, token, product, body, rate=None, content_type="image/jpeg", settle=None, clock=None
+):
+    """Ticket, POST to the bucket (at ``rate``), confirm. ``settle`` is
+    called just before the confirm (see ``measure``). With ``clock`` (the
+    worker's CPU, ``idle_worker_cpu``), the CPU seconds each request took:
+    ``{"ticket": ..., "confirm": ...}``."""
+    clock = clock or (lambda: 0.0)
     auth = {"Authorization": f"Token {token}"}
+    started = clock()
     ticket = requests.post(
         f"{origin}/api/uploads/tickets/",
         json={
@@ -168,29 +199,55 @@ def direct(origin, token, product, body, rate=None, content_type="image/jpeg", s
         timeout=60,
     )
     assert ticket.status_code == 201, ticket.text
+    spent = {"ticket": clock() - started}
     form = ticket.json()["upload"]
     data, headers = multipart(form["fields"], body, content_type, rate)
     posted = requests.post(form["url"], data=data, headers=headers, timeout=600)
     assert posted.status_code in (200, 201, 204), posted.text
     if settle:
         settle()
+    started = clock()
     confirmed = requests.post(
         f"{origin}/api/uploads/tickets/{ticket.json()['id']}/confirm/", headers=auth, timeout=60
     )
     assert confirmed.status_code == 200, confirmed.text
+    spent["confirm"] = clock() - started
+    return spent
 
 
-def proxy(origin, token, product, body, rate=None, content_type="image/jpeg", settle=None):
+def proxy(
+    origin, token, product, body, rate=None, content_type="image/jpeg", settle=None, clock=None
+):
     """The old app's upload: the photo through Django (at ``rate``);
-    ``settle`` is called before it."""
+    ``settle`` is called before it. With ``clock``, its CPU seconds:
+    ``{"proxy": ...}``."""
+    clock = clock or (lambda: 0.0)
     if settle:
         settle()
     data, headers = multipart({}, body, content_type, rate)
     headers["Authorization"] = f"Token {token}"
+    started = clock()
     answer = requests.post(
         f"{origin}/bench/proxy/{product}/", data=data, headers=headers, timeout=600
     )
     assert answer.status_code == 201, answer.text
+    return {"proxy": clock() - started}
+
+
+def api_call_cpu(stack, token, path, count):
+    """The worker's CPU seconds for each of ``count`` GETs of ``path``
+    (sorted): ``/bench/floor/`` (``tests.support.proxy_upload.Floor``) is
+    an authenticated API call that does nothing, the least any request of
+    the API costs; two of them, the least any flow of a ticket and a
+    confirm can."""
+    pid, auth = worker_pid(stack), {"Authorization": f"Token {token}"}
+    spent = []
+    for _ in range(count):
+        started = idle_worker_cpu(pid)
+        answer = requests.get(f"{stack.origin}{path}", headers=auth, timeout=60)
+        assert answer.status_code == 200, answer.text
+        spent.append(idle_worker_cpu(pid) - started)
+    return sorted(spent)
 
 
 def access_log(stack):
@@ -210,15 +267,25 @@ class Run:
     count: int
     usage: Usage
     held: dict = field(default_factory=dict)
+    # The worker's CPU seconds for each request of each kind (ticket,
+    # confirm; proxy), from ``idle_worker_cpu``.
+    requests: dict = field(default_factory=dict)
     nginx: dict = None  # its bytes, when the run went through it
 
     def per_upload(self):
         figures = {
-            "cpu_ms": 1000 * self.usage.cpu / self.count,
+            # The requests' own CPU (``requests``): not the worker's between
+            # them, nor that of ``Usage.of``'s question.
+            "cpu_ms": 1000 * sum(map(sum, self.requests.values())) / self.count,
             "read_kib": self.usage.read / self.count / KIB,
             "written_kib": self.usage.written / self.count / KIB,
             "held_ms": 1000 * sum(map(sum, self.held.values())) / self.count,
             "confirm_ms": sorted(1000 * s for s in self.held.get("confirm", [])),
+            # Each request's CPU, the median of the run (ms).
+            **{
+                f"{kind}_cpu_p50_ms": 1000 * statistics.median(spent)
+                for kind, spent in self.requests.items()
+            },
         }
         for name, value in (self.nginx or {}).items():
             figures[f"nginx_{name}_kib"] = value / self.count / KIB
@@ -241,14 +308,25 @@ def measure(stack, flow, body, products, token, rate=None, origin=None):
     pid = worker_pid(stack)
     logged = len(access_log(stack))
     before = Usage.of(stack)
+    spent = {}
     for product in products:
-        flow(origin or stack.origin, token, product, body, rate, settle=lambda: settle(stack))
+        answer = flow(
+            origin or stack.origin,
+            token,
+            product,
+            body,
+            rate,
+            settle=lambda: settle(stack),
+            clock=partial(idle_worker_cpu, pid),
+        )
+        for kind, seconds in answer.items():
+            spent.setdefault(kind, []).append(seconds)
     usage = Usage.of(stack) - before
     assert worker_pid(stack) == pid, "the worker was replaced during the run"
     held = {}
     for entry in access_log(stack)[logged:]:
         held.setdefault(kind_of(entry["path"]), []).append(entry["duration_ms"] / 1000)
-    return Run(flow.__name__, len(body), len(products), usage, held)
+    return Run(flow.__name__, len(body), len(products), usage, held, spent)
 
 
 # The requests each flow sends to the app (through nginx, when in front).
@@ -370,6 +448,7 @@ def upload_cost(stack, *, sizes=SIZES, count=10, slow_size=5 * MB, slow_rate=125
         for flow in (proxy, direct)
     ]
     store = {size: store_ms(stack, sized_jpeg(size), count) for size in sizes}
+    calls = {path: api_call_cpu(stack, token, path, 3 * count) for path in API_CALLS.values()}
     slow = [
         measure(stack, flow, sized_jpeg(slow_size), products[:1], token, rate=slow_rate)
         for flow in (proxy, direct)
@@ -379,10 +458,16 @@ def upload_cost(stack, *, sizes=SIZES, count=10, slow_size=5 * MB, slow_rate=125
             through_nginx(stack, front, flow, sized_jpeg(slow_size), products[0], token, slow_rate)
             for flow in (proxy, direct)
         ]
-    return figures_of(runs, slow, slow_rate, behind, store)
+    return figures_of(runs, slow, slow_rate, behind, store, calls)
 
 
-def figures_of(runs, slow, slow_rate, behind, store):
+# The API calls whose CPU the benchmark gives beside a ticket's and a
+# confirm's: the least any call costs, and the ticket benchmark's trivial
+# endpoint.
+API_CALLS = {"floor": "/bench/floor/", "site_read": "/api/site/"}
+
+
+def figures_of(runs, slow, slow_rate, behind, store, calls):
     table = {(run.flow, run.size): run.per_upload() for run in runs}
     sizes = sorted({run.size for run in runs})
     small, large = sizes[0], sizes[-1]
@@ -425,8 +510,15 @@ def figures_of(runs, slow, slow_rate, behind, store):
         return int(slow[0].size / slow_rate * 1000 / held_ms)
 
     one_mb = min(sizes, key=lambda size: abs(size - MB))
+    call_ms = {name: 1000 * p50(calls[path]) for name, path in API_CALLS.items()}
     return {
         "by_size": by_size,
+        **{f"{name}_cpu_p50_ms": value for name, value in call_ms.items()},
+        # The least a flow of two API calls costs, against the proxy at 1 MB:
+        # the bound of direct_over_proxy_cpu_1mb for any such flow.
+        "two_floors_over_proxy_cpu_1mb": ratio(
+            2 * call_ms["floor"], table[("proxy", one_mb)]["cpu_ms"]
+        ),
         "direct_cpu_10mb_over_100kb": ratio(
             table[("direct", large)]["cpu_ms"], table[("direct", small)]["cpu_ms"]
         ),
@@ -487,7 +579,8 @@ def table_of(figures):
         "Server cost per upload (one gunicorn sync worker; per upload)",
         f"{'size':>10} | {'proxy CPU':>9} | {'direct CPU':>10} | {'ratio':>5} | "
         f"{'proxy read':>10} | {'direct read':>11} | {'confirm p50':>11} | {'store copy':>10} | "
-        f"{'less copy':>9} | {'ranged GET':>10} | {'fresh copy':>10} | {'fresh GET':>9}",
+        f"{'less copy':>9} | {'ranged GET':>10} | {'fresh copy':>10} | {'fresh GET':>9} | "
+        f"{'ticket CPU':>10} | {'confirm CPU':>11}",
     ]
     for row in figures["by_size"]:
         lines.append(
@@ -496,8 +589,16 @@ def table_of(figures):
             f"{row['proxy_read_kib']:>7.0f}KiB | {row['direct_read_kib']:>8.1f}KiB | "
             f"{row['confirm_p50_ms']:>9.1f}ms | {row['store_copy_p50_ms']:>8.1f}ms | "
             f"{row['confirm_p50_less_copy_ms']:>7.1f}ms | {row['ranged_get_p50_ms']:>8.1f}ms | "
-            f"{row['fresh_copy_p50_ms']:>8.1f}ms | {row['fresh_ranged_get_p50_ms']:>7.1f}ms"
+            f"{row['fresh_copy_p50_ms']:>8.1f}ms | {row['fresh_ranged_get_p50_ms']:>7.1f}ms | "
+            f"{row['direct_ticket_cpu_p50_ms']:>8.2f}ms | "
+            f"{row['direct_confirm_cpu_p50_ms']:>9.2f}ms"
         )
+    lines.append(
+        f"  CPU medians: an API call that does nothing {figures['floor_cpu_p50_ms']:.2f} ms,"
+        f" GET /api/site/ {figures['site_read_cpu_p50_ms']:.2f} ms; two calls that do nothing"
+        f" are {figures['two_floors_over_proxy_cpu_1mb']:.2f} of the proxy's CPU at 1 MB"
+        " (the least direct_over_proxy_cpu_1mb of any ticket-and-confirm flow)"
+    )
     slow = figures["slow_phone"]
     lines.append(
         f"slow phone ({slow['size'] / MB:.1f} MB at {slow['rate_bytes_per_s'] * 8 / 1e6:g} Mbit/s):"

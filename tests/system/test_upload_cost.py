@@ -36,8 +36,16 @@ def test_the_upload_cost_benchmark_runs(tmp_path, capsys):
     written = json.loads(report(figures, tmp_path / "bench").read_text())
     assert "Server cost per upload" in capsys.readouterr().out
     assert [row["size"] for row in written["by_size"]] == list(SIZES)
+    assert 0 < written["floor_cpu_p50_ms"] < written["site_read_cpu_p50_ms"]
+    assert written["two_floors_over_proxy_cpu_1mb"] > 0
     for row in written["by_size"]:
         assert row["direct_cpu_ms"] > 0 and row["proxy_cpu_ms"] > 0
+        # Each request's CPU, to the nanosecond: a ticket and a confirm each
+        # cost more than a call that does nothing, and make the flow's.
+        ticket, confirm = row["direct_ticket_cpu_p50_ms"], row["direct_confirm_cpu_p50_ms"]
+        assert ticket > written["floor_cpu_p50_ms"] and confirm > written["floor_cpu_p50_ms"]
+        assert row["direct_cpu_ms"] >= min(ticket, confirm) * 2
+        assert row["proxy_proxy_cpu_p50_ms"] > 0
         # The proxy reads the file through the worker; the direct flow
         # reads the inspection's first bytes, whatever the size.
         assert row["proxy_read_kib"] * 1024 > row["size"]
