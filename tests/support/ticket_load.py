@@ -97,6 +97,7 @@ class Run:
     # CPU seconds it left idle.
     box_cpu_s: float = 0.0
     box_idle_s: float = 0.0
+    box_iowait_s: float = 0.0
 
     @property
     def per_second(self):
@@ -118,6 +119,7 @@ class Run:
             db_cpu_s=sum(run.db_cpu_s for run in runs),
             box_cpu_s=sum(run.box_cpu_s for run in runs),
             box_idle_s=sum(run.box_idle_s for run in runs),
+            box_iowait_s=sum(run.box_iowait_s for run in runs),
         )
 
     @property
@@ -142,6 +144,12 @@ class Run:
         """The share of the box's CPU time left idle: near 0 when the box,
         not the app, bounds the throughput."""
         return self.box_idle_s / (self.box_cpu_s + self.box_idle_s)
+
+    @property
+    def iowait_share(self):
+        """The share of it the cores sat idle with a disk write or read
+        outstanding (PostgreSQL's commits wait for theirs)."""
+        return self.box_iowait_s / (self.box_cpu_s + self.box_idle_s)
 
 
 def lua_list(values, quoted):
@@ -278,7 +286,8 @@ class Figures:
             f" PostgreSQL {self.site.box_cpu_ms_per_request - self.site.cpu_ms_per_request:.2f}"
             f" and {self.ticket.box_cpu_ms_per_request - self.ticket.cpu_ms_per_request:.2f} ms;"
             f" it allows {self.box_cpu_ratio:.2f} (idle: {self.site.idle_share:.0%} and"
-            f" {self.ticket.idle_share:.0%} of the box)"
+            f" {self.ticket.idle_share:.0%} of the box, waiting on the disk"
+            f" {self.site.iowait_share:.0%} and {self.ticket.iowait_share:.0%})"
         )
         rows.append(
             f"  tickets/site throughput {self.throughput_ratio:.2f}"
@@ -309,6 +318,8 @@ class Figures:
                 "box_cpu_ratio": self.box_cpu_ratio,
                 "site_idle_share": self.site.idle_share,
                 "ticket_idle_share": self.ticket.idle_share,
+                "site_iowait_share": self.site.iowait_share,
+                "ticket_iowait_share": self.ticket.iowait_share,
                 "p99_ratio": self.p99_ratio,
                 "connections": self.connections,
                 "cpus": self.cpus,
@@ -336,7 +347,9 @@ def measure(stack, site, *, seconds, rounds=1, connections=16, workdir):
         assert after.keys() == before.keys(), "a worker was replaced: run with --max-requests 0"
         run.app_cpu_s = sum(after[pid] - before[pid] for pid in after)
         run.db_cpu_s = db_after - db_before
-        run.box_cpu_s, run.box_idle_s = (a - b for a, b in zip(box_after, box_before, strict=True))
+        run.box_cpu_s, run.box_idle_s, run.box_iowait_s = (
+            a - b for a, b in zip(box_after, box_before, strict=True)
+        )
         return run
 
     load("GET", "/api/site/", 1)
@@ -366,11 +379,13 @@ def workers_cpu(stack):
 def box_cpu():
     """The CPU seconds all the box's cores have been busy so far (user,
     nice, system, interrupts; not the time the hypervisor gave to other
-    machines), and those they sat idle (waiting for I/O included), from the
-    first line of /proc/stat."""
+    machines), those they sat idle (waiting for the disk included), and
+    those of that they waited for the disk, from the first line of
+    /proc/stat."""
     fields = [int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
     user, nice, system, idle, iowait, irq, softirq = fields[:7]
-    return (user + nice + system + irq + softirq) / TICK, (idle + iowait) / TICK
+    busy = user + nice + system + irq + softirq
+    return busy / TICK, (idle + iowait) / TICK, iowait / TICK
 
 
 def database_cpu():

@@ -25,4 +25,5 @@ def test_ticket_benchmark_runs_and_gives_figures(tmp_path):
     assert figures.site.db_cpu_s > 0 and figures.ticket.db_cpu_s > 0
     # The whole box counts the workers and PostgreSQL, and more.
     for run in (figures.site, figures.ticket):
-        assert run.box_cpu_s > run.app_cpu_s + run.db_cpu_s and 0 <= run.idle_share < 1
+        assert run.box_cpu_s > run.app_cpu_s + run.db_cpu_s
+        assert 0 <= run.iowait_share <= run.idle_share < 1
