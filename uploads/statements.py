@@ -39,10 +39,25 @@ def object_by_pk(model, pk):
     ``ValidationError`` for a ``pk`` of the wrong type."""
     connection = connections[router.db_for_read(model)]
     pk_field = model._meta.pk
+    value = pk_field.to_python(pk)
+    if not fits_column(connection, pk_field, value):
+        return None
     sql = written_once(connection, "by pk", write_select_by_pk, model)
-    params = [pk_field.get_db_prep_value(pk_field.to_python(pk), connection)]
+    params = [pk_field.get_db_prep_value(value, connection)]
     (obj,) = instances_returned(connection, model, sql, params) or (None,)
     return obj
+
+
+def fits_column(connection, field, value):
+    """Whether an integer column of ``field`` can hold ``value``. No row
+    has a key beyond the column's range: the ORM leaves such a lookup out
+    of the SQL (``IntegerFieldOverflow``), as SQLite would raise
+    ``OverflowError`` binding it."""
+    ranges = connection.ops.integer_field_ranges
+    if not isinstance(value, int) or field.get_internal_type() not in ranges:
+        return True
+    low, high = connection.ops.integer_field_range(field.get_internal_type())
+    return (low is None or value >= low) and (high is None or value <= high)
 
 
 def write_select_by_pk(connection, model):
