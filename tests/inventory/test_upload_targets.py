@@ -95,3 +95,14 @@ def test_an_id_of_nothing_is_not_found(object_id, people, rows):
     """Missing, out of range, or not a number: 404, never an error."""
     with pytest.raises(NotFound):
         get_target("product").get_object(people["root"], object_id)
+
+
+@pytest.mark.parametrize("kind", ["product", "logo"])
+@pytest.mark.parametrize("object_id", [2**63, -(2**63) - 1, 2**64, "9" * 30])
+def test_an_id_beyond_the_column_is_not_found(kind, object_id, people, rows):
+    """An id no row's key can hold is not found, as the queryset says it
+    (Django's lookups leave such a value out of the SQL): SQLite would
+    raise ``OverflowError`` binding it. The API stops these at 2**63 - 1,
+    but ``get_object`` is also called from Python (``uploads.uploader``)."""
+    with pytest.raises(NotFound):
+        get_target(kind).get_object(people["root"], object_id)
