@@ -9,19 +9,26 @@ from inventory.querysets import ConfigurationQuerySet, ProductQuerySet
 from uploads.conf import MIB
 from uploads.errors import PermissionDenied
 from uploads.sites import get_user_site_id
+from uploads.statements import object_by_pk
 from uploads.targets import UploadTarget
 
 
 class SiteScopedTarget(UploadTarget):
     """A target whose objects are a site's rows: a user sees those their
-    site scoping reaches (``visible_to`` in SQL, ``in_own_site`` of one
-    row: the same rule, ``inventory.permissions``)."""
+    site scoping reaches, ``visible_to`` in SQL, ``in_own_site`` of one row
+    (the same rule, ``inventory.permissions``), which lets a ticket and a
+    confirm read the row by id alone (``UploadTarget.find_object``)."""
 
     def get_queryset(self, user):
         return self.model.objects.visible_to(user)
 
-    def is_visible(self, user, obj):
-        return in_own_site(user, self.get_site_id(obj))
+    def find_object(self, user, object_id, *, lock=False):
+        if lock:
+            return super().find_object(user, object_id, lock=lock)
+        obj = object_by_pk(self.model, object_id)
+        if obj is None or not in_own_site(user, self.get_site_id(obj)):
+            return None
+        return obj
 
 
 class ProductImageTarget(SiteScopedTarget):

@@ -19,7 +19,6 @@ from django.utils.translation import gettext_lazy as _
 
 from uploads.conf import upload_settings
 from uploads.errors import NotFound, PermissionDenied
-from uploads.statements import object_by_pk
 
 CONTENT_TYPES = {
     # content type: (Pillow format, key extension)
@@ -75,15 +74,6 @@ class UploadTarget:
         found, so that their existence is never revealed."""
         raise NotImplementedError
 
-    #: Optional: ``is_visible(user, obj)``, whether ``obj`` is one of
-    #: ``get_queryset(user)``, said of one object. A target that defines it
-    #: has its object read by id alone, with a statement written once
-    #: (``uploads.statements.object_by_pk``), rather than ``get_queryset``
-    #: built and compiled at every ticket and confirm: a third of a
-    #: millisecond of CPU each, about a tenth of a ticket (issue 17). The two
-    #: must agree; ``get_queryset`` still serves locked reads.
-    is_visible = None
-
     def get_site_id(self, obj):
         """The site whose folder holds ``obj``'s files."""
         if self.site_field is None:
@@ -115,7 +105,10 @@ class UploadTarget:
             object_id = self.get_default_object_id(user)
         if object_id is None:
             raise NotFound(_("Name the object to attach the image to."))
-        obj = self.find_object(user, object_id, lock=lock)
+        try:
+            obj = self.find_object(user, object_id, lock=lock)
+        except (ValueError, TypeError, ValidationError):
+            obj = None  # not an id of this model
         if obj is None:
             raise NotFound()
         if not self.has_permission(user, obj):
@@ -123,17 +116,23 @@ class UploadTarget:
         return obj
 
     def find_object(self, user, object_id, *, lock=False):
-        """The object ``object_id`` among those ``user`` sees, or ``None``."""
+        """The object ``object_id`` among ``get_queryset(user)``, its row
+        locked with ``lock``, or ``None``; ``ValueError``, ``TypeError`` or
+        ``ValidationError`` for an id that is not one of the model's.
+
+        A ticket and a confirm each ask, and building and compiling the
+        queryset is about a tenth of a ticket's CPU (issue 17). A target
+        that can say of one row whether ``user`` sees it may read the row
+        by id alone, with a statement written once
+        (``uploads.statements.object_by_pk``), and check it; the answer
+        must be the queryset's."""
+        queryset = self.get_queryset(user)
+        if lock:
+            queryset = queryset.select_for_update()
         try:
-            if self.is_visible is None or lock:
-                queryset = self.get_queryset(user)
-                if lock:
-                    queryset = queryset.select_for_update()
-                return queryset.get(pk=object_id)
-            obj = object_by_pk(self.model, object_id)
-        except (self.model.DoesNotExist, ValueError, TypeError, ValidationError):
+            return queryset.get(pk=object_id)
+        except self.model.DoesNotExist:
             return None
-        return obj if obj is not None and self.is_visible(user, obj) else None
 
     def __repr__(self):
         return f"<{type(self).__name__} kind={self.kind!r}>"

@@ -1,8 +1,8 @@
-"""The inventory's upload targets find an object by its id alone, then ask
-``is_visible`` (``inventory.upload_targets.SiteScopedTarget``): it must say
-of one row what ``visible_to`` says of the table, or a ticket could reach
-a row the rest of the app hides (another site's product), or miss one it
-shows."""
+"""The inventory's upload targets find an object by its id alone, then
+check its site (``inventory.upload_targets.SiteScopedTarget.find_object``):
+that must say of one row what ``visible_to`` says of the table, or a
+ticket could reach a row the rest of the app hides (another site's
+product), or miss one it shows."""
 
 import pytest
 
@@ -40,11 +40,12 @@ def rows(sites):
 
 @pytest.mark.parametrize("kind", ["product", "logo"])
 @pytest.mark.parametrize("who", USERS)
-def test_is_visible_says_of_one_row_what_the_queryset_says(kind, who, people, rows):
+def test_find_object_says_of_one_row_what_the_queryset_says(kind, who, people, rows):
     target, user = get_target(kind), people[who]
     for obj in rows[kind]:
         listed = target.get_queryset(user).filter(pk=obj.pk).exists()
-        assert target.is_visible(user, obj) is listed, (who, obj)
+        found = target.find_object(user, obj.pk)
+        assert found == (obj if listed else None), (who, obj)
 
 
 @pytest.mark.parametrize("kind", ["product", "logo"])

@@ -40,8 +40,8 @@ def inherited():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_row_of_an_inheriting_model_is_read_as_the_orm_reads_it(inherited):
-    """A target of such a model that defines ``is_visible`` has its object
-    read here: one table's ``SELECT`` of every field failed on PostgreSQL
+    """A target of such a model that reads its object by id has it read
+    here: one table's ``SELECT`` of every field failed on PostgreSQL
     (a 500) and, on SQLite, read the parent's fields as their own names."""
     poster, framed = inherited
     obj = framed.objects.create(title="Jazz", picture="a.png", frame="oak")
