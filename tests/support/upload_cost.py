@@ -4,9 +4,10 @@ tests/benchmarks/bench_upload_cost.py and its smoke test.
 
 One gunicorn sync worker (``cost_stack``) serves the production settings
 plus the old app's proxy upload (``tests.support.proxy_upload``). Its CPU
-seconds (utime + stime from /proc/<pid>/stat) and the bytes it reads and
-writes through its sockets (``tests.support.socket_bytes``) are read before
-and after each run of uploads, made one at a time. How long a request held
+seconds are read from its process CPU clock before and after each request
+(``idle_worker_cpu``), and the bytes it reads and writes through its
+sockets (``tests.support.socket_bytes``) before and after each run of
+uploads, made one at a time. How long a request held
 the worker is gunicorn's own figure (``duration_ms`` of its access log).
 The slow phone's uploads are made again through a buffering nginx in front
 of the same worker (``tests.support.nginx``), whose access log gives the
@@ -104,7 +105,7 @@ def worker_cpu(pid):
     wrap: the id is the kernel's encoding of a process's scheduler clock),
     its threads that ended included (boto3's transfer threads, which make
     the proxy's upload to the bucket). /proc/<pid>/stat counts in ticks of
-    10 ms, three tickets' CPU."""
+    10 ms, two or three tickets' CPU."""
     return time.clock_gettime_ns(((~pid) << 3) | 2) / 1e9
 
 
@@ -131,7 +132,6 @@ def worker_threads(stack):
 
 @dataclass
 class Usage:
-    cpu: float  # seconds, user + system
     read: int  # bytes
     written: int
 
@@ -141,10 +141,10 @@ class Usage:
         ``tests.support.socket_bytes``; that question's own bytes, a few
         hundred, go to the next run)."""
         counts = requests.get(f"{stack.origin}/bench/sockets/", timeout=10).json()
-        return cls(worker_cpu(worker_pid(stack)), counts["received"], counts["sent"])
+        return cls(counts["received"], counts["sent"])
 
     def __sub__(self, other):
-        return Usage(self.cpu - other.cpu, self.read - other.read, self.written - other.written)
+        return Usage(self.read - other.read, self.written - other.written)
 
 
 class Throttled:
@@ -275,7 +275,7 @@ class Run:
     def per_upload(self):
         figures = {
             # The requests' own CPU (``requests``): not the worker's between
-            # them, nor that of ``Usage.of``'s question.
+            # them, nor that of ``Usage.of``'s question for its bytes.
             "cpu_ms": 1000 * sum(map(sum, self.requests.values())) / self.count,
             "read_kib": self.usage.read / self.count / KIB,
             "written_kib": self.usage.written / self.count / KIB,
