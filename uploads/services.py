@@ -549,9 +549,15 @@ def bound_object(user, ticket, target, *, lock=False):
     ``user`` may still change it and it is still of the ticket's site;
     otherwise ``NotFound`` or ``PermissionDenied``."""
     obj = target.get_object(user, ticket.object_id, lock=lock)
+    require_ticket_site(target, obj, ticket)
+    return obj
+
+
+def require_ticket_site(target, obj, ticket):
+    """``NotFound`` unless ``obj`` is still of the site ``ticket`` was
+    issued for (and its key names)."""
     if target.get_site_id(obj) != ticket.site_id:
         raise NotFound()
-    return obj
 
 
 def refuse_tampered(ticket):
@@ -822,8 +828,8 @@ def attach_locked(ticket, user, target, image, obj=None):
     the transaction back, and the caller deletes the copy)."""
     if obj is None:
         obj = bound_object(user, ticket, target, lock=True)
-    elif target.get_site_id(obj) != ticket.site_id:
-        raise NotFound()
+    else:
+        require_ticket_site(target, obj, ticket)
     old_name = getattr(obj, target.field_name).name
     new_name = media_name_of(ticket.final_key)
     setattr(obj, target.field_name, new_name)

@@ -38,7 +38,8 @@ def object_by_pk(model, pk):
     manager reads it, or ``None``: what ``model._base_manager.filter(pk=pk)
     .first()`` would give, its ``SELECT`` written once rather than built and
     compiled at each call. ``ValueError``, ``TypeError`` or
-    ``ValidationError`` for a ``pk`` of the wrong type.
+    ``ValidationError`` for a ``pk`` of the wrong type or out of the
+    column's range.
 
     A model whose fields are not all in its own table (multi-table
     inheritance) is read through the base manager: one table's ``SELECT``
@@ -49,24 +50,14 @@ def object_by_pk(model, pk):
     connection = connections[router.db_for_read(model)]
     pk_field = model._meta.pk
     value = pk_field.to_python(pk)
-    if not fits_column(connection, pk_field, value):
-        return None
+    # An integer beyond the column's range fails the field's own range
+    # validators, as a wrong type fails to_python(): the ORM leaves such a
+    # lookup out of the SQL, and SQLite would raise OverflowError binding it.
+    pk_field.run_validators(value)
     sql = written_once(connection, "by pk", write_select_by_pk, model)
     params = [pk_field.get_db_prep_value(value, connection)]
     (obj,) = instances_returned(connection, model, sql, params) or (None,)
     return obj
-
-
-def fits_column(connection, field, value):
-    """Whether an integer column of ``field`` can hold ``value``. No row
-    has a key beyond the column's range: the ORM leaves such a lookup out
-    of the SQL (``IntegerFieldOverflow``), as SQLite would raise
-    ``OverflowError`` binding it."""
-    ranges = connection.ops.integer_field_ranges
-    if not isinstance(value, int) or field.get_internal_type() not in ranges:
-        return True
-    low, high = connection.ops.integer_field_range(field.get_internal_type())
-    return (low is None or value >= low) and (high is None or value <= high)
 
 
 @cache
