@@ -26,8 +26,10 @@ env = Env()
 
 bind = env.parsed("GUNICORN_BIND", "0.0.0.0:8000", parse_address, "host:port or unix:/path")
 # Threads suit this app: requests wait on the database and the store, and
-# image bytes never pass through it.
-worker_class = "gthread"
+# image bytes never pass through it. gunicorn's gthread worker, taking a
+# connection only with a thread free to serve it, so that connections spread
+# over the workers (project.gunicorn_worker).
+worker_class = "project.gunicorn_worker.ThreadWorker"
 workers = env.int("GUNICORN_WORKERS", 2, minimum=1)
 threads = env.int("GUNICORN_THREADS", 8, minimum=1)
 # 0 waits for ever.

@@ -98,6 +98,10 @@ class Run:
     box_cpu_s: float = 0.0
     box_idle_s: float = 0.0
     box_iowait_s: float = 0.0
+    # The busiest worker's share of the workers' CPU: 1 / workers when they
+    # shared the connections evenly (each kept alive with the worker that
+    # took it), 1 when one worker served them all.
+    busiest_worker_share: float = 0.0
 
     @property
     def per_second(self):
@@ -120,6 +124,7 @@ class Run:
             box_cpu_s=sum(run.box_cpu_s for run in runs),
             box_idle_s=sum(run.box_idle_s for run in runs),
             box_iowait_s=sum(run.box_iowait_s for run in runs),
+            busiest_worker_share=max(run.busiest_worker_share for run in runs),
         )
 
     @property
@@ -213,6 +218,8 @@ class Figures:
                 "ticket_per_second": tickets.per_second,
                 "site_cpu_ms": reads.cpu_ms_per_request,
                 "ticket_cpu_ms": tickets.cpu_ms_per_request,
+                "site_busiest_worker_share": reads.busiest_worker_share,
+                "ticket_busiest_worker_share": tickets.busiest_worker_share,
             }
             for reads, tickets in zip(self.site_rounds, self.ticket_rounds, strict=True)
         ]
@@ -268,6 +275,13 @@ class Figures:
                 "  the workers' and PostgreSQL's CPU per request by round, site/ticket: "
                 + ", ".join(
                     f"{one['site_cpu_ms']:.1f}/{one['ticket_cpu_ms']:.1f} ms" for one in self.rounds
+                )
+            )
+            rows.append(
+                "  the busiest worker's share of the workers' CPU by round, site/ticket: "
+                + ", ".join(
+                    f"{one['site_busiest_worker_share']:.0%}/{one['ticket_busiest_worker_share']:.0%}"
+                    for one in self.rounds
                 )
             )
         rows.append(
@@ -345,7 +359,9 @@ def measure(stack, site, *, seconds, rounds=1, connections=16, workdir):
         )  # fmt: skip
         after, db_after, box_after = workers_cpu(stack), database_cpu(), box_cpu()
         assert after.keys() == before.keys(), "a worker was replaced: run with --max-requests 0"
-        run.app_cpu_s = sum(after[pid] - before[pid] for pid in after)
+        used = [after[pid] - before[pid] for pid in after]
+        run.app_cpu_s = sum(used)
+        run.busiest_worker_share = max(used) / run.app_cpu_s
         run.db_cpu_s = db_after - db_before
         # Subtracted in ticks, then made seconds: the disk's wait stays
         # within the idle time it is part of.

@@ -12,6 +12,7 @@ def test_ticket_benchmark_runs_and_gives_figures(tmp_path):
     ) as stack:
         (site,) = add_sites(stack, "smoke", sites=1, staff=20, products=5)
         figures = measure(stack, site, seconds=1, rounds=2, connections=4, workdir=tmp_path)
+        workers = len(stack.worker_pids())
         path = report(figures, tmp_path / "bench")
 
     assert path.exists()
@@ -22,6 +23,9 @@ def test_ticket_benchmark_runs_and_gives_figures(tmp_path):
     assert len(figures.round_ratios) == len(figures.rounds) == 2
     assert all(one["site_cpu_ms"] > 0 and one["ticket_cpu_ms"] > 0 for one in figures.rounds)
     assert figures.site.app_cpu_s > 0 and figures.ticket.app_cpu_s > 0
+    # gunicorn.conf.py's workers, evenly loaded or not.
+    for run in (*figures.site_rounds, *figures.ticket_rounds):
+        assert 1 / workers <= run.busiest_worker_share + 1e-9 <= 1 + 1e-9
     assert figures.site.db_cpu_s > 0 and figures.ticket.db_cpu_s > 0
     # The whole box counts the workers and PostgreSQL, and more.
     for run in (figures.site, figures.ticket):
