@@ -30,6 +30,12 @@ worker takes all the same a connection left waiting there for
 :data:`UNTAKEN_AFTER`, which a process with a free thread would have taken
 at once.
 
+When gunicorn stops (SIGTERM, as a container is stopped), the connections
+still waiting there were sent before the stop and no process will take them
+any more: each worker takes those it can and answers them, with
+``Connection: close``, as the stock worker would have (they were reset
+otherwise, when the last worker closed the listening socket).
+
 ``SO_REUSEPORT`` (gunicorn's ``reuse_port``: a socket per worker, the
 kernel spreading connections among them) was measured and left: every
 worker that gunicorn restarts (``max_requests``) takes the connections
@@ -59,6 +65,9 @@ class ThreadWorker(gthread.ThreadWorker):
         # Since when this worker, with no thread free, has seen a connection
         # waiting in the kernel's queue at every look (None: not waiting).
         self.untaken_since = None
+        # Stopped by a signal (see handle_exit).
+        self.signalled = False
+        self.backlog_taken = False
 
     def init_process(self):
         # Whether a connection waits in the kernel's queue, without taking it.
@@ -94,8 +103,32 @@ class ThreadWorker(gthread.ThreadWorker):
         connections than ``worker_connections``; this worker also needs a
         thread free (:meth:`may_accept`). Called again at each turn of the
         loop while not listening, so listening resumes as soon as a request
-        finishes."""
+        finishes; and once more when it ends, when a stop takes the
+        connections left waiting (:meth:`take_backlog`)."""
         super().set_accept_enabled(enabled and self.may_accept())
+        if not enabled and self.signalled and not self.backlog_taken:
+            self.take_backlog()
+
+    def handle_exit(self, sig, frame):
+        """SIGTERM: the master stopping (or reloading, or lowering the
+        workers). Noted for gunicorn's loop, which disables listening once
+        it ends: a signal handler must not accept connections."""
+        self.signalled = True
+        super().handle_exit(sig, frame)
+
+    def take_backlog(self):
+        """The connections waiting in the kernel's queue, up to
+        ``worker_connections``, handed to the thread pool. Not when
+        ``max_requests`` restarts the worker: the others and its successor
+        still listen."""
+        self.backlog_taken = True
+        for listener in self.sockets:
+            listener.setblocking(False)
+            while self.nr_conns < self.worker_connections:
+                taken = self.nr_conns
+                super().accept(listener)
+                if self.nr_conns == taken:
+                    break
 
     def enqueue_req(self, conn):
         self.in_progress += 1

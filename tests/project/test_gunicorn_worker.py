@@ -9,6 +9,7 @@ its process id (``tests.support.pid_app``).
 import http.client
 import os
 import runpy
+import signal
 import subprocess
 import sys
 import threading
@@ -27,6 +28,13 @@ def gunicorn(tmp_path, *options):
     """gunicorn with this project's worker class and ``options`` (not
     ``gunicorn.conf.py``'s, which gunicorn would read from the folder);
     its port."""
+    with gunicorn_process(tmp_path, *options) as (process, port):
+        yield port
+
+
+@contextmanager
+def gunicorn_process(tmp_path, *options):
+    """``gunicorn``'s process (its master) and port."""
     (port,) = free_weed_ports(1)
     no_config = tmp_path / "gunicorn.conf.py"
     no_config.write_text("")
@@ -45,7 +53,7 @@ def gunicorn(tmp_path, *options):
     )  # fmt: skip
     try:
         wait_for(f"http://127.0.0.1:{port}/", timeout=30, process=process)
-        yield port
+        yield process, port
     finally:
         stop(process)
 
@@ -172,3 +180,24 @@ def test_a_new_connection_is_served_while_kept_alive_ones_keep_the_threads_busy(
 
         waited = at_once(4, new_connection)[3]
         assert waited < 2, f"answered after {waited:.2f} s"
+
+
+def test_a_stop_answers_a_connection_waiting_for_a_thread(tmp_path):
+    """gunicorn stopped (SIGTERM, as a container is) while a connection,
+    sent before, waits in the kernel's queue for the worker's thread: it was
+    reset when the worker closed the listening socket, where the stock
+    worker, which had taken it, answered it."""
+    with gunicorn_process(tmp_path, "--workers", "1", "--threads", "1") as (process, port):
+
+        def client(i):
+            if i == 2:
+                time.sleep(0.5)
+                return process.send_signal(signal.SIGTERM)
+            time.sleep(0.2 * i)
+            try:
+                return served_by(port, 1 - i)
+            except OSError as error:
+                return error
+
+        slow, quick, _ = at_once(3, client)
+        assert quick == slow, (slow, quick)
