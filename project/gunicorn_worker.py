@@ -42,6 +42,11 @@ worker that gunicorn restarts (``max_requests``) takes the connections
 queued on its socket down with it, reset, unless the host migrates them
 (``net.ipv4.tcp_migrate_req``), and even then kept-alive clients saw
 errors.
+
+It builds on the internals of gunicorn 27's gthread worker (``enqueue_req``,
+``finish_request``, ``set_accept_enabled``), pinned in constraints.txt;
+tests/project/test_gunicorn_worker.py runs it in gunicorn, so an upgrade
+that changes them fails there.
 """
 
 import select
