@@ -200,4 +200,5 @@ def test_a_stop_answers_a_connection_waiting_for_a_thread(tmp_path):
                 return error
 
         slow, quick, _ = at_once(3, client)
+        # Both answered, by the one worker (an error would be an OSError).
         assert quick == slow, (slow, quick)
