@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 from project.seaweedfs import free_weed_ports
@@ -77,19 +78,14 @@ def served_by(port, pause, requests=1):
 def at_once(count, function):
     """``function(i)`` for ``i`` in ``range(count)``, in threads started
     together; their answers in order."""
-    answers = [None] * count
     barrier = threading.Barrier(count)
 
     def run(i):
         barrier.wait()
-        answers[i] = function(i)
+        return function(i)
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return answers
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(run, range(count), timeout=60))
 
 
 def test_gunicorn_conf_runs_this_worker():
