@@ -52,7 +52,13 @@ def fetch_returned(connection, model, sql, params, fields):
     """The rows a statement ending in ``returning_clause(fields)`` returns,
     their values converted as the ORM converts them."""
     table = model._meta.db_table
-    columns = [field.get_col(table) for field in fields]
+    return fetch_converted(connection, sql, params, [field.get_col(table) for field in fields])
+
+
+def fetch_converted(connection, sql, params, columns):
+    """The rows of a statement whose columns are ``columns`` (the ORM's
+    ``Col`` expressions, of one table or of several joined), their values
+    converted as the ORM converts them."""
     converters = [
         connection.ops.get_db_converters(column) + column.get_db_converters(connection)
         for column in columns

@@ -1,0 +1,120 @@
+"""Token authentication with its query written once: every key, valid,
+unknown or hostile, is answered exactly as DRF's own class answers it."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import translation
+from rest_framework import authentication, exceptions
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from project.api import authentication as written
+
+HOSTILE_KEYS = [
+    "",
+    "0" * 40,
+    "x" * 41,
+    "k" * 10_000,
+    "' OR '1'='1",
+    "%s",
+    "%",
+    "_" * 40,
+    "clé-éèà-ünïcødé",
+    "\u202e" + "a" * 39,
+]
+
+
+@pytest.fixture
+def token(make_user, sites):
+    return Token.objects.create(user=make_user("awa", sites[0], first_name="Awa"))
+
+
+def answer(auth, key):
+    """What ``auth`` makes of ``key``: the user's and the token's rows as
+    read, or the error's status, code and message (in English)."""
+    try:
+        with translation.override("en"):
+            user, token = auth.authenticate_credentials(key)
+    except exceptions.AuthenticationFailed as error:
+        return ("failed", error.status_code, error.get_codes(), str(error.detail))
+    fields = type(user)._meta.concrete_fields
+    return (
+        [(f.attname, getattr(user, f.attname)) for f in fields],
+        [(f.attname, getattr(token, f.attname)) for f in Token._meta.concrete_fields],
+    )
+
+
+def test_the_settings_use_it():
+    from rest_framework.settings import api_settings
+
+    assert api_settings.DEFAULT_AUTHENTICATION_CLASSES[0] is written.TokenAuthentication
+
+
+def test_a_valid_key_reads_the_token_and_its_user_in_one_query(token):
+    with CaptureQueriesContext(connection) as queries:
+        user, read = written.TokenAuthentication().authenticate_credentials(token.key)
+        assert user.first_name == "Awa"
+        assert read.user is user  # loaded with the token, no second query
+    assert len(queries) == 1
+    assert answer(written.TokenAuthentication(), token.key) == answer(
+        authentication.TokenAuthentication(), token.key
+    )
+
+
+@pytest.mark.parametrize("key", HOSTILE_KEYS, ids=range(len(HOSTILE_KEYS)))
+def test_unknown_and_hostile_keys_fail_as_with_drf(token, key):
+    ours = answer(written.TokenAuthentication(), key)
+    assert ours == answer(authentication.TokenAuthentication(), key)
+    assert ours == ("failed", 401, "authentication_failed", "Invalid token.")
+
+
+def test_a_key_differing_only_in_case_or_padding_is_not_the_token(token):
+    for key in (token.key.upper(), f" {token.key}", f"{token.key} ", token.key[:-1]):
+        assert answer(written.TokenAuthentication(), key)[0] == "failed"
+
+
+def test_an_inactive_user_is_refused_as_with_drf(token):
+    token.user.is_active = False
+    token.user.save()
+    ours = answer(written.TokenAuthentication(), token.key)
+    assert ours == answer(authentication.TokenAuthentication(), token.key)
+    assert ours == ("failed", 401, "authentication_failed", "User inactive or deleted.")
+
+
+def test_the_api_answers_in_french_with_drfs_translations(token):
+    api = APIClient(HTTP_ACCEPT_LANGUAGE="fr")
+    refused = api.get("/api/site/", HTTP_AUTHORIZATION="Token " + "0" * 40)
+    assert refused.status_code == 401
+    assert refused.json() == {"code": "not_authenticated", "detail": "Token non valide."}
+    assert refused["WWW-Authenticate"] == "Token"
+
+    token.user.is_active = False
+    token.user.save()
+    inactive = api.get("/api/site/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert inactive.json() == {
+        "code": "not_authenticated",
+        "detail": "Utilisateur inactif ou supprimé.",
+    }
+
+
+def test_a_valid_token_reaches_the_api(token):
+    api = APIClient()
+    answered = api.get("/api/site/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert answered.status_code == 200
+
+
+def test_a_deleted_user_takes_the_token_with_it(token):
+    key = token.key
+    token.user.delete()
+    assert answer(written.TokenAuthentication(), key)[0] == "failed"
+
+
+def test_models_of_other_tables_are_read_by_the_orm(token, monkeypatch):
+    """A token or user model of several tables (multi-table inheritance)
+    cannot be read by the one statement: DRF's query reads it."""
+    monkeypatch.setattr(written, "in_own_table", lambda model: False)
+    with CaptureQueriesContext(connection) as queries:
+        user, _ = written.TokenAuthentication().authenticate_credentials(token.key)
+    assert user == token.user
+    assert "INNER JOIN" in queries[0]["sql"] and "LIMIT 21" in queries[0]["sql"]
