@@ -20,6 +20,7 @@ from pathlib import Path
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from project.buckets import ensure_bucket
 from uploads.s3 import client_config, store_bounds
@@ -208,7 +209,10 @@ class SeaweedFS:
                 client.delete_object(Bucket=probe, Key="probe")
                 client.delete_bucket(Bucket=probe)
                 return
-            except (BotoCoreError, ClientError) as exc:
+            except (BotoCoreError, ClientError, ResponseParserError) as exc:
+                # While starting, weed may answer a bucket's creation with
+                # its filer's JSON rather than S3's XML (seen once in a run
+                # of the suite): botocore's parser refuses it.
                 last_error = exc
                 time.sleep(0.05)  # ready in 1 to 4 s: a test waits for it
         raise RuntimeError(
