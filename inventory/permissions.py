@@ -23,6 +23,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from inventory.permission_cache import cached_permissions
+from uploads.statements import object_by_pk
 
 VIEW, ADD, CHANGE, DELETE = "view", "add", "change", "delete"
 
@@ -135,7 +136,17 @@ class OneQueryModelBackend(ModelBackend):
     of their groups in one query rather than two: every API call that checks
     a permission (a ticket, a confirm) pays for it. The same permissions,
     cached on the user for the request as Django caches them, and between
-    requests with a shared cache (``inventory.permission_cache``)."""
+    requests with a shared cache (``inventory.permission_cache``).
+
+    A signed-in user is read at each request (the session's, for the pages,
+    the admin and the browser's uploads) by a ``SELECT`` written once per
+    process (``uploads.statements.object_by_pk``) rather than a queryset
+    compiled each time: the same row, the same refusal of an inactive user.
+    """
+
+    def get_user(self, user_id):
+        user = object_by_pk(get_user_model(), user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
 
     def get_all_permissions(self, user_obj, obj=None):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:

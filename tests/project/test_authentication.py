@@ -118,3 +118,34 @@ def test_models_of_other_tables_are_read_by_the_orm(token, monkeypatch):
         user, _ = written.TokenAuthentication().authenticate_credentials(token.key)
     assert user == token.user
     assert "INNER JOIN" in queries[0]["sql"] and "LIMIT 21" in queries[0]["sql"]
+
+
+def test_the_session_user_is_read_as_django_reads_it(token):
+    from django.contrib.auth.backends import ModelBackend
+
+    from inventory.permissions import OneQueryModelBackend
+
+    user = token.user
+    ours, django = OneQueryModelBackend(), ModelBackend()
+    fields = [f.attname for f in type(user)._meta.concrete_fields]
+    with CaptureQueriesContext(connection) as queries:
+        read = ours.get_user(user.pk)
+    assert len(queries) == 1
+    expected = django.get_user(user.pk)
+    assert [getattr(read, f) for f in fields] == [getattr(expected, f) for f in fields]
+    assert ours.get_user(user.pk + 1000) is None is django.get_user(user.pk + 1000)
+    user.is_active = False
+    user.save()
+    assert ours.get_user(user.pk) is None is django.get_user(user.pk)
+
+
+def test_a_signed_in_user_reaches_the_pages_and_is_signed_out_once_inactive(token):
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(token.user)
+    assert browser.get("/api/site/").status_code == 200
+    token.user.is_active = False
+    token.user.save()
+    refused = browser.get("/api/site/")
+    assert (refused.status_code, refused.json()["code"]) == (401, "not_authenticated")
