@@ -69,6 +69,20 @@ def test_unknown_and_hostile_keys_fail_as_with_drf(token, key):
     assert ours == ("failed", 401, "authentication_failed", "Invalid token.")
 
 
+@pytest.mark.parametrize("key", ["\x00", "\x00" * 40, "a\x00b"])
+def test_a_key_with_a_nul_is_refused_not_an_error(token, key):
+    """PostgreSQL refuses a NUL in a text parameter: DRF's own class fails
+    there with a database error, a 500."""
+    assert answer(written.TokenAuthentication(), key) == (
+        "failed",
+        401,
+        "authentication_failed",
+        "Invalid token.",
+    )
+    refused = APIClient().get("/api/site/", HTTP_AUTHORIZATION=f"Token {key}")
+    assert (refused.status_code, refused.json()["code"]) == (401, "not_authenticated")
+
+
 def test_a_key_differing_only_in_case_or_padding_is_not_the_token(token):
     for key in (token.key.upper(), f" {token.key}", f"{token.key} ", token.key[:-1]):
         assert answer(written.TokenAuthentication(), key)[0] == "failed"
