@@ -597,7 +597,10 @@ def inspect_and_copy(ticket, target, backend):
             try:
                 image = inspect(ticket, target, backend, info, head)
                 copying = True
-                backend.copy(ticket.incoming_key, ticket.final_key, info.etag, ticket.content_type)
+                with events.waiting("store_ms"):
+                    backend.copy(
+                        ticket.incoming_key, ticket.final_key, info.etag, ticket.content_type
+                    )
                 return image
             except (ObjectChanged, ObjectMissing):
                 # Re-posted while we looked (the copy is conditional on the
@@ -624,7 +627,8 @@ def read_upload(ticket, backend):
     the ETag the inspection and the copy are pinned to is that of these
     bytes."""
     try:
-        return backend.read_first(ticket.incoming_key, upload_settings.INSPECT_BYTES)
+        with events.waiting("store_ms"):
+            return backend.read_first(ticket.incoming_key, upload_settings.INSPECT_BYTES)
     except ObjectMissing:
         if ticket.is_expired():
             raise TicketExpired() from None
@@ -639,17 +643,18 @@ def inspect(ticket, target, backend, info, data):
             _("%(actual)d bytes arrived; %(declared)d were declared.")
             % {"actual": info.size, "declared": ticket.size}
         )
+
+    def read(start, length=None):
+        with events.waiting("store_ms"):
+            return backend.read(ticket.incoming_key, info.etag, length, start)
+
     full = upload_settings.FULL_DECODE
     if full and len(data) < info.size:
-        data += backend.read(ticket.incoming_key, info.etag, start=len(data))
+        data += read(len(data))
     elif len(data) < info.size and sniff_format(data) == "JPEG":
         # Metadata may push the frame header past the first bytes: follow
         # the segments with a few ranged reads (bounded: see jpeg_header).
-        data = jpeg_header(
-            data,
-            lambda start, length: backend.read(ticket.incoming_key, info.etag, length, start),
-            info.size,
-        )
+        data = jpeg_header(data, read, info.size)
     return inspect_image(
         data,
         ticket.content_type,
@@ -913,7 +918,8 @@ def discard(ticket, backend):
     recorded for deletion."""
     orphan = None
     try:
-        backend.delete(ticket.final_key)
+        with events.waiting("store_ms"):
+            backend.delete(ticket.final_key)
     except Exception as error:
         logger.warning("Could not delete %s now: %s", ticket.final_key, deletions.describe(error))
         orphan = ticket.final_key

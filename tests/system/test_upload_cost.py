@@ -51,6 +51,9 @@ def test_the_upload_cost_benchmark_runs(tmp_path, capsys):
         assert row["proxy_read_kib"] * 1024 > row["size"]
         assert row["direct_read_kib"] * 1024 <= INSPECTION_READ_BOUND
         assert row["store_copy_p50_ms"] > 0 and row["ranged_get_p50_ms"] > 0
+        # Each confirm's log line gives its waits on the store, part of its
+        # time in the app (whole milliseconds, its waits to a tenth).
+        assert row["confirm_store_p50_ms"] > 0 and row["confirm_less_store_p50_ms"] > -1
         assert len(row["confirm_ms"]) == 2
     # The slow phone held the worker for its whole upload through the
     # proxy (0.4 s at this rate), not through the direct flow.

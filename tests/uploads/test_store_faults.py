@@ -3,6 +3,7 @@
 error soon, nothing is attached, the old image stays, and the same ticket
 confirms once the store is well."""
 
+import logging
 import time
 
 import pytest
@@ -119,3 +120,20 @@ def test_a_slow_store_within_the_timeouts_still_confirms(faulty_store, api, prod
 
     assert response.status_code == 200, response.json()
     assert Product.objects.get().image.name == response.json()["key"].removeprefix("media/")
+
+
+def test_a_slow_store_shows_in_the_confirms_log_line(faulty_store, api, product, caplog):
+    """``store_ms``: how long a confirm waited on the store, so that an
+    operator tells a slow store from a slow app."""
+    caplog.set_level(logging.INFO, logger="uploads.events")
+    ticket = upload(api, product, noisy())
+    faulty_store.slow(STORE_TIMEOUT / 3)
+
+    assert confirm(api, ticket).status_code == 200
+
+    issued, confirmed = (r for r in caplog.records if r.name == "uploads.events")
+    assert (issued.event, issued.store_ms) == ("ticket", None)  # signed, nothing asked
+    assert confirmed.event == "confirm"
+    # Its two calls, the ranged GET and the copy, each late by the delay.
+    assert 2000 * STORE_TIMEOUT / 3 <= confirmed.store_ms <= confirmed.duration_ms
+    assert f"store_ms={confirmed.store_ms}" in confirmed.getMessage()
