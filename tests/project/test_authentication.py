@@ -163,3 +163,33 @@ def test_a_signed_in_user_reaches_the_pages_and_is_signed_out_once_inactive(toke
     token.user.save()
     refused = browser.get("/api/site/")
     assert (refused.status_code, refused.json()["code"]) == (401, "not_authenticated")
+
+
+@pytest.mark.parametrize("user_id", [2**63, -(2**63) - 1])
+def test_a_session_naming_an_id_out_of_range_is_anonymous_as_with_django(db, user_id):
+    """Django reads the session's id with the primary key's ``to_python``,
+    which takes any integer, and ``ModelBackend`` finds no user beyond the
+    column's range (the ORM leaves the lookup out): the request is
+    anonymous, not a 500 (the ``ValidationError`` of the range's check)."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth.backends import ModelBackend
+    from django.test import Client
+
+    from inventory.permissions import OneQueryModelBackend
+
+    assert OneQueryModelBackend().get_user(user_id) is None is ModelBackend().get_user(user_id)
+    with pytest.raises(ValueError):  # not a number: both raise, as the ORM does
+        OneQueryModelBackend().get_user("x")
+
+    browser = Client()
+    session = browser.session
+    session.update(
+        {
+            SESSION_KEY: str(user_id),
+            BACKEND_SESSION_KEY: "inventory.permissions.OneQueryModelBackend",
+            HASH_SESSION_KEY: "0" * 64,
+        }
+    )
+    session.save()
+    refused = browser.get("/api/site/")
+    assert (refused.status_code, refused.json()["code"]) == (401, "not_authenticated")
