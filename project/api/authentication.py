@@ -73,6 +73,10 @@ def token_with_user(model, key):
     token = model.from_db(connection.alias, [f.attname for f in token_fields], row[:split])
     user = user_model.from_db(connection.alias, [f.attname for f in user_fields], row[split:])
     field.set_cached_value(token, user)
+    if field.unique:
+        # As select_related() does: a one-to-one is cached on both sides
+        # (DRF's token's: request.user.auth_token is request.auth).
+        field.remote_field.set_cached_value(user, token)
     return token
 
 

@@ -193,3 +193,13 @@ def test_a_session_naming_an_id_out_of_range_is_anonymous_as_with_django(db, use
     session.save()
     refused = browser.get("/api/site/")
     assert (refused.status_code, refused.json()["code"]) == (401, "not_authenticated")
+
+
+def test_the_user_holds_its_token_as_with_drf(token):
+    """``select_related`` caches a one-to-one on both sides: DRF's
+    ``request.user.auth_token`` is ``request.auth``, with no query."""
+    for auth in (authentication.TokenAuthentication(), written.TokenAuthentication()):
+        user, read = auth.authenticate_credentials(token.key)
+        with CaptureQueriesContext(connection) as queries:
+            assert user.auth_token is read
+        assert len(queries) == 0, type(auth)
