@@ -2,8 +2,8 @@
 unknown or hostile, is answered exactly as DRF's own class answers it."""
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
+from django.db import connection, models
+from django.test.utils import CaptureQueriesContext, isolate_apps
 from django.utils import translation
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
@@ -203,3 +203,54 @@ def test_the_user_holds_its_token_as_with_drf(token):
         with CaptureQueriesContext(connection) as queries:
             assert user.auth_token is read
         assert len(queries) == 0, type(auth)
+
+
+class Unrevoked(models.Manager):
+    """A manager that hides some rows: revoked tokens, here those whose key
+    starts with 0; or users deleted softly."""
+
+    def __init__(self, **hidden):
+        super().__init__()
+        self.hidden = hidden
+
+    def get_queryset(self):
+        return super().get_queryset().exclude(**self.hidden)
+
+
+def test_a_token_model_whose_manager_hides_tokens_is_read_by_it(make_user, sites):
+    """DRF reads a token through ``model.objects``: one that filters (tokens
+    revoked, expired) refuses what it hides. The written statement reads the
+    table's every row, so such a model is read by the ORM."""
+    revoked = Token.objects.create(user=make_user("awa", sites[0]), key="0" + "a" * 39)
+    with isolate_apps("rest_framework.authtoken"):
+
+        class LiveToken(Token):
+            objects = Unrevoked(key__startswith="0")
+
+            class Meta:
+                proxy = True
+                app_label = "authtoken"
+
+    class Drf(authentication.TokenAuthentication):
+        model = LiveToken
+
+    class Ours(written.TokenAuthentication):
+        model = LiveToken
+
+    ours = answer(Ours(), revoked.key)
+    assert ours == answer(Drf(), revoked.key)
+    assert ours == ("failed", 401, "authentication_failed", "Invalid token.")
+
+
+def test_a_user_manager_that_hides_users_is_read_by_it(token, monkeypatch):
+    """ModelBackend reads the session's user through the default manager:
+    one that hides users (deleted softly) signs them out."""
+    from django.contrib.auth.backends import ModelBackend
+
+    from inventory.permissions import OneQueryModelBackend
+
+    user = token.user
+    manager = Unrevoked(username=user.username)
+    manager.model, manager.name = type(user), "objects"
+    monkeypatch.setattr(type(user)._meta, "default_manager", manager)
+    assert OneQueryModelBackend().get_user(user.pk) is None is ModelBackend().get_user(user.pk)
