@@ -15,6 +15,8 @@ module keeps each one once written, per kind of database and shape.
 from functools import cache
 
 from django.db import connections, router
+from django.db.models import QuerySet
+from django.db.models.manager import BaseManager
 
 from uploads.returning import instances_returned
 
@@ -58,6 +60,19 @@ def object_by_pk(model, pk):
     params = [pk_field.get_db_prep_value(value, connection)]
     (obj,) = instances_returned(connection, model, sql, params) or (None,)
     return obj
+
+
+def reads_every_row(manager):
+    """Whether ``manager`` reads every row of its model's table, from the
+    database the router names: what a statement written out reads. Not so
+    for one that filters (its own ``get_queryset``: tokens revoked, users
+    deleted softly), of a queryset class of its own, or bound to a
+    database: the ORM reads through such a manager."""
+    return (
+        type(manager).get_queryset is BaseManager.get_queryset
+        and manager._queryset_class is QuerySet
+        and manager._db is None
+    )
 
 
 @cache

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 
 from uploads.returning import fetch_converted
-from uploads.statements import in_own_table, written_once
+from uploads.statements import in_own_table, reads_every_row, written_once
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
@@ -42,9 +42,14 @@ class TokenAuthentication(authentication.TokenAuthentication):
 
 def written_out(model):
     """Whether the token and its user can be read by one ``SELECT`` of
-    their own two tables; if not (a model of multi-table inheritance), the
-    ORM reads them."""
-    return in_own_table(model) and in_own_table(user_field(model).related_model)
+    their own two tables; if not (a model of multi-table inheritance, or
+    whose ``objects`` hides tokens, as DRF reads through it), the ORM reads
+    them."""
+    return (
+        reads_every_row(model.objects)
+        and in_own_table(model)
+        and in_own_table(user_field(model).related_model)
+    )
 
 
 def user_field(model):
@@ -73,6 +78,10 @@ def token_with_user(model, key):
     token = model.from_db(connection.alias, [f.attname for f in token_fields], row[:split])
     user = user_model.from_db(connection.alias, [f.attname for f in user_fields], row[split:])
     field.set_cached_value(token, user)
+    if field.unique:
+        # As select_related() does: a one-to-one is cached on both sides
+        # (DRF's token's: request.user.auth_token is request.auth).
+        field.remote_field.set_cached_value(user, token)
     return token
 
 

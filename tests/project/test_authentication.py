@@ -2,8 +2,8 @@
 unknown or hostile, is answered exactly as DRF's own class answers it."""
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
+from django.db import connection, models
+from django.test.utils import CaptureQueriesContext, isolate_apps
 from django.utils import translation
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
@@ -163,3 +163,94 @@ def test_a_signed_in_user_reaches_the_pages_and_is_signed_out_once_inactive(toke
     token.user.save()
     refused = browser.get("/api/site/")
     assert (refused.status_code, refused.json()["code"]) == (401, "not_authenticated")
+
+
+@pytest.mark.parametrize("user_id", [2**63, -(2**63) - 1])
+def test_a_session_naming_an_id_out_of_range_is_anonymous_as_with_django(db, user_id):
+    """Django reads the session's id with the primary key's ``to_python``,
+    which takes any integer, and ``ModelBackend`` finds no user beyond the
+    column's range (the ORM leaves the lookup out): the request is
+    anonymous, not a 500 (the ``ValidationError`` of the range's check)."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth.backends import ModelBackend
+    from django.test import Client
+
+    from inventory.permissions import OneQueryModelBackend
+
+    assert OneQueryModelBackend().get_user(user_id) is None is ModelBackend().get_user(user_id)
+    with pytest.raises(ValueError):  # not a number: both raise, as the ORM does
+        OneQueryModelBackend().get_user("x")
+
+    browser = Client()
+    session = browser.session
+    session.update(
+        {
+            SESSION_KEY: str(user_id),
+            BACKEND_SESSION_KEY: "inventory.permissions.OneQueryModelBackend",
+            HASH_SESSION_KEY: "0" * 64,
+        }
+    )
+    session.save()
+    refused = browser.get("/api/site/")
+    assert (refused.status_code, refused.json()["code"]) == (401, "not_authenticated")
+
+
+def test_the_user_holds_its_token_as_with_drf(token):
+    """``select_related`` caches a one-to-one on both sides: DRF's
+    ``request.user.auth_token`` is ``request.auth``, with no query."""
+    for auth in (authentication.TokenAuthentication(), written.TokenAuthentication()):
+        user, read = auth.authenticate_credentials(token.key)
+        with CaptureQueriesContext(connection) as queries:
+            assert user.auth_token is read
+        assert len(queries) == 0, type(auth)
+
+
+class Unrevoked(models.Manager):
+    """A manager that hides some rows: revoked tokens, here those whose key
+    starts with 0; or users deleted softly."""
+
+    def __init__(self, **hidden):
+        super().__init__()
+        self.hidden = hidden
+
+    def get_queryset(self):
+        return super().get_queryset().exclude(**self.hidden)
+
+
+def test_a_token_model_whose_manager_hides_tokens_is_read_by_it(make_user, sites):
+    """DRF reads a token through ``model.objects``: one that filters (tokens
+    revoked, expired) refuses what it hides. The written statement reads the
+    table's every row, so such a model is read by the ORM."""
+    revoked = Token.objects.create(user=make_user("awa", sites[0]), key="0" + "a" * 39)
+    with isolate_apps("rest_framework.authtoken"):
+
+        class LiveToken(Token):
+            objects = Unrevoked(key__startswith="0")
+
+            class Meta:
+                proxy = True
+                app_label = "authtoken"
+
+    class Drf(authentication.TokenAuthentication):
+        model = LiveToken
+
+    class Ours(written.TokenAuthentication):
+        model = LiveToken
+
+    ours = answer(Ours(), revoked.key)
+    assert ours == answer(Drf(), revoked.key)
+    assert ours == ("failed", 401, "authentication_failed", "Invalid token.")
+
+
+def test_a_user_manager_that_hides_users_is_read_by_it(token, monkeypatch):
+    """ModelBackend reads the session's user through the default manager:
+    one that hides users (deleted softly) signs them out."""
+    from django.contrib.auth.backends import ModelBackend
+
+    from inventory.permissions import OneQueryModelBackend
+
+    user = token.user
+    manager = Unrevoked(username=user.username)
+    manager.model, manager.name = type(user), "objects"
+    monkeypatch.setattr(type(user)._meta, "default_manager", manager)
+    assert OneQueryModelBackend().get_user(user.pk) is None is ModelBackend().get_user(user.pk)
