@@ -340,8 +340,10 @@ def measure(stack, flow, body, products, token, rate=None, origin=None):
     held = {}
     for entry in access_log(stack)[logged:]:
         held.setdefault(kind_of(entry["path"]), []).append(entry["duration_ms"] / 1000)
+    # A confirm that asks the store nothing (already confirmed) has no store_ms.
     confirms = [
-        (entry["duration_ms"], entry["store_ms"]) for entry in confirm_events(stack)[confirmed:]
+        (entry["duration_ms"], entry["store_ms"] or 0)
+        for entry in confirm_events(stack)[confirmed:]
     ]
     return Run(flow.__name__, len(body), len(products), usage, held, spent, confirms=confirms)
 
