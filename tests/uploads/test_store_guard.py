@@ -144,7 +144,7 @@ def test_once_the_store_failed_confirms_answer_at_once_until_it_is_back(
 # --- The bulkhead -------------------------------------------------------------------------
 
 
-def test_at_most_store_concurrency_threads_wait_on_a_stalled_store(faulty_store, settings):
+def test_at_most_store_concurrency_threads_wait_on_a_stalled_store(faulty_store, settings, caplog):
     settings.UPLOADS = {**settings.UPLOADS, "STORE_CONCURRENCY": 2, "STORE_FAILURES": 100}
     settings.AWS_S3_READ_TIMEOUT = 1
     backend = get_backend()
@@ -165,6 +165,9 @@ def test_at_most_store_concurrency_threads_wait_on_a_stalled_store(faulty_store,
     assert elapsed < 0.1, elapsed
     assert refused.value.retry_after >= 1
     assert faulty_store.stalled == 2
+    # Shed: load, not a failing store, which operators alert on (ERROR).
+    (shed,) = [r for r in caplog.records if r.name == "uploads.backends.s3"]
+    assert shed.levelname == "WARNING" and "shed" in shed.getMessage()
     faulty_store.heal()
     for thread in waiting:
         thread.join()

@@ -5,6 +5,7 @@ from uploads.backends.base import ObjectChanged, ObjectInfo, ObjectMissing, Uplo
 from uploads.backends.s3_errors import STORE_ERRORS, Failure, classify, status_code
 from uploads.conf import upload_settings
 from uploads.errors import StorageAccessDenied, StorageUnavailable
+from uploads.guard import StoreBusy
 from uploads.keys import media_key, site_folder
 from uploads.media import S3MediaStorage
 from uploads.s3 import store_bounds
@@ -138,7 +139,12 @@ class S3UploadBackend(UploadBackend):
     def unavailable(self, exc):
         # Credentials, permissions, network, a 5xx, or a call the guard did
         # not make (uploads.guard): nothing the client can fix, and the
-        # ticket stays usable once the store is back.
-        logger.error("S3 call failed on bucket %s: %s", self.bucket, exc)
+        # ticket stays usable once the store is back. A call the bulkhead
+        # shed is load, not a store failing: a burst of confirms sheds
+        # some on a healthy store too, and operators alert on the ERROR.
+        if isinstance(exc, StoreBusy):
+            logger.warning("S3 call shed on bucket %s: %s", self.bucket, exc)
+        else:
+            logger.error("S3 call failed on bucket %s: %s", self.bucket, exc)
         retry_after = getattr(exc, "retry_after", None) or upload_settings.RETRY_AFTER
         return StorageUnavailable(retry_after=retry_after)
