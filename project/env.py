@@ -75,8 +75,9 @@ class Env:
             return default
         return value
 
-    def seconds(self, name, default, maximum=None):
-        """A duration above 0 in seconds, fractions allowed (``0.5``)."""
+    def seconds(self, name, default, maximum=None, zero=False):
+        """A duration above 0 in seconds, fractions allowed (``0.5``); 0 too
+        with ``zero``, where it means none (no wait)."""
         raw = self.environ.get(name)
         if raw is None or not raw.strip():
             return default
@@ -84,8 +85,9 @@ class Env:
             value = float(raw)
         except ValueError:
             value = None
-        if value is None or not 0 < value < float("inf") or (maximum and value > maximum):
-            expected = "a number of seconds above 0, such as 2 or 0.5"
+        lowest_ok = value is not None and (value >= 0 if zero else value > 0)
+        if not lowest_ok or value == float("inf") or (maximum and value > maximum):
+            expected = f"a number of seconds {'from 0' if zero else 'above 0'}, such as 2 or 0.5"
             if maximum:
                 expected += f", at most {maximum}"
             self.problem(name, f"expected {expected}, got {raw!r}.")

@@ -337,6 +337,7 @@ UPLOADS = {
     # How many threads of a process may wait on the store, and when to stop
     # trying it for a while (uploads/guard.py).
     "STORE_CONCURRENCY": env.int("UPLOADS_STORE_CONCURRENCY", 4, minimum=1),
+    "STORE_WAIT": env.seconds("UPLOADS_STORE_WAIT", 0.5, maximum=60, zero=True),
     "STORE_FAILURES": env.int("UPLOADS_STORE_FAILURES", 3, minimum=1),
     "STORE_COOLDOWN": env.seconds("UPLOADS_STORE_COOLDOWN", 5, maximum=3600),
 }

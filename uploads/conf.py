@@ -81,10 +81,12 @@ DEFAULTS = {
     # (503), leaving the other threads to requests that need no store. Keep
     # it below the threads of a process (uploads.guard).
     "STORE_CONCURRENCY": 4,
-    # 0 sheds at once: a burst beyond STORE_CONCURRENCY on a healthy store
-    # is answered 503 too, and clients retry after Retry-After. A wait lets
-    # such calls queue, but holds their threads while the store stalls.
-    "STORE_WAIT": 0,
+    # A call waits for a slot only while the store answers (no failure in a
+    # row, and a slot taken or given back within STORE_WAIT): a burst on a
+    # healthy store queues for milliseconds, a stall holds threads for
+    # STORE_WAIT at most, at its start. 0 refuses every call beyond
+    # STORE_CONCURRENCY at once (503, and clients retry after Retry-After).
+    "STORE_WAIT": 0.5,
     # Calls in a row that fail (timeouts, refused connections, 5xx) before
     # a process stops calling the store, and the seconds it then waits
     # before trying again with one call.

@@ -9,11 +9,15 @@ nothing is pinned by 8 confirms, each waiting out its timeouts, and every
 page behind them waits too. So each process guards its calls to a store:
 
 - the **bulkhead** lets at most ``UPLOADS["STORE_CONCURRENCY"]`` calls wait
-  on the store at once; one more waits ``UPLOADS["STORE_WAIT"]`` seconds at
-  most for a slot (none by default: a wait holds the thread when the store
-  stalls), then fails, and the client gets 503
-  ``storage_unavailable`` with ``Retry-After``. The process's other threads
-  stay free for pages and API calls that need no store;
+  on the store at once. One more waits for a slot, ``UPLOADS["STORE_WAIT"]``
+  seconds at most, but only while the store answers: while no call has
+  failed since the last that succeeded, and a slot was taken or given back
+  within the last ``STORE_WAIT`` seconds. Then it fails, and the client gets 503
+  ``storage_unavailable`` with ``Retry-After``. So a burst on a store that
+  answers queues for a few milliseconds instead of being refused, while a
+  stalled store holds the process's other threads for ``STORE_WAIT`` at
+  most, at its start: after that, one more call fails at once, and the
+  other threads stay free for pages and API calls that need no store;
 - the **circuit breaker** stops calling a store once
   ``UPLOADS["STORE_FAILURES"]`` calls in a row have failed (timed out,
   connection refused or cut, 5xx once botocore's retries are spent): every
@@ -82,23 +86,41 @@ class StoreCircuitOpen(StoreRefused):
 
 
 class Bulkhead:
-    """At most ``limit`` callers at once; one more waits ``wait`` seconds at
-    most for a slot, then is refused: a longer queue would hold its threads
-    as surely as the store does."""
+    """At most ``limit`` callers at once. One more waits ``wait`` seconds at
+    most for a slot, and only while slots move: once every slot has been
+    held for ``wait`` seconds with none taken or given back, the store is
+    taken to stall, and callers are refused at once. A longer queue would
+    hold its threads as surely as the store does."""
 
     def __init__(self, limit, wait=0):
         self.limit = limit
         self.wait = wait
-        self._slots = threading.BoundedSemaphore(limit)
+        self.taken = 0
+        self.moved_at = time.monotonic()  # when a slot was last taken or given back
+        self._changed = threading.Condition(threading.Lock())
 
-    def acquire(self):
-        """Whether a slot was free in time (and is now taken)."""
-        if self.wait <= 0:
-            return self._slots.acquire(blocking=False)
-        return self._slots.acquire(timeout=self.wait)
+    def acquire(self, may_wait=lambda: True):
+        """Whether a slot was free in time (and is now taken). ``may_wait()``
+        is asked before each wait: whether the store still seems to answer."""
+        with self._changed:
+            deadline = time.monotonic() + self.wait
+            while self.taken >= self.limit:
+                now = time.monotonic()
+                until = min(deadline, self.moved_at + self.wait)
+                if now >= until or not may_wait():
+                    return False
+                self._changed.wait(until - now)
+            self.taken += 1
+            self.moved_at = time.monotonic()
+            return True
 
     def release(self):
-        self._slots.release()
+        with self._changed:
+            if self.taken <= 0:
+                raise ValueError("Bulkhead released more times than acquired")
+            self.taken -= 1
+            self.moved_at = time.monotonic()
+            self._changed.notify()
 
 
 class CircuitBreaker:
@@ -160,7 +182,7 @@ class StoreGuard:
         self.breaker = CircuitBreaker(failures, cooldown)
 
     def before_call(self, context):
-        if not self.bulkhead.acquire():
+        if not self.bulkhead.acquire(may_wait=self.answers):
             raise StoreBusy(
                 limit=self.bulkhead.limit,
                 store=self.store,
@@ -175,6 +197,11 @@ class StoreGuard:
                 retry_after=max(1, math.ceil(wait)),
             )
         context[GUARDED] = self
+
+    def answers(self):
+        """Whether the store seems to answer, so a call may wait for a
+        slot: no call to it has failed since the last that succeeded."""
+        return self.breaker.failures == 0
 
     def call(self, send):
         """``send()``, a call that makes its own request rather than
@@ -191,17 +218,20 @@ class StoreGuard:
             self.settle(failed)
 
     def settle(self, failed):
-        self.bulkhead.release()
-        if not failed:
-            if self.breaker.succeeded():
-                logger.warning("The store %s answers again: calls to it resume.", self.store)
-        elif self.breaker.failed():
-            logger.error(
-                "The store %s failed %d calls in a row: calls to it fail at once for %s s.",
-                self.store,
-                self.breaker.failures,
-                self.breaker.cooldown,
-            )
+        # The outcome first: a caller the slot wakes asks the breaker.
+        try:
+            if not failed:
+                if self.breaker.succeeded():
+                    logger.warning("The store %s answers again: calls to it resume.", self.store)
+            elif self.breaker.failed():
+                logger.error(
+                    "The store %s failed %d calls in a row: calls to it fail at once for %s s.",
+                    self.store,
+                    self.breaker.failures,
+                    self.breaker.cooldown,
+                )
+        finally:
+            self.bulkhead.release()
 
 
 _guards = {}

@@ -33,7 +33,8 @@ def test_200_concurrent_uploads(tmp_path):
         uploads = plan(sites, FLOWS, jpeg((1600, 1200)))
 
         # Clients retry a 503 after Retry-After, as the reference clients do
-        # (a process sheds store calls beyond UPLOADS_STORE_CONCURRENCY).
+        # (a process sheds a store call beyond UPLOADS_STORE_CONCURRENCY when
+        # no slot comes free within UPLOADS_STORE_WAIT): the errors printed.
         flows, seconds = run_flows(stack, uploads, retry_for=60)
         report = Report(flows, seconds, stack.worker_peaks(), stack.events(sites))
         print()

@@ -22,7 +22,14 @@ from uploads.backends import get_backend
 from uploads.backends.base import ObjectMissing
 from uploads.diagnostics.s3 import S3Diagnosis
 from uploads.errors import StorageUnavailable
-from uploads.guard import CircuitBreaker, StoreCircuitOpen, store_guard
+from uploads.guard import (
+    Bulkhead,
+    CircuitBreaker,
+    StoreBusy,
+    StoreCircuitOpen,
+    StoreGuard,
+    store_guard,
+)
 from uploads.media import S3MediaStorage
 from uploads.models import UploadTicket
 from uploads.static import S3StaticStorage
@@ -144,42 +151,86 @@ def test_once_the_store_failed_confirms_answer_at_once_until_it_is_back(
 # --- The bulkhead -------------------------------------------------------------------------
 
 
-def test_at_most_store_concurrency_threads_wait_on_a_stalled_store(faulty_store, settings, caplog):
-    settings.UPLOADS = {**settings.UPLOADS, "STORE_CONCURRENCY": 2, "STORE_FAILURES": 100}
-    settings.AWS_S3_READ_TIMEOUT = 1
-    backend = get_backend()
-    assert backend.client  # made before the clock starts
+def stall_slots(faulty_store, count):
+    """``count`` threads whose calls the stalled store holds, once held."""
     faulty_store.stall()
-    waiting = [threading.Thread(target=head_quietly) for _ in range(2)]
+    waiting = [threading.Thread(target=head_quietly) for _ in range(count)]
     for thread in waiting:
         thread.start()
     deadline = time.monotonic() + 2
-    while faulty_store.stalled < 2 and time.monotonic() < deadline:
+    while faulty_store.stalled < count and time.monotonic() < deadline:
         time.sleep(0.01)
+    return waiting
 
+
+def timed_head(backend):
     started = time.monotonic()
     with pytest.raises(StorageUnavailable) as refused:
         backend.head("media/sites/1/products/incoming/x.png")
-    elapsed = time.monotonic() - started
+    return time.monotonic() - started, refused.value
 
-    assert elapsed < 0.1, elapsed
-    assert refused.value.retry_after >= 1
-    assert faulty_store.stalled == 2
+
+def test_on_a_stalled_store_one_more_call_waits_store_wait_at_most_then_none_waits(
+    faulty_store, settings, caplog
+):
+    settings.UPLOADS = {
+        **settings.UPLOADS,
+        "STORE_CONCURRENCY": 2,
+        "STORE_FAILURES": 100,
+        "STORE_WAIT": 0.3,
+    }
+    settings.AWS_S3_READ_TIMEOUT = 2
+    backend = get_backend()
+    assert backend.client  # made before the clock starts
+    waiting = stall_slots(faulty_store, 2)
+
+    # Slots were taken a moment ago: the store may yet answer, so one more
+    # call waits, but no longer than STORE_WAIT after they were taken.
+    elapsed, refused = timed_head(backend)
+    assert elapsed < 0.3 + 0.1, elapsed
+    # Nothing has moved for STORE_WAIT: the store stalls, calls fail at once.
+    elapsed, refused = timed_head(backend)
+    assert elapsed < 0.05, elapsed
+
+    assert refused.retry_after >= 1
+    assert faulty_store.stalled == 2, "no more than STORE_CONCURRENCY reached the store"
     # Shed: load, not a failing store, which operators alert on (ERROR).
-    (shed,) = [r for r in caplog.records if r.name == "uploads.backends.s3"]
-    assert shed.levelname == "WARNING" and "shed" in shed.getMessage()
+    shed = [r for r in caplog.records if r.name == "uploads.backends.s3"]
+    assert [r.levelname for r in shed] == ["WARNING"] * 2
+    assert all("shed" in r.getMessage() for r in shed)
     faulty_store.heal()
     for thread in waiting:
         thread.join()
 
 
-def test_with_a_wait_a_busy_store_that_answers_sheds_nothing(faulty_store, settings):
-    """More callers than slots, on a store that answers within STORE_WAIT:
-    each waits its turn, none is refused."""
-    settings.UPLOADS = {**settings.UPLOADS, "STORE_CONCURRENCY": 1, "STORE_WAIT": 1}
+def test_without_a_wait_one_more_call_on_a_stalled_store_fails_at_once(faulty_store, settings):
+    settings.UPLOADS = {
+        **settings.UPLOADS,
+        "STORE_CONCURRENCY": 2,
+        "STORE_FAILURES": 100,
+        "STORE_WAIT": 0,
+    }
+    settings.AWS_S3_READ_TIMEOUT = 1
     backend = get_backend()
     assert backend.client
-    faulty_store.slow(0.1)
+    waiting = stall_slots(faulty_store, 2)
+
+    elapsed, refused = timed_head(backend)
+
+    assert elapsed < 0.05, elapsed
+    assert faulty_store.stalled == 2
+    faulty_store.heal()
+    for thread in waiting:
+        thread.join()
+
+
+def test_a_burst_on_a_store_that_answers_waits_its_turn_and_sheds_nothing(faulty_store, settings):
+    """Three times as many callers as slots, on a store that answers each
+    call within 0.1 s, with the default STORE_WAIT: none is refused."""
+    settings.UPLOADS = {**settings.UPLOADS, "STORE_CONCURRENCY": 1}
+    backend = get_backend()
+    assert backend.client
+    faulty_store.slow(0.04)
     outcomes = []
 
     def head():
@@ -190,13 +241,56 @@ def test_with_a_wait_a_busy_store_that_answers_sheds_nothing(faulty_store, setti
         except StorageUnavailable:
             outcomes.append("refused")
 
-    threads = [threading.Thread(target=head) for _ in range(4)]
+    threads = [threading.Thread(target=head) for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
 
-    assert outcomes == ["answered"] * 4
+    assert outcomes == ["answered"] * 3
+
+
+def test_a_slot_given_back_goes_to_a_waiting_caller():
+    bulkhead = Bulkhead(1, wait=5)
+    assert bulkhead.acquire()
+    took = []
+    waiter = threading.Thread(target=lambda: took.append((bulkhead.acquire(), time.monotonic())))
+    waiter.start()
+    time.sleep(0.1)
+    assert not took, "it waits while the slot is held"
+    released = time.monotonic()
+    bulkhead.release()
+    waiter.join(2)
+    ((acquired, at),) = took
+    assert acquired and at - released < 0.1
+
+
+def test_no_call_waits_once_the_store_has_failed_one():
+    """A store that fails calls is not one to queue for: a caller is
+    refused at once, however recently a slot moved."""
+    bulkhead = Bulkhead(1, wait=5)
+    assert bulkhead.acquire()
+    started = time.monotonic()
+    assert not bulkhead.acquire(may_wait=lambda: False)
+    assert time.monotonic() - started < 0.05
+
+    guard = StoreGuard("http://store", concurrency=1, failures=3, cooldown=5, wait=5)
+    guard.before_call({})
+    assert guard.answers()
+    guard.settle(failed=True)  # the breaker counts one failure, still closed
+    guard.before_call({})
+    started = time.monotonic()
+    with pytest.raises(StoreBusy):
+        guard.before_call({})
+    assert time.monotonic() - started < 0.05
+
+
+def test_a_bulkhead_refuses_to_give_back_a_slot_it_did_not_give():
+    bulkhead = Bulkhead(2)
+    assert bulkhead.acquire()
+    bulkhead.release()
+    with pytest.raises(ValueError):
+        bulkhead.release()
 
 
 def head_quietly():
