@@ -81,11 +81,12 @@ DEFAULTS = {
     # (503), leaving the other threads to requests that need no store. Keep
     # it below the threads of a process (uploads.guard).
     "STORE_CONCURRENCY": 4,
-    # A call waits for a slot only while the store answers (no failure in a
-    # row, and a slot taken or given back within STORE_WAIT): a burst on a
-    # healthy store queues for milliseconds, a stall holds threads for
-    # STORE_WAIT at most, at its start. 0 refuses every call beyond
-    # STORE_CONCURRENCY at once (503, and clients retry after Retry-After).
+    # A call waits for a slot only while the store answers (no failure since
+    # the last success, and a slot taken or given back within STORE_WAIT): a
+    # burst on a healthy store queues, first come first served, a stall holds
+    # threads for STORE_WAIT at most, at its start. 0 refuses every call
+    # beyond STORE_CONCURRENCY at once (503, and clients retry after
+    # Retry-After).
     "STORE_WAIT": 0.5,
     # Calls in a row that fail (timeouts, refused connections, 5xx) before
     # a process stops calling the store, and the seconds it then waits

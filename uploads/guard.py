@@ -14,10 +14,14 @@ page behind them waits too. So each process guards its calls to a store:
   failed since the last that succeeded, and a slot was taken or given back
   within the last ``STORE_WAIT`` seconds. Then it fails, and the client gets 503
   ``storage_unavailable`` with ``Retry-After``. So a burst on a store that
-  answers queues for a few milliseconds instead of being refused, while a
-  stalled store holds the process's other threads for ``STORE_WAIT`` at
-  most, at its start: after that, one more call fails at once, and the
-  other threads stay free for pages and API calls that need no store;
+  answers queues, first come first served, each call for ``STORE_WAIT`` at
+  most, instead of being refused, while a stalled store holds the
+  process's other threads for ``STORE_WAIT`` at most, at its start: after
+  that, one more call fails at once, and the other threads stay free for
+  pages and API calls that need no store. A store that is slow rather than
+  stalled (calls of a second or more that succeed), or one where only some
+  calls hang, keeps slots moving: callers beyond the slots then wait up to
+  ``STORE_WAIT`` each, again and again, and some are refused at the end;
 - the **circuit breaker** stops calling a store once
   ``UPLOADS["STORE_FAILURES"]`` calls in a row have failed (timed out,
   connection refused or cut, 5xx once botocore's retries are spent): every
@@ -45,6 +49,7 @@ the read timeout alone; confirm's calls read their bodies inside
 the guarded call.
 """
 
+import collections
 import functools
 import logging
 import math
@@ -73,8 +78,8 @@ class StoreRefused(BotoCoreError):
 
 class StoreBusy(StoreRefused):
     fmt = (
-        "{limit} calls to the store {store} are already waiting in this process; "
-        "this one was not made"
+        "{limit} calls to the store {store} are already waiting in this process, "
+        "and none ended in time for this one; it was not made"
     )
 
 
@@ -90,7 +95,13 @@ class Bulkhead:
     most for a slot, and only while slots move: once every slot has been
     held for ``wait`` seconds with none taken or given back, the store is
     taken to stall, and callers are refused at once. A longer queue would
-    hold its threads as surely as the store does."""
+    hold its threads as surely as the store does.
+
+    Waiting callers are served first come, first served: a slot given back
+    goes to the longest waiting, not to whichever thread takes the lock
+    first. Otherwise a thread that gives back a slot and asks for another
+    at once (a confirm's second store call) could take it again, every
+    time, from a caller that waits until its own deadline refuses it."""
 
     def __init__(self, limit, wait=0):
         self.limit = limit
@@ -98,29 +109,64 @@ class Bulkhead:
         self.taken = 0
         self.moved_at = time.monotonic()  # when a slot was last taken or given back
         self._changed = threading.Condition(threading.Lock())
+        self._waiting = collections.deque()  # of _Waiter, the longest waiting first
 
     def acquire(self, may_wait=lambda: True):
         """Whether a slot was free in time (and is now taken). ``may_wait()``
         is asked before each wait: whether the store still seems to answer."""
         with self._changed:
-            deadline = time.monotonic() + self.wait
-            while self.taken >= self.limit:
-                now = time.monotonic()
-                until = min(deadline, self.moved_at + self.wait)
-                if now >= until or not may_wait():
-                    return False
-                self._changed.wait(until - now)
-            self.taken += 1
-            self.moved_at = time.monotonic()
-            return True
+            if self.taken < self.limit and not self._waiting:
+                self.taken += 1
+                self.moved_at = time.monotonic()
+                return True
+            waiter = _Waiter()
+            self._waiting.append(waiter)
+            try:
+                self._wait_for_slot(waiter, may_wait)
+            except BaseException:
+                # Interrupted: a slot it was given goes to the next in line.
+                if waiter.served:
+                    self._give_back()
+                else:
+                    self._waiting.remove(waiter)
+                raise
+            if not waiter.served:
+                self._waiting.remove(waiter)
+            return waiter.served
+
+    def _wait_for_slot(self, waiter, may_wait):
+        deadline = time.monotonic() + self.wait
+        while not waiter.served:
+            now = time.monotonic()
+            until = min(deadline, self.moved_at + self.wait)
+            if now >= until or not may_wait():
+                return
+            self._changed.wait(until - now)
 
     def release(self):
         with self._changed:
             if self.taken <= 0:
                 raise ValueError("Bulkhead released more times than acquired")
+            self._give_back()
+
+    def _give_back(self):
+        if self._waiting:
+            self._waiting.popleft().served = True  # the slot changes hands
+        else:
             self.taken -= 1
-            self.moved_at = time.monotonic()
-            self._changed.notify()
+        self.moved_at = time.monotonic()
+        # Every waiter, not one: the served one returns, the others ask
+        # may_wait() again, and leave at once if a call has just failed.
+        self._changed.notify_all()
+
+
+class _Waiter:
+    """A caller in a bulkhead's line; ``served`` once a slot is handed to it."""
+
+    __slots__ = ("served",)
+
+    def __init__(self):
+        self.served = False
 
 
 class CircuitBreaker:
@@ -200,7 +246,11 @@ class StoreGuard:
 
     def answers(self):
         """Whether the store seems to answer, so a call may wait for a
-        slot: no call to it has failed since the last that succeeded."""
+        slot: no call to it has failed since the last that succeeded.
+
+        It reads the count without the breaker's lock, from inside the
+        bulkhead's: reading one int is atomic, and a count a moment old
+        only decides one more wait, which the next release asks again."""
         return self.breaker.failures == 0
 
     def call(self, send):

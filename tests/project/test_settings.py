@@ -389,6 +389,23 @@ def test_the_environment_picks_the_storage_classes(tmp_path, variables, media, s
     assert names == [media.rpartition(".")[2], static.rpartition(".")[2]]
 
 
+@pytest.mark.process
+def test_the_store_guard_has_the_documented_defaults(tmp_path):
+    """The README and .env.example promise them: 4 store calls at once per
+    process, one more waits 0.5 s for a slot, 3 failures open the circuit
+    for 5 s."""
+    result = run_manage(
+        tmp_path,
+        "shell",
+        "-c",
+        "from uploads.guard import store_guard; g = store_guard('http://store'); "
+        "print(g.bulkhead.limit, g.bulkhead.wait, g.breaker.threshold, g.breaker.cooldown)",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert [float(n) for n in result.stdout.split()[-4:]] == [4, 0.5, 3, 5]
+
+
 # Reads through project.env (env.int("NAME", ...)) or os.environ.
 PYTHON_READ = r'(?:env\.\w+|environ\.get|getenv|environ\[)\(?\s*"([A-Z0-9_]+)"'
 

@@ -140,8 +140,9 @@ class S3UploadBackend(UploadBackend):
         # Credentials, permissions, network, a 5xx, or a call the guard did
         # not make (uploads.guard): nothing the client can fix, and the
         # ticket stays usable once the store is back. A call the bulkhead
-        # shed is load, not a store failing: a burst of confirms sheds
-        # some on a healthy store too, and operators alert on the ERROR.
+        # shed is load or a stall, not a store failing: a slot stayed taken
+        # for STORE_WAIT, and operators alert on the ERRORs the calls
+        # holding it log when they fail.
         if isinstance(exc, StoreBusy):
             logger.warning("S3 call shed on bucket %s: %s", self.bucket, exc)
         else:
