@@ -76,10 +76,10 @@ DEFAULTS = {
     # after each failure up to DELETE_RETRY_MAX_DELAY.
     "DELETE_RETRY_DELAY": 60,
     "DELETE_RETRY_MAX_DELAY": 3600,
-    # Calls to the store one process may have waiting at once; one more
-    # waits at most STORE_WAIT seconds for one of them to end, then fails
-    # (503), leaving the other threads to requests that need no store. Keep
-    # it below the threads of a process (uploads.guard).
+    # Calls to the store one process may have in flight at once; each call
+    # beyond them waits in line at most STORE_WAIT seconds for a slot, then
+    # fails (503), leaving the other threads to requests that need no store.
+    # Keep it below the threads of a process (uploads.guard).
     "STORE_CONCURRENCY": 4,
     # A call waits for a slot only while the store answers (no failure since
     # the last success, and a slot taken or given back within STORE_WAIT): a

@@ -9,11 +9,12 @@ nothing is pinned by 8 confirms, each waiting out its timeouts, and every
 page behind them waits too. So each process guards its calls to a store:
 
 - the **bulkhead** lets at most ``UPLOADS["STORE_CONCURRENCY"]`` calls wait
-  on the store at once. One more waits for a slot, ``UPLOADS["STORE_WAIT"]``
-  seconds at most, but only while the store answers: while no call has
-  failed since the last that succeeded, and a slot was taken or given back
-  within the last ``STORE_WAIT`` seconds. Then it fails, and the client gets 503
-  ``storage_unavailable`` with ``Retry-After``. So a burst on a store that
+  on the store at once. Each call beyond them waits in line for a slot,
+  ``UPLOADS["STORE_WAIT"]`` seconds at most, but only while the store
+  answers: while no call has failed since the last that succeeded, and a
+  slot was taken or given back within the last ``STORE_WAIT`` seconds.
+  Then it fails, and the client gets 503 ``storage_unavailable`` with
+  ``Retry-After``. So a burst on a store that
   answers queues, first come first served, each call for ``STORE_WAIT`` at
   most, instead of being refused, while a stalled store holds the
   process's other threads for ``STORE_WAIT`` at most, at its start: after
@@ -78,8 +79,8 @@ class StoreRefused(BotoCoreError):
 
 class StoreBusy(StoreRefused):
     fmt = (
-        "{limit} calls to the store {store} are already waiting in this process, "
-        "and none ended in time for this one; it was not made"
+        "{limit} calls to the store {store} are in flight in this process, and no "
+        "slot came to this one within the wait, or a call had just failed; it was not made"
     )
 
 
@@ -91,8 +92,8 @@ class StoreCircuitOpen(StoreRefused):
 
 
 class Bulkhead:
-    """At most ``limit`` callers at once. One more waits ``wait`` seconds at
-    most for a slot, and only while slots move: once every slot has been
+    """At most ``limit`` callers at once. Each caller beyond them waits
+    ``wait`` seconds at most for a slot, and only while slots move: once every slot has been
     held for ``wait`` seconds with none taken or given back, the store is
     taken to stall, and callers are refused at once. A longer queue would
     hold its threads as surely as the store does.
@@ -101,7 +102,9 @@ class Bulkhead:
     goes to the longest waiting, not to whichever thread takes the lock
     first. Otherwise a thread that gives back a slot and asks for another
     at once (a confirm's second store call) could take it again, every
-    time, from a caller that waits until its own deadline refuses it."""
+    time, from a caller that waits until its own deadline refuses it. The
+    price: that second call joins the back of the line, so on a slow store
+    a confirm half done can be refused while newer ones get slots."""
 
     def __init__(self, limit, wait=0):
         self.limit = limit

@@ -140,9 +140,9 @@ class S3UploadBackend(UploadBackend):
         # Credentials, permissions, network, a 5xx, or a call the guard did
         # not make (uploads.guard): nothing the client can fix, and the
         # ticket stays usable once the store is back. A call the bulkhead
-        # shed is load or a stall, not a store failing: a slot stayed taken
-        # for STORE_WAIT, and operators alert on the ERRORs the calls
-        # holding it log when they fail.
+        # shed is load, not a store failing: no slot came to it within
+        # STORE_WAIT (many calls, a slow or stalled store), or a call had
+        # just failed; operators alert on the ERRORs failing calls log.
         if isinstance(exc, StoreBusy):
             logger.warning("S3 call shed on bucket %s: %s", self.bucket, exc)
         else:
