@@ -28,7 +28,14 @@ from uploads.s3 import client_config, store_bounds
 HOST = "127.0.0.1"
 # Each weed port p also binds p + 10000 for gRPC.
 GRPC_OFFSET = 10000
-PORT_RANGE = (20000, 30000)
+# Ports whose gRPC twins stay below Linux's ephemeral ports (32768 and up):
+# there, any outgoing connection of the machine may take a twin between the
+# check that it is free and weed's bind (seen in CI: weed exited, "bind:
+# address already in use").
+PORT_RANGE = (20000, 32768 - GRPC_OFFSET)
+# Another process may still take a port first: weed is then started again,
+# on other ports, this many times in all.
+START_ATTEMPTS = 3
 
 
 def weed_binary():
@@ -82,6 +89,10 @@ def s3_client(endpoint_url, access_key, secret_key, region="us-east-1"):
     )
 
 
+class PortTaken(RuntimeError):
+    """weed exited because a port it was given was taken meanwhile."""
+
+
 class SeaweedFS:
     """One ``weed server`` with master, volume, filer and S3 gateway.
 
@@ -109,6 +120,7 @@ class SeaweedFS:
         self.requested_s3_port = s3_port
         self.process = None
         self.s3_port = None
+        self.log_start = 0  # where the log's lines of the running weed begin
 
     @property
     def endpoint_url(self):
@@ -160,19 +172,32 @@ class SeaweedFS:
     def start(self, timeout=60):
         (self.data_dir / "data").mkdir(parents=True, exist_ok=True)
         self.write_credentials()
-        if self.requested_s3_port:
-            master, volume, filer = free_weed_ports(3, self.host)
-            s3 = self.requested_s3_port
-            if not (
-                port_is_free(s3, self.s3_bind) and port_is_free(s3 + GRPC_OFFSET, self.s3_bind)
-            ):
-                raise RuntimeError(
-                    f"Port {s3} or {s3 + GRPC_OFFSET} is taken; SeaweedFS needs both."
-                )
-        else:
-            master, volume, filer, s3 = free_weed_ports(4, self.host)
+        for attempt in range(1, START_ATTEMPTS + 1):
+            self.launch(*self.pick_ports())
+            try:
+                self.wait_until_ready(timeout)
+                return self
+            except PortTaken:
+                self.stop()
+                if attempt == START_ATTEMPTS:
+                    raise
+            except BaseException:
+                self.stop()
+                raise
+
+    def pick_ports(self):
+        """Free master, volume, filer and S3 ports, with their gRPC twins."""
+        if not self.requested_s3_port:
+            return free_weed_ports(4, self.host)
+        s3 = self.requested_s3_port
+        if not (port_is_free(s3, self.s3_bind) and port_is_free(s3 + GRPC_OFFSET, self.s3_bind)):
+            raise RuntimeError(f"Port {s3} or {s3 + GRPC_OFFSET} is taken; SeaweedFS needs both.")
+        return (*free_weed_ports(3, self.host), s3)
+
+    def launch(self, master, volume, filer, s3):
         self.s3_port = s3
         log = open(self.log_path, "ab")
+        self.log_start = log.tell()  # where this run's lines begin
         self.process = subprocess.Popen(
             self.command(master, volume, filer, s3),
             # One volume per new collection instead of seven.
@@ -184,12 +209,15 @@ class SeaweedFS:
             start_new_session=True,  # Ctrl-C in make run reaches us, not weed
         )
         log.close()
-        try:
-            self.wait_until_ready(timeout)
-        except BaseException:
-            self.stop()
-            raise
-        return self
+
+    def exited(self):
+        """The error for a weed that exited while starting: ``PortTaken``
+        when its log says a port was taken, which trying again cures."""
+        with open(self.log_path, "rb") as log:
+            log.seek(self.log_start)
+            lines = log.read()
+        error = PortTaken if b"address already in use" in lines else RuntimeError
+        return error(f"SeaweedFS exited with status {self.process.returncode}; see {self.log_path}")
 
     def wait_until_ready(self, timeout):
         """Until a bucket can be created and written to: the S3 port opens
@@ -200,9 +228,7 @@ class SeaweedFS:
         last_error = None
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"SeaweedFS exited with status {self.process.returncode}; see {self.log_path}"
-                )
+                raise self.exited()
             try:
                 self.ensure_bucket(probe, client=client)
                 client.put_object(Bucket=probe, Key="probe", Body=b"ok")

@@ -14,12 +14,12 @@ page behind them waits too. So each process guards its calls to a store:
   answers: while no call has failed since the last that succeeded, and a
   slot was taken or given back within the last ``STORE_WAIT`` seconds.
   Then it fails, and the client gets 503 ``storage_unavailable`` with
-  ``Retry-After``. So a burst on a store that
-  answers queues, first come first served, each call for ``STORE_WAIT`` at
-  most, instead of being refused, while a stalled store holds the
-  process's other threads for ``STORE_WAIT`` at most, at its start: after
-  that, one more call fails at once, and the other threads stay free for
-  pages and API calls that need no store. A store that is slow rather than
+  ``Retry-After``. So a burst on a store that answers queues, first come
+  first served, each call for ``STORE_WAIT`` at most, instead of being
+  refused, while a stalled store holds the process's other threads for
+  ``STORE_WAIT`` at most, at its start: after that, every further call
+  fails at once, and the other threads stay free for pages and API calls
+  that need no store. A store that is slow rather than
   stalled (calls of a second or more that succeed), or one where only some
   calls hang, keeps slots moving: callers beyond the slots then wait up to
   ``STORE_WAIT`` each, again and again, and some are refused at the end;
@@ -93,9 +93,9 @@ class StoreCircuitOpen(StoreRefused):
 
 class Bulkhead:
     """At most ``limit`` callers at once. Each caller beyond them waits
-    ``wait`` seconds at most for a slot, and only while slots move: once every slot has been
-    held for ``wait`` seconds with none taken or given back, the store is
-    taken to stall, and callers are refused at once. A longer queue would
+    ``wait`` seconds at most for a slot, and only while slots move: once
+    every slot has been held for ``wait`` seconds with none taken or given
+    back, the store is taken to stall, and callers are refused at once. A longer queue would
     hold its threads as surely as the store does.
 
     Waiting callers are served first come, first served: a slot given back
