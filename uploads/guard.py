@@ -19,10 +19,10 @@ page behind them waits too. So each process guards its calls to a store:
   refused, while a stalled store holds the process's other threads for
   ``STORE_WAIT`` at most, at its start: after that, every further call
   fails at once, and the other threads stay free for pages and API calls
-  that need no store. A store that is slow rather than
-  stalled (calls of a second or more that succeed), or one where only some
-  calls hang, keeps slots moving: callers beyond the slots then wait up to
-  ``STORE_WAIT`` each, again and again, and some are refused at the end;
+  that need no store. A store that is slow rather than stalled (calls of a
+  second or more that succeed), or one where only some calls hang, keeps
+  slots moving: callers beyond the slots then wait up to ``STORE_WAIT``
+  each, again and again, and some are refused at the end;
 - the **circuit breaker** stops calling a store once
   ``UPLOADS["STORE_FAILURES"]`` calls in a row have failed (timed out,
   connection refused or cut, 5xx once botocore's retries are spent): every
@@ -95,8 +95,8 @@ class Bulkhead:
     """At most ``limit`` callers at once. Each caller beyond them waits
     ``wait`` seconds at most for a slot, and only while slots move: once
     every slot has been held for ``wait`` seconds with none taken or given
-    back, the store is taken to stall, and callers are refused at once. A longer queue would
-    hold its threads as surely as the store does.
+    back, the store is taken to stall, and callers are refused at once. A
+    longer queue would hold its threads as surely as the store does.
 
     Waiting callers are served first come, first served: a slot given back
     goes to the longest waiting, not to whichever thread takes the lock
@@ -127,14 +127,12 @@ class Bulkhead:
             try:
                 self._wait_for_slot(waiter, may_wait)
             except BaseException:
-                # Interrupted: a slot it was given goes to the next in line.
-                if waiter.served:
+                if waiter.served:  # interrupted once handed a slot: the next gets it
                     self._give_back()
-                else:
-                    self._waiting.remove(waiter)
                 raise
-            if not waiter.served:
-                self._waiting.remove(waiter)
+            finally:
+                if not waiter.served:
+                    self._waiting.remove(waiter)
             return waiter.served
 
     def _wait_for_slot(self, waiter, may_wait):
