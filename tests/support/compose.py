@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from dotenv import dotenv_values
 
-from project.seaweedfs import free_weed_ports, weed_binary
+from project.seaweedfs import START_ATTEMPTS, PortTaken, free_weed_ports, weed_binary
 from tests.support.processes import BASE_DIR, CLEAN, stop, wait_for
 
 SECRETS = {
@@ -75,12 +75,13 @@ def image_environment():
 class ComposedSeaweedFS:
     """The s3 service: its start script and environment, on free ports
     chosen once, so that a restart comes back where clients knew it, on the
-    same data, as the container does after a crash."""
+    same data, as the container does after a crash. Only the first start
+    moves to other ports, when another process took one of them between
+    their check and weed's bind (as ``project.seaweedfs.SeaweedFS`` does)."""
 
     def __init__(self, service, data_dir):
         self.data_dir = data_dir
-        self.s3_port, *others = free_weed_ports(4)
-        master, volume, filer = others
+        self.log_path = data_dir.parent / f"{data_dir.name}.log"
         self.env = {
             **os.environ,
             **service["environment"],
@@ -88,15 +89,22 @@ class ComposedSeaweedFS:
             "WEED": weed_binary(),
             "WEED_IP": "127.0.0.1",
             "WEED_BIND": "127.0.0.1",
-            "S3_PORT": str(self.s3_port),
-            "MASTER_PORT": str(master),
-            "VOLUME_PORT": str(volume),
-            "FILER_PORT": str(filer),
         }
+        self.pick_ports()
         self.process = None
 
+    def pick_ports(self):
+        self.s3_port, master, volume, filer = free_weed_ports(4)
+        self.env.update(
+            S3_PORT=str(self.s3_port),
+            MASTER_PORT=str(master),
+            VOLUME_PORT=str(volume),
+            FILER_PORT=str(filer),
+        )
+
     def start(self):
-        with open(self.data_dir.parent / f"{self.data_dir.name}.log", "ab") as log:
+        with open(self.log_path, "ab") as log:
+            log_start = log.tell()  # where this run's lines begin
             self.process = subprocess.Popen(
                 ["sh", str(BASE_DIR / "docker/seaweedfs/start.sh")],
                 env=self.env,
@@ -104,7 +112,26 @@ class ComposedSeaweedFS:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        wait_for(f"http://127.0.0.1:{self.s3_port}/healthz", process=self.process)
+        try:
+            wait_for(f"http://127.0.0.1:{self.s3_port}/healthz", process=self.process)
+        except AssertionError:
+            if self.process.poll() is not None and self.port_was_taken(log_start):
+                raise PortTaken(f"a port of SeaweedFS was taken; see {self.log_path}") from None
+            raise
+
+    def port_was_taken(self, log_start):
+        with open(self.log_path, "rb") as log:
+            log.seek(log_start)
+            return b"address already in use" in log.read()
+
+    def start_on_free_ports(self):
+        for attempt in range(1, START_ATTEMPTS + 1):
+            try:
+                return self.start()
+            except PortTaken:
+                if attempt == START_ATTEMPTS:
+                    raise
+                self.pick_ports()
 
     def kill(self):
         """SIGKILL: no chance to flush or close anything (the script execs weed)."""
@@ -117,7 +144,7 @@ class ComposedSeaweedFS:
 
     def __enter__(self):
         try:
-            self.start()
+            self.start_on_free_ports()
         except BaseException:
             self.stop()
             raise
