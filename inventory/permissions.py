@@ -20,11 +20,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import BaseBackend, ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
+from django.db import connections, router
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from inventory.permission_cache import cached_permissions
-from uploads.statements import object_by_pk, reads_every_row
+from uploads.statements import object_by_pk, reads_every_row, written_once
 
 VIEW, ADD, CHANGE, DELETE = "view", "add", "change", "delete"
 
@@ -167,15 +168,45 @@ class OneQueryModelBackend(ModelBackend):
         return user_obj._perm_cache
 
     def load(self, user_obj):
-        permissions = Permission.objects.all()
-        if not user_obj.is_superuser:
-            own = get_user_model().user_permissions.through.objects.filter(user=user_obj)
-            of_groups = Group.permissions.through.objects.filter(group__user=user_obj)
-            permissions = permissions.filter(
-                Q(pk__in=own.values("permission_id")) | Q(pk__in=of_groups.values("permission_id"))
-            )
-        names = permissions.values_list("content_type__app_label", "codename")
-        return {f"{app}.{codename}" for app, codename in names}
+        """The names of ``user_obj``'s permissions: the query of
+        ``permissions_of``, compiled once per process rather than at each
+        call. Without a shared cache every call that checks a permission
+        runs it, and compiling it cost some fifty times more than running
+        it (1.2 ms against 0.02 ms, SQLite)."""
+        connection = connections[router.db_for_read(Permission)]
+        key = user_obj._meta.pk.get_db_prep_value(user_obj.pk, connection)
+        sql, keys = written_once(
+            connection, "permissions", write_permissions_select, user_obj.is_superuser
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [key] * keys)
+            return {f"{app}.{codename}" for app, codename in cursor.fetchall()}
+
+
+def permissions_of(user_pk, is_superuser):
+    """The ``(app_label, codename)`` of the permissions the user
+    ``user_pk`` holds, their own and their groups', in one query; every
+    permission for a superuser."""
+    permissions = Permission.objects.order_by()
+    if not is_superuser:
+        own = get_user_model().user_permissions.through.objects.filter(user=user_pk)
+        of_groups = Group.permissions.through.objects.filter(group__user=user_pk)
+        permissions = permissions.filter(
+            Q(pk__in=own.values("permission_id")) | Q(pk__in=of_groups.values("permission_id"))
+        )
+    return permissions.values_list("content_type__app_label", "codename")
+
+
+# Compiled with this key in the user's place: the query's only parameters.
+KEY_MARK = 0
+
+
+def write_permissions_select(connection, is_superuser):
+    """``permissions_of``'s SQL and how many times it takes the user's key."""
+    query = permissions_of(KEY_MARK, is_superuser).query
+    sql, params = query.get_compiler(connection=connection).as_sql()
+    assert all(param == KEY_MARK for param in params), params
+    return sql, len(params)
 
 
 class SiteAdminBackend(BaseBackend):

@@ -431,3 +431,35 @@ def test_demo_users_may_do_what_the_readme_says(db):
     abidjan = Configuration.objects.get(site_name="Boutique Abidjan")
     assert not admin.can_manage_site(abidjan)
     assert not admin.can_act_on_products("delete", abidjan.products.first())
+
+
+def test_the_one_query_backend_reads_the_permissions_django_reads(make_user, shop):
+    """``OneQueryModelBackend`` reads own and group permissions in one
+    statement written once per process: each user gets what Django's
+    ``ModelBackend`` gives them, not the first user's."""
+    from django.contrib.auth.backends import ModelBackend
+    from django.contrib.auth.models import Group
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from inventory.permissions import OneQueryModelBackend, permissions_named
+
+    editors = Group.objects.create(name="editors")
+    editors.permissions.set(permissions_named(["inventory.delete_product"]))
+    users = [
+        make_user("own", shop["site"]),
+        make_user("none", shop["site"], permissions=[]),
+        make_user("grouped", shop["site"], permissions=[]),
+        make_user("both", shop["site"], permissions=["inventory.view_configuration"]),
+        User.objects.create_superuser("root", "root@example.com", "pw"),
+    ]
+    for user in users[2:4]:
+        user.groups.add(editors)
+
+    for user in [*users, *users]:
+        user = User.objects.get(pk=user.pk)  # nothing cached on it
+        with CaptureQueriesContext(connection) as queries:
+            ours = OneQueryModelBackend().get_all_permissions(user)
+        assert len(queries) == 1
+        assert ours == ModelBackend().get_all_permissions(User.objects.get(pk=user.pk))
+    assert "inventory.delete_product" in ours
