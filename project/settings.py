@@ -218,7 +218,7 @@ REST_FRAMEWORK = {
     # WWW-Authenticate rather than 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "project.api.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "project.api.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
