@@ -57,6 +57,10 @@ class ObtainTokenView(ObtainAuthToken):
     # and some generators a method that does not compile.
     parser_classes = [JSONParser]
     throttle_classes = [LoginThrottle]
+    # Credentials are the body's: the schema documents no security here,
+    # and an app's stale token (401) or a signed-in browser's missing CSRF
+    # token (403) must not stop a login with the right password.
+    authentication_classes = []
 
     @api_docs.TOKEN
     def post(self, request, *args, **kwargs):

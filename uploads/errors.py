@@ -4,6 +4,7 @@ reports. ``services`` raises them; ``uploads.api.exceptions`` renders them
 as ``{"code": ..., "detail": ...}``; the admin and commands show ``detail``.
 """
 
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 
@@ -130,3 +131,10 @@ REJECTIONS = {
     cls.code: cls
     for cls in (InvalidImage, TypeMismatch, ImageTooLarge, SizeMismatch, TicketTampered)
 }
+
+
+def one_decimal(number):
+    """``number`` rounded to one decimal, written the active language's way
+    for a message (3,1 in French). ``number_format`` cuts the decimals
+    rather than round them: it is given the rounded number."""
+    return number_format(round(number, 1), 1)

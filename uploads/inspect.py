@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
-from uploads.errors import ImageTooLarge, InvalidImage, TypeMismatch
+from uploads.errors import ImageTooLarge, InvalidImage, TypeMismatch, one_decimal
 from uploads.targets import CONTENT_TYPES
 
 MAGIC_NUMBERS = {
@@ -204,6 +204,6 @@ def check_dimensions(width, height, max_pixels, max_side):
         )
     if width * height > max_pixels:
         raise ImageTooLarge(
-            _("The image has %(pixels).1f megapixels; the limit is %(max).1f.")
-            % {"pixels": width * height / 1e6, "max": max_pixels / 1e6}
+            _("The image has %(pixels)s megapixels; the limit is %(max)s.")
+            % {"pixels": one_decimal(width * height / 1e6), "max": one_decimal(max_pixels / 1e6)}
         )

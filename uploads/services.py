@@ -52,6 +52,7 @@ from uploads.errors import (
     TicketTampered,
     TooManyTickets,
     UploadMissing,
+    one_decimal,
 )
 from uploads.inspect import inspect_image, jpeg_header, sniff_format
 from uploads.keys import incoming_key, incoming_key_of, media_name_of, object_key
@@ -168,8 +169,8 @@ def validate_upload(target, content_type, size, sha256):
         errors["size"] = [_("The file is empty.")]
     elif size > target.get_max_size():
         errors["size"] = [
-            _("The file is %(size).1f MB; the limit is %(max).1f MB.")
-            % {"size": size / 1e6, "max": target.get_max_size() / 1e6}
+            _("The file is %(size)s MB; the limit is %(max)s MB.")
+            % {"size": one_decimal(size / 1e6), "max": one_decimal(target.get_max_size() / 1e6)}
         ]
     if sha256 and not is_sha256_base64(sha256):
         errors["sha256"] = [_("Give the SHA-256 of the file, base64-encoded.")]

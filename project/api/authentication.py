@@ -12,14 +12,23 @@ database (``uploads.statements``), builds the same two instances from its
 row, and answers every key as DRF's class does: the same user and token,
 or the same error. One more is refused rather than failing: a key with a
 NUL, which PostgreSQL does not take in a parameter.
+
+``SessionAuthentication`` is DRF's, its refusal of a request without its
+CSRF token said in the user's language.
 """
+
+import logging
 
 from django.db import connections, router
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.authentication import SessionScheme
 from rest_framework import authentication, exceptions
 
 from uploads.returning import fetch_converted
 from uploads.statements import in_own_table, reads_every_row, written_once
+
+# Where Django's CSRF middleware logs its refusals.
+csrf_logger = logging.getLogger("django.security.csrf")
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
@@ -38,6 +47,29 @@ class TokenAuthentication(authentication.TokenAuthentication):
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         return (token.user, token)
+
+
+class SessionAuthentication(authentication.SessionAuthentication):
+    """DRF's session authentication, whose CSRF refusal ("CSRF Failed:
+    <reason>", in English only) says Django's own message instead, which
+    its catalogs translate: the image picker shows it to the user. The
+    reason goes to the log, as Django's middleware logs it."""
+
+    def enforce_csrf(self, request):
+        try:
+            super().enforce_csrf(request)
+        except exceptions.PermissionDenied as refusal:
+            csrf_logger.warning("Forbidden (%s): %s", refusal.detail, request.path)
+            raise exceptions.PermissionDenied(
+                _("CSRF verification failed. Request aborted.")
+            ) from None
+
+
+class SessionAuthenticationScheme(SessionScheme):
+    """Its OpenAPI security scheme: DRF's class's (``cookieAuth``), which
+    drf-spectacular matches by exact class only."""
+
+    target_class = SessionAuthentication
 
 
 def written_out(model):

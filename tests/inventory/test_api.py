@@ -8,6 +8,7 @@ import yaml
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -214,6 +215,24 @@ def test_password_guessing_is_throttled_per_username(client, make_user, settings
     assert blocked.json()["code"] == "throttled" and blocked.json()["detail"]
     assert int(blocked["Retry-After"]) > 0
     assert other.status_code == 200 and other.json()["token"]
+
+
+def test_logging_in_ignores_stale_credentials(make_user):
+    """The token endpoint documents no security: an app that still sends
+    a token since reset, or a browser signed in without a CSRF token, logs
+    in with the right password rather than getting 401 or 403."""
+    user = make_user("staff")
+    stale = Client(HTTP_AUTHORIZATION="Token " + "0" * 40)
+    signed_in = Client(enforce_csrf_checks=True)
+    signed_in.force_login(user)
+    for client in (stale, signed_in):
+        response = client.post(
+            "/api/auth/token/",
+            {"username": "staff", "password": "pw"},
+            content_type="application/json",
+        )
+        assert response.status_code == 200, response.json()
+        assert response.json()["token"]
 
 
 def test_a_token_of_one_site_reaches_nothing_of_another(client, two_shops, make_user):

@@ -165,6 +165,21 @@ def test_a_signed_in_user_reaches_the_pages_and_is_signed_out_once_inactive(toke
     assert (refused.status_code, refused.json()["code"]) == (401, "not_authenticated")
 
 
+def test_a_session_without_its_csrf_token_is_refused_in_the_users_language(token):
+    """DRF says "CSRF Failed: <reason>" in English only; the image picker
+    shows the detail to the user."""
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="fr")
+    browser.force_login(token.user)
+    refused = browser.post("/api/products/", {"name": "Riz"}, content_type="application/json")
+    assert refused.status_code == 403
+    assert refused.json() == {
+        "code": "permission_denied",
+        "detail": "La vérification CSRF a échoué. La requête a été interrompue.",
+    }
+
+
 @pytest.mark.parametrize("user_id", [2**63, -(2**63) - 1])
 def test_a_session_naming_an_id_out_of_range_is_anonymous_as_with_django(db, user_id):
     """Django reads the session's id with the primary key's ``to_python``,

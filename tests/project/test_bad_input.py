@@ -200,6 +200,15 @@ def test_an_unknown_api_path_with_a_bad_body_gets_a_json_404(api):
     assert_json_error(response, 404, "not_found")
 
 
+@pytest.mark.parametrize("method,path", ALL)
+def test_a_path_without_its_trailing_slash_gets_a_json_404_not_a_redirect(api, method, path):
+    """Django's APPEND_SLASH would answer 301 (an empty HTML page), which
+    clients follow with a GET: a POST, PUT or DELETE would be lost, the
+    client reading the list or the object as if it had succeeded."""
+    response = call(api, method, path.rstrip("/"), b"{}")
+    assert_json_error(response, 404, "not_found")
+
+
 def test_the_errors_speak_french(api):
     response = call(api, "POST", "/api/products/", b"[" * 1000, HTTP_ACCEPT_LANGUAGE="fr")
     assert response.json()["detail"] == "Le corps de la requête n'est pas du JSON valide."
@@ -215,8 +224,10 @@ def locked(execute, sql, params, many, context):
 
 @pytest.mark.parametrize("method,path", ALL)
 def test_a_database_that_does_not_answer_gets_a_documented_503(api, method, path, caplog):
+    # The login authenticates no one: it reads the database for a body it can try.
+    body = b'{"username": "boss", "password": "pw"}' if path == "/api/auth/token/" else b"{}"
     with connection.execute_wrapper(locked), caplog.at_level(logging.ERROR):
-        response = call(api, method, path, b"{}")
+        response = call(api, method, path, body)
     assert_json_error(response, 503, "database_unavailable")
     assert int(response["Retry-After"]) > 0
     assert any("database is locked" in record.getMessage() for record in caplog.records)

@@ -99,6 +99,35 @@ def test_responses_match_the_schema(schema, sites, make_user, local_media):
     check(schema, "/api/uploads/tickets/", "post", APIClient().post("/api/uploads/tickets/", {}))
 
 
+def test_a_confirm_refused_to_a_user_who_lost_the_right_is_documented(
+    schema, sites, make_user, local_media
+):
+    """Confirm checks that the ticket's user may still change the object:
+    one whose permission was taken away meanwhile gets 403."""
+    user = make_user("staff", sites[0])
+    product = Product.objects.create(site_configuration=sites[0], name="Riz", cug="R1")
+    api = APIClient()
+    api.force_authenticate(user)
+    body = jpeg()
+    ticket = api.post(
+        "/api/uploads/tickets/",
+        {
+            "kind": "product",
+            "object_id": product.pk,
+            "content_type": "image/jpeg",
+            "size": len(body),
+        },
+        format="json",
+    ).json()
+    assert LocalStore(local_media).post(ticket["upload"], body) == 204
+    user.user_permissions.clear()
+    api.force_authenticate(type(user).objects.get(pk=user.pk))
+
+    refused = api.post(f"/api/uploads/tickets/{ticket['id']}/confirm/")
+    assert (refused.status_code, refused.json()["code"]) == (403, "permission_denied")
+    check(schema, "/api/uploads/tickets/{ticket_id}/confirm/", "post", refused)
+
+
 def operations(schema):
     for path, methods in schema["paths"].items():
         for method, operation in methods.items():

@@ -1,11 +1,15 @@
 """French ships complete: every message of the .po files is translated, not
-fuzzy, and the committed .mo files say the same."""
+fuzzy, and the committed .mo files say the same; and every message the code
+marks for translation is in them."""
 
 import ast
 import gettext
+import shutil
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+from django.utils.translation import trans_real
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 CATALOGS = sorted(BASE_DIR.glob("*/locale/fr/LC_MESSAGES/django.po"))
@@ -57,3 +61,35 @@ def test_french_catalog_is_complete_and_compiled(po_path):
             assert compiled.ngettext(entry["msgid"], entry["msgid_plural"], 1) == entry["msgstr"][0]
         else:
             assert compiled.gettext(entry["msgid"]) == entry["msgstr"][0], entry["msgid"]
+
+
+# The folders whose code marks messages: the apps with a catalog, and the
+# project's API plumbing, which marks only Django's and DRF's own messages
+# (their catalogs translate them).
+SOURCES = [*(path.parents[3].name for path in CATALOGS), "project"]
+
+
+@pytest.mark.skipif(not shutil.which("xgettext"), reason="makemessages needs GNU gettext")
+@pytest.mark.parametrize("folder", SOURCES)
+def test_every_message_marked_in_the_code_has_a_french_translation(
+    folder, tmp_path, monkeypatch, settings
+):
+    """What ``make messages`` would extract from ``folder`` now (from a copy,
+    so that the catalogs stay as committed) is all translated: a message
+    added to the code without its French would show in English."""
+    copy = tmp_path / folder
+    shutil.copytree(BASE_DIR / folder, copy, ignore=shutil.ignore_patterns("__pycache__", "locale"))
+    (copy / "locale").mkdir()
+    settings.LOCALE_PATHS = []  # else makemessages makes the project's own locale/
+    monkeypatch.chdir(copy)
+    call_command("makemessages", locale=["fr"], verbosity=0)
+
+    catalog = trans_real.translation("fr")._catalog
+    extracted = list(entries(copy / "locale/fr/LC_MESSAGES/django.po"))
+    assert extracted
+    untranslated = [
+        entry["msgid"]
+        for entry in extracted
+        if ((entry["msgid"], 0) if entry["msgid_plural"] else entry["msgid"]) not in catalog
+    ]
+    assert untranslated == []

@@ -101,6 +101,17 @@ def test_product_photo_limit_is_the_setting_and_the_logo_keeps_its_own(
     assert "size" in response.json()["errors"]
 
 
+def test_a_file_over_the_limit_is_measured_in_the_users_language(make_user, site):
+    """French writes a decimal comma: 3,1 Mo, not 3.1 Mo."""
+    admin = APIClient(HTTP_ACCEPT_LANGUAGE="fr")
+    admin.force_authenticate(make_user("boss", site, is_site_admin=True))
+    logo = {"kind": "logo", "content_type": "image/png", "size": 3 * 1024 * 1024}
+    response = admin.post("/api/uploads/tickets/", logo, format="json")
+    assert response.json()["errors"]["size"] == [
+        "Le fichier fait 3,1 Mo ; la limite est de 2,1 Mo."
+    ]
+
+
 def test_malformed_json_is_invalid(api):
     response = api.generic(
         "POST", "/api/uploads/tickets/", "{not json", content_type="application/json"

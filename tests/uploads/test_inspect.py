@@ -1,6 +1,7 @@
 """Header inspection, without any store."""
 
 import pytest
+from django.utils import translation
 
 from tests.support.images import image_bytes, jpeg, noisy, png, png_header_only, webp
 from uploads.errors import ImageTooLarge, InvalidImage, TypeMismatch
@@ -54,6 +55,12 @@ def test_pixel_limit_and_side_limit():
     with pytest.raises(ImageTooLarge):
         inspect(png((100, 10)), "image/png", max_side=99)
     assert inspect(png((100, 100)), "image/png", max_pixels=10_000, max_side=100).width == 100
+
+
+def test_the_pixel_limit_is_said_in_the_users_language():
+    with translation.override("fr"), pytest.raises(ImageTooLarge) as refused:
+        inspect(png_header_only(7_000, 7_000), "image/png")
+    assert refused.value.detail == "L'image a 49,0 mégapixels ; la limite est de 40,0."
 
 
 @pytest.mark.parametrize(

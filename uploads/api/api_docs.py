@@ -130,6 +130,7 @@ TICKET_CONFIRM = extend_schema(
     responses={
         200: ConfirmedImageSerializer,
         401: schema.NOT_AUTHENTICATED,
+        403: schema.permission_denied("the user may no longer change the ticket's object."),
         404: NOT_FOUND,
         409: schema.error_response(
             f"`upload_missing`: upload the file; {TRY_AGAIN}", "upload_missing"

@@ -139,6 +139,26 @@ def test_a_text_file_named_jpg_shows_a_readable_error(site_mode, page, live_serv
     assert stored_objects(site_mode, request)[0] == []
 
 
+@pytest.mark.parametrize("site_mode", ["local"], indirect=True)
+def test_an_error_page_of_a_proxy_is_not_shown_in_english(site_mode, page, live_server, shop):
+    """A proxy in front of the app answers in HTML (here its rate limit):
+    the picker has no detail in the user's language to show, so it shows
+    its own message, not the status line's "Too Many Requests"."""
+    product = shop["product"]
+    log_in(page, live_server, "staff")
+    page.goto(f"{live_server.url}/products/{product.pk}/")
+    page.route(
+        "**/api/uploads/tickets/",
+        lambda route: route.fulfill(
+            status=429, content_type="text/html", body="<h1>429 Too Many Requests</h1>"
+        ),
+    )
+
+    choose_file(page, "riz.jpg", "image/jpeg", jpeg((640, 480)))
+
+    page.wait_for_selector('.picker .error:text("L\'envoi a échoué. Réessayez.")')
+
+
 def test_site_admin_uploads_the_logo(site_mode, page, live_server, shop, request):
     site = shop["site"]
     log_in(page, live_server, "boss")
