@@ -47,10 +47,15 @@ SYSTEM_TOOLS := chromium curl jq openssl docker-compose redis-server wrk nginx
 # Debian data packages the tests read: real photographs for the mobile-data
 # benchmark and the upload size tests (tests/support/photos.py).
 SYSTEM_DATA := lomiri-wallpapers-16.04
+# GNU gettext's xgettext and msgfmt, for `make messages` and the test that
+# every message marked in the code has its French (its package is not
+# named after a command: gettext-base holds the gettext command).
+GETTEXT_TOOLS := xgettext msgfmt
 
 system-tools:
 	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null || [ -x /usr/sbin/$$tool ] || missing="$$missing $$tool"; done; \
 	for package in $(SYSTEM_DATA); do dpkg -s $$package >/dev/null 2>&1 || missing="$$missing $$package"; done; \
+	for tool in $(GETTEXT_TOOLS); do command -v $$tool >/dev/null || missing="$$missing gettext"; done; \
 	if [ -n "$$missing" ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; fi
 
 # Bytecode is cached even where the environment turns that off

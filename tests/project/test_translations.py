@@ -69,7 +69,6 @@ def test_french_catalog_is_complete_and_compiled(po_path):
 SOURCES = [*(path.parents[3].name for path in CATALOGS), "project"]
 
 
-@pytest.mark.skipif(not shutil.which("xgettext"), reason="makemessages needs GNU gettext")
 @pytest.mark.parametrize("folder", SOURCES)
 def test_every_message_marked_in_the_code_has_a_french_translation(
     folder, tmp_path, monkeypatch, settings
