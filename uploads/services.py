@@ -53,7 +53,7 @@ from uploads.errors import (
     TooManyTickets,
     UploadMissing,
 )
-from uploads.inspect import inspect_image, jpeg_header, sniff_format
+from uploads.inspect import inspect_image, jpeg_header, png_header, sniff_format
 from uploads.keys import incoming_key, incoming_key_of, media_name_of, object_key
 from uploads.models import PendingDeletion, UploadTicket
 from uploads.policy import UploadPolicy
@@ -67,6 +67,8 @@ Reason = PendingDeletion.Reason
 
 # An upload replaced while it is being inspected is inspected again once.
 INSPECTION_ATTEMPTS = 2
+# What reads an image's header past its first bytes, by format.
+HEADER_READERS = {"JPEG": jpeg_header, "PNG": png_header}
 
 
 @dataclass(frozen=True)
@@ -651,10 +653,11 @@ def inspect(ticket, target, backend, info, data):
     full = upload_settings.FULL_DECODE
     if full and len(data) < info.size:
         data += read(len(data))
-    elif len(data) < info.size and sniff_format(data) == "JPEG":
-        # Metadata may push the frame header past the first bytes: follow
-        # the segments with a few ranged reads (bounded: see jpeg_header).
-        data = jpeg_header(data, read, info.size)
+    elif len(data) < info.size and sniff_format(data) in HEADER_READERS:
+        # Metadata may push the frame header (or a PNG's image data) past
+        # the first bytes: follow the segments or chunks with a few ranged
+        # reads (bounded: see jpeg_header).
+        data = HEADER_READERS[sniff_format(data)](data, read, info.size)
     return inspect_image(
         data,
         ticket.content_type,
