@@ -95,6 +95,15 @@ BAD_BODIES = {
         400,
         "invalid",
     ),
+    # Valid JSON, but no UTF-8 string: refused by each field, not a 500
+    # where it is used before (the token endpoint's throttle key).
+    "a lone surrogate": (
+        b'{"name": "\\ud800", "site_name": "\\ud800", "username": "\\ud800",'
+        b' "password": "\\udfff", "filename": "\\ud800"}',
+        "application/json",
+        400,
+        "invalid",
+    ),
     "XML": (b"<product/>", "application/xml", 415, "unsupported_media_type"),
     "no content type": (b"{}", "", 415, "unsupported_media_type"),
 }
