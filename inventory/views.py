@@ -91,7 +91,10 @@ def product_list(request, site):
         raise PermissionDenied(REFUSALS[VIEW])
     products = Product.objects.visible_to(request.user, site)
     query = request.GET.get("q", "").strip()
-    if query:
+    if "\x00" in query:
+        # No name or CUG holds one, and PostgreSQL refuses it in a parameter.
+        products = products.none()
+    elif query:
         products = products.filter(Q(name__icontains=query) | Q(cug__icontains=query))
     page = Paginator(products, PAGE_SIZE).get_page(request.GET.get("page"))
     viewer = images.ImageViewer(request.user)

@@ -101,6 +101,19 @@ def test_product_list_searches_and_paginates(client, sites, make_user):
     assert {p.cug for p in by_code.context["page"]} >= {"R1", "R10"}
 
 
+def test_a_search_with_a_nul_finds_nothing_rather_than_failing(client, sites, make_user):
+    """PostgreSQL takes no NUL in a parameter (a 500 there), and no name or
+    CUG holds one: such a search finds no product."""
+    Product.objects.create(site_configuration=sites[0], name="Huile", cug="H1")
+    client.force_login(make_user("alice", sites[0]))
+
+    response = client.get("/?q=Hu%00ile")
+
+    assert response.status_code == 200
+    assert list(response.context["page"]) == []
+    assert response.context["query"] == "Hu\x00ile"
+
+
 def test_another_sites_product_page_is_not_found(client, sites, make_user):
     foreign = Product.objects.create(site_configuration=sites[1], name="X", cug="X")
     client.force_login(make_user("alice", sites[0]))
