@@ -54,7 +54,13 @@ from uploads.errors import (
     UploadMissing,
 )
 from uploads.inspect import inspect_image, jpeg_header, png_header, sniff_format
-from uploads.keys import incoming_key, incoming_key_of, media_name_of, object_key
+from uploads.keys import (
+    incoming_key,
+    incoming_key_of,
+    is_object_key,
+    media_name_of,
+    object_key,
+)
 from uploads.models import PendingDeletion, UploadTicket
 from uploads.policy import UploadPolicy
 from uploads.sites import get_user_site_id
@@ -526,11 +532,27 @@ def take_claim(ticket, target, now):
         won = UploadTicket.objects.filter(
             pk=ticket.pk, status=Status.ISSUED, final_key=lapsed
         ).update(final_key=final_key, claimed_until=claimed_until)
-        if won and lapsed:
+        if won and lapsed and claimed_copy_key(ticket):
             deletions.schedule({lapsed: Reason.UNATTACHED})
     if won:
         ticket.final_key, ticket.claimed_until = final_key, claimed_until
     return bool(won)
+
+
+def claimed_copy_key(ticket):
+    """The copy a claim names (``final_key``), if the row holds a key that
+    confirm could have chosen for it (``keys.is_object_key``); otherwise
+    ``None``, logged: a key in our own table is not trusted, and one that
+    is not the ticket's to delete may be another site's object."""
+    key = ticket.final_key
+    try:
+        folder = get_target(ticket.kind).folder
+    except LookupError:  # a kind no longer declared: nothing to check against
+        folder = None
+    if folder is not None and is_object_key(key, ticket.site_id, folder, ticket.content_type):
+        return key
+    logger.error("Ticket %s names copy %r: left alone", ticket.pk, key)
+    return None
 
 
 def check_binding(user, ticket, target, bound_to):
@@ -989,7 +1011,8 @@ def purge_expired(*, dry_run=False, now=None):
     unconfirmed = expired.exclude(status=Status.CONFIRMED).exclude(claimed_until__gt=now)
     derivable = ("pk", "site_id", "kind", "content_type", "incoming_key")
     for ticket in unconfirmed.only(*derivable, "final_key"):
-        keys = [key for key in (derived_incoming_key(ticket), ticket.final_key) if key]
+        copy = ticket.final_key and claimed_copy_key(ticket)
+        keys = [key for key in (derived_incoming_key(ticket), copy) if key]
         cleared = [purge_object(backend, key, dry_run, report) for key in keys]
         if not all(cleared):
             continue

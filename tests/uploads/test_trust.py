@@ -21,7 +21,7 @@ from tests.support.tickets import confirm, issue
 from uploads.backends.local import LocalUploadBackend
 from uploads.backends.s3 import S3UploadBackend
 from uploads.inspect import ImageInfo, inspect_image, jpeg_header
-from uploads.models import UploadTicket
+from uploads.models import PendingDeletion, UploadTicket
 from uploads.services import purge_expired
 
 # --- Confirm re-derives the incoming key ------------------------------------
@@ -347,6 +347,43 @@ def test_purge_leaves_alone_the_object_a_tampered_expired_ticket_names(store, ap
 
     assert store.keys() == [other_key]
     assert not UploadTicket.objects.filter(pk=ticket["id"]).exists()
+
+
+def test_purge_leaves_alone_another_sites_object_named_as_a_tampered_tickets_copy(
+    store, api, product, sites
+):
+    other_key = f"media/sites/{sites[1].pk}/products/{'e' * 32}.jpg"
+    store.put(other_key, jpeg())
+    ticket = issue(api, product, jpeg())
+    UploadTicket.objects.filter(pk=ticket["id"]).update(
+        final_key=other_key, expires_at=timezone.now() - timedelta(days=1)
+    )
+
+    purge_expired()
+
+    assert store.keys() == [other_key]
+    assert not PendingDeletion.objects.filter(key=other_key).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_confirm_taking_over_a_tampered_lapsed_claim_leaves_another_sites_object_alone(
+    store, api, product, sites
+):
+    other_key = f"media/sites/{sites[1].pk}/products/{'f' * 32}.jpg"
+    store.put(other_key, jpeg())
+    body = jpeg()
+    ticket = issue(api, product, body)
+    assert store.post(ticket["upload"], body) == 204
+    # A lapsed claim whose copy the row says is another site's object.
+    UploadTicket.objects.filter(pk=ticket["id"]).update(
+        final_key=other_key, claimed_until=timezone.now() - timedelta(seconds=1)
+    )
+
+    response = confirm(api, ticket)
+
+    assert response.status_code == 200, response.json()
+    assert not PendingDeletion.objects.filter(key=other_key).exists()
+    assert store.read(other_key)
 
 
 def test_junk_and_fill_bytes_between_jpeg_segments_are_skipped_as_pillow_skips_them():
