@@ -176,6 +176,18 @@ class ProductAdmin(DirectUploadAdminMixin, SiteScopedAdmin):
         )
 
 
+def outranks(account, user):
+    """Whether ``account`` holds a role ``user`` does not: a site admin's,
+    to their site's other staff. Staff given the users' permissions may
+    manage their site's accounts, but not that one: setting its password
+    would make them site admins, which only superusers do."""
+    return (
+        account is not None
+        and account.is_site_admin
+        and not (user.is_superuser or user.is_site_admin)
+    )
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     list_display = [*BaseUserAdmin.list_display, "site_configuration", "is_site_admin"]
@@ -203,6 +215,12 @@ class UserAdmin(BaseUserAdmin):
         if request.user.is_superuser:
             return users
         return users.filter(is_superuser=False)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and not outranks(obj, request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and not outranks(obj, request.user)
 
     def get_list_filter(self, request):
         if request.user.is_superuser:

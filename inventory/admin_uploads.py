@@ -145,6 +145,8 @@ class DirectUploadAdminMixin:
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         if request.method != "POST":
             return super().changeform_view(request, object_id, form_url, extra_context)
+        if "_saveasnew" in request.POST:
+            object_id = None  # as Django's admin reads it: the save adds an object
         # Before super() opens the admin's transaction: see the module docstring.
         request.direct_uploads = outcomes = {
             name: self.prepare_upload(request, request.POST[name], kind, object_id)

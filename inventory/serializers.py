@@ -1,3 +1,4 @@
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -86,6 +87,8 @@ class ImageStateField(serializers.Field):
         return self.parent.viewed(row).state
 
 
+CUG_TAKEN = _("This site already has a product with this CUG.")
+
 THUMBNAIL_HELP = "The small rendition (about 200 px, WebP), for lists; null unless `ready`."
 DISPLAY_HELP = "The display rendition (about 1600 px, WebP); null unless `ready`."
 ORIGINAL_HELP = (
@@ -127,12 +130,27 @@ class ProductSerializer(ViewedImageSerializer):
 
     def validate_cug(self, cug):
         # The database constraint would answer 500; say which field instead.
+        if self.cug_taken(cug):
+            raise serializers.ValidationError(CUG_TAKEN)
+        return cug
+
+    def cug_taken(self, cug):
         others = Product.objects.filter(site_configuration=self.context["site"], cug=cug)
         if self.instance is not None:
             others = others.exclude(pk=self.instance.pk)
-        if others.exists():
-            raise serializers.ValidationError(_("This site already has a product with this CUG."))
-        return cug
+        return others.exists()
+
+    def save(self, **kwargs):
+        """Saved, or the check's answer if another request took the CUG
+        since it was checked (the constraint refused the save)."""
+        try:
+            with transaction.atomic():
+                return super().save(**kwargs)
+        except IntegrityError:
+            cug = self.validated_data.get("cug")
+            if cug is None or not self.cug_taken(cug):
+                raise
+            raise serializers.ValidationError({"cug": [CUG_TAKEN]}) from None
 
 
 class SiteSerializer(ViewedImageSerializer):

@@ -20,5 +20,7 @@ class LoginThrottle(RateFromSettings, SimpleRateThrottle):
         if not isinstance(username, str):
             return None  # nothing to guess with: the serializer refuses it
         ident = f"{username.strip().lower()}\0{self.get_ident(request)}"
-        digest = hashlib.sha256(ident.encode()).hexdigest()
+        # JSON may carry a lone surrogate, which UTF-8 cannot encode: still
+        # counted (under a key of its own), then refused by the serializer.
+        digest = hashlib.sha256(ident.encode(errors="surrogatepass")).hexdigest()
         return self.cache_format % {"scope": self.scope, "ident": digest}

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -91,7 +92,10 @@ def product_list(request, site):
         raise PermissionDenied(REFUSALS[VIEW])
     products = Product.objects.visible_to(request.user, site)
     query = request.GET.get("q", "").strip()
-    if query:
+    if "\x00" in query:
+        # No name or CUG holds one, and PostgreSQL refuses it in a parameter.
+        products = products.none()
+    elif query:
         products = products.filter(Q(name__icontains=query) | Q(cug__icontains=query))
     page = Paginator(products, PAGE_SIZE).get_page(request.GET.get("page"))
     viewer = images.ImageViewer(request.user)
@@ -127,8 +131,8 @@ def product_edit(request, site, pk=None):
         for field in form.fields.values():
             field.disabled = True
     if request.method == "POST":
-        if form.is_valid():
-            product = form.save()
+        if form.is_valid() and save_unless_taken(form):
+            product = form.instance
             if wants_json(request):
                 # The picker uploads the chosen photo once the product exists.
                 edit_url = reverse("inventory:product-edit", args=[product.pk])
@@ -149,6 +153,21 @@ def product_edit(request, site, pk=None):
             "picker_messages": picker_messages(),
         },
     )
+
+
+def save_unless_taken(form):
+    """Save a valid product form; False if another request took its CUG
+    since the form checked it (the constraint refused the save), with the
+    check's error on the form."""
+    try:
+        with transaction.atomic():
+            form.save()
+    except IntegrityError:
+        form.full_clean()  # checks the constraints again, with the row now there
+        if not form.errors:
+            raise
+        return False
+    return True
 
 
 @site_page

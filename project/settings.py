@@ -94,6 +94,8 @@ MIDDLEWARE = [
     # list's HTML: about a fifth); Django's gzip pads its output against
     # BREACH, and images arrive compressed from the bucket, not through here.
     "django.middleware.gzip.GZipMiddleware",
+    # Drops a session cookie that no session key could be (project.sessions).
+    "project.sessions.SessionCookieMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     # Django's, with no trailing-slash redirect under /api/ (project.views).

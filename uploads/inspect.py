@@ -14,7 +14,8 @@ A JPEG's frame header may come after any amount of metadata (EXIF with maker
 notes and a preview, extended XMP, ICC profiles: phone photos put hundreds of
 KB there). ``jpeg_header`` follows the segment lengths with a few small
 ranged reads, skipping the metadata unread, and hands Pillow the segments it
-needs up to the start of scan.
+needs up to the start of scan. A PNG's chunks before its image data may
+hold as much (an editor's XMP): ``png_header`` skips them alike.
 """
 
 import io
@@ -134,6 +135,52 @@ def jpeg_header(head, read, size):
         if marker == SOS:
             return b"".join(kept)
         offset += 2 + length
+
+
+# PNG ancillary chunks (a lowercase first letter: text, XMP, EXIF...) are
+# skipped unread, but for those Pillow inflates on opening (ICC profiles,
+# compressed text), whose bombs it refuses: these are read.
+PNG_INFLATED = {b"iCCP", b"zTXt"}
+# An iTXt's keyword (1 to 79 bytes), its NUL and its compression flag.
+ITXT_FLAG_WITHIN = 81
+
+
+def png_header(head, read, size):
+    """A PNG's signature, then every chunk Pillow reads before the image
+    data but the metadata, up to the first IDAT's length and type: what
+    Pillow reads to tell the format and dimensions.
+
+    As ``jpeg_header``, with the same arguments and the same bounded reads:
+    XMP (an editor's history may make it hundreds of KB), EXIF and text are
+    skipped by their lengths without being read; a chunk that Pillow
+    inflates when it opens the file is kept, so that it refuses a
+    decompression bomb there as it does in the first bytes.
+    """
+    reader = RangedReader(head, read, size)
+    kept = [head[:8]]
+    offset = 8
+    while True:
+        chunk = reader.get(offset, 8)
+        length, kind = struct.unpack(">I", chunk[:4])[0], chunk[4:]
+        if kind == b"IDAT":
+            return b"".join([*kept, chunk])
+        skipped = (
+            kind[:1].islower()
+            and kind not in PNG_INFLATED
+            and not compressed_itxt(reader, offset, kind, length)
+        )
+        if not skipped:
+            kept.append(reader.get(offset, 12 + length))
+        offset += 12 + length
+
+
+def compressed_itxt(reader, offset, kind, length):
+    """Whether the chunk at ``offset`` is an iTXt whose text is compressed."""
+    if kind != b"iTXt":
+        return False
+    start = reader.get(offset + 8, min(length, ITXT_FLAG_WITHIN))
+    keyword_end = start.find(b"\0")
+    return keyword_end < 0 or start[keyword_end + 1 : keyword_end + 2] != b"\0"
 
 
 def webp_size(head):

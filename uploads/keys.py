@@ -17,6 +17,7 @@ written once and a key is never rebuilt by hand elsewhere.
 
 import os
 import posixpath
+import string
 import uuid
 
 from uploads.targets import CONTENT_TYPES, get_target
@@ -71,6 +72,19 @@ def object_name(stem, content_type):
 def object_key(site_id, folder, stem, content_type):
     """The key of a confirmed image in a site's folder."""
     return media_key(f"{site_folder(site_id, folder)}/{object_name(stem, content_type)}")
+
+
+def is_object_key(key, site_id, folder, content_type):
+    """Whether ``key`` is one ``object_key`` could give for ``site_id``,
+    ``folder`` and ``content_type`` with a fresh stem (``uuid4().hex``):
+    how a key that cannot be derived (the copy a claim names) is checked
+    to be in the ticket's site folder before it is deleted."""
+    stem = posixpath.basename(key).partition(".")[0]
+    return (
+        len(stem) == 32
+        and set(stem) <= set(string.hexdigits.lower())
+        and key == object_key(site_id, folder, stem, content_type)
+    )
 
 
 def incoming_prefix(site_id, folder):

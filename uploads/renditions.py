@@ -413,7 +413,7 @@ def decode(data, max_side, max_pixels):
             image.draft(None, (math.ceil(width * scale), math.ceil(height * scale)))
         image.load()
         icc_profile = image.info.get("icc_profile")
-        ImageOps.exif_transpose(image, in_place=True)  # no copy of the pixels
+        orient(image)
         image = to_srgb(normal_mode(image), icc_profile)
     except Undecodable:
         raise
@@ -421,6 +421,19 @@ def decode(data, max_side, max_pixels):
         raise Undecodable("undecodable", str(error)) from error
     image.info = {}
     return image
+
+
+def orient(image):
+    """Turn ``image`` as its EXIF orientation says, in place (no copy of the
+    pixels). The EXIF is read, then dropped before Pillow would write it
+    back without the orientation: the renditions keep none, and an EXIF
+    that reads may not write (a tag of the wrong type: ``struct.error``,
+    ``AttributeError``), which kept the set pending, retried as a failing
+    store is."""
+    image.getexif()  # read once, and kept by the image for exif_transpose
+    for key in ("exif", "Raw profile type exif"):
+        image.info.pop(key, None)
+    ImageOps.exif_transpose(image, in_place=True)
 
 
 def normal_mode(image):

@@ -54,8 +54,14 @@ from uploads.errors import (
     UploadMissing,
     one_decimal,
 )
-from uploads.inspect import inspect_image, jpeg_header, sniff_format
-from uploads.keys import incoming_key, incoming_key_of, media_name_of, object_key
+from uploads.inspect import inspect_image, jpeg_header, png_header, sniff_format
+from uploads.keys import (
+    incoming_key,
+    incoming_key_of,
+    is_object_key,
+    media_name_of,
+    object_key,
+)
 from uploads.models import PendingDeletion, UploadTicket
 from uploads.policy import UploadPolicy
 from uploads.sites import get_user_site_id
@@ -68,6 +74,8 @@ Reason = PendingDeletion.Reason
 
 # An upload replaced while it is being inspected is inspected again once.
 INSPECTION_ATTEMPTS = 2
+# What reads an image's header past its first bytes, by format.
+HEADER_READERS = {"JPEG": jpeg_header, "PNG": png_header}
 
 
 @dataclass(frozen=True)
@@ -525,11 +533,27 @@ def take_claim(ticket, target, now):
         won = UploadTicket.objects.filter(
             pk=ticket.pk, status=Status.ISSUED, final_key=lapsed
         ).update(final_key=final_key, claimed_until=claimed_until)
-        if won and lapsed:
+        if won and lapsed and claimed_copy_key(ticket):
             deletions.schedule({lapsed: Reason.UNATTACHED})
     if won:
         ticket.final_key, ticket.claimed_until = final_key, claimed_until
     return bool(won)
+
+
+def claimed_copy_key(ticket):
+    """The copy a claim names (``final_key``), if the row holds a key that
+    confirm could have chosen for it (``keys.is_object_key``); otherwise
+    ``None``, logged: a key in our own table is not trusted, and one that
+    is not the ticket's to delete may be another site's object."""
+    key = ticket.final_key
+    try:
+        folder = get_target(ticket.kind).folder
+    except LookupError:  # a kind no longer declared: nothing to check against
+        folder = None
+    if folder is not None and is_object_key(key, ticket.site_id, folder, ticket.content_type):
+        return key
+    logger.error("Ticket %s names copy %r: left alone", ticket.pk, key)
+    return None
 
 
 def check_binding(user, ticket, target, bound_to):
@@ -652,10 +676,11 @@ def inspect(ticket, target, backend, info, data):
     full = upload_settings.FULL_DECODE
     if full and len(data) < info.size:
         data += read(len(data))
-    elif len(data) < info.size and sniff_format(data) == "JPEG":
-        # Metadata may push the frame header past the first bytes: follow
-        # the segments with a few ranged reads (bounded: see jpeg_header).
-        data = jpeg_header(data, read, info.size)
+    elif len(data) < info.size and sniff_format(data) in HEADER_READERS:
+        # Metadata may push the frame header (or a PNG's image data) past
+        # the first bytes: follow the segments or chunks with a few ranged
+        # reads (bounded: see jpeg_header).
+        data = HEADER_READERS[sniff_format(data)](data, read, info.size)
     return inspect_image(
         data,
         ticket.content_type,
@@ -987,7 +1012,8 @@ def purge_expired(*, dry_run=False, now=None):
     unconfirmed = expired.exclude(status=Status.CONFIRMED).exclude(claimed_until__gt=now)
     derivable = ("pk", "site_id", "kind", "content_type", "incoming_key")
     for ticket in unconfirmed.only(*derivable, "final_key"):
-        keys = [key for key in (derived_incoming_key(ticket), ticket.final_key) if key]
+        copy = ticket.final_key and claimed_copy_key(ticket)
+        keys = [key for key in (derived_incoming_key(ticket), copy) if key]
         cleared = [purge_object(backend, key, dry_run, report) for key in keys]
         if not all(cleared):
             continue

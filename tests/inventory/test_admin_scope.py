@@ -81,3 +81,40 @@ def test_site_staff_neither_see_nor_change_a_superuser(boss, sites):
     ).status_code in (302, 404)
     chief.refresh_from_db()
     assert chief.check_password("pw")
+
+
+def test_staff_given_the_users_permissions_cannot_take_over_their_site_admins_account(
+    boss, make_user, sites
+):
+    """Only superusers make site admins: staff who may change and delete
+    users, but are no site admin, would become one by setting a site
+    admin's password, and would remove them by deleting their account."""
+    manager = make_user(
+        "manager",
+        sites[0],
+        permissions=["inventory.view_user", "inventory.change_user", "inventory.delete_user"],
+        is_staff=True,
+    )
+    colleague = make_user("colleague", sites[0], is_staff=True)
+    client = logged_in(manager)
+
+    taken_over = client.post(
+        f"/admin/inventory/user/{boss.pk}/password/",
+        {"password1": "taken-over-42!", "password2": "taken-over-42!"},
+    )
+    deleted = client.post(f"/admin/inventory/user/{boss.pk}/delete/", {"post": "yes"})
+    client.post(
+        "/admin/inventory/user/",
+        {"action": "delete_selected", "_selected_action": [boss.pk], "post": "yes"},
+    )
+
+    assert (taken_over.status_code, deleted.status_code) == (403, 403)
+    boss.refresh_from_db()
+    assert boss.check_password("pw") and boss.is_active
+    # Their site's other staff stay theirs to manage.
+    client.post(
+        f"/admin/inventory/user/{colleague.pk}/password/",
+        {"password1": "reset-by-42!", "password2": "reset-by-42!"},
+    )
+    colleague.refresh_from_db()
+    assert colleague.check_password("reset-by-42!")

@@ -345,3 +345,36 @@ def test_staff_who_may_add_but_not_change_add_a_product_with_its_photo(
 
     assert response.status_code == 302
     assert Product.objects.get(cug="H-1").image
+
+
+@pytest.mark.django_db(transaction=True)
+def test_save_as_new_refuses_the_originals_ticket_and_attaches_a_new_objects_one(
+    client, shop, store
+):
+    """``_saveasnew`` (a field anyone can post, whether or not the admin
+    shows the button) adds an object: the upload is prepared as the add
+    form's, not for the object of the URL (it was a 500)."""
+    product = shop["product"]
+    client.force_login(shop["staff"])
+    theirs = uploaded(client, store, png(), product=product)
+
+    response = client.post(
+        change_url(product), change_form(product, cug="R-2", image=theirs, _saveasnew="1")
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["image"]
+    assert list(Product.objects.values_list("cug", "image")) == [("R-1", "")]
+    assert UploadTicket.objects.get(pk=theirs).status == "issued"
+
+    new_one = uploaded(client, store, png())
+    response = client.post(
+        change_url(product), change_form(product, cug="R-2", image=new_one, _saveasnew="1")
+    )
+
+    assert response.status_code == 302
+    copy = Product.objects.get(cug="R-2")
+    assert copy.image.name.startswith(f"sites/{shop['site'].pk}/products/")
+    assert UploadTicket.objects.get(pk=new_one).object_id == copy.pk
+    product.refresh_from_db()
+    assert not product.image

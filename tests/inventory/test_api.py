@@ -14,6 +14,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from inventory.models import Product
+from inventory.serializers import ProductSerializer
 from tests.support.renditions import default_rendition_name, set_renditions
 from uploads import services
 
@@ -119,6 +120,36 @@ def test_deleting_a_product_deletes_its_image_after_commit(
 
     assert response.status_code == 204
     assert not path.exists()
+
+
+@pytest.mark.parametrize("method", ["post", "patch"])
+def test_a_cug_taken_between_the_check_and_the_save_is_a_400(
+    client_of, two_shops, monkeypatch, method
+):
+    """Two requests with one CUG at once (an app that retries a create whose
+    answer was slow): both pass the check, the database refuses the second
+    save, which answers as the check would have, not with a 500."""
+    api = client_of(two_shops["staff"])
+    check = ProductSerializer.validate_cug
+
+    def racing(self, cug):
+        cug = check(self, cug)
+        Product.objects.create(site_configuration=two_shops["one"], name="Other", cug=cug)
+        return cug
+
+    monkeypatch.setattr(ProductSerializer, "validate_cug", racing)
+    url = (
+        "/api/products/"
+        if method == "post"
+        else f"/api/products/{Product.objects.get(cug='R1').pk}/"
+    )
+
+    response = getattr(api, method)(url, {"name": "Sucre", "cug": "S1"}, format="json")
+
+    assert response.status_code == 400, response.json()
+    assert response.json()["code"] == "invalid" and "cug" in response.json()["errors"]
+    assert Product.objects.filter(cug="S1").count() == 1
+    assert Product.objects.filter(cug="R1").exists()
 
 
 def test_image_is_read_only(client_of, two_shops):

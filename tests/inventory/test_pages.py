@@ -4,6 +4,7 @@ import re
 
 from django.core.management import call_command
 
+from inventory.forms import ProductForm
 from inventory.models import Configuration, Product, User
 
 
@@ -101,6 +102,19 @@ def test_product_list_searches_and_paginates(client, sites, make_user):
     assert {p.cug for p in by_code.context["page"]} >= {"R1", "R10"}
 
 
+def test_a_search_with_a_nul_finds_nothing_rather_than_failing(client, sites, make_user):
+    """PostgreSQL takes no NUL in a parameter (a 500 there), and no name or
+    CUG holds one: such a search finds no product."""
+    Product.objects.create(site_configuration=sites[0], name="Huile", cug="H1")
+    client.force_login(make_user("alice", sites[0]))
+
+    response = client.get("/?q=Hu%00ile")
+
+    assert response.status_code == 200
+    assert list(response.context["page"]) == []
+    assert response.context["query"] == "Hu\x00ile"
+
+
 def test_another_sites_product_page_is_not_found(client, sites, make_user):
     foreign = Product.objects.create(site_configuration=sites[1], name="X", cug="X")
     client.force_login(make_user("alice", sites[0]))
@@ -122,6 +136,30 @@ def test_creating_a_product_for_the_picker_answers_json(client, sites, make_user
     duplicate = client.post("/products/new/", data, HTTP_ACCEPT="application/json")
     assert duplicate.status_code == 400
     assert duplicate.json()["errors"] == {"__all__": ["Ce site a déjà un produit avec ce CUG."]}
+
+
+def test_a_cug_taken_between_the_check_and_the_save_is_the_forms_error(
+    client, sites, make_user, monkeypatch
+):
+    """The picker's create sent twice at once (a double tap): both pass the
+    form's check, the constraint refuses the second save, which answers as
+    the check would have rather than with a 500."""
+    client.force_login(make_user("alice", sites[0]))
+    data = {"name": "Mil", "cug": "M1", "price": "100", "quantity": "2"}
+    check = ProductForm.validate_unique
+
+    def racing(form):
+        check(form)
+        if not form.errors:
+            Product.objects.create(site_configuration=sites[0], name="Mil", cug="M1")
+
+    monkeypatch.setattr(ProductForm, "validate_unique", racing)
+
+    response = client.post("/products/new/", data, HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"__all__": ["Ce site a déjà un produit avec ce CUG."]}
+    assert Product.objects.filter(cug="M1").count() == 1
 
 
 def test_cug_may_repeat_across_sites_but_not_within_one(client, sites, make_user):

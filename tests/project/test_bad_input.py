@@ -95,6 +95,15 @@ BAD_BODIES = {
         400,
         "invalid",
     ),
+    # Valid JSON, but no UTF-8 string: refused by each field, not a 500
+    # where it is used before (the token endpoint's throttle key).
+    "a lone surrogate": (
+        b'{"name": "\\ud800", "site_name": "\\ud800", "username": "\\ud800",'
+        b' "password": "\\udfff", "filename": "\\ud800"}',
+        "application/json",
+        400,
+        "invalid",
+    ),
     "XML": (b"<product/>", "application/xml", 415, "unsupported_media_type"),
     "no content type": (b"{}", "", 415, "unsupported_media_type"),
 }
@@ -187,6 +196,27 @@ def test_huge_headers_never_crash(api, method, path):
         api, method, path, b"{}", HTTP_X_FILLER=big, HTTP_ACCEPT_LANGUAGE=big, HTTP_COOKIE=big
     )
     assert_never_a_crash(response)
+
+
+# A cookie's octal escape unquotes to a NUL, which PostgreSQL refuses in a
+# parameter: the session's lookup failed on every request, signed in or not.
+NUL_SESSION = 'sessionid="abcdefghijkl\\000mnop"'
+
+
+@pytest.mark.parametrize("method,path", ALL)
+def test_a_session_cookie_with_a_nul_never_crashes(api, method, path):
+    anonymous = Client(raise_request_exception=False)
+    anonymous.parameters = api.parameters
+    for client in (api, anonymous):
+        response = call(client, method, path, b"{}", HTTP_COOKIE=NUL_SESSION)
+        assert_never_a_crash(response)
+
+
+@pytest.mark.parametrize("path", ["/", "/accounts/login/", "/admin/", "/admin/login/"])
+def test_a_session_cookie_with_a_nul_is_no_session_on_the_pages(path):
+    client = Client(raise_request_exception=False, HTTP_COOKIE=NUL_SESSION)
+    assert client.get(path).status_code in (200, 302)
+    assert client.post(path, {"username": "x", "password": "y"}).status_code in (200, 302, 403)
 
 
 @pytest.mark.parametrize("method,path", ALL)

@@ -2,6 +2,7 @@
 confirm commits, gone with their original."""
 
 import io
+import struct
 from types import SimpleNamespace
 
 import pytest
@@ -362,6 +363,36 @@ def test_names_derive_from_the_original_in_its_folder_and_the_specs_settings():
     assert rendition_name("sites/3/products/ab12.jpg", RenditionSpec("thumb", 240)) != (
         rendition_name("sites/3/products/ab12.jpg", thumb)
     )
+
+
+def jpeg_with_raw_exif(size, entries):
+    """A JPEG whose EXIF is the IFD ``entries`` (``(tag, type, count,
+    4-byte value or offset)``, little-endian), followed by 8 bytes of data
+    at offset 26 (a rational's, for an entry that points there)."""
+    ifd = struct.pack("<H", len(entries))
+    ifd += b"".join(struct.pack("<HHI", *entry[:3]) + entry[3] for entry in entries)
+    tiff = b"II*\x00" + struct.pack("<I", 8) + ifd + struct.pack("<I", 0)
+    tiff += struct.pack("<II", 1, 2)
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 10, 10)).save(buffer, "JPEG", exif=b"Exif\x00\x00" + tiff)
+    return buffer.getvalue()
+
+
+def test_an_exif_that_reads_but_would_not_be_written_back_still_renders():
+    """Pillow writes a photo's EXIF back without its orientation once it
+    turned it, and fails on a tag of the wrong type (the camera's make as a
+    number): the set stayed pending, retried as a failing store is. The
+    renditions keep no EXIF, so none is written back."""
+    SHORT, RATIONAL = 3, 5
+    orientation = (0x0112, SHORT, 1, struct.pack("<HH", 6, 0))
+    make_as_a_number = (0x010F, RATIONAL, 1, struct.pack("<I", 8 + 2 + 2 * 12 + 4))
+    data = jpeg_with_raw_exif((60, 40), [orientation, make_as_a_number])
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.getexif()[0x0112] == 6
+
+    made = renditions.render(data, DEFAULT_RENDITIONS, max_pixels=10**6)
+
+    assert made["display"][1:] == (40, 60), "turned a quarter, as its orientation says"
 
 
 def test_an_image_beyond_the_pixel_limit_is_not_decoded():

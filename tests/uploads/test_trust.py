@@ -4,6 +4,7 @@ form, a JPEG's metadata (issue 13, "Checks that trust too much")."""
 import io
 import os
 import struct
+import zlib
 from datetime import timedelta
 
 import pytest
@@ -15,12 +16,12 @@ from django.utils import timezone
 from PIL import Image
 
 from inventory.models import Product
-from tests.support.images import jpeg
+from tests.support.images import jpeg, png, png_chunk
 from tests.support.tickets import confirm, issue
 from uploads.backends.local import LocalUploadBackend
 from uploads.backends.s3 import S3UploadBackend
 from uploads.inspect import ImageInfo, inspect_image, jpeg_header
-from uploads.models import UploadTicket
+from uploads.models import PendingDeletion, UploadTicket
 from uploads.services import purge_expired
 
 # --- Confirm re-derives the incoming key ------------------------------------
@@ -215,9 +216,9 @@ def reads(monkeypatch):
     return counts
 
 
-def upload_and_confirm(store, api, product, body):
-    ticket = issue(api, product, body)
-    assert store.post(ticket["upload"], body) == 204
+def upload_and_confirm(store, api, product, body, content_type="image/jpeg"):
+    ticket = issue(api, product, body, content_type=content_type)
+    assert store.post(ticket["upload"], body, file_type=content_type) == 204
     return confirm(api, ticket)
 
 
@@ -251,6 +252,61 @@ def test_inspecting_a_jpeg_reads_at_most_240_kib_however_much_metadata_it_has(
     assert response.status_code == 422
     assert response.json()["code"] == "invalid_image"
     assert sum(reads) == WORST_CASE_BYTES
+    assert len(reads) == 25
+
+
+def png_with_chunks(chunks, size=(320, 200)):
+    """A PNG with ``chunks`` (``[(kind, data)]``) between its IHDR and its
+    image data, as editors put their metadata there."""
+    image = png(size)
+    end_of_header = 8 + 25  # signature, IHDR
+    return image[:end_of_header] + b"".join(png_chunk(*c) for c in chunks) + image[end_of_header:]
+
+
+def xmp(length):
+    """An uncompressed iTXt chunk of XMP: an editor's document history may
+    make it hundreds of KB."""
+    return b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0" + b"<x/>" * (length // 4)
+
+
+def test_a_png_with_300_kb_of_xmp_and_exif_before_its_image_data_is_accepted(
+    store, api, product, reads
+):
+    body = png_with_chunks([xmp(250_000), (b"eXIf", os.urandom(50_000)), (b"tEXt", b"a\0b")])
+    with Image.open(io.BytesIO(body)) as whole:
+        whole.load()  # a valid PNG, Pillow reads it whole
+
+    response = upload_and_confirm(store, api, product, body, "image/png")
+
+    assert response.status_code == 200, response.json()
+    assert (response.json()["width"], response.json()["height"]) == (320, 200)
+    assert sum(reads) <= WORST_CASE_BYTES
+    assert sum(reads) < len(body) / 2, "the metadata was skipped, not read"
+
+
+def test_a_png_decompression_bomb_past_the_first_bytes_is_still_read_and_refused(
+    store, api, product, reads
+):
+    bomb = (b"zTXt", b"Comment\0\0" + zlib.compress(b"\0" * 60_000_000, 9))
+    body = png_with_chunks([xmp(60_000), bomb])
+
+    response = upload_and_confirm(store, api, product, body, "image/png")
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_image"
+    assert sum(reads) <= WORST_CASE_BYTES
+
+
+def test_inspecting_a_png_reads_at_most_240_kib_however_many_chunks_it_has(
+    store, api, product, reads
+):
+    body = png_with_chunks([xmp(65_000)] * 40)
+
+    response = upload_and_confirm(store, api, product, body, "image/png")
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_image"
+    assert sum(reads) <= WORST_CASE_BYTES
     assert len(reads) == 25
 
 
@@ -291,6 +347,43 @@ def test_purge_leaves_alone_the_object_a_tampered_expired_ticket_names(store, ap
 
     assert store.keys() == [other_key]
     assert not UploadTicket.objects.filter(pk=ticket["id"]).exists()
+
+
+def test_purge_leaves_alone_another_sites_object_named_as_a_tampered_tickets_copy(
+    store, api, product, sites
+):
+    other_key = f"media/sites/{sites[1].pk}/products/{'e' * 32}.jpg"
+    store.put(other_key, jpeg())
+    ticket = issue(api, product, jpeg())
+    UploadTicket.objects.filter(pk=ticket["id"]).update(
+        final_key=other_key, expires_at=timezone.now() - timedelta(days=1)
+    )
+
+    purge_expired()
+
+    assert store.keys() == [other_key]
+    assert not PendingDeletion.objects.filter(key=other_key).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_confirm_taking_over_a_tampered_lapsed_claim_leaves_another_sites_object_alone(
+    store, api, product, sites
+):
+    other_key = f"media/sites/{sites[1].pk}/products/{'f' * 32}.jpg"
+    store.put(other_key, jpeg())
+    body = jpeg()
+    ticket = issue(api, product, body)
+    assert store.post(ticket["upload"], body) == 204
+    # A lapsed claim whose copy the row says is another site's object.
+    UploadTicket.objects.filter(pk=ticket["id"]).update(
+        final_key=other_key, claimed_until=timezone.now() - timedelta(seconds=1)
+    )
+
+    response = confirm(api, ticket)
+
+    assert response.status_code == 200, response.json()
+    assert not PendingDeletion.objects.filter(key=other_key).exists()
+    assert store.read(other_key)
 
 
 def test_junk_and_fill_bytes_between_jpeg_segments_are_skipped_as_pillow_skips_them():
