@@ -15,6 +15,11 @@ again from the database. A random version, not a counter: a version lost
 from the cache and made again never matches an old entry. Changes that
 send no signal (``bulk_create`` on the through tables, raw SQL) are seen
 when the entry expires, after ``PERMISSION_CACHE_SECONDS`` at most.
+
+A cache that does not answer (``project.cache``) reads as a miss: the
+permissions are read from the database. A new version it does not take
+fails the change (``PermissionCacheUnavailable``): once it answers again,
+it could still hold the old version and the entries cached under it.
 """
 
 import uuid
@@ -48,8 +53,19 @@ def cached_permissions(user, load):
     return permissions
 
 
+class PermissionCacheUnavailable(RuntimeError):
+    """The cache could not be given a new version: a change of permissions
+    is refused rather than left for users to keep what it takes away."""
+
+
 def new_version():
-    cache.set(VERSION_KEY, uuid.uuid4().hex, None)
+    # set_many() says which keys it could not write (project.cache: a
+    # Redis that does not answer); set() says nothing.
+    if cache.set_many({VERSION_KEY: uuid.uuid4().hex}, None):
+        raise PermissionCacheUnavailable(
+            "The cache did not take the permissions' new version; "
+            "permissions cannot change until it answers."
+        )
 
 
 def permissions_changed(**kwargs):

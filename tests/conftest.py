@@ -15,6 +15,7 @@ from django.core.signals import setting_changed
 from django.http import HttpRequest
 from django.test import Client, override_settings
 
+from project.cache import forget_failures
 from project.seaweedfs import SeaweedFS
 from tests.support.iam import IamGate
 from tests.support.modes import reload_urls_on_mode_change, use_storages
@@ -242,6 +243,14 @@ def task_worker(settings):
         call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", stdout=StringIO())
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def redis_answers():
+    """Each test starts with no Redis taken for down (project.cache)."""
+    forget_failures()
+    yield
+    forget_failures()
 
 
 @pytest.fixture(autouse=True)

@@ -8,9 +8,16 @@ history at once both pass. ``RedisRateThrottleMixin`` runs the same rule in
 one Lua script (``SLIDING_LOG``) that reads, trims and appends atomically;
 on any other cache (each process's own memory in development and tests) it
 is DRF's throttle, unchanged.
+
+A Redis that does not answer lets requests through, logged, rather than
+failing them: a throttle's history is a cache's, and the open-ticket limit
+(``uploads.services``) still bounds what a user holds. A cache that says
+it does not answer (``answers()``, as ``project.cache.RedisCache`` does
+for a few seconds after a failed call) is not asked at all.
 """
 
 import functools
+import logging
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache import cache as default_cache
@@ -20,6 +27,8 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import UserRateThrottle
 
 from uploads.conf import upload_settings
+
+logger = logging.getLogger(__name__)
 
 # DRF's rule (SimpleRateThrottle.allow_request) on a Redis list, newest
 # first. KEYS[1]: the list; ARGV: now, the window in seconds, the requests
@@ -54,6 +63,14 @@ def sliding_log_script():
     return Script(None, SLIDING_LOG.encode())
 
 
+@functools.cache
+def unavailable_errors():
+    """What a Redis that is down, restarting or stalled raises."""
+    from redis.exceptions import ConnectionError, TimeoutError
+
+    return (ConnectionError, TimeoutError)
+
+
 def sliding_log(cache, key, now, duration, num_requests):
     """Run ``SLIDING_LOG`` on ``cache``'s server: ``None`` when the request
     is allowed (and recorded), else the history that refuses it, newest
@@ -64,6 +81,15 @@ def sliding_log(cache, key, now, duration, num_requests):
     keys = [cache.make_and_validate_key(key)]
     history = sliding_log_script()(keys=keys, args=[now, duration, num_requests], client=client)
     return None if history is None else [float(time) for time in history]
+
+
+def unavailable(cache, error):
+    """Tell ``cache`` that its Redis failed a call, if it keeps count
+    (``failed()``); else log it."""
+    if hasattr(cache, "failed"):
+        cache.failed(error)
+    else:
+        logger.warning("Redis did not answer (%s): the request is let through.", error)
 
 
 class RedisRateThrottleMixin:
@@ -96,8 +122,16 @@ class RedisRateThrottleMixin:
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
+        if not getattr(cache, "answers", lambda: True)():
+            return True
         self.now = self.timer()
-        history = sliding_log(cache, f"{self.key}:log", self.now, self.duration, self.num_requests)
+        try:
+            history = sliding_log(
+                cache, f"{self.key}:log", self.now, self.duration, self.num_requests
+            )
+        except unavailable_errors() as error:
+            unavailable(cache, error)
+            return True
         if history is None:
             return True
         self.history = history

@@ -1,0 +1,146 @@
+"""A Redis that is down or stalled (``project.cache``): the API, the pages
+and logins go on from the database, each process waits on it at most one
+bounded call at a time, and permissions cannot change until it answers."""
+
+import os
+import signal
+import time
+from contextlib import contextmanager
+
+import pytest
+import redis
+from django.test import Client
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+import project.cache
+from inventory.models import Product
+from inventory.permission_cache import PermissionCacheUnavailable
+from inventory.permissions import permissions_named
+from project.seaweedfs import free_weed_ports
+from tests.support.images import jpeg
+from tests.support.tickets import ticket_request
+
+
+def use_redis(settings, url):
+    """The production settings' cache, sessions and permissions on ``url``."""
+    settings.CACHES = {"default": {"BACKEND": "project.cache.RedisCache", "LOCATION": url}}
+    settings.PERMISSION_CACHE_SECONDS = 300
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "upload_tickets": "100/minute",
+            "login": "100/minute",
+        },
+    }
+
+
+@pytest.fixture
+def failures(monkeypatch):
+    """The calls that found Redis unavailable, as the cache counts them."""
+    seen = []
+    failed = project.cache.RedisCache.failed
+
+    def counted(cache, error):
+        seen.append(error)
+        failed(cache, error)
+
+    monkeypatch.setattr(project.cache.RedisCache, "failed", counted)
+    return seen
+
+
+@pytest.fixture
+def shop(sites, make_user):
+    staff = make_user("awa", sites[0])
+    product = Product.objects.create(site_configuration=sites[0], name="Riz", cug="R-1")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff).key}")
+    return staff, product, api
+
+
+@contextmanager
+def stalled(url):
+    """redis-server stopped (SIGSTOP): it takes connections and answers
+    nothing, as a Redis swapping or hung does; it goes on afterwards."""
+    pid = redis.Redis.from_url(url).info("server")["process_id"]
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+def ask_ticket(api, product):
+    return api.post("/api/uploads/tickets/", ticket_request(product, jpeg()), format="json")
+
+
+def test_with_redis_down_the_api_pages_and_logins_go_on(settings, shop, failures):
+    """Nothing listens where Redis was: a ticket, a site read, a token
+    login and a signed-in page are answered as with Redis, not a 500."""
+    (port,) = free_weed_ports(1)
+    use_redis(settings, f"redis://127.0.0.1:{port}/0")
+    staff, product, api = shop
+    browser = Client()
+    browser.force_login(staff)
+
+    assert ask_ticket(api, product).status_code == 201
+    assert api.get("/api/site/").status_code == 200
+    login = APIClient().post(
+        "/api/auth/token/", {"username": "awa", "password": "pw"}, format="json"
+    )
+    assert login.status_code == 200 and login.json()["token"]
+    assert browser.get("/").status_code == 200
+    assert failures
+
+
+def test_a_stalled_redis_holds_each_process_one_bounded_call(redis_url, settings, shop, failures):
+    """A stalled Redis answers nothing: the first call waits out its
+    timeout (0.5 s), and the calls after it skip Redis for a while, rather
+    than each waiting 5 s (redis-py's default), as every cache call of
+    every request did."""
+    use_redis(settings, redis_url)
+    staff, product, api = shop
+    with stalled(redis_url):
+        started = time.monotonic()
+        first = ask_ticket(api, product)
+        first_took = time.monotonic() - started
+        others = [ask_ticket(api, product).status_code for _ in range(5)]
+        all_took = time.monotonic() - started
+
+    assert (first.status_code, others) == (201, [201] * 5)
+    assert first_took >= project.cache.TIMEOUTS["socket_timeout"]
+    assert all_took < 3
+    assert len(failures) == 1
+
+
+def test_the_cache_is_used_again_once_redis_answers(redis_url, settings, shop, monkeypatch):
+    monkeypatch.setattr(project.cache, "UNAVAILABLE_SECONDS", 0.5)
+    use_redis(settings, redis_url)
+    staff, product, api = shop
+    with stalled(redis_url):
+        assert ask_ticket(api, product).status_code == 201
+    server = redis.Redis.from_url(redis_url)
+    assert server.keys("*permissions:user:*") == []
+
+    time.sleep(0.6)
+    assert ask_ticket(api, product).status_code == 201
+    assert server.keys("*permissions:user:*")
+    assert server.keys("*throttle_upload_tickets*")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_permissions_cannot_change_while_redis_is_down(settings, sites, make_user):
+    """Redis could come back holding the old version and what was cached
+    under it: a removed permission would still be honoured for minutes. So
+    the change is refused, and made once Redis answers."""
+    staff = make_user("awa", sites[0])
+    change = permissions_named(["inventory.change_product"])
+    (port,) = free_weed_ports(1)
+    use_redis(settings, f"redis://127.0.0.1:{port}/0")
+
+    with pytest.raises(PermissionCacheUnavailable):
+        staff.user_permissions.remove(*change)
+
+    assert staff.user_permissions.filter(pk__in=change).exists()
