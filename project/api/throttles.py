@@ -1,4 +1,14 @@
+"""
+The project's throttle plumbing: rates read at call time, and the upload
+app's atomic count on Redis (``RedisRateThrottleMixin``), which the login
+throttle uses too rather than a copy.
+"""
+
 from rest_framework.settings import api_settings
+
+from uploads.api.throttles import RedisRateThrottleMixin
+
+__all__ = ["RateFromSettings", "RedisRateThrottleMixin"]
 
 
 class RateFromSettings:

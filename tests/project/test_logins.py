@@ -4,6 +4,8 @@ to come from, across app instances, with a message that says when to retry;
 and lets the user in again after the cool-off."""
 
 import io
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import pytest
@@ -209,3 +211,29 @@ def test_lockout_counts_across_app_instances(tmp_path):
     assert instance("guess-2").startswith("429")
     locked = instance("pw")
     assert locked.startswith("429") and "login_locked" in locked
+
+
+def test_a_burst_of_guesses_passes_the_token_throttle_no_more_than_its_rate(
+    redis_url, settings, rf
+):
+    """Guesses sent at once on a shared Redis: DRF's throttle reads the
+    history, then writes it, so every guess that read it before the others
+    wrote went through. The login throttle counts in one atomic step, as
+    the ticket throttle does (``uploads.api.throttles``)."""
+    from inventory.throttles import LoginThrottle
+
+    settings.CACHES = {"default": {"BACKEND": "project.cache.RedisCache", "LOCATION": redis_url}}
+    login_rate(settings, "3/min")
+    guesses = 24
+    barrier = threading.Barrier(guesses)
+
+    def guess(n):
+        request = rf.post("/api/auth/token/")
+        request.data = {"username": "staff", "password": f"guess-{n}"}
+        barrier.wait(timeout=10)
+        return LoginThrottle().allow_request(request, None)
+
+    with ThreadPoolExecutor(guesses) as pool:
+        allowed = list(pool.map(guess, range(guesses)))
+
+    assert allowed.count(True) == 3
