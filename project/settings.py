@@ -71,7 +71,8 @@ INSTALLED_APPS = [
     "inventory",
     "uploads",
     "legacy_media",
-    "django.contrib.admin",
+    # Django's admin, with the project's site (project.admin).
+    "project.admin.ProjectAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
