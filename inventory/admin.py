@@ -17,7 +17,8 @@ from inventory.permissions import (
     can_manage_site,
     in_own_site_rows,
 )
-from inventory.sites import site_url
+from inventory.sites import site_id_for_request, site_url
+from uploads.errors import UploadError
 
 
 def page_link(page_url):
@@ -69,6 +70,18 @@ class SiteScopedAdmin(admin.ModelAdmin):
         if request.user.is_superuser:
             return form
         return site_bound_form(form, self.site_field, request.user.site_configuration_id)
+
+    def get_changeform_initial_data(self, request):
+        """A superuser's new row is of the site they act for (chosen on the
+        pages), unless the URL names another: the site whose folder the
+        add form's photo is uploaded to (``site_id_for_request``)."""
+        initial = super().get_changeform_initial_data(request)
+        if request.user.is_superuser and self.site_field not in initial:
+            try:
+                initial[self.site_field] = site_id_for_request(request)
+            except UploadError:
+                pass  # a bad ?site=: no site offered
+        return initial
 
     def get_list_filter(self, request):
         list_filter = super().get_list_filter(request)

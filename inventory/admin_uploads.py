@@ -22,9 +22,10 @@ If the save does not happen (another field is invalid, or the save fails),
 the copy is deleted and the ticket stays usable, for the next save.
 
 On an add form the object does not exist yet: the widget asks for a ticket
-for a new object (``new``), whose key is in the folder of the site the user
-acts for, and the save that creates the object binds the ticket to it,
-refused if the object is of another site.
+for a new object (``new``), whose key is in the folder of the site the
+request acts for (a superuser's choice of the session, which the add form
+offers as the object's site), and the save that creates the object binds
+the ticket to it, refused if the object is of another site.
 """
 
 import uuid
@@ -44,6 +45,7 @@ from uploads.errors import (
     UploadError,
     UploadMissing,
 )
+from uploads.sites import get_request_site_id
 from uploads.targets import get_target
 
 #: Errors after which the same ticket may be saved again; after any other
@@ -177,7 +179,7 @@ class DirectUploadAdminMixin:
         form = super().get_form(request, obj, change, **kwargs)
         outcomes = getattr(request, "direct_uploads", {})
         new_allowed = {
-            name: may_upload_for_new_object(request.user, kind)
+            name: may_upload_for_new_object(request, kind)
             for name, kind in self.direct_upload_fields.items()
         }
 
@@ -248,11 +250,13 @@ class DirectUploadAdminMixin:
                 services.remove_file(obj, kind=kind)
 
 
-def may_upload_for_new_object(user, kind):
-    """Whether ``user`` may send the file of a ``kind`` object not created
-    yet: the kind allows it, and the user has a site to send it to (a
-    superuser attached to no site adds the object, then its file)."""
+def may_upload_for_new_object(request, kind):
+    """Whether the user of ``request`` may send the file of a ``kind``
+    object not created yet: the kind allows it, and the request acts for a
+    site to send it to, as the ticket API will ask (a superuser who has
+    chosen no site and is attached to none adds the object, then its file)."""
     try:
-        return services.new_object_site_id(user, get_target(kind)) is not None
+        site_id = get_request_site_id(request)
+        return services.new_object_site_id(request.user, get_target(kind), site_id) is not None
     except UploadError:
         return False

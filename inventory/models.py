@@ -23,9 +23,17 @@ class Configuration(models.Model):
 
     Every product, user and uploaded file belongs to one site; the row's
     primary key is the ``<site_id>`` in ``media/sites/<site_id>/``.
+
+    ``site_name`` is a label for people, not a key, and two shops may bear
+    the same one: URLs, the session, media folders and the API name sites
+    by id. Unique names would make every rename tell a site admin whether
+    another shop bears the name (nothing else of another site shows to
+    them), and refuse a shop a name for a reason it may not be told.
+    Superusers, who see every site, tell same-named ones apart by city
+    (the site chooser and switcher show both).
     """
 
-    site_name = models.CharField(_("site name"), max_length=100, unique=True)
+    site_name = models.CharField(_("site name"), max_length=100)
     logo = models.ImageField(_("logo"), upload_to=logo_upload_to, max_length=255, blank=True)
     address = models.CharField(_("address"), max_length=255, blank=True)
     city = models.CharField(_("city"), max_length=100, blank=True)
@@ -45,7 +53,8 @@ class Configuration(models.Model):
     class Meta:
         verbose_name = _("site configuration")
         verbose_name_plural = _("site configurations")
-        ordering = ["site_name"]
+        # The same order every time, names shared or not.
+        ordering = ["site_name", "city", "pk"]
 
     def __str__(self):
         return self.site_name

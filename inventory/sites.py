@@ -14,6 +14,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from inventory.models import Configuration
+from uploads.errors import InvalidRequest, NotFound
 
 #: The query parameter by which a superuser names the site to act on.
 SITE_PARAM = "site"
@@ -83,13 +84,30 @@ def site_id_for_user(user):
     attached to no site (superusers may have none).
 
     The uploads app's ``SITE_RESOLVER``: it sees a user, not a request, so
-    it knows nothing of a superuser's chosen site. Tickets do not need it:
-    they take their site from the product or logo they attach to, which a
-    superuser names by id, as the pages' picker does.
+    it knows nothing of a superuser's chosen site. A ticket for an existing
+    product or logo takes its site from that object, which a superuser
+    names by id, as the pages' picker does; one for a new product asks
+    ``site_id_for_request``.
     """
     if not getattr(user, "is_authenticated", False):
         return None
     return user.site_configuration_id
+
+
+def site_id_for_request(request):
+    """The uploads app's ``REQUEST_SITE_RESOLVER``: the id of the site
+    ``request`` acts on (``acting_site``, without remembering it), where
+    the photo of a product being added waits. A superuser's choice of the
+    session, or ``?site=``; anyone else's own site, whatever they name.
+
+    A bad ``?site=`` is the upload API's error, as the products API's."""
+    try:
+        site = acting_site(request)
+    except ValidationError as error:
+        raise InvalidRequest(errors={SITE_PARAM: error.messages}) from None
+    except Http404 as error:
+        raise NotFound(str(error)) from None
+    return site.pk if site is not None else None
 
 
 def site_names(site_ids):

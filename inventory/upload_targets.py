@@ -7,8 +7,7 @@ from inventory.models import Configuration, Product
 from inventory.permissions import ADD, CHANGE, can_act_on_products, can_manage_site, in_own_site
 from inventory.querysets import ConfigurationQuerySet, ProductQuerySet
 from uploads.conf import MIB
-from uploads.errors import PermissionDenied
-from uploads.sites import get_user_site_id
+from uploads.errors import NotFound, PermissionDenied
 from uploads.statements import object_by_pk
 from uploads.targets import UploadTarget
 
@@ -43,12 +42,17 @@ class ProductImageTarget(SiteScopedTarget):
     def has_permission(self, user, product):
         return can_act_on_products(user, CHANGE, product)
 
-    def get_new_object_site_id(self, user):
-        # A new product goes to the site the user acts for (a superuser's
-        # choice of the session): its photo waits in that site's folder.
+    def get_new_object_site_id(self, user, site_id):
+        """A new product goes to the site the request acts for (a
+        superuser's choice of the session, ``inventory.sites``): its photo
+        waits in that site's folder. Anyone else's request acts for their
+        own site, and a site they may not act on is not found, whoever
+        named it."""
         if not can_act_on_products(user, ADD):
             raise PermissionDenied()
-        return get_user_site_id(user)
+        if site_id is not None and not in_own_site(user, site_id):
+            raise NotFound()
+        return site_id
 
 
 class SiteLogoTarget(SiteScopedTarget):

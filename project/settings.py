@@ -71,7 +71,8 @@ INSTALLED_APPS = [
     "inventory",
     "uploads",
     "legacy_media",
-    "django.contrib.admin",
+    # Django's admin, with the project's site (project.admin).
+    "project.admin.ProjectAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -325,6 +326,8 @@ if not (AWS_STORAGE_BUCKET_NAME and STATIC_IN_BUCKET):
 # The upload app's settings; defaults and meaning in uploads/conf.py.
 UPLOADS = {
     "SITE_RESOLVER": "inventory.sites.site_id_for_user",
+    # The site of a new object's photo: a superuser's choice of the session.
+    "REQUEST_SITE_RESOLVER": "inventory.sites.site_id_for_request",
     # The names the upload tickets' admin shows for their sites.
     "SITE_NAMES": "inventory.sites.site_names",
     # Ticket requests per user.

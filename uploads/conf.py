@@ -59,6 +59,12 @@ DEFAULTS = {
     # f(user) -> site id or None: the site whose folder a user's files go
     # to; a dotted path or the function itself (uploads.sites).
     "SITE_RESOLVER": None,
+    # f(request) -> site id or None: the site a request acts for, where a
+    # project lets some users act for several sites (a superuser's choice
+    # of the session). It decides the folder of a new object's file (the
+    # ticket API's ``new``); the target still decides whether the user may
+    # act there. Without one, SITE_RESOLVER of the request's user.
+    "REQUEST_SITE_RESOLVER": None,
     # f(site_ids) -> {site id: name}: how the admin names the sites of
     # tickets; a dotted path or the function itself. Without one, the admin
     # shows the ids (uploads.sites).
@@ -96,7 +102,7 @@ DEFAULTS = {
 }
 
 # Settings given as dotted paths, and used as the objects they name.
-IMPORT_STRINGS = {"SITE_RESOLVER", "SITE_NAMES"}
+IMPORT_STRINGS = {"SITE_RESOLVER", "REQUEST_SITE_RESOLVER", "SITE_NAMES"}
 
 
 class UploadSettings:

@@ -88,7 +88,16 @@ class IssuedTicket:
 
 
 def issue_ticket(
-    user, *, kind, content_type, size, object_id=None, filename="", sha256="", new=False
+    user,
+    *,
+    kind,
+    content_type,
+    size,
+    object_id=None,
+    filename="",
+    sha256="",
+    new=False,
+    site_id=None,
 ):
     """A ticket to upload one image of ``size`` bytes to ``kind`` ``object_id``.
 
@@ -96,10 +105,15 @@ def issue_ticket(
     form): the ticket names no object, its key is in the folder of the site
     the user acts for, and only the save that creates the object confirms it
     (``prepare_confirm`` with ``object_id=None``, then ``attach_prepared``),
-    binding it to that object, of that site, once."""
+    binding it to that object, of that site, once. The site the user acts
+    for is ``site_id``, the request's (``uploads.sites.get_request_site_id``:
+    a superuser's choice), else the user's own; the target refuses one the
+    user may not create objects of."""
+    if site_id is None:
+        site_id = get_user_site_id(user)
     with events.recorded(
         "ticket",
-        site=get_user_site_id(user),
+        site=site_id,
         kind=kind,
         object_id=object_id,
         size=size,
@@ -114,6 +128,7 @@ def issue_ticket(
             filename=filename,
             sha256=sha256,
             new=new,
+            site_id=site_id,
         )
         ticket = issued.ticket
         event.update(site=ticket.site_id, object_id=ticket.object_id, ticket=str(ticket.id))
@@ -121,7 +136,9 @@ def issue_ticket(
         return issued
 
 
-def create_ticket(user, *, kind, content_type, size, object_id, filename, sha256, new=False):
+def create_ticket(
+    user, *, kind, content_type, size, object_id, filename, sha256, new=False, site_id=None
+):
     try:
         target = get_target(kind)
     except LookupError:
@@ -130,7 +147,7 @@ def create_ticket(user, *, kind, content_type, size, object_id, filename, sha256
     if new:
         if object_id is not None:
             raise InvalidRequest(errors={"object_id": [_("A new object has no id yet.")]})
-        site_id = new_object_site_id(user, target)
+        site_id = new_object_site_id(user, target, site_id)
     else:
         obj = target.get_object(user, object_id)
         object_id = obj.pk
@@ -157,11 +174,12 @@ def create_ticket(user, *, kind, content_type, size, object_id, filename, sha256
     return IssuedTicket(ticket, get_backend().presign_post(policy_for(ticket)))
 
 
-def new_object_site_id(user, target):
-    """The site of an object ``user`` creates with its file: the one the
-    user acts for. None would be the shared folder, which no object of a
+def new_object_site_id(user, target, site_id):
+    """The site of an object ``user`` creates with its file for the site
+    ``site_id``, which the target refuses if the user may not create
+    objects there. None would be the shared folder, which no object of a
     site may use: the user picks a site first."""
-    site_id = target.get_new_object_site_id(user)
+    site_id = target.get_new_object_site_id(user, site_id)
     if site_id is None:
         raise NotFound(_("Pick a site first."))
     return site_id
@@ -558,12 +576,13 @@ def claimed_copy_key(ticket):
 
 def check_binding(user, ticket, target, bound_to):
     """That ``user`` may still attach the ticket to what it was issued for:
-    an object of its site that the user may change, or a new object of the
-    site the user acts for."""
+    an object of its site that the user may change, or a new object of its
+    site, which the user may still create objects of (whichever site the
+    user acts for now: the object's site is checked against the ticket's)."""
     if ticket.object_id is None:
         if bound_to is None:
             raise NotFound(_("This upload is attached by saving the new object's form."))
-        if new_object_site_id(user, target) != ticket.site_id:
+        if new_object_site_id(user, target, ticket.site_id) != ticket.site_id:
             raise NotFound()
         return
     bound_object(user, ticket, target)

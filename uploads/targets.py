@@ -91,11 +91,15 @@ class UploadTarget:
         requires one."""
         return None
 
-    def get_new_object_site_id(self, user):
+    def get_new_object_site_id(self, user, site_id):
         """The site whose folder holds the file of an object ``user`` is
-        creating (a photo picked on an add form, attached by the save that
-        creates the object), or ``NotFound`` or ``PermissionDenied``. Kinds
-        whose objects are never created with their file refuse."""
+        creating for the site ``site_id`` (a photo picked on an add form,
+        attached by the save that creates the object), or ``NotFound`` or
+        ``PermissionDenied``. ``site_id`` is the site the request acts for
+        (``uploads.sites.get_request_site_id``), or the ticket's when its
+        upload is attached: a site the user may not create objects of must
+        be refused here, whoever named it. Kinds whose objects are never
+        created with their file refuse."""
         raise NotFound(_("Name the object to attach the image to."))
 
     def get_object(self, user, object_id, *, lock=False):

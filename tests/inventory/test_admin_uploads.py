@@ -378,3 +378,31 @@ def test_save_as_new_refuses_the_originals_ticket_and_attaches_a_new_objects_one
     assert UploadTicket.objects.get(pk=new_one).object_id == copy.pk
     product.refresh_from_db()
     assert not product.image
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("own_site", [True, False])
+def test_a_superuser_adds_a_product_with_its_photo_to_the_chosen_site(
+    client, shop, store, sites, django_user_model, own_site
+):
+    """A superuser's new-object ticket is of the site chosen in the session
+    (the pages' chooser, or ``?site=``), their own or none whatever; the add
+    form offers that site, and saving it attaches the photo."""
+    one, two = sites
+    root = django_user_model.objects.create_superuser(
+        "root", password="pw", site_configuration=one if own_site else None
+    )
+    client.force_login(root)
+    assert client.get(f"/?site={two.pk}").status_code == 200  # chosen for the session
+
+    add_form = client.get("/admin/inventory/product/add/")
+    assert add_form.context["adminform"].form.initial["site_configuration"] == two.pk
+    ticket = uploaded(client, store, png())
+    assert UploadTicket.objects.get().site_id == two.pk
+    data = {"name": "Huile", "cug": "H-1", "price": "2", "quantity": "1", "image": ticket}
+    response = client.post("/admin/inventory/product/add/", {**data, "site_configuration": two.pk})
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    product = Product.objects.get(cug="H-1")
+    assert product.site_configuration == two
+    assert product.image.name.startswith(f"sites/{two.pk}/products/")

@@ -143,3 +143,49 @@ def test_giving_up_a_claim_another_confirm_attached_deletes_this_copy(prepared, 
     services.abandon_prepared(prepared)
 
     assert prepared.ticket.final_key not in LocalStore(local_media).keys()
+
+
+@pytest.mark.parametrize("role", ["staff", "site admin"])
+def test_nobody_but_a_superuser_gets_one_for_another_site(client, sites, make_user, role):
+    """Naming another site, in the session or the URL, is nothing to a user
+    of one site: their ticket is of their own site. Handed another site by
+    a caller, the service refuses it, as not found."""
+    from inventory.sites import SESSION_KEY
+
+    one, two = sites
+    user = make_user("someone", one, is_site_admin=role == "site admin")
+    client.force_login(user)
+    session = client.session
+    session[SESSION_KEY] = two.pk
+    session.save()
+
+    for path in ("/api/uploads/tickets/", f"/api/uploads/tickets/?site={two.pk}"):
+        answer = client.post(
+            path,
+            {"kind": "product", "content_type": "image/png", "size": 100, "new": True},
+            content_type="application/json",
+        )
+        assert answer.status_code == 201, answer.json()
+        key = answer.json()["upload"]["fields"]["key"]
+        assert key.startswith(f"media/sites/{one.pk}/products/incoming/"), path
+    assert set(UploadTicket.objects.values_list("site_id", flat=True)) == {one.pk}
+
+    with pytest.raises(NotFound):
+        services.issue_ticket(
+            user, kind="product", content_type="image/png", size=100, new=True, site_id=two.pk
+        )
+
+
+def test_a_superuser_names_the_site_in_the_url(client, sites, django_user_model):
+    root = django_user_model.objects.create_superuser("root", password="pw")
+    client.force_login(root)
+    body = {"kind": "product", "content_type": "image/png", "size": 100, "new": True}
+
+    def ask_at(query):
+        return client.post(f"/api/uploads/tickets/{query}", body, content_type="application/json")
+
+    assert ask_at("").json()["code"] == "not_found"  # no site chosen, none of their own
+    answer = ask_at(f"?site={sites[1].pk}")
+    assert answer.json()["upload"]["fields"]["key"].startswith(f"media/sites/{sites[1].pk}/")
+    assert (ask_at("?site=two").status_code, ask_at("?site=two").json()["code"]) == (400, "invalid")
+    assert ask_at("?site=99999").status_code == 404

@@ -1,5 +1,6 @@
 """The site of a user: ``UPLOADS["SITE_RESOLVER"]`` names a function once,
-in the settings; without one, a user's ``site_id``. And the names of sites,
+in the settings; without one, a user's ``site_id``. The site of a request:
+``UPLOADS["REQUEST_SITE_RESOLVER"]``, else its user's. And the names of sites,
 for people: ``UPLOADS["SITE_NAMES"]``, else their ids."""
 
 from types import SimpleNamespace
@@ -7,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from uploads.conf import upload_settings
-from uploads.sites import get_site_names, get_user_site_id
+from uploads.sites import get_request_site_id, get_site_names, get_user_site_id
 
 calls = []
 
@@ -38,6 +39,15 @@ def test_without_a_resolver_the_users_site_id(settings):
 
     assert get_user_site_id(SimpleNamespace(site_id=3)) == 3
     assert get_user_site_id(SimpleNamespace()) is None
+
+
+def test_a_request_acts_for_the_projects_answer_else_its_users_site(settings):
+    request = SimpleNamespace(user=SimpleNamespace(site_id=3), chosen=5)
+    settings.UPLOADS = {**settings.UPLOADS, "SITE_RESOLVER": None, "REQUEST_SITE_RESOLVER": None}
+    assert get_request_site_id(request) == 3
+
+    settings.UPLOADS = {**settings.UPLOADS, "REQUEST_SITE_RESOLVER": lambda r: r.chosen}
+    assert get_request_site_id(request) == 5
 
 
 def test_a_wrong_path_names_the_setting(settings):

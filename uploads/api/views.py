@@ -22,6 +22,7 @@ from uploads.api.serializers import (
     TicketSerializer,
 )
 from uploads.api.throttles import TicketIssueThrottle
+from uploads.sites import get_request_site_id
 
 
 class UploadAPIView(APIView):
@@ -51,7 +52,11 @@ class TicketListView(UploadAPIView):
     def post(self, request):
         serializer = TicketRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        issued = services.issue_ticket(request.user, **serializer.validated_data)
+        request_data = serializer.validated_data
+        if request_data.get("new"):
+            # A new object's file goes to the site the request acts for.
+            request_data = {**request_data, "site_id": get_request_site_id(request)}
+        issued = services.issue_ticket(request.user, **request_data)
         data = TicketSerializer(
             issued.ticket, context={"request": request, "upload": issued.upload}
         ).data
