@@ -246,6 +246,21 @@ def test_the_errors_speak_french(api):
     assert response.json()["detail"] == "La requête est trop volumineuse."
 
 
+@pytest.mark.parametrize("method,path", WITH_BODY)
+def test_a_null_body_is_refused_in_the_users_language(api, method, path):
+    """JSON ``null`` is valid JSON but no object: DRF's serializers answer it
+    with a message they hard-code in English."""
+    response = call(api, method, path, b"null", HTTP_ACCEPT_LANGUAGE="fr")
+    assert_json_error(response, 400, "invalid")
+    assert response.json()["errors"] == {
+        "non_field_errors": ["Aucune donnée fournie : envoyez un objet JSON."]
+    }
+    response = call(api, method, path, b"null", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.json()["errors"] == {
+        "non_field_errors": ["No data provided: send a JSON object."]
+    }
+
+
 def locked(execute, sql, params, many, context):
     # What SQLite raises once a writer held the lock past the timeout; a
     # PostgreSQL server that is down raises OperationalError as well.
