@@ -2,10 +2,10 @@ import hashlib
 
 from rest_framework.throttling import SimpleRateThrottle
 
-from project.api.throttles import RateFromSettings
+from project.api.throttles import RateFromSettings, RetryAfterMixin
 
 
-class LoginThrottle(RateFromSettings, SimpleRateThrottle):
+class LoginThrottle(RateFromSettings, RetryAfterMixin, SimpleRateThrottle):
     """Password attempts per username and address, at the ``login`` rate of
     ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]``.
 

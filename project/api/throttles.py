@@ -1,4 +1,13 @@
+"""The project's throttles' base: the rate read from the settings at call
+time, and a ``Retry-After`` on every 429 (the upload app's
+``RetryAfterMixin``, which its ticket throttle has through
+``RedisRateThrottleMixin``)."""
+
 from rest_framework.settings import api_settings
+
+from uploads.api.throttles import RetryAfterMixin
+
+__all__ = ["RateFromSettings", "RetryAfterMixin"]
 
 
 class RateFromSettings:
