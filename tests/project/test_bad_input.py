@@ -239,6 +239,31 @@ def test_a_path_without_its_trailing_slash_gets_a_json_404_not_a_redirect(api, m
     assert_json_error(response, 404, "not_found")
 
 
+UNKNOWN_API_PATHS = ["/api", "/api/nothing-here/", "/api/products", "/api/uploads/tickets"]
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["", "DEBUG"])
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
+@pytest.mark.parametrize("path", UNKNOWN_API_PATHS)
+def test_an_unknown_api_path_gets_the_json_404_even_with_debug(api, settings, path, method, debug):
+    """``/api`` itself is an API path; and with DEBUG on, Django answers an
+    unknown URL with its HTML technical page, not handler404, which
+    developers' apps cannot parse either."""
+    settings.DEBUG = debug
+    api.cookies["sessionid"] = "a" * 32  # a POST without a CSRF token: still a 404
+    api.handler.enforce_csrf_checks = True
+    response = call(api, method, path, b"{}")
+    assert_json_error(response, 404, "not_found")
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["", "DEBUG"])
+def test_a_page_path_that_only_starts_like_the_api_gets_the_html_404(settings, debug):
+    settings.DEBUG = debug
+    response = Client(raise_request_exception=False).get("/apiary/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
 def test_the_errors_speak_french(api):
     response = call(api, "POST", "/api/products/", b"[" * 1000, HTTP_ACCEPT_LANGUAGE="fr")
     assert response.json()["detail"] == "Le corps de la requête n'est pas du JSON valide."
