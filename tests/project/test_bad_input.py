@@ -140,6 +140,17 @@ def assert_json_error(response, status, code=None):
         assert body["code"] == code, body
 
 
+def assert_documented(response, method, path):
+    """The error ``response`` is documented for the operation: its status,
+    with an example of its code."""
+    if path in OUTSIDE_SCHEMA:
+        return
+    responses = SCHEMA["paths"][path][method.lower()]["responses"]
+    assert str(response.status_code) in responses, (method, path, response.status_code)
+    examples = responses[str(response.status_code)]["content"]["application/json"]["examples"]
+    assert response.json()["code"] in [example["value"]["code"] for example in examples.values()]
+
+
 def assert_never_a_crash(response):
     """Whatever the operation makes of the request: no 500, and an error is
     JSON with a code and a detail."""
@@ -155,6 +166,7 @@ def test_a_bad_body_gets_a_json_error(api, method, path, case):
     body, content_type, status, code = BAD_BODIES[case]
     response = call(api, method, path, body() if callable(body) else body, content_type)
     assert_json_error(response, status, code)
+    assert_documented(response, method, path)
 
 
 @pytest.mark.parametrize("method,path", WITH_BODY)
@@ -182,6 +194,8 @@ def test_a_form_on_the_token_endpoint_gets_a_json_415_however_many_fields(api):
 def test_a_huge_query_string_never_crashes(api, method, path):
     response = call(api, method, f"{path}?{too_many_fields()}", b"{}")
     assert_never_a_crash(response)
+    if response.status_code >= 400:
+        assert_documented(response, method, path)
 
 
 def test_a_query_string_with_too_many_fields_gets_a_json_400(api):
@@ -223,6 +237,14 @@ def test_a_session_cookie_with_a_nul_is_no_session_on_the_pages(path):
 def test_a_host_not_allowed_gets_a_json_400(api, method, path):
     response = call(api, method, path, b"{}", HTTP_HOST="evil.example.com")
     assert_json_error(response, 400, "invalid")
+    assert_documented(response, method, path)
+
+
+@pytest.mark.parametrize("method,path", ALL)
+def test_an_accept_without_json_gets_a_documented_406(api, method, path):
+    response = call(api, method, path, b"{}", HTTP_ACCEPT="image/png")
+    assert_json_error(response, 406, "not_acceptable")
+    assert_documented(response, method, path)
 
 
 def test_an_unknown_api_path_with_a_bad_body_gets_a_json_404(api):
