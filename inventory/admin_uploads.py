@@ -110,7 +110,7 @@ def widget_messages():
     picker = picker_messages()
     shared = ["preparing", "uploading", "cancelled", "failed", "wrong_type"]
     return {
-        **{key: picker[key] for key in [*shared, "network_error", "upload_refused"]},
+        **{key: picker[key] for key in [*shared, "network_error", "upload_refused", "expired"]},
         "uploaded": _("Image uploaded: save to apply it."),
         "wait": _("Wait for the upload to finish, then save."),
     }

@@ -78,6 +78,9 @@ def picker_messages():
         "wrong_type": _("Choose a JPEG, PNG or WebP photo."),
         "network_error": _("The connection was lost. Check your network and try again."),
         "upload_refused": _("Storage refused the file. Try again with another photo."),
+        # The ticket expired again after the module renewed it twice (the
+        # store then says "Policy expired", in English): a slow link.
+        "expired": _("The upload took too long and expired. Check your connection and try again."),
         "failed": _("The upload failed. Try again."),
     }
 

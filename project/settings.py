@@ -253,7 +253,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # 503 database_unavailable on every operation, 413 on those with a body;
+    # 400, 406 and 503 on every operation, 413 and 415 on those with a body;
     # no union types that client generators cannot use.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

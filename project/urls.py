@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from project import views
@@ -13,6 +13,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("uploads.urls")),
     path("", include("inventory.urls")),
+    # Last: the API's 404, in JSON even with DEBUG on (project.views).
+    re_path(r"^api(?:/.*)?$", views.api_not_found),
 ]
 
 handler400 = views.bad_request

@@ -2,12 +2,14 @@
 
 from django.middleware import common
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 
 from project.api import pages
 
 
 def is_api(request):
-    return request.path.startswith("/api/")
+    """``/api`` itself and every path under it."""
+    return request.path == "/api" or request.path.startswith("/api/")
 
 
 def bad_request(request, exception):
@@ -20,6 +22,15 @@ def page_not_found(request, exception):
     if is_api(request):
         return pages.page_not_found(request, exception)
     return defaults.page_not_found(request, exception)
+
+
+@csrf_exempt  # a POST to an unknown path is a 404, not a CSRF refusal
+def api_not_found(request, *args, **kwargs):
+    """The last route: every API path no other route takes. Without it,
+    Django answers an unknown URL with ``handler404``, except with DEBUG on,
+    where it answers its HTML technical page instead, which developers'
+    apps cannot parse either; a route answers the same JSON 404 both ways."""
+    return pages.page_not_found(request)
 
 
 def server_error(request):

@@ -17,7 +17,7 @@ from uploads import admin_actions
 from uploads.keys import media_key, site_folder
 from uploads.models import PendingDeletion, RenditionSet, UploadTicket
 from uploads.sites import get_site_names, get_user_site_id
-from uploads.targets import get_target
+from uploads.targets import get_target, kind_name
 
 Status = UploadTicket.Status
 
@@ -191,8 +191,11 @@ class UploadTicketAdmin(SiteScopedAdmin, ReadOnlyAdmin):
         if ticket.object_id is None:
             # A ticket for an object still to be created (the admin's add
             # form): bound to it by the save that creates it.
-            return _("new %(kind)s") % {"kind": ticket.kind}
-        label = f"{ticket.kind} #{ticket.object_id}"
+            return _("new %(kind)s") % {"kind": kind_name(ticket.kind)}
+        label = _("%(kind)s #%(object)s") % {
+            "kind": kind_name(ticket.kind),
+            "object": ticket.object_id,
+        }
         url = self.target_url(ticket)
         return format_html('<a href="{}">{}</a>', url, label) if url else label
 

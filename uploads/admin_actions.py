@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy
 from uploads import services
 from uploads.errors import REJECTIONS, UploadError, UploadMissing
 from uploads.models import UploadTicket
-from uploads.targets import get_target
+from uploads.targets import get_target, kind_name
 
 Status = UploadTicket.Status
 
@@ -34,7 +34,7 @@ def confirm_one(staff, ticket):
     """``(message level, message)`` telling what became of ``ticket``."""
     about = {
         "ticket": ticket.pk,
-        "kind": ticket.kind,
+        "kind": kind_name(ticket.kind),
         "object": ticket.object_id,
         "status": Status(ticket.public_status).label,
     }

@@ -54,6 +54,14 @@ class UploadTarget:
     #: The renditions made of each image (``uploads.renditions.RenditionSpec``
     #: tuple); ``None`` means ``DEFAULT_RENDITIONS``.
     renditions = None
+    #: What people call an object of this kind, in the sentences the admin
+    #: shows (lazy, translated); ``None`` means the model's ``verbose_name``.
+    #: ``kind`` is an identifier for clients, in English whatever the page's
+    #: language.
+    verbose_name = None
+
+    def get_verbose_name(self):
+        return self.verbose_name or self.model._meta.verbose_name
 
     def get_max_size(self):
         return self.max_size or upload_settings.MAX_SIZE
@@ -181,6 +189,16 @@ def get_target(kind):
         return _registry[kind]
     except KeyError:
         raise LookupError(f"No upload target for kind {kind!r}.") from None
+
+
+def kind_name(kind):
+    """What people call an object of ``kind``, in the current language
+    (``UploadTarget.get_verbose_name``); the kind itself if no target
+    declares it any more (a ticket of a kind since removed)."""
+    try:
+        return get_target(kind).get_verbose_name()
+    except LookupError:
+        return kind
 
 
 def get_targets():

@@ -8,7 +8,9 @@ its contract, so the one way to document it lives beside it, and the
 project's other apps take them from here.
 """
 
-from uploads.api.exceptions import DatabaseUnavailable, RequestTooLarge
+from rest_framework import exceptions
+
+from uploads.api.exceptions import INVALID_REQUEST, DatabaseUnavailable, RequestTooLarge
 from uploads.api.schema import (
     INVALID,
     NOT_AUTHENTICATED,
@@ -38,10 +40,11 @@ RETRY_AFTER = {
 }
 
 
-def _documented_error(operation, status, description, code, detail, headers=None):
-    """Add ``code`` to what ``operation`` documents for ``status``."""
+def _documented_error(operation, status, description, code, detail, headers=None, name=None):
+    """Add ``code`` to what ``operation`` documents for ``status``, its
+    example under ``name`` (by default the code in CamelCase)."""
     example = {"value": {"code": code, "detail": detail}, "summary": code}
-    name = "".join(word.capitalize() for word in code.split("_"))
+    name = name or "".join(word.capitalize() for word in code.split("_"))
     response = operation["responses"].setdefault(
         str(status),
         {
@@ -58,10 +61,41 @@ def _documented_error(operation, status, description, code, detail, headers=None
 
 def document_common_errors(result, generator, request, public):
     """drf-spectacular postprocessing hook: what any operation may answer,
-    whatever its view: 503 ``database_unavailable`` and, for those that take
-    a body, 413 ``request_too_large`` (``uploads.api.exceptions``)."""
+    whatever its view, before or around its own work:
+
+    - 400 ``invalid`` for a request that cannot be read (too many query
+      parameters, which DRF's content negotiation reads on every view; a
+      ``Host`` not allowed; for a body, one that is not JSON), beside the
+      field errors an operation documents itself;
+    - 406 ``not_acceptable`` for an ``Accept`` that excludes JSON;
+    - 503 ``database_unavailable``;
+    - and, for those that take a body, 413 ``request_too_large`` and 415
+      ``unsupported_media_type`` (a body sent as anything but JSON).
+
+    405 is not among them: a method a path does not take has no operation
+    to document it on, and an operation never answers it to its own method.
+    """
     for methods in result.get("paths", {}).values():
         for operation in methods.values():
+            takes_body = "requestBody" in operation
+            unreadable = ["too many query parameters", "a `Host` the server does not serve"]
+            if takes_body:
+                unreadable.insert(0, "a body that is not JSON")
+            _documented_error(
+                operation,
+                400,
+                f"`invalid`: the request cannot be read ({', '.join(unreadable)}).",
+                "invalid",
+                INVALID_REQUEST,
+                name="InvalidRequest",
+            )
+            _documented_error(
+                operation,
+                406,
+                "`not_acceptable`: `Accept` excludes `application/json`, the only type answered.",
+                exceptions.NotAcceptable.default_code,
+                exceptions.NotAcceptable.default_detail,
+            )
             _documented_error(
                 operation,
                 503,
@@ -70,13 +104,22 @@ def document_common_errors(result, generator, request, public):
                 DatabaseUnavailable.default_detail,
                 headers=RETRY_AFTER,
             )
-            if "requestBody" in operation:
+            if takes_body:
                 _documented_error(
                     operation,
                     413,
                     "`request_too_large`: the body is over the server's limit.",
                     RequestTooLarge.default_code,
                     RequestTooLarge.default_detail,
+                )
+                _documented_error(
+                    operation,
+                    415,
+                    "`unsupported_media_type`: send the body as `application/json`.",
+                    exceptions.UnsupportedMediaType.default_code,
+                    exceptions.UnsupportedMediaType.default_detail.format(
+                        media_type="application/xml"
+                    ),
                 )
             operation["responses"] = dict(sorted(operation["responses"].items()))
     return result

@@ -140,6 +140,17 @@ def assert_json_error(response, status, code=None):
         assert body["code"] == code, body
 
 
+def assert_documented(response, method, path):
+    """The error ``response`` is documented for the operation: its status,
+    with an example of its code."""
+    if path in OUTSIDE_SCHEMA:
+        return
+    responses = SCHEMA["paths"][path][method.lower()]["responses"]
+    assert str(response.status_code) in responses, (method, path, response.status_code)
+    examples = responses[str(response.status_code)]["content"]["application/json"]["examples"]
+    assert response.json()["code"] in [example["value"]["code"] for example in examples.values()]
+
+
 def assert_never_a_crash(response):
     """Whatever the operation makes of the request: no 500, and an error is
     JSON with a code and a detail."""
@@ -155,6 +166,7 @@ def test_a_bad_body_gets_a_json_error(api, method, path, case):
     body, content_type, status, code = BAD_BODIES[case]
     response = call(api, method, path, body() if callable(body) else body, content_type)
     assert_json_error(response, status, code)
+    assert_documented(response, method, path)
 
 
 @pytest.mark.parametrize("method,path", WITH_BODY)
@@ -182,6 +194,8 @@ def test_a_form_on_the_token_endpoint_gets_a_json_415_however_many_fields(api):
 def test_a_huge_query_string_never_crashes(api, method, path):
     response = call(api, method, f"{path}?{too_many_fields()}", b"{}")
     assert_never_a_crash(response)
+    if response.status_code >= 400:
+        assert_documented(response, method, path)
 
 
 def test_a_query_string_with_too_many_fields_gets_a_json_400(api):
@@ -223,6 +237,14 @@ def test_a_session_cookie_with_a_nul_is_no_session_on_the_pages(path):
 def test_a_host_not_allowed_gets_a_json_400(api, method, path):
     response = call(api, method, path, b"{}", HTTP_HOST="evil.example.com")
     assert_json_error(response, 400, "invalid")
+    assert_documented(response, method, path)
+
+
+@pytest.mark.parametrize("method,path", ALL)
+def test_an_accept_without_json_gets_a_documented_406(api, method, path):
+    response = call(api, method, path, b"{}", HTTP_ACCEPT="image/png")
+    assert_json_error(response, 406, "not_acceptable")
+    assert_documented(response, method, path)
 
 
 def test_an_unknown_api_path_with_a_bad_body_gets_a_json_404(api):
@@ -239,11 +261,51 @@ def test_a_path_without_its_trailing_slash_gets_a_json_404_not_a_redirect(api, m
     assert_json_error(response, 404, "not_found")
 
 
+UNKNOWN_API_PATHS = ["/api", "/api/nothing-here/", "/api/products", "/api/uploads/tickets"]
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["", "DEBUG"])
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
+@pytest.mark.parametrize("path", UNKNOWN_API_PATHS)
+def test_an_unknown_api_path_gets_the_json_404_even_with_debug(api, settings, path, method, debug):
+    """``/api`` itself is an API path; and with DEBUG on, Django answers an
+    unknown URL with its HTML technical page, not handler404, which
+    developers' apps cannot parse either."""
+    settings.DEBUG = debug
+    api.cookies["sessionid"] = "a" * 32  # a POST without a CSRF token: still a 404
+    api.handler.enforce_csrf_checks = True
+    response = call(api, method, path, b"{}")
+    assert_json_error(response, 404, "not_found")
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["", "DEBUG"])
+def test_a_page_path_that_only_starts_like_the_api_gets_the_html_404(settings, debug):
+    settings.DEBUG = debug
+    response = Client(raise_request_exception=False).get("/apiary/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
 def test_the_errors_speak_french(api):
     response = call(api, "POST", "/api/products/", b"[" * 1000, HTTP_ACCEPT_LANGUAGE="fr")
     assert response.json()["detail"] == "Le corps de la requête n'est pas du JSON valide."
     response = call(api, "POST", "/api/products/", too_large(), HTTP_ACCEPT_LANGUAGE="fr")
     assert response.json()["detail"] == "La requête est trop volumineuse."
+
+
+@pytest.mark.parametrize("method,path", WITH_BODY)
+def test_a_null_body_is_refused_in_the_users_language(api, method, path):
+    """JSON ``null`` is valid JSON but no object: DRF's serializers answer it
+    with a message they hard-code in English."""
+    response = call(api, method, path, b"null", HTTP_ACCEPT_LANGUAGE="fr")
+    assert_json_error(response, 400, "invalid")
+    assert response.json()["errors"] == {
+        "non_field_errors": ["Aucune donnée fournie : envoyez un objet JSON."]
+    }
+    response = call(api, method, path, b"null", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.json()["errors"] == {
+        "non_field_errors": ["No data provided: send a JSON object."]
+    }
 
 
 def locked(execute, sql, params, many, context):

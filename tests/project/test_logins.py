@@ -107,6 +107,21 @@ def test_rotating_x_forwarded_for_does_not_reset_the_token_throttle(client, make
     assert answers == [400] * 3 + [429] * 15
 
 
+def test_the_token_throttle_says_when_to_retry_after_its_rate_was_lowered(
+    client, make_user, settings
+):
+    """Three guesses recorded at 3 a minute, then the rate lowered to 2:
+    DRF's wait() gave None there, a 429 without Retry-After."""
+    settings.AXES_FAILURE_LIMIT = 100
+    login_rate(settings, "3/min")
+    make_user("staff")
+    assert [token(client, "staff", "guess").status_code for _ in range(3)] == [400] * 3
+    login_rate(settings, "2/min")
+    response = token(client, "staff", "guess")
+    assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= 60
+
+
 def test_the_client_address_is_the_one_the_trusted_proxies_saw(rf, settings):
     spoofed = {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "1.2.3.4, 198.51.100.7"}
     assert client_address(rf.get("/", **spoofed)) == "10.0.0.2"  # DJANGO_NUM_PROXIES=0

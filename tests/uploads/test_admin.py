@@ -217,6 +217,34 @@ def test_confirm_speaks_french(boss, api, product):
     ]
 
 
+def test_confirm_names_the_object_in_the_users_language(store, make_user, site, api, product):
+    """The kind is an identifier for clients ("product"); a French sentence
+    names the object as the target declares it, its model's verbose name."""
+    ticket = issue(api, product, jpeg())
+    assert store.post(ticket["upload"], jpeg()) in (200, 201, 204)
+    viewer = make_user(
+        "viewer",
+        site,
+        permissions=["inventory.view_product", "uploads.view_uploadticket"],
+        is_staff=True,
+    )
+    refused = act(admin_of(viewer, "fr"), "confirm_selected", [ticket], language="fr")
+    assert texts(refused) == [
+        f"Ticket {ticket['id']} : vous ne pouvez pas modifier l'objet produit n° {product.pk} :"
+        " non confirmé."
+    ]
+
+    response = act(admin_of(boss_of(make_user, site), "fr"), "confirm_selected", [ticket], "fr")
+
+    assert texts(response) == [
+        f"Ticket {ticket['id']} : confirmé, joint à l'objet produit n° {product.pk}."
+    ]
+
+
+def boss_of(make_user, site):
+    return make_user("boss", site, permissions=[], is_site_admin=True, is_staff=True)
+
+
 def test_confirm_acts_as_the_tickets_user_and_needs_the_staff_may_change_the_object(
     store, make_user, site, api, product
 ):
@@ -339,3 +367,18 @@ def test_a_ticket_for_an_object_still_to_be_created_lists_with_no_link(boss, api
 
     assert answer.json()["id"] in page and "new product" in page
     assert "/admin/inventory/product/None/" not in page
+
+
+def test_the_list_names_each_tickets_object_in_the_users_language(boss, api, product):
+    issue(api, product, jpeg())
+    answer = api.post(
+        "/api/uploads/tickets/",
+        {"kind": "product", "content_type": "image/jpeg", "size": len(jpeg()), "new": True},
+        format="json",
+    )
+    assert answer.status_code == 201, answer.json()
+
+    page = admin_of(boss, "fr").get(TICKETS).content.decode()
+
+    assert f">produit n° {product.pk}</a>" in page
+    assert "produit (nouveau)" in page

@@ -65,6 +65,34 @@ def test_the_limit_slides_with_the_window(throttle_cache, api, product):
         issue(api, product, jpeg())
 
 
+def test_a_rate_lowered_under_the_history_still_says_when_to_retry(
+    throttle_cache, api, product, settings
+):
+    """Three requests recorded at 3 a minute, then the rate lowered to 2:
+    DRF's wait() gave None there, a 429 without Retry-After. The next
+    request is allowed once only one of them is within the window, when the
+    one at 10 s is a minute old."""
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"upload_tickets": "3/minute"},
+    }
+    issue(api, product, jpeg())
+    with shifted(10):
+        issue(api, product, jpeg())
+    with shifted(20):
+        issue(api, product, jpeg())
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"upload_tickets": "2/minute"},
+    }
+    with shifted(30):
+        assert_throttled(ask(api, product), retry_after=40)
+    with shifted(69):
+        assert_throttled(ask(api, product), retry_after=1)
+    with shifted(71):
+        issue(api, product, jpeg())
+
+
 def test_each_user_has_a_limit_of_their_own(throttle_cache, api, product, make_user, site):
     issue(api, product, jpeg())
     issue(api, product, jpeg())

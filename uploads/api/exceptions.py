@@ -25,6 +25,7 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from uploads.errors import UploadError
@@ -60,6 +61,9 @@ INVALID_REQUEST = _("The request is not valid.")
 # project's handler500, as DRF does; a project that answers JSON there
 # says this (``project.api.pages``).
 SERVER_ERROR = _("Something went wrong on our side. Try again later.")
+# What a body of JSON ``null`` gets, in place of DRF's "No data provided",
+# which its serializers hard-code in English (see ``field_errors``).
+NO_DATA = _("No data provided: send a JSON object.")
 
 
 def api_exception(exc):
@@ -110,8 +114,24 @@ def exception_handler(exc, context):
     if isinstance(exc, DatabaseUnavailable):
         response["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, exceptions.ValidationError):
-        errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        response.data = error_body("invalid", INVALID_REQUEST, errors)
+        response.data = error_body("invalid", INVALID_REQUEST, field_errors(exc.detail))
     else:
         response.data = error_body(error_code(exc), exc.detail)
     return response
+
+
+def field_errors(detail):
+    """The ``errors`` of a 400 from a ``ValidationError``'s detail.
+
+    A body of JSON ``null`` fails the serializer with one error of code
+    ``null``, which DRF's ``Serializer.errors`` replaces by a message of its
+    own, "No data provided", written without ``gettext``: it would reach
+    French users in English. The same case (the one error, its code kept)
+    gets a message the catalogs translate."""
+    if not isinstance(detail, dict):
+        return {"non_field_errors": detail}
+    non_field = detail.get(api_settings.NON_FIELD_ERRORS_KEY)
+    if len(detail) == 1 and isinstance(non_field, list) and len(non_field) == 1:
+        if getattr(non_field[0], "code", None) == "null":
+            return {api_settings.NON_FIELD_ERRORS_KEY: [exceptions.ErrorDetail(NO_DATA, "null")]}
+    return detail

@@ -92,12 +92,32 @@ def unavailable(cache, error):
         logger.warning("Redis did not answer (%s): the request is let through.", error)
 
 
-class RedisRateThrottleMixin:
+class RetryAfterMixin:
+    """For a ``SimpleRateThrottle``: a ``wait()`` for every refusal, so that
+    every 429 carries ``Retry-After``.
+
+    DRF's ``wait()`` paces the requests left over the rest of the window,
+    and gives ``None`` (a 429 without ``Retry-After``) when the history
+    holds more requests than the rate allows: what a rate lowered since
+    they were recorded leaves. A request is allowed again once fewer than
+    the limit remain in the window, i.e. once the limit-th newest of them
+    is a window old; which is DRF's own answer when the history is full."""
+
+    def wait(self):
+        if len(self.history) <= self.num_requests:
+            return super().wait()
+        if self.num_requests < 1:
+            return self.duration
+        return self.duration - (self.now - self.history[self.num_requests - 1])
+
+
+class RedisRateThrottleMixin(RetryAfterMixin):
     """For a ``SimpleRateThrottle``: the same rate, history, 429 and
-    ``Retry-After`` (``wait()`` is DRF's, on the history the script
-    returns), in one round trip and without the read-then-write race. The
-    history is a Redis list under the throttle's key plus ``:log``, so that
-    it never meets an entry DRF's throttle left under the key itself.
+    ``Retry-After`` (``wait()`` is ``RetryAfterMixin``'s, on the history
+    the script returns), in one round trip and without the read-then-write
+    race. The history is a Redis list under the throttle's key plus
+    ``:log``, so that it never meets an entry DRF's throttle left under the
+    key itself.
 
     The clock is Django's (``timezone.now``, what tests move), read by the
     app as DRF's ``time.time`` is: instances whose clocks differ count the

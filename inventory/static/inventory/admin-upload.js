@@ -78,6 +78,9 @@ function setUp(widget) {
   function describe(failure) {
     if (failure.code === "network_error") return messages.network_error;
     if (failure.code === "upload_refused") return messages.upload_refused;
+    // Still expired after the module's renewals: its detail is then the
+    // store's own words ("Policy expired"), in English.
+    if (failure.code === "ticket_expired") return messages.expired;
     // An answer that is not the API's JSON (a proxy's error page) has only
     // its status line, in English, for detail.
     if (failure.code?.startsWith("http_")) return messages.failed;

@@ -155,3 +155,31 @@ def test_a_dropped_photo_shows_progress_and_cancel_stops_it(
     page.wait_for_selector(".messagelist .success")
     product.refresh_from_db()
     assert not product.image
+
+
+@pytest.mark.parametrize("site_mode", ["local"], indirect=True)
+def test_a_policy_that_keeps_expiring_is_said_in_the_users_language(
+    site_mode, page, live_server, shop, clerk
+):
+    """After the module's two renewals, the store's "Policy expired" (in
+    English) is the failure's detail: the widget says it in French."""
+    product = shop["product"]
+    log_in(page, live_server, "clerk")
+    page.goto(f"{live_server.url}/admin/inventory/product/{product.pk}/change/")
+    page.route(
+        "**/uploads/emulator/**",
+        lambda route: route.fulfill(
+            status=403,
+            content_type="application/xml",
+            body="<Error><Code>AccessDenied</Code>"
+            "<Message>Invalid according to Policy: Policy expired.</Message></Error>",
+        ),
+    )
+
+    pick(page, "riz.jpg", "image/jpeg", jpeg((640, 480)))
+
+    page.wait_for_selector(
+        ".direct-upload .error:text(\"L'envoi a pris trop de temps et a expiré. "
+        'Vérifiez votre connexion et réessayez.")'
+    )
+    assert page.input_value(".direct-upload input.ticket") == ""

@@ -159,6 +159,48 @@ def test_an_error_page_of_a_proxy_is_not_shown_in_english(site_mode, page, live_
     page.wait_for_selector('.picker .error:text("L\'envoi a échoué. Réessayez.")')
 
 
+# What S3 (and the emulator) answer to a form posted after its policy's
+# expiration.
+POLICY_EXPIRED = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+    "<Message>Invalid according to Policy: Policy expired.</Message></Error>"
+)
+
+
+@pytest.mark.parametrize("site_mode", ["local"], indirect=True)
+def test_a_policy_that_keeps_expiring_is_said_in_the_users_language(
+    site_mode, page, live_server, shop
+):
+    """The module renews an expired ticket twice, then gives up with the
+    store's own words ("Policy expired", in English): the picker says it
+    in French instead."""
+    product = shop["product"]
+    log_in(page, live_server, "staff")
+    page.goto(f"{live_server.url}/products/{product.pk}/")
+    tickets = []
+    page.on(
+        "request",
+        lambda r: tickets.append(r.url) if r.url.endswith("/api/uploads/tickets/") else None,
+    )
+    page.route(
+        "**/uploads/emulator/**",
+        lambda route: route.fulfill(
+            status=403, content_type="application/xml", body=POLICY_EXPIRED
+        ),
+    )
+
+    choose_file(page, "riz.jpg", "image/jpeg", jpeg((640, 480)))
+
+    error = page.locator(".picker .error")
+    page.wait_for_function("el => el.textContent.length > 0", arg=error.element_handle())
+    assert error.text_content() == (
+        "L'envoi a pris trop de temps et a expiré. Vérifiez votre connexion et réessayez."
+    )
+    assert len(tickets) == 3  # the first ticket and its two renewals
+    product.refresh_from_db()
+    assert not product.image
+
+
 def test_site_admin_uploads_the_logo(site_mode, page, live_server, shop, request):
     site = shop["site"]
     log_in(page, live_server, "boss")
