@@ -190,15 +190,16 @@ class ProductAdmin(DirectUploadAdminMixin, SiteScopedAdmin):
 
 
 def outranks(account, user):
-    """Whether ``account`` holds a role ``user`` does not: a site admin's,
-    to their site's other staff. Staff given the users' permissions may
-    manage their site's accounts, but not that one: setting its password
-    would make them site admins, which only superusers do."""
-    return (
-        account is not None
-        and account.is_site_admin
-        and not (user.is_superuser or user.is_site_admin)
-    )
+    """Whether ``account`` holds what ``user`` does not: a site admin's
+    role, or a permission of its own or of its groups. Staff given the
+    users' permissions may manage their site's accounts, but not those:
+    setting such an account's password would give them what only a site
+    admin or a superuser may give."""
+    if account is None or user.is_superuser:
+        return False
+    if account.is_site_admin and not user.is_site_admin:
+        return True
+    return not account.get_all_permissions() <= user.get_all_permissions()
 
 
 @admin.register(User)

@@ -19,7 +19,10 @@ when the entry expires, after ``PERMISSION_CACHE_SECONDS`` at most.
 A cache that does not answer (``project.cache``) reads as a miss: the
 permissions are read from the database. A new version it does not take
 fails the change (``PermissionCacheUnavailable``): once it answers again,
-it could still hold the old version and the entries cached under it.
+it could still hold the old version and the entries cached under it. The
+second version, after the commit, can no longer refuse it: should the cache
+fail just then, a request that read the old rows in between keeps them for
+``PERMISSION_CACHE_SECONDS`` at most.
 """
 
 import uuid
@@ -70,7 +73,10 @@ def new_version():
 
 def permissions_changed(**kwargs):
     new_version()
-    transaction.on_commit(new_version)
+    # Once committed, a failure can no longer refuse the change: it is
+    # logged (django.db.backends), and entries cached in between live out
+    # PERMISSION_CACHE_SECONDS.
+    transaction.on_commit(new_version, robust=True)
 
 
 def user_added(created, **kwargs):

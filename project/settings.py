@@ -99,8 +99,9 @@ MIDDLEWARE = [
     "project.sessions.SessionCookieMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    # Django's, with no trailing-slash redirect under /api/ (project.views).
-    "project.views.CommonMiddleware",
+    # No trailing-slash redirect under /api/: every API path has a route
+    # (project.views.api_not_found).
+    "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -158,8 +159,9 @@ if REDIS_URL:
     # processes share (inventory.permission_cache).
     PERMISSION_CACHE_SECONDS = 300
     # Sessions read from the cache, written through to the database: a
-    # signed-in API call runs no query for its session.
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    # signed-in API call runs no query for its session. Django's cached_db,
+    # whose logouts a Redis that did not answer cannot undo (project.sessions).
+    SESSION_ENGINE = "project.sessions"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Background work (deleting the objects confirms replace, with retries):

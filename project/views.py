@@ -1,6 +1,5 @@
 """Error pages: JSON under /api/, HTML elsewhere."""
 
-from django.middleware import common
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
@@ -29,7 +28,13 @@ def api_not_found(request, *args, **kwargs):
     """The last route: every API path no other route takes. Without it,
     Django answers an unknown URL with ``handler404``, except with DEBUG on,
     where it answers its HTML technical page instead, which developers'
-    apps cannot parse either; a route answers the same JSON 404 both ways."""
+    apps cannot parse either; a route answers the same JSON 404 both ways.
+
+    And as every API path now has a route, Django's APPEND_SLASH never
+    redirects one (``CommonMiddleware`` redirects only a path that has
+    none): a 301 from ``/api/products`` to ``/api/products/`` is followed
+    with a GET, so a POST, PUT or DELETE would be lost while the client
+    read the list or the object as if it had succeeded."""
     return pages.page_not_found(request)
 
 
@@ -38,14 +43,3 @@ def server_error(request):
         return pages.server_error(request)
     return defaults.server_error(request)
 
-
-class CommonMiddleware(common.CommonMiddleware):
-    """Django's, whose APPEND_SLASH redirect leaves the API's paths alone:
-    their 404 stays the API's. A 301 from ``/api/products`` to
-    ``/api/products/`` is followed with a GET, so a POST, PUT or DELETE
-    would be lost while the client reads the list or the object as if it
-    had succeeded (and with DEBUG on, Django raises instead of redirecting
-    a POST)."""
-
-    def should_redirect_with_slash(self, request):
-        return not is_api(request) and super().should_redirect_with_slash(request)

@@ -78,10 +78,12 @@ def is_object_key(key, site_id, folder, content_type):
     """Whether ``key`` is one ``object_key`` could give for ``site_id``,
     ``folder`` and ``content_type`` with a fresh stem (``uuid4().hex``):
     how a key that cannot be derived (the copy a claim names) is checked
-    to be in the ticket's site folder before it is deleted."""
+    to be in the ticket's site folder before it is deleted. A content
+    type no target takes names no key."""
     stem = posixpath.basename(key).partition(".")[0]
     return (
-        len(stem) == 32
+        content_type in CONTENT_TYPES
+        and len(stem) == 32
         and set(stem) <= set(string.hexdigits.lower())
         and key == object_key(site_id, folder, stem, content_type)
     )

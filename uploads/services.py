@@ -693,13 +693,14 @@ def inspect(ticket, target, backend, info, data):
             return backend.read(ticket.incoming_key, info.etag, length, start)
 
     full = upload_settings.FULL_DECODE
+    header_reader = HEADER_READERS.get(sniff_format(data))
     if full and len(data) < info.size:
         data += read(len(data))
-    elif len(data) < info.size and sniff_format(data) in HEADER_READERS:
+    elif len(data) < info.size and header_reader is not None:
         # Metadata may push the frame header (or a PNG's image data) past
         # the first bytes: follow the segments or chunks with a few ranged
         # reads (bounded: see jpeg_header).
-        data = HEADER_READERS[sniff_format(data)](data, read, info.size)
+        data = header_reader(data, read, info.size)
     return inspect_image(
         data,
         ticket.content_type,
@@ -977,7 +978,8 @@ def release(ticket, *, orphan=None):
 
     Should the database fail here too, the claim lapses on its own, and the
     confirm that takes it over, or ``purge_uploads`` once the ticket
-    expires, deletes whatever copy it names."""
+    expires, deletes the copy it names (if confirm could have chosen that
+    key: ``claimed_copy_key``)."""
     try:
         with transaction.atomic():
             if orphan:

@@ -86,16 +86,19 @@ def test_site_staff_neither_see_nor_change_a_superuser(boss, sites):
 def test_staff_given_the_users_permissions_cannot_take_over_their_site_admins_account(
     boss, make_user, sites
 ):
-    """Only superusers make site admins: staff who may change and delete
-    users, but are no site admin, would become one by setting a site
-    admin's password, and would remove them by deleting their account."""
+    """Only superusers make site admins and give permissions: staff who may
+    change and delete users, but are no site admin, would become one by
+    setting a site admin's password, or gain a colleague's permissions by
+    setting theirs, and would remove a site admin by deleting their
+    account. Colleagues who hold nothing more stay theirs to manage."""
     manager = make_user(
         "manager",
         sites[0],
         permissions=["inventory.view_user", "inventory.change_user", "inventory.delete_user"],
         is_staff=True,
     )
-    colleague = make_user("colleague", sites[0], is_staff=True)
+    colleague = make_user("colleague", sites[0], permissions=["inventory.view_user"])
+    editor = make_user("editor", sites[0])  # may change products, which the manager may not
     client = logged_in(manager)
 
     taken_over = client.post(
@@ -108,10 +111,17 @@ def test_staff_given_the_users_permissions_cannot_take_over_their_site_admins_ac
         {"action": "delete_selected", "_selected_action": [boss.pk], "post": "yes"},
     )
 
+    editor_taken_over = client.post(
+        f"/admin/inventory/user/{editor.pk}/password/",
+        {"password1": "taken-over-42!", "password2": "taken-over-42!"},
+    )
+
     assert (taken_over.status_code, deleted.status_code) == (403, 403)
+    assert editor_taken_over.status_code == 403
     boss.refresh_from_db()
-    assert boss.check_password("pw") and boss.is_active
-    # Their site's other staff stay theirs to manage.
+    editor.refresh_from_db()
+    assert boss.check_password("pw") and boss.is_active and editor.check_password("pw")
+    # A colleague who holds nothing more stays theirs to manage.
     client.post(
         f"/admin/inventory/user/{colleague.pk}/password/",
         {"password1": "reset-by-42!", "password2": "reset-by-42!"},

@@ -107,6 +107,20 @@ def test_a_second_run_adds_nothing_and_keeps_the_pictures(store):
     assert User.objects.get(username="dakar-admin").check_password("other-pass")
 
 
+def test_a_shop_bearing_a_demo_sites_name_is_left_alone(store):
+    """Site names are labels: another shop may bear a demo site's, and a
+    second run still finds its own sites by their admins."""
+    seed()
+    demo = User.objects.get(username="dakar-admin").site_configuration
+    namesake = Configuration.objects.create(site_name=demo.site_name, city="Thiès")
+
+    seed()
+
+    assert User.objects.get(username="dakar-admin").site_configuration == demo
+    namesake.refresh_from_db()
+    assert (namesake.city, namesake.products.count(), bool(namesake.logo)) == ("Thiès", 0, False)
+
+
 def test_a_picture_missing_from_the_store_is_attached_again(store):
     seed()
     kind, row, lost = attached()[0]

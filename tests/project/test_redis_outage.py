@@ -5,10 +5,11 @@ bounded call at a time, and permissions cannot change until it answers."""
 import os
 import signal
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 import pytest
 import redis
+from django.db import transaction
 from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -26,7 +27,7 @@ def use_redis(settings, url):
     """The production settings' cache, sessions and permissions on ``url``."""
     settings.CACHES = {"default": {"BACKEND": "project.cache.RedisCache", "LOCATION": url}}
     settings.PERMISSION_CACHE_SECONDS = 300
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    settings.SESSION_ENGINE = "project.sessions"
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {
@@ -144,3 +145,50 @@ def test_permissions_cannot_change_while_redis_is_down(settings, sites, make_use
         staff.user_permissions.remove(*change)
 
     assert staff.user_permissions.filter(pk__in=change).exists()
+
+
+def test_a_logout_redis_did_not_take_is_refused_rather_than_undone_later(
+    redis_url, settings, shop, monkeypatch
+):
+    """Django's cached_db deleted the session's row, then its cached copy,
+    and reads the cache first: a logout while Redis did not answer seemed
+    done, and the old cookie signed in again once Redis answered. The
+    logout now fails, and says so, the session left whole."""
+    monkeypatch.setattr(project.cache, "UNAVAILABLE_SECONDS", 0.5)
+    use_redis(settings, redis_url)
+    staff, product, api = shop
+    browser = Client(raise_request_exception=False)
+    browser.force_login(staff)
+    old_cookie = browser.cookies[settings.SESSION_COOKIE_NAME].value
+
+    def signed_in(cookie):
+        replay = Client()
+        replay.cookies[settings.SESSION_COOKIE_NAME] = cookie
+        return replay.get("/").status_code == 200
+
+    with stalled(redis_url):
+        during = browser.post("/accounts/logout/")
+    time.sleep(0.6)
+    assert (during.status_code, signed_in(old_cookie)) == (500, True)
+
+    assert browser.post("/accounts/logout/").status_code == 302
+    assert not signed_in(old_cookie)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_committed_as_redis_stalls_is_done_and_logged(
+    redis_url, settings, sites, make_user, caplog
+):
+    """The version given after the commit cannot refuse the change any
+    more: Redis failing just then is logged, not a 500 for a change made."""
+    staff = make_user("awa", sites[0])
+    change = permissions_named(["inventory.change_product"])
+    use_redis(settings, redis_url)
+
+    with ExitStack() as stalls:
+        with transaction.atomic():
+            staff.user_permissions.remove(*change)
+            stalls.enter_context(stalled(redis_url))
+
+    assert not staff.user_permissions.filter(pk__in=change).exists()
+    assert "Error calling new_version in on_commit()" in caplog.text

@@ -69,6 +69,8 @@ def test_compose_file_is_valid_and_complete(compose):
     assert {volume.split(":")[0] for volume in services["db"]["volumes"]} == {"db-data"}
     assert services["app"]["depends_on"]["s3-init"]["condition"] == "service_completed_successfully"
     assert services["app"]["depends_on"]["redis"]["condition"] == "service_healthy"
+    # migrate gives the permission cache a new version, or fails.
+    assert services["migrate"]["depends_on"]["redis"]["condition"] == "service_healthy"
     worker = services["worker"]
     assert worker["command"][-1] == "db_worker"
     assert worker["environment"] == services["app"]["environment"]

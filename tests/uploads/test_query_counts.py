@@ -37,7 +37,7 @@ TICKET_QUERIES = 3
 # PostgreSQL): confirm the ticket, lock the product, update it, record.
 CONFIRM_QUERIES = 5 if connection.vendor == "postgresql" else 9
 # A session costs what a token costs: the user (the session comes from
-# the cache: SESSION_ENGINE cached_db).
+# the cache: SESSION_ENGINE project.sessions, Django's cached_db).
 SESSION_EXTRA = 0
 
 
@@ -76,7 +76,7 @@ def test_queries_per_ticket_and_confirm_stay_the_same_with_more_rows(
     # As in production with Redis: permissions and sessions from the cache,
     # tasks queued as rows.
     settings.PERMISSION_CACHE_SECONDS = 60
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    settings.SESSION_ENGINE = "project.sessions"
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     client = client_for(staff, auth)
     store = LocalStore(local_media)

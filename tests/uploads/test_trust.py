@@ -365,6 +365,28 @@ def test_purge_leaves_alone_another_sites_object_named_as_a_tampered_tickets_cop
     assert not PendingDeletion.objects.filter(key=other_key).exists()
 
 
+def test_a_tampered_ticket_of_an_unknown_content_type_does_not_stop_the_purge(
+    store, api, product, sites
+):
+    """Its copy is left alone, and the purge goes on to the next ticket."""
+    other_key = f"media/sites/{sites[1].pk}/products/{'e' * 32}.jpg"
+    store.put(other_key, jpeg())
+    # The purge reads the newest first: the tampered ticket, then the other.
+    expired = issue(api, product, jpeg())
+    tampered = issue(api, product, jpeg())
+    UploadTicket.objects.filter(pk=tampered["id"]).update(
+        final_key=other_key, content_type="text/html"
+    )
+    UploadTicket.objects.filter(pk__in=[tampered["id"], expired["id"]]).update(
+        expires_at=timezone.now() - timedelta(days=1)
+    )
+
+    purge_expired()
+
+    assert store.keys() == [other_key]
+    assert not UploadTicket.objects.filter(pk=expired["id"]).exists()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_confirm_taking_over_a_tampered_lapsed_claim_leaves_another_sites_object_alone(
     store, api, product, sites

@@ -83,9 +83,12 @@ class Command(BaseCommand):
     def seed_rows(self, password):
         logins = [self.ensure_user("admin", password, superuser=True)]
         for spec in SITES:
+            # The demo site is its admin's: names are labels, which another
+            # shop may bear too.
             site, _ = Configuration.objects.update_or_create(
-                site_name=spec["site_name"],
+                pk=demo_site_id(spec),
                 defaults={
+                    "site_name": spec["site_name"],
                     "city": spec["city"],
                     "country": spec["country"],
                     "phone": spec["phone"],
@@ -109,8 +112,8 @@ class Command(BaseCommand):
         admin; how many were uploaded and how many were there already."""
         results = []
         for spec in SITES:
-            site = Configuration.objects.get(site_name=spec["site_name"])
             admin = User.objects.get(username=f"{spec['slug']}-admin")
+            site = admin.site_configuration
             results.append(
                 self.ensure_picture(
                     admin,
@@ -174,3 +177,9 @@ class Command(BaseCommand):
         given = [] if superuser or site_admin else STAFF_PERMISSIONS
         user.user_permissions.set(permissions_named(given))
         return user
+
+
+def demo_site_id(spec):
+    """The id of the site of ``spec``'s admin, once seeded; else None."""
+    admin = User.objects.filter(username=f"{spec['slug']}-admin").first()
+    return admin.site_configuration_id if admin else None
