@@ -99,7 +99,8 @@ bench: $(VENV)/.installed system-tools
 	$(PY) -m pytest tests/benchmarks -o python_files='bench_*.py' -s $(PYTEST_ARGS)
 
 # Refresh the French translations after changing user-facing text; the
-# compiled .mo files are committed, so nothing else needs gettext.
+# compiled .mo files are committed, so the app needs no gettext (make test's
+# check that every marked message has its French does: system-tools).
 messages: $(VENV)/.installed
 	cd uploads && ../$(PY) ../manage.py makemessages -l fr && ../$(PY) ../manage.py compilemessages
 	cd inventory && ../$(PY) ../manage.py makemessages -l fr && ../$(PY) ../manage.py compilemessages
