@@ -42,4 +42,3 @@ def server_error(request):
     if is_api(request):
         return pages.server_error(request)
     return defaults.server_error(request)
-
