@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from inventory.models import Product
 from tests.support.images import jpeg
 from tests.support.stores import LocalStore
+from tests.support.tickets import issue
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -109,16 +110,7 @@ def test_a_confirm_refused_to_a_user_who_lost_the_right_is_documented(
     api = APIClient()
     api.force_authenticate(user)
     body = jpeg()
-    ticket = api.post(
-        "/api/uploads/tickets/",
-        {
-            "kind": "product",
-            "object_id": product.pk,
-            "content_type": "image/jpeg",
-            "size": len(body),
-        },
-        format="json",
-    ).json()
+    ticket = issue(api, product, body)
     assert LocalStore(local_media).post(ticket["upload"], body) == 204
     user.user_permissions.clear()
     api.force_authenticate(type(user).objects.get(pk=user.pk))

@@ -96,3 +96,22 @@ def log_server_requests(request):
     request_started.connect(record)
     request.addfinalizer(lambda: request_started.disconnect(record))
     return log
+
+
+# What S3 (and the emulator) answer to a form posted after its policy's
+# expiration: the store's own words, in English.
+POLICY_EXPIRED = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+    "<Message>Invalid according to Policy: Policy expired.</Message></Error>"
+)
+
+
+def store_refuses_as_expired(page):
+    """Every form ``page`` posts to the store (the emulator) is refused as
+    one posted after its policy expired."""
+    page.route(
+        "**/uploads/emulator/**",
+        lambda route: route.fulfill(
+            status=403, content_type="application/xml", body=POLICY_EXPIRED
+        ),
+    )

@@ -45,6 +45,17 @@ def boss(make_user, site):
 
 
 @pytest.fixture
+def viewer(make_user, site):
+    """Site One's staff who may see products and tickets, not change them."""
+    return make_user(
+        "viewer",
+        site,
+        permissions=["inventory.view_product", "uploads.view_uploadticket"],
+        is_staff=True,
+    )
+
+
+@pytest.fixture
 def root(db):
     return User.objects.create_superuser("root", "root@example.com", "pw")
 
@@ -217,48 +228,32 @@ def test_confirm_speaks_french(boss, api, product):
     ]
 
 
-def test_confirm_names_the_object_in_the_users_language(store, make_user, site, api, product):
+def test_confirm_names_the_object_in_the_users_language(store, viewer, boss, api, product):
     """The kind is an identifier for clients ("product"); a French sentence
     names the object as the target declares it, its model's verbose name."""
     ticket = issue(api, product, jpeg())
     assert store.post(ticket["upload"], jpeg()) in (200, 201, 204)
-    viewer = make_user(
-        "viewer",
-        site,
-        permissions=["inventory.view_product", "uploads.view_uploadticket"],
-        is_staff=True,
-    )
     refused = act(admin_of(viewer, "fr"), "confirm_selected", [ticket], language="fr")
     assert texts(refused) == [
         f"Ticket {ticket['id']} : vous ne pouvez pas modifier l'objet produit n° {product.pk} :"
         " non confirmé."
     ]
 
-    response = act(admin_of(boss_of(make_user, site), "fr"), "confirm_selected", [ticket], "fr")
+    response = act(admin_of(boss, "fr"), "confirm_selected", [ticket], "fr")
 
     assert texts(response) == [
         f"Ticket {ticket['id']} : confirmé, joint à l'objet produit n° {product.pk}."
     ]
 
 
-def boss_of(make_user, site):
-    return make_user("boss", site, permissions=[], is_site_admin=True, is_staff=True)
-
-
 def test_confirm_acts_as_the_tickets_user_and_needs_the_staff_may_change_the_object(
-    store, make_user, site, api, product
+    store, make_user, site, viewer, api, product
 ):
     """Staff who may only see products cannot attach an image by
     confirming; and a ticket's user who lost the right to change products
     has their upload refused, as their own confirm would be."""
     ticket = issue(api, product, jpeg())
     assert store.post(ticket["upload"], jpeg()) in (200, 201, 204)
-    viewer = make_user(
-        "viewer",
-        site,
-        permissions=["inventory.view_product", "uploads.view_uploadticket"],
-        is_staff=True,
-    )
 
     refused = act(admin_of(viewer), "confirm_selected", [ticket])
     assert texts(refused) == [

@@ -18,6 +18,14 @@ from tests.support.tickets import issue, ticket_request
 from uploads.api.throttles import TicketIssueThrottle
 
 
+def ticket_rate(settings, rate):
+    """Ticket requests allowed per user: ``rate``, and no other throttle rate."""
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"upload_tickets": rate},
+    }
+
+
 @pytest.fixture(params=["redis", "locmem"])
 def throttle_cache(request, settings):
     """The project's Redis cache on a Redis of the test's own, or each
@@ -28,10 +36,7 @@ def throttle_cache(request, settings):
     else:
         settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     cache.clear()
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {"upload_tickets": "2/minute"},
-    }
+    ticket_rate(settings, "2/minute")
     return request.param
 
 
@@ -72,19 +77,13 @@ def test_a_rate_lowered_under_the_history_still_says_when_to_retry(
     DRF's wait() gave None there, a 429 without Retry-After. The next
     request is allowed once only one of them is within the window, when the
     one at 10 s is a minute old."""
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {"upload_tickets": "3/minute"},
-    }
+    ticket_rate(settings, "3/minute")
     issue(api, product, jpeg())
     with shifted(10):
         issue(api, product, jpeg())
     with shifted(20):
         issue(api, product, jpeg())
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {"upload_tickets": "2/minute"},
-    }
+    ticket_rate(settings, "2/minute")
     with shifted(30):
         assert_throttled(ask(api, product), retry_after=40)
     with shifted(69):
@@ -117,10 +116,7 @@ def test_the_history_expires_a_window_after_the_last_request(redis_url, settings
     """As DRF's cache entry does: Redis keeps a user's history no longer
     than the window."""
     settings.CACHES = {"default": {"BACKEND": "project.cache.RedisCache", "LOCATION": redis_url}}
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {"upload_tickets": "2/minute"},
-    }
+    ticket_rate(settings, "2/minute")
     issue(api, product, jpeg())
     server = redis.Redis.from_url(redis_url)
 
@@ -168,10 +164,7 @@ def test_requests_at_the_same_moment_never_pass_the_limit_on_redis(redis_url, se
     arrive together cannot all read the same history and all pass, as they
     could with a read then a write."""
     settings.CACHES = {"default": {"BACKEND": "project.cache.RedisCache", "LOCATION": redis_url}}
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {"upload_tickets": "5/minute"},
-    }
+    ticket_rate(settings, "5/minute")
     request = SimpleNamespace(user=SimpleNamespace(pk=1, is_authenticated=True), META={})
     start = threading.Barrier(16)
 

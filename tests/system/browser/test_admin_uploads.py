@@ -6,7 +6,7 @@ import time
 import pytest
 
 from inventory.models import Product
-from tests.support.browser import log_in, log_server_requests
+from tests.support.browser import log_in, log_server_requests, store_refuses_as_expired
 from tests.support.images import jpeg, png
 from tests.support.renditions import default_rendition_name
 from tests.support.stores import store_of
@@ -166,15 +166,7 @@ def test_a_policy_that_keeps_expiring_is_said_in_the_users_language(
     product = shop["product"]
     log_in(page, live_server, "clerk")
     page.goto(f"{live_server.url}/admin/inventory/product/{product.pk}/change/")
-    page.route(
-        "**/uploads/emulator/**",
-        lambda route: route.fulfill(
-            status=403,
-            content_type="application/xml",
-            body="<Error><Code>AccessDenied</Code>"
-            "<Message>Invalid according to Policy: Policy expired.</Message></Error>",
-        ),
-    )
+    store_refuses_as_expired(page)
 
     pick(page, "riz.jpg", "image/jpeg", jpeg((640, 480)))
 

@@ -9,7 +9,7 @@ from PIL import Image
 
 from inventory.models import Product
 from tests.support import photos
-from tests.support.browser import log_in
+from tests.support.browser import log_in, store_refuses_as_expired
 from tests.support.images import jpeg, png
 from tests.support.stores import bucket_keys, disk_files, is_rendition
 from uploads.models import UploadTicket
@@ -159,14 +159,6 @@ def test_an_error_page_of_a_proxy_is_not_shown_in_english(site_mode, page, live_
     page.wait_for_selector('.picker .error:text("L\'envoi a échoué. Réessayez.")')
 
 
-# What S3 (and the emulator) answer to a form posted after its policy's
-# expiration.
-POLICY_EXPIRED = (
-    '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
-    "<Message>Invalid according to Policy: Policy expired.</Message></Error>"
-)
-
-
 @pytest.mark.parametrize("site_mode", ["local"], indirect=True)
 def test_a_policy_that_keeps_expiring_is_said_in_the_users_language(
     site_mode, page, live_server, shop
@@ -182,12 +174,7 @@ def test_a_policy_that_keeps_expiring_is_said_in_the_users_language(
         "request",
         lambda r: tickets.append(r.url) if r.url.endswith("/api/uploads/tickets/") else None,
     )
-    page.route(
-        "**/uploads/emulator/**",
-        lambda route: route.fulfill(
-            status=403, content_type="application/xml", body=POLICY_EXPIRED
-        ),
-    )
+    store_refuses_as_expired(page)
 
     choose_file(page, "riz.jpg", "image/jpeg", jpeg((640, 480)))
 
