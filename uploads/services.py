@@ -213,6 +213,8 @@ def is_sha256_base64(value):
 
 # What makes a ticket open: its user's, issued, not expired.
 OPEN_TICKET_COLUMNS = ("user", "status", "expires_at")
+# PostgreSQL's count of them, one request of a user at a time (uploads.0010).
+OPEN_TICKETS_FUNCTION = "uploads_open_tickets"
 EXPIRES_AT = UploadTicket._meta.get_field("expires_at")
 CLAIMED_UNTIL = UploadTicket._meta.get_field("claimed_until")
 
@@ -226,8 +228,9 @@ def insert_within_limit(ticket, limit, now):
     tickets (``open_tickets``); whether it was inserted. The count and the
     insert are one statement (INSERT ... SELECT ... WHERE), one round trip
     rather than two on every ticket, written out rather than compiled by the
-    ORM each time. Columns left None are omitted (NULL): a bare NULL in a
-    SELECT list is text to PostgreSQL."""
+    ORM each time. The count holds for requests sent at once
+    (``write_open_ticket_count``). Columns left None are omitted (NULL): a
+    bare NULL in a SELECT list is text to PostgreSQL."""
     connection = connections[router.db_for_write(UploadTicket)]
     with connection.cursor() as cursor:
         cursor.execute(*insert_within_limit_statement(connection, ticket, limit, now))
@@ -260,12 +263,27 @@ def insert_within_limit_sql(connection, fields):
 def write_insert_within_limit(connection, fields):
     quote = connection.ops.quote_name
     meta = UploadTicket._meta
-    user, status, expires = (quote(meta.get_field(name).column) for name in OPEN_TICKET_COLUMNS)
     return (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
         f" SELECT {', '.join(['%s'] * len(fields))}"
-        f" WHERE (SELECT COUNT(*) FROM {quote(meta.db_table)}"
-        f" WHERE {user} = %s AND {status} = %s AND {expires} > %s) < %s"
+        f" WHERE {write_open_ticket_count(connection)} < %s"
+    )
+
+
+def write_open_ticket_count(connection):
+    """The count of a user's open tickets, of the user, status and time
+    given as parameters. On PostgreSQL, through the function of migration
+    ``uploads.0010``, which locks the user first: a plain count in the
+    statement would see only the tickets committed when it began, and
+    requests sent at once would each find room for one more."""
+    if connection.vendor == "postgresql":
+        return f"{OPEN_TICKETS_FUNCTION}(%s, %s, %s)"
+    quote = connection.ops.quote_name
+    meta = UploadTicket._meta
+    user, status, expires = (quote(meta.get_field(name).column) for name in OPEN_TICKET_COLUMNS)
+    return (
+        f"(SELECT COUNT(*) FROM {quote(meta.db_table)}"
+        f" WHERE {user} = %s AND {status} = %s AND {expires} > %s)"
     )
 
 

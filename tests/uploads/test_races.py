@@ -1,5 +1,6 @@
-"""Concurrent confirms, on PostgreSQL's real row locks (CI runs the suite
-on PostgreSQL; SQLite has no row locks to test)."""
+"""Concurrent confirms and tickets, on PostgreSQL's real locks (CI runs the
+suite on PostgreSQL; SQLite has no row locks to test, and runs its writing
+statements one at a time)."""
 
 import threading
 
@@ -8,41 +9,51 @@ from django.db import connection, connections
 from rest_framework.test import APIClient
 
 from tests.support.images import jpeg
-from tests.support.tickets import issue, unsigned
+from tests.support.tickets import issue, ticket_request, unsigned
+from uploads.models import UploadTicket
 
 pytestmark = [
     pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="row-lock races need PostgreSQL (DATABASE_URL)"
+        connection.vendor != "postgresql", reason="lock races need PostgreSQL (DATABASE_URL)"
     ),
     # The threads' connections see only what is committed.
     pytest.mark.django_db(transaction=True),
 ]
 
 
-def confirm_concurrently(user, ticket_ids):
-    """Confirm each ticket id from its own thread, all released at once."""
-    barrier = threading.Barrier(len(ticket_ids))
-    results = [None] * len(ticket_ids)
+def concurrently(user, calls):
+    """Make each call (``client -> response``) from its own thread and
+    connection, as ``user``, all released at once; their (status, body)."""
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
 
-    def worker(index, ticket_id):
+    def worker(index, call):
         client = APIClient()
         client.force_authenticate(user)
         try:
             barrier.wait(timeout=10)
-            response = client.post(f"/api/uploads/tickets/{ticket_id}/confirm/")
+            response = call(client)
             results[index] = (response.status_code, response.json())
         finally:
             connections.close_all()
 
-    threads = [
-        threading.Thread(target=worker, args=(i, ticket_id))
-        for i, ticket_id in enumerate(ticket_ids)
-    ]
+    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(60)
     return results
+
+
+def confirm_concurrently(user, ticket_ids):
+    """Confirm each ticket id from its own thread, all released at once."""
+    return concurrently(
+        user,
+        [
+            lambda client, i=ticket_id: client.post(f"/api/uploads/tickets/{i}/confirm/")
+            for ticket_id in ticket_ids
+        ],
+    )
 
 
 def test_concurrent_confirms_of_one_ticket_attach_once(store, api, staff, product):
@@ -75,3 +86,24 @@ def test_two_tickets_for_one_product_leave_one_image_and_no_orphan(store, api, s
     attached = "media/" + product.image.name
     assert attached in {data["key"] for _, data in results}
     assert store.keys() == [attached]
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_a_burst_of_ticket_requests_gets_no_more_open_tickets_than_the_limit(
+    settings, staff, product, round_
+):
+    """Each request counts the user's open tickets and inserts its own in
+    one statement; without a lock per user, requests sent at once each
+    counted the others' tickets as not yet there (8 at once with a limit of
+    2 got 5 or 6)."""
+    settings.UPLOADS = {**settings.UPLOADS, "MAX_OPEN_TICKETS": 2}
+    body = jpeg()
+    ask = lambda client: client.post(  # noqa: E731
+        "/api/uploads/tickets/", ticket_request(product, body), format="json"
+    )
+
+    results = concurrently(staff, [ask] * 8)
+
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [201, 201] + [429] * 6, results
+    assert UploadTicket.objects.filter(user=staff).count() == 2
