@@ -38,6 +38,23 @@ export class UploadError extends Error {
 }
 
 /**
+ * What to tell the user of a failed upload, in the page's words. messages
+ * holds the page's own (translated) texts for the failures whose detail is
+ * not written for people: network_error, upload_refused, expired (a ticket
+ * still expired after uploadImage's renewals, whose detail is the store's
+ * English "Policy expired") and failed (an answer that was not the API's
+ * JSON, a proxy's error page, with only its status line for detail). The
+ * API's own errors carry a detail in the user's language, shown as it is.
+ */
+export function describeFailure(failure, messages) {
+  if (failure.code === "network_error") return messages.network_error;
+  if (failure.code === "upload_refused") return messages.upload_refused;
+  if (failure.code === "ticket_expired") return messages.expired;
+  if (failure.code?.startsWith("http_")) return messages.failed;
+  return failure.detail || messages.failed;
+}
+
+/**
  * Upload one image and attach it; resolves with the confirm response
  * ({id, status, kind, object_id, key, url, format, width, height, size}).
  *

@@ -1,7 +1,7 @@
 // The admin's direct-upload widget (inventory/admin_uploads.py), built on
 // direct-upload.js: the image goes straight to storage, unconfirmed; the
 // form carries the ticket's id and its save confirms it.
-import { uploadImage } from "direct-upload";
+import { describeFailure, uploadImage } from "direct-upload";
 
 for (const widget of document.querySelectorAll(".direct-upload")) setUp(widget);
 
@@ -66,25 +66,13 @@ function setUp(widget) {
       show(messages.uploaded);
     } catch (failure) {
       const cancelled = failure.name === "AbortError" || signal.aborted;
-      show(cancelled ? messages.cancelled : describe(failure), true);
+      show(cancelled ? messages.cancelled : describeFailure(failure, messages), true);
       if (savedImage) preview.src = savedImage;
       else preview.hidden = true;
     } finally {
       if (controller?.signal === signal) controller = null;
       progressBox.hidden = true;
     }
-  }
-
-  function describe(failure) {
-    if (failure.code === "network_error") return messages.network_error;
-    if (failure.code === "upload_refused") return messages.upload_refused;
-    // Still expired after the module's renewals: its detail is then the
-    // store's own words ("Policy expired"), in English.
-    if (failure.code === "ticket_expired") return messages.expired;
-    // An answer that is not the API's JSON (a proxy's error page) has only
-    // its status line, in English, for detail.
-    if (failure.code?.startsWith("http_")) return messages.failed;
-    return failure.detail || messages.failed;
   }
 
   input.addEventListener("change", () => {

@@ -1,6 +1,6 @@
 // The image picker of the product and site pages, built on direct-upload.js.
 // Photos go straight to storage; the page only shows what happens.
-import { uploadImage } from "direct-upload";
+import { describeFailure, uploadImage } from "direct-upload";
 
 for (const picker of document.querySelectorAll(".picker")) setUp(picker);
 
@@ -74,25 +74,13 @@ function setUp(picker) {
       return image;
     } catch (failure) {
       const cancelled = failure.name === "AbortError" || controller.signal.aborted;
-      show(cancelled ? messages.cancelled : describe(failure), true);
+      show(cancelled ? messages.cancelled : describeFailure(failure, messages), true);
       preview.hidden = !preview.dataset.saved;
       throw failure;
     } finally {
       controller = null;
       progressBox.hidden = true;
     }
-  }
-
-  function describe(failure) {
-    if (failure.code === "network_error") return messages.network_error;
-    if (failure.code === "upload_refused") return messages.upload_refused;
-    // Still expired after the module's renewals: its detail is then the
-    // store's own words ("Policy expired"), in English.
-    if (failure.code === "ticket_expired") return messages.expired;
-    // An answer that is not the API's JSON (a proxy's error page) has only
-    // its status line, in English, for detail.
-    if (failure.code?.startsWith("http_")) return messages.failed;
-    return failure.detail || messages.failed;
   }
 
   for (const input of inputs) {

@@ -4,7 +4,11 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { test } from "node:test";
 
-import { UploadError, uploadImage } from "../../../frontend_snippets/direct-upload.js";
+import {
+  UploadError,
+  describeFailure,
+  uploadImage,
+} from "../../../frontend_snippets/direct-upload.js";
 import { jpeg, options, product, spyFetch, text } from "./live-server.mjs";
 
 test("uploads, confirms and reports each phase", async () => {
@@ -46,6 +50,22 @@ test("an API error rejects with its code and detail", async () => {
   await assert.rejects(uploadImage(jpeg, { ...options, kind: "product", objectId: 999999 }), {
     code: "not_found",
   });
+});
+
+test("describeFailure shows the API's detail, and the page's words where it has none for people", async () => {
+  const messages = {
+    network_error: "Pas de réseau.",
+    upload_refused: "Le stockage a refusé le fichier.",
+    expired: "Le délai est passé.",
+    failed: "L'envoi a échoué.",
+  };
+  const refused = await uploadImage(text, product).catch((error) => error);
+  assert.equal(describeFailure(refused, messages), refused.detail);
+  assert.equal(describeFailure(new UploadError("network_error", "fetch failed"), messages), messages.network_error);
+  assert.equal(describeFailure(new UploadError("upload_refused", "AccessDenied: x"), messages), messages.upload_refused);
+  assert.equal(describeFailure(new UploadError("ticket_expired", "Policy expired"), messages), messages.expired);
+  assert.equal(describeFailure(new UploadError("http_502", "Bad Gateway"), messages), messages.failed);
+  assert.equal(describeFailure(new UploadError("throttled", ""), messages), messages.failed);
 });
 
 test("network errors are retried without asking for a new ticket", async () => {
