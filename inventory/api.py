@@ -15,7 +15,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.pagination import PageNumberPagination
 
 from inventory import api_docs, services
-from inventory.logins import LoginLocked, retry_after
+from inventory.logins import LoginLocked, TokenLoginSerializer, retry_after
 from inventory.models import Configuration, Product
 from inventory.permissions import (
     ADD,
@@ -50,12 +50,15 @@ def requested_site(request):
 class ObtainTokenView(ObtainAuthToken):
     """An API token for a username and password: the same token every time,
     until the account's token is reset. A username locked out by django-axes
-    (``inventory.logins``) gets ``login_locked`` whatever the password."""
+    (``inventory.logins``) gets ``login_locked`` whatever the password, and
+    a login while another for the username is at work ``login_in_progress``.
+    """
 
     # JSON only, like every operation (DRF's view also takes forms): a body
     # documented in two types gives generated clients two ways to call it,
     # and some generators a method that does not compile.
     parser_classes = [JSONParser]
+    serializer_class = TokenLoginSerializer
     throttle_classes = [LoginThrottle]
     # Credentials are the body's: the schema documents no security here,
     # and an app's stale token (401) or a signed-in browser's missing CSRF

@@ -10,7 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
 
-from inventory.logins import lockout_message
+from inventory.logins import LoginInProgress, lockout_message
 from inventory.serializers import ProductSerializer, SiteSerializer
 from project.api import schema
 
@@ -227,9 +227,13 @@ TOKEN = extend_schema(
         429: schema.error_response(
             "`login_locked`: too many failed logins for this username, from any "
             "address; wait `Retry-After` seconds (the right password is refused "
-            "meanwhile). `throttled`: too many requests for this username from "
-            "this address; wait `Retry-After` seconds.",
+            "meanwhile). `login_in_progress`: another login for this username is "
+            "being checked (logins are checked one at a time per username); "
+            "retry after `Retry-After` seconds (1). `throttled`: too many "
+            "requests for this username from this address; wait `Retry-After` "
+            "seconds.",
             schema.error_example("login_locked", lazy(lockout_message, str)(900)),
+            schema.error_example("login_in_progress", LoginInProgress.default_detail),
             "throttled",
         ),
     },

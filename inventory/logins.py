@@ -8,19 +8,32 @@ from, so that every app instance sees the same counts and rotating
 ``X-Forwarded-For`` gains nothing. This module gives axes the client's
 address (the one DRF's throttles use) and the answer a locked-out user
 gets: when to retry, in their language, as a page or as the API's JSON error.
+
+axes checks the lockout before it checks the password, and records a
+failure after (its issue #592): guesses sent at once would all be checked.
+So every path authenticates through :func:`authenticate`, one login per
+username at a time: the token endpoint's serializer, the login page's form
+and the admin's (:class:`TokenLoginSerializer`, :class:`LoginForm`,
+:class:`AdminLoginForm`).
 """
 
 import math
 
 from axes.helpers import get_client_username, get_cool_off
 from axes.models import AccessAttempt
-from django.contrib import admin
+from django.contrib import admin, auth
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django.db import connections, router, transaction
 from django.db.models import Max
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext, ngettext
-from rest_framework import exceptions, status
+from django.utils.translation import gettext, gettext_lazy, ngettext
+from django.views.decorators.debug import sensitive_variables
+from rest_framework import exceptions, serializers, status
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.throttling import BaseThrottle
 
 
@@ -79,3 +92,107 @@ def lockout_response(request, original_response=None, credentials=None):
     response = render(request, template, context, status=status.HTTP_429_TOO_MANY_REQUESTS)
     response["Retry-After"] = str(seconds)
     return response
+
+
+class LoginInProgress(exceptions.APIException):
+    """Another login for the username is being checked (:func:`authenticate`).
+    The API answers it as it is (``login_in_progress``, 429, ``Retry-After``);
+    the login forms show its message as their error."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "login_in_progress"
+    default_detail = gettext_lazy(
+        "Another login to this account is in progress. Try again in a moment."
+    )
+    wait = 1  # seconds; DRF's exception handler sends it as Retry-After
+
+
+@sensitive_variables("credentials")
+def authenticate(request, **credentials):
+    """``django.contrib.auth.authenticate()``, one login per username at a
+    time, or :class:`LoginInProgress` at once while another is at work.
+
+    axes checks the username's lockout, the backends check the password,
+    and axes records a failure (``user_login_failed``): all of it in one
+    transaction that holds the username's lock until that record is
+    committed. The next login for the username then sees it, so however
+    many are sent at once, no more than ``AXES_FAILURE_LIMIT`` passwords
+    are checked per cool-off. A login that finds the lock taken is refused
+    rather than queued: a burst cannot hold every thread and database
+    connection waiting, each behind a password's hash. The transaction holds
+    this call alone: a caller's refusal of a wrong password, raised after
+    it, must not roll axes's record back (hence the forms' and the
+    serializer's own ``clean``/``validate`` below, rather than a wrapper
+    around Django's and DRF's).
+
+    On PostgreSQL the lock is a transaction-level advisory lock on the
+    username axes counts by, in lower case, which every app instance sees.
+    SQLite (development's default) has none: nothing is refused there, but
+    the transaction begins ``IMMEDIATE`` (settings), taking the database's
+    write lock, so logins wait for one another there, whatever their
+    username, up to the 20 s the database waits for its lock."""
+    username = get_client_username(request, credentials) or ""
+    using = router.db_for_write(AccessAttempt)
+    with transaction.atomic(using=using):
+        if not take_login_lock(connections[using], username):
+            raise LoginInProgress()
+        return auth.authenticate(request, **credentials)
+
+
+def take_login_lock(connection, username):
+    """Whether this transaction now holds ``username``'s login lock, which
+    it keeps until it ends; always true but on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))",
+            [f"login:{username.lower()}"],
+        )
+        return cursor.fetchone()[0]
+
+
+class LoginForm(AuthenticationForm):
+    """The login page's form: Django's, authenticating through
+    :func:`authenticate`, and saying so when another login for the username
+    is at work."""
+
+    @sensitive_variables()
+    def clean(self):
+        # AuthenticationForm.clean(), its authenticate() replaced.
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if username is not None and password:
+            try:
+                self.user_cache = authenticate(self.request, username=username, password=password)
+            except LoginInProgress:
+                raise ValidationError(
+                    LoginInProgress.default_detail, code=LoginInProgress.default_code
+                ) from None
+            if self.user_cache is None:
+                raise self.get_invalid_login_error()
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
+
+
+class AdminLoginForm(LoginForm, AdminAuthenticationForm):
+    """The admin's login form (``project.admin``): Django's, for staff only,
+    authenticating as :class:`LoginForm` does."""
+
+
+class TokenLoginSerializer(AuthTokenSerializer):
+    """The token endpoint's (``inventory.api``): DRF's, authenticating
+    through :func:`authenticate`."""
+
+    def validate(self, attrs):
+        # AuthTokenSerializer.validate(), its authenticate() replaced; both
+        # fields are required, so both are here.
+        user = authenticate(
+            self.context["request"], username=attrs["username"], password=attrs["password"]
+        )
+        if user is None:
+            # DRF's message (a wrong password, or an inactive user).
+            raise serializers.ValidationError(
+                gettext_lazy("Unable to log in with provided credentials."), code="authorization"
+            )
+        return {**attrs, "user": user}

@@ -12,6 +12,9 @@ Checked once in ``admin_view``, which wraps every view of the site: every
 nothing to remember for the next one), the autocomplete, the history and
 delete pages. Installed as the default site (``ProjectAdminConfig``), so
 ``admin.site`` and ``@admin.register`` are this one.
+
+Its login form checks one login per username at a time, as every login
+path does (``inventory.logins``).
 """
 
 from functools import wraps
@@ -29,6 +32,15 @@ def has_nul(query):
 
 
 class ProjectAdminSite(admin.AdminSite):
+    @property
+    def login_form(self):
+        """Django's admin login form, authenticating one login per username
+        at a time (``inventory.logins``); imported here, as this module is
+        imported before the models are loaded."""
+        from inventory.logins import AdminLoginForm
+
+        return AdminLoginForm
+
     def admin_view(self, view, cacheable=False):
         checked = super().admin_view(view, cacheable)
 

@@ -186,7 +186,8 @@ num_proxies = env.int("DJANGO_NUM_PROXIES", 0, minimum=0, maximum=10)
 # failed logins for one username, whatever the addresses they came from,
 # that username is locked out for LOGIN_COOLOFF minutes, the right password
 # included. Recorded in the database, so every app instance sees the same
-# counts. See inventory.logins.
+# counts; the paths check one login per username at a time, so that a burst
+# gets no more guesses than the limit. See inventory.logins.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     # Django's ModelBackend, in one query (inventory.permissions).

@@ -1,11 +1,16 @@
 from django.contrib import admin
+from django.contrib.auth.views import LoginView
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from inventory.logins import LoginForm
 from project import views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Before Django's own login route: its form authenticates one login per
+    # username at a time (inventory.logins).
+    path("accounts/login/", LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include(("inventory.api_urls", "inventory-api"))),

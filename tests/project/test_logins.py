@@ -5,13 +5,17 @@ and lets the user in again after the cool-off."""
 
 import io
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import pytest
 from axes.models import AccessAttempt
+from django.contrib.auth.hashers import MD5PasswordHasher
 from django.core.management import call_command
-from django.db.models import F
+from django.db import connection, connections
+from django.db.models import F, Sum
+from django.test import Client
 
 from inventory.logins import client_address
 from tests.support import processes
@@ -177,6 +181,7 @@ def test_the_token_endpoint_documents_the_lockout(client):
     examples = locked["content"]["application/json"]["examples"]
     assert {example["value"]["code"] for example in examples.values()} == {
         "login_locked",
+        "login_in_progress",
         "throttled",
     }
 
@@ -252,3 +257,185 @@ def test_a_burst_of_guesses_passes_the_token_throttle_no_more_than_its_rate(
         allowed = list(pool.map(guess, range(guesses)))
 
     assert allowed.count(True) == 3
+
+
+# --- Logins one at a time per username (inventory.logins.authenticate) -----
+
+postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="concurrent logins need PostgreSQL's advisory locks (DATABASE_URL)",
+)
+# The threads' connections see only what is committed.
+committed = pytest.mark.django_db(transaction=True)
+
+IN_PROGRESS = {
+    "en": "Another login to this account is in progress. Try again in a moment.",
+    "fr": "Une autre connexion à ce compte est en cours. Réessayez dans un instant.",
+}
+
+
+class Checks:
+    """What CountingHasher sees and does: how many passwords it checked, and
+    how long a wrong one's check takes."""
+
+    def __init__(self):
+        self.count = 0
+        self.counting = threading.Lock()
+        self.wrong_started = threading.Event()  # a wrong password is being checked
+        self.gate = threading.Event()  # a wrong password's check waits for it
+        self.gate.set()
+        self.delay = 0.0
+
+    def checked(self, right):
+        with self.counting:
+            self.count += 1
+        if not right:
+            self.wrong_started.set()
+            self.gate.wait(timeout=20)
+            time.sleep(self.delay)
+
+
+CHECKS = Checks()
+
+
+class CountingHasher(MD5PasswordHasher):
+    """The suite's MD5 (tests/conftest.py), counting the password checks."""
+
+    def verify(self, password, encoded):
+        right = super().verify(password, encoded)
+        CHECKS.checked(right)
+        return right
+
+
+@pytest.fixture
+def checks(settings, monkeypatch):
+    monkeypatch.setattr(f"{__name__}.CHECKS", Checks())
+    settings.PASSWORD_HASHERS = [f"{__name__}.CountingHasher"]
+    yield CHECKS
+    CHECKS.gate.set()  # no thread left waiting
+
+
+class BarrierEvent:
+    """A barrier waited on as an event: every thread goes at once."""
+
+    def __init__(self, barrier):
+        self.barrier = barrier
+
+    def wait(self, timeout):
+        self.barrier.wait(timeout=timeout)
+        return True
+
+
+def in_thread(pool, login, password, language="en", after=None):
+    """``login`` from a thread of ``pool``, with its own client and database
+    connection; after the event ``after``, if given."""
+
+    def send():
+        try:
+            if after is not None:
+                assert after.wait(timeout=20)
+            return login(Client(), "staff", password, accept_language=language)
+        finally:
+            connections.close_all()
+
+    return pool.submit(send)
+
+
+def answer(login, response):
+    """What a login's answer said: "in progress", "locked", "wrong" or "in"."""
+    if logged_in(login, response):
+        return "in"
+    if response.status_code == 429:
+        if login is token and response.json()["code"] == "login_in_progress":
+            assert response["Retry-After"] == "1"
+            return "in progress"
+        locked_message(login, response)
+        return "locked"
+    content = response.content.decode()
+    if any(message in content for message in IN_PROGRESS.values()):
+        assert response.status_code == 200  # the login form, with its error
+        return "in progress"
+    assert response.status_code in (200, 400), content[:300]
+    return "wrong"
+
+
+@postgresql
+@committed
+@pytest.mark.parametrize("login", PATHS)
+def test_a_burst_of_guesses_gets_no_more_password_checks_than_the_limit(checks, make_user, login):
+    """The review's case, against django-axes' issue #592: it checks the
+    lockout before the password and records the failure after, so guesses
+    sent at once were all checked, and the right password sent while they
+    were (a limit of 3 gave a token in 2 runs of 3). One guess short of the
+    limit, a burst of guesses and the right password sent as the first is
+    checked: one more check, then the lockout."""
+    make_user("staff", is_staff=True)
+    client = Client()
+    for n in range(LIMIT - 1):
+        assert answer(login, login(client, "staff", f"guess-{n}", accept_language="en")) == "wrong"
+    checks.wrong_started.clear()
+    checks.delay = 0.3  # PBKDF2's time, about, in which the guesses raced
+
+    guesses = 12
+    with ThreadPoolExecutor(guesses + 1) as pool:
+        barrier = threading.Barrier(guesses)
+        sent = [
+            in_thread(pool, login, f"burst-{n}", after=BarrierEvent(barrier))
+            for n in range(guesses)
+        ]
+        right = in_thread(pool, login, "pw", after=checks.wrong_started)
+        answers = [answer(login, future.result()) for future in sent]
+        right_answer = answer(login, right.result())
+
+    assert checks.count <= LIMIT, (answers, right_answer)
+    assert right_answer in ("locked", "in progress")
+    assert set(answers) <= {"locked", "in progress"}
+    failures = AccessAttempt.objects.aggregate(total=Sum("failures_since_start"))["total"]
+    assert failures == LIMIT
+    assert answer(login, login(client, "staff", "pw", accept_language="en")) == "locked"
+
+
+@postgresql
+@committed
+@pytest.mark.parametrize("language", ["en", "fr"])
+@pytest.mark.parametrize("login", PATHS)
+def test_a_login_while_another_for_the_username_is_checked_is_refused_at_once(
+    checks, make_user, login, language
+):
+    make_user("staff", is_staff=True)
+    checks.gate.clear()  # the first login's wrong password is checked until told
+    with ThreadPoolExecutor(1) as pool:
+        first = in_thread(pool, login, "guess")
+        assert checks.wrong_started.wait(timeout=20)
+        started = time.monotonic()
+        second = login(Client(), "staff", "pw", accept_language=language)
+        waited = time.monotonic() - started
+        checks.gate.set()
+        assert answer(login, first.result()) == "wrong"
+
+    assert answer(login, second) == "in progress"
+    assert waited < 5, "refused at once, not queued behind the first"
+    if login is token:
+        assert second.json()["detail"] == IN_PROGRESS[language]
+    else:
+        assert IN_PROGRESS[language] in second.content.decode()
+    assert checks.count == 1
+    # Refused before axes saw it: only the first counts as a failure.
+    assert AccessAttempt.objects.get().failures_since_start == 1
+    assert answer(login, login(Client(), "staff", "pw")) == "in"
+
+
+@postgresql
+@committed
+@pytest.mark.parametrize("login", PATHS)
+def test_a_login_in_progress_leaves_other_usernames_alone(checks, make_user, login):
+    make_user("staff", is_staff=True)
+    make_user("other", is_staff=True)
+    checks.gate.clear()
+    with ThreadPoolExecutor(1) as pool:
+        first = in_thread(pool, login, "guess")
+        assert checks.wrong_started.wait(timeout=20)
+        other = login(Client(), "other", "pw")
+        checks.gate.set()
+        first.result()
+    assert logged_in(login, other)
