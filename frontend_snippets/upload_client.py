@@ -29,8 +29,9 @@ What it does beyond the three calls:
   on stderr;
 - network errors, 5xx answers, ``storage_unavailable`` and ``throttled`` are
   retried with exponential backoff, honouring ``Retry-After``; each step is
-  retried on its own, so a failed confirm never costs a second upload, and an
-  expired ticket is replaced by a new one;
+  retried on its own, so a failed confirm never costs a second upload, an
+  expired ticket is replaced by a new one, and a login that finds another
+  for its username being checked (``login_in_progress``) is tried again;
 - every other error raises :class:`UploadError` with the API's ``code`` and
   ``detail`` (in the language asked for with ``--lang``).
 """
@@ -138,10 +139,13 @@ class Client:
         return client
 
     def obtain_token(self, username, password):
+        # login_in_progress: another login for the username is being checked
+        # (this one's first try, sent again after a timeout on a slow link).
         body = self.retrying(
             lambda: self.api(
                 "POST", "/api/auth/token/", {"username": username, "password": password}
-            )
+            ),
+            also={"login_in_progress"},
         )
         return body["token"]
 

@@ -12,6 +12,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import override_settings
 
+from inventory import logins
 from inventory.models import Product
 from tests.support import clock
 from tests.support.images import jpeg, png
@@ -164,6 +165,23 @@ def test_an_unavailable_store_at_confirm_is_retried_without_a_second_upload(
     assert len(confirms) == 2 and len(posts) == 1
     assert UploadTicket.objects.count() == 1
     assert store.keys() == [image["key"]]
+
+
+def test_a_login_refused_while_another_is_at_work_is_tried_again(server, staff, monkeypatch):
+    """A phone that sends its login again after a timeout finds its first
+    try still being checked (login_in_progress, Retry-After: 1)."""
+    real_lock = logins.take_login_lock
+    locks = []
+
+    def busy_once(connection, username):
+        locks.append(username)
+        return len(locks) > 1 and real_lock(connection, username)
+
+    monkeypatch.setattr(logins, "take_login_lock", busy_once)
+
+    client = upload_client.Client.login(server, "staff", "pw", retry_delay=0.05)
+
+    assert client.token and locks == ["staff", "staff"]
 
 
 def test_an_expired_ticket_is_replaced(server, store, staff, product, tmp_path, monkeypatch):
