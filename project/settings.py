@@ -90,6 +90,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: answers /healthz before host checks and https redirects.
     "project.health.HealthCheckMiddleware",
+    # Then: a bad Host on an API path is the API's JSON 400, DEBUG on or off.
+    "project.views.ApiHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Pages and JSON are compressed for phones on costly data (a product
     # list's HTML: about a fifth); Django's gzip pads its output against
