@@ -79,6 +79,9 @@ export function describeFailure(failure, messages) {
  *                      (the Django admin's widget); default true
  *   newObject          true: a ticket for an object not created yet (no
  *                      objectId), which only the creating form's save confirms
+ *   site               with newObject, the id of the site whose folder the file
+ *                      goes to (the API's ?site=): a superuser's choice; anyone
+ *                      else's new objects are of their own site whatever it says
  *   fetch, XMLHttpRequest          implementations to use (default: globals)
  */
 export async function uploadImage(file, options = {}) {
@@ -114,7 +117,7 @@ export async function uploadImage(file, options = {}) {
   for (let renewals = 0; ; renewals += 1) {
     // Each step is retried on its own, so that a failed confirm never costs
     // a second upload of the file; only an expired ticket is replaced.
-    ticket ??= await retrying(() => api("POST", "/api/uploads/tickets/", request));
+    ticket ??= await retrying(() => api("POST", ticketPath(settings), request));
     try {
       await retrying(() =>
         postToStorage(ticket.upload, body, request.filename, settings, (loaded, total) =>
@@ -182,6 +185,12 @@ function throwIfAborted(signal) {
 }
 
 /* --- The API ------------------------------------------------------------ */
+
+function ticketPath({ newObject, site }) {
+  const path = "/api/uploads/tickets/";
+  if (!newObject || site === undefined || site === null) return path;
+  return `${path}?site=${encodeURIComponent(site)}`;
+}
 
 function apiClient(settings) {
   const fetchImpl = settings.fetch || globalThis.fetch;

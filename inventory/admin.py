@@ -17,7 +17,7 @@ from inventory.permissions import (
     can_manage_site,
     in_own_site_rows,
 )
-from inventory.sites import site_id_for_request, site_url
+from inventory.sites import site_id_for_request, site_labels, site_url
 from uploads.errors import UploadError
 
 
@@ -25,6 +25,47 @@ def page_link(page_url):
     """A link to the page of the object on the site's pages. It names the
     site (``site_url``), so that a superuser lands on that site's page."""
     return format_html('<a href="{}">{}</a>', page_url, _("Open its page"))
+
+
+class SiteChoiceField(forms.ModelChoiceField):
+    """A site field whose same-named sites are told apart (``site_labels``)."""
+
+    labels = None
+
+    def label_from_instance(self, site):
+        if self.labels is None:
+            self.labels = site_labels(self.queryset.only("site_name", "city"))
+        return self.labels.get(site.pk, site.site_name)
+
+
+class SiteListFilter(admin.RelatedFieldListFilter):
+    """The site filter, its same-named sites told apart (``site_labels``)."""
+
+    def field_choices(self, field, request, model_admin):
+        choices = super().field_choices(field, request, model_admin)
+        sites = field.related_model._default_manager.filter(pk__in=[pk for pk, _ in choices])
+        labels = site_labels(sites.only("site_name", "city"))
+        return [(pk, labels.get(pk, label)) for pk, label in choices]
+
+
+class SiteLabelsAdmin(admin.ModelAdmin):
+    """A ``ModelAdmin`` whose site fields and filter tell same-named sites
+    apart (only superusers have either)."""
+
+    site_field = "site_configuration"
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.related_model is Configuration:
+            kwargs.setdefault("form_class", SiteChoiceField)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def without_site(self, items):
+        """``items`` (list fields or filters) but the site's."""
+        return [item for item in items if item not in (self.site_field, self.site_filter)]
+
+    @property
+    def site_filter(self):
+        return (self.site_field, SiteListFilter)
 
 
 def site_bound_form(form_class, site_field, site_id):
@@ -45,7 +86,7 @@ def site_bound_form(form_class, site_field, site_id):
     return SiteBoundForm
 
 
-class SiteScopedAdmin(admin.ModelAdmin):
+class SiteScopedAdmin(SiteLabelsAdmin):
     """Staff see and edit only their own site's rows; superusers see all
     (the model's ``visible_to``, as on the pages and in the API).
 
@@ -53,8 +94,6 @@ class SiteScopedAdmin(admin.ModelAdmin):
     name in a list filter or a site field (they have neither), nor counts
     (the changelist counts this queryset).
     """
-
-    site_field = "site_configuration"
 
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
@@ -87,13 +126,13 @@ class SiteScopedAdmin(admin.ModelAdmin):
         list_filter = super().get_list_filter(request)
         if request.user.is_superuser:
             return list_filter
-        return [item for item in list_filter if item != self.site_field]
+        return self.without_site(list_filter)
 
     def get_list_display(self, request):
         list_display = super().get_list_display(request)
         if request.user.is_superuser:
             return list_display
-        return [item for item in list_display if item != self.site_field]
+        return self.without_site(list_display)
 
     def save_model(self, request, obj, form, change):
         if not request.user.is_superuser:
@@ -155,7 +194,7 @@ class ProductAdmin(DirectUploadAdminMixin, SiteScopedAdmin):
     form = ProductForm
     direct_upload_fields = {"image": "product"}
     list_display = ["name", "cug", "price", "quantity", "site_configuration"]
-    list_filter = ["site_configuration"]
+    list_filter = [("site_configuration", SiteListFilter)]
     search_fields = ["name", "cug"]
     readonly_fields = ["product_page"]
 
@@ -203,9 +242,13 @@ def outranks(account, user):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(SiteLabelsAdmin, BaseUserAdmin):
     list_display = [*BaseUserAdmin.list_display, "site_configuration", "is_site_admin"]
-    list_filter = [*BaseUserAdmin.list_filter, "site_configuration", "is_site_admin"]
+    list_filter = [
+        *BaseUserAdmin.list_filter,
+        ("site_configuration", SiteListFilter),
+        "is_site_admin",
+    ]
     fieldsets = [
         *BaseUserAdmin.fieldsets,
         (_("Site"), {"fields": ["site_configuration", "is_site_admin"]}),
@@ -239,12 +282,12 @@ class UserAdmin(BaseUserAdmin):
     def get_list_filter(self, request):
         if request.user.is_superuser:
             return self.list_filter
-        return [item for item in self.list_filter if item != "site_configuration"]
+        return self.without_site(self.list_filter)
 
     def get_list_display(self, request):
         if request.user.is_superuser:
             return self.list_display
-        return [item for item in self.list_display if item != "site_configuration"]
+        return self.without_site(self.list_display)
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))

@@ -23,9 +23,17 @@ the copy is deleted and the ticket stays usable, for the next save.
 
 On an add form the object does not exist yet: the widget asks for a ticket
 for a new object (``new``), whose key is in the folder of the site the
-request acts for (a superuser's choice of the session, which the add form
-offers as the object's site), and the save that creates the object binds
-the ticket to it, refused if the object is of another site.
+form's site field names when the file is sent (``?site=``, a superuser's
+choice; anyone else's is their own site whatever they name); it sends the
+file again, for the new site, when that field changes. The save that
+creates the object binds the ticket to it.
+
+An object and its file are never of two sites. The save is refused, with an
+error on the form, when the object's site is not the ticket's (an add form
+whose site changed without the widget, a change form whose site changes
+with a new file: a ticket for an existing object is of its saved site), or
+when the site of an object that keeps its file changes (the file stays in
+the old site's folder: clear it to move the object).
 """
 
 import uuid
@@ -69,6 +77,7 @@ class DirectUploadWidget(forms.Widget):
         self.kind = kind
         self.instance = None  # set by the form: whose file is shown
         self.new_allowed = False  # set by the form: whether a new object's file may be sent
+        self.site_field = None  # set by the form: the name of its site field, if it has one
 
     class Media:
         css = {"all": ["inventory/admin-upload.css"]}
@@ -100,6 +109,8 @@ class DirectUploadWidget(forms.Widget):
             "ticket": value["ticket"],
             "clear": value["clear"],
             "clear_name": self.clear_name(name),
+            # A new object's file goes to the site this field names.
+            "site_field": self.site_field,
         }
         return context
 
@@ -113,6 +124,7 @@ def widget_messages():
         **{key: picker[key] for key in [*shared, "network_error", "upload_refused", "expired"]},
         "uploaded": _("Image uploaded: save to apply it."),
         "wait": _("Wait for the upload to finish, then save."),
+        "choose_site": _("Choose the site: the image is sent once it is chosen."),
     }
 
 
@@ -137,10 +149,22 @@ class DirectUploadField(forms.Field):
         return FileChange(ticket_id=ticket_id, clear=bool(value.get("clear")))
 
 
+#: The save's refusals when an object and its file would be of two sites.
+OTHER_SITE = _("This image was sent for another site than the one chosen. Choose the image again.")
+SITE_CHANGED = _(
+    "The image and the site cannot change in the same save: save the new site, "
+    "then choose the image."
+)
+FILE_KEPT = _(
+    "Its image is stored in its site's folder: clear the image to move it to another site."
+)
+
+
 class DirectUploadAdminMixin:
     """For a ``ModelAdmin`` whose model holds an upload target's file:
     ``direct_upload_fields`` maps the form field (the model's file field,
-    excluded from the model form) to the upload kind."""
+    excluded from the model form) to the upload kind. A ``site_field``
+    attribute (``SiteScopedAdmin``'s) names the form's site field."""
 
     direct_upload_fields = {}
 
@@ -182,14 +206,27 @@ class DirectUploadAdminMixin:
             name: may_upload_for_new_object(request, kind)
             for name, kind in self.direct_upload_fields.items()
         }
+        kinds = self.direct_upload_fields
+        site_field = getattr(self, "site_field", None)
 
         class DirectUploadForm(form):
             def __init__(self, *args, **kwargs):
+                # As saved, before the form (or SiteBoundForm) sets a site.
+                saved = kwargs.get("instance")
+                self.saved_sites = {
+                    name: get_target(kind).get_site_id(saved)
+                    for name, kind in kinds.items()
+                    if saved is not None
+                    and saved.pk is not None
+                    and getattr(saved, get_target(kind).field_name)
+                }
                 super().__init__(*args, **kwargs)
                 for name in DirectUploadForm.upload_fields:
                     if name in self.fields:
-                        self.fields[name].widget.instance = self.instance
-                        self.fields[name].widget.new_allowed = new_allowed[name]
+                        widget = self.fields[name].widget
+                        widget.instance = self.instance
+                        widget.new_allowed = new_allowed[name]
+                        widget.site_field = site_field if site_field in self.fields else None
 
             def clean(self):
                 cleaned = super().clean()
@@ -204,19 +241,29 @@ class DirectUploadAdminMixin:
             def _post_clean(self):
                 super()._post_clean()  # the instance now holds what was typed
                 for name in self.upload_fields:
+                    site_id = get_target(kinds[name]).get_site_id(self.instance)
                     outcome = outcomes.get(name)
                     if isinstance(outcome, services.PreparedUpload):
-                        self.check_site(name, outcome.ticket)
+                        self.check_ticket_site(name, outcome.ticket, site_id)
+                    if name in self.saved_sites and self.saved_sites[name] != site_id:
+                        self.check_file_kept(name)
 
-            def check_site(self, name, ticket):
-                """A new object's upload waits in the folder of the site the
-                user acted for: the object must be of that site."""
-                if ticket.object_id is not None:
+            def check_ticket_site(self, name, ticket, site_id):
+                """An upload waits in the folder of its ticket's site: a new
+                object's, the site named when it was sent; an existing
+                object's, the object's saved site. The object must be of it."""
+                if site_id == ticket.site_id:
                     return
-                site_id = get_target(ticket.kind).get_site_id(self.instance)
-                if site_id != ticket.site_id:
-                    self.add_error(name, _("This image was uploaded for another site."))
-                    self.forget_ticket(name)
+                self.add_error(name, OTHER_SITE if ticket.object_id is None else SITE_CHANGED)
+                self.forget_ticket(name)
+
+            def check_file_kept(self, name):
+                """An object moving to another site keeps no file of the old
+                site's folder: unless the file is cleared, the move is refused."""
+                change = self.cleaned_data.get(name)
+                if change is None or not change.clear:
+                    field = site_field if site_field in self.fields else None
+                    self.add_error(field, FILE_KEPT)
 
             def describe(self, name, error):
                 """A ticket of another object, user or site is not found,

@@ -30,7 +30,8 @@ class Configuration(models.Model):
     another shop bears the name (nothing else of another site shows to
     them), and refuse a shop a name for a reason it may not be told.
     Superusers, who see every site, tell same-named ones apart by city
-    (the site chooser and switcher show both).
+    (the site chooser and switcher show both; the admin's site fields and
+    filters, city and id: ``inventory.sites.site_labels``).
     """
 
     site_name = models.CharField(_("site name"), max_length=100)

@@ -23,16 +23,31 @@ it could still hold the old version and the entries cached under it. The
 second version, after the commit, can no longer refuse it: should the cache
 fail just then, a request that read the old rows in between keeps them for
 ``PERMISSION_CACHE_SECONDS`` at most.
+
+The refusal raises inside the change's transaction (the admin's form, its
+delete page and actions each run in one), so nothing of the request is
+saved; ``RefusedChangeMiddleware`` then answers the user a 503 that says so
+and when to retry, rather than a 500.
 """
 
+import logging
+import math
 import uuid
 
 from django.conf import settings
+from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from project.cache import UNAVAILABLE_SECONDS
+
+logger = logging.getLogger(__name__)
 
 VERSION_KEY = "permissions:version"
 
@@ -69,6 +84,39 @@ def new_version():
             "The cache did not take the permissions' new version; "
             "permissions cannot change until it answers."
         )
+
+
+class RefusedChangeMiddleware:
+    """A change of permissions refused (``PermissionCacheUnavailable``): a
+    503 page in the user's language, the admin's under /admin/, saying that
+    nothing was saved and to try again, with ``Retry-After``: the seconds
+    for which each process skips a Redis that failed (``project.cache``)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, PermissionCacheUnavailable):
+            return None
+        logger.warning("Change of permissions refused: %s", exception)
+        context = {
+            "title": _("Permissions cannot change right now"),
+            "message": _(
+                "Permissions cannot be changed while the cache is unavailable; "
+                "try again in a few seconds. Nothing was saved."
+            ),
+            "back": request.get_full_path(),
+        }
+        template = "inventory/permissions_unavailable.html"
+        if request.path.startswith(reverse("admin:index")):
+            context = {**admin.site.each_context(request), **context}
+            template = "admin/permissions_unavailable.html"
+        response = render(request, template, context, status=503)
+        response["Retry-After"] = str(math.ceil(UNAVAILABLE_SECONDS))
+        return response
 
 
 def permissions_changed(**kwargs):

@@ -7,6 +7,8 @@ Everything of a site is then filtered by the site this module returns: a
 site that it does not return is never reachable, whatever ids a user sends.
 """
 
+from collections import Counter
+
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.urls import reverse
@@ -111,5 +113,34 @@ def site_id_for_request(request):
 
 
 def site_names(site_ids):
-    """The uploads app's ``SITE_NAMES``: ``{site id: name}``, in one query."""
-    return dict(Configuration.objects.filter(pk__in=site_ids).values_list("pk", "site_name"))
+    """The uploads app's ``SITE_NAMES``: ``{site id: label}`` (``site_labels``),
+    in one query."""
+    return site_labels(Configuration.objects.filter(pk__in=site_ids).only("site_name", "city"))
+
+
+def site_labels(sites):
+    """``{site id: label}`` for ``sites``, told apart where names are shared.
+
+    A site's name is not unique: where another of ``sites`` bears the same
+    (letter case and spaces aside), the label adds its city and id, "Boutique
+    (Dakar, #3)". Only among ``sites``, which are the ones the viewer sees:
+    a site admin, who sees their own site alone, never learns that another
+    shop bears its name."""
+    sites = list(sites)
+    shared = Counter(name_key(site.site_name) for site in sites)
+    return {
+        site.pk: site_label(site) if shared[name_key(site.site_name)] > 1 else site.site_name
+        for site in sites
+    }
+
+
+def name_key(name):
+    return " ".join(name.split()).casefold()
+
+
+def site_label(site):
+    """A site's name, city and id."""
+    about = {"name": site.site_name, "city": site.city, "id": site.pk}
+    if site.city:
+        return _("%(name)s (%(city)s, #%(id)s)") % about
+    return _("%(name)s (#%(id)s)") % about

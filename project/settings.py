@@ -90,6 +90,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: answers /healthz before host checks and https redirects.
     "project.health.HealthCheckMiddleware",
+    # Then: a bad Host on an API path is the API's JSON 400, DEBUG on or off.
+    "project.views.ApiHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Pages and JSON are compressed for phones on costly data (a product
     # list's HTML: about a fifth); Django's gzip pads its output against
@@ -106,6 +108,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A change of permissions the cache could not take: a 503 that says so
+    # (inventory.permission_cache), not a 500.
+    "inventory.permission_cache.RefusedChangeMiddleware",
     # Last: turns a lockout detected during a page or admin login into the
     # lockout page (inventory.logins.lockout_response).
     "axes.middleware.AxesMiddleware",

@@ -1,5 +1,9 @@
 """Error pages: JSON under /api/, HTML elsewhere."""
 
+import logging
+
+from django.core.exceptions import DisallowedHost
+from django.utils.log import log_response
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
@@ -42,3 +46,39 @@ def server_error(request):
     if is_api(request):
         return pages.server_error(request)
     return defaults.server_error(request)
+
+
+class ApiHostMiddleware:
+    """A ``Host`` not in ``ALLOWED_HOSTS`` on an API path: the API's JSON
+    400, with DEBUG on as with it off.
+
+    The first ``request.get_host()`` (``CommonMiddleware``'s, or
+    ``SecurityMiddleware``'s https redirect) raises ``DisallowedHost``.
+    With DEBUG off Django answers it with ``handler400`` (``bad_request``,
+    JSON under /api/); with DEBUG on, with its HTML technical page, which
+    has no hook short of replacing the exception reporter for every path.
+    So the host of an API request is read here first, before any other
+    middleware but ``/healthz``'s, and refused as ``handler400`` would:
+    the same body, logged as Django logs it (``django.security.DisallowedHost``).
+    Pages keep Django's answers, the technical page with DEBUG on included.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if is_api(request):
+            try:
+                request.get_host()
+            except DisallowedHost as exc:
+                response = pages.bad_request(request, exc)
+                log_response(
+                    str(exc),
+                    exception=exc,
+                    request=request,
+                    response=response,
+                    level="error",
+                    logger=logging.getLogger("django.security.DisallowedHost"),
+                )
+                return response
+        return self.get_response(request)

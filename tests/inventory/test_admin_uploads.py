@@ -27,16 +27,20 @@ def shop(sites, make_user):
     }
 
 
-def uploaded(client, store, body, *, product=None, kind="product", content_type="image/png"):
+def uploaded(
+    client, store, body, *, product=None, kind="product", content_type="image/png", site=None
+):
     """A ticket issued through the API with the admin's session, its file
-    posted to the store, unconfirmed: what the widget leaves in the form."""
+    posted to the store, unconfirmed: what the widget leaves in the form
+    (for a new product, of the ``site`` its form names, as ``?site=``)."""
     request = {"kind": kind, "content_type": content_type, "size": len(body)}
     request["sha256"] = sha256_b64(body)
     if product is None:
         request["new"] = True
     else:
         request["object_id"] = product.pk
-    response = client.post("/api/uploads/tickets/", request, content_type="application/json")
+    path = "/api/uploads/tickets/" + (f"?site={site.pk}" if site is not None else "")
+    response = client.post(path, request, content_type="application/json")
     assert response.status_code == 201, response.json()
     ticket = response.json()
     assert store.post(ticket["upload"], body, file_type=content_type) in (200, 201, 204)
@@ -55,10 +59,10 @@ def change_form(product, **changes):
     return data
 
 
-def save_with_image(client, store, product, body=None, content_type="image/png"):
+def save_with_image(client, store, product, body=None, content_type="image/png", **changes):
     """The change form saved with a new image, as the widget leaves it."""
     ticket = uploaded(client, store, body or png(), product=product, content_type=content_type)
-    response = client.post(change_url(product), change_form(product, image=ticket))
+    response = client.post(change_url(product), change_form(product, image=ticket, **changes))
     assert response.status_code == 302
     product.refresh_from_db()
 
@@ -273,8 +277,124 @@ def test_a_superusers_new_product_must_be_of_the_site_of_its_photo(
     )
 
     assert response.status_code == 200
-    assert response.context["adminform"].form.errors["image"]
+    assert response.context["adminform"].form.errors["image"] == [
+        "Cette image a été envoyée pour un autre site que celui choisi. "
+        "Choisissez l'image à nouveau."
+    ]
     assert not Product.objects.filter(cug="H-1").exists()
+    # Sent again for the site the form names (the widget does, ?site=):
+    # saved, the photo in that site's folder.
+    ticket = uploaded(client, store, png(), site=sites[1])
+    response = client.post(
+        "/admin/inventory/product/add/",
+        {**data, "image": ticket, "site_configuration": sites[1].pk},
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    product = Product.objects.get(cug="H-1")
+    assert product.site_configuration == sites[1]
+    assert product.image.name.startswith(f"sites/{sites[1].pk}/products/")
+
+
+@pytest.fixture
+def root(client, shop, django_user_model):
+    """A superuser, signed in, whose own site is the shop's."""
+    boss = django_user_model.objects.create_superuser(
+        "root", password="pw", site_configuration=shop["site"]
+    )
+    client.force_login(boss)
+    return boss
+
+
+def moved_to(product, site, **changes):
+    return change_form(product, site_configuration=site.pk, **changes)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_product_cannot_move_to_another_site_with_a_new_photo(client, shop, store, sites, root):
+    """A ticket for an existing product is of its saved site, where its
+    copy waits: the move and the photo were one save, which failed as the
+    attachment found the product of another site (a 500)."""
+    product = shop["product"]
+    ticket = uploaded(client, store, png(), product=product)
+
+    response = client.post(change_url(product), moved_to(product, sites[1], image=ticket))
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["image"] == [
+        "L'image et le site ne peuvent pas changer dans le même enregistrement : "
+        "enregistrez le nouveau site, puis choisissez l'image."
+    ]
+    product.refresh_from_db()
+    assert (product.site_configuration, product.image.name) == (shop["site"], "")
+    assert UploadTicket.objects.get().status == "issued"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_product_keeping_its_photo_cannot_move_to_another_site(client, shop, store, sites, root):
+    """The photo is stored in the old site's folder: moved, the product
+    would be of one site and its photo of another. Cleared, it may move."""
+    product = shop["product"]
+    save_with_image(client, store, product, site_configuration=shop["site"].pk)
+    photo = product.image.name
+
+    response = client.post(change_url(product), moved_to(product, sites[1]))
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["site_configuration"] == [
+        "Son image est rangée dans le dossier de son site : "
+        "effacez l'image pour le déplacer vers un autre site."
+    ]
+    product.refresh_from_db()
+    assert (product.site_configuration, product.image.name) == (shop["site"], photo)
+    # With a new photo, both are said at once.
+    ticket = uploaded(client, store, png(), product=product)
+    response = client.post(change_url(product), moved_to(product, sites[1], image=ticket))
+    assert set(response.context["adminform"].form.errors) == {"image", "site_configuration"}
+
+    response = client.post(
+        change_url(product), moved_to(product, sites[1], **{"image-clear": "on"})
+    )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    product.refresh_from_db()
+    assert (product.site_configuration, product.image.name) == (sites[1], "")
+    # The old photo is gone (the refused upload waits for purge_uploads).
+    assert [key for key in store.keys() if "/incoming/" not in key] == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_product_without_a_photo_moves_and_one_moved_gets_a_photo_of_its_new_site(
+    client, shop, store, sites, root
+):
+    product = shop["product"]
+    assert client.post(change_url(product), moved_to(product, sites[1])).status_code == 302
+    product.refresh_from_db()
+    assert product.site_configuration == sites[1]
+
+    save_with_image(client, store, product, site_configuration=sites[1].pk)
+
+    assert product.image.name.startswith(f"sites/{sites[1].pk}/products/")
+
+
+@pytest.mark.django_db
+def test_the_add_forms_widget_sends_the_photo_to_the_site_field_it_names(
+    client, shop, make_user, django_user_model
+):
+    """A superuser's add form names its site field to the widget, which asks
+    for a ticket of that site (admin-upload.js); a change form's ticket is
+    of its product's site, and a site's staff have no site field."""
+    root = django_user_model.objects.create_superuser(
+        "root", password="pw", site_configuration=shop["site"]
+    )
+    staff = make_user("clerk", shop["site"], is_staff=True)
+    for user, url, named in [
+        (root, "/admin/inventory/product/add/", True),
+        (root, change_url(shop["product"]), False),
+        (staff, "/admin/inventory/product/add/", False),
+    ]:
+        client.force_login(user)
+        page = client.get(url).content.decode()
+        assert ('data-site-field="site_configuration"' in page) is named, (user, url)
 
 
 @pytest.mark.django_db(transaction=True)

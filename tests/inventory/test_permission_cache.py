@@ -76,3 +76,21 @@ def test_superuser_status_is_not_served_from_a_stale_entry(cached, make_user, si
     assert not has_perm(user, "inventory.delete_configuration")
     User.objects.filter(pk=user.pk).update(is_superuser=True)
     assert has_perm(user, "inventory.delete_configuration")
+
+
+def test_a_refusal_outside_the_admin_is_the_pages_503(rf, make_user, site):
+    """No page changes permissions today; one that did would answer the
+    same refusal in the pages' layout, not a 500."""
+    from django.utils import translation
+
+    from inventory.permission_cache import PermissionCacheUnavailable, RefusedChangeMiddleware
+
+    request = rf.post("/products/1/")
+    request.user = make_user("staff", site)
+    with translation.override("fr"):
+        response = RefusedChangeMiddleware(None).process_exception(
+            request, PermissionCacheUnavailable("down")
+        )
+    assert (response.status_code, response["Retry-After"]) == (503, "5")
+    assert "réessayez dans quelques secondes" in response.content.decode()
+    assert RefusedChangeMiddleware(None).process_exception(request, ValueError()) is None

@@ -88,3 +88,108 @@ def test_superusers_tell_same_named_sites_apart_by_city(django_user_model, sites
     for page in (chooser, switcher):
         assert "Boutique · Dakar" in page
         assert "Boutique · Thiès" in page
+
+
+# --- Same-named sites in the admin ------------------------------------------------
+
+
+@pytest.fixture
+def namesakes(db):
+    """Three shops named alike (letter case aside), and one named apart."""
+    return {
+        "dakar": Configuration.objects.create(site_name="Boutique", city="Dakar"),
+        "thies": Configuration.objects.create(site_name="BOUTIQUE", city="Thiès"),
+        "nowhere": Configuration.objects.create(site_name="Boutique"),
+        "market": Configuration.objects.create(site_name="Marché", city="Dakar"),
+    }
+
+
+def labels_of(namesakes):
+    """How the admin names each, in French."""
+    d, t, n = namesakes["dakar"].pk, namesakes["thies"].pk, namesakes["nowhere"].pk
+    return [
+        f"Boutique (Dakar, n° {d})",
+        f"BOUTIQUE (Thiès, n° {t})",
+        f"Boutique (n° {n})",
+        "Marché",
+    ]
+
+
+@pytest.fixture
+def root(django_user_model):
+    root = django_user_model.objects.create_superuser("root", "root@example.com", "pw")
+    client = Client(HTTP_ACCEPT_LANGUAGE="fr")
+    client.force_login(root)
+    return client
+
+
+def choice_labels(response, field="site_configuration"):
+    return [label for value, label in response.context["adminform"].form.fields[field].choices][1:]
+
+
+def filter_labels(response, title):
+    (spec,) = [spec for spec in response.context["cl"].filter_specs if spec.title == title]
+    return [label for value, label in spec.lookup_choices]
+
+
+def test_site_labels_tell_only_same_named_sites_apart(namesakes):
+    from django.utils import translation
+
+    from inventory.sites import site_labels
+
+    with translation.override("en"):
+        labels = site_labels(Configuration.objects.all())
+        assert labels[namesakes["dakar"].pk] == f"Boutique (Dakar, #{namesakes['dakar'].pk})"
+        assert labels[namesakes["market"].pk] == "Marché"
+        alone = site_labels([namesakes["dakar"], namesakes["market"]])
+        assert alone[namesakes["dakar"].pk] == "Boutique"
+
+
+def test_the_product_admins_site_field_and_filter_tell_namesakes_apart(root, namesakes):
+    expected = labels_of(namesakes)
+
+    add_form = root.get("/admin/inventory/product/add/")
+    changelist = root.get("/admin/inventory/product/")
+
+    assert sorted(choice_labels(add_form)) == sorted(expected)
+    assert sorted(filter_labels(changelist, "site")) == sorted(expected)
+    assert all(label in changelist.content.decode() for label in expected)
+
+
+def test_the_user_admins_site_field_and_filter_tell_namesakes_apart(root, namesakes):
+    from inventory.models import User
+
+    expected = labels_of(namesakes)
+    staff = User.objects.create_user("awa", password="pw", site_configuration=namesakes["dakar"])
+
+    change_form = root.get(f"/admin/inventory/user/{staff.pk}/change/")
+    changelist = root.get("/admin/inventory/user/")
+
+    assert sorted(choice_labels(change_form)) == sorted(expected)
+    assert sorted(filter_labels(changelist, "site")) == sorted(expected)
+
+
+def test_the_ticket_admin_tells_namesakes_apart_to_superusers_only(root, namesakes, make_user):
+    """A site admin sees their own site alone: its plain name, never a
+    label that would say another shop bears it."""
+    from uploads import services
+
+    tickets = {}
+    for key in ("dakar", "thies"):
+        boss = make_user(f"boss-{key}", namesakes[key], is_site_admin=True, is_staff=True)
+        tickets[key] = services.issue_ticket(
+            boss, kind="logo", object_id=namesakes[key].pk, content_type="image/png", size=100
+        ).ticket
+    d, t = namesakes["dakar"].pk, namesakes["thies"].pk
+
+    changelist = root.get("/admin/uploads/uploadticket/")
+
+    expected = [f"Boutique (Dakar, n° {d})", f"BOUTIQUE (Thiès, n° {t})"]
+    assert sorted(filter_labels(changelist, "site")) == sorted(expected)
+    assert all(label in changelist.content.decode() for label in expected)
+
+    site_admin = Client(HTTP_ACCEPT_LANGUAGE="fr")
+    site_admin.force_login(tickets["dakar"].user)
+    own = site_admin.get("/admin/uploads/uploadticket/")
+    assert filter_labels(own, "site") == ["Boutique"]
+    assert "Dakar, n°" not in own.content.decode()

@@ -53,3 +53,68 @@ def test_a_nul_in_an_admin_query_string_is_a_bad_request(root_client, url):
 def test_the_same_requests_without_the_nul_still_answer(root_client):
     for url in NUL_URLS[:-1]:
         assert root_client.get(url.replace("%00", "x")).status_code == 200, url
+
+
+# --- An action's selected ids -------------------------------------------------
+
+#: A changelist of each kind of key: integer (inventory's, Django's own) and
+#: UUID (uploads' tickets), with an action each.
+CHANGELISTS = {
+    "product": ("/admin/inventory/product/", "delete_selected"),
+    "site": ("/admin/inventory/configuration/", "delete_selected"),
+    "user": ("/admin/inventory/user/", "delete_selected"),
+    "group": ("/admin/auth/group/", "delete_selected"),
+    "ticket": ("/admin/uploads/uploadticket/", "confirm_selected"),
+}
+
+NOT_AN_INTEGER_KEY = [
+    "abc",
+    "1e3",
+    "1.0",
+    "",
+    "1\x00",
+    # Beyond a 64-bit column: SQLite's driver cannot even send it.
+    str(2**63),
+    str(-(2**63) - 1),
+    "9" * 40,
+]
+NOT_A_UUID = ["not-a-uuid", "1", "\x00", "0" * 31 + "\x00"]
+
+
+def act_on(client, changelist, selected):
+    url, action = CHANGELISTS[changelist]
+    return client.post(url, {"action": action, "index": 0, "_selected_action": selected})
+
+
+@pytest.mark.parametrize("changelist", ["product", "site", "user", "group"])
+@pytest.mark.parametrize("value", NOT_AN_INTEGER_KEY)
+def test_an_action_on_an_integer_key_that_is_none_is_a_bad_request(root_client, changelist, value):
+    """The changelist filtered ``pk__in`` with it: a ``ValueError`` of the
+    field, or SQLite's ``OverflowError``, answered 500."""
+    assert act_on(root_client, changelist, ["1", value]).status_code == 400
+
+
+@pytest.mark.parametrize("value", NOT_A_UUID)
+def test_an_action_on_a_ticket_id_that_is_no_uuid_is_a_bad_request(root_client, value):
+    assert act_on(root_client, "ticket", [value]).status_code == 400
+
+
+def test_ids_that_could_be_keys_go_to_the_action(root_client, sites):
+    """What the field reads (``" 1"`` is 1) is the action's, found or not:
+    a row's id is listed for deletion, one of no row changes nothing."""
+    from inventory.models import Product
+
+    product = Product.objects.create(site_configuration=sites[0], name="Riz", cug="R-1")
+    listed = act_on(root_client, "product", [f" {product.pk}"])
+    assert listed.status_code == 200 and b"R-1" in listed.content
+    for value in ["-1", str(2**63 - 1), "0"]:
+        assert act_on(root_client, "product", [value]).status_code in (200, 302), value
+    missing = "00000000-0000-0000-0000-000000000000"
+    assert act_on(root_client, "ticket", [missing]).status_code == 302
+    assert Product.objects.filter(pk=product.pk).exists()
+
+
+def test_an_anonymous_action_is_sent_to_the_login_page_whatever_it_selects():
+    anonymous = Client(raise_request_exception=False)
+    response = act_on(anonymous, "product", ["abc"])
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]

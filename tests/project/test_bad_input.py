@@ -233,11 +233,41 @@ def test_a_session_cookie_with_a_nul_is_no_session_on_the_pages(path):
     assert client.post(path, {"username": "x", "password": "y"}).status_code in (200, 302, 403)
 
 
+@pytest.mark.parametrize("debug", [False, True], ids=["", "DEBUG"])
 @pytest.mark.parametrize("method,path", ALL)
-def test_a_host_not_allowed_gets_a_json_400(api, method, path):
+def test_a_host_not_allowed_gets_a_json_400(api, settings, method, path, debug):
+    """With DEBUG on too: Django answers a ``DisallowedHost`` with its HTML
+    technical page, not handler400 (``project.views.ApiHostMiddleware``)."""
+    settings.DEBUG = debug
     response = call(api, method, path, b"{}", HTTP_HOST="evil.example.com")
     assert_json_error(response, 400, "invalid")
     assert_documented(response, method, path)
+
+
+@pytest.mark.parametrize("path", ["/api", "/api/nothing-here/", "/api/products"])
+def test_a_host_not_allowed_on_an_unknown_api_path_gets_a_json_400(settings, path):
+    settings.DEBUG = True
+    client = Client(raise_request_exception=False, HTTP_HOST="evil.example.com")
+    assert_json_error(client.post(path, b"{}", "application/json"), 400, "invalid")
+
+
+def test_a_host_not_allowed_is_logged_as_django_logs_it(api, caplog):
+    with caplog.at_level(logging.ERROR, logger="django.security.DisallowedHost"):
+        call(api, "GET", "/api/products/", HTTP_HOST="evil.example.com")
+    (record,) = [r for r in caplog.records if r.name == "django.security.DisallowedHost"]
+    assert "evil.example.com" in record.getMessage() and record.status_code == 400
+
+
+@pytest.mark.parametrize("path", ["/", "/admin/", "/apiary/"])
+def test_a_host_not_allowed_on_a_page_keeps_djangos_debug_page(settings, path):
+    """Only the API's paths answer JSON: a page keeps Django's technical 400
+    with DEBUG on, and its plain 400 page with DEBUG off."""
+    client = Client(raise_request_exception=False, HTTP_HOST="evil.example.com")
+    for debug, marker in [(True, b"DisallowedHost"), (False, b"Bad Request (400)")]:
+        settings.DEBUG = debug
+        response = client.get(path, HTTP_ACCEPT="text/html")
+        assert response.status_code == 400
+        assert response["Content-Type"].startswith("text/html") and marker in response.content
 
 
 @pytest.mark.parametrize("method,path", ALL)

@@ -2,6 +2,7 @@
 and logins go on from the database, each process waits on it at most one
 bounded call at a time, and permissions cannot change until it answers."""
 
+import html
 import os
 import signal
 import time
@@ -192,3 +193,114 @@ def test_a_change_committed_as_redis_stalls_is_done_and_logged(
 
     assert not staff.user_permissions.filter(pk__in=change).exists()
     assert "Error calling new_version in on_commit()" in caplog.text
+
+
+# --- The admin's refusal ------------------------------------------------------
+
+
+def take_redis_down(settings):
+    """Nothing listens where Redis was (once the test's users exist: adding
+    one is a change of permissions too)."""
+    (port,) = free_weed_ports(1)
+    use_redis(settings, f"redis://127.0.0.1:{port}/0")
+
+
+@pytest.fixture
+def root_admin(django_user_model):
+    root = django_user_model.objects.create_superuser("root", "root@example.com", "pw")
+    client = Client(HTTP_ACCEPT_LANGUAGE="fr", raise_request_exception=False)
+    client.force_login(root)
+    return client
+
+
+def user_change_form(user, permissions):
+    """The admin's change form of ``user``, as posted, with ``permissions``."""
+    return {
+        "username": user.username,
+        "first_name": "",
+        "last_name": "",
+        "email": "",
+        "is_active": "on",
+        "user_permissions": [permission.pk for permission in permissions],
+        "groups": [],
+        "date_joined_0": "2025-01-01",
+        "date_joined_1": "00:00:00",
+        "site_configuration": user.site_configuration_id,
+        "_save": "Enregistrer",
+    }
+
+
+REFUSED = (
+    "Les permissions ne peuvent pas être modifiées tant que le cache est indisponible"
+    " ; réessayez dans quelques secondes. Rien n'a été enregistré."
+)
+
+
+def assert_refused(response):
+    """A 503 saying why and when to retry, in the user's language, in the
+    admin's page: not a 500."""
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) == project.cache.UNAVAILABLE_SECONDS
+    page = html.unescape(response.content.decode())
+    assert REFUSED in page
+    assert 'id="site-name"' in page  # the admin's header
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_admin_change_of_a_users_permissions_is_refused_with_a_503_and_not_saved(
+    settings, sites, make_user, root_admin
+):
+    staff = make_user("awa", sites[0])
+    kept = list(staff.user_permissions.all())
+    change = user_change_form(staff, kept[:1])
+    change["first_name"] = "Awa"
+    take_redis_down(settings)
+
+    response = root_admin.post(f"/admin/inventory/user/{staff.pk}/change/", change)
+
+    assert_refused(response)
+    staff.refresh_from_db()
+    assert staff.first_name == ""  # the whole form rolled back, not only the permissions
+    assert list(staff.user_permissions.all()) == kept
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_admin_group_added_or_a_user_deleted_is_refused_and_not_saved(
+    settings, sites, make_user, root_admin
+):
+    from django.contrib.auth.models import Group
+
+    staff = make_user("awa", sites[0])
+    change = permissions_named(["inventory.change_product"])
+    take_redis_down(settings)
+
+    added = root_admin.post(
+        "/admin/auth/group/add/", {"name": "caisse", "permissions": [p.pk for p in change]}
+    )
+    deleted = root_admin.post(f"/admin/inventory/user/{staff.pk}/delete/", {"post": "yes"})
+    action = root_admin.post(
+        "/admin/inventory/user/",
+        {"action": "delete_selected", "index": 0, "_selected_action": [staff.pk], "post": "yes"},
+    )
+
+    for response in (added, deleted, action):
+        assert_refused(response)
+    assert not Group.objects.filter(name="caisse").exists()
+    assert type(staff).objects.filter(pk=staff.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_change_is_saved_once_redis_answers(redis_url, settings, sites, make_user):
+    staff = make_user("awa", sites[0])
+    root = type(staff).objects.create_superuser("root", "root@example.com", "pw")
+    use_redis(settings, redis_url)
+    client = Client()
+    client.force_login(root)
+    kept = list(staff.user_permissions.all())[:1]
+
+    response = client.post(
+        f"/admin/inventory/user/{staff.pk}/change/", user_change_form(staff, kept)
+    )
+
+    assert response.status_code == 302
+    assert list(staff.user_permissions.all()) == kept

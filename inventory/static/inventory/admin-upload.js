@@ -1,6 +1,8 @@
 // The admin's direct-upload widget (inventory/admin_uploads.py), built on
 // direct-upload.js: the image goes straight to storage, unconfirmed; the
-// form carries the ticket's id and its save confirms it.
+// form carries the ticket's id and its save confirms it. A new object's
+// image goes to the folder of the site its form names (data-site-field),
+// sent again whenever that field changes.
 import { describeFailure, uploadImage } from "direct-upload";
 
 for (const widget of document.querySelectorAll(".direct-upload")) setUp(widget);
@@ -20,7 +22,11 @@ function setUp(widget) {
   const savedImage = preview.getAttribute("src");
   // Without WebCrypto (plain http from a LAN address), no checksum.
   const secure = window.isSecureContext;
+  const siteField = widget.dataset.siteField
+    ? widget.closest("form")?.elements.namedItem(widget.dataset.siteField)
+    : null;
   let controller = null;
+  let chosen = null; // the file last chosen, sent again if the site changes
 
   const show = (text, isError = false) => {
     status.textContent = isError ? "" : text;
@@ -34,11 +40,18 @@ function setUp(widget) {
       return;
     }
     controller?.abort();
-    controller = new AbortController();
-    const { signal } = controller;
+    controller = null;
+    chosen = file;
     ticket.value = "";
     preview.src = URL.createObjectURL(file);
     preview.hidden = false;
+    if (siteField && !siteField.value) {
+      progressBox.hidden = true;
+      show(messages.choose_site, true);
+      return;
+    }
+    controller = new AbortController();
+    const { signal } = controller;
     progressBox.hidden = false;
     bar.value = 0;
     percent.textContent = "0 %";
@@ -48,6 +61,7 @@ function setUp(widget) {
         kind: widget.dataset.kind,
         objectId: widget.dataset.objectId,
         newObject: !widget.dataset.objectId,
+        site: siteField?.value,
         confirm: false,
         checksum: secure,
         signal,
@@ -61,17 +75,21 @@ function setUp(widget) {
           }
         },
       });
+      if (controller?.signal !== signal) return; // another file or site since
       ticket.value = issued.id;
       if (clear) clear.checked = false;
       show(messages.uploaded);
     } catch (failure) {
+      if (controller?.signal !== signal) return;
       const cancelled = failure.name === "AbortError" || signal.aborted;
       show(cancelled ? messages.cancelled : describeFailure(failure, messages), true);
       if (savedImage) preview.src = savedImage;
       else preview.hidden = true;
     } finally {
-      if (controller?.signal === signal) controller = null;
-      progressBox.hidden = true;
+      if (controller?.signal === signal) {
+        controller = null;
+        progressBox.hidden = true;
+      }
     }
   }
 
@@ -79,7 +97,14 @@ function setUp(widget) {
     choose(input.files[0]);
     input.value = ""; // the same file may be chosen again after a failure
   });
-  progressBox.querySelector(".cancel").addEventListener("click", () => controller?.abort());
+  progressBox.querySelector(".cancel").addEventListener("click", () => {
+    chosen = null;
+    controller?.abort();
+  });
+  // The ticket's folder is the site's: another site needs another ticket.
+  siteField?.addEventListener("change", () => {
+    if (chosen) choose(chosen);
+  });
   for (const name of ["dragenter", "dragover"]) {
     dropzone.addEventListener(name, (event) => {
       event.preventDefault();

@@ -175,3 +175,40 @@ def test_a_policy_that_keeps_expiring_is_said_in_the_users_language(
         'Vérifiez votre connexion et réessayez.")'
     )
     assert page.input_value(".direct-upload input.ticket") == ""
+
+
+CHOOSE_SITE = "Choisissez le site : l'image est envoyée dès qu'il est choisi."
+
+
+def test_a_superusers_new_photo_follows_the_site_the_add_form_names(
+    site_mode, page, live_server, shop, sites, store, django_user_model
+):
+    """The widget asks for the photo's ticket for the site the form names,
+    and again when it changes: saved, the product and its photo are of the
+    site chosen last. The ticket was of the session's site whatever the
+    form said, and the save was refused."""
+    one, two = sites
+    django_user_model.objects.create_superuser("root", password="pw", site_configuration=one)
+    log_in(page, live_server, "root")
+    page.goto(f"{live_server.url}/admin/inventory/product/add/")
+    site = "select[name=site_configuration]"
+    assert page.input_value(site) == str(one.pk)
+    page.fill("input[name=name]", "Huile")
+    page.fill("input[name=cug]", "H-1")
+
+    pick(page, "huile.png", "image/png", png((400, 300)))
+    page.wait_for_selector(f'.direct-upload .status:text("{UPLOADED}")')
+    first = page.input_value(".direct-upload input.ticket")
+    page.select_option(site, "")
+    page.wait_for_selector(f'.direct-upload .error:text("{CHOOSE_SITE}")')
+    assert page.input_value(".direct-upload input.ticket") == ""
+    page.select_option(site, str(two.pk))
+    page.wait_for_selector(f'.direct-upload .status:text("{UPLOADED}")')
+    assert page.input_value(".direct-upload input.ticket") not in ("", first)
+    page.click("input[name=_save]")
+    page.wait_for_selector(".messagelist .success")
+
+    product = Product.objects.get(cug="H-1")
+    assert product.site_configuration == two
+    assert product.image.name.startswith(f"sites/{two.pk}/products/")
+    assert "media/" + product.image.name in media_keys(store)
