@@ -21,13 +21,12 @@ import math
 
 from axes.helpers import get_client_username, get_cool_off
 from axes.models import AccessAttempt
-from django.contrib import admin, auth
+from django.contrib import auth
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.db import connections, router, transaction
 from django.db.models import Max
-from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy, ngettext
@@ -35,6 +34,8 @@ from django.views.decorators.debug import sensitive_variables
 from rest_framework import exceptions, serializers, status
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.throttling import BaseThrottle
+
+from inventory.refusals import refusal_page
 
 
 def client_address(request):
@@ -84,14 +85,16 @@ def lockout_response(request, original_response=None, credentials=None):
     """``AXES_LOCKOUT_CALLABLE``: the page a locked-out user gets from the
     login page or the admin's, saying when to retry."""
     seconds = retry_after(request, credentials)
-    context = {"message": lockout_message(seconds), "title": gettext("Login locked")}
-    template = "registration/login_locked.html"
-    if request.path.startswith(reverse("admin:index")):
-        context = {**admin.site.each_context(request), **context}
-        template = "admin/login_locked.html"
-    response = render(request, template, context, status=status.HTTP_429_TOO_MANY_REQUESTS)
-    response["Retry-After"] = str(seconds)
-    return response
+    return refusal_page(
+        request,
+        status=status.HTTP_429_TOO_MANY_REQUESTS,
+        retry_after=seconds,
+        title=gettext("Login locked"),
+        message=lockout_message(seconds),
+        back=reverse("login"),
+        back_label=gettext("Back to the login page"),
+        admin_template="admin/login_locked.html",
+    )
 
 
 class LoginInProgress(exceptions.APIException):

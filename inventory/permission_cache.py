@@ -35,16 +35,14 @@ import math
 import uuid
 
 from django.conf import settings
-from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
-from django.shortcuts import render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from inventory.refusals import refusal_page
 from project.cache import UNAVAILABLE_SECONDS
 
 logger = logging.getLogger(__name__)
@@ -102,21 +100,19 @@ class RefusedChangeMiddleware:
         if not isinstance(exception, PermissionCacheUnavailable):
             return None
         logger.warning("Change of permissions refused: %s", exception)
-        context = {
-            "title": _("Permissions cannot change right now"),
-            "message": _(
+        return refusal_page(
+            request,
+            status=503,
+            retry_after=math.ceil(UNAVAILABLE_SECONDS),
+            title=_("Permissions cannot change right now"),
+            message=_(
                 "Permissions cannot be changed while the cache is unavailable; "
                 "try again in a few seconds. Nothing was saved."
             ),
-            "back": request.get_full_path(),
-        }
-        template = "inventory/permissions_unavailable.html"
-        if request.path.startswith(reverse("admin:index")):
-            context = {**admin.site.each_context(request), **context}
-            template = "admin/permissions_unavailable.html"
-        response = render(request, template, context, status=503)
-        response["Retry-After"] = str(math.ceil(UNAVAILABLE_SECONDS))
-        return response
+            back=request.get_full_path(),
+            back_label=_("Back to the page"),
+            admin_template="admin/permissions_unavailable.html",
+        )
 
 
 def permissions_changed(**kwargs):
