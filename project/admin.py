@@ -36,7 +36,6 @@ from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import BadRequest, ValidationError
-from django.db import connections, models, router
 
 
 def has_nul(query):
@@ -57,18 +56,16 @@ def key_field(model):
 
 def is_key_of(model, value):
     """Whether ``value`` (a string) could be the primary key of a row of
-    ``model``: what its field reads, and its column holds."""
+    ``model``: what its field reads, within its column's range (the
+    field's own validators, as ``uploads.statements.object_by_pk`` reads
+    an id)."""
     if "\x00" in value:
         return False
     field = key_field(model)
     try:
-        key = field.to_python(value)
+        field.run_validators(field.to_python(value))
     except (ValidationError, ValueError, TypeError):
         return False
-    if isinstance(field, models.IntegerField):
-        ops = connections[router.db_for_read(model)].ops
-        low, high = ops.integer_field_range(field.get_internal_type())
-        return (low is None or key >= low) and (high is None or key <= high)
     return True
 
 
