@@ -64,9 +64,10 @@ system-tools:
 test test-fast bench: export PYTHONDONTWRITEBYTECODE =
 
 # Everything, on TEST_WORKERS processes (pytest-xdist): one runs the slow
-# tests one at a time, the others the rest meanwhile (tests/conftest.py
-# puts the slow tests in one xdist group; --dist loadgroup keeps it on one
-# worker). TEST_WORKERS=0: all in this process.
+# tests that start processes one at a time, another the other slow tests
+# (Chromium, the fuzzer), the others the rest meanwhile (tests/conftest.py
+# puts the slow tests in two xdist groups; --dist loadgroup keeps each on
+# one worker). TEST_WORKERS=0: all in this process.
 TEST_WORKERS ?= 3
 test: $(VENV)/.installed system-tools
 	$(VENV)/bin/ruff check .
