@@ -23,12 +23,10 @@ def arguments(schema_editor, ticket):
     """The function's argument types: the user's key, the status, the time."""
     connection = schema_editor.connection
     meta = ticket._meta
-    return ", ".join(
-        meta.get_field(name).db_type(connection).split("(")[0]
-        if name != "user"
-        else meta.get_field("user").target_field.rel_db_type(connection)
-        for name in ("user", "status", "expires_at")
-    )
+    user = meta.get_field("user").target_field.rel_db_type(connection)
+    status = meta.get_field("status").db_type(connection).split("(")[0]  # varchar
+    expires = meta.get_field("expires_at").db_type(connection)
+    return f"{user}, {status}, {expires}"
 
 
 def create_function(apps, schema_editor):
