@@ -26,12 +26,10 @@ fail just then, a request that read the old rows in between keeps them for
 
 The refusal raises inside the change's transaction (the admin's form, its
 delete page and actions each run in one), so nothing of the request is
-saved; ``RefusedChangeMiddleware`` then answers the user a 503 that says so
-and when to retry, rather than a 500.
+saved; ``inventory.refusals.CacheRefusalMiddleware`` then answers the user a
+503 that says so and when to retry, rather than a 500.
 """
 
-import logging
-import math
 import uuid
 
 from django.conf import settings
@@ -40,12 +38,6 @@ from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
-from django.utils.translation import gettext as _
-
-from inventory.refusals import refusal_page
-from project.cache import UNAVAILABLE_SECONDS
-
-logger = logging.getLogger(__name__)
 
 VERSION_KEY = "permissions:version"
 
@@ -81,37 +73,6 @@ def new_version():
         raise PermissionCacheUnavailable(
             "The cache did not take the permissions' new version; "
             "permissions cannot change until it answers."
-        )
-
-
-class RefusedChangeMiddleware:
-    """A change of permissions refused (``PermissionCacheUnavailable``): a
-    503 page in the user's language, the admin's under /admin/, saying that
-    nothing was saved and to try again, with ``Retry-After``: the seconds
-    for which each process skips a Redis that failed (``project.cache``)."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        return self.get_response(request)
-
-    def process_exception(self, request, exception):
-        if not isinstance(exception, PermissionCacheUnavailable):
-            return None
-        logger.warning("Change of permissions refused: %s", exception)
-        return refusal_page(
-            request,
-            status=503,
-            retry_after=math.ceil(UNAVAILABLE_SECONDS),
-            title=_("Permissions cannot change right now"),
-            message=_(
-                "Permissions cannot be changed while the cache is unavailable; "
-                "try again in a few seconds. Nothing was saved."
-            ),
-            back=request.get_full_path(),
-            back_label=_("Back to the page"),
-            admin_template="admin/permissions_unavailable.html",
         )
 
 

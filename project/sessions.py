@@ -22,7 +22,7 @@ cookie in again once Redis answered, for as long as the session had to
 live: a logout undone. Here a flushed session's cached copy goes first,
 and a flush the cache did not take is refused (``SessionCacheUnavailable``),
 the session left whole: a logout that fails says so rather than seeming
-done.
+done (a 503 page, ``inventory.refusals.CacheRefusalMiddleware``).
 """
 
 from django.conf import settings

@@ -108,9 +108,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # A change of permissions the cache could not take: a 503 that says so
-    # (inventory.permission_cache), not a 500.
-    "inventory.permission_cache.RefusedChangeMiddleware",
+    # A change of permissions or a logout the cache could not take: a 503
+    # that says so (inventory.refusals), not a 500.
+    "inventory.refusals.CacheRefusalMiddleware",
     # Last: turns a lockout detected during a page or admin login into the
     # lockout page (inventory.logins.lockout_response).
     "axes.middleware.AxesMiddleware",

@@ -83,14 +83,15 @@ def test_a_refusal_outside_the_admin_is_the_pages_503(rf, make_user, site):
     same refusal in the pages' layout, not a 500."""
     from django.utils import translation
 
-    from inventory.permission_cache import PermissionCacheUnavailable, RefusedChangeMiddleware
+    from inventory.permission_cache import PermissionCacheUnavailable
+    from inventory.refusals import CacheRefusalMiddleware
 
     request = rf.post("/products/1/")
     request.user = make_user("staff", site)
     with translation.override("fr"):
-        response = RefusedChangeMiddleware(None).process_exception(
+        response = CacheRefusalMiddleware(None).process_exception(
             request, PermissionCacheUnavailable("down")
         )
     assert (response.status_code, response["Retry-After"]) == (503, "5")
     assert "réessayez dans quelques secondes" in response.content.decode()
-    assert RefusedChangeMiddleware(None).process_exception(request, ValueError()) is None
+    assert CacheRefusalMiddleware(None).process_exception(request, ValueError()) is None

@@ -148,17 +148,34 @@ def test_permissions_cannot_change_while_redis_is_down(settings, sites, make_use
     assert staff.user_permissions.filter(pk__in=change).exists()
 
 
-def test_a_logout_redis_did_not_take_is_refused_rather_than_undone_later(
-    redis_url, settings, shop, monkeypatch
+LOGOUT_REFUSED = (
+    "La connexion et la déconnexion sont impossibles tant que le cache est indisponible"
+    " ; réessayez dans quelques secondes. Vous êtes toujours connecté comme avant."
+)
+
+
+@pytest.mark.parametrize(
+    ("logout", "home", "header"),
+    [
+        ("/accounts/logout/", "/", "<header"),
+        ("/admin/logout/", "/admin/", 'id="site-name"'),
+    ],
+    ids=["page", "admin"],
+)
+def test_a_logout_redis_did_not_take_is_refused_with_a_503_rather_than_undone_later(
+    redis_url, settings, shop, monkeypatch, logout, home, header
 ):
     """Django's cached_db deleted the session's row, then its cached copy,
     and reads the cache first: a logout while Redis did not answer seemed
     done, and the old cookie signed in again once Redis answered. The
-    logout now fails, and says so, the session left whole."""
+    logout is now refused, and says so in the user's language (not a 500),
+    the session left whole; once Redis answers it goes through."""
     monkeypatch.setattr(project.cache, "UNAVAILABLE_SECONDS", 0.5)
     use_redis(settings, redis_url)
     staff, product, api = shop
-    browser = Client(raise_request_exception=False)
+    staff.is_staff = True
+    staff.save()
+    browser = Client(raise_request_exception=False, HTTP_ACCEPT_LANGUAGE="fr")
     browser.force_login(staff)
     old_cookie = browser.cookies[settings.SESSION_COOKIE_NAME].value
 
@@ -168,11 +185,16 @@ def test_a_logout_redis_did_not_take_is_refused_rather_than_undone_later(
         return replay.get("/").status_code == 200
 
     with stalled(redis_url):
-        during = browser.post("/accounts/logout/")
+        during = browser.post(logout)
     time.sleep(0.6)
-    assert (during.status_code, signed_in(old_cookie)) == (500, True)
+    page = html.unescape(during.content.decode())
+    assert (during.status_code, during["Retry-After"]) == (503, "1")
+    assert LOGOUT_REFUSED in page
+    assert f'href="{home}"' in page
+    assert header in page  # the admin's look under /admin/, the pages' elsewhere
+    assert signed_in(old_cookie)
 
-    assert browser.post("/accounts/logout/").status_code == 302
+    assert browser.post(logout).status_code in (200, 302)
     assert not signed_in(old_cookie)
 
 
