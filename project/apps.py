@@ -2,10 +2,13 @@ from django.apps import AppConfig
 
 
 class ProjectConfig(AppConfig):
-    """Installed only to register the project's own system checks."""
+    """Installed to register the project's own system checks and lookups."""
 
     name = "project"
     verbose_name = "Project"
 
     def ready(self):
-        from project import checks  # noqa: F401 (registers the checks)
+        import project.checks  # noqa: F401 (registers the checks)
+        from project.lookups import register_lookups
+
+        register_lookups()
