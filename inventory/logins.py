@@ -18,6 +18,7 @@ and the admin's (:class:`TokenLoginSerializer`, :class:`LoginForm`,
 """
 
 import math
+import time
 
 from axes.helpers import get_client_username, get_cool_off
 from axes.models import AccessAttempt
@@ -98,8 +99,9 @@ def lockout_response(request, original_response=None, credentials=None):
 
 
 class LoginInProgress(exceptions.APIException):
-    """Another login for the username is being checked (:func:`authenticate`).
-    The API answers it as it is (``login_in_progress``, 429, ``Retry-After``);
+    """Another login for the username was still being checked after
+    ``LOGIN_LOCK_WAIT`` seconds (:func:`authenticate`). The API answers it
+    as it is (``login_in_progress``, 429, ``Retry-After``);
     the login forms show its message as their error."""
 
     status_code = status.HTTP_429_TOO_MANY_REQUESTS
@@ -110,20 +112,29 @@ class LoginInProgress(exceptions.APIException):
     wait = 1  # seconds; DRF's exception handler sends it as Retry-After
 
 
+#: Seconds a login waits for another login to the same username to end (a
+#: double tap on a slow phone, a login sent again after a timeout: the
+#: other's password check takes a fraction of a second) before it is
+#: refused with :class:`LoginInProgress`.
+LOGIN_LOCK_WAIT = 2
+
+
 @sensitive_variables("credentials")
 def authenticate(request, **credentials):
     """``django.contrib.auth.authenticate()``, one login per username at a
-    time, or :class:`LoginInProgress` at once while another is at work.
+    time: it waits up to ``LOGIN_LOCK_WAIT`` seconds for another at work,
+    then raises :class:`LoginInProgress`.
 
     axes checks the username's lockout, the backends check the password,
     and axes records a failure (``user_login_failed``): all of it in one
     transaction that holds the username's lock until that record is
     committed. The next login for the username then sees it, so however
     many are sent at once, no more than ``AXES_FAILURE_LIMIT`` passwords
-    are checked per cool-off. A login that finds the lock taken is refused
-    rather than queued: a burst cannot hold every thread and database
-    connection waiting, each behind a password's hash. The transaction holds
-    this call alone: a caller's refusal of a wrong password, raised after
+    are checked per cool-off. A login that finds the lock taken waits a
+    bounded time, not as long as it takes: a burst holds each thread that
+    meets it no longer than that (a burst of as many usernames holds them
+    as long, hashing a password each). The transaction holds this call
+    alone: a caller's refusal of a wrong password, raised after
     it, must not roll axes's record back (hence the forms' and the
     serializer's own ``clean``/``validate`` below, rather than a wrapper
     around Django's and DRF's).
@@ -144,15 +155,30 @@ def authenticate(request, **credentials):
 
 def take_login_lock(connection, username):
     """Whether this transaction now holds ``username``'s login lock, which
-    it keeps until it ends; always true but on PostgreSQL."""
+    it keeps until it ends, having waited ``LOGIN_LOCK_WAIT`` seconds at
+    most; always true but on PostgreSQL.
+
+    The lock is tried, then tried again after pauses that double: no
+    pause for a login that meets no other, one round trip, and no
+    ``lock_timeout`` to set and reset, nor an aborted transaction to
+    recover from, for one that waits."""
     if connection.vendor != "postgresql":
         return True
+    deadline = time.monotonic() + LOGIN_LOCK_WAIT
+    pause = 0.02
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))",
-            [f"login:{username.lower()}"],
-        )
-        return cursor.fetchone()[0]
+        while True:
+            cursor.execute(
+                "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))",
+                [f"login:{username.lower()}"],
+            )
+            if cursor.fetchone()[0]:
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(pause, left))
+            pause = min(2 * pause, 0.2)
 
 
 class LoginForm(AuthenticationForm):
