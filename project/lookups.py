@@ -62,7 +62,8 @@ class RelatedIntegerOverflow:
         bounds = integer_range(self.lhs, connection)
         if bounds is not None and isinstance(self.rhs, int) and not within(self.rhs, bounds):
             low, _ = bounds
-            raise self.underflow_exception if self.rhs < low else self.overflow_exception
+            below = low is not None and self.rhs < low
+            raise self.underflow_exception if below else self.overflow_exception
         return super().process_rhs(compiler, connection)
 
 
