@@ -24,6 +24,7 @@ from axes.helpers import get_client_username, get_cool_off
 from axes.models import AccessAttempt
 from django.contrib import auth
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.db import connections, router, transaction
@@ -146,11 +147,24 @@ def authenticate(request, **credentials):
     write lock, so logins wait for one another there, whatever their
     username, up to the 20 s the database waits for its lock."""
     username = get_client_username(request, credentials) or ""
+    if longer_than_any_username(username):
+        return None
     using = router.db_for_write(AccessAttempt)
     with transaction.atomic(using=using):
         if not take_login_lock(connections[using], username):
             raise LoginInProgress()
         return auth.authenticate(request, **credentials)
+
+
+def longer_than_any_username(username):
+    """Whether ``username`` is longer than the user model's field lets any
+    account's be: no account has it, so there is no password to check nor
+    lockout to count. axes would record its failure in a column of 255
+    characters, which PostgreSQL refuses to overflow: on every login path,
+    a 500 for anyone who sent a long enough name."""
+    model = get_user_model()
+    max_length = model._meta.get_field(model.USERNAME_FIELD).max_length
+    return max_length is not None and len(username) > max_length
 
 
 def take_login_lock(connection, username):

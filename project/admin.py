@@ -7,6 +7,20 @@ no admin page could have sent and the database would fail on (a 500).
   search. PostgreSQL refuses a NUL in a text parameter. No lookup, search
   or id of the admin can hold a NUL (nor can any field of the project: form
   fields refuse it).
+- **A changelist lookup the database fails on.** Django's admin lets a
+  changelist's query string filter any field of the model with any lookup
+  (``?quantity__range=1``, ``?name__regex=(``, ``?created_at__year=`` a
+  huge year), and applies it as the query runs, past the point where it
+  turns a bad lookup into its "?e=1" page: a 500, on PostgreSQL too. A
+  query parameter that names a field may use only the lookups the admin's
+  filters send and a person types (``QUERY_LOOKUPS``): not ``range`` (the
+  admin passes its one string, whose characters became the bounds), the
+  regular expressions (the database parses them) nor transforms, but those
+  of the ``date_hierarchy``, whose values the admin reads itself. Parameters
+  that name no field (the changelist's own, a ``SimpleListFilter``'s) are
+  left to the admin, as are values it reads itself (``abc`` for an integer:
+  "?e=1"). An integer beyond its column's range names no row
+  (``project.lookups``).
 - **A selected row's id that is no id of the model** (an action's
   ``_selected_action``: ``abc`` or ``1e3`` for an integer key, ``x`` for a
   UUID, an integer beyond the column's range, a NUL). The changelist
@@ -35,7 +49,27 @@ from functools import wraps
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.core.exceptions import BadRequest, ValidationError
+from django.core.exceptions import BadRequest, FieldDoesNotExist, ValidationError
+from django.db.models.constants import LOOKUP_SEP
+
+#: The lookups a changelist's query string may use on a field: those of the
+#: admin's filters (``exact``, ``isnull``, ``gte``, ``lt``) and a person's.
+QUERY_LOOKUPS = {
+    "exact",
+    "iexact",
+    "contains",
+    "icontains",
+    "startswith",
+    "istartswith",
+    "endswith",
+    "iendswith",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "in",
+    "isnull",
+}
 
 
 def has_nul(query):
@@ -69,6 +103,51 @@ def is_key_of(model, value):
     return True
 
 
+def filtered_field(model, name):
+    """The field a changelist's query parameter ``name`` filters (a
+    relation's, for ``site_configuration=3``) and the parts of ``name``
+    after its path: ``(None, ...)`` when ``name`` names no field."""
+    field, opts, parts = None, model._meta, name.split(LOOKUP_SEP)
+    while parts:
+        try:
+            field = opts.get_field(parts[0])
+        except FieldDoesNotExist:
+            break
+        parts.pop(0)
+        if field.related_model is None:
+            break
+        opts = field.related_model._meta
+    return field, parts
+
+
+def is_usable_lookup(model_admin, name, values):
+    """Whether a changelist's query parameter ``name`` with ``values``
+    filters in a way the database can run."""
+    hierarchy = model_admin.date_hierarchy
+    if hierarchy and name in {f"{hierarchy}__{part}" for part in ("year", "month", "day")}:
+        # Read by the admin, which refuses a date no calendar holds, though
+        # not a number too large for one (OverflowError, a 500).
+        return all(value.isdigit() and len(value) <= 4 for value in values)
+    field, lookups = filtered_field(model_admin.model, name)
+    if field is None:
+        return True  # the changelist's own parameter, or a filter's
+    lookup = lookups[0] if lookups else "exact"
+    if not (field.get_lookup(lookup) or field.get_transform(lookup)):
+        return True  # a filter's own (isempty), or what the admin refuses ("?e=1")
+    return lookup in QUERY_LOOKUPS
+
+
+def refuse_bad_lookups(request, model_admin, view):
+    """A changelist's query-string lookups, checked before the admin runs them."""
+    if getattr(view, "__name__", None) != "changelist_view":
+        return
+    if not isinstance(model_admin, admin.ModelAdmin):
+        return
+    for name, values in request.GET.lists():
+        if not is_usable_lookup(model_admin, name, values):
+            raise BadRequest(f"A changelist lookup the database cannot run: {name}.")
+
+
 def refuse_bad_selection(request, model_admin):
     """A changelist action's selected ids, read by the model's key."""
     if request.method != "POST" or not isinstance(model_admin, admin.ModelAdmin):
@@ -95,6 +174,7 @@ class ProjectAdminSite(admin.AdminSite):
         @wraps(view)
         def selection_checked(request, *args, **kwargs):
             refuse_bad_selection(request, model_admin)
+            refuse_bad_lookups(request, model_admin, view)
             return view(request, *args, **kwargs)
 
         checked = super().admin_view(selection_checked, cacheable)

@@ -15,7 +15,14 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include(("inventory.api_urls", "inventory-api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # GET only: DRF would answer OPTIONS with the view's description through
+    # the page's HTML renderer, which has no template for it (a 500). Refused
+    # as any other method, a JSON 405.
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="api-schema", http_method_names=["get", "head"]),
+        name="api-docs",
+    ),
     path("", include("uploads.urls")),
     path("", include("inventory.urls")),
     # Last: the API's 404, in JSON even with DEBUG on (project.views).

@@ -175,6 +175,22 @@ def test_the_right_password_logs_in_after_the_cool_off(client, make_user, login,
     assert logged_in(login, login(client, "staff", "pw"))
 
 
+@pytest.mark.parametrize("login", PATHS)
+def test_a_username_longer_than_any_accounts_is_refused_as_a_wrong_one(client, make_user, login):
+    """axes recorded its failure in a column of 255 characters: PostgreSQL
+    refused it, a 500 on every path for anyone. No account has such a
+    name: nothing to check or count, the answer to unknown credentials."""
+    make_user("staff", is_staff=True)
+    for length in (256, 10_000):
+        response = login(client, "x" * length, "guess")
+        assert response.status_code == (400 if login is token else 200), response.content[:300]
+        assert not logged_in(login, response)
+    assert not AccessAttempt.objects.exists()
+    # A name an account could have is counted as before.
+    login(client, "x" * 150, "guess")
+    assert AccessAttempt.objects.filter(username="x" * 150).exists()
+
+
 def test_the_token_endpoint_documents_the_lockout(client):
     schema = client.get("/api/schema/?format=json").json()
     locked = schema["paths"]["/api/auth/token/"]["post"]["responses"]["429"]
