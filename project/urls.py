@@ -1,5 +1,10 @@
 from django.contrib import admin
-from django.contrib.auth.views import LoginView
+from django.contrib.auth.views import (
+    LoginView,
+    LogoutView,
+    PasswordChangeDoneView,
+    PasswordChangeView,
+)
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -8,10 +13,20 @@ from project import views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    # Before Django's own login route: its form authenticates one login per
-    # username at a time (inventory.logins).
+    # Django's login page, its form authenticating one login per username at
+    # a time (inventory.logins).
     path("accounts/login/", LoginView.as_view(authentication_form=LoginForm), name="login"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    # Of Django's other account pages, those a signed-in user needs: no
+    # password reset by email, which this app sends none of (an unthrottled
+    # form, mailing whoever's address it is given once mail is set up); a
+    # site admin sets a forgotten password in the admin.
+    path("accounts/logout/", LogoutView.as_view(), name="logout"),
+    path("accounts/password_change/", PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "accounts/password_change/done/",
+        PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include(("inventory.api_urls", "inventory-api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
