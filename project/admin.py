@@ -13,14 +13,15 @@ no admin page could have sent and the database would fail on (a 500).
   huge year), and applies it as the query runs, past the point where it
   turns a bad lookup into its "?e=1" page: a 500, on PostgreSQL too. A
   query parameter that names a field may use only the lookups the admin's
-  filters send and a person types (``QUERY_LOOKUPS``): not ``range`` (the
-  admin passes its one string, whose characters became the bounds), the
-  regular expressions (the database parses them) nor transforms, but those
-  of the ``date_hierarchy``, whose values the admin reads itself. Parameters
-  that name no field (the changelist's own, a ``SimpleListFilter``'s) are
-  left to the admin, as are values it reads itself (``abc`` for an integer:
-  "?e=1"). An integer beyond its column's range names no row
-  (``project.lookups``).
+  filters send and a person types (``QUERY_LOOKUPS``, as Django defines
+  them: not a JSONField's ``contains``, a containment SQLite cannot run):
+  not ``range`` (the admin passes its one string, whose characters became
+  the bounds), the regular expressions (the database parses them) nor
+  transforms, but those of the ``date_hierarchy``, whose values the admin
+  reads itself. Parameters that name no field (the changelist's own, a
+  ``SimpleListFilter``'s) are left to the admin, as are values it reads
+  itself (``abc`` for an integer: "?e=1"). An integer beyond its column's
+  range names no row (``project.lookups``).
 - **A selected row's id that is no id of the model** (an action's
   ``_selected_action``: ``abc`` or ``1e3`` for an integer key, ``x`` for a
   UUID, an integer beyond the column's range, a NUL). The changelist
@@ -50,6 +51,7 @@ from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import BadRequest, FieldDoesNotExist, ValidationError
+from django.db.models import Field
 from django.db.models.constants import LOOKUP_SEP
 
 #: The lookups a changelist's query string may use on a field: those of the
@@ -132,9 +134,15 @@ def is_usable_lookup(model_admin, name, values):
     if field is None:
         return True  # the changelist's own parameter, or a filter's
     lookup = lookups[0] if lookups else "exact"
-    if not (field.get_lookup(lookup) or field.get_transform(lookup)):
-        return True  # a filter's own (isempty), or what the admin refuses ("?e=1")
-    return lookup in QUERY_LOOKUPS
+    lookup_class = field.get_lookup(lookup)
+    if lookup_class is None:
+        # A transform, or a filter's own (isempty) or what the admin
+        # refuses ("?e=1"), left to it.
+        return field.get_transform(lookup) is None
+    # Django's lookup of that name or one built on it: a field may give the
+    # name to another (a JSONField's contains is containment, which SQLite
+    # cannot run).
+    return lookup in QUERY_LOOKUPS and issubclass(lookup_class, Field.get_lookups()[lookup])
 
 
 def refuse_bad_lookups(request, model_admin, view):

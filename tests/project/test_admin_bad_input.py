@@ -127,7 +127,8 @@ BEYOND_64_BITS = str(2**63)
 #: Lookups of a changelist's query string that the database failed on, a
 #: 500 on either database: ``range`` (the admin passes its one string: its
 #: characters became the bounds), a regular expression the database cannot
-#: parse, a year no date holds.
+#: parse, a year no date holds; on SQLite, a JSONField's ``contains``
+#: (containment, not Django's ``contains``).
 UNUSABLE_LOOKUPS = [
     "/admin/inventory/product/?name__range=a,b",
     "/admin/inventory/product/?quantity__range=1",
@@ -137,6 +138,7 @@ UNUSABLE_LOOKUPS = [
     "/admin/inventory/user/?username__iregex=[",
     f"/admin/inventory/product/?created_at__year={BEYOND_64_BITS}",
     "/admin/inventory/product/?created_at__year__gt=99999999999",
+    "/admin/uploads/renditionset/?variants__contains=a",
 ]
 
 
@@ -167,6 +169,7 @@ USABLE_LOOKUPS = [
     "/admin/inventory/user/?groups__id__exact=1&is_staff__exact=1",
     "/admin/uploads/uploadticket/?status=issued&kind__exact=product&site=1",
     "/admin/inventory/product/?q=9999999999999999999999&o=1&p=1",
+    "/admin/uploads/renditionset/?variants__icontains=webp",
 ]
 
 
