@@ -45,6 +45,7 @@ Its login form checks one login per username at a time, as every login
 path does (``inventory.logins``).
 """
 
+from datetime import MAXYEAR, MINYEAR
 from functools import wraps
 
 from django.contrib import admin
@@ -122,14 +123,23 @@ def filtered_field(model, name):
     return field, parts
 
 
+def is_date_part(value, *, year):
+    """Whether the admin can read ``value`` as a ``date_hierarchy``'s year,
+    month or day. It refuses a date no calendar holds itself ("?e=1"), but
+    not a number too large for one (``OverflowError``), nor a year at either
+    end of the calendar, past which it reckons the period's end or its time
+    zone moves it (``ValueError``, ``OverflowError``): a 500."""
+    if not (value.isascii() and value.isdigit() and len(value) <= 4):
+        return False
+    return not year or MINYEAR < int(value) < MAXYEAR
+
+
 def is_usable_lookup(model_admin, name, values):
     """Whether a changelist's query parameter ``name`` with ``values``
     filters in a way the database can run."""
     hierarchy = model_admin.date_hierarchy
     if hierarchy and name in {f"{hierarchy}__{part}" for part in ("year", "month", "day")}:
-        # Read by the admin, which refuses a date no calendar holds, though
-        # not a number too large for one (OverflowError, a 500).
-        return all(value.isdigit() and len(value) <= 4 for value in values)
+        return all(is_date_part(value, year=name == f"{hierarchy}__year") for value in values)
     field, lookups = filtered_field(model_admin.model, name)
     if field is None:
         return True  # the changelist's own parameter, or a filter's

@@ -215,6 +215,10 @@ def product_dates(monkeypatch):
         (f"created_at__year={BEYOND_64_BITS}", 400),  # Django's OverflowError
         ("created_at__year=2026&created_at__month=99999", 400),
         ("created_at__year=2026&created_at__month=13", 302),  # the admin's "?e=1"
+        ("created_at__year=9998&created_at__month=12&created_at__day=31", 200),
+        ("created_at__year=9999", 400),  # Django's ValueError: no year 10000
+        ("created_at__year=9999&created_at__month=12", 400),  # its OverflowError
+        ("created_at__year=%C2%B2", 400),  # a digit that is no decimal one
     ],
 )
 def test_the_date_hierarchy_reads_its_own_parameters(root_client, product_dates, query, status):
