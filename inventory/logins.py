@@ -18,6 +18,7 @@ and the admin's (:class:`TokenLoginSerializer`, :class:`LoginForm`,
 """
 
 import math
+import threading
 import time
 
 from axes.helpers import get_client_username, get_cool_off
@@ -117,14 +118,20 @@ class LoginInProgress(exceptions.APIException):
 #: double tap on a slow phone, a login sent again after a timeout: the
 #: other's password check takes a fraction of a second) before it is
 #: refused with :class:`LoginInProgress`.
-LOGIN_LOCK_WAIT = 2
+LOGIN_LOCK_WAIT = 1
+
+#: Logins one process lets wait at once, whatever their usernames; one more
+#: is refused at once. A burst at one username holds no more of the
+#: process's threads (and their database connections) than these.
+WAITING_LOGINS = threading.BoundedSemaphore(2)
 
 
 @sensitive_variables("credentials")
 def authenticate(request, **credentials):
     """``django.contrib.auth.authenticate()``, one login per username at a
-    time: it waits up to ``LOGIN_LOCK_WAIT`` seconds for another at work,
-    then raises :class:`LoginInProgress`.
+    time: it waits up to ``LOGIN_LOCK_WAIT`` seconds for another at work
+    (if the process has a ``WAITING_LOGINS`` place free), then raises
+    :class:`LoginInProgress`.
 
     axes checks the username's lockout, the backends check the password,
     and axes records a failure (``user_login_failed``): all of it in one
@@ -132,10 +139,9 @@ def authenticate(request, **credentials):
     committed. The next login for the username then sees it, so however
     many are sent at once, no more than ``AXES_FAILURE_LIMIT`` passwords
     are checked per cool-off. A login that finds the lock taken waits a
-    bounded time, not as long as it takes: a burst holds each thread that
-    meets it no longer than that (a burst of as many usernames holds them
-    as long, hashing a password each). The transaction holds this call
-    alone: a caller's refusal of a wrong password, raised after
+    bounded time, not as long as it takes, and only a few at once per
+    process: a burst at one username cannot hold every thread. The
+    transaction holds this call alone: a caller's refusal of a wrong password, raised after
     it, must not roll axes's record back (hence the forms' and the
     serializer's own ``clean``/``validate`` below, rather than a wrapper
     around Django's and DRF's).
@@ -178,21 +184,28 @@ def take_login_lock(connection, username):
     recover from, for one that waits."""
     if connection.vendor != "postgresql":
         return True
-    deadline = time.monotonic() + LOGIN_LOCK_WAIT
-    pause = 0.02
-    with connection.cursor() as cursor:
-        while True:
-            cursor.execute(
-                "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))",
-                [f"login:{username.lower()}"],
-            )
-            if cursor.fetchone()[0]:
-                return True
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
+    key = f"login:{username.lower()}"
+    if try_login_lock(connection, key):
+        return True
+    if not WAITING_LOGINS.acquire(blocking=False):
+        return False
+    try:
+        deadline = time.monotonic() + LOGIN_LOCK_WAIT
+        pause = 0.02
+        while (left := deadline - time.monotonic()) > 0:
             time.sleep(min(pause, left))
             pause = min(2 * pause, 0.2)
+            if try_login_lock(connection, key):
+                return True
+        return False
+    finally:
+        WAITING_LOGINS.release()
+
+
+def try_login_lock(connection, key):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+        return cursor.fetchone()[0]
 
 
 class LoginForm(AuthenticationForm):

@@ -468,6 +468,32 @@ def test_a_login_still_waiting_for_another_after_the_bound_is_refused(
 @postgresql
 @committed
 @pytest.mark.parametrize("login", PATHS)
+def test_a_login_finding_no_place_to_wait_is_refused_at_once(checks, make_user, login, monkeypatch):
+    """A burst at one username holds no more of a process's threads than its
+    places to wait: the others are refused without waiting."""
+    places = threading.BoundedSemaphore(1)
+    monkeypatch.setattr("inventory.logins.WAITING_LOGINS", places)
+    monkeypatch.setattr("inventory.logins.LOGIN_LOCK_WAIT", 10)
+    make_user("staff", is_staff=True)
+    checks.gate.clear()
+    with ThreadPoolExecutor(1) as pool:
+        first = in_thread(pool, login, "guess")
+        assert checks.wrong_started.wait(timeout=20)
+        assert places.acquire(blocking=False)  # another login waits already
+        started = time.monotonic()
+        second = login(Client(), "staff", "pw")
+        waited = time.monotonic() - started
+        places.release()
+        checks.gate.set()
+        first.result()
+
+    assert answer(login, second) == "in progress"
+    assert waited < 5, "refused at once, not after the 10 s wait"
+
+
+@postgresql
+@committed
+@pytest.mark.parametrize("login", PATHS)
 def test_a_login_in_progress_leaves_other_usernames_alone(checks, make_user, login):
     make_user("staff", is_staff=True)
     make_user("other", is_staff=True)
