@@ -20,8 +20,12 @@ no admin page could have sent and the database would fail on (a 500).
   transforms, but those of the ``date_hierarchy``, whose values the admin
   reads itself. Parameters that name no field (the changelist's own, a
   ``SimpleListFilter``'s) are left to the admin, as are values it reads
-  itself (``abc`` for an integer: "?e=1"). An integer beyond its column's
-  range names no row (``project.lookups``).
+  itself (``abc`` for an integer: "?e=1"). A decimal is compared only with
+  numbers its column could hold (``?price=1e99999999`` overflows
+  PostgreSQL's ``numeric``); an integer beyond its column's range names no
+  row (``project.lookups``). A list filter of another package whose
+  parameters name a field with another lookup (``created_at__range__gte``)
+  would be refused too: none is installed.
 - **A selected row's id that is no id of the model** (an action's
   ``_selected_action``: ``abc`` or ``1e3`` for an integer key, ``x`` for a
   UUID, an integer beyond the column's range, a NUL). The changelist
@@ -52,7 +56,7 @@ from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import BadRequest, FieldDoesNotExist, ValidationError
-from django.db.models import Field
+from django.db.models import DecimalField, Field
 from django.db.models.constants import LOOKUP_SEP
 
 #: The lookups a changelist's query string may use on a field: those of the
@@ -73,6 +77,8 @@ QUERY_LOOKUPS = {
     "in",
     "isnull",
 }
+#: The lookups among them that compare with values of the field's own type.
+COMPARISONS = {"exact", "gt", "gte", "lt", "lte", "in"}
 
 
 def has_nul(query):
@@ -152,7 +158,30 @@ def is_usable_lookup(model_admin, name, values):
     # Django's lookup of that name or one built on it: a field may give the
     # name to another (a JSONField's contains is containment, which SQLite
     # cannot run).
-    return lookup in QUERY_LOOKUPS and issubclass(lookup_class, Field.get_lookups()[lookup])
+    if lookup not in QUERY_LOOKUPS or not issubclass(lookup_class, Field.get_lookups()[lookup]):
+        return False
+    if isinstance(field, DecimalField) and lookup in COMPARISONS:
+        if lookup == "in":
+            values = [item for value in values for item in value.split(",")]
+        return all(holds_decimal(field, value) for value in values)
+    return True
+
+
+def holds_decimal(field, value):
+    """Whether the decimal ``field``'s column could hold ``value``, as the
+    field's validators say (its digits, its places), where the field reads
+    it at all (what it cannot read is the admin's "?e=1"). PostgreSQL fails
+    on a number beyond its own ``numeric`` (``1e99999999``): a 500; an
+    integer beyond its column names no row instead (``project.lookups``)."""
+    try:
+        number = field.to_python(value)
+    except ValidationError:
+        return True
+    try:
+        field.run_validators(number)
+    except ValidationError:
+        return False
+    return True
 
 
 def refuse_bad_lookups(request, model_admin, view):

@@ -66,18 +66,3 @@ def test_values_within_the_range_are_compared_as_before(products, sites):
     assert rows(
         site_configuration__in=Product.objects.filter(name="Riz").values("site_configuration")
     ) == (["Riz"], False)
-
-
-@pytest.mark.parametrize(
-    "query",
-    [
-        f"id__in=1,{HUGE}",
-        f"site_configuration={HUGE}",
-        f"site_configuration__in=1,{HUGE}",
-        f"site_configuration__id__in={HUGE}",
-        f"site_configuration__lt={HUGE}",
-    ],
-)
-def test_the_admins_changelist_answers_such_a_filter(admin_client, products, query):
-    response = admin_client.get(f"/admin/inventory/product/?{query}")
-    assert response.status_code == 200
