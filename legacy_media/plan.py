@@ -354,10 +354,12 @@ class Migration:
         ``MigratedSource`` records) once no row of any site refers to it and
         each of its copies checks out; ``site`` limits it to sources copied
         into that site's folder. A dry run only counts."""
+        # Every row's places, in place or not: a journal entry may name a
+        # file of the per-site layout that a row in place uses (a row of
+        # another site once named it), and that file is no source to delete.
         referenced = set()
         for row in collect_rows():
-            if not row.in_place():
-                referenced.update(legacy_candidates(row.name))
+            referenced.update(legacy_candidates(row.name))
         pending = MigratedSource.objects.filter(
             origin=self.source.describe(), source_deleted_at=None
         ).order_by("pk")
