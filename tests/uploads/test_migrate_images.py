@@ -574,3 +574,35 @@ def test_delete_source_never_deletes_a_file_a_row_in_place_names(store, files, s
     migrate("--delete-source")
 
     assert files.read(f"sites/{one.pk}/products/live.jpg") == b"site one's photo"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "sites/{one}/products/live.jpg",
+        "media/sites/{one}/products/live.jpg",
+        "/sites/{one}/products/live.jpg",
+        "assets/../sites/{one}/products/live.jpg",
+        # In site two's folder by its first characters, in site one's once resolved.
+        "sites/{two}/products/../../{one}/products/live.jpg",
+        # The site's own layout, but another folder: an upload not yet checked.
+        "sites/{two}/config/incoming/0123456789abcdef0123456789abcdef.jpg",
+    ],
+)
+def test_a_row_naming_another_folder_of_the_layout_is_left_alone(store, files, sites, name):
+    one, two = sites
+    live_image(files, one)
+    files.put(f"media/sites/{two.pk}/config/incoming/0123456789abcdef0123456789abcdef.jpg", b"?")
+    hostile = Product.objects.create(site_configuration=two, name="Hostile", cug="H")
+    name = name.format(one=one.pk, two=two.pk)
+    legacy.set_name(hostile, name)
+    before = files.keys()
+
+    failed, output, errors = migrate("--delete-source")
+
+    assert failed
+    assert f"product {hostile.pk}: {name} is in the per-site layout, outside sites/" in errors
+    assert report_value(output, "Refused (in the per-site layout, outside the row's folder)") == 1
+    hostile.refresh_from_db()
+    assert hostile.image.name == name
+    assert files.keys() == before, "nothing copied, nothing deleted"

@@ -85,7 +85,8 @@ class Command(BaseCommand):
         self.write_report(migration.report, moves, dry_run, options["delete_source"])
         if not migration.report.ok:
             raise CommandError(
-                f"{migration.report.missing} missing, {migration.report.failed} failed."
+                f"{migration.report.missing} missing, {migration.report.failed} failed, "
+                f"{migration.report.refused} refused."
             )
 
     def stores(self, source_dir):
@@ -124,6 +125,10 @@ class Command(BaseCommand):
             f"Missing: {report.missing}",
             f"Failed: {report.failed}",
         ]
+        if report.refused:
+            lines.append(
+                f"Refused (in the per-site layout, outside the row's folder): {report.refused}"
+            )
         if report.changed:
             lines.append(f"Changed during the migration (left alone): {report.changed}")
         if report.deferred:
