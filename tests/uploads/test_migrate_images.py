@@ -606,3 +606,13 @@ def test_a_row_naming_another_folder_of_the_layout_is_left_alone(store, files, s
     hostile.refresh_from_db()
     assert hostile.image.name == name
     assert files.keys() == before, "nothing copied, nothing deleted"
+
+
+@pytest.mark.parametrize("site", ["abc", "-1", "1.5"])
+def test_a_site_option_that_is_no_site_id_is_refused(dataset, files, site):
+    before = files.snapshot()
+
+    with pytest.raises(CommandError, match="not a site id"):
+        call_command("migrate_images_to_multisite", "--site", site, "--delete-source")
+
+    assert files.snapshot() == before

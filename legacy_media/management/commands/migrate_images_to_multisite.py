@@ -1,6 +1,7 @@
 """The previous app's images into the per-site layout: the options, and
 the report. What moves and how is in ``legacy_media.plan``."""
 
+import argparse
 import sys
 
 from django.conf import settings
@@ -10,6 +11,14 @@ from legacy_media.plan import Migration, collect_rows
 from legacy_media.stores import Bucket, Folder
 from uploads.conf import upload_settings
 from uploads.s3 import s3_enabled
+
+
+def site_option(value):
+    """A site id, or ``default``: anything else names no site folder, and
+    was a ``ValueError`` once ``--delete-source`` looked for that folder."""
+    if value != "default" and not value.isdigit():
+        raise argparse.ArgumentTypeError(f"not a site id: {value!r}")
+    return value
 
 
 class Command(BaseCommand):
@@ -31,7 +40,9 @@ class Command(BaseCommand):
             help="A folder holding the old files (default: the bucket in S3 mode, "
             "MEDIA_ROOT otherwise). Its files go to the bucket streamed from disk.",
         )
-        parser.add_argument("--site", help="Only the rows of this site id ('default': no site).")
+        parser.add_argument(
+            "--site", type=site_option, help="Only the rows of this site id ('default': no site)."
+        )
         parser.add_argument(
             "--limit", type=int, help="Move at most this many rows; run again for the rest."
         )
