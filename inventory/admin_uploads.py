@@ -294,7 +294,19 @@ class DirectUploadAdminMixin:
                 services.attach_prepared(outcome, request.user, obj)
                 obj.refresh_from_db(fields=[get_target(kind).field_name])
             elif name not in outcomes and form.cleaned_data.get(name, FileChange()).clear:
-                services.remove_file(obj, kind=kind)
+                site_id = site_id_as_read(form, get_target(kind))
+                services.remove_file(obj, kind=kind, site_id=site_id)
+
+
+def site_id_as_read(form, target):
+    """The site of the form's row as the form read it: the save may have
+    moved it (a product cleared of its photo and moved to another site in
+    one save), and its file is in the folder of the site it was of. A site
+    field the form leaves out is one the save did not change."""
+    field = target.site_field
+    if field not in (None, "pk") and field in form.initial:
+        return form.initial[field]
+    return target.get_site_id(form.instance)
 
 
 def may_upload_for_new_object(request, kind):

@@ -1,6 +1,21 @@
-from django.urls import path, re_path
+from django.urls import path, register_converter
 
 from inventory import views
+
+
+class ImageKindConverter:
+    """The kinds of image whose status a page asks for."""
+
+    regex = "product|logo"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
+register_converter(ImageKindConverter, "image_kind")
 
 app_name = "inventory"
 
@@ -9,8 +24,8 @@ urlpatterns = [
     path("products/new/", views.product_edit, name="product-create"),
     path("products/<int:pk>/", views.product_edit, name="product-edit"),
     path("site/", views.site_settings, name="site-settings"),
-    re_path(
-        r"^images/(?P<kind>product|logo)/(?P<pk>[0-9]+)/$", views.image_status, name="image-status"
-    ),
+    # <int:pk>: an id Python will not read (over 4,300 digits) is no match,
+    # a 404, rather than the lookup's ValueError.
+    path("images/<image_kind:kind>/<int:pk>/", views.image_status, name="image-status"),
     path("sites/", views.choose_site, name="choose-site"),
 ]

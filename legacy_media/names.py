@@ -17,7 +17,7 @@ import posixpath
 
 from django.utils.text import get_valid_filename
 
-from uploads.keys import S3_MEDIA_LOCATION, media_key, site_folder
+from uploads.keys import S3_MEDIA_LOCATION, SITES_FOLDER, media_key, site_folder
 
 
 def collapse_doubled(name):
@@ -35,10 +35,23 @@ def collapse_doubled(name):
     return "/".join(parts)
 
 
+def resolved(name):
+    """``name`` as the old app's storage resolved it (Django's and
+    django-storages' ``safe_join``): slashes for backslashes, from the
+    store's root, ``.`` and ``..`` gone; ``None`` for a name leading out of
+    the root, which that storage refused, so that no file has it."""
+    name = posixpath.normpath(name.replace("\\", "/").lstrip("/"))
+    if name in (".", "..") or name.startswith("../"):
+        return None
+    return name
+
+
 def legacy_candidates(name):
     """The places, in order, where the file of a row named ``name`` may be:
     relative to the bucket's root or to the source folder."""
-    name = name.replace("\\", "/").lstrip("/")
+    name = resolved(name)
+    if name is None:
+        return []
     candidates = []
     for form in (name, collapse_doubled(name)):
         bare = form.removeprefix(S3_MEDIA_LOCATION + "/")
@@ -46,6 +59,21 @@ def legacy_candidates(name):
             if candidate not in candidates:
                 candidates.append(candidate)
     return candidates
+
+
+def outside_folder(name, folder):
+    """Whether a row named ``name`` names a place of the per-site layout
+    (``sites/...``) outside ``folder``, its own (``sites/3/products``):
+    another site's files, or another folder of its own site (uploads not
+    yet checked, renditions, another kind's images). The old app never
+    wrote there; what is there is live, and moving it would copy another
+    site's image into this one's folder, then delete it with the sources."""
+    return any(
+        bare.startswith(SITES_FOLDER + "/") and not bare.startswith(folder + "/")
+        for bare in (
+            candidate.removeprefix(S3_MEDIA_LOCATION + "/") for candidate in legacy_candidates(name)
+        )
+    )
 
 
 def destination_name(site_id, folder, source):

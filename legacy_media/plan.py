@@ -22,6 +22,8 @@ The rules that make it safe on a live system, twice, or after a crash:
   and each of their copies checks out. Every verified copy is recorded in
   ``MigratedSource`` (see its docstring) before its rows are pointed at it,
   so ``--delete-source`` on a later run deletes what earlier runs moved.
+- Only the old app's places are moved from: a row naming the per-site
+  layout outside its own folder (another site's image) is refused.
 - Copies within the bucket are server-side (``CopyObject``); local files go
   to the bucket streamed from disk.
 - The credentials may lack a permission. AWS then answers 403, also for a
@@ -41,7 +43,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from legacy_media.models import MigratedSource
-from legacy_media.names import destination_name, legacy_candidates
+from legacy_media.names import destination_name, legacy_candidates, outside_folder, resolved
 from legacy_media.stores import AccessDenied, Found, StoreError
 from uploads.keys import site_folder
 from uploads.targets import get_targets
@@ -64,7 +66,16 @@ class Row:
         return site_folder(self.site_id, self.target.folder)
 
     def in_place(self):
-        return self.name.startswith(self.folder + "/")
+        """Whether the row names a file of its own folder already, once the
+        name is resolved as the storage resolves it (``sites/3/products/..``
+        leads elsewhere)."""
+        name = resolved(self.name)
+        return name is not None and name.startswith(self.folder + "/")
+
+    def outside_its_folder(self):
+        """Whether the row names a file of the per-site layout, but not of
+        its own folder: never moved (``legacy_media.names.outside_folder``)."""
+        return outside_folder(self.name, self.folder)
 
 
 def update_rows(target, pairs):
@@ -115,6 +126,7 @@ class Report:
     sources_deleted: int = 0
     sources_kept: int = 0  # a copy is gone or differs: the source stays
     denied: int = 0  # requests the store refused (403)
+    refused: int = 0  # rows naming the layout outside their folder: left alone
     problems: list = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -130,7 +142,7 @@ class Report:
 
     @property
     def ok(self):
-        return not (self.missing or self.failed)
+        return not (self.missing or self.failed or self.refused)
 
 
 def collect_rows(site=None):
@@ -171,6 +183,12 @@ class Migration:
         for row in rows:
             if row.in_place():
                 in_place.append(row)
+            elif row.outside_its_folder():
+                self.report.add(refused=1)
+                self.report.problem(
+                    f"{row}: {row.name} is in the per-site layout, outside {row.folder}/: "
+                    "left alone"
+                )
             elif limit is not None and len(pending) >= limit:
                 self.report.add(deferred=1)
             else:
@@ -354,10 +372,12 @@ class Migration:
         ``MigratedSource`` records) once no row of any site refers to it and
         each of its copies checks out; ``site`` limits it to sources copied
         into that site's folder. A dry run only counts."""
+        # Every row's places, in place or not: a journal entry may name a
+        # file of the per-site layout that a row in place uses (a row of
+        # another site once named it), and that file is no source to delete.
         referenced = set()
         for row in collect_rows():
-            if not row.in_place():
-                referenced.update(legacy_candidates(row.name))
+            referenced.update(legacy_candidates(row.name))
         pending = MigratedSource.objects.filter(
             origin=self.source.describe(), source_deleted_at=None
         ).order_by("pk")

@@ -24,6 +24,8 @@ from uploads.targets import CONTENT_TYPES, get_target
 
 #: The bucket prefix of user media (``MEDIA_ROOT`` on disk).
 S3_MEDIA_LOCATION = "media"
+#: The folder of the sites' folders, relative to the media root.
+SITES_FOLDER = "sites"
 #: The folder of objects that belong to no site.
 DEFAULT_SITE_FOLDER = "default"
 
@@ -49,10 +51,10 @@ def site_folder(site_id, folder):
     maps to the shared ``default`` folder.
     """
     if site_id is None:
-        return posixpath.join("sites", DEFAULT_SITE_FOLDER, folder)
+        return posixpath.join(SITES_FOLDER, DEFAULT_SITE_FOLDER, folder)
     if isinstance(site_id, bool) or not str(site_id).isdigit():
         raise ValueError(f"Invalid site id: {site_id!r}")
-    return posixpath.join("sites", str(int(site_id)), folder)
+    return posixpath.join(SITES_FOLDER, str(int(site_id)), folder)
 
 
 def site_upload_path(site_id, folder, filename):

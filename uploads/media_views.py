@@ -6,7 +6,9 @@ Django's ``static()`` helper serves files with no ``Cache-Control``, so a
 browser asks for every image again on each page; this view wraps the same
 ``django.views.static.serve`` and adds ``UPLOADS["CACHE_CONTROL"]``.
 ``serve`` resolves the path below ``MEDIA_ROOT`` only (``safe_join``); a
-path that leaves it is answered as any missing file, 404.
+path that leaves it is answered as any missing file, 404, and so is one the
+file system cannot even look up (a name over 255 bytes: ``ENAMETOOLONG``),
+which ``serve`` lets through as ``OSError``.
 """
 
 import re
@@ -24,7 +26,7 @@ def serve_media(request, path):
     """The file ``path`` below ``MEDIA_ROOT``, cacheable as the bucket's."""
     try:
         response = serve(request, path, document_root=settings.MEDIA_ROOT)
-    except SuspiciousFileOperation as exc:
+    except (SuspiciousFileOperation, OSError) as exc:
         raise Http404(path) from exc
     response["Cache-Control"] = upload_settings.CACHE_CONTROL
     return response

@@ -423,15 +423,20 @@ def abandon_prepared(prepared):
     discard(prepared.ticket, get_backend())
 
 
-def remove_file(obj, *, kind):
+def remove_file(obj, *, kind, site_id=None):
     """Detach ``obj``'s file of upload ``kind``, in the caller's transaction;
-    the object is deleted once it commits, as a replaced one is."""
+    the object is deleted once it commits, as a replaced one is, if it is in
+    the folder of ``obj``'s site (``site_id``: the site ``obj`` was of, for
+    a caller that has moved it since)."""
     target = get_target(kind)
     name = getattr(obj, target.field_name).name
     if name:
         setattr(obj, target.field_name, "")
         obj.save(update_fields=[target.field_name])
-        deletions.schedule(renditions.forget_image(name, kind, Reason.REPLACED))
+        if site_id is None:
+            site_id = target.get_site_id(obj)
+        if renditions.owned_by_site(name, site_id, kind):
+            deletions.schedule(renditions.forget_image(name, kind, Reason.REPLACED))
 
 
 def claim_fresh(user, ticket_id, event):
@@ -917,6 +922,8 @@ def unused_after(ticket, target, old_name, new_name):
     # Derived, not read from the row: only that key is ours.
     unused = {incoming_key_of(ticket): Reason.UPLOADED}
     replaced = old_name if old_name and old_name != new_name else ""
+    if replaced and not renditions.owned_by_site(replaced, ticket.site_id, target.kind):
+        replaced = ""  # another's, maybe another site's: left as it is
     if replaced:
         # From its name: its set is forgotten by the task (any rendition
         # named otherwise is recorded then), and purge_uploads.

@@ -174,12 +174,15 @@ def delete_file_of_deleted_object(target, sender, instance, **kwargs):
     site, the shell) leaves no file behind: the file and its renditions are
     recorded for deletion with the row, and deleted once that commits
     (uploads.deletions), so a rolled-back delete keeps them and a store that
-    is down loses nothing."""
+    is down loses nothing. A file outside the object's site folder is not
+    its own to delete (``renditions.owned_by_site``)."""
     name = getattr(instance, target.field_name).name
-    if name:
-        from uploads import deletions, renditions
-        from uploads.models import PendingDeletion
+    if not name:
+        return
+    from uploads import deletions, renditions
+    from uploads.models import PendingDeletion
 
+    if renditions.owned_by_site(name, target.get_site_id(instance), target.kind):
         reason = PendingDeletion.Reason.OWNER_DELETED
         deletions.schedule(renditions.forget_image(name, target.kind, reason))
 

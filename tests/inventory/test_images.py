@@ -121,6 +121,16 @@ def test_the_status_of_another_sites_image_is_not_found(client, shop, sites, mak
     assert client.get(f"/images/logo/{shop['site'].pk}/").status_code == 404
 
 
+@pytest.mark.parametrize("kind", ["product", "logo"])
+@pytest.mark.parametrize("pk", ["99999999999999999999", "9" * 5000])
+def test_the_status_of_an_id_no_row_could_have_is_not_found(client, shop, kind, pk):
+    """Beyond 4,300 digits, Python will not read a number (CVE-2020-10735):
+    the id that lookup failed on was a 500."""
+    client.raise_request_exception = False
+    client.force_login(shop["staff"])
+    assert client.get(f"/images/{kind}/{pk}/").status_code == 404
+
+
 def test_the_site_settings_show_the_logo_rendition(client, shop):
     site = shop["site"]
     site.logo.save("logo.png", ContentFile(b"png"))

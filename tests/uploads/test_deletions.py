@@ -18,7 +18,7 @@ from tests.support.iam import readme_policy, without
 from tests.support.images import jpeg
 from tests.support.stores import S3Store, is_rendition
 from tests.support.tickets import confirm, issue
-from uploads import deletions
+from uploads import deletions, services
 from uploads.backends import get_backend
 from uploads.backends.local import LocalUploadBackend
 from uploads.errors import StorageUnavailable
@@ -315,3 +315,60 @@ def test_recording_keeps_the_record_of_a_key_recorded_already():
     kept.refresh_from_db()
     assert (kept.reason, kept.attempts, kept.last_error) == (Reason.REPLACED, 3, "refused")
     assert PendingDeletion.objects.exclude(pk=kept.pk).filter(reason=Reason.UPLOADED).count() == 400
+
+
+# An old app's name that rows of two sites share (until the migration moves
+# them), and a name leading into another site's folder: neither file is the
+# row's own to delete.
+NOT_THE_ROWS_OWN = ["shared/e.jpg", "sites/{two}/products/live.jpg"]
+
+
+def name_elsewhere(store, product, sites, name):
+    """Point ``product`` (of site one) and a product of site two at
+    ``name``, a file of site two's photo."""
+    name = name.format(two=sites[1].pk)
+    store.put(f"media/{name}", b"site two's photo")
+    other = Product.objects.create(site_configuration=sites[1], name="Other", cug="O")
+    Product.objects.filter(pk__in=[product.pk, other.pk]).update(image=name)
+    product.refresh_from_db()
+    return f"media/{name}"
+
+
+@pytest.mark.parametrize("name", NOT_THE_ROWS_OWN)
+def test_replacing_an_image_never_deletes_a_file_outside_the_sites_folder(
+    store, api, product, sites, name
+):
+    key = name_elsewhere(store, product, sites, name)
+
+    assert confirm(api, upload(store, api, product, jpeg())).status_code == 200
+    purge()
+
+    assert store.read(key) == b"site two's photo"
+    assert not PendingDeletion.objects.exists()
+
+
+@pytest.mark.parametrize("name", NOT_THE_ROWS_OWN)
+def test_deleting_a_product_never_deletes_a_file_outside_its_sites_folder(
+    store, product, sites, name
+):
+    key = name_elsewhere(store, product, sites, name)
+
+    product.delete()
+    purge()
+
+    assert store.read(key) == b"site two's photo"
+
+
+@pytest.mark.parametrize("name", NOT_THE_ROWS_OWN)
+def test_clearing_an_image_never_deletes_a_file_outside_the_sites_folder(
+    store, product, sites, name
+):
+    key = name_elsewhere(store, product, sites, name)
+
+    with transaction.atomic():
+        services.remove_file(product, kind="product")  # the admin's "clear"
+    purge()
+
+    product.refresh_from_db()
+    assert product.image.name == ""
+    assert store.read(key) == b"site two's photo"

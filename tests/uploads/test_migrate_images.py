@@ -16,6 +16,8 @@ from django.db import OperationalError, connection
 
 from inventory.models import Configuration, Product
 from legacy_media import plan
+from legacy_media.models import MigratedSource
+from legacy_media.stores import Bucket, Folder
 from tests.support import legacy
 from tests.support.iam import readme_policy
 from uploads.backends.s3 import S3UploadBackend
@@ -543,3 +545,74 @@ def test_the_copy_of_an_object_uploaded_in_parts_is_checked_with_a_head(
     assert requests_of_a_run() == {"HeadObject": 3, "CopyObject": 1}
     product.refresh_from_db()
     assert product.image.name.startswith(f"sites/{sites[0].pk}/products/big-")
+
+
+# --- Rows that name the per-site layout --------------------------------------
+
+
+def live_image(files, site):
+    """A product of ``site`` whose image is in place, in its site's folder."""
+    product = Product.objects.create(site_configuration=site, name="Live", cug="LIVE")
+    legacy.set_name(product, f"sites/{site.pk}/products/live.jpg")
+    files.put(f"media/sites/{site.pk}/products/live.jpg", b"site one's photo")
+    return product
+
+
+def test_delete_source_never_deletes_a_file_a_row_in_place_names(store, files, sites):
+    one, two = sites
+    live_image(files, one)
+    # An earlier run copied that file for a row of site two that named it,
+    # since replaced: the journal names it as a source.
+    prefix = "media/" if store.mode == "s3" else ""  # a folder's keys are its paths
+    source = f"{prefix}sites/{one.pk}/products/live.jpg"
+    files.put(f"media/sites/{two.pk}/products/live-0123456789.jpg", b"site one's photo")
+    origin = (Bucket() if store.mode == "s3" else Folder(django_settings.MEDIA_ROOT)).describe()
+    MigratedSource.objects.create(
+        origin=origin, source=source, destination=f"sites/{two.pk}/products/live-0123456789.jpg"
+    )
+
+    migrate("--delete-source")
+
+    assert files.read(f"sites/{one.pk}/products/live.jpg") == b"site one's photo"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "sites/{one}/products/live.jpg",
+        "media/sites/{one}/products/live.jpg",
+        "/sites/{one}/products/live.jpg",
+        "assets/../sites/{one}/products/live.jpg",
+        # In site two's folder by its first characters, in site one's once resolved.
+        "sites/{two}/products/../../{one}/products/live.jpg",
+        # The site's own layout, but another folder: an upload not yet checked.
+        "sites/{two}/config/incoming/0123456789abcdef0123456789abcdef.jpg",
+    ],
+)
+def test_a_row_naming_another_folder_of_the_layout_is_left_alone(store, files, sites, name):
+    one, two = sites
+    live_image(files, one)
+    files.put(f"media/sites/{two.pk}/config/incoming/0123456789abcdef0123456789abcdef.jpg", b"?")
+    hostile = Product.objects.create(site_configuration=two, name="Hostile", cug="H")
+    name = name.format(one=one.pk, two=two.pk)
+    legacy.set_name(hostile, name)
+    before = files.keys()
+
+    failed, output, errors = migrate("--delete-source")
+
+    assert failed
+    assert f"product {hostile.pk}: {name} is in the per-site layout, outside sites/" in errors
+    assert report_value(output, "Refused (in the per-site layout, outside the row's folder)") == 1
+    hostile.refresh_from_db()
+    assert hostile.image.name == name
+    assert files.keys() == before, "nothing copied, nothing deleted"
+
+
+@pytest.mark.parametrize("site", ["abc", "-1", "1.5"])
+def test_a_site_option_that_is_no_site_id_is_refused(dataset, files, site):
+    before = files.snapshot()
+
+    with pytest.raises(CommandError, match="not a site id"):
+        call_command("migrate_images_to_multisite", "--site", site, "--delete-source")
+
+    assert files.snapshot() == before

@@ -1,6 +1,7 @@
 """The previous app's images into the per-site layout: the options, and
 the report. What moves and how is in ``legacy_media.plan``."""
 
+import argparse
 import sys
 
 from django.conf import settings
@@ -10,6 +11,14 @@ from legacy_media.plan import Migration, collect_rows
 from legacy_media.stores import Bucket, Folder
 from uploads.conf import upload_settings
 from uploads.s3 import s3_enabled
+
+
+def site_option(value):
+    """A site id, or ``default``: anything else names no site folder, and
+    was a ``ValueError`` once ``--delete-source`` looked for that folder."""
+    if value != "default" and not value.isdigit():
+        raise argparse.ArgumentTypeError(f"not a site id: {value!r}")
+    return value
 
 
 class Command(BaseCommand):
@@ -31,7 +40,9 @@ class Command(BaseCommand):
             help="A folder holding the old files (default: the bucket in S3 mode, "
             "MEDIA_ROOT otherwise). Its files go to the bucket streamed from disk.",
         )
-        parser.add_argument("--site", help="Only the rows of this site id ('default': no site).")
+        parser.add_argument(
+            "--site", type=site_option, help="Only the rows of this site id ('default': no site)."
+        )
         parser.add_argument(
             "--limit", type=int, help="Move at most this many rows; run again for the rest."
         )
@@ -85,7 +96,8 @@ class Command(BaseCommand):
         self.write_report(migration.report, moves, dry_run, options["delete_source"])
         if not migration.report.ok:
             raise CommandError(
-                f"{migration.report.missing} missing, {migration.report.failed} failed."
+                f"{migration.report.missing} missing, {migration.report.failed} failed, "
+                f"{migration.report.refused} refused."
             )
 
     def stores(self, source_dir):
@@ -124,6 +136,10 @@ class Command(BaseCommand):
             f"Missing: {report.missing}",
             f"Failed: {report.failed}",
         ]
+        if report.refused:
+            lines.append(
+                f"Refused (in the per-site layout, outside the row's folder): {report.refused}"
+            )
         if report.changed:
             lines.append(f"Changed during the migration (left alone): {report.changed}")
         if report.deferred:
