@@ -411,6 +411,27 @@ def test_a_burst_of_guesses_gets_no_more_password_checks_than_the_limit(checks, 
     assert answer(login, login(client, "staff", "pw", accept_language="en")) == "locked"
 
 
+def while_a_guess_is_checked(checks, login, username, password, *, let_go_after=None, **headers):
+    """``login`` as ``username`` with ``password``, sent while a wrong guess
+    for "staff" is being checked in another thread, which goes on once it is
+    answered (or after ``let_go_after`` seconds): its answer and the seconds
+    it took. The guess is answered "wrong"."""
+    checks.gate.clear()  # the guess is checked until told
+    with ThreadPoolExecutor(1) as pool:
+        first = in_thread(pool, login, "guess")
+        assert checks.wrong_started.wait(timeout=20)
+        if let_go_after is not None:
+            threading.Timer(let_go_after, checks.gate.set).start()
+        started = time.monotonic()
+        try:
+            response = login(Client(), username, password, **headers)
+        finally:
+            checks.gate.set()
+        waited = time.monotonic() - started
+        assert answer(login, first.result()) == "wrong"
+    return response, waited
+
+
 @postgresql
 @committed
 @pytest.mark.parametrize("login", PATHS)
@@ -419,15 +440,7 @@ def test_a_login_waits_for_another_to_the_same_username_then_goes_on(checks, mak
     the second waits for the first's check, then is checked itself, rather
     than refused while the first is at work."""
     make_user("staff", is_staff=True)
-    checks.gate.clear()  # the first login's wrong password is checked until told
-    with ThreadPoolExecutor(1) as pool:
-        first = in_thread(pool, login, "guess")
-        assert checks.wrong_started.wait(timeout=20)
-        threading.Timer(0.3, checks.gate.set).start()
-        started = time.monotonic()
-        second = login(Client(), "staff", "pw")
-        waited = time.monotonic() - started
-        assert answer(login, first.result()) == "wrong"
+    second, waited = while_a_guess_is_checked(checks, login, "staff", "pw", let_go_after=0.3)
 
     assert answer(login, second) == "in"
     assert waited >= 0.25, "checked after the first, not beside it"
@@ -443,15 +456,9 @@ def test_a_login_still_waiting_for_another_after_the_bound_is_refused(
 ):
     monkeypatch.setattr("inventory.logins.LOGIN_LOCK_WAIT", 0.5)
     make_user("staff", is_staff=True)
-    checks.gate.clear()
-    with ThreadPoolExecutor(1) as pool:
-        first = in_thread(pool, login, "guess")
-        assert checks.wrong_started.wait(timeout=20)
-        started = time.monotonic()
-        second = login(Client(), "staff", "pw", accept_language=language)
-        waited = time.monotonic() - started
-        checks.gate.set()
-        assert answer(login, first.result()) == "wrong"
+    second, waited = while_a_guess_is_checked(
+        checks, login, "staff", "pw", accept_language=language
+    )
 
     assert answer(login, second) == "in progress"
     assert 0.5 <= waited < 5, "refused once the bound is over, not queued for as long as it takes"
@@ -475,17 +482,9 @@ def test_a_login_finding_no_place_to_wait_is_refused_at_once(checks, make_user, 
     monkeypatch.setattr("inventory.logins.WAITING_LOGINS", places)
     monkeypatch.setattr("inventory.logins.LOGIN_LOCK_WAIT", 10)
     make_user("staff", is_staff=True)
-    checks.gate.clear()
-    with ThreadPoolExecutor(1) as pool:
-        first = in_thread(pool, login, "guess")
-        assert checks.wrong_started.wait(timeout=20)
-        assert places.acquire(blocking=False)  # another login waits already
-        started = time.monotonic()
-        second = login(Client(), "staff", "pw")
-        waited = time.monotonic() - started
-        places.release()
-        checks.gate.set()
-        first.result()
+    assert places.acquire(blocking=False)  # another login waits already
+    second, waited = while_a_guess_is_checked(checks, login, "staff", "pw")
+    places.release()
 
     assert answer(login, second) == "in progress"
     assert waited < 5, "refused at once, not after the 10 s wait"
@@ -497,11 +496,5 @@ def test_a_login_finding_no_place_to_wait_is_refused_at_once(checks, make_user, 
 def test_a_login_in_progress_leaves_other_usernames_alone(checks, make_user, login):
     make_user("staff", is_staff=True)
     make_user("other", is_staff=True)
-    checks.gate.clear()
-    with ThreadPoolExecutor(1) as pool:
-        first = in_thread(pool, login, "guess")
-        assert checks.wrong_started.wait(timeout=20)
-        other = login(Client(), "other", "pw")
-        checks.gate.set()
-        first.result()
+    other, _ = while_a_guess_is_checked(checks, login, "other", "pw")
     assert logged_in(login, other)
