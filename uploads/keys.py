@@ -57,6 +57,18 @@ def site_folder(site_id, folder):
     return posixpath.join(SITES_FOLDER, str(int(site_id)), folder)
 
 
+def in_site_folder(name, site_id, kind):
+    """Whether ``name`` is in ``site_id``'s folder of ``kind``, resolved as
+    storages resolve names: the only image that a change to a row of that
+    site (a replace, a clear, a delete) deletes. A row may name
+    another file: an old app's name (``products/x.jpg``), which rows of
+    several sites may share until ``migrate_images_to_multisite`` moves
+    them, or one leading into another site's folder. That file, and its
+    renditions' set, are left for whatever else uses them."""
+    folder = site_folder(site_id, get_target(kind).folder)
+    return posixpath.normpath(name).startswith(folder + "/")
+
+
 def site_upload_path(site_id, folder, filename):
     """A fresh, unguessable name in a site's folder; only a short, plain
     extension of the client's file name survives."""

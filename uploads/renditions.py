@@ -56,7 +56,7 @@ from django.utils import timezone
 from PIL import Image, ImageCms, ImageFile, ImageOps
 
 from uploads import deletions, returning
-from uploads.keys import media_key, site_folder
+from uploads.keys import media_key
 from uploads.models import PendingDeletion, RenditionSet
 from uploads.targets import get_target, get_targets
 
@@ -189,18 +189,6 @@ def start(original_name, kind):
             ignore_conflicts=True,
         )
     return True
-
-
-def owned_by_site(original_name, site_id, kind):
-    """Whether ``original_name`` is in ``site_id``'s folder of ``kind``,
-    resolved as storages resolve names: the only image that a change to a
-    row of that site (a replace, a clear, a delete) deletes. A row may name
-    another file: an old app's name (``products/x.jpg``), which rows of
-    several sites may share until ``migrate_images_to_multisite`` moves
-    them, or one leading into another site's folder. That file, and its
-    renditions' set, are left for whatever else uses them."""
-    folder = site_folder(site_id, get_target(kind).folder)
-    return posixpath.normpath(original_name).startswith(folder + "/")
 
 
 def image_keys(original_name, kind, reason):

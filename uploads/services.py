@@ -56,6 +56,7 @@ from uploads.errors import (
 )
 from uploads.inspect import inspect_image, jpeg_header, png_header, sniff_format
 from uploads.keys import (
+    in_site_folder,
     incoming_key,
     incoming_key_of,
     is_object_key,
@@ -435,7 +436,7 @@ def remove_file(obj, *, kind, site_id=None):
         obj.save(update_fields=[target.field_name])
         if site_id is None:
             site_id = target.get_site_id(obj)
-        if renditions.owned_by_site(name, site_id, kind):
+        if in_site_folder(name, site_id, kind):
             deletions.schedule(renditions.forget_image(name, kind, Reason.REPLACED))
 
 
@@ -922,7 +923,7 @@ def unused_after(ticket, target, old_name, new_name):
     # Derived, not read from the row: only that key is ours.
     unused = {incoming_key_of(ticket): Reason.UPLOADED}
     replaced = old_name if old_name and old_name != new_name else ""
-    if replaced and not renditions.owned_by_site(replaced, ticket.site_id, target.kind):
+    if replaced and not in_site_folder(replaced, ticket.site_id, target.kind):
         replaced = ""  # another's, maybe another site's: left as it is
     if replaced:
         # From its name: its set is forgotten by the task (any rendition

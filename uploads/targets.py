@@ -175,14 +175,15 @@ def delete_file_of_deleted_object(target, sender, instance, **kwargs):
     recorded for deletion with the row, and deleted once that commits
     (uploads.deletions), so a rolled-back delete keeps them and a store that
     is down loses nothing. A file outside the object's site folder is not
-    its own to delete (``renditions.owned_by_site``)."""
+    its own to delete (``uploads.keys.in_site_folder``)."""
     name = getattr(instance, target.field_name).name
     if not name:
         return
     from uploads import deletions, renditions
+    from uploads.keys import in_site_folder
     from uploads.models import PendingDeletion
 
-    if renditions.owned_by_site(name, target.get_site_id(instance), target.kind):
+    if in_site_folder(name, target.get_site_id(instance), target.kind):
         reason = PendingDeletion.Reason.OWNER_DELETED
         deletions.schedule(renditions.forget_image(name, target.kind, reason))
 
