@@ -58,15 +58,21 @@ def site_folder(site_id, folder):
 
 
 def in_site_folder(name, site_id, kind):
-    """Whether ``name`` is in ``site_id``'s folder of ``kind``, resolved as
-    storages resolve names: the only image that a change to a row of that
+    """Whether ``name`` is in ``site_id``'s folder of ``kind``, written as
+    storages resolve it: the only image that a change to a row of that
     site (a replace, a clear, a delete) deletes. A row may name
     another file: an old app's name (``products/x.jpg``), which rows of
     several sites may share until ``migrate_images_to_multisite`` moves
     them, or one leading into another site's folder. That file, and its
-    renditions' set, are left for whatever else uses them."""
+    renditions' set, are left for whatever else uses them.
+
+    Only a name already as storages resolve it: the key deleted is the name
+    itself, which the bucket takes literally but the disk resolves (the
+    media storages read backslashes as slashes, ``..`` leads up), so a name
+    resolving otherwise (``sites/1/products/..\\..\\2\\...``) is no
+    proof of the file it deletes. Names confirm gives are plain."""
     folder = site_folder(site_id, get_target(kind).folder)
-    return posixpath.normpath(name).startswith(folder + "/")
+    return "\\" not in name and posixpath.normpath(name) == name and name.startswith(folder + "/")
 
 
 def site_upload_path(site_id, folder, filename):

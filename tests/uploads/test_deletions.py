@@ -372,3 +372,31 @@ def test_clearing_an_image_never_deletes_a_file_outside_the_sites_folder(
     product.refresh_from_db()
     assert product.image.name == ""
     assert store.read(key) == b"site two's photo"
+
+
+# A name in the site's folder to a plain reading, that the media storages
+# (uploads.media.MediaRootNames: backslashes are slashes) resolve into
+# another site's folder: in local mode, the delete removed that file.
+BACKSLASHED = "sites/{one}/products/..\\..\\..\\sites\\{two}\\products\\live.jpg"
+
+
+@pytest.mark.parametrize("change", ["replace", "clear", "delete"])
+def test_a_name_with_backslashes_never_deletes_another_sites_file(
+    store, api, product, sites, change
+):
+    key = f"media/sites/{sites[1].pk}/products/live.jpg"
+    store.put(key, b"site two's photo")
+    name = BACKSLASHED.format(one=sites[0].pk, two=sites[1].pk)
+    Product.objects.filter(pk=product.pk).update(image=name)
+    product.refresh_from_db()
+
+    if change == "replace":
+        assert confirm(api, upload(store, api, product, jpeg())).status_code == 200
+    elif change == "clear":
+        with transaction.atomic():
+            services.remove_file(product, kind="product")
+    else:
+        product.delete()
+    purge()
+
+    assert store.read(key) == b"site two's photo"
