@@ -76,11 +76,16 @@ def outside_folder(name, folder):
     )
 
 
-def destination_name(site_id, folder, source):
-    """The new name (relative to the media root) of ``source`` for a site:
-    the old file name, made safe, and a hash of the whole source name."""
+def destination_name(site_id, folder, source, owner):
+    """The new name (relative to the media root) of ``source`` for the row
+    ``owner`` (``"product 12"``) of a site: the old file name, made safe,
+    and a hash of the whole source name and the row. One copy per row, not
+    per site: rows that shared an old file each get their own, since a
+    replace, a clear or a delete removes the row's image from its site's
+    folder (``uploads.keys.in_site_folder``), which would take a shared
+    copy from the other rows."""
     stem, extension = posixpath.splitext(posixpath.basename(source))
     stem = get_valid_filename(stem)[:60] or "image"
     extension = extension.lower() if extension[1:].isalnum() and len(extension) <= 6 else ""
-    digest = hashlib.sha256(source.encode()).hexdigest()[:10]
+    digest = hashlib.sha256(f"{source}\n{owner}".encode()).hexdigest()[:10]
     return posixpath.join(site_folder(site_id, folder), f"{stem}-{digest}{extension}")

@@ -214,7 +214,9 @@ class Migration:
                 self.report.add(missing=1)
                 self.report.problem(f"{row}: {row.name} is missing")
                 continue
-            destination = destination_name(row.site_id, row.target.folder, source.name)
+            destination = destination_name(
+                row.site_id, row.target.folder, source.name, owner=str(row)
+            )
             move = moves.setdefault((source.name, destination), Move(source, destination))
             move.rows.append(row)
         return list(moves.values())

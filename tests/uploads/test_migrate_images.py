@@ -616,3 +616,28 @@ def test_a_site_option_that_is_no_site_id_is_refused(dataset, files, site):
         call_command("migrate_images_to_multisite", "--site", site, "--delete-source")
 
     assert files.snapshot() == before
+
+
+def test_rows_of_one_site_that_shared_a_file_each_get_their_own_copy(
+    store, files, sites, django_capture_on_commit_callbacks
+):
+    """A copy the two shared would go with the first photo replaced or
+    cleared: a site's change deletes its image from the site's folder."""
+    from uploads import services
+
+    one, _ = sites
+    rice, millet = (
+        Product.objects.create(site_configuration=one, name=name, cug=name) for name in "AB"
+    )
+    for product in (rice, millet):
+        legacy.set_name(product, "products/same.jpg")
+    files.put(("media/" if store.mode == "s3" else "") + "products/same.jpg", b"the old photo")
+    migrate()
+    rice.refresh_from_db()
+    millet.refresh_from_db()
+    assert rice.image.name != millet.image.name
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.remove_file(rice, kind="product")
+
+    assert files.read(millet.image.name) == b"the old photo"
