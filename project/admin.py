@@ -97,19 +97,26 @@ def key_field(model):
     return field
 
 
-def is_key_of(model, value):
-    """Whether ``value`` (a string) could be the primary key of a row of
-    ``model``: what its field reads, within its column's range (the
-    field's own validators, as ``uploads.statements.object_by_pk`` reads
-    an id)."""
-    if "\x00" in value:
-        return False
-    field = key_field(model)
+def holds(field, value):
+    """Whether ``field``'s column could hold ``value`` (a string), as the
+    field's own validators say (an integer's range, a decimal's digits and
+    places), as ``uploads.statements.object_by_pk`` reads an id; ``None``
+    when the field cannot even read it."""
     try:
-        field.run_validators(field.to_python(value))
+        number = field.to_python(value)
+    except (ValidationError, ValueError, TypeError):
+        return None
+    try:
+        field.run_validators(number)
     except (ValidationError, ValueError, TypeError):
         return False
     return True
+
+
+def is_key_of(model, value):
+    """Whether ``value`` (a string) could be the primary key of a row of
+    ``model``: what its field reads, within its column's range."""
+    return "\x00" not in value and holds(key_field(model), value) is True
 
 
 def filtered_field(model, name):
@@ -163,24 +170,9 @@ def is_usable_lookup(model_admin, name, values):
     if isinstance(field, DecimalField) and lookup in COMPARISONS:
         if lookup == "in":
             values = [item for value in values for item in value.split(",")]
-        return all(holds_decimal(field, value) for value in values)
-    return True
-
-
-def holds_decimal(field, value):
-    """Whether the decimal ``field``'s column could hold ``value``, as the
-    field's validators say (its digits, its places), where the field reads
-    it at all (what it cannot read is the admin's "?e=1"). PostgreSQL fails
-    on a number beyond its own ``numeric`` (``1e99999999``): a 500; an
-    integer beyond its column names no row instead (``project.lookups``)."""
-    try:
-        number = field.to_python(value)
-    except ValidationError:
-        return True
-    try:
-        field.run_validators(number)
-    except ValidationError:
-        return False
+        # PostgreSQL fails on a number beyond its own numeric (1e99999999);
+        # what the field cannot read at all is the admin's "?e=1".
+        return all(holds(field, value) is not False for value in values)
     return True
 
 
