@@ -24,6 +24,13 @@ The rules that make it safe on a live system, twice, or after a crash:
   so ``--delete-source`` on a later run deletes what earlier runs moved.
 - Only the old app's places are moved from: a row naming the per-site
   layout outside its own folder (another site's image) is refused.
+- Rows in place that name one file (several products given one copy by
+  the first release of this command) are given a copy each, all but the
+  first: a replace, a clear or a delete removes a row's image from its
+  site's folder (``uploads.keys.in_site_folder``), which would take the
+  others' photo with it. Such a copy is made from the destination, and is
+  never recorded as a source (``--delete-source`` never deletes a live
+  image).
 - Copies within the bucket are server-side (``CopyObject``); local files go
   to the bucket streamed from disk.
 - The credentials may lack a permission. AWS then answers 403, also for a
@@ -106,11 +113,15 @@ def update_rows(target, pairs):
 class Move:
     """One source copied to one site's folder, and the rows that follow it."""
 
-    source: Found  # in the source store
+    source: Found  # in ``store``
     destination: str  # relative to the media root
     rows: list = field(default_factory=list)
     existing: object = None  # the copy already there, if a listing told
     listed: bool = False  # whether ``existing`` is known without a stat
+    #: The store ``source`` is in: the migration's source, or its
+    #: destination for a copy in place that rows shared (``separates``).
+    store: object = None
+    separates: bool = False
 
 
 @dataclass
@@ -127,6 +138,7 @@ class Report:
     sources_kept: int = 0  # a copy is gone or differs: the source stays
     denied: int = 0  # requests the store refused (403)
     refused: int = 0  # rows naming the layout outside their folder: left alone
+    separated: int = 0  # of the migrated, rows that shared a copy in place
     problems: list = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -155,6 +167,18 @@ def collect_rows(site=None):
             if site is not None and str(site_id if site_id is not None else "default") != str(site):
                 continue
             yield Row(target, obj.pk, site_id, getattr(obj, target.field_name).name)
+
+
+def split_sharing(rows):
+    """``rows`` (in place) as ``(keeping, sharing)``: the first row naming
+    each file, and the others naming it too, which need a copy each
+    (``Migration.plan``). Names are compared as the storage resolves them."""
+    keeping, sharing, seen = [], [], set()
+    for row in rows:
+        name = resolved(row.name)
+        (sharing if name in seen else keeping).append(row)
+        seen.add(name)
+    return keeping, sharing
 
 
 class Migration:
@@ -189,16 +213,29 @@ class Migration:
                     f"{row}: {row.name} is in the per-site layout, outside {row.folder}/: "
                     "left alone"
                 )
-            elif limit is not None and len(pending) >= limit:
-                self.report.add(deferred=1)
             else:
                 pending.append(row)
+        in_place, sharing = split_sharing(in_place)
+        if limit is not None:
+            planned = pending[:limit]
+            sharing, deferred = sharing[: limit - len(planned)], sharing[limit - len(planned) :]
+            self.report.add(deferred=len(pending) - len(planned) + len(deferred))
+            pending = planned
         if check_destination:
-            self.check_in_place(in_place)
+            found = self.check_in_place(in_place, sharing)
         else:
+            # A dry run from local files to the bucket, without its
+            # credentials: the copy shared is taken to be there.
             self.report.add(in_place=len(in_place))
-        listed = self.source.list_candidates({row.name for row in pending})
+            found = {
+                resolved(row.name): Found(self.destination.key(resolved(row.name)), 0, "")
+                for row in sharing
+            }
         moves = {}
+        for row in sharing:
+            if resolved(row.name) in found:
+                self.add_move(moves, row, found[resolved(row.name)], store=self.destination)
+        listed = self.source.list_candidates({row.name for row in pending})
         for row in pending:
             try:
                 source = self.source.find(row.name, listed)
@@ -214,20 +251,32 @@ class Migration:
                 self.report.add(missing=1)
                 self.report.problem(f"{row}: {row.name} is missing")
                 continue
-            destination = destination_name(
-                row.site_id, row.target.folder, source.name, owner=str(row)
-            )
-            move = moves.setdefault((source.name, destination), Move(source, destination))
-            move.rows.append(row)
+            self.add_move(moves, row, source)
         return list(moves.values())
 
-    def check_in_place(self, rows):
-        """Count the rows already in the layout whose file is there."""
-        listed = self.destination.listing({self.destination.key(row.name) for row in rows})
-        for row in rows:
-            key = self.destination.key(row.name)
+    def add_move(self, moves, row, source, store=None):
+        """Plan ``row``'s copy of ``source`` (in ``store``, the migration's
+        source if ``None``): rows whose source and destination are the same
+        follow one copy."""
+        destination = destination_name(row.site_id, row.target.folder, source.name, owner=str(row))
+        move = moves.setdefault(
+            (source.name, destination),
+            Move(source, destination, store=store, separates=store is not None),
+        )
+        move.rows.append(row)
+
+    def check_in_place(self, rows, sharing=()):
+        """Count the rows already in the layout whose file is there, and
+        return the files of the ``sharing`` rows (``split_sharing``) by
+        name; each row whose file is missing is reported."""
+        names = {resolved(row.name) for row in (*rows, *sharing)}
+        listed = self.destination.listing({self.destination.key(name) for name in names})
+        found = {}
+        for row in (*rows, *sharing):
+            key = self.destination.key(resolved(row.name))
             try:
-                found = listed[key] if key in listed else self.destination.stat(key)
+                if key not in listed:
+                    listed[key] = self.destination.stat(key)
             except AccessDenied as error:
                 self.report.add(missing=1)
                 self.report.problem(f"{row}: {row.name} is missing or not readable", error)
@@ -236,11 +285,13 @@ class Migration:
                 self.report.add(failed=1)
                 self.report.problem(f"{row}: {error}", error)
                 continue
-            if found:
-                self.report.add(in_place=1)
-            else:
+            if not listed[key]:
                 self.report.add(missing=1)
                 self.report.problem(f"{row}: {row.name} is missing")
+            else:
+                found[resolved(row.name)] = listed[key]
+        self.report.add(in_place=sum(resolved(row.name) in found for row in rows))
+        return found
 
     # Running writes.
 
@@ -290,7 +341,7 @@ class Migration:
         granted per key); those are reported as a HEAD would have had them
         reported while planning."""
         try:
-            self.source.stat(move.source.name)
+            (move.store or self.source).stat(move.source.name)
         except AccessDenied as error:
             for row in move.rows:
                 self.report.add(missing=1)
@@ -303,32 +354,34 @@ class Migration:
     def follow(self, moves):
         """Record the copies, then point the rows at them. Killed in
         between, the rows still name their sources, which are therefore
-        kept."""
+        kept. A copy that separates rows is no source's: not recorded."""
         if not moves:
             return
         origin = self.source.describe()
         records = [
             MigratedSource(origin=origin, source=move.source.name, destination=move.destination)
             for move in moves
+            if not move.separates
         ]
         MigratedSource.objects.bulk_create(records, ignore_conflicts=True)
         by_target = {}
         for move in moves:
             for row in move.rows:
                 key = (row.target.model, row.target.field_name)
-                by_target.setdefault(key, (row.target, []))[1].append((row, move.destination))
+                by_target.setdefault(key, (row.target, []))[1].append((row, move))
         for target, pairs in by_target.values():
             # At most BATCH rows a statement: SQLite parses the OR of their
             # conditions as a tree at most 1,000 deep.
+            destinations = [(row, move.destination) for row, move in pairs]
             updated = {
                 id(row)
                 for start in range(0, len(pairs), self.BATCH)
-                for row in update_rows(target, pairs[start : start + self.BATCH])
+                for row in update_rows(target, destinations[start : start + self.BATCH])
             }
-            for row, destination in pairs:
+            for row, move in pairs:
                 if id(row) in updated:
-                    self.report.add(migrated=1)
-                    self.log(f"{row}: {row.name} -> {destination}")
+                    self.report.add(migrated=1, separated=int(move.separates))
+                    self.log(f"{row}: {row.name} -> {move.destination}")
                 else:
                     self.report.add(changed=1)
                     self.log(f"{row}: changed meanwhile, left alone")
@@ -345,17 +398,19 @@ class Migration:
                 # AWS's answer for a key that holds nothing, without
                 # s3:ListBucket: copy, then look (a refusal then is real).
                 existing = None
-        if self.verified(move.source, existing):
+        store = move.store or self.source
+        if self.verified(move.source, existing, store):
             return
-        written = self.destination.copy(self.source, move.source, key)
+        written = self.destination.copy(store, move.source, key)
         self.report.add(copies=1, bytes_copied=move.source.size)
         if written is None:
             written = self.destination.stat(key)
-        if not self.verified(move.source, written):
+        if not self.verified(move.source, written, store):
             raise StoreError(f"the copy at {key} differs from its source")
 
-    def verified(self, source, copy):
-        """Whether ``copy`` has the size and content of ``source``.
+    def verified(self, source, copy, store=None):
+        """Whether ``copy`` has the size and content of ``source`` (in
+        ``store``, the migration's source if ``None``).
 
         A bucket copy keeps the source's ETag, except for an object uploaded
         in parts (``-`` in its ETag), where a conditional copy and the size
@@ -365,7 +420,7 @@ class Migration:
             return False
         if "-" in source.etag:
             return True
-        return self.destination.checksum(copy) == self.source.checksum(source)
+        return self.destination.checksum(copy) == (store or self.source).checksum(source)
 
     # Cleaning up.
 

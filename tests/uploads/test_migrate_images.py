@@ -20,6 +20,7 @@ from legacy_media.models import MigratedSource
 from legacy_media.stores import Bucket, Folder
 from tests.support import legacy
 from tests.support.iam import readme_policy
+from tests.support.images import jpeg
 from uploads.backends.s3 import S3UploadBackend
 
 
@@ -641,3 +642,110 @@ def test_rows_of_one_site_that_shared_a_file_each_get_their_own_copy(
         services.remove_file(rice, kind="product")
 
     assert files.read(millet.image.name) == b"the old photo"
+
+
+@pytest.fixture
+def sharing_copy(store, files, sites):
+    """What the first release of the command left for two products of one
+    site that named one old file: one copy in the site's folder, named by
+    both rows (and a third row naming it in another spelling that resolves
+    to it). The ``Legacy`` dataset, and the copy's bytes."""
+    one, _ = sites
+    name = f"sites/{one.pk}/products/same-0123456789.jpg"
+    body = jpeg(color=(10, 200, 30))
+    files.put(f"media/{name}", body)
+    rows = {}
+    for label, spelling in (
+        ("first", name),
+        ("second", name),
+        ("third", f"sites/{one.pk}/products/./same-0123456789.jpg"),
+    ):
+        product = Product.objects.create(site_configuration=one, name=label, cug=label)
+        legacy.set_name(product, spelling)
+        rows[label] = (product, body)
+    return legacy.Legacy(rows, *sites), name, body
+
+
+def test_rows_already_sharing_a_copy_in_place_are_given_one_each(
+    sharing_copy, files, django_capture_on_commit_callbacks
+):
+    """The first release gave rows of one site that shared an old file one
+    copy: replacing or clearing the first photo deleted the others'. A run
+    of today's command gives each of the others its own copy, within the
+    store, and leaves the first where it is."""
+    from uploads import services
+
+    dataset, name, body = sharing_copy
+
+    failed, output, errors = migrate("--delete-source")
+
+    assert not failed, errors
+    names = {label: dataset.name_of(label) for label in dataset.rows}
+    assert names["first"] == name, "the first row keeps the copy it had"
+    assert len(set(names.values())) == 3
+    assert all(files.read(new) == body for new in names.values())
+    assert all(new.startswith(f"sites/{dataset.site_one.pk}/products/") for new in names.values())
+    assert report_value(output, "Migrated") == 2
+    assert report_value(output, "Of them, rows that shared a copy in place, given their own") == 2
+    assert report_value(output, "Already in place") == 1
+    assert report_value(output, "Sources deleted") == 0
+    assert not MigratedSource.objects.exists(), "a live image is never a source to delete"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.remove_file(dataset.rows["first"][0], kind="product")
+
+    assert not files.exists(f"media/{name}")
+    assert files.read(names["second"]) == files.read(names["third"]) == body
+
+
+def test_a_second_run_after_separating_rows_changes_nothing(sharing_copy, files):
+    dataset, _, _ = sharing_copy
+    migrate()
+    names = {label: dataset.name_of(label) for label in dataset.rows}
+    before = files.snapshot()
+
+    failed, output, _ = migrate()
+
+    assert not failed
+    assert report_value(output, "Migrated") == 0
+    assert report_value(output, "Already in place") == 3
+    assert {label: dataset.name_of(label) for label in dataset.rows} == names
+    assert files.snapshot() == before
+
+
+def test_a_dry_run_names_the_rows_it_would_separate_and_writes_nothing(sharing_copy, files):
+    dataset, name, _ = sharing_copy
+    before = files.snapshot()
+
+    failed, output, _ = migrate("--dry-run")
+
+    assert not failed
+    second, third = dataset.rows["second"][0], dataset.rows["third"][0]
+    assert f"(product {second.pk})" in output and f"(product {third.pk})" in output
+    assert report_value(output, "Would migrate") == 2
+    assert report_value(output, "Of them, rows that shared a copy in place, given their own") == 2
+    assert files.snapshot() == before
+    assert {dataset.name_of(label) for label in ("first", "second")} == {name}
+
+
+def test_separating_rows_follows_the_limit(sharing_copy):
+    dataset, name, _ = sharing_copy
+
+    _, output, _ = migrate("--limit", "1")
+
+    assert report_value(output, "Migrated") == 1
+    assert report_value(output, "Left for a later run (--limit)") == 1
+    assert [dataset.name_of(label) == name for label in ("first", "second")] == [True, False]
+
+
+def test_rows_sharing_a_copy_that_is_gone_are_each_reported_missing(sharing_copy, files):
+    dataset, name, _ = sharing_copy
+    files.delete(name)
+
+    failed, output, errors = migrate()
+
+    assert failed
+    assert report_value(output, "Missing") == 3
+    for label in dataset.rows:
+        assert f"product {dataset.rows[label][0].pk}: " in errors
+    assert report_value(output, "Migrated") == 0

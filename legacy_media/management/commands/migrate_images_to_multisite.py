@@ -25,8 +25,9 @@ class Command(BaseCommand):
     help = (
         "Move the images of every upload target (product photos, site logos) "
         "into the per-site layout, media/sites/<site>/<folder>/, and point "
-        "each row at its new name. Safe on a live system, twice, or after a "
-        "crash; sources are kept unless --delete-source is given."
+        "each row at its new name; rows sharing a file there get a copy each. "
+        "Safe on a live system, twice, or after a crash; sources are kept "
+        "unless --delete-source is given."
     )
 
     def add_arguments(self, parser):
@@ -131,6 +132,11 @@ class Command(BaseCommand):
                 f"Migrated: {report.migrated} row(s)",
                 f"Bytes copied: {report.bytes_copied} in {report.copies} object(s)",
             ]
+        separated = (
+            sum(len(move.rows) for move in moves if move.separates) if dry_run else report.separated
+        )
+        if separated:
+            lines.append(f"Of them, rows that shared a copy in place, given their own: {separated}")
         lines += [
             f"Already in place: {report.in_place}",
             f"Missing: {report.missing}",
