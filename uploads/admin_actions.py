@@ -109,3 +109,10 @@ def purge_expired(model_admin, request, queryset):
             },
             messages.WARNING if retried.failing else messages.SUCCESS,
         )
+    if retried.kept:
+        model_admin.message_user(
+            request,
+            _("%(count)d object(s) recorded for deletion are named by a row again: kept.")
+            % {"count": len(retried.kept)},
+            messages.WARNING,
+        )

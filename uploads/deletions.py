@@ -12,7 +12,10 @@ the task and ``purge_uploads``:
                       hand them to the ``delete_objects`` task
     delete_recorded() delete recorded objects; a failure is counted, its
                       error kept and the next attempt put off (doubling
-                      delays), and the record stays until a delete succeeds
+                      delays), and the record stays until a delete succeeds;
+                      an image a row names again is kept, and its record
+                      dropped (``uploads.targets.names_in_use``)
+    keep()            drop the records of objects found to be in use
     retry_later()     the task's follow-up for what failed, at the next
                       attempt's time
     record()          schedule()'s records alone, for callers that delete
@@ -37,6 +40,7 @@ from django.utils import timezone
 from uploads.backends import get_backend
 from uploads.conf import upload_settings
 from uploads.errors import StorageAccessDenied, StorageUnavailable
+from uploads.keys import S3_MEDIA_LOCATION, media_name_of
 from uploads.models import PendingDeletion
 from uploads.statements import written_once
 
@@ -134,6 +138,7 @@ class DeletionReport:
     deleted: list = field(default_factory=list)  # keys
     # PendingDeletion records as updated, each with the ``error`` it got.
     failing: list = field(default_factory=list)
+    kept: list = field(default_factory=list)  # keys of images a row names
 
     @property
     def retried(self):
@@ -147,7 +152,14 @@ def delete_recorded(keys=None, *, now=None):
     if keys is not None:
         records = records.filter(key__in=keys)
     report = DeletionReport()
+    records = list(records)
+    named = keys_in_use(record.key for record in records)
     for record in records:
+        if record.key in named:
+            keep([record.key])
+            report.kept.append(record.key)
+            logger.warning("Kept %s, recorded for deletion: a row names it", record.key)
+            continue
         try:
             backend.delete(record.key)
         except Exception as error:
@@ -158,6 +170,22 @@ def delete_recorded(keys=None, *, now=None):
             PendingDeletion.objects.filter(pk=record.pk).delete()
             report.deleted.append(record.key)
     return report
+
+
+def keys_in_use(keys):
+    """Those of ``keys`` whose object a row of an upload target names
+    (``uploads.targets.names_in_use``)."""
+    from uploads.targets import names_in_use
+
+    names = {media_name_of(key): key for key in keys if key.startswith(S3_MEDIA_LOCATION + "/")}
+    return {names[name] for name in names_in_use(names)}
+
+
+def keep(keys):
+    """Drop the records of ``keys``: objects recorded for deletion that are
+    in use after all, so that neither the task nor ``purge_uploads``
+    deletes them."""
+    PendingDeletion.objects.filter(key__in=list(keys)).delete()
 
 
 def failed(record, error, now):

@@ -67,7 +67,7 @@ from uploads.models import PendingDeletion, UploadTicket
 from uploads.policy import UploadPolicy
 from uploads.sites import get_user_site_id
 from uploads.statements import written_once
-from uploads.targets import get_target
+from uploads.targets import get_target, names_in_use
 
 logger = logging.getLogger(__name__)
 Status = UploadTicket.Status
@@ -428,7 +428,7 @@ def remove_file(obj, *, kind, site_id=None):
     """Detach ``obj``'s file of upload ``kind``, in the caller's transaction;
     the object is deleted once it commits, as a replaced one is, if it is in
     the folder of ``obj``'s site (``site_id``: the site ``obj`` was of, for
-    a caller that has moved it since)."""
+    a caller that has moved it since) and no other row names it."""
     target = get_target(kind)
     name = getattr(obj, target.field_name).name
     if name:
@@ -436,7 +436,7 @@ def remove_file(obj, *, kind, site_id=None):
         obj.save(update_fields=[target.field_name])
         if site_id is None:
             site_id = target.get_site_id(obj)
-        if in_site_folder(name, site_id, kind):
+        if in_site_folder(name, site_id, kind) and not names_in_use([name]):
             deletions.schedule(renditions.forget_image(name, kind, Reason.REPLACED))
 
 

@@ -174,8 +174,9 @@ def delete_file_of_deleted_object(target, sender, instance, **kwargs):
     site, the shell) leaves no file behind: the file and its renditions are
     recorded for deletion with the row, and deleted once that commits
     (uploads.deletions), so a rolled-back delete keeps them and a store that
-    is down loses nothing. A file outside the object's site folder is not
-    its own to delete (``uploads.keys.in_site_folder``)."""
+    is down loses nothing. A file outside the object's site folder, or one
+    another row names, is not its own to delete (``uploads.keys.in_site_folder``,
+    ``names_in_use``)."""
     name = getattr(instance, target.field_name).name
     if not name:
         return
@@ -183,9 +184,30 @@ def delete_file_of_deleted_object(target, sender, instance, **kwargs):
     from uploads.keys import in_site_folder
     from uploads.models import PendingDeletion
 
-    if in_site_folder(name, target.get_site_id(instance), target.kind):
+    if in_site_folder(name, target.get_site_id(instance), target.kind) and not names_in_use([name]):
         reason = PendingDeletion.Reason.OWNER_DELETED
         deletions.schedule(renditions.forget_image(name, target.kind, reason))
+
+
+def names_in_use(names):
+    """Those of ``names`` (relative to the media root) that a row of a
+    registered target names: images no change to another row deletes.
+
+    Each row has a file of its own, as confirm and the import give them,
+    but a row may come to name another's: a copy the first release of
+    ``migrate_images_to_multisite`` gave several rows, or a row edited
+    by hand. Deleting a row's old image when another still names it
+    would lose that other's photo, so each deletion of an image asks
+    here first, in the worker or in the transaction that removes it,
+    never on confirm's path."""
+    names = list({name for name in names if name})
+    used = set()
+    for target in _registry.values():
+        field = target.field_name
+        for start in range(0, len(names), 500):
+            rows = target.model._base_manager.filter(**{f"{field}__in": names[start : start + 500]})
+            used.update(rows.values_list(field, flat=True))
+    return used
 
 
 def get_target(kind):

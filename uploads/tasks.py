@@ -10,6 +10,7 @@ import logging
 from django_tasks import task
 
 from uploads import deletions, renditions
+from uploads.targets import names_in_use
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +21,11 @@ def delete_objects(keys):
     those that fail are tried again later by a follow-up task."""
     report = deletions.delete_recorded(keys)
     deletions.retry_later(report.failing)
-    return {"deleted": len(report.deleted), "failing": len(report.failing)}
+    return {
+        "deleted": len(report.deleted),
+        "failing": len(report.failing),
+        "kept": len(report.kept),
+    }
 
 
 @task()
@@ -31,14 +36,19 @@ def image_attached(original_name, keys, kind=None, replaced=""):
 
     - forget the set of the image it ``replaced`` (recording any rendition
       its specs no longer name), then delete the objects it left unused
-      (``keys``, recorded);
+      (``keys``, recorded); a replaced image another row names keeps its
+      set and its renditions (``uploads.targets.names_in_use``);
     - create the new image's set, if it is still attached, and make its
       renditions.
 
     Either failing leaves the other done. ``kind`` None: a task queued by
     an earlier release, whose confirm wrote both sets itself."""
     try:
-        if replaced:
+        if replaced and names_in_use([replaced]):
+            kept = renditions.image_keys(replaced, kind, None)
+            deletions.keep(kept)
+            keys = [key for key in keys if key not in kept]
+        elif replaced:
             keys = list(dict.fromkeys([*keys, *renditions.forget_replaced(replaced, kind)]))
         deleted = delete_objects.call(keys)
     finally:

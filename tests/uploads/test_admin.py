@@ -377,3 +377,17 @@ def test_the_list_names_each_tickets_object_in_the_users_language(boss, api, pro
 
     assert f">produit n° {product.pk}</a>" in page
     assert "produit (nouveau)" in page
+
+
+def test_purge_says_it_kept_a_recorded_object_a_row_names_again(root, api, product, site):
+    name = f"sites/{site.pk}/products/named.jpg"
+    Product.objects.filter(pk=product.pk).update(image=name)
+    PendingDeletion.objects.create(key=f"media/{name}", reason=PendingDeletion.Reason.REPLACED)
+    ticket = issue(api, product, jpeg())
+
+    response = act(admin_of(root), "purge_expired", [ticket])
+
+    assert texts(response)[-1] == (
+        "1 object(s) recorded for deletion are named by a row again: kept."
+    )
+    assert not PendingDeletion.objects.exists()

@@ -22,7 +22,7 @@ from uploads import deletions, services
 from uploads.backends import get_backend
 from uploads.backends.local import LocalUploadBackend
 from uploads.errors import StorageUnavailable
-from uploads.models import PendingDeletion, UploadTicket
+from uploads.models import PendingDeletion, RenditionSet, UploadTicket
 from uploads.renditions import DEFAULT_RENDITIONS
 
 # Deletes run after the commit (on_commit): real commits.
@@ -400,3 +400,73 @@ def test_a_name_with_backslashes_never_deletes_another_sites_file(
     purge()
 
     assert store.read(key) == b"site two's photo"
+
+
+# Two rows of one site naming one file of its folder: what the first release
+# of migrate_images_to_multisite left for products that shared an old file,
+# or a row edited by hand. A change to one row never deletes the other's.
+
+
+def change_image(change, store, api, product):
+    if change == "replace":
+        assert confirm(api, upload(store, api, product, jpeg())).status_code == 200
+    elif change == "clear":
+        with transaction.atomic():
+            services.remove_file(product, kind="product")  # the admin's "clear"
+    else:
+        product.delete()
+
+
+@pytest.fixture
+def shared_photo(store, api, product, site):
+    """``product``'s confirmed photo, with its renditions, named by a second
+    product of its site too: ``(key, the second product)``."""
+    key = confirm(api, upload(store, api, product, jpeg(color=(5, 90, 200)))).json()["key"]
+    product.refresh_from_db()
+    other = Product.objects.create(site_configuration=site, name="Other", cug="O")
+    Product.objects.filter(pk=other.pk).update(image=key.removeprefix("media/"))
+    other.refresh_from_db()
+    assert len(store.rendition_keys()) == len(DEFAULT_RENDITIONS)
+    return key, other
+
+
+@pytest.mark.renditions
+@pytest.mark.parametrize("change", ["replace", "clear", "delete"])
+def test_a_change_to_one_row_never_deletes_a_file_another_row_names(
+    store, api, product, shared_photo, change
+):
+    key, other = shared_photo
+    body, renditions = store.read(key), store.rendition_keys()
+
+    change_image(change, store, api, product)
+    purge()
+
+    assert store.read(key) == body
+    assert set(renditions) <= set(store.rendition_keys()), "and its renditions"
+    assert RenditionSet.objects.get(original=other.image.name).state == "ready"
+    assert not PendingDeletion.objects.exists(), "nothing left for a later purge to delete"
+
+    # Once no row names it, it goes as any other.
+    change_image("clear", store, api, other)
+    purge()
+
+    assert key not in store.keys()
+    assert not set(renditions) & set(store.rendition_keys())
+
+
+def test_a_recorded_deletion_of_a_file_a_row_names_again_is_kept(store, product, site):
+    """Whatever recorded it (an earlier release, a row pointed at the file
+    since), purge_uploads and the task delete no file a row names: the
+    record is dropped, and the file kept."""
+    name = f"sites/{site.pk}/products/named.jpg"
+    store.put(f"media/{name}", b"a photo")
+    Product.objects.filter(pk=product.pk).update(image=name)
+    PendingDeletion.objects.create(key=f"media/{name}", reason=PendingDeletion.Reason.REPLACED)
+    PendingDeletion.objects.create(key="media/unused.jpg", reason=PendingDeletion.Reason.REPLACED)
+
+    output = purge()
+
+    assert "Retried 1 recorded deletion(s): 1 deleted, 0 still failing." in output
+    assert "Kept 1 object(s) recorded for deletion that a row names again." in output
+    assert store.read(f"media/{name}") == b"a photo"
+    assert not PendingDeletion.objects.exists()

@@ -48,6 +48,10 @@ class Command(BaseCommand):
                 f"Retried {retried.retried} recorded deletion(s): {len(retried.deleted)} "
                 f"deleted, {len(retried.failing)} still failing."
             )
+        if retried.kept:
+            self.stdout.write(
+                f"Kept {len(retried.kept)} object(s) recorded for deletion that a row names again."
+            )
 
         problems = []
         if report.failed:
