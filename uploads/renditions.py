@@ -406,9 +406,11 @@ def decode(data, max_side, max_pixels):
         width, height = image.size
         if width * height > max_pixels:
             raise Undecodable("too_large", f"{width} x {height}")
-        if image.format == "JPEG":
+        if image.format in ("JPEG", "MPO"):
             # Decode at 1/2, 1/4 or 1/8 scale when that still covers
             # max_side: a twelfth of the memory and time for a 12 MP photo.
+            # Pillow opens a JPEG holding more pictures (a preview or a
+            # depth map, as many phones write) as MPO, a JPEG all the same.
             scale = min(1.0, max_side / max(width, height))
             image.draft(None, (math.ceil(width * scale), math.ceil(height * scale)))
         image.load()

@@ -20,6 +20,15 @@ def jpeg(size=(64, 48), color=(200, 30, 30)):
     return image_bytes("JPEG", size, color)
 
 
+def mpo(size=(64, 48), color=(200, 30, 30)):
+    """A JPEG followed by a second picture (Multi-Picture Format), as many
+    phones write a photo with its preview or depth map."""
+    buffer = io.BytesIO()
+    second = Image.new("RGB", (32, 24), (0, 0, 255))
+    Image.new("RGB", size, color).save(buffer, "MPO", save_all=True, append_images=[second])
+    return buffer.getvalue()
+
+
 def png(size=(64, 48), color=(30, 200, 30)):
     return image_bytes("PNG", size, color)
 

@@ -15,6 +15,7 @@ from tests.support.images import (
     jpeg,
     jpeg_then_html,
     logo_with_alpha,
+    mpo,
     photo_with_exif,
     png,
     truncated,
@@ -83,6 +84,20 @@ def test_renditions_fit_their_sizes_and_are_never_enlarged(store, api, product):
     attach(store, api, product, jpeg(size=(150, 90)))
     small = rendition_set(product).variants
     assert (small["display"]["width"], small["thumb"]["width"]) == (150, 150)
+
+
+def test_a_phone_photo_holding_a_second_picture_gets_its_renditions(store, api, product):
+    """Multi-Picture JPEGs (a preview or a depth map after the photo), as
+    many phones write: renditions of the photo, at reduced-scale decode."""
+    attach(store, api, product, mpo(size=(2000, 1500), color=(200, 30, 30)))
+
+    made = rendition_set(product)
+
+    assert made.is_ready
+    _, image = variant_image(store, made, "display")
+    assert image.size == (1600, 1200)
+    red = image.convert("RGB").getpixel((800, 600))
+    assert red[0] > 180 > red[2], "the photo, not the picture after it"
 
 
 def test_the_exif_orientation_is_applied(store, api, product):
@@ -461,10 +476,12 @@ def test_build_renditions_makes_the_missing_ones_then_all_again(store, api, prod
     assert "2 image(s): 1 ready, 1 failed" in build("--all")[0]
 
 
-def test_a_large_jpeg_is_decoded_at_reduced_scale():
+@pytest.mark.parametrize("encode", [jpeg, mpo], ids=["jpeg", "multi-picture jpeg"])
+def test_a_large_jpeg_is_decoded_at_reduced_scale(encode):
     """The worker's memory for a 12 MP photo: a quarter of its pixels are
-    decoded, enough for the 1600 px rendition."""
-    image = renditions.decode(jpeg(size=(4000, 3000)), 1600, max_pixels=40_000_000)
+    decoded, enough for the 1600 px rendition. A phone's photo holding a
+    second picture (Pillow's MPO) too: it was decoded in full."""
+    image = renditions.decode(encode(size=(4000, 3000)), 1600, max_pixels=40_000_000)
 
     assert image.size == (2000, 1500)
 
