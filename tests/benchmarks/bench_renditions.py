@@ -1,7 +1,8 @@
 """
 The rendition worker (issue 17, item 7): milliseconds and peak memory of
 ``uploads.renditions.make``, the ``make_renditions`` task's body, for a
-12 MP photograph as JPEG, PNG and WebP, each run in a process of its own;
+12 MP photograph as JPEG (and one holding a second picture, MPO), PNG and
+WebP, each run in a process of its own;
 and once at the largest image confirm accepts (40 MP), which sizes the
 worker (see tests/support/rendition_cost.py).
 

@@ -3,9 +3,11 @@ What the rendition worker costs per image, in time and peak memory, for
 tests/benchmarks/bench_renditions.py and its smoke test.
 
 The originals are one real photograph (``tests.support.photos``) at the
-size asked, saved as a phone saves a JPEG, and as PNG and WebP (quality
-90, Pillow's defaults otherwise), in the media folder of a development
-environment (filesystem storage, one SQLite file).
+size asked, saved as a phone saves a JPEG; as a JPEG holding a second,
+smaller picture after it (Multi-Picture Format, which Pillow opens as
+MPO: a preview or a depth map, as many phones write); and as PNG and WebP
+(quality 90, Pillow's defaults otherwise), in the media folder of a
+development environment (filesystem storage, one SQLite file).
 
 Each measurement is a process of its own (``python -m
 tests.support.rendition_cost NAME``), so that no peak carries over from
@@ -37,19 +39,25 @@ MIB = 1024 * 1024
 # (UPLOADS["MAX_PIXELS"], 40 MP) at the same 4:3.
 PHONE = (4000, 3000)
 LARGEST = (7302, 5476)
-FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+FORMATS = {"JPEG": "jpg", "MPO": "mpo.jpg", "PNG": "png", "WEBP": "webp"}
 KIND = "product"
 
 
 def originals(size):
     """``{format: bytes}`` of one photograph at ``size``: the JPEG as the
-    phone wrote it, the PNG and WebP made from its pixels."""
+    phone wrote it; the MPO, PNG and WebP made from its pixels, the MPO
+    with a picture of a quarter of its side after it."""
     jpeg = phone_photo(0, size)
     pixels = Image.open(io.BytesIO(jpeg))
     made = {"JPEG": jpeg}
-    for format in ("PNG", "WEBP"):
+    preview = pixels.resize((size[0] // 4, size[1] // 4))
+    for format, options in (
+        ("MPO", {"quality": 90, "save_all": True, "append_images": [preview]}),
+        ("PNG", {}),
+        ("WEBP", {"quality": 90}),
+    ):
         buffer = io.BytesIO()
-        pixels.save(buffer, format, **({"quality": 90} if format == "WEBP" else {}))
+        pixels.save(buffer, format, **options)
         made[format] = buffer.getvalue()
     return made
 
