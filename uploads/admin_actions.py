@@ -112,7 +112,10 @@ def purge_expired(model_admin, request, queryset):
     if retried.kept:
         model_admin.message_user(
             request,
-            _("%(count)d object(s) recorded for deletion are named by a row again: kept.")
+            _(
+                "%(count)d object(s) recorded for deletion are in use again (images a row "
+                "names, and their renditions): kept."
+            )
             % {"count": len(retried.kept)},
             messages.WARNING,
         )

@@ -13,8 +13,9 @@ the task and ``purge_uploads``:
     delete_recorded() delete recorded objects; a failure is counted, its
                       error kept and the next attempt put off (doubling
                       delays), and the record stays until a delete succeeds;
-                      an image a row names again is kept, and its record
-                      dropped (``uploads.targets.names_in_use``)
+                      an image a row names again is kept with its
+                      renditions, and their records dropped
+                      (``uploads.targets.names_in_use``)
     keep()            drop the records of objects found to be in use
     retry_later()     the task's follow-up for what failed, at the next
                       attempt's time
@@ -153,7 +154,7 @@ def delete_recorded(keys=None, *, now=None):
         records = records.filter(key__in=keys)
     report = DeletionReport()
     records = list(records)
-    named = keys_in_use(record.key for record in records)
+    named = keys_in_use([record.key for record in records])
     for record in records:
         if record.key in named:
             keep([record.key])
@@ -174,11 +175,18 @@ def delete_recorded(keys=None, *, now=None):
 
 def keys_in_use(keys):
     """Those of ``keys`` whose object a row of an upload target names
-    (``uploads.targets.names_in_use``)."""
+    (``uploads.targets.names_in_use``), and the renditions of those images.
+
+    Confirm records a replaced image with its renditions, and
+    ``purge_uploads`` may reach the records before the task that would
+    keep them: no row names a rendition, so the image alone would be kept,
+    and the set of the row that names it would link to deleted renditions."""
+    from uploads.renditions import rendition_keys
     from uploads.targets import names_in_use
 
     names = {media_name_of(key): key for key in keys if key.startswith(S3_MEDIA_LOCATION + "/")}
-    return {names[name] for name in names_in_use(names)}
+    named = names_in_use(names)
+    return {names[name] for name in named} | (rendition_keys(named) & set(keys))
 
 
 def keep(keys):

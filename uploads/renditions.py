@@ -139,6 +139,13 @@ def derived_keys(original_name, kind, recorded=()):
     return {media_key(name) for name in names}
 
 
+def rendition_keys(names):
+    """The keys the renditions of the images ``names`` may be at, under the
+    specs of any registered kind: those confirm recorded with a replaced
+    image (``image_keys``), found without its kind."""
+    return {key for name in names for kind in get_targets() for key in derived_keys(name, kind)}
+
+
 # --- Lookups for pages and APIs ---------------------------------------------
 
 

@@ -388,6 +388,7 @@ def test_purge_says_it_kept_a_recorded_object_a_row_names_again(root, api, produ
     response = act(admin_of(root), "purge_expired", [ticket])
 
     assert texts(response)[-1] == (
-        "1 object(s) recorded for deletion are named by a row again: kept."
+        "1 object(s) recorded for deletion are in use again (images a row names, and their "
+        "renditions): kept."
     )
     assert not PendingDeletion.objects.exists()

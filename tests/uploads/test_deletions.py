@@ -454,6 +454,27 @@ def test_a_change_to_one_row_never_deletes_a_file_another_row_names(
     assert not set(renditions) & set(store.rendition_keys())
 
 
+@pytest.mark.renditions
+def test_purge_before_the_task_keeps_the_renditions_of_a_replaced_image_a_row_names(
+    store, api, product, shared_photo, task_worker
+):
+    """Confirm records the replaced image and its renditions; should
+    purge_uploads run before the worker (a backlog, or a queue that failed),
+    the renditions are kept with the image, not deleted under the set of the
+    row that still names it."""
+    key, other = shared_photo
+    renditions = store.rendition_keys()
+
+    change_image("replace", store, api, product)  # its task waits in the queue
+    purge()
+    task_worker()
+
+    assert key in store.keys()
+    assert set(renditions) <= set(store.rendition_keys())
+    assert RenditionSet.objects.get(original=other.image.name).state == "ready"
+    assert not PendingDeletion.objects.exists()
+
+
 def test_a_recorded_deletion_of_a_file_a_row_names_again_is_kept(store, product, site):
     """Whatever recorded it (an earlier release, a row pointed at the file
     since), purge_uploads and the task delete no file a row names: the
@@ -467,6 +488,8 @@ def test_a_recorded_deletion_of_a_file_a_row_names_again_is_kept(store, product,
     output = purge()
 
     assert "Retried 1 recorded deletion(s): 1 deleted, 0 still failing." in output
-    assert "Kept 1 object(s) recorded for deletion that a row names again." in output
+    assert (
+        "Kept 1 object(s) recorded for deletion: images a row names again, and their renditions."
+    ) in output
     assert store.read(f"media/{name}") == b"a photo"
     assert not PendingDeletion.objects.exists()

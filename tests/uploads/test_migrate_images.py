@@ -738,6 +738,20 @@ def test_separating_rows_follows_the_limit(sharing_copy):
     assert [dataset.name_of(label) == name for label in ("first", "second")] == [True, False]
 
 
+def test_a_negative_limit_is_refused(sharing_copy, files):
+    """The plan slices the rows with it: ``--limit -1`` moved all of them
+    but one."""
+    dataset, _, _ = sharing_copy
+    names = {label: dataset.name_of(label) for label in dataset.rows}
+    before = files.snapshot()
+
+    with pytest.raises(CommandError, match="not a number of rows"):
+        call_command("migrate_images_to_multisite", "--limit", "-1")
+
+    assert {label: dataset.name_of(label) for label in dataset.rows} == names
+    assert files.snapshot() == before
+
+
 def test_rows_sharing_a_copy_that_is_gone_are_each_reported_missing(sharing_copy, files):
     dataset, name, _ = sharing_copy
     files.delete(name)

@@ -21,6 +21,18 @@ def site_option(value):
     return value
 
 
+def limit_option(value):
+    """A number of rows, 0 or more: the plan slices the rows with it, and a
+    negative one would move all of them but that many."""
+    try:
+        limit = int(value)
+    except ValueError:
+        limit = -1
+    if limit < 0:
+        raise argparse.ArgumentTypeError(f"not a number of rows: {value!r}")
+    return limit
+
+
 class Command(BaseCommand):
     help = (
         "Move the images of every upload target (product photos, site logos) "
@@ -45,7 +57,9 @@ class Command(BaseCommand):
             "--site", type=site_option, help="Only the rows of this site id ('default': no site)."
         )
         parser.add_argument(
-            "--limit", type=int, help="Move at most this many rows; run again for the rest."
+            "--limit",
+            type=limit_option,
+            help="Move at most this many rows; run again for the rest.",
         )
         parser.add_argument(
             "--workers",

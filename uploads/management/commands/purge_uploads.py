@@ -50,7 +50,8 @@ class Command(BaseCommand):
             )
         if retried.kept:
             self.stdout.write(
-                f"Kept {len(retried.kept)} object(s) recorded for deletion that a row names again."
+                f"Kept {len(retried.kept)} object(s) recorded for deletion: images a row names "
+                "again, and their renditions."
             )
 
         problems = []
