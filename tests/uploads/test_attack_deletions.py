@@ -1,0 +1,134 @@
+"""Attacks on every path that deletes or copies objects: no change to one
+row deletes an image, or a rendition, that another row still shows, in
+either storage mode."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+
+from inventory.models import Product
+from tests.support.images import jpeg
+from tests.support.tickets import confirm, issue
+from uploads import services
+from uploads.models import RenditionSet
+
+# Deletes run after the commit (on_commit): real commits.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def upload(store, api, product, body):
+    ticket = issue(api, product, body)
+    assert store.post(ticket["upload"], body) in (200, 201, 204)
+    return ticket
+
+
+def purge():
+    call_command("purge_uploads", stdout=StringIO(), stderr=StringIO())
+
+
+def change_image(change, store, api, product):
+    if change == "replace":
+        assert confirm(api, upload(store, api, product, jpeg())).status_code == 200
+    elif change == "clear":
+        with transaction.atomic():
+            services.remove_file(product, kind="product")  # the admin's "clear"
+    else:
+        product.delete()
+
+
+def shown(obj, field="image"):
+    """The bytes a row's image reads as, through the media storage."""
+    with getattr(obj, field).open("rb") as handle:
+        return handle.read()
+
+
+# Spellings of one name that the media storages resolve to the same object
+# (uploads.media: backslashes are slashes, a leading / and media/ go,
+# ``.``, ``..`` and ``//`` are resolved): a row edited by hand, or left so
+# by the old app, shows the same photo as the row that names it plainly.
+SPELLINGS = [
+    "./{name}",
+    "/{name}",
+    "media/{name}",
+    "{folder}//{file}",
+    "{folder}/./{file}",
+    "{folder}/x/../{file}",
+    "{back}",
+]
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+@pytest.mark.parametrize("change", ["replace", "clear", "delete"])
+def test_a_change_never_deletes_a_file_another_row_names_in_another_spelling(
+    store, api, product, site, spelling, change
+):
+    key = confirm(api, upload(store, api, product, jpeg(color=(5, 90, 200)))).json()["key"]
+    product.refresh_from_db()
+    name = product.image.name
+    folder, _, file = name.rpartition("/")
+    spelt = spelling.format(name=name, folder=folder, file=file, back=name.replace("/", "\\"))
+    other = Product.objects.create(site_configuration=site, name="Other", cug="O")
+    Product.objects.filter(pk=other.pk).update(image=spelt)
+    other.refresh_from_db()
+    body = store.read(key)
+    assert shown(other) == body, "the other row shows the photo"
+
+    change_image(change, store, api, product)
+    purge()
+
+    assert store.read(key) == body
+    assert shown(other) == body
+
+
+@pytest.fixture
+def photo(store, api, product):
+    """``product``'s confirmed photo, with its renditions made: its key."""
+    key = confirm(api, upload(store, api, product, jpeg(color=(5, 90, 200)))).json()["key"]
+    product.refresh_from_db()
+    assert RenditionSet.objects.get(original=product.image.name).state == "ready"
+    return key
+
+
+def renditions_of(name):
+    variants = RenditionSet.objects.get(original=name).variants.values()
+    return sorted(f"media/{variant['name']}" for variant in variants)
+
+
+@pytest.mark.renditions
+def test_purge_keeps_the_renditions_of_a_replaced_image_another_row_names(
+    store, api, product, site, photo, monkeypatch
+):
+    """The task that would keep them never ran (its queue failed): the
+    records of the replaced image's renditions are left to purge_uploads,
+    which kept the image a row names, but deleted its renditions."""
+    name = product.image.name
+    rendered = renditions_of(name)
+    other = Product.objects.create(site_configuration=site, name="Other", cug="O")
+    Product.objects.filter(pk=other.pk).update(image=name)
+    monkeypatch.setattr("uploads.tasks.after_attach", lambda *args: None)
+
+    change_image("replace", store, api, product)
+    purge()
+
+    assert store.read(photo)
+    assert set(rendered) <= set(store.rendition_keys())
+    assert RenditionSet.objects.get(original=name).state == "ready"
+
+
+@pytest.mark.renditions
+@pytest.mark.parametrize("change", ["replace", "clear", "delete"])
+def test_a_row_naming_a_rendition_never_deletes_it(store, api, product, site, photo, change):
+    """A row edited to show another's rendition: in its site's folder, so
+    a change to that row deleted the rendition the first row shows."""
+    rendered = renditions_of(product.image.name)
+    other = Product.objects.create(site_configuration=site, name="Other", cug="O")
+    Product.objects.filter(pk=other.pk).update(image=rendered[0].removeprefix("media/"))
+    other.refresh_from_db()
+
+    change_image(change, store, api, other)
+    purge()
+
+    assert set(rendered) <= set(store.rendition_keys())
+    assert shown(product)
