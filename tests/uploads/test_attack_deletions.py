@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 
-from inventory.models import Product
+from inventory.models import Configuration, Product
 from tests.support.images import jpeg
 from tests.support.tickets import confirm, issue
 from uploads import services
@@ -108,6 +108,23 @@ def test_purge_keeps_the_renditions_of_a_replaced_image_another_row_names(
     other = Product.objects.create(site_configuration=site, name="Other", cug="O")
     Product.objects.filter(pk=other.pk).update(image=name)
     monkeypatch.setattr("uploads.tasks.after_attach", lambda *args: None)
+
+    change_image("replace", store, api, product)
+    purge()
+
+    assert store.read(photo)
+    assert set(rendered) <= set(store.rendition_keys())
+    assert RenditionSet.objects.get(original=name).state == "ready"
+
+
+@pytest.mark.renditions
+def test_purge_keeps_the_renditions_of_a_logo_a_product_names(store, api, product, site, photo):
+    """A product's photo a site names as its logo too: replacing the photo
+    keeps it (another row names it), but purge_uploads forgot its set, a
+    product's, as no product named it any more, and deleted its renditions."""
+    name = product.image.name
+    rendered = renditions_of(name)
+    Configuration.objects.filter(pk=site.pk).update(logo=name)
 
     change_image("replace", store, api, product)
     purge()
