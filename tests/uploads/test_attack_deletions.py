@@ -5,7 +5,7 @@ either storage mode."""
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import transaction
 
 from inventory.models import Configuration, Product
@@ -149,3 +149,60 @@ def test_a_row_naming_a_rendition_never_deletes_it(store, api, product, site, ph
 
     assert set(rendered) <= set(store.rendition_keys())
     assert shown(product)
+
+
+def migrate(*args):
+    out, err = StringIO(), StringIO()
+    try:
+        call_command("migrate_images_to_multisite", "--no-progress", *args, stdout=out, stderr=err)
+    except CommandError:
+        pass
+    return out.getvalue() + err.getvalue()
+
+
+@pytest.mark.parametrize("spelling", ["media/{name}", "/media/{name}", "media\\{back}"])
+@pytest.mark.parametrize("what", ["renditions/a-thumb-200q80m4.webp", "incoming/b.jpg"])
+def test_the_migration_never_deletes_a_live_object_a_row_names_with_media(
+    store, product, site, spelling, what
+):
+    """A row of site one naming, with a ``media/`` prefix, a rendition of
+    another row's photo or an upload waiting for its confirm: the storages
+    read it in the row's own folder, but the migration took it for an old
+    file, copied it, and --delete-source deleted it."""
+    folder = f"sites/{site.pk}/products"
+    store.put(f"media/{folder}/a.jpg", b"a photo")
+    store.put(f"media/{folder}/{what}", b"live")
+    Product.objects.filter(pk=product.pk).update(image=f"{folder}/a.jpg")
+    other = Product.objects.create(site_configuration=site, name="Other", cug="O")
+    name = f"{folder}/{what}"
+    spelt = spelling.format(name=name, back=name.replace("/", "\\"))
+    Product.objects.filter(pk=other.pk).update(image=spelt)
+    other.refresh_from_db()
+    assert shown(other) == b"live"
+
+    output = migrate("--delete-source")
+
+    assert store.read(f"media/{folder}/{what}") == b"live", output
+    other.refresh_from_db()
+    assert shown(other) == b"live"
+
+
+@pytest.mark.parametrize("spelling", ["media/{name}", "./{name}", "{back}"])
+def test_rows_naming_one_copy_in_place_in_two_spellings_each_get_their_own(
+    store, product, site, spelling
+):
+    name = f"sites/{site.pk}/products/shared.jpg"
+    store.put(f"media/{name}", b"the photo")
+    Product.objects.filter(pk=product.pk).update(image=name)
+    other = Product.objects.create(site_configuration=site, name="Other", cug="O")
+    spelt = spelling.format(name=name, back=name.replace("/", "\\"))
+    Product.objects.filter(pk=other.pk).update(image=spelt)
+
+    output = migrate("--delete-source")
+
+    other.refresh_from_db()
+    assert other.image.name.startswith(f"sites/{site.pk}/products/shared-"), output
+    with transaction.atomic():
+        services.remove_file(product, kind="product")
+    purge()
+    assert shown(other) == b"the photo"
