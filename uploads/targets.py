@@ -210,6 +210,14 @@ def names_in_use(names):
     names = {name for name in names if name}
     renditions = {}
     terms = set()
+    # The rows read are those holding the original's stem: what precedes
+    # the suffix of a current spec (``-thumb-200q80m4.webp``), or, for a
+    # rendition of specs since changed, the name up to its first dash.
+    suffixes = {
+        f"-{spec.name}-{spec.settings}.webp"
+        for target in _registry.values()
+        for spec in target.get_renditions()
+    }
     for name in names:
         folder, _, base = name.rpartition("/")
         terms.add(base or name)
@@ -217,7 +225,11 @@ def names_in_use(names):
         if last == "renditions":
             renditions.setdefault(parent, []).append(name)
             end = base.find("-", 1)
-            terms.add(base[:end] if end > 0 else base)
+            stem = base[:end] if end > 0 else base
+            for suffix in suffixes:
+                if base.endswith(suffix) and len(base) > len(suffix):
+                    stem = base[: -len(suffix)]
+            terms.add(stem)
     terms = sorted(terms)
     used = set()
     for target in _registry.values():

@@ -13,6 +13,7 @@ from tests.support.images import jpeg
 from tests.support.tickets import confirm, issue
 from uploads import services
 from uploads.models import RenditionSet
+from uploads.targets import names_in_use
 
 # Deletes run after the commit (on_commit): real commits.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -206,3 +207,16 @@ def test_rows_naming_one_copy_in_place_in_two_spellings_each_get_their_own(
         services.remove_file(product, kind="product")
     purge()
     assert shown(other) == b"the photo"
+
+
+def test_a_rendition_is_in_use_while_a_row_names_its_original_in_any_spelling(product, site):
+    folder = f"sites/{site.pk}/products"
+    Product.objects.filter(pk=product.pk).update(image=f"./{folder}//old-photo-0a1b2c3d4e.jpg")
+    mine = f"{folder}/renditions/old-photo-0a1b2c3d4e-thumb-200q80m4.webp"
+    earlier_spec = f"{folder}/renditions/old-photo-0a1b2c3d4e-thumb-150q70m2.webp"
+    others = [
+        f"{folder}/renditions/old-thumb-200q80m4.webp",  # of old.jpg
+        f"sites/{site.pk}/config/renditions/old-photo-0a1b2c3d4e-thumb-200q80m4.webp",
+    ]
+
+    assert names_in_use([mine, earlier_spec, *others]) == {mine, earlier_spec}
