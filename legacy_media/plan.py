@@ -50,10 +50,10 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from legacy_media.models import MigratedSource
-from legacy_media.names import destination_name, legacy_candidates, outside_folder, resolved
+from legacy_media.names import destination_name, legacy_candidates, outside_folder
 from legacy_media.stores import AccessDenied, Found, StoreError
 from uploads.keys import site_folder
-from uploads.targets import get_targets
+from uploads.targets import get_targets, stored_names
 
 
 @dataclass
@@ -72,12 +72,24 @@ class Row:
     def folder(self):
         return site_folder(self.site_id, self.target.folder)
 
+    def place(self):
+        """The name, relative to the media root, of the file of its own
+        folder the row names, as the media storages resolve it
+        (``uploads.targets.stored_names``: ``sites/3/products/..`` leads
+        elsewhere; ``./``, ``//``, backslashes, a leading ``/`` or
+        ``media/`` do not); ``None`` if it names none. Such a file is live,
+        never an old one to move: moved, it would be recorded as a source,
+        and ``--delete-source`` would delete what it is (a rendition of
+        another row's photo, an upload waiting for its confirm)."""
+        for name in sorted(stored_names(self.name)):
+            if name.startswith(self.folder + "/"):
+                return name
+        return None
+
     def in_place(self):
-        """Whether the row names a file of its own folder already, once the
-        name is resolved as the storage resolves it (``sites/3/products/..``
-        leads elsewhere)."""
-        name = resolved(self.name)
-        return name is not None and name.startswith(self.folder + "/")
+        """Whether the row names a file of its own folder already
+        (``place``)."""
+        return self.place() is not None
 
     def outside_its_folder(self):
         """Whether the row names a file of the per-site layout, but not of
@@ -175,7 +187,7 @@ def split_sharing(rows):
     (``Migration.plan``). Names are compared as the storage resolves them."""
     keeping, sharing, seen = [], [], set()
     for row in rows:
-        name = resolved(row.name)
+        name = row.place()
         (sharing if name in seen else keeping).append(row)
         seen.add(name)
     return keeping, sharing
@@ -228,13 +240,12 @@ class Migration:
             # credentials: the copy shared is taken to be there.
             self.report.add(in_place=len(in_place))
             found = {
-                resolved(row.name): Found(self.destination.key(resolved(row.name)), 0, "")
-                for row in sharing
+                row.place(): Found(self.destination.key(row.place()), 0, "") for row in sharing
             }
         moves = {}
         for row in sharing:
-            if resolved(row.name) in found:
-                self.add_move(moves, row, found[resolved(row.name)], store=self.destination)
+            if row.place() in found:
+                self.add_move(moves, row, found[row.place()], store=self.destination)
         listed = self.source.list_candidates({row.name for row in pending})
         for row in pending:
             try:
@@ -269,11 +280,11 @@ class Migration:
         """Count the rows already in the layout whose file is there, and
         return the files of the ``sharing`` rows (``split_sharing``) by
         name; each row whose file is missing is reported."""
-        names = {resolved(row.name) for row in (*rows, *sharing)}
+        names = {row.place() for row in (*rows, *sharing)}
         listed = self.destination.listing({self.destination.key(name) for name in names})
         found = {}
         for row in (*rows, *sharing):
-            key = self.destination.key(resolved(row.name))
+            key = self.destination.key(row.place())
             try:
                 if key not in listed:
                     listed[key] = self.destination.stat(key)
@@ -289,8 +300,8 @@ class Migration:
                 self.report.add(missing=1)
                 self.report.problem(f"{row}: {row.name} is missing")
             else:
-                found[resolved(row.name)] = listed[key]
-        self.report.add(in_place=sum(resolved(row.name) in found for row in rows))
+                found[row.place()] = listed[key]
+        self.report.add(in_place=sum(row.place() in found for row in rows))
         return found
 
     # Running writes.

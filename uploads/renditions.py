@@ -58,7 +58,7 @@ from PIL import Image, ImageCms, ImageFile, ImageOps
 from uploads import deletions, returning
 from uploads.keys import media_key
 from uploads.models import PendingDeletion, RenditionSet
-from uploads.targets import get_target, get_targets
+from uploads.targets import get_target, get_targets, names_in_use
 
 logger = logging.getLogger(__name__)
 State = RenditionSet.State
@@ -223,7 +223,13 @@ def forget_orphans():
         field = target.field_name
         used = target.model._default_manager.exclude(**{f"{field}__isnull": True}).values(field)
         orphans = RenditionSet.objects.filter(kind=kind).exclude(original__in=used)
-        for name in orphans.values_list("original", flat=True).iterator():
+        orphans = list(orphans.values_list("original", flat=True))
+        # An image a row of another kind names (a photo a site shows as its
+        # logo), or names in another spelling, keeps its set.
+        named = names_in_use(orphans)
+        for name in orphans:
+            if name in named:
+                continue
             with transaction.atomic():
                 deletions.record(forget(name, kind, PendingDeletion.Reason.REPLACED))
             forgotten += 1

@@ -11,9 +11,11 @@ may see which objects) and registering an instance, usually from its
 The services then issue, inspect and attach for any registered kind.
 """
 
+import posixpath
 from functools import partial
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.db.models.signals import post_delete
 from django.utils.translation import gettext_lazy as _
 
@@ -199,15 +201,74 @@ def names_in_use(names):
     by hand. Deleting a row's old image when another still names it
     would lose that other's photo, so each deletion of an image asks
     here first, in the worker or in the transaction that removes it,
-    never on confirm's path."""
-    names = list({name for name in names if name})
+    never on confirm's path.
+
+    A row names a file in whatever spelling the media storages resolve to
+    it (``./``, ``//``, ``a/../``, backslashes, a leading ``/`` or
+    ``media/``: ``stored_names``), and it names the renditions of its
+    image too (``<folder>/renditions/<stem>-...``), which its pages show."""
+    names = {name for name in names if name}
+    renditions = {}
+    terms = set()
+    # The rows read are those holding the original's stem: what precedes
+    # the suffix of a current spec (``-thumb-200q80m4.webp``), or, for a
+    # rendition of specs since changed, the name up to its first dash.
+    suffixes = {
+        f"-{spec.name}-{spec.settings}.webp"
+        for target in _registry.values()
+        for spec in target.get_renditions()
+    }
+    for name in names:
+        folder, _, base = name.rpartition("/")
+        terms.add(base or name)
+        parent, _, last = folder.rpartition("/")
+        if last == "renditions":
+            renditions.setdefault(parent, []).append(name)
+            end = base.find("-", 1)
+            stem = base[:end] if end > 0 else base
+            for suffix in suffixes:
+                if base.endswith(suffix) and len(base) > len(suffix):
+                    stem = base[: -len(suffix)]
+            terms.add(stem)
+    terms = sorted(terms)
     used = set()
     for target in _registry.values():
         field = target.field_name
-        for start in range(0, len(names), 500):
-            rows = target.model._base_manager.filter(**{f"{field}__in": names[start : start + 500]})
-            used.update(rows.values_list(field, flat=True))
+        for start in range(0, len(terms), 100):
+            # Every spelling of a name holds its last part as it is: the
+            # rows that may name one, resolved here.
+            contains = Q()
+            for term in terms[start : start + 100]:
+                contains |= Q(**{f"{field}__contains": term})
+            rows = target.model._base_manager.filter(contains)
+            for value in rows.values_list(field, flat=True).iterator():
+                for name in stored_names(value):
+                    if name in names:
+                        used.add(name)
+                    folder, _, base = name.rpartition("/")
+                    stem = posixpath.splitext(base)[0] + "-"
+                    for rendition in renditions.get(folder, ()):
+                        if rendition.rpartition("/")[2].startswith(stem):
+                            used.add(rendition)
     return used
+
+
+def stored_names(name):
+    """The names, relative to the media root, of the file the media
+    storages resolve ``name`` to (``uploads.media``): backslashes are
+    slashes, a leading ``/`` and ``media/`` go, ``.``, ``..`` and ``//``
+    are resolved; the bucket's storage resolves ``..`` before it drops
+    ``media/``, the disk's after, hence up to two."""
+
+    from uploads.keys import media_key
+
+    def relative(name):
+        return name.replace("\\", "/").lstrip("/").removeprefix(media_key(""))
+
+    return {
+        posixpath.normpath(relative(name)),
+        posixpath.normpath(relative(posixpath.normpath(name))),
+    }
 
 
 def get_target(kind):

@@ -1,0 +1,222 @@
+"""Attacks on every path that deletes or copies objects: no change to one
+row deletes an image, or a rendition, that another row still shows, in
+either storage mode."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import transaction
+
+from inventory.models import Configuration, Product
+from tests.support.images import jpeg
+from tests.support.tickets import confirm, issue
+from uploads import services
+from uploads.models import RenditionSet
+from uploads.targets import names_in_use
+
+# Deletes run after the commit (on_commit): real commits.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def upload(store, api, product, body):
+    ticket = issue(api, product, body)
+    assert store.post(ticket["upload"], body) in (200, 201, 204)
+    return ticket
+
+
+def purge():
+    call_command("purge_uploads", stdout=StringIO(), stderr=StringIO())
+
+
+def change_image(change, store, api, product):
+    if change == "replace":
+        assert confirm(api, upload(store, api, product, jpeg())).status_code == 200
+    elif change == "clear":
+        with transaction.atomic():
+            services.remove_file(product, kind="product")  # the admin's "clear"
+    else:
+        product.delete()
+
+
+def shown(obj, field="image"):
+    """The bytes a row's image reads as, through the media storage."""
+    with getattr(obj, field).open("rb") as handle:
+        return handle.read()
+
+
+# Spellings of one name that the media storages resolve to the same object
+# (uploads.media: backslashes are slashes, a leading / and media/ go,
+# ``.``, ``..`` and ``//`` are resolved): a row edited by hand, or left so
+# by the old app, shows the same photo as the row that names it plainly.
+SPELLINGS = [
+    "./{name}",
+    "/{name}",
+    "media/{name}",
+    "{folder}//{file}",
+    "{folder}/./{file}",
+    "{folder}/x/../{file}",
+    "{back}",
+]
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+@pytest.mark.parametrize("change", ["replace", "clear", "delete"])
+def test_a_change_never_deletes_a_file_another_row_names_in_another_spelling(
+    store, api, product, site, spelling, change
+):
+    key = confirm(api, upload(store, api, product, jpeg(color=(5, 90, 200)))).json()["key"]
+    product.refresh_from_db()
+    name = product.image.name
+    folder, _, file = name.rpartition("/")
+    spelt = spelling.format(name=name, folder=folder, file=file, back=name.replace("/", "\\"))
+    other = Product.objects.create(site_configuration=site, name="Other", cug="O")
+    Product.objects.filter(pk=other.pk).update(image=spelt)
+    other.refresh_from_db()
+    body = store.read(key)
+    assert shown(other) == body, "the other row shows the photo"
+
+    change_image(change, store, api, product)
+    purge()
+
+    assert store.read(key) == body
+    assert shown(other) == body
+
+
+@pytest.fixture
+def photo(store, api, product):
+    """``product``'s confirmed photo, with its renditions made: its key."""
+    key = confirm(api, upload(store, api, product, jpeg(color=(5, 90, 200)))).json()["key"]
+    product.refresh_from_db()
+    assert RenditionSet.objects.get(original=product.image.name).state == "ready"
+    return key
+
+
+def renditions_of(name):
+    variants = RenditionSet.objects.get(original=name).variants.values()
+    return sorted(f"media/{variant['name']}" for variant in variants)
+
+
+@pytest.mark.renditions
+def test_purge_keeps_the_renditions_of_a_replaced_image_another_row_names(
+    store, api, product, site, photo, monkeypatch
+):
+    """The task that would keep them never ran (its queue failed): the
+    records of the replaced image's renditions are left to purge_uploads,
+    which kept the image a row names, but deleted its renditions."""
+    name = product.image.name
+    rendered = renditions_of(name)
+    other = Product.objects.create(site_configuration=site, name="Other", cug="O")
+    Product.objects.filter(pk=other.pk).update(image=name)
+    monkeypatch.setattr("uploads.tasks.after_attach", lambda *args: None)
+
+    change_image("replace", store, api, product)
+    purge()
+
+    assert store.read(photo)
+    assert set(rendered) <= set(store.rendition_keys())
+    assert RenditionSet.objects.get(original=name).state == "ready"
+
+
+@pytest.mark.renditions
+def test_purge_keeps_the_renditions_of_a_logo_a_product_names(store, api, product, site, photo):
+    """A product's photo a site names as its logo too: replacing the photo
+    keeps it (another row names it), but purge_uploads forgot its set, a
+    product's, as no product named it any more, and deleted its renditions."""
+    name = product.image.name
+    rendered = renditions_of(name)
+    Configuration.objects.filter(pk=site.pk).update(logo=name)
+
+    change_image("replace", store, api, product)
+    purge()
+
+    assert store.read(photo)
+    assert set(rendered) <= set(store.rendition_keys())
+    assert RenditionSet.objects.get(original=name).state == "ready"
+
+
+@pytest.mark.renditions
+@pytest.mark.parametrize("change", ["replace", "clear", "delete"])
+def test_a_row_naming_a_rendition_never_deletes_it(store, api, product, site, photo, change):
+    """A row edited to show another's rendition: in its site's folder, so
+    a change to that row deleted the rendition the first row shows."""
+    rendered = renditions_of(product.image.name)
+    other = Product.objects.create(site_configuration=site, name="Other", cug="O")
+    Product.objects.filter(pk=other.pk).update(image=rendered[0].removeprefix("media/"))
+    other.refresh_from_db()
+
+    change_image(change, store, api, other)
+    purge()
+
+    assert set(rendered) <= set(store.rendition_keys())
+    assert shown(product)
+
+
+def migrate(*args):
+    out, err = StringIO(), StringIO()
+    try:
+        call_command("migrate_images_to_multisite", "--no-progress", *args, stdout=out, stderr=err)
+    except CommandError:
+        pass
+    return out.getvalue() + err.getvalue()
+
+
+@pytest.mark.parametrize("spelling", ["media/{name}", "/media/{name}", "media\\{back}"])
+@pytest.mark.parametrize("what", ["renditions/a-thumb-200q80m4.webp", "incoming/b.jpg"])
+def test_the_migration_never_deletes_a_live_object_a_row_names_with_media(
+    store, product, site, spelling, what
+):
+    """A row of site one naming, with a ``media/`` prefix, a rendition of
+    another row's photo or an upload waiting for its confirm: the storages
+    read it in the row's own folder, but the migration took it for an old
+    file, copied it, and --delete-source deleted it."""
+    folder = f"sites/{site.pk}/products"
+    store.put(f"media/{folder}/a.jpg", b"a photo")
+    store.put(f"media/{folder}/{what}", b"live")
+    Product.objects.filter(pk=product.pk).update(image=f"{folder}/a.jpg")
+    other = Product.objects.create(site_configuration=site, name="Other", cug="O")
+    name = f"{folder}/{what}"
+    spelt = spelling.format(name=name, back=name.replace("/", "\\"))
+    Product.objects.filter(pk=other.pk).update(image=spelt)
+    other.refresh_from_db()
+    assert shown(other) == b"live"
+
+    output = migrate("--delete-source")
+
+    assert store.read(f"media/{folder}/{what}") == b"live", output
+    other.refresh_from_db()
+    assert shown(other) == b"live"
+
+
+@pytest.mark.parametrize("spelling", ["media/{name}", "./{name}", "{back}"])
+def test_rows_naming_one_copy_in_place_in_two_spellings_each_get_their_own(
+    store, product, site, spelling
+):
+    name = f"sites/{site.pk}/products/shared.jpg"
+    store.put(f"media/{name}", b"the photo")
+    Product.objects.filter(pk=product.pk).update(image=name)
+    other = Product.objects.create(site_configuration=site, name="Other", cug="O")
+    spelt = spelling.format(name=name, back=name.replace("/", "\\"))
+    Product.objects.filter(pk=other.pk).update(image=spelt)
+
+    output = migrate("--delete-source")
+
+    other.refresh_from_db()
+    assert other.image.name.startswith(f"sites/{site.pk}/products/shared-"), output
+    with transaction.atomic():
+        services.remove_file(product, kind="product")
+    purge()
+    assert shown(other) == b"the photo"
+
+
+def test_a_rendition_is_in_use_while_a_row_names_its_original_in_any_spelling(product, site):
+    folder = f"sites/{site.pk}/products"
+    Product.objects.filter(pk=product.pk).update(image=f"./{folder}//old-photo-0a1b2c3d4e.jpg")
+    mine = f"{folder}/renditions/old-photo-0a1b2c3d4e-thumb-200q80m4.webp"
+    earlier_spec = f"{folder}/renditions/old-photo-0a1b2c3d4e-thumb-150q70m2.webp"
+    others = [
+        f"{folder}/renditions/old-thumb-200q80m4.webp",  # of old.jpg
+        f"sites/{site.pk}/config/renditions/old-photo-0a1b2c3d4e-thumb-200q80m4.webp",
+    ]
+
+    assert names_in_use([mine, earlier_spec, *others]) == {mine, earlier_spec}
