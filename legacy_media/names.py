@@ -6,8 +6,8 @@ The old app left names such as ``products/x.jpg``,
 ``assets/products/site-7/assets/products/site-7/x.jpg``, or a logo of site 7
 under ``assets/logos/site-default/``, and its files sometimes under
 ``media/``, sometimes not. The new name of a file is fixed by its old name
-alone (a hash of it is part of the new name): a rerun finds the copy it made
-before, and no two old files ever share a new name.
+and the row (a hash of both is part of the new name): a rerun finds the
+copy it made before, and no two old files, or rows, ever share a new name.
 
 Pure functions: nothing here reads a store or the database.
 """

@@ -6,9 +6,9 @@ the site the row belongs to (``legacy_media.names`` says where its old file
 may be and what its new name is; ``legacy_media.stores`` reads and writes).
 The rules that make it safe on a live system, twice, or after a crash:
 
-- The destination of a source is fixed by the source's name, so a rerun
-  finds the copy it made before, and no two sources ever share a
-  destination.
+- The destination of a source is fixed by the source's name and the
+  row's, so a rerun finds the copy it made before, and no two sources, or
+  rows, ever share a destination.
 - A row is updated only after its copy is verified (size and ETag), and only
   if it still holds the old name: a confirm that replaced the image during
   the migration is never overwritten. A row therefore always points to an
@@ -184,9 +184,12 @@ def collect_rows(site=None):
 def split_sharing(rows):
     """``rows`` (in place) as ``(keeping, sharing)``: the first row naming
     each file, and the others naming it too, which need a copy each
-    (``Migration.plan``). Names are compared as the storage resolves them."""
+    (``Migration.plan``). Names are compared as the storage resolves them,
+    and a row naming the file plainly comes first: a change to that row
+    deletes the file once no other names it (``uploads.keys.in_site_folder``),
+    where one spelt otherwise would leave it behind."""
     keeping, sharing, seen = [], [], set()
-    for row in rows:
+    for row in sorted(rows, key=lambda row: row.name != row.place()):
         name = row.place()
         (sharing if name in seen else keeping).append(row)
         seen.add(name)

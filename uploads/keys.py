@@ -70,9 +70,16 @@ def in_site_folder(name, site_id, kind):
     itself, which the bucket takes literally but the disk resolves (the
     media storages read backslashes as slashes, ``..`` leads up), so a name
     resolving otherwise (``sites/1/products/..\\..\\2\\...``) is no
-    proof of the file it deletes. Names confirm gives are plain."""
+    proof of the file it deletes. Names confirm gives are plain.
+
+    And only a file right in that folder, as confirm and the import name
+    every image: below it are the renditions of other images and uploads
+    waiting for their confirm, never a row's own (a row edited to name
+    one would take it from the image or the upload it is)."""
     folder = site_folder(site_id, get_target(kind).folder)
-    return "\\" not in name and posixpath.normpath(name) == name and name.startswith(folder + "/")
+    return (
+        "\\" not in name and posixpath.normpath(name) == name and posixpath.dirname(name) == folder
+    )
 
 
 def site_upload_path(site_id, folder, filename):

@@ -205,51 +205,21 @@ def names_in_use(names):
 
     A row names a file in whatever spelling the media storages resolve to
     it (``./``, ``//``, ``a/../``, backslashes, a leading ``/`` or
-    ``media/``: ``stored_names``), and it names the renditions of its
-    image too (``<folder>/renditions/<stem>-...``), which its pages show."""
+    ``media/``: ``stored_names``). Every such spelling holds the file's
+    last part as it is, so the rows read are those holding it, and their
+    names are resolved here."""
     names = {name for name in names if name}
-    renditions = {}
-    terms = set()
-    # The rows read are those holding the original's stem: what precedes
-    # the suffix of a current spec (``-thumb-200q80m4.webp``), or, for a
-    # rendition of specs since changed, the name up to its first dash.
-    suffixes = {
-        f"-{spec.name}-{spec.settings}.webp"
-        for target in _registry.values()
-        for spec in target.get_renditions()
-    }
-    for name in names:
-        folder, _, base = name.rpartition("/")
-        terms.add(base or name)
-        parent, _, last = folder.rpartition("/")
-        if last == "renditions":
-            renditions.setdefault(parent, []).append(name)
-            end = base.find("-", 1)
-            stem = base[:end] if end > 0 else base
-            for suffix in suffixes:
-                if base.endswith(suffix) and len(base) > len(suffix):
-                    stem = base[: -len(suffix)]
-            terms.add(stem)
-    terms = sorted(terms)
+    parts = sorted({name.rpartition("/")[2] for name in names})
     used = set()
     for target in _registry.values():
         field = target.field_name
-        for start in range(0, len(terms), 100):
-            # Every spelling of a name holds its last part as it is: the
-            # rows that may name one, resolved here.
-            contains = Q()
-            for term in terms[start : start + 100]:
-                contains |= Q(**{f"{field}__contains": term})
-            rows = target.model._base_manager.filter(contains)
+        for start in range(0, len(parts), 100):
+            holding = Q()
+            for part in parts[start : start + 100]:
+                holding |= Q(**{f"{field}__contains": part})
+            rows = target.model._base_manager.filter(holding)
             for value in rows.values_list(field, flat=True).iterator():
-                for name in stored_names(value):
-                    if name in names:
-                        used.add(name)
-                    folder, _, base = name.rpartition("/")
-                    stem = posixpath.splitext(base)[0] + "-"
-                    for rendition in renditions.get(folder, ()):
-                        if rendition.rpartition("/")[2].startswith(stem):
-                            used.add(rendition)
+                used |= stored_names(value) & names
     return used
 
 

@@ -11,9 +11,8 @@ from django.db import transaction
 from inventory.models import Configuration, Product
 from tests.support.images import jpeg
 from tests.support.tickets import confirm, issue
-from uploads import services
+from uploads import deletions, renditions, services
 from uploads.models import RenditionSet
-from uploads.targets import names_in_use
 
 # Deletes run after the commit (on_commit): real commits.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -98,27 +97,6 @@ def renditions_of(name):
 
 
 @pytest.mark.renditions
-def test_purge_keeps_the_renditions_of_a_replaced_image_another_row_names(
-    store, api, product, site, photo, monkeypatch
-):
-    """The task that would keep them never ran (its queue failed): the
-    records of the replaced image's renditions are left to purge_uploads,
-    which kept the image a row names, but deleted its renditions."""
-    name = product.image.name
-    rendered = renditions_of(name)
-    other = Product.objects.create(site_configuration=site, name="Other", cug="O")
-    Product.objects.filter(pk=other.pk).update(image=name)
-    monkeypatch.setattr("uploads.tasks.after_attach", lambda *args: None)
-
-    change_image("replace", store, api, product)
-    purge()
-
-    assert store.read(photo)
-    assert set(rendered) <= set(store.rendition_keys())
-    assert RenditionSet.objects.get(original=name).state == "ready"
-
-
-@pytest.mark.renditions
 def test_purge_keeps_the_renditions_of_a_logo_a_product_names(store, api, product, site, photo):
     """A product's photo a site names as its logo too: replacing the photo
     keeps it (another row names it), but purge_uploads forgot its set, a
@@ -150,6 +128,25 @@ def test_a_row_naming_a_rendition_never_deletes_it(store, api, product, site, ph
 
     assert set(rendered) <= set(store.rendition_keys())
     assert shown(product)
+
+
+@pytest.mark.parametrize("change", ["replace", "clear", "delete"])
+def test_a_row_naming_an_upload_waiting_for_its_confirm_never_deletes_it(
+    store, api, product, site, change
+):
+    """Below the site's folder are uploads waiting for their confirm, never
+    a row's own image: a row edited to name one took it from its ticket."""
+    ticket = upload(store, api, product, jpeg())
+    waiting = ticket["upload"]["fields"]["key"]
+    other = Product.objects.create(site_configuration=site, name="Other", cug="O")
+    Product.objects.filter(pk=other.pk).update(image=waiting.removeprefix("media/"))
+    other.refresh_from_db()
+
+    change_image(change, store, api, other)
+    purge()
+
+    assert waiting in store.keys()
+    assert confirm(api, ticket).status_code == 200
 
 
 def migrate(*args):
@@ -209,14 +206,16 @@ def test_rows_naming_one_copy_in_place_in_two_spellings_each_get_their_own(
     assert shown(other) == b"the photo"
 
 
-def test_a_rendition_is_in_use_while_a_row_names_its_original_in_any_spelling(product, site):
+def test_a_recorded_image_a_row_names_in_another_spelling_is_kept_with_its_renditions(
+    product, site
+):
+    """What purge_uploads keeps of the records a replace left, when another
+    row names the image in another spelling: the image and its renditions,
+    not another image's whose name begins alike."""
     folder = f"sites/{site.pk}/products"
-    Product.objects.filter(pk=product.pk).update(image=f"./{folder}//old-photo-0a1b2c3d4e.jpg")
-    mine = f"{folder}/renditions/old-photo-0a1b2c3d4e-thumb-200q80m4.webp"
-    earlier_spec = f"{folder}/renditions/old-photo-0a1b2c3d4e-thumb-150q70m2.webp"
-    others = [
-        f"{folder}/renditions/old-thumb-200q80m4.webp",  # of old.jpg
-        f"sites/{site.pk}/config/renditions/old-photo-0a1b2c3d4e-thumb-200q80m4.webp",
-    ]
+    Product.objects.filter(pk=product.pk).update(image=f"./{folder}//old-photo.jpg")
+    image = f"media/{folder}/old-photo.jpg"
+    kept = {image, *renditions.rendition_keys([f"{folder}/old-photo.jpg"])}
+    others = {f"media/{folder}/old.jpg", *renditions.rendition_keys([f"{folder}/old.jpg"])}
 
-    assert names_in_use([mine, earlier_spec, *others]) == {mine, earlier_spec}
+    assert deletions.keys_in_use([*kept, *others]) == kept

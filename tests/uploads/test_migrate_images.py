@@ -698,6 +698,24 @@ def test_rows_already_sharing_a_copy_in_place_are_given_one_each(
     assert files.read(names["second"]) == files.read(names["third"]) == body
 
 
+def test_of_rows_sharing_a_copy_one_naming_it_plainly_keeps_it(store, files, sites):
+    one, _ = sites
+    name = f"sites/{one.pk}/products/same-0123456789.jpg"
+    files.put(f"media/{name}", b"the photo")
+    spelt, plain = (
+        Product.objects.create(site_configuration=one, name=label, cug=label) for label in "AB"
+    )
+    legacy.set_name(spelt, f"sites/{one.pk}/products/./same-0123456789.jpg")
+    legacy.set_name(plain, name)
+
+    migrate()
+
+    plain.refresh_from_db()
+    spelt.refresh_from_db()
+    assert plain.image.name == name
+    assert spelt.image.name not in (name, f"sites/{one.pk}/products/./same-0123456789.jpg")
+
+
 def test_a_second_run_after_separating_rows_changes_nothing(sharing_copy, files):
     dataset, _, _ = sharing_copy
     migrate()
