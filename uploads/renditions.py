@@ -56,7 +56,7 @@ from django.utils import timezone
 from PIL import Image, ImageCms, ImageFile, ImageOps
 
 from uploads import deletions, returning
-from uploads.keys import media_key
+from uploads.keys import S3_MEDIA_LOCATION, media_key, media_name_of
 from uploads.models import PendingDeletion, RenditionSet
 from uploads.targets import get_target, get_targets, names_in_use
 
@@ -211,6 +211,23 @@ def forget_replaced(original_name, kind):
     with specs since changed); their keys."""
     with transaction.atomic():
         return deletions.record(forget(original_name, kind, PendingDeletion.Reason.REPLACED))
+
+
+def forget_deleted(keys):
+    """Forget the sets of the originals among ``keys``, just deleted, and
+    record for deletion the renditions a set names beyond ``keys`` (made
+    with specs changed since); their keys. An object deleted records its
+    image and the renditions its specs name (``image_keys``), and its set
+    goes here, in the worker, once the delete found that no other row names
+    the image: as a replaced image's does, in ``image_attached``."""
+    deleted = set(keys)
+    names = [media_name_of(key) for key in deleted if key.startswith(S3_MEDIA_LOCATION + "/")]
+    with transaction.atomic():
+        sets = RenditionSet.objects.filter(original__in=names).values_list("original", "kind")
+        left = {}
+        for original, kind in sets:
+            left.update(forget(original, kind, PendingDeletion.Reason.OWNER_DELETED))
+        return deletions.record({key: reason for key, reason in left.items() if key not in deleted})
 
 
 def forget_orphans():

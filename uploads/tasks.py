@@ -17,9 +17,17 @@ logger = logging.getLogger(__name__)
 
 @task()
 def delete_objects(keys):
-    """Delete the recorded objects of ``keys`` (see ``uploads.deletions``);
-    those that fail are tried again later by a follow-up task."""
+    """Delete the recorded objects of ``keys`` (see ``uploads.deletions``),
+    then forget the rendition sets of the originals deleted, deleting any
+    rendition they name beyond ``keys``; those that fail are tried again
+    later by a follow-up task."""
     report = deletions.delete_recorded(keys)
+    left = renditions.forget_deleted(report.deleted)
+    if left:
+        more = deletions.delete_recorded(left)
+        report.deleted += more.deleted
+        report.failing += more.failing
+        report.kept += more.kept
     deletions.retry_later(report.failing)
     return {
         "deleted": len(report.deleted),

@@ -493,3 +493,35 @@ def test_a_recorded_deletion_of_a_file_a_row_names_again_is_kept(store, product,
     ) in output
     assert store.read(f"media/{name}") == b"a photo"
     assert not PendingDeletion.objects.exists()
+
+
+@pytest.mark.parametrize("products", [3, 12])
+def test_a_sites_cascade_reads_its_products_once_whatever_their_number(site, products):
+    """Whether another row names a deleted object's image is asked in the
+    worker, for all its keys at once: asked per object in the delete's
+    transaction, it read the products once per product, and a site of
+    2,000 took 6 times as long to delete."""
+    Product.objects.bulk_create(
+        Product(
+            site_configuration=site,
+            name=f"P{n}",
+            cug=f"C{n}",
+            image=f"sites/{site.pk}/products/{n}.jpg",
+        )
+        for n in range(products)
+    )
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as queries:
+            site.delete()  # the delete's own statements; the task runs after the commit
+        recorded = PendingDeletion.objects.count()
+
+    reads = [
+        q["sql"]
+        for q in queries
+        if q["sql"].startswith("SELECT") and "inventory_product" in q["sql"]
+    ]
+    assert len(reads) <= 2, reads
+    assert recorded == products * (1 + len(DEFAULT_RENDITIONS))

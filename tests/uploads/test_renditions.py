@@ -295,6 +295,27 @@ def test_renditions_of_specs_changed_since_go_with_the_replaced_image(
     assert len(store.rendition_keys()) == 1
 
 
+def test_renditions_of_specs_changed_since_go_with_a_deleted_object(
+    store, api, product, task_worker, monkeypatch
+):
+    """A deleted object records the renditions the specs name now; those
+    made with earlier specs go with its set, which the worker forgets once
+    the image is deleted."""
+    attach(store, api, product, jpeg(color=(1, 2, 3)))
+    task_worker()
+    assert store.rendition_keys()
+    monkeypatch.setattr(
+        get_target("product"), "renditions", (RenditionSpec("thumb", 120, quality=70),)
+    )
+
+    Product.objects.get(pk=product.pk).delete()
+    task_worker()
+
+    assert not store.rendition_keys() and not store.keys()
+    assert not RenditionSet.objects.exists()
+    assert not PendingDeletion.objects.exists()
+
+
 def queue_is_down(*args, **kwargs):
     raise OSError("the queue is down")
 
