@@ -41,7 +41,7 @@ from django.utils import timezone
 from uploads.backends import get_backend
 from uploads.conf import upload_settings
 from uploads.errors import StorageAccessDenied, StorageUnavailable
-from uploads.keys import S3_MEDIA_LOCATION, media_name_of
+from uploads.keys import S3_MEDIA_LOCATION, in_a_site_folder, media_name_of
 from uploads.models import PendingDeletion
 from uploads.statements import written_once
 
@@ -180,12 +180,16 @@ def keys_in_use(keys):
     Confirm records a replaced image with its renditions, and
     ``purge_uploads`` may reach the records before the task that would
     keep them: no row names a rendition, so the image alone would be kept,
-    and the set of the row that names it would link to deleted renditions."""
+    and the set of the row that names it would link to deleted renditions.
+
+    Only images are asked about (a read of each target's table): a row's
+    image is right in a site's folder (``in_a_site_folder``), so the
+    upload every confirm records, and renditions, cost no read."""
     from uploads.renditions import rendition_keys
     from uploads.targets import names_in_use
 
     names = {media_name_of(key): key for key in keys if key.startswith(S3_MEDIA_LOCATION + "/")}
-    named = names_in_use(names)
+    named = names_in_use(name for name in names if in_a_site_folder(name))
     return {names[name] for name in named} | (rendition_keys(named) & set(keys))
 
 

@@ -82,6 +82,15 @@ def in_site_folder(name, site_id, kind):
     )
 
 
+def in_a_site_folder(name):
+    """Whether ``name`` is right in a site's folder of some kind
+    (``sites/3/products/x.jpg``): where each image confirm and the import
+    name is, never below it, where renditions and uploads waiting for their
+    confirm are."""
+    parts = name.split("/")
+    return len(parts) == 4 and parts[0] == SITES_FOLDER and all(parts)
+
+
 def site_upload_path(site_id, folder, filename):
     """A fresh, unguessable name in a site's folder; only a short, plain
     extension of the client's file name survives."""

@@ -525,3 +525,13 @@ def test_a_sites_cascade_reads_its_products_once_whatever_their_number(site, pro
     ]
     assert len(reads) <= 2, reads
     assert recorded == products * (1 + len(DEFAULT_RENDITIONS))
+
+
+def test_only_images_are_looked_for_among_the_rows(site, django_assert_num_queries):
+    """Every confirm records its upload, which no row's image can be (a
+    row's image is right in a site's folder): its delete reads no table."""
+    folder = f"media/sites/{site.pk}/products"
+    with django_assert_num_queries(0):
+        deletions.keys_in_use([f"{folder}/incoming/x.jpg", f"{folder}/renditions/x-thumb.webp"])
+    with django_assert_num_queries(2):  # a product's image, a site's logo
+        deletions.keys_in_use([f"{folder}/x.jpg"])
