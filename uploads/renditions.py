@@ -255,9 +255,9 @@ def forget_orphans():
 
 
 def forget(original_name, kind, reason):
-    """Delete ``original_name``'s set, in the transaction that removes the
-    original (or, for a replaced one, in the worker); returns its
-    renditions' keys, ``{key: reason}``, for ``deletions.schedule``."""
+    """Delete ``original_name``'s set, in the worker once the original is
+    deleted (``forget_deleted``) or in ``purge_uploads``; returns its
+    renditions' keys, ``{key: reason}``, for ``deletions.record``."""
     sets = RenditionSet.objects.filter(original=original_name)
     if returning.supported(sets):
         # One DELETE ... RETURNING rather than a read and a delete: it runs
@@ -267,13 +267,6 @@ def forget(original_name, kind, reason):
         recorded = list(sets.values_list("variants", flat=True))
         sets.delete()
     return dict.fromkeys(derived_keys(original_name, kind, recorded), reason)
-
-
-def forget_image(original_name, kind, reason):
-    """What an image no longer used leaves to delete, ``{key: reason}`` for
-    ``deletions.schedule``: the original and its renditions, whatever
-    removed it (a replace, a clear, its object deleted)."""
-    return {media_key(original_name): reason, **forget(original_name, kind, reason)}
 
 
 def enqueue(original_name, attempt=1, run_after=None):

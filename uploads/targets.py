@@ -206,8 +206,9 @@ def names_in_use(names):
     ``migrate_images_to_multisite`` gave several rows, or a row edited
     by hand. Deleting a row's old image when another still names it
     would lose that other's photo, so each deletion of an image asks
-    here first, in the worker or in the transaction that removes it,
-    never on confirm's path.
+    here first, once the change that left it has committed: in the worker
+    or ``purge_uploads`` (``uploads.deletions.keys_in_use``), never on
+    confirm's path.
 
     A row names a file in whatever spelling the media storages resolve to
     it (``./``, ``//``, ``a/../``, backslashes, a leading ``/`` or
