@@ -15,6 +15,7 @@ from inventory.models import Product
 from tests.support import clock
 from tests.support.faults import failing_updates_of
 from tests.support.iam import readme_policy, without
+from tests.support.image_changes import change_image
 from tests.support.images import jpeg
 from tests.support.stores import S3Store, is_rendition
 from tests.support.tickets import confirm, issue
@@ -405,16 +406,6 @@ def test_a_name_with_backslashes_never_deletes_another_sites_file(
 # Two rows of one site naming one file of its folder: what the first release
 # of migrate_images_to_multisite left for products that shared an old file,
 # or a row edited by hand. A change to one row never deletes the other's.
-
-
-def change_image(change, store, api, product):
-    if change == "replace":
-        assert confirm(api, upload(store, api, product, jpeg())).status_code == 200
-    elif change == "clear":
-        with transaction.atomic():
-            services.remove_file(product, kind="product")  # the admin's "clear"
-    else:
-        product.delete()
 
 
 @pytest.fixture
