@@ -136,7 +136,7 @@ def enqueue(keys, run_after=None):
 
 @dataclass
 class DeletionReport:
-    deleted: list = field(default_factory=list)  # keys
+    deleted: dict = field(default_factory=dict)  # {key: reason}
     # PendingDeletion records as updated, each with the ``error`` it got.
     failing: list = field(default_factory=list)
     kept: list = field(default_factory=list)  # keys of images a row names
@@ -169,7 +169,7 @@ def delete_recorded(keys=None, *, now=None):
             # Deleted by key, not by instance: another worker may have
             # deleted the record already.
             PendingDeletion.objects.filter(pk=record.pk).delete()
-            report.deleted.append(record.key)
+            report.deleted[record.key] = record.reason
     return report
 
 

@@ -20,7 +20,7 @@ import posixpath
 import string
 import uuid
 
-from uploads.targets import CONTENT_TYPES, get_target
+from uploads.targets import CONTENT_TYPES, get_target, get_targets
 
 #: The bucket prefix of user media (``MEDIA_ROOT`` on disk).
 S3_MEDIA_LOCATION = "media"
@@ -83,12 +83,15 @@ def in_site_folder(name, site_id, kind):
 
 
 def in_a_site_folder(name):
-    """Whether ``name`` is right in a site's folder of some kind
+    """Whether ``name`` is right in a site's folder of some registered kind
     (``sites/3/products/x.jpg``): where each image confirm and the import
     name is, never below it, where renditions and uploads waiting for their
-    confirm are."""
+    confirm are. A target's folder may be more than one level deep
+    (``catalog/photos``)."""
     parts = name.split("/")
-    return len(parts) == 4 and parts[0] == SITES_FOLDER and all(parts)
+    if len(parts) < 4 or parts[0] != SITES_FOLDER or not all(parts):
+        return False
+    return "/".join(parts[2:-1]) in {target.folder for target in get_targets().values()}
 
 
 def site_upload_path(site_id, folder, filename):

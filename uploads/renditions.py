@@ -19,8 +19,9 @@ retry after a store failure is ``make_renditions``):
 Each original has one ``RenditionSet`` row (its state and variants). An
 image a confirm attaches gets its set in the worker, as the task's first
 step (``start``), and the set of the image it replaced is forgotten there
-too (``forget_replaced``): neither is on the request path, where each was a
-query (issue 17), and viewers read a missing set as pending
+too, once the image is deleted (``forget_deleted``): neither is on the
+request path, where each was a query (issue 17), and viewers read a
+missing set as pending
 (``inventory.images``). Rendition names derive from the original's
 (``rendition_name``), so that the objects of a removed original are recorded
 for deletion with it (``uploads.deletions``, ``image_keys``) in the
@@ -56,7 +57,7 @@ from django.utils import timezone
 from PIL import Image, ImageCms, ImageFile, ImageOps
 
 from uploads import deletions, returning
-from uploads.keys import S3_MEDIA_LOCATION, media_key, media_name_of
+from uploads.keys import S3_MEDIA_LOCATION, in_a_site_folder, media_key, media_name_of
 from uploads.models import PendingDeletion, RenditionSet
 from uploads.targets import get_target, get_targets, names_in_use
 
@@ -205,28 +206,28 @@ def image_keys(original_name, kind, reason):
     return dict.fromkeys({media_key(original_name), *derived_keys(original_name, kind)}, reason)
 
 
-def forget_replaced(original_name, kind):
-    """Forget the set of an image a confirm replaced, in the worker, and
-    record for deletion the renditions it names beyond ``image_keys`` (made
-    with specs since changed); their keys."""
-    with transaction.atomic():
-        return deletions.record(forget(original_name, kind, PendingDeletion.Reason.REPLACED))
-
-
-def forget_deleted(keys):
-    """Forget the sets of the originals among ``keys``, just deleted, and
-    record for deletion the renditions a set names beyond ``keys`` (made
-    with specs changed since); their keys. An object deleted records its
-    image and the renditions its specs name (``image_keys``), and its set
-    goes here, in the worker, once the delete found that no other row names
-    the image: as a replaced image's does, in ``image_attached``."""
-    deleted = set(keys)
-    names = [media_name_of(key) for key in deleted if key.startswith(S3_MEDIA_LOCATION + "/")]
+def forget_deleted(deleted):
+    """Forget the sets of the originals among ``deleted`` ({key: reason}),
+    just deleted, and record for deletion, with the original's reason, the
+    renditions a set names beyond them (made with specs changed since);
+    their keys. A replaced image, or an object deleted, is recorded with
+    the renditions its specs name (``image_keys``), and its set goes here,
+    in the worker, once the delete found that no other row names the
+    image (``deletions.keys_in_use``)."""
+    # Only images have sets: the upload every confirm records, and
+    # renditions, cost no read.
+    names = {
+        media_name_of(key): reason
+        for key, reason in deleted.items()
+        if key.startswith(S3_MEDIA_LOCATION + "/") and in_a_site_folder(media_name_of(key))
+    }
+    if not names:
+        return []
+    left = {}
     with transaction.atomic():
         sets = RenditionSet.objects.filter(original__in=names).values_list("original", "kind")
-        left = {}
         for original, kind in sets:
-            left.update(forget(original, kind, PendingDeletion.Reason.OWNER_DELETED))
+            left.update(forget(original, kind, names[original]))
         return deletions.record({key: reason for key, reason in left.items() if key not in deleted})
 
 
@@ -254,9 +255,9 @@ def forget_orphans():
 
 
 def forget(original_name, kind, reason):
-    """Delete ``original_name``'s set, in the transaction that removes the
-    original (or, for a replaced one, in the worker); returns its
-    renditions' keys, ``{key: reason}``, for ``deletions.schedule``."""
+    """Delete ``original_name``'s set, in the worker once the original is
+    deleted (``forget_deleted``) or in ``purge_uploads``; returns its
+    renditions' keys, ``{key: reason}``, for ``deletions.record``."""
     sets = RenditionSet.objects.filter(original=original_name)
     if returning.supported(sets):
         # One DELETE ... RETURNING rather than a read and a delete: it runs
@@ -266,13 +267,6 @@ def forget(original_name, kind, reason):
         recorded = list(sets.values_list("variants", flat=True))
         sets.delete()
     return dict.fromkeys(derived_keys(original_name, kind, recorded), reason)
-
-
-def forget_image(original_name, kind, reason):
-    """What an image no longer used leaves to delete, ``{key: reason}`` for
-    ``deletions.schedule``: the original and its renditions, whatever
-    removed it (a replace, a clear, its object deleted)."""
-    return {media_key(original_name): reason, **forget(original_name, kind, reason)}
 
 
 def enqueue(original_name, attempt=1, run_after=None):

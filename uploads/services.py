@@ -67,7 +67,7 @@ from uploads.models import PendingDeletion, UploadTicket
 from uploads.policy import UploadPolicy
 from uploads.sites import get_user_site_id
 from uploads.statements import written_once
-from uploads.targets import get_target, names_in_use
+from uploads.targets import get_target
 
 logger = logging.getLogger(__name__)
 Status = UploadTicket.Status
@@ -428,7 +428,12 @@ def remove_file(obj, *, kind, site_id=None):
     """Detach ``obj``'s file of upload ``kind``, in the caller's transaction;
     the object is deleted once it commits, as a replaced one is, if it is in
     the folder of ``obj``'s site (``site_id``: the site ``obj`` was of, for
-    a caller that has moved it since) and no other row names it."""
+    a caller that has moved it since) and no other row names it then.
+
+    The image and its renditions are recorded, and the delete, after the
+    commit, asks whether a row names them and forgets their set (as for an
+    object deleted): asked here, two rows naming one image cleared at once
+    each saw the other's row as it was, and neither recorded it."""
     target = get_target(kind)
     name = getattr(obj, target.field_name).name
     if name:
@@ -436,8 +441,8 @@ def remove_file(obj, *, kind, site_id=None):
         obj.save(update_fields=[target.field_name])
         if site_id is None:
             site_id = target.get_site_id(obj)
-        if in_site_folder(name, site_id, kind) and not names_in_use([name]):
-            deletions.schedule(renditions.forget_image(name, kind, Reason.REPLACED))
+        if in_site_folder(name, site_id, kind):
+            deletions.schedule(renditions.image_keys(name, kind, Reason.REPLACED))
 
 
 def claim_fresh(user, ticket_id, event):

@@ -182,9 +182,9 @@ def delete_file_of_deleted_object(target, sender, instance, **kwargs):
     Whether another row names it (``names_in_use``) is asked by the delete,
     in the worker, for all its keys at once: asked here, it read the table
     once per object deleted, and a site's cascade of 2,000 products took 6
-    times as long. Its renditions' set is likewise left to
-    ``purge_uploads`` (``renditions.forget_orphans``), which keeps that of
-    an image a row names, as the worker does after a replace."""
+    times as long. Its renditions' set is likewise forgotten by the worker,
+    once the image is deleted (``renditions.forget_deleted``), as a
+    replaced image's is."""
     name = getattr(instance, target.field_name).name
     if not name:
         return
@@ -206,8 +206,9 @@ def names_in_use(names):
     ``migrate_images_to_multisite`` gave several rows, or a row edited
     by hand. Deleting a row's old image when another still names it
     would lose that other's photo, so each deletion of an image asks
-    here first, in the worker or in the transaction that removes it,
-    never on confirm's path.
+    here first, once the change that left it has committed: in the worker
+    or ``purge_uploads`` (``uploads.deletions.keys_in_use``), never on
+    confirm's path.
 
     A row names a file in whatever spelling the media storages resolve to
     it (``./``, ``//``, ``a/../``, backslashes, a leading ``/`` or

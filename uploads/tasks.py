@@ -10,7 +10,6 @@ import logging
 from django_tasks import task
 
 from uploads import deletions, renditions
-from uploads.targets import names_in_use
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +24,7 @@ def delete_objects(keys):
     left = renditions.forget_deleted(report.deleted)
     if left:
         more = deletions.delete_recorded(left)
-        report.deleted += more.deleted
+        report.deleted |= more.deleted
         report.failing += more.failing
         report.kept += more.kept
     deletions.retry_later(report.failing)
@@ -42,22 +41,17 @@ def image_attached(original_name, keys, kind=None, replaced=""):
     is a row of the database backend, counted in confirm's queries, issue
     17), so that confirm's transaction only records what to delete:
 
-    - forget the set of the image it ``replaced`` (recording any rendition
-      its specs no longer name), then delete the objects it left unused
-      (``keys``, recorded); a replaced image another row names keeps its
-      set and its renditions (``uploads.targets.names_in_use``);
+    - delete the objects it left unused (``keys``, recorded: the image it
+      ``replaced`` and its renditions among them), then forget the
+      replaced image's set (``delete_objects``); a replaced image another
+      row names keeps its set and its renditions (``deletions.keys_in_use``,
+      asked once, by the delete);
     - create the new image's set, if it is still attached, and make its
       renditions.
 
     Either failing leaves the other done. ``kind`` None: a task queued by
     an earlier release, whose confirm wrote both sets itself."""
     try:
-        if replaced and names_in_use([replaced]):
-            kept = renditions.image_keys(replaced, kind, None)
-            deletions.keep(kept)
-            keys = [key for key in keys if key not in kept]
-        elif replaced:
-            keys = list(dict.fromkeys([*keys, *renditions.forget_replaced(replaced, kind)]))
         deleted = delete_objects.call(keys)
     finally:
         state = None

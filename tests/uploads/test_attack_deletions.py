@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 
 from inventory.models import Configuration, Product
+from tests.support.image_changes import change_image
 from tests.support.images import jpeg
 from tests.support.tickets import confirm, issue
 from uploads import deletions, renditions, services
@@ -26,16 +27,6 @@ def upload(store, api, product, body):
 
 def purge():
     call_command("purge_uploads", stdout=StringIO(), stderr=StringIO())
-
-
-def change_image(change, store, api, product):
-    if change == "replace":
-        assert confirm(api, upload(store, api, product, jpeg())).status_code == 200
-    elif change == "clear":
-        with transaction.atomic():
-            services.remove_file(product, kind="product")  # the admin's "clear"
-    else:
-        product.delete()
 
 
 def shown(obj, field="image"):

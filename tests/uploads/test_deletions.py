@@ -15,6 +15,7 @@ from inventory.models import Product
 from tests.support import clock
 from tests.support.faults import failing_updates_of
 from tests.support.iam import readme_policy, without
+from tests.support.image_changes import change_image
 from tests.support.images import jpeg
 from tests.support.stores import S3Store, is_rendition
 from tests.support.tickets import confirm, issue
@@ -407,16 +408,6 @@ def test_a_name_with_backslashes_never_deletes_another_sites_file(
 # or a row edited by hand. A change to one row never deletes the other's.
 
 
-def change_image(change, store, api, product):
-    if change == "replace":
-        assert confirm(api, upload(store, api, product, jpeg())).status_code == 200
-    elif change == "clear":
-        with transaction.atomic():
-            services.remove_file(product, kind="product")  # the admin's "clear"
-    else:
-        product.delete()
-
-
 @pytest.fixture
 def shared_photo(store, api, product, site):
     """``product``'s confirmed photo, with its renditions, named by a second
@@ -535,3 +526,25 @@ def test_only_images_are_looked_for_among_the_rows(site, django_assert_num_queri
         deletions.keys_in_use([f"{folder}/incoming/x.jpg", f"{folder}/renditions/x-thumb.webp"])
     with django_assert_num_queries(2):  # a product's image, a site's logo
         deletions.keys_in_use([f"{folder}/x.jpg"])
+
+
+def test_an_image_a_row_names_is_kept_whatever_the_depth_of_its_targets_folder(
+    store, product, site, monkeypatch
+):
+    """A project's target may keep its images in a folder of more than one
+    level (``catalog/photos``): deleting a row keeps the image another row
+    names there as anywhere else."""
+    from uploads.targets import get_target
+
+    monkeypatch.setattr(get_target("product"), "folder", "catalog/products")
+    name = f"sites/{site.pk}/catalog/products/shared.jpg"
+    store.put(f"media/{name}", b"a photo two rows show")
+    other = Product.objects.create(site_configuration=site, name="Other", cug="O")
+    Product.objects.filter(pk__in=[product.pk, other.pk]).update(image=name)
+    product.refresh_from_db()
+
+    product.delete()
+    purge()
+
+    assert store.read(f"media/{name}") == b"a photo two rows show"
+    assert not PendingDeletion.objects.exists()

@@ -107,3 +107,50 @@ def test_a_burst_of_ticket_requests_gets_no_more_open_tickets_than_the_limit(
     statuses = sorted(status for status, _ in results)
     assert statuses == [201, 201] + [429] * 6, results
     assert UploadTicket.objects.filter(user=staff).count() == 2
+
+
+def test_two_rows_sharing_an_image_cleared_at_once_leave_nothing_behind(store, product, site):
+    """Two rows of a site naming one image (an earlier migration's copy),
+    cleared by two admins at once: each clear, asking in its transaction
+    whether another row names the image, saw the other's row as it was
+    before (READ COMMITTED), and neither recorded it: the image, named by
+    no row, stayed in the bucket for good. The delete asks once both have
+    committed."""
+    from django.db import transaction
+
+    from inventory.models import Product
+    from uploads import services
+    from uploads.models import PendingDeletion
+
+    name = f"sites/{site.pk}/products/shared.jpg"
+    store.put(f"media/{name}", b"a photo two rows show")
+    other = Product.objects.create(site_configuration=site, name="Other", cug="O")
+    Product.objects.filter(pk__in=[product.pk, other.pk]).update(image=name)
+    first_cleared, errors = threading.Event(), []
+
+    def clear_first():
+        try:
+            with transaction.atomic():
+                services.remove_file(Product.objects.get(pk=product.pk), kind="product")
+                first_cleared.set()
+                # Committed once the second clear is done, or after a while
+                # if that clear waits on this transaction.
+                second_cleared.wait(timeout=3)
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+            first_cleared.set()
+        finally:
+            connections.close_all()
+
+    second_cleared = threading.Event()
+    thread = threading.Thread(target=clear_first)
+    thread.start()
+    assert first_cleared.wait(timeout=30)
+    with transaction.atomic():
+        services.remove_file(Product.objects.get(pk=other.pk), kind="product")
+    second_cleared.set()
+    thread.join(60)
+
+    assert not errors
+    assert f"media/{name}" not in store.keys(), "no row names it"
+    assert not PendingDeletion.objects.exists()

@@ -26,7 +26,7 @@ from uploads import renditions, tasks
 from uploads.keys import media_key
 from uploads.models import PendingDeletion, RenditionSet
 from uploads.renditions import DEFAULT_RENDITIONS, RenditionSpec, Undecodable, rendition_name
-from uploads.targets import get_target
+from uploads.targets import get_target, get_targets
 
 # Renditions are queued on commit: real commits.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.renditions]
@@ -293,6 +293,33 @@ def test_renditions_of_specs_changed_since_go_with_the_replaced_image(
 
     assert earlier and not earlier & set(store.rendition_keys())
     assert len(store.rendition_keys()) == 1
+
+
+def test_the_worker_asks_once_whether_a_row_names_the_image_a_confirm_replaced(
+    store, api, product, task_worker
+):
+    """Whether a row names the replaced image is a read of every target's
+    table, each row holding its name's last part: the task asks it once,
+    when it deletes the image, and forgets the set of an image it deleted
+    (asked first by the task, then again by the delete, it read each table
+    twice per replace, and two answers could differ)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    first = attach(store, api, product, jpeg(color=(1, 2, 3)))
+    task_worker()
+    attach(store, api, product, jpeg(color=(200, 2, 3)))
+
+    with CaptureQueriesContext(connection) as queries:
+        task_worker()
+
+    looked_up = [q["sql"] for q in queries if " LIKE " in q["sql"]]
+    assert len(looked_up) == len(get_targets()), looked_up
+    assert first["key"] not in store.keys()
+    assert list(RenditionSet.objects.values_list("original", flat=True)) == [
+        Product.objects.get(pk=product.pk).image.name
+    ]
+    assert not PendingDeletion.objects.exists()
 
 
 def test_renditions_of_specs_changed_since_go_with_a_deleted_object(
