@@ -25,8 +25,8 @@ The rules that make it safe on a live system, twice, or after a crash:
 - Only the old app's places are moved from: a row naming the per-site
   layout outside its own folder (another site's image) is refused.
 - Rows in place that name one file (several products given one copy by
-  the first release of this command) are given a copy each, all but the
-  first: a replace, a clear or a delete removes a row's image from its
+  the first release of this command) are given a copy each, all but one
+  (``split_sharing``): a replace, a clear or a delete removes a row's image from its
   site's folder (``uploads.keys.in_site_folder``), which would take the
   others' photo with it. Such a copy is made from the destination, and is
   never recorded as a source (``--delete-source`` never deletes a live

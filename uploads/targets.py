@@ -243,7 +243,6 @@ def stored_names(name):
     slashes, a leading ``/`` and ``media/`` go, ``.``, ``..`` and ``//``
     are resolved; the bucket's storage resolves ``..`` before it drops
     ``media/``, the disk's after, hence up to two."""
-
     from uploads.keys import media_key
 
     def relative(name):
