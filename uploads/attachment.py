@@ -94,7 +94,7 @@ def write_attach(connection, kind, fields, records):
     pk = column("pk")
     image = column(target.field_name)
     changes = ", ".join(f"{quote(field.column)} = %s" for field in fields)
-    into, values, ignore = insert_records_sql(connection, records)
+    into, values, again = insert_records_sql(connection, records)
     return (
         f"WITH ticket AS MATERIALIZED ("
         f"SELECT {ticket_column('pk')} FROM {ticket_table}"
@@ -114,7 +114,7 @@ def write_attach(connection, kind, fields, records):
         f"UPDATE {table} SET {image} = %s WHERE {pk} = (SELECT {pk} FROM target)"
         f"), recorded AS ("
         f"{into} SELECT * FROM ({values}) AS unused"
-        f" WHERE EXISTS (SELECT 1 FROM target) {ignore}"
+        f" WHERE EXISTS (SELECT 1 FROM target) {again}"
         f") SELECT EXISTS (SELECT 1 FROM ticket), EXISTS (SELECT 1 FROM target)"
     )
 

@@ -52,7 +52,7 @@ Reason = PendingDeletion.Reason
 def schedule(objects):
     """Record ``objects`` ({key: reason}) for deletion; the task deletes them
     once the current transaction commits. A key already recorded keeps its
-    record."""
+    record, due at once (``insert_records``)."""
     keys = record(objects)
     if keys:
         transaction.on_commit(partial(enqueue, keys), robust=True)
@@ -76,11 +76,19 @@ RECORD_FIELDS = tuple(
 
 
 def insert_records(objects):
-    """What ``bulk_create(..., ignore_conflicts=True)`` sends for new
-    records of ``objects`` (a key already recorded keeps its record), in
-    statements written once per number of rows (``uploads.statements``):
-    every confirm records two objects or more, and compiling the ORM's
-    insert cost more than running it."""
+    """What ``bulk_create(..., update_conflicts=True,
+    update_fields=["next_attempt_at"], unique_fields=["key"])`` sends for
+    new records of ``objects``, in statements written once per number of
+    rows (``uploads.statements``): every confirm records two objects or
+    more, and compiling the ORM's insert cost more than running it.
+
+    A key already recorded keeps its record (its reason, attempts and last
+    error), due at once: its next attempt is what marks it recorded again,
+    so that the worker, dropping the record of an image a row names
+    (``keep``), drops only a record as it read it. Left as it was, a change
+    that stopped naming the image while the worker looked (a clear not yet
+    committed) recorded nothing new, and once it committed no row and no
+    record named the image, left in the store for good."""
     connection = connections[router.db_for_write(PendingDeletion)]
     rows = record_rows(connection, objects)
     batch = max(1, connection.ops.bulk_batch_size(RECORD_FIELDS, rows))
@@ -105,21 +113,28 @@ def record_rows(connection, objects):
 
 
 def write_insert_records(connection, count):
-    into, values, ignore = insert_records_sql(connection, count)
-    return f"{into} {values} {ignore}".rstrip()
+    into, values, again = insert_records_sql(connection, count)
+    return f"{into} {values} {again}"
 
 
 def insert_records_sql(connection, count):
     """The parts of the INSERT of ``count`` new records (``record_rows``):
     ``INSERT INTO`` the table and its columns, the ``VALUES`` rows, and the
-    clause that leaves a key already recorded as it is."""
+    clause that makes a key already recorded due at once, and leaves the
+    rest of its record as it is (``insert_records``)."""
     ops = connection.ops
-    table = ops.quote_name(PendingDeletion._meta.db_table)
+    meta = PendingDeletion._meta
+    table = ops.quote_name(meta.db_table)
     columns = ", ".join(ops.quote_name(field.column) for field in RECORD_FIELDS)
     values = ops.bulk_insert_sql(RECORD_FIELDS, [["%s"] * len(RECORD_FIELDS)] * count)
-    insert = ops.insert_statement(on_conflict=OnConflict.IGNORE)
-    ignore = ops.on_conflict_suffix_sql(RECORD_FIELDS, OnConflict.IGNORE, None, None)
-    return f"{insert} {table} ({columns})", values, ignore
+    insert = ops.insert_statement(on_conflict=OnConflict.UPDATE)
+    again = ops.on_conflict_suffix_sql(
+        RECORD_FIELDS,
+        OnConflict.UPDATE,
+        [meta.get_field("next_attempt_at").column],
+        [meta.get_field("key").column],
+    )
+    return f"{insert} {table} ({columns})", values, again
 
 
 def enqueue(keys, run_after=None):
@@ -157,7 +172,7 @@ def delete_recorded(keys=None, *, now=None):
     named = keys_in_use([record.key for record in records])
     for record in records:
         if record.key in named:
-            keep([record.key])
+            keep(record)
             report.kept.append(record.key)
             logger.warning("Kept %s, recorded for deletion: a row names it", record.key)
             continue
@@ -193,11 +208,13 @@ def keys_in_use(keys):
     return {names[name] for name in named} | (rendition_keys(named) & set(keys))
 
 
-def keep(keys):
-    """Drop the records of ``keys``: objects recorded for deletion that are
-    in use after all, so that neither the task nor ``purge_uploads``
-    deletes them."""
-    PendingDeletion.objects.filter(key__in=list(keys)).delete()
+def keep(record):
+    """Drop ``record``, of an object in use after all, so that neither the
+    task nor ``purge_uploads`` deletes it: if it is as it was read. A
+    change recording the object again since (``insert_records``) leaves it,
+    for its task to ask again once that change commits; on PostgreSQL this
+    delete waits for that change's transaction, which holds the record."""
+    PendingDeletion.objects.filter(pk=record.pk, next_attempt_at=record.next_attempt_at).delete()
 
 
 def failed(record, error, now):

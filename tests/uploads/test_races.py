@@ -3,6 +3,7 @@ suite on PostgreSQL; SQLite has no row locks to test, and runs its writing
 statements one at a time)."""
 
 import threading
+import time
 
 import pytest
 from django.db import connection, connections
@@ -153,4 +154,53 @@ def test_two_rows_sharing_an_image_cleared_at_once_leave_nothing_behind(store, p
 
     assert not errors
     assert f"media/{name}" not in store.keys(), "no row names it"
+    assert not PendingDeletion.objects.exists()
+
+
+def test_a_record_made_again_while_the_worker_keeps_it_is_not_dropped(store, product, site):
+    """The worker found a row naming a recorded image, a clear of that row
+    not yet committed, and dropped the record; the clear's own record of the
+    image, meeting the one there, changed nothing. Once the clear committed,
+    no row and no record named the image, left in the store for good. The
+    clear now marks the record (due at once), which the worker drops only
+    as it read it: the clear's task then deletes the image."""
+    from django.db import transaction
+
+    from inventory.models import Product
+    from uploads import deletions, services
+    from uploads.models import PendingDeletion
+
+    name = f"sites/{site.pk}/products/shared.jpg"
+    key = f"media/{name}"
+    store.put(key, b"a photo the other row shows")
+    other = Product.objects.create(site_configuration=site, name="Other", cug="O")
+    Product.objects.filter(pk=other.pk).update(image=name)
+    # What a replace of the first row left: the image recorded, another
+    # row still naming it.
+    deletions.record({key: PendingDeletion.Reason.REPLACED})
+    cleared, worker_started, errors = threading.Event(), threading.Event(), []
+
+    def clear_other():
+        try:
+            with transaction.atomic():
+                services.remove_file(Product.objects.get(pk=other.pk), kind="product")
+                cleared.set()
+                worker_started.wait(timeout=10)
+                time.sleep(0.5)  # the worker reads, finds the row, drops
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+            cleared.set()
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=clear_other)
+    thread.start()
+    assert cleared.wait(timeout=30)
+    worker_started.set()
+    report = deletions.delete_recorded([key])  # the first replace's task
+    thread.join(60)
+
+    assert not errors
+    assert report.kept == [key], "the clear was not committed when it looked"
+    assert key not in store.keys(), "no row names it: the clear's task deleted it"
     assert not PendingDeletion.objects.exists()
