@@ -93,3 +93,38 @@ def test_a_photo_confirmed_while_its_product_is_deleted_does_not_stay_behind(
     assert old_key not in kept
     assert confirmed["key"] not in kept, "the new photo stayed in the bucket, named by no row"
     assert not PendingDeletion.objects.filter(key=confirmed["key"]).exists()
+
+
+def login_rate(settings, rate):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "login": rate,
+        },
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("spelling", [int, float])
+def test_a_username_sent_as_a_number_is_throttled_as_the_same_username(
+    client, make_user, settings, spelling
+):
+    """Shops name staff by employee or phone number. DRF reads a JSON number
+    as the username's text, and authenticates it; the login throttle keyed
+    only text usernames, so guesses at a numbered account sent as numbers
+    were never throttled."""
+    settings.AXES_FAILURE_LIMIT = 100
+    login_rate(settings, "3/min")
+    number = 5551234
+    make_user(str(spelling(number)))
+    answers = [
+        client.post(
+            "/api/auth/token/",
+            {"username": spelling(number), "password": f"guess-{n}"},
+            content_type="application/json",
+        )
+        for n in range(6)
+    ]
+    assert [answer.status_code for answer in answers] == [400] * 3 + [429] * 3
+    assert answers[-1].json()["code"] == "throttled"
