@@ -15,8 +15,9 @@ and must stay one: raw SQL, or a ``_raw_delete``, would leave files behind.
 """
 
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 
-from inventory.models import Product
+from inventory.models import Configuration, Product
 from inventory.permissions import (
     DELETE,
     REFUSALS,
@@ -31,7 +32,14 @@ def delete_product(*, user, product):
     not delete it (another site's product included)."""
     if not can_act_on_products(user, DELETE, product):
         raise PermissionDenied(REFUSALS[DELETE])
-    product.delete()
+    with transaction.atomic():
+        # The row as it is now, locked: the caller's copy may predate a
+        # confirm that attached a new photo since, and the delete records
+        # the photo the instance names (uploads.targets): deleting the copy
+        # would leave the new photo in the bucket, named by no row.
+        current = Product._base_manager.select_for_update().filter(pk=product.pk).first()
+        if current is not None:
+            current.delete()
 
 
 def delete_products(*, user, products):
@@ -40,7 +48,10 @@ def delete_products(*, user, products):
     Returns how many products were deleted."""
     if not can_act_on_products(user, DELETE):
         raise PermissionDenied(REFUSALS[DELETE])
-    _, deleted = products.visible_to(user).delete()
+    products = products.visible_to(user)
+    with transaction.atomic():
+        lock(Product, products)
+        _, deleted = products.delete()
     return deleted.get(Product._meta.label, 0)
 
 
@@ -51,5 +62,19 @@ def delete_sites(*, user, sites):
     Returns how many sites were deleted."""
     if not can_add_or_delete_sites(user):
         raise PermissionDenied(SITES_REFUSAL)
-    _, deleted = sites.visible_to(user).delete()
+    sites = sites.visible_to(user)
+    with transaction.atomic():
+        lock(Configuration, sites)
+        lock(Product, Product._base_manager.filter(site_configuration__in=sites.values("pk")))
+        _, deleted = sites.delete()
     return deleted.get(sites.model._meta.label, 0)
+
+
+def lock(model, rows):
+    """Lock ``rows`` (a queryset of ``model``) until the transaction ends,
+    before a delete reads them: the delete records the files its rows name
+    as it reads them, and a confirm that attached a new file between that
+    read and the delete would leave its file in the bucket, named by no
+    row. Locked, a confirm waits for the delete, then finds no row."""
+    pks = rows.order_by().values("pk")
+    list(model._base_manager.select_for_update().filter(pk__in=pks).values_list("pk", flat=True))

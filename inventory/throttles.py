@@ -22,6 +22,10 @@ class LoginThrottle(RedisRateThrottleMixin, RateFromSettings, SimpleRateThrottle
 
     def get_cache_key(self, request, view):
         username = request.data.get("username") if hasattr(request.data, "get") else None
+        if isinstance(username, (int, float)) and not isinstance(username, bool):
+            # DRF's CharField reads a JSON number as its text, and the
+            # serializer authenticates that: the same username, throttled alike.
+            username = str(username)
         if not isinstance(username, str):
             return None  # nothing to guess with: the serializer refuses it
         ident = f"{username.strip().lower()}\0{self.get_ident(request)}"
