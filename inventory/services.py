@@ -77,4 +77,7 @@ def lock(model, rows):
     read and the delete would leave its file in the bucket, named by no
     row. Locked, a confirm waits for the delete, then finds no row."""
     pks = rows.order_by().values("pk")
-    list(model._base_manager.select_for_update().filter(pk__in=pks).values_list("pk", flat=True))
+    # In the order of their keys, as every delete locks them: two deletes
+    # of overlapping rows then never wait on each other for good.
+    locked = model._base_manager.select_for_update().filter(pk__in=pks).order_by("pk")
+    list(locked.values_list("pk", flat=True))

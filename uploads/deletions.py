@@ -101,14 +101,17 @@ def insert_records(objects):
 
 def record_rows(connection, objects):
     """The values of ``RECORD_FIELDS`` for new records of ``objects``
-    ({key: reason}), ready for ``connection``."""
+    ({key: reason}), ready for ``connection``, in the order of their keys:
+    a key recorded again is locked by the insert (``insert_records``), and
+    two inserts locking the same keys in two orders could wait on each
+    other for good."""
     now = timezone.now()
     return [
         [
             field.get_db_prep_save(value, connection)
             for field, value in zip(RECORD_FIELDS, (key, reason, 0, "", now, now), strict=True)
         ]
-        for key, reason in objects.items()
+        for key, reason in sorted(objects.items())
     ]
 
 
