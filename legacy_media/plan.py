@@ -26,8 +26,8 @@ The rules that make it safe on a live system, twice, or after a crash:
   layout outside its own folder (another site's image) is refused.
 - Rows in place that name one file (several products given one copy by
   the first release of this command) are given a copy each, all but one
-  (``split_sharing``): a replace, a clear or a delete removes a row's image from its
-  site's folder (``uploads.keys.in_site_folder``), which would take the
+  (``split_sharing``): a replace, a clear or a delete removes a row's
+  image from its site's folder (``uploads.keys.in_site_folder``), which would take the
   others' photo with it. Such a copy is made from the destination, and is
   never recorded as a source (``--delete-source`` never deletes a live
   image).
@@ -44,6 +44,7 @@ import threading
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
@@ -72,6 +73,7 @@ class Row:
     def folder(self):
         return site_folder(self.site_id, self.target.folder)
 
+    @cached_property
     def place(self):
         """The name, relative to the media root, of the file of its own
         folder the row names, as the media storages resolve it
@@ -89,7 +91,7 @@ class Row:
     def in_place(self):
         """Whether the row names a file of its own folder already
         (``place``)."""
-        return self.place() is not None
+        return self.place is not None
 
     def outside_its_folder(self):
         """Whether the row names a file of the per-site layout, but not of
@@ -189,8 +191,8 @@ def split_sharing(rows):
     deletes the file once no other names it (``uploads.keys.in_site_folder``),
     where one spelt otherwise would leave it behind."""
     keeping, sharing, seen = [], [], set()
-    for row in sorted(rows, key=lambda row: row.name != row.place()):
-        name = row.place()
+    for row in sorted(rows, key=lambda row: row.name != row.place):
+        name = row.place
         (sharing if name in seen else keeping).append(row)
         seen.add(name)
     return keeping, sharing
@@ -242,13 +244,11 @@ class Migration:
             # A dry run from local files to the bucket, without its
             # credentials: the copy shared is taken to be there.
             self.report.add(in_place=len(in_place))
-            found = {
-                row.place(): Found(self.destination.key(row.place()), 0, "") for row in sharing
-            }
+            found = {row.place: Found(self.destination.key(row.place), 0, "") for row in sharing}
         moves = {}
         for row in sharing:
-            if row.place() in found:
-                self.add_move(moves, row, found[row.place()], store=self.destination)
+            if row.place in found:
+                self.add_move(moves, row, found[row.place], store=self.destination)
         listed = self.source.list_candidates({row.name for row in pending})
         for row in pending:
             try:
@@ -283,11 +283,11 @@ class Migration:
         """Count the rows already in the layout whose file is there, and
         return the files of the ``sharing`` rows (``split_sharing``) by
         name; each row whose file is missing is reported."""
-        names = {row.place() for row in (*rows, *sharing)}
+        names = {row.place for row in (*rows, *sharing)}
         listed = self.destination.listing({self.destination.key(name) for name in names})
         found = {}
         for row in (*rows, *sharing):
-            key = self.destination.key(row.place())
+            key = self.destination.key(row.place)
             try:
                 if key not in listed:
                     listed[key] = self.destination.stat(key)
@@ -303,8 +303,8 @@ class Migration:
                 self.report.add(missing=1)
                 self.report.problem(f"{row}: {row.name} is missing")
             else:
-                found[row.place()] = listed[key]
-        self.report.add(in_place=sum(row.place() in found for row in rows))
+                found[row.place] = listed[key]
+        self.report.add(in_place=sum(row.place in found for row in rows))
         return found
 
     # Running writes.

@@ -41,7 +41,7 @@ from django.utils import timezone
 from uploads.backends import get_backend
 from uploads.conf import upload_settings
 from uploads.errors import StorageAccessDenied, StorageUnavailable
-from uploads.keys import S3_MEDIA_LOCATION, in_a_site_folder, media_name_of
+from uploads.keys import image_names
 from uploads.models import PendingDeletion
 from uploads.statements import written_once
 
@@ -206,8 +206,8 @@ def keys_in_use(keys):
     from uploads.renditions import rendition_keys
     from uploads.targets import names_in_use
 
-    names = {media_name_of(key): key for key in keys if key.startswith(S3_MEDIA_LOCATION + "/")}
-    named = names_in_use(name for name in names if in_a_site_folder(name))
+    names = image_names(keys)
+    named = names_in_use(names)
     return {names[name] for name in named} | (rendition_keys(named) & set(keys))
 
 

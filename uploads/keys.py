@@ -94,6 +94,16 @@ def in_a_site_folder(name):
     return "/".join(parts[2:-1]) in {target.folder for target in get_targets().values()}
 
 
+def image_names(keys):
+    """``{name: key}`` of those of ``keys`` that may be a row's image (right
+    in a site's folder, ``in_a_site_folder``), by their names relative to
+    the media root: an upload waiting for its confirm, which every confirm
+    records for deletion, or a rendition, is none."""
+    prefix = S3_MEDIA_LOCATION + "/"
+    names = {media_name_of(key): key for key in keys if key.startswith(prefix)}
+    return {name: key for name, key in names.items() if in_a_site_folder(name)}
+
+
 def site_upload_path(site_id, folder, filename):
     """A fresh, unguessable name in a site's folder; only a short, plain
     extension of the client's file name survives."""

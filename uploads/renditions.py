@@ -57,7 +57,7 @@ from django.utils import timezone
 from PIL import Image, ImageCms, ImageFile, ImageOps
 
 from uploads import deletions, returning
-from uploads.keys import S3_MEDIA_LOCATION, in_a_site_folder, media_key, media_name_of
+from uploads.keys import image_names, in_site_folder, media_key
 from uploads.models import PendingDeletion, RenditionSet
 from uploads.targets import get_target, get_targets, names_in_use
 
@@ -206,6 +206,17 @@ def image_keys(original_name, kind, reason):
     return dict.fromkeys({media_key(original_name), *derived_keys(original_name, kind)}, reason)
 
 
+def own_image_keys(name, site_id, kind, reason):
+    """What a row of ``site_id`` leaves to delete when its image ``name``
+    goes (a replace, a clear, the row deleted), ``{key: reason}``: the
+    image and the renditions its specs name (``image_keys``) if it is the
+    row's own, right in its site's folder (``uploads.keys.in_site_folder``);
+    nothing for another's file (an old app's name, another site's)."""
+    if not name or not in_site_folder(name, site_id, kind):
+        return {}
+    return image_keys(name, kind, reason)
+
+
 def forget_deleted(deleted):
     """Forget the sets of the originals among ``deleted`` ({key: reason}),
     just deleted, and record for deletion, with the original's reason, the
@@ -216,11 +227,7 @@ def forget_deleted(deleted):
     image (``deletions.keys_in_use``)."""
     # Only images have sets: the upload every confirm records, and
     # renditions, cost no read.
-    names = {
-        media_name_of(key): reason
-        for key, reason in deleted.items()
-        if key.startswith(S3_MEDIA_LOCATION + "/") and in_a_site_folder(media_name_of(key))
-    }
+    names = {name: deleted[key] for name, key in image_names(deleted).items()}
     if not names:
         return []
     left = {}

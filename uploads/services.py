@@ -56,7 +56,6 @@ from uploads.errors import (
 )
 from uploads.inspect import inspect_image, jpeg_header, png_header, sniff_format
 from uploads.keys import (
-    in_site_folder,
     incoming_key,
     incoming_key_of,
     is_object_key,
@@ -441,8 +440,7 @@ def remove_file(obj, *, kind, site_id=None):
         obj.save(update_fields=[target.field_name])
         if site_id is None:
             site_id = target.get_site_id(obj)
-        if in_site_folder(name, site_id, kind):
-            deletions.schedule(renditions.image_keys(name, kind, Reason.REPLACED))
+        deletions.schedule(renditions.own_image_keys(name, site_id, kind, Reason.REPLACED))
 
 
 def claim_fresh(user, ticket_id, event):
@@ -927,14 +925,14 @@ def unused_after(ticket, target, old_name, new_name):
     the name of the image replaced (``""``: none)."""
     # Derived, not read from the row: only that key is ours.
     unused = {incoming_key_of(ticket): Reason.UPLOADED}
-    replaced = old_name if old_name and old_name != new_name else ""
-    if replaced and not in_site_folder(replaced, ticket.site_id, target.kind):
-        replaced = ""  # another's, maybe another site's: left as it is
-    if replaced:
-        # From its name: its set is forgotten by the task (any rendition
-        # named otherwise is recorded then), and purge_uploads.
-        unused.update(renditions.image_keys(replaced, target.kind, Reason.REPLACED))
-    return unused, replaced
+    # From its name (another's file, maybe another site's, leaves none):
+    # its set is forgotten by the task once it is deleted (any rendition
+    # named otherwise is recorded then), or by purge_uploads.
+    left = {}
+    if old_name != new_name:
+        left = renditions.own_image_keys(old_name, ticket.site_id, target.kind, Reason.REPLACED)
+    unused.update(left)
+    return unused, old_name if left else ""
 
 
 def queue_after_attach(new_name, keys, kind, replaced):

@@ -191,12 +191,10 @@ def delete_file_of_deleted_object(target, sender, instance, **kwargs):
     if not name:
         return
     from uploads import deletions, renditions
-    from uploads.keys import in_site_folder
     from uploads.models import PendingDeletion
 
-    if in_site_folder(name, target.get_site_id(instance), target.kind):
-        reason = PendingDeletion.Reason.OWNER_DELETED
-        deletions.schedule(renditions.image_keys(name, target.kind, reason))
+    site_id, reason = target.get_site_id(instance), PendingDeletion.Reason.OWNER_DELETED
+    deletions.schedule(renditions.own_image_keys(name, site_id, target.kind, reason))
 
 
 def names_in_use(names):

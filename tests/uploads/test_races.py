@@ -4,6 +4,7 @@ statements one at a time)."""
 
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 from django.db import connection, connections
@@ -110,6 +111,41 @@ def test_a_burst_of_ticket_requests_gets_no_more_open_tickets_than_the_limit(
     assert UploadTicket.objects.filter(user=staff).count() == 2
 
 
+@contextmanager
+def cleared_uncommitted(product_pk, hold):
+    """The admin's clear of a product's photo, made in a transaction of
+    another thread and connection, and held open until ``hold()`` returns:
+    the block runs once the clear is made, not yet committed; on leaving,
+    it waits for the commit, and fails if the clear did."""
+    from django.db import transaction
+
+    from inventory.models import Product
+    from uploads import services
+
+    cleared, errors = threading.Event(), []
+
+    def clear():
+        try:
+            with transaction.atomic():
+                services.remove_file(Product.objects.get(pk=product_pk), kind="product")
+                cleared.set()
+                hold()
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+            cleared.set()
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=clear)
+    thread.start()
+    assert cleared.wait(timeout=30)
+    try:
+        yield
+    finally:
+        thread.join(60)
+    assert not errors
+
+
 def test_two_rows_sharing_an_image_cleared_at_once_leave_nothing_behind(store, product, site):
     """Two rows of a site naming one image (an earlier migration's copy),
     cleared by two admins at once: each clear, asking in its transaction
@@ -127,32 +163,15 @@ def test_two_rows_sharing_an_image_cleared_at_once_leave_nothing_behind(store, p
     store.put(f"media/{name}", b"a photo two rows show")
     other = Product.objects.create(site_configuration=site, name="Other", cug="O")
     Product.objects.filter(pk__in=[product.pk, other.pk]).update(image=name)
-    first_cleared, errors = threading.Event(), []
-
-    def clear_first():
-        try:
-            with transaction.atomic():
-                services.remove_file(Product.objects.get(pk=product.pk), kind="product")
-                first_cleared.set()
-                # Committed once the second clear is done, or after a while
-                # if that clear waits on this transaction.
-                second_cleared.wait(timeout=3)
-        except Exception as error:  # pragma: no cover - reported below
-            errors.append(error)
-            first_cleared.set()
-        finally:
-            connections.close_all()
-
     second_cleared = threading.Event()
-    thread = threading.Thread(target=clear_first)
-    thread.start()
-    assert first_cleared.wait(timeout=30)
-    with transaction.atomic():
-        services.remove_file(Product.objects.get(pk=other.pk), kind="product")
-    second_cleared.set()
-    thread.join(60)
 
-    assert not errors
+    # The first clear commits once the second is done, or after a while if
+    # that clear waits on its transaction.
+    with cleared_uncommitted(product.pk, hold=lambda: second_cleared.wait(timeout=3)):
+        with transaction.atomic():
+            services.remove_file(Product.objects.get(pk=other.pk), kind="product")
+        second_cleared.set()
+
     assert f"media/{name}" not in store.keys(), "no row names it"
     assert not PendingDeletion.objects.exists()
 
@@ -164,10 +183,8 @@ def test_a_record_made_again_while_the_worker_keeps_it_is_not_dropped(store, pro
     no row and no record named the image, left in the store for good. The
     clear now marks the record (due at once), which the worker drops only
     as it read it: the clear's task then deletes the image."""
-    from django.db import transaction
-
     from inventory.models import Product
-    from uploads import deletions, services
+    from uploads import deletions
     from uploads.models import PendingDeletion
 
     name = f"sites/{site.pk}/products/shared.jpg"
@@ -178,29 +195,16 @@ def test_a_record_made_again_while_the_worker_keeps_it_is_not_dropped(store, pro
     # What a replace of the first row left: the image recorded, another
     # row still naming it.
     deletions.record({key: PendingDeletion.Reason.REPLACED})
-    cleared, worker_started, errors = threading.Event(), threading.Event(), []
+    worker_started = threading.Event()
 
-    def clear_other():
-        try:
-            with transaction.atomic():
-                services.remove_file(Product.objects.get(pk=other.pk), kind="product")
-                cleared.set()
-                worker_started.wait(timeout=10)
-                time.sleep(0.5)  # the worker reads, finds the row, drops
-        except Exception as error:  # pragma: no cover - reported below
-            errors.append(error)
-            cleared.set()
-        finally:
-            connections.close_all()
+    def until_the_worker_dropped():
+        worker_started.wait(timeout=10)
+        time.sleep(0.5)  # the worker reads, finds the row, drops
 
-    thread = threading.Thread(target=clear_other)
-    thread.start()
-    assert cleared.wait(timeout=30)
-    worker_started.set()
-    report = deletions.delete_recorded([key])  # the first replace's task
-    thread.join(60)
+    with cleared_uncommitted(other.pk, hold=until_the_worker_dropped):
+        worker_started.set()
+        report = deletions.delete_recorded([key])  # the first replace's task
 
-    assert not errors
     assert report.kept == [key], "the clear was not committed when it looked"
     assert key not in store.keys(), "no row names it: the clear's task deleted it"
     assert not PendingDeletion.objects.exists()
