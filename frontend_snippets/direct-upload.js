@@ -20,6 +20,7 @@ const DEFAULTS = {
   apiBase: "",
   retries: 4,
   retryDelay: 500, // ms, doubled at each attempt
+  offlineWait: 10 * 60 * 1000, // ms to wait for the network to come back
   maxSide: 1600,
   quality: 0.8,
   outputType: null, // WebP where the browser encodes it, else JPEG
@@ -66,12 +67,20 @@ export function describeFailure(failure, messages) {
  *                      cookie when omitted in a browser
  *   headers            more headers for API calls, e.g. {"Accept-Language": "fr"}
  *                      (browsers send their own language)
- *   onProgress(event)  {phase: "preparing"|"uploading"|"confirming", loaded, total}
+ *   onProgress(event)  {phase: "preparing"|"uploading"|"confirming"|"offline",
+ *                      loaded, total}; "offline": waiting for the network
  *   signal             an AbortSignal that cancels the upload
  *   downscale          shrink before upload (default: true for products)
  *   maxSide, quality, outputType   downscale settings (1600, 0.8, and WebP
  *                      where the browser can encode it, else JPEG)
  *   retries, retryDelay            retry policy for network errors and 5xx
+ *   offlineWait        how long to wait, in all, for a network the platform
+ *                      says is gone (navigator.onLine) to come back before
+ *                      failing with network_error; the wait spends no retry
+ *                      (default 10 minutes)
+ *   resume             the resume of a failed upload's UploadError: try that
+ *                      upload again (same options), without preparing the
+ *                      file or doing again the steps it had done
  *   checksum           send the file's SHA-256 (default: true); false uploads
  *                      without it where WebCrypto is missing
  *   confirm            false: resolve with the ticket once the file is in the
@@ -86,14 +95,29 @@ export function describeFailure(failure, messages) {
  */
 export async function uploadImage(file, options = {}) {
   const settings = { ...DEFAULTS, ...options };
-  const { kind, objectId, signal } = settings;
-  if (!kind) throw new TypeError("uploadImage: kind is required");
-  // Checked first: a missing checksum fails before any work or data is spent.
-  const subtle = settings.checksum === false ? null : webCrypto();
+  if (!settings.kind) throw new TypeError("uploadImage: kind is required");
   const progress = (phase, loaded = 0, total = 0) =>
     settings.onProgress && settings.onProgress({ phase, loaded, total });
-  throwIfAborted(signal);
+  const upload = settings.resume ?? (await prepare(file, settings, progress));
+  try {
+    return await send(upload, settings, progress);
+  } catch (error) {
+    if (mayPassLater(error)) error.resume = upload;
+    throw error;
+  }
+}
 
+/**
+ * What uploadImage sends: the ticket request and the body, and how far it
+ * got (the ticket it holds, whether the body is in the store). A failure
+ * that may pass later carries it as its resume, so that trying again
+ * neither prepares the photo again nor sends it twice.
+ */
+async function prepare(file, settings, progress) {
+  const { kind, objectId, signal } = settings;
+  // Checked first: a missing checksum fails before any work or data is spent.
+  const subtle = settings.checksum === false ? null : webCrypto();
+  throwIfAborted(signal);
   progress("preparing");
   const downscale = settings.downscale ?? kind === "product";
   const prepared = downscale ? await shrinkImage(file, settings) : file;
@@ -109,32 +133,50 @@ export async function uploadImage(file, options = {}) {
   if (objectId !== undefined && objectId !== null) request.object_id = objectId;
   if (settings.newObject) request.new = true;
   if (subtle) request.sha256 = await sha256Base64(subtle, bytes);
-
-  const api = apiClient(settings);
-  const retrying = (step, retryableCodes) => withRetries(settings, step, retryableCodes);
   const body = new Blob([bytes], { type: contentType });
-  let ticket = null;
+  return { request, body, ticket: null, stored: false };
+}
+
+async function send(upload, settings, progress) {
+  throwIfAborted(settings.signal);
+  const { request, body } = upload;
+  const api = apiClient(settings);
+  // Waiting for the network, then back at the step's phase.
+  const retrying = (phase, step, retryableCodes) =>
+    withRetries(settings, step, retryableCodes, (network) =>
+      progress(network === "offline" ? "offline" : phase),
+    );
   for (let renewals = 0; ; renewals += 1) {
     // Each step is retried on its own, so that a failed confirm never costs
     // a second upload of the file; only an expired ticket is replaced.
-    ticket ??= await retrying(() => api("POST", ticketPath(settings), request));
+    upload.ticket ??= await retrying("preparing", () =>
+      api("POST", ticketPath(settings), request),
+    );
     try {
-      await retrying(() =>
-        postToStorage(ticket.upload, body, request.filename, settings, (loaded, total) =>
-          progress("uploading", loaded, total),
-        ),
-      );
-      progress("uploading", bytes.byteLength, bytes.byteLength);
-      if (settings.confirm === false) return ticket;
+      if (!upload.stored) {
+        await retrying("uploading", () =>
+          postToStorage(upload.ticket.upload, body, request.filename, settings, (loaded, total) =>
+            progress("uploading", loaded, total),
+          ),
+        );
+        upload.stored = true;
+      }
+      progress("uploading", body.size, body.size);
+      if (settings.confirm === false) return upload.ticket;
       progress("confirming");
       // upload_missing right after an upload: a store that is slow to list it.
       return await retrying(
-        () => api("POST", `/api/uploads/tickets/${ticket.id}/confirm/`),
+        "confirming",
+        () => api("POST", `/api/uploads/tickets/${upload.ticket.id}/confirm/`),
         ["upload_missing"],
       );
     } catch (error) {
+      // Still missing after the retries: the body never landed; send it
+      // again when the upload is resumed.
+      if (error?.code === "upload_missing") upload.stored = false;
       if (error?.code !== "ticket_expired" || renewals >= 2) throw error;
-      ticket = null;
+      upload.ticket = null;
+      upload.stored = false;
     }
   }
 }
@@ -143,21 +185,76 @@ export async function uploadImage(file, options = {}) {
 
 const RETRYABLE_CODES = ["network_error", "storage_unavailable"];
 
-async function withRetries(settings, step, extraCodes = []) {
-  for (let tries = 0; ; tries += 1) {
+function retryable(error, extraCodes = []) {
+  return (
+    error instanceof UploadError &&
+    (error.status >= 500 || [...RETRYABLE_CODES, ...extraCodes].includes(error.code))
+  );
+}
+
+/**
+ * Whether a failure may pass if the same upload is tried again later: what
+ * the retries gave up on, a limit reached (429), a ticket that expired on a
+ * slow link. The user's "Try again" then resumes the upload (its resume).
+ */
+function mayPassLater(error) {
+  return retryable(error, ["ticket_expired", "upload_missing"]) || error?.status === 429;
+}
+
+/**
+ * ``step()``, tried again on network errors and 5xx answers. A network
+ * error while the platform says it is offline (a phone in a dead zone) is
+ * not a try: the upload waits for the network to come back (``offlineWait``
+ * at most, in all), telling ``onNetwork`` ("offline", then "online"), and
+ * goes on.
+ */
+async function withRetries(settings, step, extraCodes = [], onNetwork = () => {}) {
+  let offlineUntil = null;
+  for (let tries = 0; ; ) {
     try {
       return await step();
     } catch (error) {
-      const retryable =
-        error instanceof UploadError &&
-        (error.status >= 500 || [...RETRYABLE_CODES, ...extraCodes].includes(error.code));
-      if (!retryable || tries >= settings.retries) throw error;
+      if (!retryable(error, extraCodes)) throw error;
+      if (error.code === "network_error" && isOffline()) {
+        offlineUntil ??= Date.now() + settings.offlineWait;
+        onNetwork("offline");
+        if (!(await waitForNetwork(offlineUntil - Date.now(), settings.signal))) throw error;
+        onNetwork("online");
+        continue;
+      }
+      if (tries >= settings.retries) throw error;
       const wait = error.retryAfter
         ? error.retryAfter * 1000
         : settings.retryDelay * 2 ** tries * (0.75 + Math.random() / 2);
+      tries += 1;
       await sleep(wait, settings.signal);
     }
   }
+}
+
+/** Whether the platform knows it has no network (browsers; unknown elsewhere). */
+function isOffline() {
+  return globalThis.navigator?.onLine === false;
+}
+
+/** Resolves true when the network is back, false after ``ms``. */
+function waitForNetwork(ms, signal) {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortError());
+    if (!isOffline()) return resolve(true);
+    if (ms <= 0) return resolve(false);
+    const done = (result) => {
+      clearTimeout(timer);
+      globalThis.removeEventListener?.("online", online);
+      signal?.removeEventListener("abort", aborted);
+      result instanceof Error ? reject(result) : resolve(result);
+    };
+    const online = () => done(true);
+    const aborted = () => done(abortError());
+    const timer = setTimeout(() => done(false), ms);
+    globalThis.addEventListener?.("online", online);
+    signal?.addEventListener("abort", aborted, { once: true });
+  });
 }
 
 function sleep(ms, signal) {

@@ -119,7 +119,7 @@ def widget_messages():
     """What the widget says, in the page's language: the pages' picker's
     words where they fit, so that both speak alike."""
     picker = picker_messages()
-    shared = ["preparing", "uploading", "cancelled", "failed", "wrong_type"]
+    shared = ["preparing", "uploading", "offline", "cancelled", "failed", "wrong_type"]
     return {
         **{key: picker[key] for key in [*shared, "network_error", "upload_refused", "expired"]},
         "uploaded": _("Image uploaded: save to apply it."),

@@ -76,6 +76,8 @@ def picker_messages():
         "done": _("Photo saved."),
         "cancelled": _("Upload cancelled."),
         "wrong_type": _("Choose a JPEG, PNG or WebP photo."),
+        # The phone lost the network: the upload goes on once it is back.
+        "offline": _("No network: the upload will resume as soon as it is back."),
         "network_error": _("The connection was lost. Check your network and try again."),
         "upload_refused": _("Storage refused the file. Try again with another photo."),
         # The ticket expired again after the module renewed it twice (the

@@ -72,6 +72,8 @@ function setUp(widget) {
             percent.textContent = `${value} %`;
             widget.dataset.progress = value;
             show(messages.uploading);
+          } else if (phase === "offline") {
+            show(messages.offline);
           }
         },
       });

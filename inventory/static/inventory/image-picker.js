@@ -14,10 +14,13 @@ function setUp(picker) {
   const percent = progressBox.querySelector(".percent");
   const status = picker.querySelector(".status");
   const error = picker.querySelector(".error");
+  const retry = picker.querySelector(".retry");
   const form = picker.closest("form[data-picker-form]");
   const kind = picker.dataset.kind;
   let controller = null;
   let pending = null; // a photo chosen before the product exists
+  let resumable = null; // a failed upload "Try again" resumes
+  let saved = preview.getAttribute("src"); // the image the object has
   // No WebCrypto outside a secure context (plain http from a LAN address):
   // upload without the checksum rather than not at all, and say so.
   const secure = window.isSecureContext;
@@ -26,6 +29,7 @@ function setUp(picker) {
   const show = (text, isError = false) => {
     status.textContent = isError ? "" : text;
     error.textContent = isError ? text : "";
+    retry.hidden = true;
   };
 
   function choose(file) {
@@ -45,8 +49,9 @@ function setUp(picker) {
     }
   }
 
-  async function upload(file, objectId) {
+  async function upload(file, objectId, resume = undefined) {
     controller = new AbortController();
+    resumable = null;
     progressBox.hidden = false;
     bar.value = 0;
     percent.textContent = "0 %";
@@ -57,6 +62,7 @@ function setUp(picker) {
         objectId,
         signal: controller.signal,
         checksum: secure,
+        resume,
         onProgress({ phase, loaded, total }) {
           if (phase === "uploading" && total) {
             const value = Math.round((100 * loaded) / total);
@@ -66,16 +72,27 @@ function setUp(picker) {
             show(messages.uploading);
           } else if (phase === "confirming") {
             show(messages.confirming);
+          } else if (phase === "offline") {
+            show(messages.offline);
           }
         },
       });
-      preview.src = image.url;
+      preview.src = saved = image.url;
       show(messages.done);
       return image;
     } catch (failure) {
       const cancelled = failure.name === "AbortError" || controller.signal.aborted;
       show(cancelled ? messages.cancelled : describeFailure(failure, messages), true);
-      preview.hidden = !preview.dataset.saved;
+      // The object keeps the image it had: show that one, not the photo
+      // that did not go up.
+      if (saved) preview.src = saved;
+      preview.hidden = !saved;
+      if (failure.resume) {
+        // The network, the store or a limit: the same photo may go up in a
+        // moment, from where it stopped, without choosing it again.
+        resumable = { file, objectId, resume: failure.resume };
+        retry.hidden = false;
+      }
       throw failure;
     } finally {
       controller = null;
@@ -90,6 +107,13 @@ function setUp(picker) {
     });
   }
   progressBox.querySelector(".cancel").addEventListener("click", () => controller?.abort());
+  retry.addEventListener("click", () => {
+    if (!resumable || controller) return;
+    const { file, objectId, resume } = resumable;
+    preview.src = URL.createObjectURL(file);
+    preview.hidden = false;
+    upload(file, objectId, resume).catch(() => {});
+  });
   for (const name of ["dragenter", "dragover"]) {
     dropzone.addEventListener(name, (event) => {
       event.preventDefault();
@@ -102,7 +126,6 @@ function setUp(picker) {
     dropzone.classList.remove("dragging");
     choose(event.dataTransfer.files[0]);
   });
-  if (preview.getAttribute("src")) preview.dataset.saved = "1";
 
   // A new product: save it first, then upload the chosen photo to it.
   form?.addEventListener("submit", async (event) => {

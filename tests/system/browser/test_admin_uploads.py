@@ -177,6 +177,32 @@ def test_a_policy_that_keeps_expiring_is_said_in_the_users_language(
     assert page.input_value(".direct-upload input.ticket") == ""
 
 
+@pytest.mark.parametrize("site_mode", ["local"], indirect=True)
+def test_an_upload_that_loses_the_network_waits_for_it_and_goes_on(
+    site_mode, page, live_server, shop, clerk
+):
+    product = shop["product"]
+    log_in(page, live_server, "clerk")
+    page.goto(f"{live_server.url}/admin/inventory/product/{product.pk}/change/")
+    network = page.context.new_cdp_session(page)
+    network.send("Network.enable")
+    online = {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
+
+    def drop_the_network(route):
+        network.send("Network.emulateNetworkConditions", {**online, "offline": True})
+        route.abort("internetdisconnected")
+
+    page.route("**/uploads/emulator/**", drop_the_network, times=1)
+    pick(page, "riz.jpg", "image/jpeg", jpeg((640, 480)))
+
+    page.wait_for_selector(
+        '.direct-upload .status:text("Pas de réseau : l\'envoi reprendra dès son retour.")'
+    )
+    network.send("Network.emulateNetworkConditions", online)
+    page.wait_for_selector(f'.direct-upload .status:text("{UPLOADED}")')
+    assert page.input_value(".direct-upload input.ticket")
+
+
 CHOOSE_SITE = "Choisissez le site : l'image est envoyée dès qu'il est choisi."
 
 

@@ -5,6 +5,7 @@ import pytest
 
 from tests.support.browser import lan_url, log_in
 from tests.support.images import jpeg
+from tests.support.mobile_data import NETWORK
 from uploads.models import UploadTicket
 
 TAKE = "Prendre une photo"
@@ -128,3 +129,118 @@ def test_on_plain_http_from_the_lan_it_says_so_and_uploads(
     product.refresh_from_db()
     assert product.image
     assert UploadTicket.objects.get().sha256 == ""
+
+
+def send_photo(phone, name="riz.jpg"):
+    with phone.expect_file_chooser() as chooser:
+        phone.locator(".picker label", has_text=CHOOSE).tap()
+    send(chooser.value, name)
+
+
+RETRY = "Réessayer"
+OFFLINE = "Pas de réseau : l'envoi reprendra dès son retour."
+
+
+def count_requests(phone):
+    """The upload's requests the phone sends, by step."""
+    sent = {"ticket": 0, "storage": 0, "confirm": 0}
+
+    def record(request):
+        if request.url.endswith("/confirm/"):
+            sent["confirm"] += 1
+        elif request.url.endswith("/api/uploads/tickets/"):
+            sent["ticket"] += 1
+        elif "/uploads/emulator/" in request.url:
+            sent["storage"] += 1
+
+    phone.on("request", record)
+    return sent
+
+
+@local_only
+def test_a_phone_out_of_coverage_mid_upload_carries_on_once_back(
+    site_mode, phone, live_server, shop
+):
+    """The network drops while the photo goes up (a dead zone, a lift):
+    the picker says it waits, and once the network is back the photo goes
+    up without the user doing anything, on the same ticket."""
+    product = shop["product"]
+    open_product(phone, live_server, shop)
+    sent = count_requests(phone)
+    network = phone.context.new_cdp_session(phone)
+    network.send("Network.enable")
+
+    def drop_the_network(route):
+        # The first POST to the store meets a phone that lost its network.
+        network.send("Network.emulateNetworkConditions", {**NETWORK, "offline": True})
+        route.abort("internetdisconnected")
+
+    phone.route("**/uploads/emulator/**", drop_the_network, times=1)
+    send_photo(phone)
+
+    phone.wait_for_selector(f'.picker .status:text("{OFFLINE}")')
+    assert phone.locator(".picker .retry").is_hidden(), "nothing to do but wait"
+    network.send("Network.emulateNetworkConditions", NETWORK)
+
+    phone.wait_for_selector(SAVED)
+    product.refresh_from_db()
+    assert product.image
+    assert sent == {"ticket": 1, "storage": 2, "confirm": 1}
+
+
+@local_only
+def test_try_again_resumes_a_failed_upload_without_choosing_the_photo_again(
+    site_mode, phone, live_server, shop
+):
+    """A confirm that fails for a reason that may pass (here the server's
+    limit): the page shows the image the product still has, and "Try
+    again" sends the same photo's confirm, nothing else."""
+    product = shop["product"]
+    open_product(phone, live_server, shop)
+    send_photo(phone)
+    phone.wait_for_selector(SAVED)
+    product.refresh_from_db()
+    first_image = product.image.name
+    preview = phone.locator(".picker .preview")
+    saved_src = preview.get_attribute("src")
+
+    sent = count_requests(phone)
+    phone.route(
+        "**/confirm/",
+        lambda route: route.fulfill(
+            status=429,
+            content_type="application/json",
+            body='{"code": "throttled", "detail": "Trop de demandes."}',
+        ),
+    )
+    send_photo(phone, "huile.jpg")
+    phone.wait_for_selector(".picker .error:text('Trop de demandes.')")
+
+    retry = phone.get_by_role("button", name=RETRY)
+    assert retry.is_visible()
+    box = retry.bounding_box()
+    assert box["height"] >= 44, "a target for a finger"
+    assert preview.get_attribute("src") == saved_src, "the product's image, not the one that failed"
+    product.refresh_from_db()
+    assert product.image.name == first_image
+
+    phone.unroute("**/confirm/")
+    retry.tap()
+
+    phone.wait_for_selector(SAVED)
+    assert retry.is_hidden()
+    product.refresh_from_db()
+    assert product.image.name != first_image
+    assert sent == {"ticket": 1, "storage": 1, "confirm": 2}
+
+
+@local_only
+def test_a_photo_refused_for_good_offers_no_try_again(site_mode, phone, live_server, shop):
+    open_product(phone, live_server, shop)
+
+    with phone.expect_file_chooser() as chooser:
+        phone.locator(".picker label", has_text=CHOOSE).tap()
+    chooser.value.set_files([{"name": "notes.jpg", "mimeType": "image/jpeg", "buffer": b"riz"}])
+
+    phone.wait_for_selector(".picker .error:not(:empty)")
+    assert phone.locator(".picker .retry").is_hidden()

@@ -296,3 +296,136 @@ test("confirm: false stops once the file is stored; newObject asks for a new obj
     /404/,
   );
 });
+
+test("a failure that may pass later resumes where it stopped, sending nothing twice", async () => {
+  // The file is in the store, then every confirm is lost on the way.
+  const failing = spyFetch((kind) => {
+    if (kind === "confirm") throw new TypeError("fetch failed");
+  });
+  const failure = await uploadImage(jpeg, { ...product, retries: 1, fetch: failing.fetch }).catch(
+    (error) => error,
+  );
+  assert.equal(failure.code, "network_error");
+  assert.deepEqual(failing.calls, { ticket: 1, storage: 1, confirm: 2 });
+  assert.ok(failure.resume, "a network error may pass: the upload can be resumed");
+
+  const phases = [];
+  const resumed = spyFetch();
+  const image = await uploadImage(jpeg, {
+    ...product,
+    fetch: resumed.fetch,
+    resume: failure.resume,
+    onProgress: ({ phase }) => phases.push(phase),
+  });
+  assert.equal(image.status, "confirmed");
+  assert.equal(image.id, failing.tickets[0].answer.id, "the same ticket");
+  assert.deepEqual(resumed.calls, { ticket: 0, storage: 0, confirm: 1 });
+  assert.ok(!phases.includes("preparing"), "the photo is not prepared again");
+});
+
+test("a body lost before the store took it is sent again on resume, on the same ticket", async () => {
+  const failing = spyFetch((kind) => {
+    if (kind === "storage") throw new TypeError("fetch failed");
+  });
+  const failure = await uploadImage(jpeg, { ...product, retries: 0, fetch: failing.fetch }).catch(
+    (error) => error,
+  );
+  assert.deepEqual(failing.calls, { ticket: 1, storage: 1, confirm: 0 });
+
+  const resumed = spyFetch();
+  const image = await uploadImage(jpeg, { ...product, fetch: resumed.fetch, resume: failure.resume });
+  assert.equal(image.status, "confirmed");
+  assert.deepEqual(resumed.calls, { ticket: 0, storage: 1, confirm: 1 });
+});
+
+test("a failure that cannot pass by trying again has nothing to resume", async () => {
+  const refused = await uploadImage(text, product).catch((error) => error);
+  assert.equal(refused.code, "invalid_image");
+  assert.equal(refused.resume, undefined);
+  const denied = "<Error><Code>AccessDenied</Code><Message>Policy Condition failed</Message></Error>";
+  const spy = spyFetch((kind) => (kind === "storage" ? new Response(denied, { status: 403 }) : null));
+  const storeRefused = await uploadImage(jpeg, { ...product, fetch: spy.fetch }).catch((e) => e);
+  assert.equal(storeRefused.code, "upload_refused");
+  assert.equal(storeRefused.resume, undefined);
+});
+
+/** A platform that says it is offline (navigator.onLine) until online(). */
+function offlinePlatform() {
+  const events = new EventTarget();
+  const navigator = { onLine: false };
+  Object.defineProperty(globalThis, "navigator", { value: navigator, configurable: true });
+  globalThis.addEventListener = events.addEventListener.bind(events);
+  globalThis.removeEventListener = events.removeEventListener.bind(events);
+  return {
+    online() {
+      navigator.onLine = true;
+      events.dispatchEvent(new Event("online"));
+    },
+    restore() {
+      delete globalThis.navigator;
+      delete globalThis.addEventListener;
+      delete globalThis.removeEventListener;
+    },
+  };
+}
+
+test("offline, the upload waits for the network without spending its retries", async (t) => {
+  const platform = offlinePlatform();
+  t.after(platform.restore);
+  const phases = [];
+  const spy = spyFetch((kind, count) => {
+    if (kind === "storage" && count === 1) {
+      setTimeout(platform.online, 50);
+      throw new TypeError("fetch failed");
+    }
+  });
+  const image = await uploadImage(jpeg, {
+    ...product,
+    retries: 0,
+    fetch: spy.fetch,
+    onProgress: ({ phase }) => phases.push(phase),
+  });
+  assert.equal(image.status, "confirmed");
+  assert.deepEqual(spy.calls, { ticket: 1, storage: 2, confirm: 1 });
+  // fetch reports no progress while it sends: "uploading" comes once sent.
+  assert.deepEqual(
+    phases.filter((phase, i) => phase !== phases[i - 1]),
+    ["preparing", "offline", "uploading", "confirming"],
+  );
+});
+
+test("offline longer than offlineWait fails with a network error that can be resumed", async (t) => {
+  const platform = offlinePlatform();
+  t.after(platform.restore);
+  const spy = spyFetch((kind) => {
+    if (kind === "confirm") throw new TypeError("fetch failed");
+  });
+  const started = Date.now();
+  const failure = await uploadImage(jpeg, { ...product, offlineWait: 100, fetch: spy.fetch }).catch(
+    (error) => error,
+  );
+  assert.equal(failure.code, "network_error");
+  assert.ok(Date.now() - started >= 100);
+  assert.deepEqual(spy.calls, { ticket: 1, storage: 1, confirm: 1 }, "no retry while offline");
+
+  platform.online();
+  const image = await uploadImage(jpeg, { ...product, resume: failure.resume });
+  assert.equal(image.status, "confirmed");
+});
+
+test("cancelling while offline stops at once", async (t) => {
+  const platform = offlinePlatform();
+  t.after(platform.restore);
+  const controller = new AbortController();
+  const spy = spyFetch((kind) => {
+    if (kind === "storage") {
+      setTimeout(() => controller.abort(), 20);
+      throw new TypeError("fetch failed");
+    }
+  });
+  await assert.rejects(
+    uploadImage(jpeg, { ...product, signal: controller.signal, fetch: spy.fetch }),
+    { name: "AbortError" },
+  );
+  assert.deepEqual(spy.calls, { ticket: 1, storage: 1, confirm: 0 });
+});
