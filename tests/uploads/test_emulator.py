@@ -112,3 +112,30 @@ def test_the_charset_of_the_request_is_not_the_forms(local_media, api, product, 
 
     assert response.status_code == 204
     assert LocalStore(local_media).read(ticket["upload"]["fields"]["key"]) == body
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("KEY", "media/sites/1/products/x.jpg"),
+        ("content-type", "text/html"),
+        ("X-Amz-Signature", "0" * 64),
+    ],
+)
+def test_a_field_repeated_in_another_case_is_refused(local_media, api, product, name, value):
+    """Names are read without case: a field given first in another case
+    was overridden by the signed one that followed, and the form passed
+    with a repeated field."""
+    body = jpeg()
+    ticket = issue(api, product, body)
+    form = {
+        name: value,
+        **ticket["upload"]["fields"],
+        "file": SimpleUploadedFile("photo.jpg", body, "image/jpeg"),
+    }
+
+    response = post_form(ticket["upload"], form)
+
+    assert response.status_code == 400
+    assert b"<Code>InvalidArgument</Code>" in response.content
+    assert LocalStore(local_media).keys() == []
