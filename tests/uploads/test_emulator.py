@@ -1,7 +1,10 @@
 """The emulator streams uploads to disk and leaves nothing behind when it
 refuses one."""
 
+from urllib.parse import urlsplit
+
 import pytest
+import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.files.uploadhandler import MemoryFileUploadHandler, TemporaryFileUploadHandler
 from django.test import Client
@@ -138,4 +141,25 @@ def test_a_field_repeated_in_another_case_is_refused(local_media, api, product, 
 
     assert response.status_code == 400
     assert b"<Code>InvalidArgument</Code>" in response.content
+    assert LocalStore(local_media).keys() == []
+
+
+def test_a_chunked_body_is_asked_for_its_length(local_media, live_server, settings, api, product):
+    """Without Content-Length Django reads no body: the answer was that no
+    file came."""
+    settings.ALLOWED_HOSTS = ["localhost", "testserver"]
+    body = jpeg()
+    ticket = issue(api, product, body)
+    form = {**ticket["upload"]["fields"], "file": SimpleUploadedFile("p.jpg", body, "image/jpeg")}
+    payload = encode_multipart("b0undary", form)
+
+    response = requests.post(
+        live_server.url + urlsplit(ticket["upload"]["url"]).path,
+        data=iter([payload]),  # sent chunked
+        headers={"Content-Type": "multipart/form-data; boundary=b0undary"},
+        timeout=10,
+    )
+
+    assert response.status_code == 411
+    assert b"<Code>MissingContentLength</Code>" in response.content
     assert LocalStore(local_media).keys() == []

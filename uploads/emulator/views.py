@@ -141,6 +141,12 @@ def emulated_post(request):
         os.path.join(backend.storage.location, ".incoming-tmp"), request
     )
     try:
+        if not request.META.get("CONTENT_LENGTH"):
+            # A chunked body has no length, and Django reads none of it: as
+            # S3, ask for the length rather than answer that no file came.
+            raise PolicyViolation(
+                "MissingContentLength", "You must provide the Content-Length HTTP header.", 411
+            )
         try:
             # Fields are read as UTF-8 whatever charset the Content-Type
             # names (a ticket's fields are ASCII): decoding with it, as
