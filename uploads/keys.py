@@ -28,6 +28,8 @@ S3_MEDIA_LOCATION = "media"
 SITES_FOLDER = "sites"
 #: The folder of objects that belong to no site.
 DEFAULT_SITE_FOLDER = "default"
+#: The folder, in a site's folder of a kind, of uploads waiting for their confirm.
+INCOMING_FOLDER = "incoming"
 
 
 def media_key(name):
@@ -141,7 +143,7 @@ def is_object_key(key, site_id, folder, content_type):
 def incoming_prefix(site_id, folder):
     """Where uploads wait for their confirm: nothing else is ever stored
     there, so a bucket lifecycle rule may expire what stays."""
-    return media_key(f"{site_folder(site_id, folder)}/incoming/")
+    return media_key(f"{site_folder(site_id, folder)}/{INCOMING_FOLDER}/")
 
 
 def incoming_key(site_id, folder, ticket_id, content_type):

@@ -24,6 +24,7 @@ from tests.support.modes import use_storages
 from tests.support.stores import S3Store
 from tests.support.tickets import confirm, issue
 from uploads.media import stable_url
+from uploads.media_views import is_served
 from uploads.s3 import window_start
 
 NAME = "sites/4/products/a.jpg"
@@ -204,6 +205,44 @@ class TestFilesystem:
 
         assert response.status_code == 404
         assert b"not media" not in response.content
+
+    @pytest.mark.parametrize(
+        "path",
+        [
+            "/media/sites/4/products/incoming/b.jpg",
+            "/media/sites/4/products/x/../incoming/b.jpg",
+            "/media/sites/4/products//incoming/b.jpg",
+            "/media/.incoming-tmp/.upload-abc",
+        ],
+    )
+    def test_no_upload_waiting_for_its_confirm_is_served(self, media, client, path):
+        """In a bucket only the app reads them: bytes as the client sent
+        them, not yet inspected, and no URL is made for them."""
+        (media / "sites/4/products/incoming").mkdir()
+        (media / "sites/4/products/incoming/b.jpg").write_bytes(b"<html>not inspected")
+        (media / ".incoming-tmp").mkdir()
+        (media / ".incoming-tmp/.upload-abc").write_bytes(b"<html>being received")
+
+        response = client.get(path)
+
+        assert response.status_code == 404
+        assert "Cache-Control" not in response
+
+    @pytest.mark.parametrize(
+        "path, served",
+        [
+            (NAME, True),
+            ("sites/4/products/renditions/a-thumb-200q80.webp", True),
+            ("products/legacy.jpg", True),
+            ("sites/4/products/incoming/b.jpg", False),
+            ("sites/4/products/INCOMING/b.jpg", False),  # macOS finds it
+            ("sites\\4\\products\\incoming\\b.jpg", False),  # Windows finds it
+            ("sites/4/products/./incoming/b.jpg", False),
+            (".incoming-tmp/.upload-abc", False),
+        ],
+    )
+    def test_uploads_waiting_for_their_confirm_in_every_spelling(self, path, served):
+        assert is_served(path) is served
 
     def test_nothing_serves_media_without_debug(self, media, client, settings):
         settings.DEBUG = False

@@ -96,7 +96,10 @@ def authorize_form(fields):
     byte of the file, so that an unsigned body never reaches the disk.
     ``fields`` maps each form field to the list of its values.
     """
-    if any(len(values) != 1 for values in fields.values()):
+    # Names are read without case (``form``): ``KEY`` and ``key`` are one
+    # field given twice, not two fields of which only the last is read.
+    names = [name.lower() for name, values in fields.items() for _ in values]
+    if len(names) != len(set(names)):
         raise bad_request("InvalidArgument", "A form field is repeated.")
     form = {name.lower(): values[0] for name, values in fields.items()}
     conditions = read_policy(form)

@@ -46,6 +46,12 @@ class ReceivedFile:
         self.size = size
         self.sha256 = sha256
 
+    def close(self):
+        """Nothing to close: the file was closed when it was complete.
+        MultiPartParser closes the files it holds when a later part fails
+        (a field after the file over DATA_UPLOAD_MAX_MEMORY_SIZE), then
+        raises that error, answered as a malformed body."""
+
 
 class StreamingPolicyHandler(FileUploadHandler):
     """Checks the form's fields when the ``file`` field begins, then writes
@@ -135,8 +141,18 @@ def emulated_post(request):
         os.path.join(backend.storage.location, ".incoming-tmp"), request
     )
     try:
+        if not request.META.get("CONTENT_LENGTH"):
+            # A chunked body has no length, and Django reads none of it: as
+            # S3, ask for the length rather than answer that no file came.
+            raise PolicyViolation(
+                "MissingContentLength", "You must provide the Content-Length HTTP header.", 411
+            )
         try:
-            handler.parser = MultiPartParser(request.META, request, [handler], request.encoding)
+            # Fields are read as UTF-8 whatever charset the Content-Type
+            # names (a ticket's fields are ASCII): decoding with it, as
+            # Django would, was a 500 for one that is not a text encoding
+            # (charset=zlib_codec).
+            handler.parser = MultiPartParser(request.META, request, [handler], "utf-8")
             handler.parser.parse()
         except (MultiPartParserError, RequestDataTooBig, SuspiciousOperation):
             raise bad_request("MalformedPOSTRequest", "The POST body is not well-formed.") from None
