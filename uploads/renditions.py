@@ -44,6 +44,7 @@ default limit. Lower ``UPLOADS["MAX_PIXELS"]`` or a target's
 ``max_pixels`` for a smaller worker; both ends follow it.
 """
 
+import hashlib
 import io
 import logging
 import math
@@ -112,17 +113,27 @@ class Undecodable(Exception):
 
 
 def rendition_name(original_name, spec):
-    """``sites/3/products/renditions/<stem>-<spec>-<200q80m4>.webp`` for
+    """``sites/3/products/renditions/<token>-<spec>-<200q80m4>.webp`` for
     ``sites/3/products/<stem>.<ext>``: media-relative, in the original's
     folder, derived from its name and the spec alone.
+
+    ``<token>`` is a hash of the original's file name, extension included,
+    not its stem: a rendition's URL, which everyone who sees the image
+    gets, must not lead to the original, which only some viewers get
+    (``inventory.permissions.can_see_originals``) and which plain URLs (a
+    CDN's ``AWS_S3_CUSTOM_DOMAIN``) would otherwise serve to anyone who
+    swaps the stem in; and two originals of one stem (``x.jpg``, ``x.png``)
+    get renditions of their own. Set and pages read the names the set
+    recorded (``variants``), never this function, so renditions made under
+    an earlier naming keep their URLs until they are made again.
 
     The spec's size and settings are part of the name: the objects are
     served as immutable (``UPLOADS["CACHE_CONTROL"]``), so renditions made
     again with other settings (``build_renditions --all``) must get new
     URLs, or caches would keep the old ones for a year."""
     folder, filename = posixpath.split(original_name)
-    stem = posixpath.splitext(filename)[0]
-    return posixpath.join(folder, "renditions", f"{stem}-{spec.name}-{spec.settings}.webp")
+    token = hashlib.sha256(filename.encode()).hexdigest()[:32]
+    return posixpath.join(folder, "renditions", f"{token}-{spec.name}-{spec.settings}.webp")
 
 
 def specs_of(kind):
@@ -167,15 +178,17 @@ def get_rendition_set(name):
 
 def reset(original_name, kind):
     """``original_name``'s set, created or reset to pending, for
-    ``build_renditions``. Its variants are forgotten, not deleted: their
-    names stay those of its specs, and the next making overwrites them. One
-    upsert (INSERT ... ON CONFLICT DO UPDATE) rather than update_or_create's
+    ``build_renditions``. Its variants stay recorded, unserved while it is
+    pending: the next making overwrites those its specs still name, and
+    records the others (made with other settings or another naming) for
+    deletion once the new ones replace them (``finish``). One upsert
+    (INSERT ... ON CONFLICT DO UPDATE) rather than update_or_create's
     savepoints, locking read and write."""
     (rendition_set,) = RenditionSet.objects.bulk_create(
         [RenditionSet(original=original_name, kind=kind, state=State.PENDING)],
         update_conflicts=True,
         unique_fields=["original"],
-        update_fields=["kind", "state", "error_code", "variants", "updated_at"],
+        update_fields=["kind", "state", "error_code", "updated_at"],
     )
     return rendition_set
 
@@ -349,12 +362,17 @@ def make(original_name, *, attempt=1, force=False):
 def finish(rendition_set, state, *, error_code="", variants=None):
     """Record the outcome, unless the original was replaced or removed
     meanwhile: then what was written goes too (its deletion, scheduled with
-    the original's, may have run before it was written)."""
+    the original's, may have run before it was written). Renditions the
+    set recorded that the new ones do not overwrite (made before a change
+    of specs, or of ``rendition_name``) go once the outcome commits."""
+    made = {variant["name"] for variant in (variants or {}).values()}
     with transaction.atomic():
         current = RenditionSet.objects.select_for_update().filter(pk=rendition_set.pk).first()
         if current is None:
-            discard(v["name"] for v in (variants or {}).values())
+            discard(made)
             return None
+        recorded = {variant["name"] for variant in current.variants.values()}
+        discard(recorded - made, PendingDeletion.Reason.REPLACED)
         current.state = state
         current.error_code = error_code
         current.variants = variants or {}
@@ -362,10 +380,11 @@ def finish(rendition_set, state, *, error_code="", variants=None):
         return state
 
 
-def discard(names):
-    """Schedule the deletion of renditions written for a set that is gone."""
+def discard(names, reason=PendingDeletion.Reason.UNATTACHED):
+    """Schedule the deletion of renditions no set records: written for a set
+    that is gone, or replaced by the set's new ones (``REPLACED``)."""
     keys = {media_key(name) for name in names}
-    deletions.schedule(dict.fromkeys(keys, PendingDeletion.Reason.UNATTACHED))
+    deletions.schedule(dict.fromkeys(keys, reason))
 
 
 def retry_later(original_name, attempt):

@@ -22,7 +22,8 @@ from tests.support import legacy
 from tests.support.iam import readme_policy
 from tests.support.images import jpeg, png
 from tests.support.stores import bucket_keys
-from uploads.models import UploadTicket
+from uploads.keys import media_key
+from uploads.models import RenditionSet, UploadTicket
 
 ORIGIN = "https://shop.example.com"
 
@@ -99,8 +100,10 @@ def use_the_app(site, make_user, s3_client, s3_bucket, task_worker):
     task_worker()
     keys = bucket_keys(s3_client, s3_bucket, renditions=True)
     assert confirmed["key"] in keys
-    stem = confirmed["key"].rsplit("/", 1)[1].split(".")[0]
-    kept = [key for key in keys if "/products/" in key and stem not in key]
+    product.refresh_from_db()
+    renditions = RenditionSet.objects.get(original=product.image.name).variants.values()
+    current = {confirmed["key"], *(media_key(variant["name"]) for variant in renditions)}
+    kept = [key for key in keys if "/products/" in key and key not in current]
     assert not kept, "the replaced image, its renditions and the incoming objects are deleted"
     assert len(keys) > 1, "the renditions were written"
     assert Client().get("/healthz").json()["checks"]["storage"] == "ok"

@@ -417,15 +417,29 @@ def test_renditions_written_before_a_store_failure_go_if_the_original_went_meanw
 
 def test_names_derive_from_the_original_in_its_folder_and_the_specs_settings():
     thumb = RenditionSpec("thumb", 200)
-    assert (
-        rendition_name("sites/3/products/ab12.jpg", thumb)
-        == "sites/3/products/renditions/ab12-thumb-200q80m4.webp"
-    )
+    name = rendition_name("sites/3/products/ab12.jpg", thumb)
+    assert name.startswith("sites/3/products/renditions/")
+    assert name.endswith("-thumb-200q80m4.webp")
+    assert name == rendition_name("sites/3/products/ab12.jpg", thumb), "fixed, from the name"
     # Other settings, other bytes: another name, so another URL for caches
     # that keep the objects as immutable.
-    assert rendition_name("sites/3/products/ab12.jpg", RenditionSpec("thumb", 240)) != (
-        rendition_name("sites/3/products/ab12.jpg", thumb)
-    )
+    assert rendition_name("sites/3/products/ab12.jpg", RenditionSpec("thumb", 240)) != name
+    # Two originals of one stem have renditions of their own.
+    assert rendition_name("sites/3/products/ab12.png", thumb) != name
+
+
+def test_a_renditions_name_does_not_lead_to_its_original(store, api, product):
+    """Everyone who sees a photo gets its renditions' URLs; only the site's
+    admins get the original's. Where URLs are plain (a CDN), a rendition
+    named after the original's stem gave the original's URL to anyone."""
+    attach(store, api, product, jpeg())
+    product.refresh_from_db()
+    stem = product.image.name.rsplit("/", 1)[1].partition(".")[0]
+
+    names = [variant["name"] for variant in rendition_set(product).variants.values()]
+
+    assert len(names) == len(SPECS)
+    assert not [name for name in names if stem in name]
 
 
 def jpeg_with_raw_exif(size, entries):
@@ -522,6 +536,52 @@ def test_build_renditions_makes_the_missing_ones_then_all_again(store, api, prod
     assert set(store.rendition_keys()) == {media_key(v["name"]) for v in made.variants.values()}
     assert "0 image(s)" in build("--missing")[0], "nothing is missing any more"
     assert "2 image(s): 1 ready, 1 failed" in build("--all")[0]
+
+
+def test_build_renditions_all_replaces_renditions_of_earlier_specs_and_deletes_them(
+    store, api, product, monkeypatch
+):
+    """A change of sizes, then ``--all``: the set records the new
+    renditions, and the old ones, which no page links any more, go."""
+    attach(store, api, product, jpeg())
+    earlier = {media_key(v["name"]) for v in rendition_set(product).variants.values()}
+    monkeypatch.setattr(
+        get_target("product"), "renditions", (RenditionSpec("thumb", 120, quality=70),)
+    )
+
+    assert "1 image(s): 1 ready" in build("--all")[0]
+
+    (made,) = rendition_set(product).variants.values()
+    assert set(store.rendition_keys()) == {media_key(made["name"])}
+    assert not earlier & set(store.rendition_keys())
+    assert not PendingDeletion.objects.exists()
+
+
+def test_renditions_named_after_the_originals_stem_are_replaced_by_build_renditions(
+    store, api, product
+):
+    """Renditions an earlier release named after the original's stem keep
+    their URLs (pages read the names the set recorded) until ``--all``
+    makes them again under today's names and deletes them."""
+    attach(store, api, product, jpeg())
+    product.refresh_from_db()
+    rendition_set_ = rendition_set(product)
+    stem = product.image.name.rsplit("/", 1)[1].partition(".")[0]
+    older = {}
+    for spec, variant in rendition_set_.variants.items():
+        folder, _, today = variant["name"].rpartition("/")
+        name = f"{folder}/{stem}-{today.partition('-')[2]}"
+        store.put(media_key(name), store.read(media_key(variant["name"])))
+        store.delete(media_key(variant["name"]))
+        older[spec] = {**variant, "name": name}
+    rendition_set_.variants = older
+    rendition_set_.save()
+
+    build("--all")
+
+    today = {media_key(v["name"]) for v in rendition_set(product).variants.values()}
+    assert set(store.rendition_keys()) == today
+    assert not [key for key in today if stem in key]
 
 
 @pytest.mark.parametrize("encode", [jpeg, mpo], ids=["jpeg", "multi-picture jpeg"])
