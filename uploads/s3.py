@@ -1,7 +1,7 @@
 """
 The connection to an S3-compatible store, shared by every storage of the app.
 
-``S3Connection`` is django-storages' ``S3Storage`` with three changes, each
+``S3Connection`` is django-storages' ``S3Storage`` with six changes, each
 needed by every caller of the store (the media storage, the static storage,
 the upload backend, the health check, the commands):
 

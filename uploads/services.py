@@ -6,7 +6,10 @@ The rules of direct uploads, once, for the API, the admin and commands.
                     attaches it, and deletes what it replaced after commit
     prepare_confirm confirm in two steps, for a form that saves its object in
     attach_prepared a transaction of its own (the admin): the store I/O before
-                    that transaction, the attachment inside it
+                    that transaction, the attachment inside it, and
+    abandon_prepared the copy deleted after it if the save did not attach it
+    remove_file     detaches an object's file (the admin's clear), deleted
+                    after commit
     purge_expired   removes abandoned tickets and their objects, and retries
                     the deletes that failed
 
@@ -449,9 +452,10 @@ def claim_fresh(user, ticket_id, event):
     conditional UPDATE ... RETURNING; ``None`` for any other (or on a
     database without RETURNING), which ``claim_ticket`` looks at and
     explains. The binding (that ``user`` may still change the object, of
-    the ticket's site) is checked when the attachment locks the object's
-    row (``attach_locked``): a ticket that fails it is answered as
-    ``claim_ticket`` would, its copy deleted and its claim given up."""
+    the ticket's site) is checked when the attachment reads the object's
+    row (``attach_at_once``, or ``attach_locked`` on the locked row): a
+    ticket that fails it is answered as ``claim_ticket`` would, its copy
+    deleted and its claim given up."""
     try:
         ticket_id = uuid.UUID(str(ticket_id))
     except ValueError:
@@ -1032,9 +1036,10 @@ class PurgeReport:
     unchecked: list = field(default_factory=list)
     # Keys that could not be deleted: their tickets are kept for the next run.
     failed: list = field(default_factory=list)  # [(key, StorageUnavailable)]
-    # The recorded deletes retried (deleted, still failing), or with
-    # dry_run the number recorded.
+    # The recorded deletes retried (deleted, still failing, kept): empty
+    # with dry_run, which retries nothing.
     retried: deletions.DeletionReport = field(default_factory=deletions.DeletionReport)
+    # With dry_run, the deletes recorded, which a run would retry.
     recorded: int = 0
     # Rendition sets of images no object uses, forgotten (their task never ran).
     sets_forgotten: int = 0
