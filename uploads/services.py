@@ -405,12 +405,12 @@ def attach_prepared(prepared, user, obj):
         # Created in this transaction by this user, who may add it (checked
         # at issue and claim), whether or not they may change it later.
         created = target.model._default_manager.select_for_update().get(pk=obj.pk)
-        return attach_locked(ticket, user, target, prepared.image, obj=created)
+        return attach_locked(ticket, user, target, obj=created)
     if ticket.object_id != obj.pk:
         raise NotFound()
     if not mark_confirmed(ticket, prepared.image):
         return answer_of(relock(ticket))
-    return attach_locked(ticket, user, target, prepared.image)
+    return attach_locked(ticket, user, target)
 
 
 def abandon_prepared(prepared):
@@ -756,7 +756,7 @@ def attach(ticket, user, target, image, backend):
             return ticket
         with transaction.atomic():
             if attached is None and mark_confirmed(ticket, image):
-                return attach_locked(ticket, user, target, image)
+                return attach_locked(ticket, user, target)
             # Locked: the confirm that took the claim over may be
             # committing its attachment; its answer is awaited.
             current = relock(ticket)
@@ -772,7 +772,7 @@ def attach(ticket, user, target, image, backend):
             logger.warning("Ticket %s was attached, though its answer failed", ticket.pk)
             # Its records are committed (purge_uploads deletes them); its
             # one task is not queued: the new image's renditions are.
-            queue_after_attach(media_name_of(ticket.final_key), [], target.kind, "")
+            queue_after_attach(media_name_of(ticket.final_key), [], target.kind)
             if not isinstance(error, Exception):
                 raise  # an interrupt still stops the request (the copy is kept)
             return settled
@@ -833,14 +833,14 @@ def attach_at_once(ticket, user, target, image):
     obj = bound_object(user, ticket, target)
     old_name = getattr(obj, target.field_name).name or ""
     new_name = media_name_of(ticket.final_key)
-    unused, replaced = unused_after(ticket, target, old_name, new_name)
+    unused = unused_after(ticket, target, old_name, new_name)
     changes = confirmation(image)
     claimed, current = attachment.attach(ticket, changes, target, obj, old_name, new_name, unused)
     if not (claimed and current):
         return None if claimed else False
     for name, value in changes.items():
         setattr(ticket, name, value)
-    queue_after_attach(new_name, list(unused), target.kind, replaced)
+    queue_after_attach(new_name, list(unused), target.kind)
     return True
 
 
@@ -898,12 +898,14 @@ def write_mark_confirmed(connection, fields):
     )
 
 
-def attach_locked(ticket, user, target, image, obj=None):
-    """The replaced object (with its renditions) and the uploaded one are
-    recorded for deletion in this transaction and deleted after it commits;
-    the rendition sets of both images are left to the task, which makes the
-    new one's renditions once it commits. ``obj``: the target's row, already
-    locked.
+def attach_locked(ticket, user, target, obj=None):
+    """Point the target's field at the copy of ``ticket``, which this
+    transaction has confirmed (``mark_confirmed``), on the object's locked
+    row (``obj``: the row, already locked). The replaced object (with its
+    renditions) and the uploaded one are recorded for deletion in this
+    transaction and deleted after it commits; the rendition sets of both
+    images are left to the task, which makes the new one's renditions once
+    it commits.
 
     The binding is checked here, on the locked row: that ``user`` may
     change the object, and that it is of the ticket's site (a refusal rolls
@@ -918,33 +920,32 @@ def attach_locked(ticket, user, target, image, obj=None):
     # An UPDATE, as attach_at_once's statement: no save(), no save signals;
     # through the base manager, as save() updates.
     target.model._base_manager.filter(pk=obj.pk).update(**{target.field_name: new_name})
-    unused, replaced = unused_after(ticket, target, old_name, new_name)
-    queue_after_attach(new_name, deletions.record(unused), target.kind, replaced)
+    unused = unused_after(ticket, target, old_name, new_name)
+    queue_after_attach(new_name, deletions.record(unused), target.kind)
     return ticket
 
 
 def unused_after(ticket, target, old_name, new_name):
-    """What attaching ``new_name`` in place of ``old_name`` leaves unused:
-    ``({key: reason}, replaced)``, the objects to record for deletion and
-    the name of the image replaced (``""``: none)."""
+    """What attaching ``new_name`` in place of ``old_name`` leaves unused,
+    ``{key: reason}``: the objects to record for deletion."""
     # Derived, not read from the row: only that key is ours.
     unused = {incoming_key_of(ticket): Reason.UPLOADED}
     # From its name (another's file, maybe another site's, leaves none):
     # its set is forgotten by the task once it is deleted (any rendition
     # named otherwise is recorded then), or by purge_uploads.
-    left = {}
     if old_name != new_name:
-        left = renditions.own_image_keys(old_name, ticket.site_id, target.kind, Reason.REPLACED)
-    unused.update(left)
-    return unused, old_name if left else ""
+        unused.update(
+            renditions.own_image_keys(old_name, ticket.site_id, target.kind, Reason.REPLACED)
+        )
+    return unused
 
 
-def queue_after_attach(new_name, keys, kind, replaced):
+def queue_after_attach(new_name, keys, kind):
     """One task, queued once the attachment commits
     (``uploads.tasks.image_attached``): the deletes of the recorded
     ``keys``, the sets (the replaced one's forgotten, the new one's made:
     none is written on the request path, issue 17) and the renditions."""
-    transaction.on_commit(partial(tasks.after_attach, new_name, keys, kind, replaced), robust=True)
+    transaction.on_commit(partial(tasks.after_attach, new_name, keys, kind), robust=True)
 
 
 def reject(ticket, rejection):
