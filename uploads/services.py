@@ -68,7 +68,7 @@ from uploads.keys import (
 from uploads.models import PendingDeletion, UploadTicket
 from uploads.policy import UploadPolicy
 from uploads.sites import get_user_site_id
-from uploads.statements import written_once
+from uploads.statements import column_of, written_once
 from uploads.targets import get_target
 
 logger = logging.getLogger(__name__)
@@ -282,10 +282,9 @@ def write_open_ticket_count(connection):
     if connection.vendor == "postgresql":
         return f"{OPEN_TICKETS_FUNCTION}(%s, %s, %s)"
     quote = connection.ops.quote_name
-    meta = UploadTicket._meta
-    user, status, expires = (quote(meta.get_field(name).column) for name in OPEN_TICKET_COLUMNS)
+    user, status, expires = map(column_of(UploadTicket, quote), OPEN_TICKET_COLUMNS)
     return (
-        f"(SELECT COUNT(*) FROM {quote(meta.db_table)}"
+        f"(SELECT COUNT(*) FROM {quote(UploadTicket._meta.db_table)}"
         f" WHERE {user} = %s AND {status} = %s AND {expires} > %s)"
     )
 
@@ -510,7 +509,7 @@ def write_claim(connection):
     returning the rows (``uploads.returning``); written once per process,
     since building and compiling it took a tenth of a confirm's CPU."""
     quote = connection.ops.quote_name
-    column = partial(ticket_column, quote)
+    column = column_of(UploadTicket, quote)
     return (
         f"UPDATE {quote(UploadTicket._meta.db_table)}"
         f" SET {column('final_key')} = REPLACE({column('incoming_key')}, %s, %s),"
@@ -520,10 +519,6 @@ def write_claim(connection):
         f" AND {column('expires_at')} > %s"
         f" {returning.returning_clause(connection, UploadTicket._meta.concrete_fields)}"
     )
-
-
-def ticket_column(quote, name):
-    return quote(UploadTicket._meta.get_field(name).column)
 
 
 def claim_ticket(user, ticket_id, event, *, bound_to=None):
@@ -890,7 +885,7 @@ def write_mark_confirmed(connection, fields):
     ``UploadTicket.objects.filter(pk=..., status=Status.ISSUED,
     final_key=...).update(...)`` sends, written once per process."""
     quote = connection.ops.quote_name
-    column = partial(ticket_column, quote)
+    column = column_of(UploadTicket, quote)
     changes = ", ".join(f"{quote(field.column)} = %s" for field in fields)
     return (
         f"UPDATE {quote(UploadTicket._meta.db_table)} SET {changes}"

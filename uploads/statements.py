@@ -38,6 +38,19 @@ def written_once(connection, name, write, *shape):
     return sql
 
 
+def column_of(model, quote):
+    """``column(name)``: the column of ``model``'s field ``name`` (``"pk"``:
+    its primary key), quoted by ``quote`` (``connection.ops.quote_name``),
+    for a statement written out."""
+    meta = model._meta
+
+    def column(name):
+        field = meta.pk if name == "pk" else meta.get_field(name)
+        return quote(field.column)
+
+    return column
+
+
 def object_by_pk(model, pk):
     """The ``model`` instance whose primary key is ``pk``, as its base
     manager reads it, or ``None``: what ``model._base_manager.filter(pk=pk)
