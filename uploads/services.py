@@ -1058,11 +1058,27 @@ def purge_expired(*, dry_run=False, now=None):
     cutoff = now - timedelta(seconds=upload_settings.CONFIRM_GRACE)
     report = PurgeReport()
     expired = UploadTicket.objects.filter(expires_at__lt=cutoff)
+    purge_unconfirmed(expired, now, backend, dry_run, report)
+    purge_leftovers(expired, backend, dry_run, report)
+    if dry_run:
+        report.recorded = PendingDeletion.objects.count()
+    else:
+        report.sets_forgotten = renditions.forget_orphans()
+        report.retried = deletions.delete_recorded(now=now)
+    return report
+
+
+# What a ticket's incoming key is derived from (``derived_incoming_key``).
+DERIVABLE = ("pk", "site_id", "kind", "content_type", "incoming_key")
+
+
+def purge_unconfirmed(expired, now, backend, dry_run, report):
+    """Delete the ``expired`` tickets that were never confirmed, each once
+    its upload, and the copy of a confirm that died, are gone."""
     # No confirm can claim these any more; one that claimed before stays
     # alone until its claim lapses.
     unconfirmed = expired.exclude(status=Status.CONFIRMED).exclude(claimed_until__gt=now)
-    derivable = ("pk", "site_id", "kind", "content_type", "incoming_key")
-    for ticket in unconfirmed.only(*derivable, "final_key"):
+    for ticket in unconfirmed.only(*DERIVABLE, "final_key"):
         copy = ticket.final_key and claimed_copy_key(ticket)
         keys = [key for key in (derived_incoming_key(ticket), copy) if key]
         cleared = [purge_object(backend, key, dry_run, report) for key in keys]
@@ -1071,17 +1087,17 @@ def purge_expired(*, dry_run=False, now=None):
         report.tickets_deleted += 1
         if not dry_run:
             unconfirmed.filter(pk=ticket.pk).delete()
+
+
+def purge_leftovers(expired, backend, dry_run, report):
+    """Delete what is left at the incoming keys of ``expired`` confirmed
+    tickets (a client may post again until the policy expires), and mark
+    each ticket done."""
     leftovers = expired.filter(status=Status.CONFIRMED, incoming_purged=False)
-    for ticket in leftovers.only(*derivable):
+    for ticket in leftovers.only(*DERIVABLE):
         key = derived_incoming_key(ticket)
         if (not key or purge_object(backend, key, dry_run, report)) and not dry_run:
             leftovers.filter(pk=ticket.pk).update(incoming_purged=True)
-    if dry_run:
-        report.recorded = PendingDeletion.objects.count()
-    else:
-        report.sets_forgotten = renditions.forget_orphans()
-        report.retried = deletions.delete_recorded(now=now)
-    return report
 
 
 def derived_incoming_key(ticket):
