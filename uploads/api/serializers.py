@@ -116,9 +116,9 @@ DATE_TIME = serializers.DateTimeField()
 
 class TicketSerializer(serializers.Serializer):
     """A ticket as clients see it; ``upload`` only in the answer that issues
-    it, the confirm response's fields once it is confirmed.
+    it, the confirm response's fields once it is confirmed."""
 
-    The fields are declared for the schema; the output is built below."""
+    # Declared for the schema; the output is built in to_representation.
 
     id = serializers.UUIDField()
     kind = serializers.CharField()
