@@ -30,7 +30,7 @@ from django.db import connections, router
 
 from uploads.deletions import insert_records_sql, record_rows
 from uploads.models import UploadTicket
-from uploads.statements import written_once
+from uploads.statements import column_of, written_once
 
 
 def supported(target):
@@ -117,15 +117,3 @@ def write_attach(connection, kind, fields, records):
         f" WHERE EXISTS (SELECT 1 FROM target) {again}"
         f") SELECT EXISTS (SELECT 1 FROM ticket), EXISTS (SELECT 1 FROM target)"
     )
-
-
-def column_of(model, quote):
-    """The quoted column of ``model``'s field ``name`` (``"pk"``: its
-    primary key)."""
-    meta = model._meta
-
-    def column(name):
-        field = meta.pk if name == "pk" else meta.get_field(name)
-        return quote(field.column)
-
-    return column

@@ -62,16 +62,16 @@ def check_default_storage_matches_the_mode(app_configs, **kwargs):
     must be the same store, or confirmed images would be looked for where
     they are not."""
     from uploads.media import S3MediaStorage
+    from uploads.s3 import s3_enabled
 
     backend = settings.STORAGES.get("default", {}).get("BACKEND", "")
     try:
         in_bucket = issubclass(import_string(backend), S3MediaStorage)
     except ImportError:
         return []  # Django reports a backend that does not import.
-    bucket = getattr(settings, "AWS_STORAGE_BUCKET_NAME", "")
-    if in_bucket == bool(bucket):
+    if in_bucket == s3_enabled():
         return []
-    if bucket:
+    if s3_enabled():
         problem = f"AWS_STORAGE_BUCKET_NAME is set, but STORAGES['default'] is {backend}."
     else:
         problem = f"STORAGES['default'] is {backend}, but AWS_STORAGE_BUCKET_NAME is empty."
@@ -92,7 +92,9 @@ def check_filesystem_mode_in_production(app_configs, **kwargs):
     thing direct uploads avoid), and nothing serves ``MEDIA_ROOT`` with
     DEBUG off. ``check --deploy`` says so; the README's Security model
     explains why."""
-    if getattr(settings, "AWS_STORAGE_BUCKET_NAME", "") or settings.DEBUG:
+    from uploads.s3 import s3_enabled
+
+    if s3_enabled() or settings.DEBUG:
         return []
     return [
         Warning(

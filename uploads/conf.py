@@ -30,8 +30,8 @@ DEFAULTS = {
     "MAX_PIXELS": 40_000_000,
     "MAX_SIDE": 12_000,
     # Bytes of an object read to inspect its header at confirm: enough for
-    # nearly every header (a JPEG's larger metadata is skipped by ranged
-    # reads, uploads.inspect.jpeg_header), and with the requests around
+    # nearly every header (a JPEG's or PNG's larger metadata is skipped by
+    # ranged reads, uploads.inspect.jpeg_header), and with the requests around
     # them under the 64 KiB a direct upload may cost the server (issue 17).
     "INSPECT_BYTES": 48 * 1024,
     # Decode the whole image at confirm (reads the whole object).

@@ -182,7 +182,7 @@ def delete_recorded(keys=None, *, now=None):
         try:
             backend.delete(record.key)
         except Exception as error:
-            report.failing.append(failed(record, error, now or timezone.now()))
+            report.failing.append(record_failure(record, error, now or timezone.now()))
         else:
             # Deleted by key, not by instance: another worker may have
             # deleted the record already.
@@ -220,7 +220,9 @@ def keep(record):
     PendingDeletion.objects.filter(pk=record.pk, next_attempt_at=record.next_attempt_at).delete()
 
 
-def failed(record, error, now):
+def record_failure(record, error, now):
+    """Count a failed delete on ``record`` and put its next attempt off
+    (``backoff``); the record, with the ``error`` it got."""
     record.error = error
     record.attempts += 1
     record.last_error = describe(error)[:2000]

@@ -50,20 +50,16 @@ def sniff_format(head):
     return None
 
 
-# JPEG markers: start of image, start of scan, standalone markers (no
-# length), and the metadata segments skipped unread (APP0-APP15, COM).
-SOI, SOS, EOI = 0xD8, 0xDA, 0xD9
-STANDALONE = {0x01, *range(0xD0, 0xD8)}
-METADATA = {*range(0xE0, 0xF0), 0xFE}
-# Ranged reads beyond the first INSPECT_BYTES, and the size of each.
-JPEG_READ_SIZE = 8 * 1024
-JPEG_EXTRA_READS = 24
+# The size of each ranged read of a header (JPEG or PNG) beyond the first
+# INSPECT_BYTES, and how many such reads one inspection may make.
+HEADER_READ_SIZE = 8 * 1024
+HEADER_EXTRA_READS = 24
 
 
 class RangedReader:
     """Bytes of a file at any offset, from its first bytes and then from
-    ranged reads of ``JPEG_READ_SIZE`` bytes, at most ``JPEG_EXTRA_READS``
-    of them."""
+    ranged reads of ``HEADER_READ_SIZE`` bytes, at most
+    ``HEADER_EXTRA_READS`` of them."""
 
     def __init__(self, head, read, size):
         self.read = read  # read(start, length) -> bytes
@@ -88,7 +84,7 @@ class RangedReader:
     def fetch(self, offset):
         if offset >= self.size:
             raise InvalidImage()  # the file ends inside its header
-        if self.reads >= JPEG_EXTRA_READS:
+        if self.reads >= HEADER_EXTRA_READS:
             raise InvalidImage(
                 _(
                     "The image carries too much metadata to be checked. "
@@ -97,9 +93,16 @@ class RangedReader:
             )
         self.reads += 1
         self.window_start = offset
-        self.window = self.read(offset, min(JPEG_READ_SIZE, self.size - offset))
+        self.window = self.read(offset, min(HEADER_READ_SIZE, self.size - offset))
         if not self.window:
             raise InvalidImage()
+
+
+# JPEG markers: start of image, start of scan, standalone markers (no
+# length), and the metadata segments skipped unread (APP0-APP15, COM).
+SOI, SOS, EOI = 0xD8, 0xDA, 0xD9
+STANDALONE = {0x01, *range(0xD0, 0xD8)}
+METADATA = {*range(0xE0, 0xF0), 0xFE}
 
 
 def jpeg_header(head, read, size):
@@ -110,8 +113,8 @@ def jpeg_header(head, read, size):
     ``head`` is the file's first bytes, ``size`` its length, and
     ``read(start, length)`` a ranged read of it. Metadata segments are
     skipped by their lengths without being read. The worst case reads
-    ``len(head)`` bytes, then ``JPEG_EXTRA_READS`` ranged reads of
-    ``JPEG_READ_SIZE`` bytes: with the default ``INSPECT_BYTES`` (48 KiB),
+    ``len(head)`` bytes, then ``HEADER_EXTRA_READS`` ranged reads of
+    ``HEADER_READ_SIZE`` bytes: with the default ``INSPECT_BYTES`` (48 KiB),
     48 KiB + 24 × 8 KiB = 240 KiB in 25 reads, whatever the file holds.
     """
     reader = RangedReader(head, read, size)

@@ -37,6 +37,7 @@ class UploadTicket(models.Model):
         on_delete=models.CASCADE,
         related_name="upload_tickets",
         db_index=False,
+        verbose_name=_("user"),
     )
     kind = models.CharField(_("kind"), max_length=30)
     # None until the save that creates the object binds the ticket to it

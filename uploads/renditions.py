@@ -17,11 +17,11 @@ retry after a store failure is ``make_renditions``):
                original has any (logos), dropped otherwise
 
 Each original has one ``RenditionSet`` row (its state and variants). An
-image a confirm attaches gets its set in the worker, as the task's first
-step (``start``), and the set of the image it replaced is forgotten there
-too, once the image is deleted (``forget_deleted``): neither is on the
-request path, where each was a query (issue 17), and viewers read a
-missing set as pending
+image a confirm attaches gets its set in the worker, once the task has
+made the confirm's deletes (``start``), and the set of the image it
+replaced is forgotten there too, once the image is deleted
+(``forget_deleted``): neither is on the request path, where each was a
+query (issue 17), and viewers read a missing set as pending
 (``inventory.images``). Rendition names derive from the original's
 (``rendition_name``), so that the objects of a removed original are recorded
 for deletion with it (``uploads.deletions``, ``image_keys``) in the

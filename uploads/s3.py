@@ -1,7 +1,7 @@
 """
 The connection to an S3-compatible store, shared by every storage of the app.
 
-``S3Connection`` is django-storages' ``S3Storage`` with three changes, each
+``S3Connection`` is django-storages' ``S3Storage`` with six changes, each
 needed by every caller of the store (the media storage, the static storage,
 the upload backend, the health check, the commands):
 
@@ -336,11 +336,18 @@ class S3Connection(S3Storage):
         return self.shared_client(self.endpoint_url)
 
     @property
+    def client_endpoint_url(self):
+        """The store's address as clients reach it, which the URLs and forms
+        handed to them are made and signed for: ``AWS_S3_PUBLIC_ENDPOINT_URL``,
+        else the app's own (``None``: AWS's, from the region)."""
+        return self.public_endpoint_url or self.endpoint_url
+
+    @property
     def signing_client(self):
         """The client that makes URLs for clients: presigned GETs and POSTs.
         Signing is local, so the public address need not be reachable from
         here."""
-        return self.shared_client(self.public_endpoint_url or self.endpoint_url)
+        return self.shared_client(self.client_endpoint_url)
 
     @property
     def store_name(self):
@@ -447,7 +454,7 @@ class S3Connection(S3Storage):
     def post_target(self):
         """The ``SigningTarget`` of this bucket's forms at the public
         address, from one form botocore signs, once per process."""
-        endpoint_url = self.public_endpoint_url or self.endpoint_url
+        endpoint_url = self.client_endpoint_url
 
         def probe():
             post = self.shared_client(endpoint_url).generate_presigned_post(
@@ -644,7 +651,7 @@ class S3Connection(S3Storage):
         would have. Without SigV4, botocore builds the plain URL with a
         client that signs nothing.
         """
-        endpoint_url = self.public_endpoint_url or self.endpoint_url
+        endpoint_url = self.client_endpoint_url
         key = self._normalize_name(clean_name(name))
         target = self.object_target(endpoint_url)
         if target is not None:
@@ -671,7 +678,7 @@ class S3Connection(S3Storage):
                 url = self.public_endpoint_url + url.removeprefix(self.endpoint_url)
             return url
         expire = self.querystring_expire if expire is None else expire
-        endpoint_url = self.public_endpoint_url or self.endpoint_url
+        endpoint_url = self.client_endpoint_url
         if not parameters and http_method is None and self.object_target(endpoint_url):
             # A GET signed now: what generate_presigned_url gives, without
             # botocore's per-call set-up (a millisecond of CPU; see

@@ -6,7 +6,10 @@ The rules of direct uploads, once, for the API, the admin and commands.
                     attaches it, and deletes what it replaced after commit
     prepare_confirm confirm in two steps, for a form that saves its object in
     attach_prepared a transaction of its own (the admin): the store I/O before
-                    that transaction, the attachment inside it
+                    that transaction, the attachment inside it, and
+    abandon_prepared the copy deleted after it if the save did not attach it
+    remove_file     detaches an object's file (the admin's clear), deleted
+                    after commit
     purge_expired   removes abandoned tickets and their objects, and retries
                     the deletes that failed
 
@@ -65,7 +68,7 @@ from uploads.keys import (
 from uploads.models import PendingDeletion, UploadTicket
 from uploads.policy import UploadPolicy
 from uploads.sites import get_user_site_id
-from uploads.statements import written_once
+from uploads.statements import column_of, written_once
 from uploads.targets import get_target
 
 logger = logging.getLogger(__name__)
@@ -279,10 +282,9 @@ def write_open_ticket_count(connection):
     if connection.vendor == "postgresql":
         return f"{OPEN_TICKETS_FUNCTION}(%s, %s, %s)"
     quote = connection.ops.quote_name
-    meta = UploadTicket._meta
-    user, status, expires = (quote(meta.get_field(name).column) for name in OPEN_TICKET_COLUMNS)
+    user, status, expires = map(column_of(UploadTicket, quote), OPEN_TICKET_COLUMNS)
     return (
-        f"(SELECT COUNT(*) FROM {quote(meta.db_table)}"
+        f"(SELECT COUNT(*) FROM {quote(UploadTicket._meta.db_table)}"
         f" WHERE {user} = %s AND {status} = %s AND {expires} > %s)"
     )
 
@@ -402,12 +404,12 @@ def attach_prepared(prepared, user, obj):
         # Created in this transaction by this user, who may add it (checked
         # at issue and claim), whether or not they may change it later.
         created = target.model._default_manager.select_for_update().get(pk=obj.pk)
-        return attach_locked(ticket, user, target, prepared.image, obj=created)
+        return attach_locked(ticket, user, target, obj=created)
     if ticket.object_id != obj.pk:
         raise NotFound()
     if not mark_confirmed(ticket, prepared.image):
         return answer_of(relock(ticket))
-    return attach_locked(ticket, user, target, prepared.image)
+    return attach_locked(ticket, user, target)
 
 
 def abandon_prepared(prepared):
@@ -449,9 +451,10 @@ def claim_fresh(user, ticket_id, event):
     conditional UPDATE ... RETURNING; ``None`` for any other (or on a
     database without RETURNING), which ``claim_ticket`` looks at and
     explains. The binding (that ``user`` may still change the object, of
-    the ticket's site) is checked when the attachment locks the object's
-    row (``attach_locked``): a ticket that fails it is answered as
-    ``claim_ticket`` would, its copy deleted and its claim given up."""
+    the ticket's site) is checked when the attachment reads the object's
+    row (``attach_at_once``, or ``attach_locked`` on the locked row): a
+    ticket that fails it is answered as ``claim_ticket`` would, its copy
+    deleted and its claim given up."""
     try:
         ticket_id = uuid.UUID(str(ticket_id))
     except ValueError:
@@ -506,7 +509,7 @@ def write_claim(connection):
     returning the rows (``uploads.returning``); written once per process,
     since building and compiling it took a tenth of a confirm's CPU."""
     quote = connection.ops.quote_name
-    column = partial(ticket_column, quote)
+    column = column_of(UploadTicket, quote)
     return (
         f"UPDATE {quote(UploadTicket._meta.db_table)}"
         f" SET {column('final_key')} = REPLACE({column('incoming_key')}, %s, %s),"
@@ -516,10 +519,6 @@ def write_claim(connection):
         f" AND {column('expires_at')} > %s"
         f" {returning.returning_clause(connection, UploadTicket._meta.concrete_fields)}"
     )
-
-
-def ticket_column(quote, name):
-    return quote(UploadTicket._meta.get_field(name).column)
 
 
 def claim_ticket(user, ticket_id, event, *, bound_to=None):
@@ -752,7 +751,7 @@ def attach(ticket, user, target, image, backend):
             return ticket
         with transaction.atomic():
             if attached is None and mark_confirmed(ticket, image):
-                return attach_locked(ticket, user, target, image)
+                return attach_locked(ticket, user, target)
             # Locked: the confirm that took the claim over may be
             # committing its attachment; its answer is awaited.
             current = relock(ticket)
@@ -768,7 +767,7 @@ def attach(ticket, user, target, image, backend):
             logger.warning("Ticket %s was attached, though its answer failed", ticket.pk)
             # Its records are committed (purge_uploads deletes them); its
             # one task is not queued: the new image's renditions are.
-            queue_after_attach(media_name_of(ticket.final_key), [], target.kind, "")
+            queue_after_attach(media_name_of(ticket.final_key), [], target.kind)
             if not isinstance(error, Exception):
                 raise  # an interrupt still stops the request (the copy is kept)
             return settled
@@ -829,14 +828,14 @@ def attach_at_once(ticket, user, target, image):
     obj = bound_object(user, ticket, target)
     old_name = getattr(obj, target.field_name).name or ""
     new_name = media_name_of(ticket.final_key)
-    unused, replaced = unused_after(ticket, target, old_name, new_name)
+    unused = unused_after(ticket, target, old_name, new_name)
     changes = confirmation(image)
     claimed, current = attachment.attach(ticket, changes, target, obj, old_name, new_name, unused)
     if not (claimed and current):
         return None if claimed else False
     for name, value in changes.items():
         setattr(ticket, name, value)
-    queue_after_attach(new_name, list(unused), target.kind, replaced)
+    queue_after_attach(new_name, list(unused), target.kind)
     return True
 
 
@@ -886,7 +885,7 @@ def write_mark_confirmed(connection, fields):
     ``UploadTicket.objects.filter(pk=..., status=Status.ISSUED,
     final_key=...).update(...)`` sends, written once per process."""
     quote = connection.ops.quote_name
-    column = partial(ticket_column, quote)
+    column = column_of(UploadTicket, quote)
     changes = ", ".join(f"{quote(field.column)} = %s" for field in fields)
     return (
         f"UPDATE {quote(UploadTicket._meta.db_table)} SET {changes}"
@@ -894,12 +893,14 @@ def write_mark_confirmed(connection, fields):
     )
 
 
-def attach_locked(ticket, user, target, image, obj=None):
-    """The replaced object (with its renditions) and the uploaded one are
-    recorded for deletion in this transaction and deleted after it commits;
-    the rendition sets of both images are left to the task, which makes the
-    new one's renditions once it commits. ``obj``: the target's row, already
-    locked.
+def attach_locked(ticket, user, target, obj=None):
+    """Point the target's field at the copy of ``ticket``, which this
+    transaction has confirmed (``mark_confirmed``), on the object's locked
+    row (``obj``: the row, already locked). The replaced object (with its
+    renditions) and the uploaded one are recorded for deletion in this
+    transaction and deleted after it commits; the rendition sets of both
+    images are left to the task, which makes the new one's renditions once
+    it commits.
 
     The binding is checked here, on the locked row: that ``user`` may
     change the object, and that it is of the ticket's site (a refusal rolls
@@ -914,33 +915,32 @@ def attach_locked(ticket, user, target, image, obj=None):
     # An UPDATE, as attach_at_once's statement: no save(), no save signals;
     # through the base manager, as save() updates.
     target.model._base_manager.filter(pk=obj.pk).update(**{target.field_name: new_name})
-    unused, replaced = unused_after(ticket, target, old_name, new_name)
-    queue_after_attach(new_name, deletions.record(unused), target.kind, replaced)
+    unused = unused_after(ticket, target, old_name, new_name)
+    queue_after_attach(new_name, deletions.record(unused), target.kind)
     return ticket
 
 
 def unused_after(ticket, target, old_name, new_name):
-    """What attaching ``new_name`` in place of ``old_name`` leaves unused:
-    ``({key: reason}, replaced)``, the objects to record for deletion and
-    the name of the image replaced (``""``: none)."""
+    """What attaching ``new_name`` in place of ``old_name`` leaves unused,
+    ``{key: reason}``: the objects to record for deletion."""
     # Derived, not read from the row: only that key is ours.
     unused = {incoming_key_of(ticket): Reason.UPLOADED}
     # From its name (another's file, maybe another site's, leaves none):
     # its set is forgotten by the task once it is deleted (any rendition
     # named otherwise is recorded then), or by purge_uploads.
-    left = {}
     if old_name != new_name:
-        left = renditions.own_image_keys(old_name, ticket.site_id, target.kind, Reason.REPLACED)
-    unused.update(left)
-    return unused, old_name if left else ""
+        unused.update(
+            renditions.own_image_keys(old_name, ticket.site_id, target.kind, Reason.REPLACED)
+        )
+    return unused
 
 
-def queue_after_attach(new_name, keys, kind, replaced):
+def queue_after_attach(new_name, keys, kind):
     """One task, queued once the attachment commits
     (``uploads.tasks.image_attached``): the deletes of the recorded
     ``keys``, the sets (the replaced one's forgotten, the new one's made:
     none is written on the request path, issue 17) and the renditions."""
-    transaction.on_commit(partial(tasks.after_attach, new_name, keys, kind, replaced), robust=True)
+    transaction.on_commit(partial(tasks.after_attach, new_name, keys, kind), robust=True)
 
 
 def reject(ticket, rejection):
@@ -1032,9 +1032,10 @@ class PurgeReport:
     unchecked: list = field(default_factory=list)
     # Keys that could not be deleted: their tickets are kept for the next run.
     failed: list = field(default_factory=list)  # [(key, StorageUnavailable)]
-    # The recorded deletes retried (deleted, still failing), or with
-    # dry_run the number recorded.
+    # The recorded deletes retried (deleted, still failing, kept): empty
+    # with dry_run, which retries nothing.
     retried: deletions.DeletionReport = field(default_factory=deletions.DeletionReport)
+    # With dry_run, the deletes recorded, which a run would retry.
     recorded: int = 0
     # Rendition sets of images no object uses, forgotten (their task never ran).
     sets_forgotten: int = 0
@@ -1057,11 +1058,27 @@ def purge_expired(*, dry_run=False, now=None):
     cutoff = now - timedelta(seconds=upload_settings.CONFIRM_GRACE)
     report = PurgeReport()
     expired = UploadTicket.objects.filter(expires_at__lt=cutoff)
+    purge_unconfirmed(expired, now, backend, dry_run, report)
+    purge_leftovers(expired, backend, dry_run, report)
+    if dry_run:
+        report.recorded = PendingDeletion.objects.count()
+    else:
+        report.sets_forgotten = renditions.forget_orphans()
+        report.retried = deletions.delete_recorded(now=now)
+    return report
+
+
+# What a ticket's incoming key is derived from (``derived_incoming_key``).
+DERIVABLE = ("pk", "site_id", "kind", "content_type", "incoming_key")
+
+
+def purge_unconfirmed(expired, now, backend, dry_run, report):
+    """Delete the ``expired`` tickets that were never confirmed, each once
+    its upload, and the copy of a confirm that died, are gone."""
     # No confirm can claim these any more; one that claimed before stays
     # alone until its claim lapses.
     unconfirmed = expired.exclude(status=Status.CONFIRMED).exclude(claimed_until__gt=now)
-    derivable = ("pk", "site_id", "kind", "content_type", "incoming_key")
-    for ticket in unconfirmed.only(*derivable, "final_key"):
+    for ticket in unconfirmed.only(*DERIVABLE, "final_key"):
         copy = ticket.final_key and claimed_copy_key(ticket)
         keys = [key for key in (derived_incoming_key(ticket), copy) if key]
         cleared = [purge_object(backend, key, dry_run, report) for key in keys]
@@ -1070,17 +1087,17 @@ def purge_expired(*, dry_run=False, now=None):
         report.tickets_deleted += 1
         if not dry_run:
             unconfirmed.filter(pk=ticket.pk).delete()
+
+
+def purge_leftovers(expired, backend, dry_run, report):
+    """Delete what is left at the incoming keys of ``expired`` confirmed
+    tickets (a client may post again until the policy expires), and mark
+    each ticket done."""
     leftovers = expired.filter(status=Status.CONFIRMED, incoming_purged=False)
-    for ticket in leftovers.only(*derivable):
+    for ticket in leftovers.only(*DERIVABLE):
         key = derived_incoming_key(ticket)
         if (not key or purge_object(backend, key, dry_run, report)) and not dry_run:
             leftovers.filter(pk=ticket.pk).update(incoming_purged=True)
-    if dry_run:
-        report.recorded = PendingDeletion.objects.count()
-    else:
-        report.sets_forgotten = renditions.forget_orphans()
-        report.retried = deletions.delete_recorded(now=now)
-    return report
 
 
 def derived_incoming_key(ticket):

@@ -6,10 +6,13 @@ A ticket and a confirm are a few short statements each, and building and
 compiling them through the ORM (querysets cloned, lookups resolved, SQL
 assembled) costs more of the app's CPU than running them (issue 17). The
 few on those paths are written out next to the code that runs them (the
-``write_*`` functions of ``uploads.services`` and ``uploads.deletions``),
-with the database's own quoting and clauses (``connection.ops``), so that
-they stay what the ORM would send on SQLite and PostgreSQL alike; this
-module keeps each one once written, per kind of database and shape.
+``write_*`` functions of ``uploads.services``, ``uploads.deletions`` and
+``uploads.attachment``), with the database's own quoting and clauses
+(``connection.ops``), so that they stay what the ORM would send on SQLite
+and PostgreSQL alike; this module keeps each one once written, per kind of
+database and shape (``written_once``). ``object_by_pk`` is one for any
+model: a row read by its primary key, as an upload target's
+``find_object`` or a project's own checks may read theirs.
 """
 
 from functools import cache
@@ -33,6 +36,19 @@ def written_once(connection, name, write, *shape):
     if sql is None:
         sql = _written[key] = write(connection, *shape)
     return sql
+
+
+def column_of(model, quote):
+    """``column(name)``: the column of ``model``'s field ``name`` (``"pk"``:
+    its primary key), quoted by ``quote`` (``connection.ops.quote_name``),
+    for a statement written out."""
+    meta = model._meta
+
+    def column(name):
+        field = meta.pk if name == "pk" else meta.get_field(name)
+        return quote(field.column)
+
+    return column
 
 
 def object_by_pk(model, pk):

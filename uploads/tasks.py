@@ -42,15 +42,18 @@ def image_attached(original_name, keys, kind=None, replaced=""):
     17), so that confirm's transaction only records what to delete:
 
     - delete the objects it left unused (``keys``, recorded: the image it
-      ``replaced`` and its renditions among them), then forget the
-      replaced image's set (``delete_objects``); a replaced image another
-      row names keeps its set and its renditions (``deletions.keys_in_use``,
-      asked once, by the delete);
+      replaced and its renditions among them), then forget the replaced
+      image's set (``delete_objects``); a replaced image another row names
+      keeps its set and its renditions (``deletions.keys_in_use``, asked
+      once, by the delete);
     - create the new image's set, if it is still attached, and make its
       renditions.
 
     Either failing leaves the other done. ``kind`` None: a task queued by
-    an earlier release, whose confirm wrote both sets itself."""
+    an earlier release, whose confirm wrote both sets itself. ``replaced``
+    (the replaced image's name) is ignored: tasks queued by earlier
+    releases still send it, and the delete finds that image among
+    ``keys``."""
     try:
         deleted = delete_objects.call(keys)
     finally:
@@ -60,13 +63,13 @@ def image_attached(original_name, keys, kind=None, replaced=""):
     return {**deleted, "renditions": state}
 
 
-def after_attach(original_name, keys, kind, replaced):
+def after_attach(original_name, keys, kind):
     """Queue ``image_attached``, on commit. Should the queue fail, the
     records stay for ``purge_uploads`` (which also forgets the replaced
     image's set), and the image, with no set, for ``manage.py
     build_renditions``."""
     try:
-        image_attached.enqueue(original_name, keys, kind, replaced)
+        image_attached.enqueue(original_name, keys, kind)
     except Exception:
         logger.exception("Could not queue what the attachment of %s leaves", original_name)
 

@@ -6,6 +6,7 @@ what they did, ticket by ticket."""
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin.templatetags.admin_list import result_headers
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.utils import timezone
@@ -392,3 +393,12 @@ def test_purge_says_it_kept_a_recorded_object_a_row_names_again(root, api, produ
         "renditions): kept."
     )
     assert not PendingDeletion.objects.exists()
+
+
+def test_the_ticket_list_heads_its_columns_in_the_users_language(boss, api, product):
+    issue(api, product, jpeg())
+
+    response = admin_of(boss, "fr").get(TICKETS)
+
+    headers = [str(header["text"]) for header in result_headers(response.context["cl"])]
+    assert headers[-3:] == ["utilisateur", "créé le", "expire le"]

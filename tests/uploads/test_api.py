@@ -3,12 +3,14 @@ outages and routing."""
 
 import pytest
 from django.urls import NoReverseMatch, reverse
+from rest_framework import exceptions
 from rest_framework.test import APIClient
 
 from project.seaweedfs import free_weed_ports
 from tests.support.images import jpeg
 from tests.support.stores import S3Store
 from tests.support.tickets import confirm, issue, ticket_request
+from uploads.api.exceptions import exception_handler
 from uploads.models import UploadTicket
 
 
@@ -117,6 +119,14 @@ def test_malformed_json_is_invalid(api):
         "POST", "/api/uploads/tickets/", "{not json", content_type="application/json"
     )
     assert (response.status_code, response.json()["code"]) == (400, "invalid")
+
+
+def test_errors_not_of_a_field_go_under_the_projects_key(settings):
+    # A project that renames DRF's "non_field_errors" gets its own key for
+    # every error of no field, a list raised by a view as a serializer's.
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NON_FIELD_ERRORS_KEY": "general"}
+    response = exception_handler(exceptions.ValidationError(["Pick a site."]), {})
+    assert (response.status_code, response.data["errors"]) == (400, {"general": ["Pick a site."]})
 
 
 def test_ticket_issuance_is_throttled_per_user(api, product, settings, make_user, site):

@@ -55,6 +55,10 @@ CONFIRMED_EXAMPLE = {
     "size": 482113,
 }
 
+# A ticket as it is read back: the form to post is only in the answer
+# that issues it.
+READ_TICKET_EXAMPLE = {k: v for k, v in TICKET_EXAMPLE.items() if k != "upload"}
+
 NOT_FOUND = schema.error_response(
     "`not_found`: no such object or ticket, or another site's.", "not_found"
 )
@@ -108,7 +112,7 @@ TICKET_RETRIEVE = extend_schema(
             "A confirmed ticket",
             response_only=True,
             value={
-                **{k: v for k, v in TICKET_EXAMPLE.items() if k != "upload"},
+                **READ_TICKET_EXAMPLE,
                 **CONFIRMED_EXAMPLE,
             },
         ),
@@ -116,7 +120,7 @@ TICKET_RETRIEVE = extend_schema(
             "A rejected ticket",
             response_only=True,
             value={
-                **{k: v for k, v in TICKET_EXAMPLE.items() if k != "upload"},
+                **READ_TICKET_EXAMPLE,
                 "status": "rejected",
                 "code": "invalid_image",
             },

@@ -127,11 +127,15 @@ def field_errors(detail):
     ``null``, which DRF's ``Serializer.errors`` replaces by a message of its
     own, "No data provided", written without ``gettext``: it would reach
     French users in English. The same case (the one error, its code kept)
-    gets a message the catalogs translate."""
+    gets a message the catalogs translate.
+
+    Errors of no field go under DRF's ``NON_FIELD_ERRORS_KEY``, as a
+    serializer puts them, whether a serializer or a view raised them."""
+    key = api_settings.NON_FIELD_ERRORS_KEY
     if not isinstance(detail, dict):
-        return {"non_field_errors": detail}
-    non_field = detail.get(api_settings.NON_FIELD_ERRORS_KEY)
+        return {key: detail}
+    non_field = detail.get(key)
     if len(detail) == 1 and isinstance(non_field, list) and len(non_field) == 1:
         if getattr(non_field[0], "code", None) == "null":
-            return {api_settings.NON_FIELD_ERRORS_KEY: [exceptions.ErrorDetail(NO_DATA, "null")]}
+            return {key: [exceptions.ErrorDetail(NO_DATA, "null")]}
     return detail

@@ -1,3 +1,12 @@
+"""
+The upload flow over the media bucket.
+
+Forms are signed locally (``S3Connection.presigned_post``); confirm's reads,
+copy and delete are ``S3Connection.store_call``, guarded and bounded as
+every call to the store is. What a boto3 error means is decided once, in
+``uploads.backends.s3_errors``, and raised as ``UploadBackend`` says.
+"""
+
 import logging
 import uuid
 
