@@ -48,6 +48,7 @@ import io
 import logging
 import math
 import posixpath
+import struct
 from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
@@ -456,14 +457,30 @@ def decode(data, max_side, max_pixels):
     return image
 
 
+# What Pillow raises for an EXIF it cannot read.
+EXIF_ERRORS = (SyntaxError, ValueError, struct.error)
+
+
 def orient(image):
     """Turn ``image`` as its EXIF orientation says, in place (no copy of the
     pixels). The EXIF is read, then dropped before Pillow would write it
     back without the orientation: the renditions keep none, and an EXIF
     that reads may not write (a tag of the wrong type: ``struct.error``,
     ``AttributeError``), which kept the set pending, retried as a failing
+    store is.
+
+    An EXIF that does not read (a header that is no TIFF's or is cut
+    short, a PNG's hex text that is not hex) orients nothing, as Pillow
+    treats a JPEG's when it opens one: the pixels decoded, and the
+    renditions drop the EXIF anyway. Read from a PNG or a WebP, it failed
+    the set, or (``struct.error``) kept it pending, retried as a failing
     store is."""
-    image.getexif()  # read once, and kept by the image for exif_transpose
+    try:
+        # Read once, and kept by the image for exif_transpose, which does
+        # not read it again (even one that did not read: then it is empty).
+        image.getexif()
+    except EXIF_ERRORS:
+        pass
     for key in ("exif", "Raw profile type exif"):
         image.info.pop(key, None)
     ImageOps.exif_transpose(image, in_place=True)

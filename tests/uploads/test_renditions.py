@@ -12,12 +12,14 @@ from PIL import Image
 from inventory.models import Product
 from tests.support.images import (
     HTML_PAYLOAD,
+    image_bytes,
     jpeg,
     jpeg_then_html,
     logo_with_alpha,
     mpo,
     photo_with_exif,
     png,
+    png_chunk,
     truncated,
     webp,
 )
@@ -456,6 +458,47 @@ def test_an_exif_that_reads_but_would_not_be_written_back_still_renders():
     made = renditions.render(data, DEFAULT_RENDITIONS, max_pixels=10**6)
 
     assert made["display"][1:] == (40, 60), "turned a quarter, as its orientation says"
+
+
+# EXIF blocks Pillow cannot read: its header read as a BigTIFF's or a
+# TIFF's, cut short (struct.error), or no TIFF header at all (SyntaxError).
+UNREADABLE_EXIF = {
+    "bigtiff-cut-short": b"II+\x00\x08\x00\x00\x00",
+    "tiff-cut-short": b"II*\x00",
+    "not-tiff": b"GIF89a\x00\x00",
+}
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
+@pytest.mark.parametrize("exif", UNREADABLE_EXIF.values(), ids=UNREADABLE_EXIF)
+def test_an_exif_that_does_not_read_orients_nothing(fmt, exif):
+    """The pixels decode: the renditions are made, unturned, as Pillow
+    opens a JPEG with such an EXIF. The set failed, or stayed pending
+    (``struct.error``), retried as a failing store is."""
+    made = renditions.render(
+        image_bytes(fmt, (60, 40), exif=exif), DEFAULT_RENDITIONS, max_pixels=10**6
+    )
+
+    assert made["display"][1:] == (60, 40)
+
+
+def test_a_png_exif_written_as_text_that_is_not_hex_orients_nothing():
+    text = png_chunk(b"tEXt", b"Raw profile type exif\0\nexif\n      8\nnot hex\n")
+    image = png((60, 40))
+    end_of_header = 8 + 25  # signature, IHDR
+
+    made = renditions.render(
+        image[:end_of_header] + text + image[end_of_header:], DEFAULT_RENDITIONS, max_pixels=10**6
+    )
+
+    assert made["display"][1:] == (60, 40)
+
+
+def test_a_photo_whose_exif_does_not_read_ends_ready_not_pending(store, api, product):
+    bigtiff_cut_short = UNREADABLE_EXIF["bigtiff-cut-short"]
+    attach(store, api, product, image_bytes("PNG", exif=bigtiff_cut_short), "image/png")
+
+    assert rendition_set(product).is_ready
 
 
 def test_an_image_beyond_the_pixel_limit_is_not_decoded():
