@@ -58,6 +58,7 @@ from django.utils import timezone
 from PIL import Image, ImageCms, ImageFile, ImageOps
 
 from uploads import deletions, returning
+from uploads.inspect import MAX_SCANS, too_many_scans
 from uploads.keys import image_names, in_site_folder, media_key
 from uploads.models import PendingDeletion, RenditionSet
 from uploads.targets import get_target, get_targets, names_in_use
@@ -445,6 +446,10 @@ def decode(data, max_side, max_pixels):
             # depth map, as many phones write) as MPO, a JPEG all the same.
             scale = min(1.0, max_side / max(width, height))
             image.draft(None, (math.ceil(width * scale), math.ceil(height * scale)))
+            # Each scan is a pass over every block, whatever the scale:
+            # too many take minutes (uploads.inspect.MAX_SCANS).
+            if too_many_scans(data):
+                raise Undecodable("too_large", f"over {MAX_SCANS} scans")
         image.load()
         icc_profile = image.info.get("icc_profile")
         orient(image)

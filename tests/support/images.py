@@ -29,6 +29,15 @@ def mpo(size=(64, 48), color=(200, 30, 30)):
     return buffer.getvalue()
 
 
+def progressive_jpeg(size=(64, 48), extra_scans=0):
+    """A progressive JPEG (10 scans), its last scan repeated ``extra_scans``
+    times: each is another pass of the decoder over the whole image, for a
+    few bytes."""
+    data = image_bytes("JPEG", size, progressive=True)
+    last_scan = data[data.rindex(b"\xff\xda") : -2]  # up to the end of image
+    return data[:-2] + last_scan * extra_scans + data[-2:]
+
+
 def png(size=(64, 48), color=(30, 200, 30)):
     return image_bytes("PNG", size, color)
 
