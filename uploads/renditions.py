@@ -453,6 +453,10 @@ def decode(data, max_side, max_pixels):
         image.load()
         icc_profile = image.info.get("icc_profile")
         orient(image)
+        if image.mode == "CMYK" and icc_profile:
+            # Inks are a colour only through their press's profile: turned
+            # into RGB by normal_mode first, they would no longer match it.
+            image, icc_profile = to_srgb(image, icc_profile), None
         image = to_srgb(normal_mode(image), icc_profile)
     except Undecodable:
         raise
@@ -510,14 +514,18 @@ def normal_mode(image):
 
 
 def to_srgb(image, icc_profile):
-    """Pixels converted to sRGB by their ICC profile, which then goes with
-    the rest of the metadata; pixels as they are if it cannot be read."""
+    """Pixels converted to sRGB by their ICC profile (CMYK ones to RGB),
+    which then goes with the rest of the metadata; pixels as they are if it
+    cannot be read, or is not of their colour space."""
     if not icc_profile or image.mode == "L":
         return image
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
         return ImageCms.profileToProfile(
-            image, source, ImageCms.createProfile("sRGB"), outputMode=image.mode
+            image,
+            source,
+            ImageCms.createProfile("sRGB"),
+            outputMode="RGB" if image.mode == "CMYK" else image.mode,
         )
     except (ImageCms.PyCMSError, OSError, ValueError):
         return image

@@ -156,6 +156,29 @@ def truncated(data, keep=0.6):
     return data[: int(len(data) * keep)]
 
 
+def black_ink_profile():
+    """An ICC profile (v2, CMYK to Lab) of a press that prints its black ink
+    alone: cyan, magenta and yellow leave the paper white. How a CMYK
+    image's colours come out tells whether its profile was applied."""
+    # A lut8 (ICC.1:2001, 6.5.7): 4 inputs, 3 outputs, identity matrix and
+    # tables, a grid of 2 points a side, the last input (K) varying
+    # fastest: white (L* 100, a* b* 0) without black, black with it.
+    grid = (b"\xff\x80\x80" + b"\x00\x80\x80") * 8
+    identity = struct.pack(">9i", 1 << 16, 0, 0, 0, 1 << 16, 0, 0, 0, 1 << 16)
+    lut = b"mft1" + bytes(4) + bytes([4, 3, 2, 0]) + identity
+    lut += bytes(range(256)) * 4 + grid + bytes(range(256)) * 3
+    d50 = struct.pack(">3i", 63190, 65536, 54061)
+    tags = [(b"A2B0", lut), (b"wtpt", b"XYZ " + bytes(4) + d50)]
+    table, body = struct.pack(">I", len(tags)), b""
+    for signature, data in tags:
+        table += struct.pack(">4sII", signature, 128 + 4 + 12 * len(tags) + len(body), len(data))
+        body += data + bytes(-len(data) % 4)
+    size = 128 + len(table) + len(body)
+    header = struct.pack(">I4sI4s4s4s", size, b"", 0x02100000, b"prtr", b"CMYK", b"Lab ")
+    header += bytes(12) + b"acsp" + bytes(28) + d50 + bytes(48)
+    return header + table + body
+
+
 def logo_with_alpha(size=(80, 40)):
     """A PNG logo: an opaque red left half on a transparent background."""
     image = halves(size, left=(255, 0, 0, 255), right=(0, 0, 0, 0), mode="RGBA")

@@ -12,6 +12,7 @@ from PIL import Image
 from inventory.models import Product
 from tests.support.images import (
     HTML_PAYLOAD,
+    black_ink_profile,
     image_bytes,
     jpeg,
     jpeg_then_html,
@@ -501,6 +502,24 @@ def test_a_photo_whose_exif_does_not_read_ends_ready_not_pending(store, api, pro
     attach(store, api, product, image_bytes("PNG", exif=bigtiff_cut_short), "image/png")
 
     assert rendition_set(product).is_ready
+
+
+def test_a_cmyk_photo_s_colours_come_from_its_profile():
+    """Ink amounts are a colour only through the press's profile: turned
+    into RGB first (Pillow's conversion, which knows no press), they no
+    longer matched the profile, which was dropped unapplied."""
+    red_inks = Image.new("CMYK", (60, 40), (0, 255, 255, 0))
+    with_profile, without = io.BytesIO(), io.BytesIO()
+    red_inks.save(with_profile, "JPEG", icc_profile=black_ink_profile())
+    red_inks.save(without, "JPEG")
+
+    printed = renditions.decode(with_profile.getvalue(), 100, max_pixels=10**6)
+    guessed = renditions.decode(without.getvalue(), 100, max_pixels=10**6)
+
+    assert printed.mode == "RGB"
+    assert min(printed.getpixel((30, 20))) > 250, "this press prints no colour ink"
+    red, green, _ = guessed.getpixel((30, 20))
+    assert red > 250 > 5 > green, "without a profile, Pillow's conversion"
 
 
 def test_an_image_beyond_the_pixel_limit_is_not_decoded():
