@@ -49,6 +49,7 @@ import io
 import logging
 import math
 import posixpath
+import struct
 from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
@@ -58,6 +59,7 @@ from django.utils import timezone
 from PIL import Image, ImageCms, ImageFile, ImageOps
 
 from uploads import deletions, returning
+from uploads.inspect import MAX_SCANS, too_many_scans
 from uploads.keys import image_names, in_site_folder, media_key
 from uploads.models import PendingDeletion, RenditionSet
 from uploads.targets import get_target, get_targets, names_in_use
@@ -463,9 +465,17 @@ def decode(data, max_side, max_pixels):
             # depth map, as many phones write) as MPO, a JPEG all the same.
             scale = min(1.0, max_side / max(width, height))
             image.draft(None, (math.ceil(width * scale), math.ceil(height * scale)))
+            # Each scan is a pass over every block, whatever the scale:
+            # too many take minutes (uploads.inspect.MAX_SCANS).
+            if too_many_scans(data):
+                raise Undecodable("too_large", f"over {MAX_SCANS} scans")
         image.load()
         icc_profile = image.info.get("icc_profile")
         orient(image)
+        if image.mode == "CMYK" and icc_profile:
+            # Inks are a colour only through their press's profile: turned
+            # into RGB by normal_mode first, they would no longer match it.
+            image, icc_profile = to_srgb(image, icc_profile), None
         image = to_srgb(normal_mode(image), icc_profile)
     except Undecodable:
         raise
@@ -475,14 +485,30 @@ def decode(data, max_side, max_pixels):
     return image
 
 
+# What Pillow raises for an EXIF it cannot read.
+EXIF_ERRORS = (SyntaxError, ValueError, struct.error)
+
+
 def orient(image):
     """Turn ``image`` as its EXIF orientation says, in place (no copy of the
     pixels). The EXIF is read, then dropped before Pillow would write it
     back without the orientation: the renditions keep none, and an EXIF
     that reads may not write (a tag of the wrong type: ``struct.error``,
     ``AttributeError``), which kept the set pending, retried as a failing
+    store is.
+
+    An EXIF that does not read (a header that is no TIFF's or is cut
+    short, a PNG's hex text that is not hex) orients nothing, as Pillow
+    treats a JPEG's when it opens one: the pixels decoded, and the
+    renditions drop the EXIF anyway. Read from a PNG or a WebP, it failed
+    the set, or (``struct.error``) kept it pending, retried as a failing
     store is."""
-    image.getexif()  # read once, and kept by the image for exif_transpose
+    try:
+        # Read once, and kept by the image for exif_transpose, which does
+        # not read it again (even one that did not read: then it is empty).
+        image.getexif()
+    except EXIF_ERRORS:
+        pass
     for key in ("exif", "Raw profile type exif"):
         image.info.pop(key, None)
     ImageOps.exif_transpose(image, in_place=True)
@@ -507,14 +533,18 @@ def normal_mode(image):
 
 
 def to_srgb(image, icc_profile):
-    """Pixels converted to sRGB by their ICC profile, which then goes with
-    the rest of the metadata; pixels as they are if it cannot be read."""
+    """Pixels converted to sRGB by their ICC profile (CMYK ones to RGB),
+    which then goes with the rest of the metadata; pixels as they are if it
+    cannot be read, or is not of their colour space."""
     if not icc_profile or image.mode == "L":
         return image
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
         return ImageCms.profileToProfile(
-            image, source, ImageCms.createProfile("sRGB"), outputMode=image.mode
+            image,
+            source,
+            ImageCms.createProfile("sRGB"),
+            outputMode="RGB" if image.mode == "CMYK" else image.mode,
         )
     except (ImageCms.PyCMSError, OSError, ValueError):
         return image

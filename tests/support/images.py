@@ -29,6 +29,15 @@ def mpo(size=(64, 48), color=(200, 30, 30)):
     return buffer.getvalue()
 
 
+def progressive_jpeg(size=(64, 48), extra_scans=0):
+    """A progressive JPEG (10 scans), its last scan repeated ``extra_scans``
+    times: each is another pass of the decoder over the whole image, for a
+    few bytes."""
+    data = image_bytes("JPEG", size, progressive=True)
+    last_scan = data[data.rindex(b"\xff\xda") : -2]  # up to the end of image
+    return data[:-2] + last_scan * extra_scans + data[-2:]
+
+
 def png(size=(64, 48), color=(30, 200, 30)):
     return image_bytes("PNG", size, color)
 
@@ -145,6 +154,29 @@ def jpeg_then_html(size=(64, 48)):
 def truncated(data, keep=0.6):
     """The first ``keep`` of ``data``: a file cut short in transfer."""
     return data[: int(len(data) * keep)]
+
+
+def black_ink_profile():
+    """An ICC profile (v2, CMYK to Lab) of a press that prints its black ink
+    alone: cyan, magenta and yellow leave the paper white. How a CMYK
+    image's colours come out tells whether its profile was applied."""
+    # A lut8 (ICC.1:2001, 6.5.7): 4 inputs, 3 outputs, identity matrix and
+    # tables, a grid of 2 points a side, the last input (K) varying
+    # fastest: white (L* 100, a* b* 0) without black, black with it.
+    grid = (b"\xff\x80\x80" + b"\x00\x80\x80") * 8
+    identity = struct.pack(">9i", 1 << 16, 0, 0, 0, 1 << 16, 0, 0, 0, 1 << 16)
+    lut = b"mft1" + bytes(4) + bytes([4, 3, 2, 0]) + identity
+    lut += bytes(range(256)) * 4 + grid + bytes(range(256)) * 3
+    d50 = struct.pack(">3i", 63190, 65536, 54061)
+    tags = [(b"A2B0", lut), (b"wtpt", b"XYZ " + bytes(4) + d50)]
+    table, body = struct.pack(">I", len(tags)), b""
+    for signature, data in tags:
+        table += struct.pack(">4sII", signature, 128 + 4 + 12 * len(tags) + len(body), len(data))
+        body += data + bytes(-len(data) % 4)
+    size = 128 + len(table) + len(body)
+    header = struct.pack(">I4sI4s4s4s", size, b"", 0x02100000, b"prtr", b"CMYK", b"Lab ")
+    header += bytes(12) + b"acsp" + bytes(28) + d50 + bytes(48)
+    return header + table + body
 
 
 def logo_with_alpha(size=(80, 40)):

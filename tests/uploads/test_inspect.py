@@ -3,9 +3,19 @@
 import pytest
 from django.utils import translation
 
-from tests.support.images import image_bytes, jpeg, noisy, png, png_header_only, webp
+from tests.support.images import (
+    HTML_PAYLOAD,
+    image_bytes,
+    jpeg,
+    mpo,
+    noisy,
+    png,
+    png_header_only,
+    progressive_jpeg,
+    webp,
+)
 from uploads.errors import ImageTooLarge, InvalidImage, TypeMismatch
-from uploads.inspect import inspect_image, webp_size
+from uploads.inspect import MAX_MARKERS, MAX_SCANS, inspect_image, too_many_scans, webp_size
 
 LIMITS = {"max_pixels": 40_000_000, "max_side": 12_000}
 
@@ -85,3 +95,36 @@ def test_full_decode_catches_a_damaged_body():
     # ... and a full decode does not.
     with pytest.raises(InvalidImage):
         inspect(damaged, "image/jpeg", full_decode=True)
+
+
+def test_the_scans_of_a_jpeg_are_counted_up_to_its_end_of_image():
+    assert not too_many_scans(progressive_jpeg(extra_scans=MAX_SCANS - 10))  # 10 of its own
+    assert too_many_scans(progressive_jpeg(extra_scans=MAX_SCANS - 9))
+    # Not in a second picture, nor after the end, nor in metadata.
+    assert not too_many_scans(mpo())
+    assert not too_many_scans(jpeg() + b"\xff\xda\x00\x08" * 200 + HTML_PAYLOAD)
+    data = image_bytes("JPEG", comment=b"\xff\xda\x00\x08" * 200)
+    assert data.count(b"\xff\xda") == 201 and not too_many_scans(data)
+
+
+def test_a_jpeg_of_too_many_markers_to_walk_has_too_many_scans():
+    """Millions of empty segments after the image's scan would take the
+    walk seconds, for no scan: it stops at ``MAX_MARKERS``."""
+    image = jpeg()
+    empty_tables = b"\xff\xc4\x00\x02" * MAX_MARKERS
+
+    assert too_many_scans(image[:-2] + empty_tables + image[-2:])
+
+
+def test_full_decode_refuses_a_jpeg_of_too_many_scans():
+    """Each scan is a pass over the whole image for a few bytes: a 10 MB
+    file of them would hold a decoder most of an hour."""
+    accepted = progressive_jpeg(extra_scans=MAX_SCANS - 10)
+    assert inspect(accepted, "image/jpeg", full_decode=True).width == 64
+    refused = progressive_jpeg(extra_scans=MAX_SCANS - 9)
+    assert inspect(refused, "image/jpeg").width == 64, "the header alone says nothing of scans"
+
+    with translation.override("fr"), pytest.raises(ImageTooLarge) as error:
+        inspect(refused, "image/jpeg", full_decode=True)
+
+    assert error.value.detail.startswith("L'image est enregistrée en plus de 100 passes")

@@ -12,17 +12,22 @@ from PIL import Image
 from inventory.models import Product
 from tests.support.images import (
     HTML_PAYLOAD,
+    black_ink_profile,
+    image_bytes,
     jpeg,
     jpeg_then_html,
     logo_with_alpha,
     mpo,
     photo_with_exif,
     png,
+    png_chunk,
+    progressive_jpeg,
     truncated,
     webp,
 )
 from tests.support.tickets import confirm, issue
 from uploads import renditions, tasks
+from uploads.inspect import MAX_SCANS
 from uploads.keys import media_key
 from uploads.models import PendingDeletion, RenditionSet
 from uploads.renditions import DEFAULT_RENDITIONS, RenditionSpec, Undecodable, rendition_name
@@ -472,6 +477,65 @@ def test_an_exif_that_reads_but_would_not_be_written_back_still_renders():
     assert made["display"][1:] == (40, 60), "turned a quarter, as its orientation says"
 
 
+# EXIF blocks Pillow cannot read: its header read as a BigTIFF's or a
+# TIFF's, cut short (struct.error), or no TIFF header at all (SyntaxError).
+UNREADABLE_EXIF = {
+    "bigtiff-cut-short": b"II+\x00\x08\x00\x00\x00",
+    "tiff-cut-short": b"II*\x00",
+    "not-tiff": b"GIF89a\x00\x00",
+}
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
+@pytest.mark.parametrize("exif", UNREADABLE_EXIF.values(), ids=UNREADABLE_EXIF)
+def test_an_exif_that_does_not_read_orients_nothing(fmt, exif):
+    """The pixels decode: the renditions are made, unturned, as Pillow
+    opens a JPEG with such an EXIF. The set failed, or stayed pending
+    (``struct.error``), retried as a failing store is."""
+    made = renditions.render(
+        image_bytes(fmt, (60, 40), exif=exif), DEFAULT_RENDITIONS, max_pixels=10**6
+    )
+
+    assert made["display"][1:] == (60, 40)
+
+
+def test_a_png_exif_written_as_text_that_is_not_hex_orients_nothing():
+    text = png_chunk(b"tEXt", b"Raw profile type exif\0\nexif\n      8\nnot hex\n")
+    image = png((60, 40))
+    end_of_header = 8 + 25  # signature, IHDR
+
+    made = renditions.render(
+        image[:end_of_header] + text + image[end_of_header:], DEFAULT_RENDITIONS, max_pixels=10**6
+    )
+
+    assert made["display"][1:] == (60, 40)
+
+
+def test_a_photo_whose_exif_does_not_read_ends_ready_not_pending(store, api, product):
+    bigtiff_cut_short = UNREADABLE_EXIF["bigtiff-cut-short"]
+    attach(store, api, product, image_bytes("PNG", exif=bigtiff_cut_short), "image/png")
+
+    assert rendition_set(product).is_ready
+
+
+def test_a_cmyk_photo_s_colours_come_from_its_profile():
+    """Ink amounts are a colour only through the press's profile: turned
+    into RGB first (Pillow's conversion, which knows no press), they no
+    longer matched the profile, which was dropped unapplied."""
+    red_inks = Image.new("CMYK", (60, 40), (0, 255, 255, 0))
+    with_profile, without = io.BytesIO(), io.BytesIO()
+    red_inks.save(with_profile, "JPEG", icc_profile=black_ink_profile())
+    red_inks.save(without, "JPEG")
+
+    printed = renditions.decode(with_profile.getvalue(), 100, max_pixels=10**6)
+    guessed = renditions.decode(without.getvalue(), 100, max_pixels=10**6)
+
+    assert printed.mode == "RGB"
+    assert min(printed.getpixel((30, 20))) > 250, "this press prints no colour ink"
+    red, green, _ = guessed.getpixel((30, 20))
+    assert red > 250 > 5 > green, "without a profile, Pillow's conversion"
+
+
 def test_an_image_beyond_the_pixel_limit_is_not_decoded():
     with pytest.raises(Undecodable) as error:
         renditions.render(jpeg(size=(200, 100)), [RenditionSpec("x", 50)], max_pixels=19_999)
@@ -502,6 +566,23 @@ def test_the_worker_renders_every_image_confirm_accepts(
     refused = confirm(api, ticket)
     assert (refused.status_code, refused.json()["code"]) == (422, "image_too_large")
     assert rendition_set(product).variants == made.variants, "the image attached before stays"
+
+
+def test_a_jpeg_of_too_many_scans_is_not_decoded():
+    """Each scan is a pass of the decoder over every block, for a few bytes:
+    1,000 held the worker 19 s on a 40 MP image, and a 10 MB file of them
+    would hold it most of an hour, while every other image waited."""
+    made = renditions.render(
+        progressive_jpeg(extra_scans=MAX_SCANS - 10), DEFAULT_RENDITIONS, max_pixels=10**6
+    )
+    assert made["display"][1:] == (64, 48)
+
+    with pytest.raises(Undecodable) as error:
+        renditions.render(
+            progressive_jpeg(extra_scans=MAX_SCANS - 9), DEFAULT_RENDITIONS, max_pixels=10**6
+        )
+
+    assert error.value.code == "too_large"
 
 
 def test_only_the_formats_confirm_accepts_are_decoded():
