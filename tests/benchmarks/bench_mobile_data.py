@@ -6,7 +6,9 @@ Run with ``make bench``. 25 products, each with a photo made from a real
 photograph scaled to 12 MP with sensor grain (tests/support/photos.py),
 chosen in the product page's picker; then Chromium on the phone profile
 (390×844, DPR 2, touch; 1.6 Mbit/s down, 750 kbit/s up, 150 ms) opens the
-list, opens it again a moment later, and uploads one more 12 MP photo. See
+list, opens it again a moment later, uploads one more 12 MP photo, and
+the same photo again for another product whose confirm fails, then taps
+"Try again" (what that tap sends). See
 tests/support/mobile_data.py for what is counted. Prints a table with the
 goals beside the figures and writes them as JSON to
 $BENCH_OUTPUT/mobile_data.json (default: .bench/ in the repository).

@@ -34,7 +34,7 @@ def test_the_mobile_data_benchmark_runs(
     written = json.loads(report(figures, tmp_path / "bench").read_text())
     table = capsys.readouterr().out
     products = Product.objects.filter(site_configuration=site)
-    assert products.count() == 3 and all(product.image for product in products)
+    assert products.count() == 4 and all(product.image for product in products)
     # The list's page, its assets and the two images it shows came over the
     # network, whatever images the list uses;
     first = figures.first_view_bytes
@@ -48,6 +48,11 @@ def test_the_mobile_data_benchmark_runs(
     new = products.get(cug="P-NEW")
     assert figures.upload_sent_bytes > figures.upload_store_post_bytes > new.image.size
     assert figures.upload_seconds > 0.3, "three round trips of 150 ms at least"
+    # "Try again" after a failed confirm sends the confirm, not the photo.
+    again = products.get(cug="P-AGAIN")
+    assert again.image and figures.try_again_requests >= 1
+    assert figures.try_again_store_post_bytes == 0
+    assert 0 < figures.try_again_sent_bytes < figures.upload_store_post_bytes
     # What the lead compares: every figure, in the table and in the JSON.
     assert written["goals"] == GOALS
     for key in GOALS:
