@@ -39,9 +39,8 @@ resting memory, measured (tests/benchmarks/bench_renditions.py): about
 at 4 bytes, its file, the resize; 11 for one with transparency), 16 for a
 WebP (Pillow decodes WebP with libwebp's animation API, which keeps two
 canvases of 4 bytes a pixel, and copies the pixels twice more on their way
-to the image). So the largest
-image sizes the worker: about 620 MB over rest for a 40 MP WebP, the
-default limit. Lower ``UPLOADS["MAX_PIXELS"]`` or a target's
+to the image). So the largest image sizes the worker: about 620 MB over
+rest for a 40 MP WebP, the default limit. Lower ``UPLOADS["MAX_PIXELS"]`` or a target's
 ``max_pixels`` for a smaller worker; both ends follow it.
 """
 
