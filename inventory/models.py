@@ -89,21 +89,6 @@ class User(AbstractUser):
         help_text=_("May change the site's settings and logo."),
     )
 
-    def can_manage_site(self, configuration):
-        """Whether this user may change ``configuration`` (its settings and
-        logo): ``inventory.permissions.can_manage_site``, imported here as
-        it imports the auth backends, which need this model."""
-        from inventory.permissions import can_manage_site
-
-        return can_manage_site(self, configuration)
-
-    def can_act_on_products(self, action, product=None):
-        """Whether this user may ``action`` ("view", "add", "change",
-        "delete") products: ``inventory.permissions.can_act_on_products``."""
-        from inventory.permissions import can_act_on_products
-
-        return can_act_on_products(self, action, product)
-
 
 class Product(models.Model):
     site_configuration = models.ForeignKey(
