@@ -5,12 +5,12 @@ Generated clients (Kotlin, Swift) and /api/docs/ show these.
 """
 
 from django.utils.functional import lazy
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
 
 from inventory.logins import LoginInProgress, lockout_message
+from inventory.models import CUG_TAKEN
 from inventory.serializers import ProductSerializer, SiteSerializer
 from project.api import schema
 
@@ -81,9 +81,7 @@ SCOPE_ERRORS = {
     400: schema.error_response(
         "`invalid`: `errors` says which fields and why (for a superuser: `site` missing or "
         "not a number).",
-        schema.error_example(
-            "invalid", errors={"cug": [_("This site already has a product with this CUG.")]}
-        ),
+        schema.error_example("invalid", errors={"cug": [CUG_TAKEN]}),
     ),
     401: schema.NOT_AUTHENTICATED,
     403: schema.permission_denied("the account is not attached to a site."),

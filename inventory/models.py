@@ -90,6 +90,11 @@ class User(AbstractUser):
     )
 
 
+#: What a product whose CUG its site already has is refused with, on every
+#: path (the constraint's check in forms, the API's serializer).
+CUG_TAKEN = _("This site already has a product with this CUG.")
+
+
 class Product(models.Model):
     site_configuration = models.ForeignKey(
         Configuration,
@@ -122,7 +127,7 @@ class Product(models.Model):
             models.UniqueConstraint(
                 fields=["site_configuration", "cug"],
                 name="unique_cug_per_site",
-                violation_error_message=_("This site already has a product with this CUG."),
+                violation_error_message=CUG_TAKEN,
             ),
         ]
 

@@ -1,10 +1,9 @@
 from django.db import IntegrityError, transaction
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from inventory import images
-from inventory.models import Configuration, Product
+from inventory.models import CUG_TAKEN, Configuration, Product
 
 #: The state of an image's renditions, as the schema documents it.
 STATE = serializers.ChoiceField(
@@ -86,8 +85,6 @@ class ImageStateField(serializers.Field):
     def to_representation(self, row):
         return self.parent.viewed(row).state
 
-
-CUG_TAKEN = _("This site already has a product with this CUG.")
 
 THUMBNAIL_HELP = "The small rendition (about 200 px, WebP), for lists; null unless `ready`."
 DISPLAY_HELP = "The display rendition (about 1600 px, WebP); null unless `ready`."
