@@ -192,6 +192,17 @@ def test_pages_speak_french_by_default_and_english_on_request(client, sites, mak
     assert "Add a product" in client.get("/").content.decode()
 
 
+def test_the_language_switcher_says_what_it_is_and_each_language_by_name(client, sites, make_user):
+    """A screen reader announces a form named "Langue", and each language's
+    button in that language, whose own name is its tooltip."""
+    client.force_login(make_user("alice", sites[0]))
+    page = client.get("/").content.decode()
+
+    assert re.search(r'<form class="language"[^>]* aria-label="Langue"', page)
+    assert re.search(r'value="fr" lang="fr" title="français"[^>]*>FR<', page)
+    assert re.search(r'value="en" lang="en" title="English"[^>]*>EN<', page)
+
+
 def test_the_admin_takes_no_image_bytes(client, db):
     call_command("seed_demo")
     client.login(username="dakar-admin", password="demo1234")
