@@ -120,14 +120,14 @@ def product_list(request, site):
 
 @site_page
 def product_edit(request, site, pk=None):
-    if pk:
+    if pk is not None:
         product = get_object_or_404(Product.objects.visible_to(request.user, site), pk=pk)
     else:
         product = Product(site_configuration=site)
     # Those who may only see products get the page read-only.
-    saving = CHANGE if pk else ADD
+    saving = CHANGE if pk is not None else ADD
     can_save = can_act_on_products(request.user, saving, product)
-    if not can_save and (request.method == "POST" or not pk):
+    if not can_save and (request.method == "POST" or pk is None):
         raise PermissionDenied(REFUSALS[saving])
     if not can_act_on_products(request.user, VIEW, product):
         raise PermissionDenied(REFUSALS[VIEW])

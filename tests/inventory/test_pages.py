@@ -122,6 +122,17 @@ def test_another_sites_product_page_is_not_found(client, sites, make_user):
     assert client.post(f"/products/{foreign.pk}/", {"name": "Y"}).status_code == 404
 
 
+def test_product_zero_is_not_found_rather_than_a_new_product(client, sites, make_user):
+    """/products/0/ names no product: it is no second address of the new
+    product's page, which would create one on save."""
+    client.force_login(make_user("alice", sites[0]))
+    form = {"name": "Mil", "cug": "M-0", "price": "1", "quantity": "1"}
+
+    assert client.get("/products/0/").status_code == 404
+    assert client.post("/products/0/", form).status_code == 404
+    assert not Product.objects.exists()
+
+
 def test_creating_a_product_for_the_picker_answers_json(client, sites, make_user):
     client.force_login(make_user("alice", sites[0]))
     data = {"name": "Mil", "cug": "M1", "price": "100", "quantity": "2"}
