@@ -50,7 +50,7 @@ class SiteListFilter(admin.RelatedFieldListFilter):
 
 class SiteLabelsAdmin(admin.ModelAdmin):
     """A ``ModelAdmin`` whose site fields and filter tell same-named sites
-    apart (only superusers have either)."""
+    apart; only superusers have the site's column and filter."""
 
     site_field = "site_configuration"
 
@@ -66,6 +66,18 @@ class SiteLabelsAdmin(admin.ModelAdmin):
     @property
     def site_filter(self):
         return (self.site_field, SiteListFilter)
+
+    def get_list_filter(self, request):
+        list_filter = super().get_list_filter(request)
+        if request.user.is_superuser:
+            return list_filter
+        return self.without_site(list_filter)
+
+    def get_list_display(self, request):
+        list_display = super().get_list_display(request)
+        if request.user.is_superuser:
+            return list_display
+        return self.without_site(list_display)
 
 
 def site_bound_form(form_class, site_field, site_id):
@@ -121,18 +133,6 @@ class SiteScopedAdmin(SiteLabelsAdmin):
             except UploadError:
                 pass  # a bad ?site=: no site offered
         return initial
-
-    def get_list_filter(self, request):
-        list_filter = super().get_list_filter(request)
-        if request.user.is_superuser:
-            return list_filter
-        return self.without_site(list_filter)
-
-    def get_list_display(self, request):
-        list_display = super().get_list_display(request)
-        if request.user.is_superuser:
-            return list_display
-        return self.without_site(list_display)
 
     def save_model(self, request, obj, form, change):
         if not request.user.is_superuser:
@@ -278,16 +278,6 @@ class UserAdmin(SiteLabelsAdmin, BaseUserAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and not outranks(obj, request.user)
-
-    def get_list_filter(self, request):
-        if request.user.is_superuser:
-            return self.list_filter
-        return self.without_site(self.list_filter)
-
-    def get_list_display(self, request):
-        if request.user.is_superuser:
-            return self.list_display
-        return self.without_site(self.list_display)
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))

@@ -5,6 +5,9 @@ act on the one they chose on the pages (``inventory.sites``).
 Images are read-only here: they are changed through upload tickets
 (``/api/uploads/tickets/``), never by sending bytes to these views, and shown
 as their renditions (``inventory.images``).
+
+The docstrings here are for maintainers: what the schema says to client
+developers is written in ``inventory.api_docs``.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError

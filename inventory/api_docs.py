@@ -5,12 +5,12 @@ Generated clients (Kotlin, Swift) and /api/docs/ show these.
 """
 
 from django.utils.functional import lazy
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
 
 from inventory.logins import LoginInProgress, lockout_message
+from inventory.models import CUG_TAKEN
 from inventory.serializers import ProductSerializer, SiteSerializer
 from project.api import schema
 
@@ -81,9 +81,7 @@ SCOPE_ERRORS = {
     400: schema.error_response(
         "`invalid`: `errors` says which fields and why (for a superuser: `site` missing or "
         "not a number).",
-        schema.error_example(
-            "invalid", errors={"cug": [_("This site already has a product with this CUG.")]}
-        ),
+        schema.error_example("invalid", errors={"cug": [CUG_TAKEN]}),
     ),
     401: schema.NOT_AUTHENTICATED,
     403: schema.permission_denied("the account is not attached to a site."),
@@ -96,6 +94,8 @@ SCOPE_ERRORS = {
 def site_scoped(
     operation_id,
     *,
+    description,
+    parameters=(),
     request=None,
     response=None,
     status=200,
@@ -103,9 +103,11 @@ def site_scoped(
     errors=None,
     other_responses=None,
 ):
-    """The documentation of one site-scoped operation: ``request`` and
-    ``response`` are example bodies, ``other_responses`` more answers by
-    title; ``status`` is the success status.
+    """The documentation of one site-scoped operation: ``description`` is
+    what client developers read (their generated clients' doc comments),
+    written here so that no docstring for maintainers reaches them;
+    ``request`` and ``response`` are example bodies, ``other_responses``
+    more answers by title; ``status`` is the success status.
 
     ``operation_id`` is written out, not derived from the URL and the
     action: generated clients name their methods after it, so moving a
@@ -120,7 +122,8 @@ def site_scoped(
         )
     return extend_schema(
         operation_id=operation_id,
-        parameters=[SITE_PARAMETER],
+        description=description,
+        parameters=[*parameters, SITE_PARAMETER],
         examples=examples,
         responses={status: serializer, **SCOPE_ERRORS, **(errors or {})},
     )
@@ -136,15 +139,34 @@ def refused(action):
     }
 
 
+# What the operations say of the photo and the logo: never sent here.
+PHOTO_BY_TICKET = (
+    "Its photo changes only through an upload ticket of kind `product` "
+    "(`POST /api/uploads/tickets/`)."
+)
+LOGO_BY_TICKET = (
+    "The logo changes only through an upload ticket of kind `logo` (`POST /api/uploads/tickets/`)."
+)
+SEARCH_PARAMETER = OpenApiParameter(
+    "search",
+    OpenApiTypes.STR,
+    description="Words that must each appear in the product's name or CUG, in any case.",
+)
+
 PRODUCTS = {
     "list": site_scoped(
         "products_list",
+        description="The site's products by name, a page at a time (20 unless `page_size` "
+        "says otherwise, at most 100).",
+        parameters=[SEARCH_PARAMETER],
         serializer=ProductSerializer(many=True),
         response=PRODUCT,  # one item: the paginator wraps it in PAGE
         errors=refused("see"),
     ),
     "create": site_scoped(
         "products_create",
+        description="Add a product to the site. To give it a photo, ask for an upload "
+        "ticket of kind `product` with the new product's `id` as `object_id`.",
         request=PRODUCT_REQUEST,
         response=PRODUCT,
         status=201,
@@ -153,6 +175,7 @@ PRODUCTS = {
     ),
     "retrieve": site_scoped(
         "products_retrieve",
+        description="One product of the site.",
         response=PRODUCT,
         other_responses=PRODUCT_STATES,
         serializer=ProductSerializer,
@@ -160,6 +183,7 @@ PRODUCTS = {
     ),
     "update": site_scoped(
         "products_update",
+        description=f"Replace a product's details. {PHOTO_BY_TICKET}",
         request=PRODUCT_REQUEST,
         response=PRODUCT,
         serializer=ProductSerializer,
@@ -167,12 +191,18 @@ PRODUCTS = {
     ),
     "partial_update": site_scoped(
         "products_partial_update",
+        description=f"Change some of a product's details. {PHOTO_BY_TICKET}",
         request={"quantity": 11},
         response=PRODUCT,
         serializer=ProductSerializer,
         errors=refused("change"),
     ),
-    "destroy": site_scoped("products_destroy", status=204, errors=refused("delete")),
+    "destroy": site_scoped(
+        "products_destroy",
+        description="Delete a product, and its photo with it.",
+        status=204,
+        errors=refused("delete"),
+    ),
 }
 
 SITE_CHANGE = {"phone": "+221 33 800 00 01", "address": "14 rue Carnot"}
@@ -182,9 +212,15 @@ SITE_ADMINS_ONLY = {
     )
 }
 SITES = {
-    "get": site_scoped("site_retrieve", response=SITE, serializer=SiteSerializer),
+    "get": site_scoped(
+        "site_retrieve",
+        description="The site the user works for: its details, and its logo's renditions.",
+        response=SITE,
+        serializer=SiteSerializer,
+    ),
     "put": site_scoped(
         "site_update",
+        description=f"Replace the site's details (site admins and superusers). {LOGO_BY_TICKET}",
         request={k: v for k, v in SITE.items() if k != "id" and not k.startswith("logo_")}
         | SITE_CHANGE,
         response=SITE | SITE_CHANGE,
@@ -193,6 +229,8 @@ SITES = {
     ),
     "patch": site_scoped(
         "site_partial_update",
+        description="Change some of the site's details (site admins and superusers). "
+        f"{LOGO_BY_TICKET}",
         request=SITE_CHANGE,
         response=SITE | SITE_CHANGE,
         serializer=SiteSerializer,
@@ -212,6 +250,10 @@ class TokenSerializer(serializers.Serializer):
 
 TOKEN = extend_schema(
     operation_id="auth_token_create",
+    description="The account's API token, for its username and password: send it on every "
+    "other call as `Authorization: Token <token>`. The token does not expire: every login "
+    "gets the same one, until an administrator revokes it. After too many failed logins "
+    "the username is locked for a while (`login_locked`), even with the right password.",
     # No credentials: this is how a client gets them.
     auth=[],
     request=LoginSerializer,

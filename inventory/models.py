@@ -89,20 +89,10 @@ class User(AbstractUser):
         help_text=_("May change the site's settings and logo."),
     )
 
-    def can_manage_site(self, configuration):
-        """Whether this user may change ``configuration`` (its settings and
-        logo): ``inventory.permissions.can_manage_site``, imported here as
-        it imports the auth backends, which need this model."""
-        from inventory.permissions import can_manage_site
 
-        return can_manage_site(self, configuration)
-
-    def can_act_on_products(self, action, product=None):
-        """Whether this user may ``action`` ("view", "add", "change",
-        "delete") products: ``inventory.permissions.can_act_on_products``."""
-        from inventory.permissions import can_act_on_products
-
-        return can_act_on_products(self, action, product)
+#: What a product whose CUG its site already has is refused with, on every
+#: path (the constraint's check in forms, the API's serializer).
+CUG_TAKEN = _("This site already has a product with this CUG.")
 
 
 class Product(models.Model):
@@ -137,7 +127,7 @@ class Product(models.Model):
             models.UniqueConstraint(
                 fields=["site_configuration", "cug"],
                 name="unique_cug_per_site",
-                violation_error_message=_("This site already has a product with this CUG."),
+                violation_error_message=CUG_TAKEN,
             ),
         ]
 

@@ -1,10 +1,9 @@
 from django.db import IntegrityError, transaction
-from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from inventory import images
-from inventory.models import Configuration, Product
+from inventory.models import CUG_TAKEN, Configuration, Product
 
 #: The state of an image's renditions, as the schema documents it.
 STATE = serializers.ChoiceField(
@@ -87,8 +86,6 @@ class ImageStateField(serializers.Field):
         return self.parent.viewed(row).state
 
 
-CUG_TAKEN = _("This site already has a product with this CUG.")
-
 THUMBNAIL_HELP = "The small rendition (about 200 px, WebP), for lists; null unless `ready`."
 DISPLAY_HELP = "The display rendition (about 1600 px, WebP); null unless `ready`."
 ORIGINAL_HELP = (
@@ -97,9 +94,16 @@ ORIGINAL_HELP = (
 )
 
 
+# The schema's descriptions of the two bodies, for client developers (the
+# classes' docstrings, for maintainers, would be the schema's otherwise).
+@extend_schema_serializer(
+    description="A product of the site. Its photo is read-only here: it is sent through an "
+    "upload ticket of kind `product`, and shown as renditions once `image_state` is `ready`."
+)
 class ProductSerializer(ViewedImageSerializer):
-    """A product of the site in the context; the image is read-only here and
-    changes through upload tickets."""
+    """A product of the site in the context (``site``, among whose products
+    its CUG must be unique); the image is read-only here and changes
+    through upload tickets."""
 
     thumbnail_url = ImageURLField("thumbnail_url", help_text=THUMBNAIL_HELP)
     image_url = ImageURLField("display_url", help_text=DISPLAY_HELP)
@@ -153,7 +157,13 @@ class ProductSerializer(ViewedImageSerializer):
             raise serializers.ValidationError({"cug": [CUG_TAKEN]}) from None
 
 
+@extend_schema_serializer(
+    description="The site the user works for. Its logo is read-only here: it is sent through "
+    "an upload ticket of kind `logo`, and shown as renditions once `logo_state` is `ready`."
+)
 class SiteSerializer(ViewedImageSerializer):
+    """A site; its logo is read-only here and changes through upload tickets."""
+
     logo_thumbnail_url = ImageURLField("thumbnail_url", help_text=THUMBNAIL_HELP)
     logo_url = ImageURLField("display_url", help_text=DISPLAY_HELP)
     logo_state = ImageStateField()

@@ -120,14 +120,14 @@ def product_list(request, site):
 
 @site_page
 def product_edit(request, site, pk=None):
-    if pk:
+    if pk is not None:
         product = get_object_or_404(Product.objects.visible_to(request.user, site), pk=pk)
     else:
         product = Product(site_configuration=site)
     # Those who may only see products get the page read-only.
-    saving = CHANGE if pk else ADD
+    saving = CHANGE if pk is not None else ADD
     can_save = can_act_on_products(request.user, saving, product)
-    if not can_save and (request.method == "POST" or not pk):
+    if not can_save and (request.method == "POST" or pk is None):
         raise PermissionDenied(REFUSALS[saving])
     if not can_act_on_products(request.user, VIEW, product):
         raise PermissionDenied(REFUSALS[VIEW])
@@ -216,7 +216,8 @@ def image_status(request, kind, pk):
     """Where a page waiting for an image's renditions asks whether they are
     made (``inventory/static/inventory/renditions.js``): their state, and the
     HTML that replaces the placeholder, rendered by the same template as the
-    page (``size``: ``thumbnail`` for lists, ``display`` otherwise).
+    page (``size``: ``thumbnail`` for lists, ``display`` otherwise; ``alt``:
+    the picture's text alternative on that page).
 
     Not site-scoped like the pages: the admin's previews wait too, for rows
     of any site a superuser sees."""
@@ -224,7 +225,13 @@ def image_status(request, kind, pk):
     image = viewed_image_of(request.user, kind, pk)
     html = render_to_string(
         "inventory/image.html",
-        {"image": image, "kind": kind, "object_id": pk, "size": size},
+        {
+            "image": image,
+            "kind": kind,
+            "object_id": pk,
+            "size": size,
+            "alt": request.GET.get("alt", ""),
+        },
         request=request,
     )
     return JsonResponse({"state": image.state, "html": html})

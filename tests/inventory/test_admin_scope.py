@@ -128,3 +128,16 @@ def test_staff_given_the_users_permissions_cannot_take_over_their_site_admins_ac
     )
     colleague.refresh_from_db()
     assert colleague.check_password("reset-by-42!")
+
+
+@pytest.mark.parametrize("changelist", ["/admin/inventory/product/", "/admin/inventory/user/"])
+def test_only_superusers_have_the_site_column_and_filter(boss, root, changelist):
+    """A site's staff have one site: a column and a filter of sites would
+    only name theirs (or, filtering, those of other sites' rows)."""
+    for user, shown in [(boss, False), (root, True)]:
+        response = logged_in(user).get(changelist)
+        assert response.status_code == 200
+        changelist_view = response.context["cl"]
+        assert ("site_configuration" in changelist_view.list_display) is shown
+        filters = [spec.field_path for spec in changelist_view.filter_specs]
+        assert ("site_configuration" in filters) is shown

@@ -90,6 +90,23 @@ def test_a_photo_being_made_shows_a_placeholder_that_waits_for_it(client, shop, 
     assert rendition(product, "thumb" if url == "/" else "display") in answer["html"]
 
 
+def test_a_photo_made_while_the_page_waited_keeps_the_pages_text_alternative(
+    client, shop, make_user
+):
+    """The read-only product page names its photo after the product; the
+    picture that replaces its placeholder once made says the same, not
+    nothing."""
+    product = shop["product"]
+    set_renditions(product.image.name, "pending")
+    viewer = make_user("viewer", shop["site"], permissions=["inventory.view_product"])
+    page = page_of(client, viewer, f"/products/{product.pk}/")
+    status_url = re.search(r'data-rendition-status="([^"]+)"', page).group(1).replace("&amp;", "&")
+
+    set_renditions(product.image.name, "ready")
+    (tag,) = image_tags(client.get(status_url).json()["html"])
+    assert 'alt="Riz"' in tag
+
+
 def test_a_photo_never_asked_for_waits_like_one_being_made(client, shop):
     page = page_of(client, shop["staff"])
     assert "data-rendition-status" in page

@@ -122,6 +122,17 @@ def test_another_sites_product_page_is_not_found(client, sites, make_user):
     assert client.post(f"/products/{foreign.pk}/", {"name": "Y"}).status_code == 404
 
 
+def test_product_zero_is_not_found_rather_than_a_new_product(client, sites, make_user):
+    """/products/0/ names no product: it is no second address of the new
+    product's page, which would create one on save."""
+    client.force_login(make_user("alice", sites[0]))
+    form = {"name": "Mil", "cug": "M-0", "price": "1", "quantity": "1"}
+
+    assert client.get("/products/0/").status_code == 404
+    assert client.post("/products/0/", form).status_code == 404
+    assert not Product.objects.exists()
+
+
 def test_creating_a_product_for_the_picker_answers_json(client, sites, make_user):
     client.force_login(make_user("alice", sites[0]))
     data = {"name": "Mil", "cug": "M1", "price": "100", "quantity": "2"}
@@ -190,6 +201,17 @@ def test_pages_speak_french_by_default_and_english_on_request(client, sites, mak
     assert "Ajouter un produit" in client.get("/").content.decode()
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     assert "Add a product" in client.get("/").content.decode()
+
+
+def test_the_language_switcher_says_what_it_is_and_each_language_by_name(client, sites, make_user):
+    """A screen reader announces a form named "Langue", and each language's
+    button in that language, whose own name is its tooltip."""
+    client.force_login(make_user("alice", sites[0]))
+    page = client.get("/").content.decode()
+
+    assert re.search(r'<form class="language"[^>]* aria-label="Langue"', page)
+    assert re.search(r'value="fr" lang="fr" title="français"[^>]*>FR<', page)
+    assert re.search(r'value="en" lang="en" title="English"[^>]*>EN<', page)
 
 
 def test_the_admin_takes_no_image_bytes(client, db):

@@ -4,7 +4,11 @@ operation, method names that do not move, and a named type for every body.
 
 ``tests/system/test_generated_client.py`` generates a client and uses it."""
 
+import re
+
 import pytest
+from django.apps import apps
+from django.utils import translation
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.openapi import AutoSchema
 
@@ -149,3 +153,51 @@ def test_logging_in_needs_no_credentials(schema):
     assert "security" not in token
     tickets = schema["paths"]["/api/uploads/tickets/"]["post"]
     assert {"tokenAuth": []} in tickets["security"]
+
+
+# What only a maintainer writes: reST's literals and roles.
+REST_MARKUP = re.compile(r"``|:(?:func|class|meth|mod|attr|data):`")
+DOTTED = re.compile(r"\b[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+
+
+def texts(node, where="schema"):
+    """Each description and summary below ``node``, with where it stands."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("description", "summary") and isinstance(value, str):
+                yield f"{where}.{key}", value
+            else:
+                yield from texts(value, f"{where}.{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from texts(value, f"{where}[{index}]")
+
+
+def code_paths(text):
+    """The dotted paths in ``text`` into the code this project runs: its
+    apps' modules, and their packages' (``inventory.logins``,
+    ``django.contrib.auth``)."""
+    packages = {config.name.split(".")[0] for config in apps.get_app_configs()}
+    return [path for path in DOTTED.findall(text) if path.split(".")[0] in packages]
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_no_description_is_written_for_maintainers(db, language):
+    """Client developers read the descriptions in /api/docs/ and in their
+    generated clients' doc comments: a class's or a view's docstring
+    written for maintainers (reST, paths into the code) must not become
+    one; ``extend_schema(description=...)`` says what a client needs."""
+    with translation.override(language):
+        schema = SchemaGenerator().get_schema(request=None, public=True)
+    found = list(texts(schema))
+    assert len(found) > 100  # the walk reaches them
+    leaks = [(where, text) for where, text in found if REST_MARKUP.search(text) or code_paths(text)]
+    assert not leaks
+
+
+def test_the_maintainers_markup_is_recognised():
+    assert REST_MARKUP.search("Subclasses say which field (``image_of``).")
+    assert code_paths("A username locked out (inventory.logins) gets login_locked.")
+    assert code_paths("see `uploads.api.schema.error_response`")
+    assert not code_paths("`Authorization: Token <key>` at https://media.example.com/")
+    assert not code_paths("`image_state` is `ready`. Then `page_size`, e.g. 20.")

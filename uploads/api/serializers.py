@@ -114,8 +114,9 @@ class ConfirmedImageSerializer(serializers.Serializer):
 DATE_TIME = serializers.DateTimeField()
 
 
+# The schema publishes this docstring: Markdown, for client developers.
 class TicketSerializer(serializers.Serializer):
-    """A ticket as clients see it; ``upload`` only in the answer that issues
+    """A ticket as clients see it; `upload` only in the answer that issues
     it, the confirm response's fields once it is confirmed."""
 
     # Declared for the schema; the output is built in to_representation.
