@@ -121,6 +121,14 @@ class ProductPagination(PageNumberPagination):
         return response
 
 
+class ProductSearch(filters.SearchFilter):
+    """DRF's ``?search=`` (its parameter in the schema), matched as the
+    pages' search box matches: ``ProductQuerySet.search``."""
+
+    def filter_queryset(self, request, queryset, view):
+        return queryset.search(request.query_params.get(self.search_param, ""))
+
+
 @extend_schema_view(**api_docs.PRODUCTS)
 class ProductViewSet(viewsets.ModelViewSet):
     """The products of the user's site. ``?search=`` matches name and CUG."""
@@ -128,7 +136,7 @@ class ProductViewSet(viewsets.ModelViewSet):
     serializer_class = ProductSerializer
     permission_classes = [ProductPermission]
     pagination_class = ProductPagination
-    filter_backends = [filters.SearchFilter]
+    filter_backends = [ProductSearch]
     search_fields = ["name", "cug"]
 
     def initial(self, request, *args, **kwargs):

@@ -10,6 +10,8 @@ a 404, so the two stay apart.
 """
 
 from django.db import models
+from django.db.models import Q
+from django.utils.text import smart_split, unescape_string_literal
 
 
 class SiteScopedQuerySet(models.QuerySet):
@@ -37,3 +39,27 @@ class ConfigurationQuerySet(SiteScopedQuerySet):
 
 class ProductQuerySet(SiteScopedQuerySet):
     site_field = "site_configuration"
+
+    def search(self, text):
+        """The products whose name or CUG holds every word of ``text``, in
+        any case: what the pages' search box and the API's ``?search=``
+        find alike ("riz 25" finds "Riz parfumé 25 kg"). Words are apart by
+        spaces or commas, and "quoted words" are one, as the admin's search
+        reads them. No name or CUG holds a NUL, which PostgreSQL refuses in
+        a parameter: such a search finds nothing."""
+        if "\x00" in text:
+            return self.none()
+        rows = self
+        for term in search_terms(text):
+            rows = rows.filter(Q(name__icontains=term) | Q(cug__icontains=term))
+        return rows
+
+
+def search_terms(text):
+    """The words of a search, as Django's admin splits them."""
+    terms = []
+    for part in smart_split(text.replace(",", " ")):
+        if part[:1] in ('"', "'") and part[-1:] == part[:1] and len(part) > 1:
+            part = unescape_string_literal(part)
+        terms.extend([part] if part.strip() else [])
+    return terms

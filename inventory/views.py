@@ -10,7 +10,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -97,11 +96,7 @@ def product_list(request, site):
         raise PermissionDenied(REFUSALS[VIEW])
     products = Product.objects.visible_to(request.user, site)
     query = request.GET.get("q", "").strip()
-    if "\x00" in query:
-        # No name or CUG holds one, and PostgreSQL refuses it in a parameter.
-        products = products.none()
-    elif query:
-        products = products.filter(Q(name__icontains=query) | Q(cug__icontains=query))
+    products = products.search(query)
     page = Paginator(products, PAGE_SIZE).get_page(request.GET.get("page"))
     viewer = images.ImageViewer(request.user)
     viewer.prefetch(product.image for product in page)

@@ -62,6 +62,12 @@ def test_search_and_pagination(client_of, two_shops):
     api = client_of(two_shops["staff"])
     found = api.get("/api/products/?search=huile").json()
     assert [item["name"] for item in found["results"]] == ["Huile"]
+    # Each word, in the name or the CUG, as the pages' search box finds.
+    both = api.get("/api/products/", {"search": "HUI, h"}).json()
+    assert [item["name"] for item in both["results"]] == ["Huile"]
+    assert api.get("/api/products/", {"search": "huile riz"}).json()["count"] == 0
+    nul = api.get("/api/products/", {"search": "Hu\x00ile"})
+    assert (nul.status_code, nul.json()["count"]) == (200, 0)
     paged = api.get("/api/products/?page_size=1&page=2").json()
     assert paged["count"] == 2 and len(paged["results"]) == 1 and paged["previous"]
 

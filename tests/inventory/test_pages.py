@@ -102,6 +102,26 @@ def test_product_list_searches_and_paginates(client, sites, make_user):
     assert {p.cug for p in by_code.context["page"]} >= {"R1", "R10"}
 
 
+def test_a_search_finds_the_products_holding_each_of_its_words(client, sites, make_user):
+    """Staff type words as they come: "riz 25" is the rice of 25 kg, not a
+    name holding "riz 25" as it is."""
+    site = sites[0]
+    for name, cug in [("Riz parfumé 25 kg", "R-25"), ("Riz brisé 5 kg", "R-5"), ("Sel", "S-25")]:
+        Product.objects.create(site_configuration=site, name=name, cug=cug)
+    client.force_login(make_user("alice", site))
+
+    def found(query):
+        return sorted(p.name for p in client.get("/", {"q": query}).context["page"])
+
+    assert found("riz 25") == ["Riz parfumé 25 kg"]
+    assert found("RIZ, kg") == ["Riz brisé 5 kg", "Riz parfumé 25 kg"]
+    assert found("25") == ["Riz parfumé 25 kg", "Sel"], "the CUG too"
+    assert found("kg riz") == ["Riz brisé 5 kg", "Riz parfumé 25 kg"], "in any order"
+    assert found('"kg riz"') == [], "quoted words are one"
+    assert found('"brisé 5"') == ["Riz brisé 5 kg"]
+    assert found("riz sucre") == []
+
+
 def test_a_search_with_a_nul_finds_nothing_rather_than_failing(client, sites, make_user):
     """PostgreSQL takes no NUL in a parameter (a 500 there), and no name or
     CUG holds one: such a search finds no product."""
