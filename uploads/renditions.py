@@ -36,9 +36,10 @@ applied), checked before decoding. A JPEG is decoded at reduced scale
 Pillow reduces while decoding JPEG alone. The peak above the worker's
 resting memory, measured (tests/benchmarks/bench_renditions.py): about
 30 MB for a JPEG whatever its size, 7 bytes a pixel for a PNG (its pixels
-at 4 bytes, its file, the resize; 11 for one with transparency), 16 for a WebP (Pillow decodes WebP with
-libwebp's animation API, which keeps two canvases of 4 bytes a pixel, and
-copies the pixels twice more on their way to the image). So the largest
+at 4 bytes, its file, the resize; 11 for one with transparency), 16 for a
+WebP (Pillow decodes WebP with libwebp's animation API, which keeps two
+canvases of 4 bytes a pixel, and copies the pixels twice more on their
+way to the image). So the largest
 image sizes the worker: about 620 MB over rest for a 40 MP WebP, the
 default limit. Lower ``UPLOADS["MAX_PIXELS"]`` or a target's
 ``max_pixels`` for a smaller worker; both ends follow it.
