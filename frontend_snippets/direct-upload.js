@@ -174,9 +174,12 @@ async function send(upload, settings, progress) {
       // Still missing after the retries: the body never landed; send it
       // again when the upload is resumed.
       if (error?.code === "upload_missing") upload.stored = false;
-      if (error?.code !== "ticket_expired" || renewals >= 2) throw error;
+      if (error?.code !== "ticket_expired") throw error;
+      // A new ticket, now or when the upload is resumed: a body posted
+      // with the expired one would be sent in full only to be refused.
       upload.ticket = null;
       upload.stored = false;
+      if (renewals >= 2) throw error;
     }
   }
 }
