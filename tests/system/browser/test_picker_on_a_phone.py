@@ -189,6 +189,41 @@ def test_a_phone_out_of_coverage_mid_upload_carries_on_once_back(
 
 
 @local_only
+def test_a_photo_chosen_while_another_waits_for_the_network_replaces_it(
+    site_mode, phone, live_server, shop
+):
+    """Told that the upload waits for the network, the user picks another
+    photo: once the network is back, that one goes up, and the first is
+    given up. Both went on, and the first could be attached last."""
+    product = shop["product"]
+    open_product(phone, live_server, shop)
+    sent = count_requests(phone)
+    network = phone.context.new_cdp_session(phone)
+    network.send("Network.enable")
+
+    def drop_the_network(route):
+        network.send("Network.emulateNetworkConditions", {**NETWORK, "offline": True})
+        route.abort("internetdisconnected")
+
+    phone.route("**/uploads/emulator/**", drop_the_network, times=1)
+    send_photo(phone, "riz.jpg")
+    phone.wait_for_selector(f'.picker .status:text("{OFFLINE}")')
+    send_photo(phone, "huile.jpg")  # its ticket's request meets no network either
+    phone.wait_for_function("() => !navigator.onLine")
+    network.send("Network.emulateNetworkConditions", NETWORK)
+
+    phone.wait_for_selector(SAVED)
+    phone.wait_for_timeout(1000)  # time for a first upload still going to show itself
+    product.refresh_from_db()
+    (confirmed,) = UploadTicket.objects.filter(status=UploadTicket.Status.CONFIRMED)
+    assert confirmed.filename == "huile.jpg"
+    assert product.image.name == confirmed.final_key.removeprefix("media/")
+    assert sent["storage"] == 2, "the first photo's lost post, then the second photo's"
+    assert phone.locator(".picker .progress").is_hidden()
+    assert phone.locator(".picker .error").text_content() == ""
+
+
+@local_only
 def test_try_again_resumes_a_failed_upload_without_choosing_the_photo_again(
     site_mode, phone, live_server, shop
 ):
