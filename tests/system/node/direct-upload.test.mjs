@@ -399,6 +399,9 @@ function offlinePlatform() {
       navigator.onLine = true;
       events.dispatchEvent(new Event("online"));
     },
+    offline() {
+      navigator.onLine = false;
+    },
     restore() {
       delete globalThis.navigator;
       delete globalThis.addEventListener;
@@ -449,6 +452,30 @@ test("offline longer than offlineWait fails with a network error that can be res
   platform.online();
   const image = await uploadImage(jpeg, { ...product, resume: failure.resume });
   assert.equal(image.status, "confirmed");
+});
+
+test("offlineWait is the time an upload waits in all, whatever steps it waits at", async (t) => {
+  const platform = offlinePlatform();
+  t.after(platform.restore);
+  const spy = spyFetch((kind, count) => {
+    if (kind === "ticket" && count === 1) {
+      setTimeout(platform.online, 300);
+      throw new TypeError("fetch failed");
+    }
+    if (kind === "storage") {
+      platform.offline(); // and never back
+      throw new TypeError("fetch failed");
+    }
+  });
+  const started = Date.now();
+  const failure = await uploadImage(jpeg, { ...product, offlineWait: 500, fetch: spy.fetch }).catch(
+    (error) => error,
+  );
+  const waited = Date.now() - started;
+  assert.equal(failure.code, "network_error");
+  assert.ok(failure.resume);
+  // 300 ms for the ticket, 200 for the store: not 500 more.
+  assert.ok(waited >= 500 && waited < 750, `${waited} ms`);
 });
 
 test("cancelling while offline stops at once", async (t) => {
