@@ -3,7 +3,7 @@ one, with a finger or the keyboard, in French."""
 
 import pytest
 
-from tests.support.browser import lan_url, log_in
+from tests.support.browser import lan_url, log_in, lose_the_network_at_the_store
 from tests.support.images import jpeg
 from tests.support.mobile_data import NETWORK
 from uploads.models import UploadTicket
@@ -167,20 +167,12 @@ def test_a_phone_out_of_coverage_mid_upload_carries_on_once_back(
     product = shop["product"]
     open_product(phone, live_server, shop)
     sent = count_requests(phone)
-    network = phone.context.new_cdp_session(phone)
-    network.send("Network.enable")
-
-    def drop_the_network(route):
-        # The first POST to the store meets a phone that lost its network.
-        network.send("Network.emulateNetworkConditions", {**NETWORK, "offline": True})
-        route.abort("internetdisconnected")
-
-    phone.route("**/uploads/emulator/**", drop_the_network, times=1)
+    back = lose_the_network_at_the_store(phone, NETWORK)
     send_photo(phone)
 
     phone.wait_for_selector(f'.picker .status:text("{OFFLINE}")')
     assert phone.locator(".picker .retry").is_hidden(), "nothing to do but wait"
-    network.send("Network.emulateNetworkConditions", NETWORK)
+    back()
 
     phone.wait_for_selector(SAVED)
     product.refresh_from_db()
@@ -198,19 +190,12 @@ def test_a_photo_chosen_while_another_waits_for_the_network_replaces_it(
     product = shop["product"]
     open_product(phone, live_server, shop)
     sent = count_requests(phone)
-    network = phone.context.new_cdp_session(phone)
-    network.send("Network.enable")
-
-    def drop_the_network(route):
-        network.send("Network.emulateNetworkConditions", {**NETWORK, "offline": True})
-        route.abort("internetdisconnected")
-
-    phone.route("**/uploads/emulator/**", drop_the_network, times=1)
+    back = lose_the_network_at_the_store(phone, NETWORK)
     send_photo(phone, "riz.jpg")
     phone.wait_for_selector(f'.picker .status:text("{OFFLINE}")')
     send_photo(phone, "huile.jpg")  # its ticket's request meets no network either
     phone.wait_for_function("() => !navigator.onLine")
-    network.send("Network.emulateNetworkConditions", NETWORK)
+    back()
 
     phone.wait_for_selector(SAVED)
     phone.wait_for_timeout(1000)  # time for a first upload still going to show itself
