@@ -141,9 +141,11 @@ async function send(upload, settings, progress) {
   throwIfAborted(settings.signal);
   const { request, body } = upload;
   const api = apiClient(settings);
+  // The time left to wait for the network: offlineWait for all the steps.
+  const offline = { left: settings.offlineWait };
   // Waiting for the network, then back at the step's phase.
   const retrying = (phase, step, retryableCodes) =>
-    withRetries(settings, step, retryableCodes, (network) =>
+    withRetries(settings, step, retryableCodes, offline, (network) =>
       progress(network === "offline" ? "offline" : phase),
     );
   for (let renewals = 0; ; renewals += 1) {
@@ -174,9 +176,12 @@ async function send(upload, settings, progress) {
       // Still missing after the retries: the body never landed; send it
       // again when the upload is resumed.
       if (error?.code === "upload_missing") upload.stored = false;
-      if (error?.code !== "ticket_expired" || renewals >= 2) throw error;
+      if (error?.code !== "ticket_expired") throw error;
+      // A new ticket, now or when the upload is resumed: a body posted
+      // with the expired one would be sent in full only to be refused.
       upload.ticket = null;
       upload.stored = false;
+      if (renewals >= 2) throw error;
     }
   }
 }
@@ -204,21 +209,22 @@ function mayPassLater(error) {
 /**
  * ``step()``, tried again on network errors and 5xx answers. A network
  * error while the platform says it is offline (a phone in a dead zone) is
- * not a try: the upload waits for the network to come back (``offlineWait``
- * at most, in all), telling ``onNetwork`` ("offline", then "online"), and
- * goes on.
+ * not a try: the upload waits for the network to come back, telling
+ * ``onNetwork`` ("offline", then "online"), and goes on; ``offline.left``
+ * is the upload's time left to wait, which each wait spends.
  */
-async function withRetries(settings, step, extraCodes = [], onNetwork = () => {}) {
-  let offlineUntil = null;
+async function withRetries(settings, step, extraCodes, offline, onNetwork) {
   for (let tries = 0; ; ) {
     try {
       return await step();
     } catch (error) {
       if (!retryable(error, extraCodes)) throw error;
       if (error.code === "network_error" && isOffline()) {
-        offlineUntil ??= Date.now() + settings.offlineWait;
         onNetwork("offline");
-        if (!(await waitForNetwork(offlineUntil - Date.now(), settings.signal))) throw error;
+        const since = Date.now();
+        const back = await waitForNetwork(offline.left, settings.signal);
+        offline.left -= Date.now() - since;
+        if (!back) throw error;
         onNetwork("online");
         continue;
       }

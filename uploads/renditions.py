@@ -40,7 +40,8 @@ at 4 bytes, its file, the resize; 11 for one with transparency), 16 for a
 WebP (Pillow decodes WebP with libwebp's animation API, which keeps two
 canvases of 4 bytes a pixel, and copies the pixels twice more on their way
 to the image). So the largest image sizes the worker: about 620 MB over
-rest for a 40 MP WebP, the default limit. Lower ``UPLOADS["MAX_PIXELS"]`` or a target's
+rest for a 40 MP WebP, the default limit. Lower ``UPLOADS["MAX_PIXELS"]``
+or a target's
 ``max_pixels`` for a smaller worker; both ends follow it.
 """
 
@@ -154,10 +155,19 @@ def derived_keys(original_name, kind, recorded=()):
 
 
 def rendition_keys(names):
-    """The keys the renditions of the images ``names`` may be at, under the
-    specs of any registered kind: those confirm recorded with a replaced
-    image (``image_keys``), found without its kind."""
-    return {key for name in names for kind in get_targets() for key in derived_keys(name, kind)}
+    """The keys of the renditions of the images ``names``: those the specs
+    of any registered kind name (what confirm records with a replaced
+    image, ``image_keys``), found without its kind, and those their sets
+    record. A release that named renditions after the original's stem
+    recorded those names with a replaced image, and only its set still
+    knows them. Asked about images a row names (``deletions.keys_in_use``):
+    a read of the sets, rarely."""
+    names = set(names)
+    keys = {key for name in names for kind in get_targets() for key in derived_keys(name, kind)}
+    if names:
+        sets = RenditionSet.objects.filter(original__in=names).values_list("variants", flat=True)
+        keys |= {media_key(variant["name"]) for variants in sets for variant in variants.values()}
+    return keys
 
 
 # --- Lookups for pages and APIs ---------------------------------------------

@@ -115,3 +115,22 @@ def store_refuses_as_expired(page):
             status=403, content_type="application/xml", body=POLICY_EXPIRED
         ),
     )
+
+
+# A network as fast as the machine's (Chromium's network emulation).
+UNTHROTTLED = {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
+
+
+def lose_the_network_at_the_store(page, conditions=UNTHROTTLED):
+    """The first form ``page`` posts to the store (the emulator) meets a
+    browser that lost its network (``navigator.onLine`` false), lost until
+    ``back()``, the function returned, restores ``conditions``."""
+    network = page.context.new_cdp_session(page)
+    network.send("Network.enable")
+
+    def drop_the_network(route):
+        network.send("Network.emulateNetworkConditions", {**conditions, "offline": True})
+        route.abort("internetdisconnected")
+
+    page.route("**/uploads/emulator/**", drop_the_network, times=1)
+    return lambda: network.send("Network.emulateNetworkConditions", conditions)

@@ -4,6 +4,7 @@ with backoff and by purge_uploads, and shown to operators until it works.
 Both storage modes; in S3 mode the store refuses deletes as AWS does for a
 key without s3:DeleteObject."""
 
+import uuid
 from io import StringIO
 
 import pytest
@@ -17,12 +18,14 @@ from tests.support.faults import failing_updates_of
 from tests.support.iam import readme_policy, without
 from tests.support.image_changes import change_image
 from tests.support.images import jpeg
+from tests.support.renditions import name_after_stem
 from tests.support.stores import S3Store, is_rendition
 from tests.support.tickets import confirm, issue
-from uploads import deletions, services
+from uploads import deletions, services, tasks
 from uploads.backends import get_backend
 from uploads.backends.local import LocalUploadBackend
 from uploads.errors import StorageUnavailable
+from uploads.keys import object_key
 from uploads.models import PendingDeletion, RenditionSet, UploadTicket
 from uploads.renditions import DEFAULT_RENDITIONS
 
@@ -464,6 +467,44 @@ def test_purge_before_the_task_keeps_the_renditions_of_a_replaced_image_a_row_na
     assert set(renditions) <= set(store.rendition_keys())
     assert RenditionSet.objects.get(original=other.image.name).state == "ready"
     assert not PendingDeletion.objects.exists()
+
+
+@pytest.mark.renditions
+@pytest.mark.parametrize("named_again", [False, True], ids=["alone", "named-by-another-row"])
+def test_a_replace_queued_by_the_previous_release_runs_as_it_did(
+    store, product, site, shared_photo, task_worker, named_again
+):
+    """The previous release named renditions after the original's stem, and
+    its confirm recorded the replaced image with those names and queued
+    image_attached with four arguments (the replaced image's name last).
+    Run after the upgrade (or its records retried by purge_uploads), the
+    task deletes them all, or keeps them all while a row still names the
+    image: not only the renditions today's names give, which its set
+    records none of."""
+    key, other = shared_photo
+    old_name = key.removeprefix("media/")
+    if not named_again:
+        Product.objects.filter(pk=other.pk).update(image="")
+    older = name_after_stem(store, old_name)
+    new_key = object_key(site.pk, "products", uuid.uuid4().hex, "image/jpeg")
+    store.put(new_key, jpeg(color=(200, 10, 10)))
+    new_name = new_key.removeprefix("media/")
+    Product.objects.filter(pk=product.pk).update(image=new_name)
+    keys = deletions.record(dict.fromkeys({key, *older}, PendingDeletion.Reason.REPLACED))
+
+    tasks.image_attached.enqueue(new_name, keys, "product", old_name)
+    task_worker()
+
+    assert RenditionSet.objects.get(original=new_name).is_ready
+    assert not PendingDeletion.objects.exists()
+    if named_again:
+        assert key in store.keys()
+        assert older <= set(store.rendition_keys()), "the renditions its set records"
+        assert RenditionSet.objects.get(original=old_name).is_ready
+    else:
+        assert key not in store.keys()
+        assert not older & set(store.rendition_keys())
+        assert not RenditionSet.objects.filter(original=old_name).exists()
 
 
 def test_a_recorded_deletion_of_a_file_a_row_names_again_is_kept(store, product, site):

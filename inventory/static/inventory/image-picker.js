@@ -50,7 +50,11 @@ function setUp(picker) {
   }
 
   async function upload(file, objectId, resume = undefined) {
-    controller = new AbortController();
+    // One upload at a time: a photo chosen while another goes up (or waits
+    // for the network) replaces it, which would otherwise go on, and might
+    // be attached after it.
+    controller?.abort();
+    const current = (controller = new AbortController());
     resumable = null;
     progressBox.hidden = false;
     bar.value = 0;
@@ -60,7 +64,7 @@ function setUp(picker) {
       const image = await uploadImage(file, {
         kind,
         objectId,
-        signal: controller.signal,
+        signal: current.signal,
         checksum: secure,
         resume,
         onProgress({ phase, loaded, total }) {
@@ -81,7 +85,8 @@ function setUp(picker) {
       show(messages.done);
       return image;
     } catch (failure) {
-      const cancelled = failure.name === "AbortError" || controller.signal.aborted;
+      if (controller !== current) throw failure; // replaced: the new one is shown
+      const cancelled = failure.name === "AbortError" || current.signal.aborted;
       show(cancelled ? messages.cancelled : describeFailure(failure, messages), true);
       // The object keeps the image it had: show that one, not the photo
       // that did not go up.
@@ -95,8 +100,10 @@ function setUp(picker) {
       }
       throw failure;
     } finally {
-      controller = null;
-      progressBox.hidden = true;
+      if (controller === current) {
+        controller = null;
+        progressBox.hidden = true;
+      }
     }
   }
 

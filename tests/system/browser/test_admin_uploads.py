@@ -6,7 +6,12 @@ import time
 import pytest
 
 from inventory.models import Product
-from tests.support.browser import log_in, log_server_requests, store_refuses_as_expired
+from tests.support.browser import (
+    log_in,
+    log_server_requests,
+    lose_the_network_at_the_store,
+    store_refuses_as_expired,
+)
 from tests.support.images import jpeg, png
 from tests.support.renditions import default_rendition_name
 from tests.support.stores import store_of
@@ -184,21 +189,13 @@ def test_an_upload_that_loses_the_network_waits_for_it_and_goes_on(
     product = shop["product"]
     log_in(page, live_server, "clerk")
     page.goto(f"{live_server.url}/admin/inventory/product/{product.pk}/change/")
-    network = page.context.new_cdp_session(page)
-    network.send("Network.enable")
-    online = {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
-
-    def drop_the_network(route):
-        network.send("Network.emulateNetworkConditions", {**online, "offline": True})
-        route.abort("internetdisconnected")
-
-    page.route("**/uploads/emulator/**", drop_the_network, times=1)
+    back = lose_the_network_at_the_store(page)
     pick(page, "riz.jpg", "image/jpeg", jpeg((640, 480)))
 
     page.wait_for_selector(
         '.direct-upload .status:text("Pas de réseau : l\'envoi reprendra dès son retour.")'
     )
-    network.send("Network.emulateNetworkConditions", online)
+    back()
     page.wait_for_selector(f'.direct-upload .status:text("{UPLOADED}")')
     assert page.input_value(".direct-upload input.ticket")
 

@@ -3,7 +3,7 @@ one, with a finger or the keyboard, in French."""
 
 import pytest
 
-from tests.support.browser import lan_url, log_in
+from tests.support.browser import lan_url, log_in, lose_the_network_at_the_store
 from tests.support.images import jpeg
 from tests.support.mobile_data import NETWORK
 from uploads.models import UploadTicket
@@ -167,25 +167,45 @@ def test_a_phone_out_of_coverage_mid_upload_carries_on_once_back(
     product = shop["product"]
     open_product(phone, live_server, shop)
     sent = count_requests(phone)
-    network = phone.context.new_cdp_session(phone)
-    network.send("Network.enable")
-
-    def drop_the_network(route):
-        # The first POST to the store meets a phone that lost its network.
-        network.send("Network.emulateNetworkConditions", {**NETWORK, "offline": True})
-        route.abort("internetdisconnected")
-
-    phone.route("**/uploads/emulator/**", drop_the_network, times=1)
+    back = lose_the_network_at_the_store(phone, NETWORK)
     send_photo(phone)
 
     phone.wait_for_selector(f'.picker .status:text("{OFFLINE}")')
     assert phone.locator(".picker .retry").is_hidden(), "nothing to do but wait"
-    network.send("Network.emulateNetworkConditions", NETWORK)
+    back()
 
     phone.wait_for_selector(SAVED)
     product.refresh_from_db()
     assert product.image
     assert sent == {"ticket": 1, "storage": 2, "confirm": 1}
+
+
+@local_only
+def test_a_photo_chosen_while_another_waits_for_the_network_replaces_it(
+    site_mode, phone, live_server, shop
+):
+    """Told that the upload waits for the network, the user picks another
+    photo: once the network is back, that one goes up, and the first is
+    given up. Both went on, and the first could be attached last."""
+    product = shop["product"]
+    open_product(phone, live_server, shop)
+    sent = count_requests(phone)
+    back = lose_the_network_at_the_store(phone, NETWORK)
+    send_photo(phone, "riz.jpg")
+    phone.wait_for_selector(f'.picker .status:text("{OFFLINE}")')
+    send_photo(phone, "huile.jpg")  # its ticket's request meets no network either
+    phone.wait_for_function("() => !navigator.onLine")
+    back()
+
+    phone.wait_for_selector(SAVED)
+    phone.wait_for_timeout(1000)  # time for a first upload still going to show itself
+    product.refresh_from_db()
+    (confirmed,) = UploadTicket.objects.filter(status=UploadTicket.Status.CONFIRMED)
+    assert confirmed.filename == "huile.jpg"
+    assert product.image.name == confirmed.final_key.removeprefix("media/")
+    assert sent["storage"] == 2, "the first photo's lost post, then the second photo's"
+    assert phone.locator(".picker .progress").is_hidden()
+    assert phone.locator(".picker .error").text_content() == ""
 
 
 @local_only

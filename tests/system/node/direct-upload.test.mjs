@@ -338,6 +338,44 @@ test("a body lost before the store took it is sent again on resume, on the same 
   assert.deepEqual(resumed.calls, { ticket: 0, storage: 1, confirm: 1 });
 });
 
+test("a confirm whose answer was lost answers the same image when resumed", async () => {
+  // The server attaches the image; its answer never reaches the phone.
+  const failing = spyFetch(async (kind, count, url, init) => {
+    if (kind === "confirm") {
+      await fetch(url, init);
+      throw new TypeError("fetch failed");
+    }
+  });
+  const failure = await uploadImage(jpeg, { ...product, retries: 0, fetch: failing.fetch }).catch(
+    (error) => error,
+  );
+  assert.equal(failure.code, "network_error");
+
+  const resumed = spyFetch();
+  const image = await uploadImage(jpeg, { ...product, fetch: resumed.fetch, resume: failure.resume });
+  assert.equal(image.status, "confirmed");
+  assert.equal(image.id, failing.tickets[0].answer.id);
+  assert.deepEqual(resumed.calls, { ticket: 0, storage: 0, confirm: 1 });
+});
+
+test("a ticket still expired after its renewals is renewed on resume before the body goes", async () => {
+  const expired =
+    '<?xml version="1.0"?><Error><Code>AccessDenied</Code><Message>Invalid according to Policy: Policy expired.</Message></Error>';
+  const failing = spyFetch((kind) =>
+    kind === "storage" ? new Response(expired, { status: 403 }) : null,
+  );
+  const failure = await uploadImage(jpeg, { ...product, fetch: failing.fetch }).catch((e) => e);
+  assert.equal(failure.code, "ticket_expired");
+  assert.deepEqual(failing.calls, { ticket: 3, storage: 3, confirm: 0 });
+  assert.ok(failure.resume, "a slow link may do better next time");
+
+  const resumed = spyFetch();
+  const image = await uploadImage(jpeg, { ...product, fetch: resumed.fetch, resume: failure.resume });
+  assert.equal(image.status, "confirmed");
+  // Not the body posted once more with the expired ticket, then again.
+  assert.deepEqual(resumed.calls, { ticket: 1, storage: 1, confirm: 1 });
+});
+
 test("a failure that cannot pass by trying again has nothing to resume", async () => {
   const refused = await uploadImage(text, product).catch((error) => error);
   assert.equal(refused.code, "invalid_image");
@@ -360,6 +398,9 @@ function offlinePlatform() {
     online() {
       navigator.onLine = true;
       events.dispatchEvent(new Event("online"));
+    },
+    offline() {
+      navigator.onLine = false;
     },
     restore() {
       delete globalThis.navigator;
@@ -411,6 +452,30 @@ test("offline longer than offlineWait fails with a network error that can be res
   platform.online();
   const image = await uploadImage(jpeg, { ...product, resume: failure.resume });
   assert.equal(image.status, "confirmed");
+});
+
+test("offlineWait is the time an upload waits in all, whatever steps it waits at", async (t) => {
+  const platform = offlinePlatform();
+  t.after(platform.restore);
+  const spy = spyFetch((kind, count) => {
+    if (kind === "ticket" && count === 1) {
+      setTimeout(platform.online, 300);
+      throw new TypeError("fetch failed");
+    }
+    if (kind === "storage") {
+      platform.offline(); // and never back
+      throw new TypeError("fetch failed");
+    }
+  });
+  const started = Date.now();
+  const failure = await uploadImage(jpeg, { ...product, offlineWait: 500, fetch: spy.fetch }).catch(
+    (error) => error,
+  );
+  const waited = Date.now() - started;
+  assert.equal(failure.code, "network_error");
+  assert.ok(failure.resume);
+  // 300 ms for the ticket, 200 for the store: not 500 more.
+  assert.ok(waited >= 500 && waited < 750, `${waited} ms`);
 });
 
 test("cancelling while offline stops at once", async (t) => {
