@@ -41,8 +41,7 @@ WebP (Pillow decodes WebP with libwebp's animation API, which keeps two
 canvases of 4 bytes a pixel, and copies the pixels twice more on their way
 to the image). So the largest image sizes the worker: about 620 MB over
 rest for a 40 MP WebP, the default limit. Lower ``UPLOADS["MAX_PIXELS"]``
-or a target's
-``max_pixels`` for a smaller worker; both ends follow it.
+or a target's ``max_pixels`` for a smaller worker; both ends follow it.
 """
 
 import hashlib
