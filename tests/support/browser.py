@@ -3,6 +3,7 @@ flags this machine needs (no sandbox as root, no calls home); and what the
 browser tests do on every page: open one, log in, reach the live server
 from a LAN address."""
 
+import json
 import shutil
 from urllib.parse import urlsplit
 
@@ -134,3 +135,18 @@ def lose_the_network_at_the_store(page, conditions=UNTHROTTLED):
 
     page.route("**/uploads/emulator/**", drop_the_network, times=1)
     return lambda: network.send("Network.emulateNetworkConditions", conditions)
+
+
+CONFIRMS = "**/confirm/"
+
+
+def confirms_refused(page, detail="Too many requests."):
+    """Every confirm ``page`` sends is refused by the server's limit (429,
+    the API's JSON, ``detail`` shown as it is): a failure that may pass,
+    for which the picker offers "Try again" at once, where a lost network
+    is first retried for seconds. ``page.unroute(CONFIRMS)`` ends it."""
+    body = json.dumps({"code": "throttled", "detail": detail})
+    page.route(
+        CONFIRMS,
+        lambda route: route.fulfill(status=429, content_type="application/json", body=body),
+    )

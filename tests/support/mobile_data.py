@@ -29,7 +29,15 @@ from PIL import Image
 
 from inventory.models import Product
 from tests.support.bench_output import write_report
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, log_in, new_page
+from tests.support.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    CONFIRMS,
+    PHONE,
+    confirms_refused,
+    log_in,
+    new_page,
+)
 from tests.support.photos import PHONE_SIZE, phone_photo
 
 KB = 1000
@@ -318,24 +326,16 @@ def to_the_store(request):
 
 def try_again_through_picker(phone, live_server, site, figures, index, photo_size):
     """The same photo again, for another product, whose confirm the server
-    refuses for a while (its limit: the picker offers "Try again" at once,
-    where a lost network is first retried for seconds). Then the tap on
-    "Try again": the requests sent from it to "saved", and their bytes."""
+    refuses for a while (``confirms_refused``). Then the tap on "Try
+    again": the requests sent from it to "saved", and their bytes."""
     product = Product.objects.create(site_configuration=site, name="Encore", cug="P-AGAIN")
     picker = Picker(phone, live_server.url)
     picker.open(product)
-    phone.route(
-        "**/confirm/",
-        lambda route: route.fulfill(
-            status=429,
-            content_type="application/json",
-            body='{"code": "throttled", "detail": "Too many requests."}',
-        ),
-    )
+    confirms_refused(phone)
     picker.pick("again.jpg", phone_photo(index, photo_size))
     retry = phone.locator(".picker .retry")
     retry.wait_for(state="visible", timeout=120_000)
-    phone.unroute("**/confirm/")
+    phone.unroute(CONFIRMS)
     sent = []
 
     def keep(request):

@@ -3,7 +3,13 @@ one, with a finger or the keyboard, in French."""
 
 import pytest
 
-from tests.support.browser import lan_url, log_in, lose_the_network_at_the_store
+from tests.support.browser import (
+    CONFIRMS,
+    confirms_refused,
+    lan_url,
+    log_in,
+    lose_the_network_at_the_store,
+)
 from tests.support.images import jpeg
 from tests.support.mobile_data import NETWORK
 from uploads.models import UploadTicket
@@ -225,14 +231,7 @@ def test_try_again_resumes_a_failed_upload_without_choosing_the_photo_again(
     saved_src = preview.get_attribute("src")
 
     sent = count_requests(phone)
-    phone.route(
-        "**/confirm/",
-        lambda route: route.fulfill(
-            status=429,
-            content_type="application/json",
-            body='{"code": "throttled", "detail": "Trop de demandes."}',
-        ),
-    )
+    confirms_refused(phone, "Trop de demandes.")
     send_photo(phone, "huile.jpg")
     phone.wait_for_selector(".picker .error:text('Trop de demandes.')")
 
@@ -244,7 +243,7 @@ def test_try_again_resumes_a_failed_upload_without_choosing_the_photo_again(
     product.refresh_from_db()
     assert product.image.name == first_image
 
-    phone.unroute("**/confirm/")
+    phone.unroute(CONFIRMS)
     retry.tap()
 
     phone.wait_for_selector(SAVED)
