@@ -108,10 +108,10 @@ export async function uploadImage(file, options = {}) {
 }
 
 /**
- * What uploadImage sends: the ticket request and the body, and how far it
- * got (the ticket it holds, whether the body is in the store). A failure
- * that may pass later carries it as its resume, so that trying again
- * neither prepares the photo again nor sends it twice.
+ * What uploadImage sends: the ticket's path and request, the body, and how
+ * far it got (the ticket it holds, whether the body is in the store). A
+ * failure that may pass later carries it as its resume, so that trying
+ * again neither prepares the photo again nor sends it twice.
  */
 async function prepare(file, settings, progress) {
   const { kind, objectId, signal } = settings;
@@ -134,7 +134,9 @@ async function prepare(file, settings, progress) {
   if (settings.newObject) request.new = true;
   if (subtle) request.sha256 = await sha256Base64(subtle, bytes);
   const body = new Blob([bytes], { type: contentType });
-  return { request, body, ticket: null, stored: false };
+  // Where the ticket is asked for (a superuser's new object names its site):
+  // a resumed upload asks there again, whatever options come with it.
+  return { path: ticketPath(settings), request, body, ticket: null, stored: false };
 }
 
 async function send(upload, settings, progress) {
@@ -152,7 +154,7 @@ async function send(upload, settings, progress) {
     // Each step is retried on its own, so that a failed confirm never costs
     // a second upload of the file; only an expired ticket is replaced.
     upload.ticket ??= await retrying("preparing", () =>
-      api("POST", ticketPath(settings), request),
+      api("POST", upload.path, request),
     );
     try {
       if (!upload.stored) {

@@ -74,6 +74,8 @@ function setUp(widget) {
             show(messages.uploading);
           } else if (phase === "offline") {
             show(messages.offline);
+          } else if (phase === "preparing") {
+            show(messages.preparing); // the network back before the ticket
           }
         },
       });

@@ -74,8 +74,9 @@ function setUp(picker) {
             percent.textContent = `${value} %`;
             picker.dataset.progress = value;
             show(messages.uploading);
-          } else if (phase === "confirming") {
-            show(messages.confirming);
+          } else if (phase === "preparing" || phase === "confirming") {
+            // "preparing" again: the ticket asked for once the network is back.
+            show(messages[phase]);
           } else if (phase === "offline") {
             show(messages.offline);
           }
@@ -116,10 +117,13 @@ function setUp(picker) {
   progressBox.querySelector(".cancel").addEventListener("click", () => controller?.abort());
   retry.addEventListener("click", () => {
     if (!resumable || controller) return;
-    const { file, objectId, resume } = resumable;
+    const { file, objectId, resume, next } = resumable;
     preview.src = URL.createObjectURL(file);
     preview.hidden = false;
-    upload(file, objectId, resume).catch(() => {});
+    upload(file, objectId, resume).then(
+      () => next && (location.href = next),
+      () => {},
+    );
   });
   for (const name of ["dragenter", "dragover"]) {
     dropzone.addEventListener(name, (event) => {
@@ -154,8 +158,10 @@ function setUp(picker) {
       await upload(pending, product.id);
       location.href = product.url;
     } catch {
-      // The product is saved; the user may try the photo again from its page.
+      // The product is saved; the user may try the photo again from its page,
+      // and "Try again" goes there once the photo is saved.
       history.replaceState(null, "", product.url);
+      if (resumable) resumable.next = product.url;
     }
   });
 }

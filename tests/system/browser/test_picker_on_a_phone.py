@@ -3,6 +3,7 @@ one, with a finger or the keyboard, in French."""
 
 import pytest
 
+from inventory.models import Product
 from tests.support.browser import (
     CONFIRMS,
     confirms_refused,
@@ -263,3 +264,28 @@ def test_a_photo_refused_for_good_offers_no_try_again(site_mode, phone, live_ser
 
     phone.wait_for_selector(".picker .error:not(:empty)")
     assert phone.locator(".picker .retry").is_hidden()
+
+
+@local_only
+def test_try_again_for_a_new_products_photo_lands_on_its_page(site_mode, phone, live_server, shop):
+    """A new product saved with its photo, whose confirm failed: the product
+    exists, its page says so, and "Try again" attaches the photo, then goes
+    to the product's page, as a save that went well does."""
+    log_in(phone, live_server, "staff")
+    phone.goto(f"{live_server.url}/products/new/")
+    phone.fill("input[name=name]", "Huile d'arachide")
+    phone.fill("input[name=cug]", "H-5")
+    phone.on("filechooser", lambda chooser: None)
+    send_photo(phone, "huile.jpg")
+    confirms_refused(phone, "Trop de demandes.")
+    phone.locator(".product-form button[type=submit]").tap()
+    phone.wait_for_selector(".picker .error:text('Trop de demandes.')")
+    product = Product.objects.get(cug="H-5")
+    assert not product.image
+
+    phone.unroute(CONFIRMS)
+    phone.get_by_role("button", name=RETRY).tap()
+
+    phone.wait_for_url(f"{live_server.url}/products/{product.pk}/")
+    product.refresh_from_db()
+    assert product.image

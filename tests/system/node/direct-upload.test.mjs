@@ -494,3 +494,29 @@ test("cancelling while offline stops at once", async (t) => {
   );
   assert.deepEqual(spy.calls, { ticket: 1, storage: 1, confirm: 0 });
 });
+
+test("a resumed upload asks for its ticket where the failed one did, whatever options come with it", async () => {
+  const tickets = [];
+  const record = (url) => url.includes("/api/uploads/tickets/?") && tickets.push(new URL(url).search);
+  const { objectId, ...newProduct } = { ...product, newObject: true, confirm: false };
+  const failing = spyFetch((kind, count, url) => {
+    record(url);
+    throw new TypeError("fetch failed");
+  });
+  const failure = await uploadImage(jpeg, {
+    ...newProduct,
+    site: 7,
+    retries: 0,
+    fetch: failing.fetch,
+  }).catch((error) => error);
+  assert.equal(failure.code, "network_error");
+
+  const ticket = await uploadImage(jpeg, {
+    ...newProduct,
+    site: 8,
+    resume: failure.resume,
+    fetch: spyFetch((kind, count, url) => (record(url), null)).fetch,
+  });
+  assert.equal(ticket.status, "issued");
+  assert.deepEqual(tickets, ["?site=7", "?site=7"]);
+});
