@@ -201,35 +201,70 @@ class Client:
             also={"upload_missing"},
         )
 
-    def upload(self, path, *, kind="product", object_id=None, content_type=None, progress=None):
+    def upload(
+        self,
+        path,
+        *,
+        kind="product",
+        object_id=None,
+        content_type=None,
+        progress=None,
+        resume=None,
+    ):
         """Upload the image at ``path`` and attach it; returns the confirm
         response (``id, status, kind, object_id, key, url, format, width,
-        height, size``). ``progress(sent, total)`` follows the upload."""
+        height, size``). ``progress(sent, total)`` follows the upload.
+
+        A failure that may pass later (the network, the server, a limit, a
+        ticket expired on a slow link) carries a ``resume``: pass it back
+        with the same ``path`` to go on from where the upload stopped,
+        without a second upload of a file the bucket already holds (a
+        phone's app keeps it beside the photo and offers "Try again")."""
         content_type = content_type or guess_content_type(path)
-        size = os.path.getsize(path)
-        request = {
-            "kind": kind,
-            "object_id": object_id,
-            "filename": os.path.basename(path),
-            "content_type": content_type,
-            "size": size,
-            "sha256": sha256_base64(path),
+        state = resume or {
+            "request": {
+                "kind": kind,
+                "object_id": object_id,
+                "filename": os.path.basename(path),
+                "content_type": content_type,
+                "size": os.path.getsize(path),
+                "sha256": sha256_base64(path),
+            },
+            "ticket": None,  # the ticket in use
+            "stored": False,  # whether the bucket holds the file
         }
+        try:
+            return self.send_upload(state, path, progress)
+        except UploadError as error:
+            if may_pass_later(error):
+                error.resume = state
+            raise
+
+    def send_upload(self, state, path, progress):
+        """The steps of :meth:`upload` not done yet, recorded in ``state``."""
         for renewals in range(3):
-            ticket = self.request_ticket(**request)
+            if state["ticket"] is None:
+                state["ticket"] = self.request_ticket(**state["request"])
             try:
-                post = functools.partial(
-                    self.post_file,
-                    ticket["upload"],
-                    path,
-                    content_type=content_type,
-                    progress=progress,
-                )
-                self.retrying(post)
-                return self.confirm(ticket["id"])
+                if not state["stored"]:
+                    post = functools.partial(
+                        self.post_file,
+                        state["ticket"]["upload"],
+                        path,
+                        content_type=state["request"]["content_type"],
+                        progress=progress,
+                    )
+                    self.retrying(post)
+                    state["stored"] = True
+                return self.confirm(state["ticket"]["id"])
             except UploadError as error:
+                if error.code == "upload_missing":
+                    state["stored"] = False  # it never landed: send it again
                 # Only an expired ticket is replaced; nothing else re-uploads.
-                if error.code != "ticket_expired" or renewals == 2:
+                if error.code != "ticket_expired":
+                    raise
+                state["ticket"], state["stored"] = None, False
+                if renewals == 2:
                     raise
 
     # --- HTTP --------------------------------------------------------------
@@ -297,6 +332,15 @@ class Client:
 
 
 # --- Helpers -----------------------------------------------------------------
+
+
+def may_pass_later(error):
+    """Whether the same upload may go through if tried again later."""
+    return (
+        error.status >= 500
+        or error.status == 429
+        or error.code in RETRYABLE_CODES | {"ticket_expired", "upload_missing"}
+    )
 
 
 def form_field(boundary, name, value):

@@ -217,6 +217,58 @@ def test_an_expired_ticket_is_replaced(server, store, staff, product, tmp_path, 
     assert "media/" + product.image.name == image["key"]
 
 
+def test_a_failure_that_may_pass_is_resumed_without_a_second_upload(
+    server, store, staff, product, tmp_path, monkeypatch
+):
+    """The file is in the bucket, then every confirm is lost on the way: the
+    error's resume goes on with the confirm alone, on the same ticket."""
+    client = upload_client.Client.login(server, "staff", "pw", retries=1, retry_delay=0.01)
+    real_api, real_post = client.api, client.post_file
+    calls = []
+
+    def api(method, path, data=None):
+        calls.append(path.rsplit("/", 2)[-2])
+        if path.endswith("/confirm/") and network_down:
+            raise upload_client.UploadError("network_error", "Connection reset")
+        return real_api(method, path, data)
+
+    def post(*args, **kwargs):
+        calls.append("post")
+        return real_post(*args, **kwargs)
+
+    monkeypatch.setattr(client, "api", api)
+    monkeypatch.setattr(client, "post_file", post)
+    photo = tmp_path / "riz.jpg"
+    photo.write_bytes(jpeg())
+    network_down = True
+
+    with pytest.raises(upload_client.UploadError) as caught:
+        client.upload(photo, object_id=product.pk)
+    assert calls == ["tickets", "post", "confirm", "confirm"]
+    assert caught.value.resume
+
+    network_down = False
+    calls.clear()
+    image = client.upload(photo, resume=caught.value.resume)
+
+    assert calls == ["confirm"]
+    product.refresh_from_db()
+    assert "media/" + product.image.name == image["key"]
+    assert UploadTicket.objects.count() == 1
+
+
+def test_a_refusal_has_nothing_to_resume(server, staff, product, tmp_path):
+    notes = tmp_path / "notes.jpg"
+    notes.write_bytes(b"\xff\xd8\xff" + b"riz, huile" * 20)
+    client = upload_client.Client.login(server, "staff", "pw")
+
+    with pytest.raises(upload_client.UploadError) as caught:
+        client.upload(notes, object_id=product.pk, content_type="image/jpeg")
+
+    assert caught.value.code == "invalid_image"
+    assert not hasattr(caught.value, "resume")
+
+
 def test_an_unreachable_server_is_a_network_error_after_retries(tmp_path):
     photo = tmp_path / "riz.jpg"
     photo.write_bytes(jpeg())
