@@ -3,7 +3,7 @@
 
 As a command::
 
-    python upload_client.py --server https://shop.example.com login
+    python upload_client.py login --server https://shop.example.com
     python upload_client.py upload riz.jpg --product 42
     python upload_client.py upload logo.png --logo
 

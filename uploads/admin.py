@@ -1,5 +1,6 @@
-"""The admin of the upload app: its tickets and the objects left to delete,
-read only, each site's staff seeing their own site's rows alone.
+"""The admin of the upload app: its tickets, the objects left to delete and
+the rendition sets, read only, each site's staff seeing their own site's
+rows alone.
 
 ``uploads`` knows sites only as ids (``uploads.sites``): a user's site, and
 the names the project gives them (``UPLOADS["SITE_NAMES"]``)."""

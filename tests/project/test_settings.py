@@ -3,15 +3,20 @@
 
 import os
 import re
+import runpy
 import shutil
 import subprocess
 import sys
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from dotenv import dotenv_values
 
 from project.env import Env
 from project.storages import LOCAL_MEDIA, S3_MEDIA, S3_STATIC, SERVED_STATIC, storages_for
 from tests.support.processes import BASE_DIR, CLEAN, ENV_EXAMPLE, environment, run_manage
+from uploads.conf import DEFAULTS as UPLOAD_DEFAULTS
 
 
 def manage_check(tmp_path, **variables):
@@ -481,3 +486,51 @@ def test_check_accepts_the_storages_of_each_mode(settings):
         settings.AWS_STORAGE_BUCKET_NAME = bucket
         settings.STORAGES = storages_for(bucket=bucket, static_in_bucket=True)
         assert "uploads.E004" not in {error.id for error in run_checks()}
+
+
+#: Settings of these types are compared; the rest are classes and modules.
+PLAIN = (bool, int, float, str, list, tuple, dict, Path, timedelta, type(None))
+
+
+def configuration(monkeypatch, tmp_path, variables):
+    """What the settings and gunicorn.conf.py make of ``variables`` alone:
+    their names of plain values, the UPLOADS setting with uploads/conf.py's
+    defaults filled in, as the app reads it."""
+    for name in ENV_EXAMPLE:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DJANGO_ENV_FILE", str(tmp_path / "absent.env"))
+    monkeypatch.setenv("DJANGO_SECRET_KEY", "a-long-random-secret-for-this-test-only-0123456789")
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    app = runpy.run_path(str(BASE_DIR / "project" / "settings.py"))
+    app["UPLOADS"] = {**UPLOAD_DEFAULTS, **app["UPLOADS"]}
+    gunicorn = runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))
+    found = {**app, **{f"gunicorn {name}": value for name, value in gunicorn.items()}}
+    return {
+        name: value
+        for name, value in found.items()
+        if not name.startswith("_") and isinstance(value, PLAIN)
+    }
+
+
+def test_the_values_of_env_example_are_the_defaults(monkeypatch, tmp_path):
+    """.env.example and the README give each variable's default: copying the
+    file to .env, as the README says to, changes nothing it does not ask to
+    change (the variables it leaves empty, such as the secret key)."""
+    given = dotenv_values(BASE_DIR / ".env.example")
+    given = {name: value for name, value in given.items() if value}
+    assert {"UPLOADS_TICKET_TTL", "GUNICORN_THREADS", "DJANGO_HSTS_SECONDS"} <= given.keys()
+
+    defaults = configuration(monkeypatch, tmp_path, {})
+    assert {
+        "AWS_QUERYSTRING_EXPIRE",
+        "UPLOADS",
+        "gunicorn threads",
+        "gunicorn bind",
+    } <= defaults.keys()
+    with_file = configuration(monkeypatch, tmp_path, given)
+    assert {
+        name: (defaults.get(name), value)
+        for name, value in with_file.items()
+        if defaults.get(name) != value
+    } == {}

@@ -69,7 +69,7 @@ class Command(BaseCommand):
 
     def incoming_prefixes(self):
         """Every site's incoming folders (lifecycle filters take plain
-        prefixes, so one rule per site and kind), and the default site's.
+        prefixes, so one rule per site and folder), and the default site's.
 
         The rules are replaced as a whole, so they are never written from a
         database without the sites table (not migrated yet, or the wrong
