@@ -283,9 +283,13 @@ def test_try_again_for_a_new_products_photo_lands_on_its_page(site_mode, phone, 
     product = Product.objects.get(cug="H-5")
     assert not product.image
 
+    # The address is the product's already (history.replaceState): the
+    # page loaded there once the photo is saved is what tells.
+    page_url = f"{live_server.url}/products/{product.pk}/"
+    assert phone.url == page_url
     phone.unroute(CONFIRMS)
-    phone.get_by_role("button", name=RETRY).tap()
+    with phone.expect_navigation(url=page_url):
+        phone.get_by_role("button", name=RETRY).tap()
 
-    phone.wait_for_url(f"{live_server.url}/products/{product.pk}/")
     product.refresh_from_db()
     assert product.image
