@@ -322,8 +322,7 @@ class Client:
             try:
                 return step()
             except UploadError as error:
-                retryable = error.status >= 500 or error.code in RETRYABLE_CODES | set(also)
-                if not retryable or tries == self.retries:
+                if not retryable(error, also) or tries == self.retries:
                     raise
                 delay = error.retry_after or self.retry_delay * 2**tries * random.uniform(
                     0.75, 1.25
@@ -334,13 +333,14 @@ class Client:
 # --- Helpers -----------------------------------------------------------------
 
 
+def retryable(error, also=()):
+    """Whether a step that failed so is worth another try at once."""
+    return error.status >= 500 or error.code in RETRYABLE_CODES | set(also)
+
+
 def may_pass_later(error):
     """Whether the same upload may go through if tried again later."""
-    return (
-        error.status >= 500
-        or error.status == 429
-        or error.code in RETRYABLE_CODES | {"ticket_expired", "upload_missing"}
-    )
+    return retryable(error, {"ticket_expired", "upload_missing"}) or error.status == 429
 
 
 def form_field(boundary, name, value):

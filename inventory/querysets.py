@@ -59,7 +59,8 @@ def search_terms(text):
     """The words of a search, as Django's admin splits them."""
     terms = []
     for part in smart_split(text.replace(",", " ")):
-        if part[:1] in ('"', "'") and part[-1:] == part[:1] and len(part) > 1:
+        if len(part) > 1 and part[0] in "\"'" and part[-1] == part[0]:
             part = unescape_string_literal(part)
-        terms.extend([part] if part.strip() else [])
+        if part.strip():
+            terms.append(part)
     return terms

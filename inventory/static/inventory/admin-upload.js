@@ -72,10 +72,10 @@ function setUp(widget) {
             percent.textContent = `${value} %`;
             widget.dataset.progress = value;
             show(messages.uploading);
-          } else if (phase === "offline") {
-            show(messages.offline);
-          } else if (phase === "preparing") {
-            show(messages.preparing); // the network back before the ticket
+          } else if (phase !== "uploading") {
+            // preparing (again once the network is back) or offline: this
+            // widget's uploads are confirmed by the form's save.
+            show(messages[phase]);
           }
         },
       });

@@ -74,11 +74,9 @@ function setUp(picker) {
             percent.textContent = `${value} %`;
             picker.dataset.progress = value;
             show(messages.uploading);
-          } else if (phase === "preparing" || phase === "confirming") {
-            // "preparing" again: the ticket asked for once the network is back.
+          } else if (phase !== "uploading") {
+            // preparing (again once the network is back), offline, confirming
             show(messages[phase]);
-          } else if (phase === "offline") {
-            show(messages.offline);
           }
         },
       });
