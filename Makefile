@@ -58,6 +58,14 @@ system-tools:
 	for tool in $(GETTEXT_TOOLS); do command -v $$tool >/dev/null || missing="$$missing gettext"; done; \
 	if [ -n "$$missing" ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; fi
 
+# Uppy, from the npm registry, for the browser tests of
+# frontend_snippets/uppy-direct-upload.js (tests/support/uppy.py): the
+# versions its package-lock.json pins.
+UPPY_TESTS := tests/system/browser/uppy
+$(UPPY_TESTS)/node_modules/.installed: $(UPPY_TESTS)/package.json $(UPPY_TESTS)/package-lock.json
+	npm ci --prefix $(UPPY_TESTS) --no-audit --no-fund --loglevel=error
+	touch $@
+
 # Bytecode is cached even where the environment turns that off
 # (PYTHONDONTWRITEBYTECODE=1): otherwise every pytest process compiles and
 # assertion-rewrites some 450 modules anew, seconds of each run.
@@ -69,7 +77,7 @@ test test-fast bench: export PYTHONDONTWRITEBYTECODE =
 # puts the slow tests in two xdist groups; --dist loadgroup keeps each on
 # one worker). TEST_WORKERS=0: all in this process.
 TEST_WORKERS ?= 3
-test: $(VENV)/.installed system-tools
+test: $(VENV)/.installed system-tools $(UPPY_TESTS)/node_modules/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
@@ -108,4 +116,4 @@ messages: $(VENV)/.installed
 	cd legacy_media && ../$(PY) ../manage.py makemessages -l fr && ../$(PY) ../manage.py compilemessages
 
 clean:
-	rm -rf $(VENV) $(LOCK_VENV) .dev staticfiles .pytest_cache
+	rm -rf $(VENV) $(LOCK_VENV) .dev staticfiles .pytest_cache $(UPPY_TESTS)/node_modules

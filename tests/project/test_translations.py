@@ -4,11 +4,14 @@ marks for translation is in them."""
 
 import ast
 import gettext
+import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 from django.utils.translation import trans_real
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -92,3 +95,24 @@ def test_every_message_marked_in_the_code_has_a_french_translation(
         if ((entry["msgid"], 0) if entry["msgid_plural"] else entry["msgid"]) not in catalog
     ]
     assert untranslated == []
+
+
+def js_strings(source, name):
+    """The strings of the locale object ``name`` exported by a JS module."""
+    block = re.search(rf"export const {name} = \{{\s*strings: \{{(.*?)\n  \}},", source, re.S)
+    return {
+        key: json.loads(f'"{text}"')
+        for key, text in re.findall(r'(\w+):\s*"((?:[^"\\]|\\.)*)"', block.group(1))
+    }
+
+
+def test_the_uppy_plugins_french_is_the_pages_french():
+    """frontend_snippets/uppy-direct-upload.js ships its texts as Uppy
+    locales, in English and French, outside Django's catalogs; they are the
+    inventory pages' own messages, so their French is the catalogs'."""
+    source = (BASE_DIR / "frontend_snippets" / "uppy-direct-upload.js").read_text()
+    english, french = js_strings(source, "locale"), js_strings(source, "fr_FR")
+    assert english, "no strings found"
+    assert english.keys() == french.keys()
+    with translation.override("fr"):
+        assert {key: translation.gettext(text) for key, text in english.items()} == french

@@ -1,0 +1,206 @@
+/**
+ * An Uppy uploader for the inventory API's direct uploads.
+ *
+ *   import { Uppy, Dashboard } from "uppy";        // or @uppy/core, @uppy/dashboard
+ *   import DirectUpload, { fr_FR } from "./uppy-direct-upload.js";
+ *
+ *   new Uppy({ restrictions: { allowedFileTypes: ["image/jpeg", "image/png", "image/webp"] } })
+ *     .use(Dashboard, { inline: true, target: "#photos" })
+ *     .use(DirectUpload, { kind: "product", objectId: 42, locale: fr_FR });
+ *
+ * Each file goes through direct-upload.js's uploadImage, as on the
+ * inventory pages: shrunk on the device, a ticket asked for with its
+ * SHA-256, the file posted straight to the bucket with the ticket's form,
+ * then confirmed. So Uppy gets everything that module does for a phone on
+ * slow data: the retries of each step, the wait for a lost network, and a
+ * retry (Uppy's "Retry" button) that neither prepares the photo again nor
+ * sends a body the bucket already holds. The API's refusals reach Uppy's
+ * file error in the user's language, as the API words them.
+ *
+ * Uppy's own AwsS3 plugin cannot do this: since its 6.0 it signs PUTs and
+ * multipart uploads only (getUploadParameters, which could take a POST
+ * form, is gone), and the server signs only POST policies (exact key,
+ * size, type and checksum). XHRUpload could post a ticket's form, but
+ * would leave the checksum and the confirm to the page.
+ *
+ * The one import of Uppy's is BasePlugin from @uppy/core: a bundler
+ * resolves it, or a page's import map points it at Uppy's bundle (its
+ * uppy.min.mjs exports BasePlugin too).
+ */
+import { BasePlugin } from "@uppy/core";
+import { describeFailure, uploadImage } from "./direct-upload.js";
+
+/** The plugin's texts, as the inventory pages word them. */
+export const locale = {
+  strings: {
+    preparing: "Preparing the photo…",
+    confirming: "Checking the photo…",
+    networkError: "The connection was lost. Check your network and try again.",
+    uploadRefused: "Storage refused the file. Try again with another photo.",
+    expired: "The upload took too long and expired. Check your connection and try again.",
+    failed: "The upload failed. Try again.",
+  },
+};
+
+/** Their French, for `locale: fr_FR` (Uppy's own French is @uppy/locales' fr_FR). */
+export const fr_FR = {
+  strings: {
+    preparing: "Préparation de la photo…",
+    confirming: "Vérification de la photo…",
+    networkError: "La connexion a été perdue. Vérifiez votre réseau et réessayez.",
+    uploadRefused: "Le stockage a refusé le fichier. Réessayez avec une autre photo.",
+    expired: "L'envoi a pris trop de temps et a expiré. Vérifiez votre connexion et réessayez.",
+    failed: "L'envoi a échoué. Réessayez.",
+  },
+};
+
+// Options that are the plugin's own; every other option goes to uploadImage
+// (kind, objectId, token, apiBase, headers, newObject, site, downscale,
+// maxSide, quality, retries, offlineWait, ...: see direct-upload.js).
+const PLUGIN_OPTIONS = ["id", "locale", "limit"];
+
+/**
+ * Options, besides uploadImage's:
+ *   limit    how many files go up at once (default 1: on a slow link one
+ *            photo at a time finishes each sooner, and a phone holds one
+ *            decoded photo at a time while shrinking it)
+ *   locale   the plugin's texts (fr_FR above, or your own)
+ *
+ * A file's meta `kind` and `objectId` (uppy.setFileMeta) override the
+ * options' for that file: one Dashboard may hold photos of several products.
+ * The answer of confirm is the file's response body; its `url` the file's
+ * uploadURL.
+ */
+export default class DirectUpload extends BasePlugin {
+  static VERSION = "1.0.0";
+
+  constructor(uppy, opts) {
+    super(uppy, { limit: 1, ...opts });
+    this.id = this.opts.id || "DirectUpload";
+    this.type = "uploader";
+    this.defaultLocale = locale;
+    this.i18nInit();
+    // Per file: the AbortController of its upload in progress, and the
+    // resume of its last failure that may pass later.
+    this.controllers = new Map();
+    this.resumes = new Map();
+  }
+
+  install() {
+    this.uppy.addUploader(this.upload);
+    this.uppy.on("file-removed", this.onFileRemoved);
+    this.uppy.on("cancel-all", this.onCancelAll);
+  }
+
+  uninstall() {
+    this.uppy.removeUploader(this.upload);
+    this.uppy.off("file-removed", this.onFileRemoved);
+    this.uppy.off("cancel-all", this.onCancelAll);
+    this.onCancelAll();
+  }
+
+  onFileRemoved = (file) => {
+    this.controllers.get(file.id)?.abort();
+    this.resumes.delete(file.id);
+  };
+
+  onCancelAll = () => {
+    for (const controller of this.controllers.values()) controller.abort();
+    this.resumes.clear();
+  };
+
+  /** Uppy's uploader step: the files that are neither done nor failed, `limit` at a time. */
+  upload = async (fileIDs) => {
+    const files = this.uppy
+      .getFilesByIds(fileIDs)
+      .filter((file) => !file.error && !file.progress?.uploadComplete);
+    if (files.length === 0) return;
+    this.uppy.emit("upload-start", files);
+    const queue = [...files];
+    const worker = async () => {
+      for (let file = queue.shift(); file; file = queue.shift()) {
+        // Removed while it waited its turn.
+        if (this.uppy.getFile(file.id)) await this.uploadFile(this.uppy.getFile(file.id));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, this.opts.limit) }, worker));
+  };
+
+  /** Uploads one file; its outcome is told to Uppy as events, never thrown. */
+  async uploadFile(file) {
+    const controller = new AbortController();
+    this.controllers.set(file.id, controller);
+    try {
+      const image = await uploadImage(file.data, {
+        ...this.uploadOptions(file),
+        resume: this.resumes.get(file.id),
+        signal: controller.signal,
+        onProgress: (progress) => this.onProgress(file, progress),
+      });
+      this.resumes.delete(file.id);
+      this.uppy.emit("upload-success", this.uppy.getFile(file.id), {
+        status: 200,
+        body: image,
+        uploadURL: image.url,
+      });
+    } catch (error) {
+      // Removed, or all cancelled: Uppy has forgotten the file already.
+      if (error?.name === "AbortError") return;
+      if (error?.resume) this.resumes.set(file.id, error.resume);
+      else this.resumes.delete(file.id);
+      this.uppy.emit("upload-error", this.uppy.getFile(file.id), this.failure(error));
+    } finally {
+      this.controllers.delete(file.id);
+    }
+  }
+
+  /** uploadImage's options for this file: the plugin's, the file's target. */
+  uploadOptions(file) {
+    const options = Object.fromEntries(
+      Object.entries(this.opts).filter(([name]) => !PLUGIN_OPTIONS.includes(name)),
+    );
+    if (file.meta.kind !== undefined) options.kind = file.meta.kind;
+    if (file.meta.objectId !== undefined) options.objectId = file.meta.objectId;
+    return options;
+  }
+
+  /** uploadImage's phases as Uppy's progress: preparing, bytes sent, confirming. */
+  onProgress(file, { phase, loaded, total }) {
+    const current = this.uppy.getFile(file.id);
+    if (!current) return;
+    if (phase === "preparing") {
+      this.uppy.emit("preprocess-progress", current, {
+        mode: "indeterminate",
+        message: this.i18n("preparing"),
+      });
+    } else if (phase === "uploading" && total) {
+      if (current.progress.preprocess) this.uppy.emit("preprocess-complete", current);
+      this.uppy.emit("upload-progress", current, {
+        uploadStarted: current.progress.uploadStarted ?? Date.now(),
+        bytesUploaded: loaded,
+        bytesTotal: total,
+      });
+    } else if (phase === "confirming") {
+      this.uppy.emit("postprocess-progress", current, {
+        mode: "indeterminate",
+        message: this.i18n("confirming"),
+      });
+    }
+    // "offline": Uppy itself tells the user the network is gone, and back.
+  }
+
+  /**
+   * The error Uppy shows for a failed upload: the API's detail, in the
+   * user's language, or the plugin's words where there is none written for
+   * people (the network, the store's English). The UploadError is its cause.
+   */
+  failure(error) {
+    const message = describeFailure(error, {
+      network_error: this.i18n("networkError"),
+      upload_refused: this.i18n("uploadRefused"),
+      expired: this.i18n("expired"),
+      failed: this.i18n("failed"),
+    });
+    return Object.assign(new Error(message, { cause: error }), { code: error?.code });
+  }
+}

@@ -1,0 +1,204 @@
+"""Uppy's Dashboard uploading through frontend_snippets/uppy-direct-upload.js,
+in real Chromium, against the live server in both storage modes: the
+third-party uploader an app would put on its own page."""
+
+import re
+
+from django.utils import translation
+
+from tests.support import photos
+from tests.support.browser import CONFIRMS, confirms_refused, log_in, log_server_requests
+from tests.support.images import jpeg
+from tests.support.uppy import add_photos, open_uppy_page, start_upload, wait_for_result
+from uploads.errors import InvalidImage
+from uploads.models import UploadTicket
+
+
+def posts_to_the_store(page, live_server):
+    """The forms ``page`` posts to the store (the bucket, or the emulator),
+    as a list that grows."""
+    posts = []
+
+    def record(request):
+        to_api = request.url.startswith(f"{live_server.url}/api/")
+        if request.method == "POST" and not to_api:
+            posts.append(request.url)
+
+    page.on("request", record)
+    return posts
+
+
+def test_a_photo_chosen_in_uppy_is_attached_to_the_product(
+    site_mode, phone, live_server, shop, request
+):
+    product = shop["product"]
+    log_in(phone, live_server, "staff")
+    server_log = log_server_requests(request)
+    to_store = posts_to_the_store(phone, live_server)
+    open_uppy_page(phone, live_server.url, kind="product", objectId=product.pk)
+
+    add_photos(phone, ("riz.jpg", "image/jpeg", photos.phone_photo(0)))
+    start_upload(phone)
+    result = wait_for_result(phone)
+
+    assert result["failed"] == []
+    [done] = result["successful"]
+    ticket = UploadTicket.objects.get()
+    product.refresh_from_db()
+    folder = f"sites/{shop['site'].pk}/products"
+    assert re.fullmatch(rf"{folder}/[0-9a-f]{{32}}\.webp", product.image.name)
+    # The file's response is confirm's answer, its uploadURL the image's.
+    assert done["body"]["status"] == "confirmed"
+    assert done["body"]["id"] == str(ticket.pk)
+    assert done["body"]["key"] == f"media/{product.image.name}"
+    assert done["uploadURL"] == done["body"]["url"]
+    # Shrunk on the phone (a 4:3 photo to 1600 px), then one POST to the store.
+    assert (done["body"]["width"], done["body"]["height"]) == (1600, 1200)
+    assert len(to_store) == 1
+    # In the user's language: Uppy's French, and the Dashboard says it is done.
+    phone.wait_for_selector(".uppy-StatusBar-statusPrimary:text('Terminé')")
+    if site_mode == "s3":
+        # No image bytes reached Django: two small JSON calls.
+        assert [path for method, path, _, _ in server_log if method == "POST"] == [
+            "/api/uploads/tickets/",
+            f"/api/uploads/tickets/{ticket.pk}/confirm/",
+        ]
+        for _method, path, content_type, length in server_log:
+            assert not content_type.startswith("multipart/"), path
+            assert length < 4096, path
+
+
+def test_uppy_shows_the_apis_refusal_in_the_users_language(site_mode, page, live_server, shop):
+    """A file that is no image (a JPEG's name and type on other bytes) goes
+    up as it is, and confirm refuses it: Uppy shows the API's words, in
+    French, and the product keeps no image."""
+    product = shop["product"]
+    log_in(page, live_server, "staff")
+    open_uppy_page(page, live_server.url, kind="product", objectId=product.pk)
+
+    add_photos(page, ("riz.jpg", "image/jpeg", b"not a photo at all" * 100))
+    start_upload(page)
+    result = wait_for_result(page)
+
+    with translation.override("fr"):
+        detail = str(InvalidImage.default_detail)
+    assert result["successful"] == []
+    [failed] = result["failed"]
+    assert failed["error"] == detail
+    assert UploadTicket.objects.get().status == UploadTicket.Status.REJECTED
+    product.refresh_from_db()
+    assert not product.image
+    # Shown on the file: its error button, named after it for screen readers.
+    page.get_by_role("button", name=detail).wait_for()
+
+
+def test_uppys_retry_after_a_refused_confirm_sends_only_the_confirm(
+    site_mode, page, live_server, shop
+):
+    """The server's limit refuses the confirm (429): the file fails with
+    the server's words, and Uppy's Retry confirms the photo the store
+    already holds, without posting it again."""
+    product = shop["product"]
+    log_in(page, live_server, "staff")
+    to_store = posts_to_the_store(page, live_server)
+    open_uppy_page(page, live_server.url, kind="product", objectId=product.pk)
+    confirms_refused(page, detail="Trop de requêtes.")
+
+    add_photos(page, ("riz.jpg", "image/jpeg", jpeg((800, 600))))
+    start_upload(page)
+    [failed] = wait_for_result(page)["failed"]
+    assert failed["error"] == "Trop de requêtes."
+    assert len(to_store) == 1
+    product.refresh_from_db()
+    assert not product.image
+
+    page.unroute(CONFIRMS)
+    page.click(".uppy-StatusBar-actionBtn--retry")
+    result = wait_for_result(page, count=2)
+
+    assert result["failed"] == []
+    assert len(result["successful"]) == 1
+    assert len(to_store) == 1, "the body the store held was not sent again"
+    ticket = UploadTicket.objects.get()
+    assert ticket.status == UploadTicket.Status.CONFIRMED
+    product.refresh_from_db()
+    assert f"media/{product.image.name}" == ticket.final_key
+
+
+def test_a_connection_lost_mid_upload_is_told_in_french_and_retried(
+    site_mode, page, live_server, shop, settings
+):
+    """The post to the store fails (the network, with the browser still
+    online: no wait for it to come back): the file fails with the plugin's
+    French words, not the browser's English, and Uppy's Retry sends it."""
+    product = shop["product"]
+    log_in(page, live_server, "staff")
+    open_uppy_page(page, live_server.url, kind="product", objectId=product.pk, retries=0)
+    store = f"{settings.AWS_S3_ENDPOINT_URL}/**" if site_mode == "s3" else "**/uploads/emulator/**"
+    page.route(store, lambda route: route.abort("connectionreset"))
+
+    add_photos(page, ("riz.jpg", "image/jpeg", jpeg((800, 600))))
+    start_upload(page)
+    [failed] = wait_for_result(page)["failed"]
+    assert failed["error"] == "La connexion a été perdue. Vérifiez votre réseau et réessayez."
+    product.refresh_from_db()
+    assert not product.image
+
+    page.unroute(store)
+    page.click(".uppy-StatusBar-actionBtn--retry")
+    result = wait_for_result(page, count=2)
+
+    assert [file["name"] for file in result["successful"]] == ["riz.jpg"]
+    ticket = UploadTicket.objects.get()
+    product.refresh_from_db()
+    assert f"media/{product.image.name}" == ticket.final_key
+
+
+SLOW_LINK = {
+    "offline": False,
+    "latency": 150,
+    "downloadThroughput": 200_000,
+    "uploadThroughput": 20_000,  # bytes a second: a 100 KB photo takes 5 s
+}
+
+
+def test_a_file_removed_from_uppy_mid_upload_is_never_confirmed(site_mode, page, live_server, shop):
+    """The user removes a photo while it goes up on a slow link: its post
+    to the store is cancelled and nothing is confirmed; the next photo goes
+    up as usual."""
+    product = shop["product"]
+    log_in(page, live_server, "staff")
+    confirms = []
+    page.on("request", lambda r: confirms.append(r.url) if r.url.endswith("/confirm/") else None)
+    cancelled = []
+    page.on("requestfailed", lambda r: cancelled.append(r.url) if r.method == "POST" else None)
+    open_uppy_page(page, live_server.url, kind="product", objectId=product.pk)
+    network = page.context.new_cdp_session(page)
+    network.send("Network.enable")
+    network.send("Network.emulateNetworkConditions", SLOW_LINK)
+
+    add_photos(page, ("premier.jpg", "image/jpeg", jpeg((1200, 900), color=(10, 120, 200))))
+    start_upload(page)
+    file_id = page.evaluate("() => window.uppy.getFiles()[0].id")
+    page.wait_for_function(
+        "id => (window.uppy.getFile(id).progress.bytesUploaded ?? 0) > 0", arg=file_id
+    )
+    page.evaluate("id => window.uppy.removeFile(id)", file_id)
+    network.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+
+    # The next photo is a barrier: once it is done, anything the first
+    # upload would have sent has been sent.
+    add_photos(page, ("second.jpg", "image/jpeg", jpeg((640, 480), color=(200, 40, 40))))
+    start_upload(page)
+    result = wait_for_result(page, with_file="second.jpg")
+
+    assert [file["name"] for file in result["successful"]] == ["second.jpg"]
+    assert len(cancelled) == 1, "the first photo's post to the store was cancelled"
+    second = UploadTicket.objects.get(status=UploadTicket.Status.CONFIRMED)
+    assert confirms == [f"{live_server.url}/api/uploads/tickets/{second.pk}/confirm/"]
+    assert UploadTicket.objects.count() == 2
+    product.refresh_from_db()
+    assert f"media/{product.image.name}" == second.final_key
