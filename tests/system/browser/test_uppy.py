@@ -4,10 +4,17 @@ third-party uploader an app would put on its own page."""
 
 import re
 
+import pytest
 from django.utils import translation
 
 from tests.support import photos
-from tests.support.browser import CONFIRMS, confirms_refused, log_in, log_server_requests
+from tests.support.browser import (
+    CONFIRMS,
+    confirms_refused,
+    log_in,
+    log_server_requests,
+    lose_the_network_at_the_store,
+)
 from tests.support.images import jpeg
 from tests.support.uppy import add_photos, open_uppy_page, start_upload, wait_for_result
 from uploads.errors import InvalidImage
@@ -152,6 +159,31 @@ def test_a_connection_lost_mid_upload_is_told_in_french_and_retried(
     ticket = UploadTicket.objects.get()
     product.refresh_from_db()
     assert f"media/{product.image.name}" == ticket.final_key
+
+
+@pytest.mark.parametrize("site_mode", ["local"], indirect=True)
+def test_a_phone_out_of_coverage_mid_upload_goes_on_when_the_network_is_back(
+    site_mode, phone, live_server, shop
+):
+    """The phone loses its network as the photo goes to the store (the
+    emulator: the network is cut on its route): Uppy says so, in French,
+    and the upload waits; once the network is back it goes on, and the
+    photo is attached, with no error and no Retry to press."""
+    product = shop["product"]
+    log_in(phone, live_server, "staff")
+    open_uppy_page(phone, live_server.url, kind="product", objectId=product.pk)
+    back = lose_the_network_at_the_store(phone)
+
+    add_photos(phone, ("riz.jpg", "image/jpeg", jpeg((800, 600))))
+    start_upload(phone)
+    phone.get_by_role("alert").filter(has_text="Pas de connexion à Internet").first.wait_for()
+    back()
+    result = wait_for_result(phone)
+
+    assert result["failed"] == []
+    assert [file["name"] for file in result["successful"]] == ["riz.jpg"]
+    product.refresh_from_db()
+    assert f"media/{product.image.name}" == UploadTicket.objects.get().final_key
 
 
 SLOW_LINK = {
