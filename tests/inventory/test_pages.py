@@ -169,6 +169,21 @@ def test_creating_a_product_for_the_picker_answers_json(client, sites, make_user
     assert duplicate.json()["errors"] == {"__all__": ["Ce site a déjà un produit avec ce CUG."]}
 
 
+def test_updating_a_product_for_the_picker_answers_200_not_201(client, sites, make_user):
+    """201 Created says a product was made; saving one that exists (a client
+    asking for JSON on a product's page) answers 200 with the same body."""
+    product = Product.objects.create(site_configuration=sites[0], name="Mil", cug="M1")
+    client.force_login(make_user("alice", sites[0]))
+    data = {"name": "Mil de Thiès", "cug": "M1", "price": "100", "quantity": "2"}
+
+    response = client.post(f"/products/{product.pk}/", data, HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 200
+    assert response.json() == {"id": product.pk, "url": f"/products/{product.pk}/"}
+    product.refresh_from_db()
+    assert product.name == "Mil de Thiès"
+
+
 def test_a_cug_taken_between_the_check_and_the_save_is_the_forms_error(
     client, sites, make_user, monkeypatch
 ):
