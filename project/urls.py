@@ -27,7 +27,9 @@ urlpatterns = [
         PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's language switcher (django.conf.urls.i18n), for the languages
+    # the site offers only (project.views).
+    path("i18n/setlang/", views.set_language, name="set_language"),
     path("api/", include(("inventory.api_urls", "inventory-api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # GET only: DRF would answer OPTIONS with the view's description through

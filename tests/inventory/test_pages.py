@@ -2,6 +2,8 @@
 
 import re
 
+import pytest
+from django.conf import settings
 from django.core.management import call_command
 
 from inventory.forms import ProductForm
@@ -235,6 +237,24 @@ def test_pages_speak_french_by_default_and_english_on_request(client, sites, mak
     client.force_login(make_user("alice", sites[0]))
     assert "Ajouter un produit" in client.get("/").content.decode()
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert "Add a product" in client.get("/").content.decode()
+
+
+@pytest.mark.parametrize("language", ["de", "fr-ca", "EN"])
+def test_a_language_the_site_does_not_offer_is_not_kept(client, sites, make_user, language):
+    """Django's set_language keeps any language it has a catalog for (its
+    own German one, say) in the cookie, which LocaleMiddleware then ignores:
+    the pages fell back to French, the user's English lost. Only the
+    switcher's languages are kept; another is ignored as Django ignores one
+    it has no catalog for."""
+    client.force_login(make_user("alice", sites[0]))
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+
+    response = client.post("/i18n/setlang/", {"language": language, "next": "/"})
+
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert settings.LANGUAGE_COOKIE_NAME not in response.cookies
+    assert client.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en"
     assert "Add a product" in client.get("/").content.decode()
 
 
