@@ -5,6 +5,7 @@ from django.contrib.auth.views import (
     PasswordChangeDoneView,
     PasswordChangeView,
 )
+from django.db import transaction
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -20,7 +21,9 @@ urlpatterns = [
     # password reset by email, which this app sends none of (an unthrottled
     # form, mailing whoever's address it is given once mail is set up); a
     # site admin sets a forgotten password in the admin.
-    path("accounts/logout/", LogoutView.as_view(), name="logout"),
+    # In one transaction, as the admin's: a logout refused (project.sessions)
+    # leaves no record of one.
+    path("accounts/logout/", transaction.atomic(LogoutView.as_view()), name="logout"),
     path("accounts/password_change/", PasswordChangeView.as_view(), name="password_change"),
     path(
         "accounts/password_change/done/",
