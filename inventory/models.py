@@ -1,4 +1,5 @@
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -93,6 +94,10 @@ class User(AbstractUser):
 #: What a product whose CUG its site already has is refused with, on every
 #: path (the constraint's check in forms, the API's serializer).
 CUG_TAKEN = _("This site already has a product with this CUG.")
+#: What a price below zero (a typo, a sign pasted in) is refused with, on
+#: every path (the field's validator; the API's serializer, whose minimum
+#: DRF takes from it).
+PRICE_NEGATIVE = _("The price cannot be negative.")
 
 
 class Product(models.Model):
@@ -109,7 +114,14 @@ class Product(models.Model):
     cug = models.CharField(
         _("CUG"), max_length=50, help_text=_("The product's code, unique in a site.")
     )
-    price = models.DecimalField(_("price"), max_digits=12, decimal_places=2, default=0)
+    # Zero is a price: one not set yet, or a product given away.
+    price = models.DecimalField(
+        _("price"),
+        max_digits=12,
+        decimal_places=2,
+        default=0,
+        validators=[MinValueValidator(0, message=PRICE_NEGATIVE)],
+    )
     quantity = models.IntegerField(_("quantity"), default=0)
     image = models.ImageField(
         _("image"), upload_to=product_image_upload_to, max_length=255, blank=True
@@ -128,6 +140,13 @@ class Product(models.Model):
                 fields=["site_configuration", "cug"],
                 name="unique_cug_per_site",
                 violation_error_message=CUG_TAKEN,
+            ),
+            # The validator's rule, for what saves without validating (an
+            # update(), a script).
+            models.CheckConstraint(
+                condition=models.Q(price__gte=0),
+                name="price_not_negative",
+                violation_error_message=PRICE_NEGATIVE,
             ),
         ]
 

@@ -3,7 +3,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from inventory import images
-from inventory.models import CUG_TAKEN, Configuration, Product
+from inventory.models import CUG_TAKEN, PRICE_NEGATIVE, Configuration, Product
 
 #: The state of an image's renditions, as the schema documents it.
 STATE = serializers.ChoiceField(
@@ -125,6 +125,9 @@ class ProductSerializer(ViewedImageSerializer):
             "created_at",
             "updated_at",
         ]
+        # DRF turns the model's MinValueValidator into its own minimum,
+        # with its own message: the model's, as on the pages.
+        extra_kwargs = {"price": {"error_messages": {"min_value": PRICE_NEGATIVE}}}
 
     def image_of(self, product):
         return product.image

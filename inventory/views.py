@@ -135,8 +135,11 @@ def product_edit(request, site, pk=None):
             product = form.instance
             if wants_json(request):
                 # The picker uploads the chosen photo once the product exists.
+                # 201 says it was made now; saving one that exists is a 200.
                 edit_url = reverse("inventory:product-edit", args=[product.pk])
-                return JsonResponse({"id": product.pk, "url": edit_url}, status=201)
+                return JsonResponse(
+                    {"id": product.pk, "url": edit_url}, status=201 if pk is None else 200
+                )
             messages.success(request, _("Product saved."))
             return redirect("inventory:product-edit", pk=product.pk)
         if wants_json(request):

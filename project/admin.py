@@ -56,6 +56,7 @@ from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import BadRequest, FieldDoesNotExist, ValidationError
+from django.db import transaction
 from django.db.models import DecimalField, Field
 from django.db.models.constants import LOOKUP_SEP
 
@@ -205,6 +206,12 @@ class ProjectAdminSite(admin.AdminSite):
         from inventory.logins import AdminLoginForm
 
         return AdminLoginForm
+
+    def logout(self, request, extra_context=None):
+        """Django's, in one transaction, as the pages' logout: a logout
+        refused (``project.sessions``) leaves no record of one."""
+        with transaction.atomic():
+            return super().logout(request, extra_context)
 
     def admin_view(self, view, cacheable=False):
         # A ModelAdmin's views reach here as its bound methods.

@@ -23,6 +23,16 @@ live: a logout undone. Here a flushed session's cached copy goes first,
 and a flush the cache did not take is refused (``SessionCacheUnavailable``),
 the session left whole: a logout that fails says so rather than seeming
 done (a 503 page, ``inventory.refusals.CacheRefusalMiddleware``).
+
+**A logout refused is not recorded.** Django's ``logout()`` sends
+``user_logged_out`` before it flushes the session (its receivers learn who
+is leaving), and axes then writes the logout's time in its access log: a
+flush refused after it left the log saying the user had left while they
+were still signed in, and the logout that went through later found that
+line closed. Both logout views (the pages' in ``project.urls``, the
+admin's in ``project.admin``) run in one transaction, which the refusal
+rolls back with the receivers' writes. (A logout Django refuses itself, a
+GET or a POST without its CSRF token, never calls ``logout()``.)
 """
 
 from django.conf import settings

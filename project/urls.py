@@ -5,6 +5,7 @@ from django.contrib.auth.views import (
     PasswordChangeDoneView,
     PasswordChangeView,
 )
+from django.db import transaction
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -20,14 +21,18 @@ urlpatterns = [
     # password reset by email, which this app sends none of (an unthrottled
     # form, mailing whoever's address it is given once mail is set up); a
     # site admin sets a forgotten password in the admin.
-    path("accounts/logout/", LogoutView.as_view(), name="logout"),
+    # In one transaction, as the admin's: a logout refused (project.sessions)
+    # leaves no record of one.
+    path("accounts/logout/", transaction.atomic(LogoutView.as_view()), name="logout"),
     path("accounts/password_change/", PasswordChangeView.as_view(), name="password_change"),
     path(
         "accounts/password_change/done/",
         PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's language switcher (django.conf.urls.i18n), for the languages
+    # the site offers only (project.views).
+    path("i18n/setlang/", views.set_language, name="set_language"),
     path("api/", include(("inventory.api_urls", "inventory-api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # GET only: DRF would answer OPTIONS with the view's description through

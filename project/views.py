@@ -1,11 +1,12 @@
-"""Error pages: JSON under /api/, HTML elsewhere."""
+"""Error pages: JSON under /api/, HTML elsewhere; and the language switcher's
+view."""
 
 import logging
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.utils.log import log_response
-from django.views import defaults
+from django.views import defaults, i18n
 from django.views.decorators.csrf import csrf_exempt
 
 from project.api import pages
@@ -41,6 +42,21 @@ def api_not_found(request, *args, **kwargs):
     with a GET, so a POST, PUT or DELETE would be lost while the client
     read the list or the object as if it had succeeded."""
     return pages.page_not_found(request)
+
+
+def set_language(request):
+    """Django's ``set_language``, keeping only a language the site offers.
+
+    Django keeps in the cookie any language it has a catalog for: its own
+    German one, say, or "EN". ``LocaleMiddleware`` then finds neither in
+    ``LANGUAGES`` and falls back to the browser's language or French, the
+    user's choice of English lost. A language that is not one of
+    ``LANGUAGES``' codes (those the switcher's buttons send) is ignored, as
+    Django ignores one it has no catalog for: back to ``next``, no cookie."""
+    response = i18n.set_language(request)
+    if request.POST.get(i18n.LANGUAGE_QUERY_PARAMETER) not in dict(settings.LANGUAGES):
+        response.cookies.pop(settings.LANGUAGE_COOKIE_NAME, None)
+    return response
 
 
 def server_error(request):

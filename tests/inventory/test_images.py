@@ -90,6 +90,29 @@ def test_a_photo_being_made_shows_a_placeholder_that_waits_for_it(client, shop, 
     assert rendition(product, "thumb" if url == "/" else "display") in answer["html"]
 
 
+def test_the_lists_placeholders_are_no_live_regions_the_product_pages_is(client, shop):
+    """A screen reader speaks every live region: a list of 20 products whose
+    photos are being made would say "being prepared" 20 times over. The
+    list's thumbnails are decorative (the name is beside them) and wait
+    silently; the product page's one picture still says its state."""
+    for number in range(3):
+        product = Product.objects.create(
+            site_configuration=shop["site"], name=f"Mil {number}", cug=f"M{number}"
+        )
+        product.image.save("mil.jpg", ContentFile(b"jpeg"))
+        set_renditions(product.image.name, "pending")
+
+    placeholders = re.findall(
+        r"<span [^>]*data-rendition-status=[^>]*>", page_of(client, shop["staff"])
+    )
+
+    assert len(placeholders) == 4
+    assert not [tag for tag in placeholders if "role=" in tag or "aria-live" in tag]
+    page = page_of(client, shop["staff"], f"/products/{product.pk}/")
+    (placeholder,) = re.findall(r"<span [^>]*data-rendition-status=[^>]*>", page)
+    assert 'role="status"' in placeholder
+
+
 def test_a_photo_made_while_the_page_waited_keeps_the_pages_text_alternative(
     client, shop, make_user
 ):

@@ -2,6 +2,8 @@
 
 import re
 
+import pytest
+from django.conf import settings
 from django.core.management import call_command
 
 from inventory.forms import ProductForm
@@ -169,6 +171,21 @@ def test_creating_a_product_for_the_picker_answers_json(client, sites, make_user
     assert duplicate.json()["errors"] == {"__all__": ["Ce site a déjà un produit avec ce CUG."]}
 
 
+def test_updating_a_product_for_the_picker_answers_200_not_201(client, sites, make_user):
+    """201 Created says a product was made; saving one that exists (a client
+    asking for JSON on a product's page) answers 200 with the same body."""
+    product = Product.objects.create(site_configuration=sites[0], name="Mil", cug="M1")
+    client.force_login(make_user("alice", sites[0]))
+    data = {"name": "Mil de Thiès", "cug": "M1", "price": "100", "quantity": "2"}
+
+    response = client.post(f"/products/{product.pk}/", data, HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 200
+    assert response.json() == {"id": product.pk, "url": f"/products/{product.pk}/"}
+    product.refresh_from_db()
+    assert product.name == "Mil de Thiès"
+
+
 def test_a_cug_taken_between_the_check_and_the_save_is_the_forms_error(
     client, sites, make_user, monkeypatch
 ):
@@ -220,6 +237,24 @@ def test_pages_speak_french_by_default_and_english_on_request(client, sites, mak
     client.force_login(make_user("alice", sites[0]))
     assert "Ajouter un produit" in client.get("/").content.decode()
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert "Add a product" in client.get("/").content.decode()
+
+
+@pytest.mark.parametrize("language", ["de", "fr-ca", "EN"])
+def test_a_language_the_site_does_not_offer_is_not_kept(client, sites, make_user, language):
+    """Django's set_language keeps any language it has a catalog for (its
+    own German one, say) in the cookie, which LocaleMiddleware then ignores:
+    the pages fell back to French, the user's English lost. Only the
+    switcher's languages are kept; another is ignored as Django ignores one
+    it has no catalog for."""
+    client.force_login(make_user("alice", sites[0]))
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+
+    response = client.post("/i18n/setlang/", {"language": language, "next": "/"})
+
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert settings.LANGUAGE_COOKIE_NAME not in response.cookies
+    assert client.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en"
     assert "Add a product" in client.get("/").content.decode()
 
 

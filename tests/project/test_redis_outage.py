@@ -10,6 +10,7 @@ from contextlib import ExitStack, contextmanager
 
 import pytest
 import redis
+from axes.models import AccessLog
 from django.db import transaction
 from django.test import Client
 from rest_framework.authtoken.models import Token
@@ -199,6 +200,35 @@ def test_a_logout_redis_did_not_take_is_refused_with_a_503_rather_than_undone_la
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("logout", ["/accounts/logout/", "/admin/logout/"], ids=["page", "admin"])
+def test_a_logout_redis_did_not_take_is_not_recorded_as_one(
+    redis_url, settings, shop, monkeypatch, logout
+):
+    """Django sends ``user_logged_out`` before it ends the session, and axes
+    then writes the logout's time in its access log (the admin's "Access
+    logs"): a logout refused as the cache did not take it was recorded as
+    done while the user stayed signed in, and the logout that went through
+    later found the line closed and recorded nothing."""
+    monkeypatch.setattr(project.cache, "UNAVAILABLE_SECONDS", 0.5)
+    use_redis(settings, redis_url)
+    staff, product, api = shop
+    staff.is_staff = True
+    staff.save()
+    browser = Client(raise_request_exception=False)
+    browser.post("/accounts/login/", {"username": staff.username, "password": "pw"})
+    (access,) = AccessLog.objects.filter(username=staff.username)
+
+    with stalled(redis_url):
+        assert browser.post(logout).status_code == 503
+    time.sleep(0.6)
+    access.refresh_from_db()
+    assert access.logout_time is None
+
+    assert browser.post(logout).status_code == 302
+    access.refresh_from_db()
+    assert access.logout_time is not None
+
+
 def test_a_change_committed_as_redis_stalls_is_done_and_logged(
     redis_url, settings, sites, make_user, caplog
 ):
