@@ -12,7 +12,7 @@ from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.support.clock import shifted
+from tests.support.clock import frozen_clock
 from tests.support.images import jpeg
 from tests.support.tickets import issue, ticket_request
 from uploads.api.throttles import TicketIssueThrottle
@@ -40,6 +40,14 @@ def throttle_cache(request, settings):
     return request.param
 
 
+@pytest.fixture
+def at():
+    """The clock ``seconds`` after the test's start, standing still:
+    Retry-After counts whole seconds, which the time a busy machine takes
+    between two requests would otherwise move."""
+    return frozen_clock()
+
+
 def ask(api, product):
     return api.post("/api/uploads/tickets/", ticket_request(product, jpeg()), format="json")
 
@@ -51,44 +59,46 @@ def assert_throttled(response, retry_after):
     assert int(response["Retry-After"]) == retry_after
 
 
-def test_the_limit_slides_with_the_window(throttle_cache, api, product):
+def test_the_limit_slides_with_the_window(throttle_cache, api, product, at):
     """2 a minute: the third request within a minute of the first is
     refused until that first one is a minute old; refused requests do not
     count."""
-    issue(api, product, jpeg())
-    with shifted(20):
+    with at(0):
         issue(api, product, jpeg())
-    with shifted(30):
+    with at(20):
+        issue(api, product, jpeg())
+    with at(30):
         assert_throttled(ask(api, product), retry_after=30)
-    with shifted(50):
+    with at(50):
         assert_throttled(ask(api, product), retry_after=10)
-    with shifted(61):
+    with at(61):
         issue(api, product, jpeg())
         # The second request (at 20 s) and this one fill the window again.
         assert_throttled(ask(api, product), retry_after=19)
-    with shifted(81):
+    with at(81):
         issue(api, product, jpeg())
 
 
 def test_a_rate_lowered_under_the_history_still_says_when_to_retry(
-    throttle_cache, api, product, settings
+    throttle_cache, api, product, settings, at
 ):
     """Three requests recorded at 3 a minute, then the rate lowered to 2:
     DRF's wait() gave None there, a 429 without Retry-After. The next
     request is allowed once only one of them is within the window, when the
     one at 10 s is a minute old."""
     ticket_rate(settings, "3/minute")
-    issue(api, product, jpeg())
-    with shifted(10):
+    with at(0):
         issue(api, product, jpeg())
-    with shifted(20):
+    with at(10):
+        issue(api, product, jpeg())
+    with at(20):
         issue(api, product, jpeg())
     ticket_rate(settings, "2/minute")
-    with shifted(30):
+    with at(30):
         assert_throttled(ask(api, product), retry_after=40)
-    with shifted(69):
+    with at(69):
         assert_throttled(ask(api, product), retry_after=1)
-    with shifted(71):
+    with at(71):
         issue(api, product, jpeg())
 
 
