@@ -60,7 +60,7 @@ from PIL import Image, ImageCms, ImageFile, ImageOps
 
 from uploads import deletions, returning
 from uploads.inspect import MAX_SCANS, too_many_scans
-from uploads.keys import image_names, in_site_folder, media_key
+from uploads.keys import image_names, in_site_folder, media_key, resolved_name
 from uploads.models import PendingDeletion, RenditionSet
 from uploads.targets import get_target, get_targets, names_in_use
 
@@ -132,8 +132,14 @@ def rendition_name(original_name, spec):
     The spec's size and settings are part of the name: the objects are
     served as immutable (``UPLOADS["CACHE_CONTROL"]``), so renditions made
     again with other settings (``build_renditions --all``) must get new
-    URLs, or caches would keep the old ones for a year."""
-    folder, filename = posixpath.split(original_name)
+    URLs, or caches would keep the old ones for a year.
+
+    Of the original's name as the storages resolve it (``resolved_name``):
+    a row may name its file otherwise (``./sites/3/...``, ``media/sites/3/
+    ...``: edited by hand, or left so by the old app), and the storage
+    saves a rendition at the plain name whatever it is given, which
+    ``store`` then took for another worker's copy and deleted."""
+    folder, filename = posixpath.split(resolved_name(original_name))
     token = hashlib.sha256(filename.encode()).hexdigest()[:32]
     return posixpath.join(folder, "renditions", f"{token}-{spec.name}-{spec.settings}.webp")
 
@@ -150,7 +156,7 @@ def derived_keys(original_name, kind, recorded=()):
     names = {rendition_name(original_name, spec) for spec in specs_of(kind)}
     for variants in recorded:
         names.update(variant["name"] for variant in variants.values())
-    return {media_key(name) for name in names}
+    return {media_key(resolved_name(name)) for name in names}
 
 
 def rendition_keys(names):
@@ -165,7 +171,11 @@ def rendition_keys(names):
     keys = {key for name in names for kind in get_targets() for key in derived_keys(name, kind)}
     if names:
         sets = RenditionSet.objects.filter(original__in=names).values_list("variants", flat=True)
-        keys |= {media_key(variant["name"]) for variants in sets for variant in variants.values()}
+        keys |= {
+            media_key(resolved_name(variant["name"]))
+            for variants in sets
+            for variant in variants.values()
+        }
     return keys
 
 
@@ -382,7 +392,7 @@ def finish(rendition_set, state, *, error_code="", variants=None):
         if current is None:
             discard(made)
             return None
-        recorded = {variant["name"] for variant in current.variants.values()}
+        recorded = {resolved_name(variant["name"]) for variant in current.variants.values()}
         discard(recorded - made, PendingDeletion.Reason.REPLACED)
         current.state = state
         current.error_code = error_code
@@ -393,8 +403,11 @@ def finish(rendition_set, state, *, error_code="", variants=None):
 
 def discard(names, reason=PendingDeletion.Reason.UNATTACHED):
     """Schedule the deletion of renditions no set records: written for a set
-    that is gone, or replaced by the set's new ones (``REPLACED``)."""
-    keys = {media_key(name) for name in names}
+    that is gone, or replaced by the set's new ones (``REPLACED``). Each by
+    the key of its name as the storages resolve it: a set may record
+    another spelling (made by a release that took a row's spelling for the
+    rendition's), which the deletes would leave (``uploads.deletions``)."""
+    keys = {media_key(resolved_name(name)) for name in names}
     deletions.schedule(dict.fromkeys(keys, reason))
 
 

@@ -27,11 +27,13 @@ def delete_objects(keys):
         report.deleted |= more.deleted
         report.failing += more.failing
         report.kept += more.kept
+        report.refused += more.refused
     deletions.retry_later(report.failing)
     return {
         "deleted": len(report.deleted),
         "failing": len(report.failing),
         "kept": len(report.kept),
+        "refused": len(report.refused),
     }
 
 

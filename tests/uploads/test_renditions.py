@@ -6,6 +6,7 @@ import struct
 from types import SimpleNamespace
 
 import pytest
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 from PIL import Image
 
@@ -637,6 +638,68 @@ def test_build_renditions_all_replaces_renditions_of_earlier_specs_and_deletes_t
     assert set(store.rendition_keys()) == {media_key(made["name"])}
     assert not earlier & set(store.rendition_keys())
     assert not PendingDeletion.objects.exists()
+
+
+@pytest.mark.parametrize("spelling", ["./{name}", "/{name}", "media/{name}", "{back}"])
+def test_an_image_a_row_names_in_another_spelling_gets_renditions_that_exist(
+    store, product, site, spelling
+):
+    """A row naming its photo as the storages read it in its own folder
+    (edited by hand, or left so by the old app; the migration leaves it in
+    place): the rendition's name followed the row's spelling, the storage
+    saved it at the plain name, and ``store`` took that for another
+    worker's copy and deleted it. The set read ready, its pages linking to
+    nothing."""
+    name = f"sites/{site.pk}/products/photo.jpg"
+    store.put(media_key(name), jpeg())
+    spelt = spelling.format(name=name, back=name.replace("/", "\\"))
+    Product.objects.filter(pk=product.pk).update(image=spelt)
+
+    assert "1 image(s): 1 ready" in build()[0]
+
+    made = RenditionSet.objects.get(original=spelt)
+    assert made.is_ready
+    for variant in made.variants.values():
+        assert default_storage.exists(variant["name"]), "what pages link to"
+        assert variant["name"].startswith(f"sites/{site.pk}/products/renditions/")
+        assert Image.open(io.BytesIO(store.read(media_key(variant["name"])))).format == "WEBP"
+
+    # Cleared, then forgotten with the image: its renditions go with it.
+    Product.objects.filter(pk=product.pk).update(image="")
+    call_command("purge_uploads", stdout=io.StringIO())
+    assert not store.rendition_keys()
+
+
+@pytest.mark.parametrize("spelling", ["./{name}", "media/{name}"])
+def test_build_renditions_all_repairs_the_sets_an_earlier_release_left_linking_nothing(
+    store, product, site, spelling, caplog
+):
+    """What the release before made of such a row: a ready set whose
+    variants name the renditions in the row's spelling, deleted once
+    written. ``--all`` makes them at the plain names, and deletes none of
+    them as the old names' leftovers."""
+    name = f"sites/{site.pk}/products/photo.jpg"
+    store.put(media_key(name), jpeg())
+    spelt = spelling.format(name=name)
+    Product.objects.filter(pk=product.pk).update(image=spelt)
+    folder, file = spelt.rsplit("/", 1)
+    RenditionSet.objects.create(
+        original=spelt,
+        kind="product",
+        state=RenditionSet.State.READY,
+        variants={
+            spec.name: {"name": f"{folder}/{rendition_name(file, spec)}", "width": 1, "height": 1}
+            for spec in DEFAULT_RENDITIONS
+        },
+    )
+
+    assert "1 image(s): 1 ready" in build("--all")[0]
+
+    made = RenditionSet.objects.get(original=spelt)
+    assert {media_key(v["name"]) for v in made.variants.values()} == set(store.rendition_keys())
+    assert len(store.rendition_keys()) == len(DEFAULT_RENDITIONS)
+    assert not PendingDeletion.objects.exists()
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], "no key to refuse"
 
 
 def test_renditions_named_after_the_originals_stem_are_replaced_by_build_renditions(
