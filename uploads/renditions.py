@@ -430,13 +430,14 @@ def read_original(name):
 
 
 def store(name, data, width, height):
-    """Write one rendition at its fixed name, replacing any earlier one; its
-    ``variants`` entry."""
-    default_storage.delete(name)
-    saved = default_storage.save(name, ContentFile(data))
-    if saved != name:
-        # Another worker wrote the same rendition meanwhile: keep its copy.
-        default_storage.delete(saved)
+    """Write one rendition at its fixed name, over any earlier one in one
+    step (the media storages' ``overwrite``); its ``variants`` entry.
+
+    Never deleted first: another making of the set (``build_renditions``
+    beside the worker, a task queued twice) may have finished it, ready,
+    naming that object, and this one, failing or killed before it wrote
+    again, left the set linking to nothing, which no later try remade."""
+    default_storage.overwrite(name, ContentFile(data))
     return {"name": name, "width": width, "height": height, "size": len(data)}
 
 

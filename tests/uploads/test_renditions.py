@@ -6,6 +6,7 @@ import struct
 from types import SimpleNamespace
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 from PIL import Image
@@ -420,6 +421,36 @@ def test_renditions_written_before_a_store_failure_go_if_the_original_went_meanw
 
     assert renditions.make(name, force=True) is None
     assert written and not store.rendition_keys()
+
+
+class StoreStopsAnswering(ContentFile):
+    """A rendition's bytes that never reach the store: it stopped answering."""
+
+    def read(self, *args):
+        raise OSError("the store stopped answering")
+
+    def chunks(self, chunk_size=None):
+        raise OSError("the store stopped answering")
+
+
+def test_a_making_that_fails_never_takes_a_rendition_from_a_set_made_meanwhile(
+    store, api, product, monkeypatch
+):
+    """Two makings of one set (``build_renditions`` beside the worker, a
+    task queued twice): one finished it, ready; the other deleted each
+    rendition before writing it again, and the store failed in between
+    (or the worker was killed). The set read ready, linking to a deleted
+    rendition, and the next try, finding it ready, left it so."""
+    attach(store, api, product, jpeg())
+    made = rendition_set(product)
+    monkeypatch.setattr(renditions, "ContentFile", StoreStopsAnswering)
+
+    assert renditions.make(made.original, force=True) == "pending"
+
+    assert rendition_set(product).is_ready
+    for variant in made.variants.values():
+        assert store.read(media_key(variant["name"]))
+    assert not [key for key in store.all_keys() if key.endswith(".tmp")]
 
 
 def test_names_derive_from_the_original_in_its_folder_and_the_specs_settings():
