@@ -251,14 +251,31 @@ def own_image_keys(name, site_id, kind, reason):
     return image_keys(name, kind, reason)
 
 
-def forget_deleted(deleted):
+def versions(keys):
+    """``{original: updated_at}`` of the sets of the images among ``keys``,
+    read before the task deletes them, for ``forget_deleted``; no read when
+    there is no image among them (the upload every confirm records)."""
+    names = image_names(keys)
+    if not names:
+        return {}
+    sets = RenditionSet.objects.filter(original__in=names)
+    return dict(sets.values_list("original", "updated_at"))
+
+
+def forget_deleted(deleted, before):
     """Forget the sets of the originals among ``deleted`` ({key: reason}),
     just deleted, and record for deletion, with the original's reason, the
     renditions a set names beyond them (made with specs changed since);
     their keys. A replaced image, or an object deleted, is recorded with
     the renditions its specs name (``image_keys``), and its set goes here,
     in the worker, once the delete found that no other row names the
-    image (``deletions.keys_in_use``)."""
+    image (``deletions.keys_in_use``).
+
+    A set changed since ``before`` (``versions``, read before the deletes)
+    was made meanwhile, by a worker that read the original before it went:
+    its renditions may have been written after their delete, so they are
+    recorded again. Left out as deleted, they stayed in the store, named
+    by nothing."""
     # Only images have sets: the upload every confirm records, and
     # renditions, cost no read.
     names = {name: deleted[key] for name, key in image_names(deleted).items()}
@@ -266,10 +283,15 @@ def forget_deleted(deleted):
         return []
     left = {}
     with transaction.atomic():
-        sets = RenditionSet.objects.filter(original__in=names).values_list("original", "kind")
-        for original, kind in sets:
-            left.update(forget(original, kind, names[original]))
-        return deletions.record({key: reason for key, reason in left.items() if key not in deleted})
+        # Locked: a making that finishes now is either seen here or, once
+        # the set is gone, deletes what it wrote (``finish``).
+        sets = RenditionSet.objects.select_for_update().filter(original__in=names)
+        for original, kind, updated_at in sets.values_list("original", "kind", "updated_at"):
+            keys = forget(original, kind, names[original])
+            if updated_at == before.get(original):
+                keys = {key: reason for key, reason in keys.items() if key not in deleted}
+            left.update(keys)
+        return deletions.record(left)
 
 
 def forget_orphans():

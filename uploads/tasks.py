@@ -20,8 +20,9 @@ def delete_objects(keys):
     then forget the rendition sets of the originals deleted, deleting any
     rendition they name beyond ``keys``; those that fail are tried again
     later by a follow-up task."""
+    before = renditions.versions(keys)
     report = deletions.delete_recorded(keys)
-    left = renditions.forget_deleted(report.deleted)
+    left = renditions.forget_deleted(report.deleted, before)
     if left:
         more = deletions.delete_recorded(left)
         report.deleted |= more.deleted

@@ -399,6 +399,37 @@ def test_renditions_written_for_an_original_removed_meanwhile_are_deleted(
     assert not store.rendition_keys()
 
 
+def test_renditions_written_while_the_replace_deletes_them_go_too(store, api, product, monkeypatch):
+    """The first photo's renditions are being made when it is replaced: the
+    worker making them read it before the replace's task deleted it, wrote
+    them after that task deleted its renditions, and marked its set ready
+    before that task forgot it. The task, taking those renditions for
+    deleted, left them in the store, named by nothing."""
+    first = attach(store, api, product, jpeg(color=(1, 2, 3)))["key"].removeprefix("media/")
+    # Its set pending, none of its renditions written yet.
+    made = RenditionSet.objects.get(original=first)
+    for variant in made.variants.values():
+        store.delete(media_key(variant["name"]))
+    made.delete()
+    assert renditions.start(first, "product")
+    photo = store.read(media_key(first))
+    forget_deleted = renditions.forget_deleted
+
+    def the_making_finishes_first(deleted, before):
+        with monkeypatch.context() as read_before_the_delete:
+            read_before_the_delete.setattr(renditions, "read_original", lambda name: photo)
+            assert renditions.make(first) == "ready"
+        return forget_deleted(deleted, before)
+
+    monkeypatch.setattr(renditions, "forget_deleted", the_making_finishes_first)
+    attach(store, api, product, jpeg(color=(200, 2, 3)))
+
+    theirs = {media_key(rendition_name(first, spec)) for spec in DEFAULT_RENDITIONS}
+    assert not theirs & set(store.rendition_keys())
+    assert not PendingDeletion.objects.exists()
+    assert len(store.rendition_keys()) == len(DEFAULT_RENDITIONS), "the new photo's"
+
+
 def test_renditions_written_before_a_store_failure_go_if_the_original_went_meanwhile(
     store, api, product, monkeypatch
 ):
