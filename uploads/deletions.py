@@ -15,7 +15,8 @@ the task and ``purge_uploads``:
                       delays), and the record stays until a delete succeeds;
                       an image a row names again is kept with its
                       renditions, and their records dropped
-                      (``uploads.targets.names_in_use``)
+                      (``uploads.targets.names_in_use``), as is a key the
+                      app never records (``uploads.keys.is_plain_key``)
     keep()            drop the records of objects found to be in use
     retry_later()     the task's follow-up for what failed, at the next
                       attempt's time
@@ -41,7 +42,7 @@ from django.utils import timezone
 from uploads.backends import get_backend
 from uploads.conf import upload_settings
 from uploads.errors import StorageAccessDenied, StorageUnavailable
-from uploads.keys import image_names
+from uploads.keys import image_names, is_plain_key
 from uploads.models import PendingDeletion
 from uploads.statements import written_once
 
@@ -158,6 +159,8 @@ class DeletionReport:
     # PendingDeletion records as updated, each with the ``error`` it got.
     failing: list = field(default_factory=list)
     kept: list = field(default_factory=list)  # keys of images a row names
+    # Keys the app never records (a record edited by hand): left alone.
+    refused: list = field(default_factory=list)
 
     @property
     def retried(self):
@@ -172,8 +175,16 @@ def delete_recorded(keys=None, *, now=None):
         records = records.filter(key__in=keys)
     report = DeletionReport()
     records = list(records)
-    named = keys_in_use([record.key for record in records])
+    named = keys_in_use([record.key for record in records if is_plain_key(record.key)])
     for record in records:
+        if not is_plain_key(record.key):
+            # Only a row's name is looked for, and a key spelled otherwise
+            # (``media/sites/3/products//x.jpg``) may reach its file all
+            # the same: the disk, and SeaweedFS for some, resolve it.
+            PendingDeletion.objects.filter(pk=record.pk).delete()
+            report.refused.append(record.key)
+            logger.error("Recorded key %r is none the app writes: left alone", record.key)
+            continue
         if record.key in named:
             keep(record)
             report.kept.append(record.key)
@@ -201,8 +212,9 @@ def keys_in_use(keys):
     and the set of the row that names it would link to deleted renditions.
 
     Only images are asked about (a read of each target's table): a row's
-    image is right in a site's folder (``in_a_site_folder``), so the
-    upload every confirm records, and renditions, cost no read."""
+    image is right in a site's folder, or in none (an old app's,
+    ``uploads.keys.image_names``), so the upload every confirm records,
+    and renditions, cost no read."""
     from uploads.renditions import rendition_keys
     from uploads.targets import names_in_use
 

@@ -46,6 +46,34 @@ def media_name_of(key):
     return key[len(prefix) :]
 
 
+def resolved_name(name):
+    """The name, relative to the media root, of the file the media storages
+    resolve ``name`` to (``uploads.media``): backslashes are slashes, a
+    leading ``/`` and ``media/`` go, and ``.``, ``..`` and ``//`` are
+    resolved (by the disk's storage after it drops ``media/``; the bucket's
+    resolves ``..`` before, ``uploads.targets.stored_names``). Names
+    confirm, the import and ``renditions.rendition_name`` give are their
+    own; a row edited by hand, or left so by the old app, may name its file
+    otherwise."""
+    relative = name.replace("\\", "/").lstrip("/").removeprefix(media_key(""))
+    return posixpath.normpath(relative)
+
+
+def is_plain_key(key):
+    """Whether ``key`` is a key below ``media/`` whose name the storages
+    read as it is (``resolved_name``), leading nowhere above the root:
+    every key the app writes is. Any other is no proof of the object it
+    reaches: out of ``media/`` is the rest of the bucket (its static
+    files), and a key spelled otherwise (``./``, ``//``, ``..``,
+    backslashes, a second ``media/``) the disk, and the store itself for
+    some, resolve to a file that is named plainly elsewhere."""
+    try:
+        name = media_name_of(key)
+    except ValueError:
+        return False
+    return name == resolved_name(name) and name.partition("/")[0] not in (".", "..")
+
+
 def site_folder(site_id, folder):
     """The folder of one site's files, relative to the media root.
 
@@ -97,13 +125,21 @@ def in_a_site_folder(name):
 
 
 def image_names(keys):
-    """``{name: key}`` of those of ``keys`` that may be a row's image (right
-    in a site's folder, ``in_a_site_folder``), by their names relative to
-    the media root: an upload waiting for its confirm, which every confirm
-    records for deletion, or a rendition, is none."""
+    """``{name: key}`` of those of ``keys`` that may be a row's image, by
+    their names relative to the media root: right in a site's folder
+    (``in_a_site_folder``), or in none, as an old app's file is
+    (``products/x.jpg``, which rows of several sites may share until the
+    migration moves them). An upload waiting for its confirm, which every
+    confirm records for deletion, or a rendition in a site's folder, is
+    none; the app records no key out of the sites' folders but the
+    renditions of an old name's set."""
     prefix = S3_MEDIA_LOCATION + "/"
     names = {media_name_of(key): key for key in keys if key.startswith(prefix)}
-    return {name: key for name, key in names.items() if in_a_site_folder(name)}
+    return {
+        name: key
+        for name, key in names.items()
+        if in_a_site_folder(name) or not name.startswith(SITES_FOLDER + "/")
+    }
 
 
 def site_upload_path(site_id, folder, filename):

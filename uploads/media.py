@@ -19,7 +19,10 @@ one for a while (``UPLOADS["URL_WINDOW"]``), so that browsers and apps
 cache images by URL. ``.url`` signs anew at each call in S3 mode.
 """
 
+import contextlib
+import os
 import posixpath
+import uuid
 from pathlib import PurePosixPath
 
 from django.core.exceptions import SuspiciousFileOperation
@@ -85,6 +88,13 @@ class S3MediaStorage(MediaRootNames, S3Connection):
     def stable_url(self, name):
         return self.windowed_url(name)
 
+    def overwrite(self, name, content):
+        """Write ``content`` at ``name`` over any object there, in one PUT,
+        which the store applies whole: a reader gets the earlier object or
+        this one, never none. ``save`` would find the name taken
+        (``AWS_S3_FILE_OVERWRITE`` is off) and choose another."""
+        return self._save(self.relative_name(name), content)
+
     def object_headers(self):
         """The headers of every object the app writes for good (confirm's
         copy, and whatever is saved through this storage), from the
@@ -112,6 +122,21 @@ class LocalMediaStorage(MediaRootNames, FileSystemStorage):
         """``MEDIA_URL`` URLs never change; the media view sends the caching
         headers (``uploads.media_views``)."""
         return self.url(name)
+
+    def overwrite(self, name, content):
+        """Write ``content`` at ``name`` over any file there: saved beside
+        it, then renamed over it, so that a reader, or a process killed
+        meanwhile, never finds it missing or half written. ``save`` would
+        find the name taken and choose another."""
+        name = self.relative_name(name)
+        temporary = posixpath.join(posixpath.dirname(name), f".{uuid.uuid4().hex}.tmp")
+        try:
+            os.replace(self.path(self.save(temporary, content)), self.path(name))
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(self.path(temporary))
+            raise
+        return name
 
 
 @deconstructible

@@ -60,7 +60,7 @@ from PIL import Image, ImageCms, ImageFile, ImageOps
 
 from uploads import deletions, returning
 from uploads.inspect import MAX_SCANS, too_many_scans
-from uploads.keys import image_names, in_site_folder, media_key
+from uploads.keys import image_names, in_site_folder, media_key, resolved_name
 from uploads.models import PendingDeletion, RenditionSet
 from uploads.targets import get_target, get_targets, names_in_use
 
@@ -132,8 +132,14 @@ def rendition_name(original_name, spec):
     The spec's size and settings are part of the name: the objects are
     served as immutable (``UPLOADS["CACHE_CONTROL"]``), so renditions made
     again with other settings (``build_renditions --all``) must get new
-    URLs, or caches would keep the old ones for a year."""
-    folder, filename = posixpath.split(original_name)
+    URLs, or caches would keep the old ones for a year.
+
+    Of the original's name as the storages resolve it (``resolved_name``):
+    a row may name its file otherwise (``./sites/3/...``, ``media/sites/3/
+    ...``: edited by hand, or left so by the old app), and the storage
+    saves a rendition at the plain name whatever it is given, which
+    ``store`` then took for another worker's copy and deleted."""
+    folder, filename = posixpath.split(resolved_name(original_name))
     token = hashlib.sha256(filename.encode()).hexdigest()[:32]
     return posixpath.join(folder, "renditions", f"{token}-{spec.name}-{spec.settings}.webp")
 
@@ -150,7 +156,7 @@ def derived_keys(original_name, kind, recorded=()):
     names = {rendition_name(original_name, spec) for spec in specs_of(kind)}
     for variants in recorded:
         names.update(variant["name"] for variant in variants.values())
-    return {media_key(name) for name in names}
+    return {media_key(resolved_name(name)) for name in names}
 
 
 def rendition_keys(names):
@@ -165,7 +171,11 @@ def rendition_keys(names):
     keys = {key for name in names for kind in get_targets() for key in derived_keys(name, kind)}
     if names:
         sets = RenditionSet.objects.filter(original__in=names).values_list("variants", flat=True)
-        keys |= {media_key(variant["name"]) for variants in sets for variant in variants.values()}
+        keys |= {
+            media_key(resolved_name(variant["name"]))
+            for variants in sets
+            for variant in variants.values()
+        }
     return keys
 
 
@@ -241,14 +251,31 @@ def own_image_keys(name, site_id, kind, reason):
     return image_keys(name, kind, reason)
 
 
-def forget_deleted(deleted):
+def versions(keys):
+    """``{original: updated_at}`` of the sets of the images among ``keys``,
+    read before the task deletes them, for ``forget_deleted``; no read when
+    there is no image among them (the upload every confirm records)."""
+    names = image_names(keys)
+    if not names:
+        return {}
+    sets = RenditionSet.objects.filter(original__in=names)
+    return dict(sets.values_list("original", "updated_at"))
+
+
+def forget_deleted(deleted, before):
     """Forget the sets of the originals among ``deleted`` ({key: reason}),
     just deleted, and record for deletion, with the original's reason, the
     renditions a set names beyond them (made with specs changed since);
     their keys. A replaced image, or an object deleted, is recorded with
     the renditions its specs name (``image_keys``), and its set goes here,
     in the worker, once the delete found that no other row names the
-    image (``deletions.keys_in_use``)."""
+    image (``deletions.keys_in_use``).
+
+    A set changed since ``before`` (``versions``, read before the deletes)
+    was made meanwhile, by a worker that read the original before it went:
+    its renditions may have been written after their delete, so they are
+    recorded again. Left out as deleted, they stayed in the store, named
+    by nothing."""
     # Only images have sets: the upload every confirm records, and
     # renditions, cost no read.
     names = {name: deleted[key] for name, key in image_names(deleted).items()}
@@ -256,10 +283,15 @@ def forget_deleted(deleted):
         return []
     left = {}
     with transaction.atomic():
-        sets = RenditionSet.objects.filter(original__in=names).values_list("original", "kind")
-        for original, kind in sets:
-            left.update(forget(original, kind, names[original]))
-        return deletions.record({key: reason for key, reason in left.items() if key not in deleted})
+        # Locked: a making that finishes now is either seen here or, once
+        # the set is gone, deletes what it wrote (``finish``).
+        sets = RenditionSet.objects.select_for_update().filter(original__in=names)
+        for original, kind, updated_at in sets.values_list("original", "kind", "updated_at"):
+            keys = forget(original, kind, names[original])
+            if updated_at == before.get(original):
+                keys = {key: reason for key, reason in keys.items() if key not in deleted}
+            left.update(keys)
+        return deletions.record(left)
 
 
 def forget_orphans():
@@ -382,7 +414,7 @@ def finish(rendition_set, state, *, error_code="", variants=None):
         if current is None:
             discard(made)
             return None
-        recorded = {variant["name"] for variant in current.variants.values()}
+        recorded = {resolved_name(variant["name"]) for variant in current.variants.values()}
         discard(recorded - made, PendingDeletion.Reason.REPLACED)
         current.state = state
         current.error_code = error_code
@@ -393,8 +425,11 @@ def finish(rendition_set, state, *, error_code="", variants=None):
 
 def discard(names, reason=PendingDeletion.Reason.UNATTACHED):
     """Schedule the deletion of renditions no set records: written for a set
-    that is gone, or replaced by the set's new ones (``REPLACED``)."""
-    keys = {media_key(name) for name in names}
+    that is gone, or replaced by the set's new ones (``REPLACED``). Each by
+    the key of its name as the storages resolve it: a set may record
+    another spelling (made by a release that took a row's spelling for the
+    rendition's), which the deletes would leave (``uploads.deletions``)."""
+    keys = {media_key(resolved_name(name)) for name in names}
     deletions.schedule(dict.fromkeys(keys, reason))
 
 
@@ -417,13 +452,14 @@ def read_original(name):
 
 
 def store(name, data, width, height):
-    """Write one rendition at its fixed name, replacing any earlier one; its
-    ``variants`` entry."""
-    default_storage.delete(name)
-    saved = default_storage.save(name, ContentFile(data))
-    if saved != name:
-        # Another worker wrote the same rendition meanwhile: keep its copy.
-        default_storage.delete(saved)
+    """Write one rendition at its fixed name, over any earlier one in one
+    step (the media storages' ``overwrite``); its ``variants`` entry.
+
+    Never deleted first: another making of the set (``build_renditions``
+    beside the worker, a task queued twice) may have finished it, ready,
+    naming that object, and this one, failing or killed before it wrote
+    again, left the set linking to nothing, which no later try remade."""
+    default_storage.overwrite(name, ContentFile(data))
     return {"name": name, "width": width, "height": height, "size": len(data)}
 
 

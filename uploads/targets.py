@@ -241,15 +241,9 @@ def stored_names(name):
     slashes, a leading ``/`` and ``media/`` go, ``.``, ``..`` and ``//``
     are resolved; the bucket's storage resolves ``..`` before it drops
     ``media/``, the disk's after, hence up to two."""
-    from uploads.keys import media_key
+    from uploads.keys import resolved_name
 
-    def relative(name):
-        return name.replace("\\", "/").lstrip("/").removeprefix(media_key(""))
-
-    return {
-        posixpath.normpath(relative(name)),
-        posixpath.normpath(relative(posixpath.normpath(name))),
-    }
+    return {resolved_name(name), resolved_name(posixpath.normpath(name))}
 
 
 def get_target(kind):

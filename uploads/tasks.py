@@ -20,18 +20,21 @@ def delete_objects(keys):
     then forget the rendition sets of the originals deleted, deleting any
     rendition they name beyond ``keys``; those that fail are tried again
     later by a follow-up task."""
+    before = renditions.versions(keys)
     report = deletions.delete_recorded(keys)
-    left = renditions.forget_deleted(report.deleted)
+    left = renditions.forget_deleted(report.deleted, before)
     if left:
         more = deletions.delete_recorded(left)
         report.deleted |= more.deleted
         report.failing += more.failing
         report.kept += more.kept
+        report.refused += more.refused
     deletions.retry_later(report.failing)
     return {
         "deleted": len(report.deleted),
         "failing": len(report.failing),
         "kept": len(report.kept),
+        "refused": len(report.refused),
     }
 
 

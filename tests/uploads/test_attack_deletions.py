@@ -11,9 +11,10 @@ from django.db import transaction
 from inventory.models import Configuration, Product
 from tests.support.image_changes import change_image
 from tests.support.images import jpeg
+from tests.support.stores import S3Store
 from tests.support.tickets import confirm, issue
-from uploads import deletions, renditions, services
-from uploads.models import RenditionSet
+from uploads import deletions, renditions, services, tasks
+from uploads.models import PendingDeletion, RenditionSet
 
 # Deletes run after the commit (on_commit): real commits.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,7 +27,9 @@ def upload(store, api, product, body):
 
 
 def purge():
-    call_command("purge_uploads", stdout=StringIO(), stderr=StringIO())
+    out = StringIO()
+    call_command("purge_uploads", stdout=out, stderr=StringIO())
+    return out.getvalue()
 
 
 def shown(obj, field="image"):
@@ -210,3 +213,94 @@ def test_a_recorded_image_a_row_names_in_another_spelling_is_kept_with_its_rendi
     others = {f"media/{folder}/old.jpg", *renditions.rendition_keys([f"{folder}/old.jpg"])}
 
     assert deletions.keys_in_use([*kept, *others]) == kept
+
+
+# Keys of one file, ``media/sites/<site>/products/photo.jpg``, other than
+# its own, that the disk, and SeaweedFS for some, resolve to it.
+KEY_SPELLINGS = [
+    "media/{folder}/./photo.jpg",
+    "media/{folder}//photo.jpg",
+    "media/{folder}/x/../photo.jpg",
+    "media//{folder}/photo.jpg",
+    "media/{folder}\\photo.jpg",
+    "media/media/{folder}/photo.jpg",
+    "/media/{folder}/photo.jpg",
+]
+
+
+@pytest.mark.parametrize("spelling", KEY_SPELLINGS)
+@pytest.mark.parametrize("by", ["purge", "task"])
+def test_a_record_naming_a_rows_photo_in_another_spelling_never_deletes_it(
+    store, product, site, spelling, by
+):
+    """A record edited to name a row's photo in a spelling the store
+    resolves: only the row's plain name was looked for among the rows, so
+    the task and purge_uploads deleted the photo, in either mode."""
+    folder = f"sites/{site.pk}/products"
+    store.put(f"media/{folder}/photo.jpg", b"the photo")
+    Product.objects.filter(pk=product.pk).update(image=f"{folder}/photo.jpg")
+    key = spelling.format(folder=folder)
+    PendingDeletion.objects.create(key=key, reason=PendingDeletion.Reason.REPLACED)
+
+    if by == "purge":
+        assert "Left 1 key(s) recorded for deletion alone" in purge()
+    else:
+        tasks.delete_objects.enqueue([key])
+
+    assert store.read(f"media/{folder}/photo.jpg") == b"the photo"
+    assert not PendingDeletion.objects.exists()
+
+
+def test_a_record_naming_a_key_out_of_the_media_root_never_deletes_it(s3_client, s3_bucket):
+    """The bucket holds the static files beside ``media/``."""
+    store = S3Store(s3_client, s3_bucket)
+    store.put("static/admin/css/base.css", b"body {}")
+    PendingDeletion.objects.create(
+        key="static/admin/css/base.css", reason=PendingDeletion.Reason.REPLACED
+    )
+
+    purge()
+
+    assert store.read("static/admin/css/base.css") == b"body {}"
+    assert not PendingDeletion.objects.exists()
+
+
+def test_a_record_naming_an_old_apps_file_a_row_names_never_deletes_it(store, product, site):
+    """An old app's name, shared by rows of several sites until the
+    migration moves them, is in no site's folder: it was not looked for."""
+    store.put("media/products/photo.jpg", b"the old photo")
+    Product.objects.filter(pk=product.pk).update(image="products/photo.jpg")
+    PendingDeletion.objects.create(
+        key="media/products/photo.jpg", reason=PendingDeletion.Reason.REPLACED
+    )
+
+    purge()
+
+    assert store.read("media/products/photo.jpg") == b"the old photo"
+    assert not PendingDeletion.objects.exists()
+
+
+@pytest.mark.parametrize("spelling", ["{name}", "./{name}", "{folder}//{file}", "media/{name}"])
+@pytest.mark.parametrize("change", ["replace", "clear", "delete"])
+def test_a_rendition_set_naming_another_rows_photo_never_deletes_it(
+    store, api, product, site, spelling, change
+):
+    """A set edited to record another row's photo as a rendition: the
+    delete of what the set records once its image goes asked about the
+    name as the set spelled it, and deleted the photo."""
+    confirm(api, upload(store, api, product, jpeg()))
+    product.refresh_from_db()
+    folder = f"sites/{site.pk}/products"
+    store.put(f"media/{folder}/other.jpg", b"the other photo")
+    other = Product.objects.create(site_configuration=site, name="Other", cug="O")
+    Product.objects.filter(pk=other.pk).update(image=f"{folder}/other.jpg")
+    name = spelling.format(name=f"{folder}/other.jpg", folder=folder, file="other.jpg")
+    RenditionSet.objects.update_or_create(
+        original=product.image.name,
+        defaults={"kind": "product", "state": "ready", "variants": {"thumb": {"name": name}}},
+    )
+
+    change_image(change, store, api, product)
+    purge()
+
+    assert store.read(f"media/{folder}/other.jpg") == b"the other photo"

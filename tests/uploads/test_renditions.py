@@ -6,6 +6,8 @@ import struct
 from types import SimpleNamespace
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 from PIL import Image
 
@@ -397,6 +399,37 @@ def test_renditions_written_for_an_original_removed_meanwhile_are_deleted(
     assert not store.rendition_keys()
 
 
+def test_renditions_written_while_the_replace_deletes_them_go_too(store, api, product, monkeypatch):
+    """The first photo's renditions are being made when it is replaced: the
+    worker making them read it before the replace's task deleted it, wrote
+    them after that task deleted its renditions, and marked its set ready
+    before that task forgot it. The task, taking those renditions for
+    deleted, left them in the store, named by nothing."""
+    first = attach(store, api, product, jpeg(color=(1, 2, 3)))["key"].removeprefix("media/")
+    # Its set pending, none of its renditions written yet.
+    made = RenditionSet.objects.get(original=first)
+    for variant in made.variants.values():
+        store.delete(media_key(variant["name"]))
+    made.delete()
+    assert renditions.start(first, "product")
+    photo = store.read(media_key(first))
+    forget_deleted = renditions.forget_deleted
+
+    def the_making_finishes_first(deleted, before):
+        with monkeypatch.context() as read_before_the_delete:
+            read_before_the_delete.setattr(renditions, "read_original", lambda name: photo)
+            assert renditions.make(first) == "ready"
+        return forget_deleted(deleted, before)
+
+    monkeypatch.setattr(renditions, "forget_deleted", the_making_finishes_first)
+    attach(store, api, product, jpeg(color=(200, 2, 3)))
+
+    theirs = {media_key(rendition_name(first, spec)) for spec in DEFAULT_RENDITIONS}
+    assert not theirs & set(store.rendition_keys())
+    assert not PendingDeletion.objects.exists()
+    assert len(store.rendition_keys()) == len(DEFAULT_RENDITIONS), "the new photo's"
+
+
 def test_renditions_written_before_a_store_failure_go_if_the_original_went_meanwhile(
     store, api, product, monkeypatch
 ):
@@ -419,6 +452,36 @@ def test_renditions_written_before_a_store_failure_go_if_the_original_went_meanw
 
     assert renditions.make(name, force=True) is None
     assert written and not store.rendition_keys()
+
+
+class StoreStopsAnswering(ContentFile):
+    """A rendition's bytes that never reach the store: it stopped answering."""
+
+    def read(self, *args):
+        raise OSError("the store stopped answering")
+
+    def chunks(self, chunk_size=None):
+        raise OSError("the store stopped answering")
+
+
+def test_a_making_that_fails_never_takes_a_rendition_from_a_set_made_meanwhile(
+    store, api, product, monkeypatch
+):
+    """Two makings of one set (``build_renditions`` beside the worker, a
+    task queued twice): one finished it, ready; the other deleted each
+    rendition before writing it again, and the store failed in between
+    (or the worker was killed). The set read ready, linking to a deleted
+    rendition, and the next try, finding it ready, left it so."""
+    attach(store, api, product, jpeg())
+    made = rendition_set(product)
+    monkeypatch.setattr(renditions, "ContentFile", StoreStopsAnswering)
+
+    assert renditions.make(made.original, force=True) == "pending"
+
+    assert rendition_set(product).is_ready
+    for variant in made.variants.values():
+        assert store.read(media_key(variant["name"]))
+    assert not [key for key in store.all_keys() if key.endswith(".tmp")]
 
 
 def test_names_derive_from_the_original_in_its_folder_and_the_specs_settings():
@@ -637,6 +700,68 @@ def test_build_renditions_all_replaces_renditions_of_earlier_specs_and_deletes_t
     assert set(store.rendition_keys()) == {media_key(made["name"])}
     assert not earlier & set(store.rendition_keys())
     assert not PendingDeletion.objects.exists()
+
+
+@pytest.mark.parametrize("spelling", ["./{name}", "/{name}", "media/{name}", "{back}"])
+def test_an_image_a_row_names_in_another_spelling_gets_renditions_that_exist(
+    store, product, site, spelling
+):
+    """A row naming its photo as the storages read it in its own folder
+    (edited by hand, or left so by the old app; the migration leaves it in
+    place): the rendition's name followed the row's spelling, the storage
+    saved it at the plain name, and ``store`` took that for another
+    worker's copy and deleted it. The set read ready, its pages linking to
+    nothing."""
+    name = f"sites/{site.pk}/products/photo.jpg"
+    store.put(media_key(name), jpeg())
+    spelt = spelling.format(name=name, back=name.replace("/", "\\"))
+    Product.objects.filter(pk=product.pk).update(image=spelt)
+
+    assert "1 image(s): 1 ready" in build()[0]
+
+    made = RenditionSet.objects.get(original=spelt)
+    assert made.is_ready
+    for variant in made.variants.values():
+        assert default_storage.exists(variant["name"]), "what pages link to"
+        assert variant["name"].startswith(f"sites/{site.pk}/products/renditions/")
+        assert Image.open(io.BytesIO(store.read(media_key(variant["name"])))).format == "WEBP"
+
+    # Cleared, then forgotten with the image: its renditions go with it.
+    Product.objects.filter(pk=product.pk).update(image="")
+    call_command("purge_uploads", stdout=io.StringIO())
+    assert not store.rendition_keys()
+
+
+@pytest.mark.parametrize("spelling", ["./{name}", "media/{name}"])
+def test_build_renditions_all_repairs_the_sets_an_earlier_release_left_linking_nothing(
+    store, product, site, spelling, caplog
+):
+    """What the release before made of such a row: a ready set whose
+    variants name the renditions in the row's spelling, deleted once
+    written. ``--all`` makes them at the plain names, and deletes none of
+    them as the old names' leftovers."""
+    name = f"sites/{site.pk}/products/photo.jpg"
+    store.put(media_key(name), jpeg())
+    spelt = spelling.format(name=name)
+    Product.objects.filter(pk=product.pk).update(image=spelt)
+    folder, file = spelt.rsplit("/", 1)
+    RenditionSet.objects.create(
+        original=spelt,
+        kind="product",
+        state=RenditionSet.State.READY,
+        variants={
+            spec.name: {"name": f"{folder}/{rendition_name(file, spec)}", "width": 1, "height": 1}
+            for spec in DEFAULT_RENDITIONS
+        },
+    )
+
+    assert "1 image(s): 1 ready" in build("--all")[0]
+
+    made = RenditionSet.objects.get(original=spelt)
+    assert {media_key(v["name"]) for v in made.variants.values()} == set(store.rendition_keys())
+    assert len(store.rendition_keys()) == len(DEFAULT_RENDITIONS)
+    assert not PendingDeletion.objects.exists()
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], "no key to refuse"
 
 
 def test_renditions_named_after_the_originals_stem_are_replaced_by_build_renditions(

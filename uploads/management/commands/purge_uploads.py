@@ -53,6 +53,11 @@ class Command(BaseCommand):
                 f"Kept {len(retried.kept)} object(s) recorded for deletion: images a row names "
                 "again, and their renditions."
             )
+        if retried.refused:
+            self.stdout.write(
+                f"Left {len(retried.refused)} key(s) recorded for deletion alone, none the app "
+                "writes (outside media/, or spelled otherwise: see the log); records dropped."
+            )
 
         problems = []
         if report.failed:
