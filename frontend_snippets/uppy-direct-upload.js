@@ -33,8 +33,6 @@ import { describeFailure, uploadImage } from "./direct-upload.js";
 /** The plugin's texts, as the inventory pages word them. */
 export const locale = {
   strings: {
-    preparing: "Preparing the photo…",
-    confirming: "Checking the photo…",
     networkError: "The connection was lost. Check your network and try again.",
     uploadRefused: "Storage refused the file. Try again with another photo.",
     expired: "The upload took too long and expired. Check your connection and try again.",
@@ -45,8 +43,6 @@ export const locale = {
 /** Their French, for `locale: fr_FR` (Uppy's own French is @uppy/locales' fr_FR). */
 export const fr_FR = {
   strings: {
-    preparing: "Préparation de la photo…",
-    confirming: "Vérification de la photo…",
     networkError: "La connexion a été perdue. Vérifiez votre réseau et réessayez.",
     uploadRefused: "Le stockage a refusé le fichier. Réessayez avec une autre photo.",
     expired: "L'envoi a pris trop de temps et a expiré. Vérifiez votre connexion et réessayez.",
@@ -61,9 +57,10 @@ const PLUGIN_OPTIONS = ["id", "locale", "limit"];
 
 /**
  * Options, besides uploadImage's:
- *   limit    how many files go up at once (default 1: on a slow link one
- *            photo at a time finishes each sooner, and a phone holds one
- *            decoded photo at a time while shrinking it)
+ *   limit    how many files go up at once, in all of Uppy's uploads
+ *            (default 1: on a slow link one photo at a time finishes each
+ *            sooner, and a phone holds one decoded photo at a time while
+ *            shrinking it)
  *   locale   the plugin's texts (fr_FR above, or your own)
  *
  * A file's meta `kind` and `objectId` (uppy.setFileMeta) override the
@@ -80,10 +77,15 @@ export default class DirectUpload extends BasePlugin {
     this.type = "uploader";
     this.defaultLocale = locale;
     this.i18nInit();
-    // Per file: the AbortController of its upload in progress, and the
-    // resume of its last failure that may pass later.
+    // Per file: the AbortController of its upload in progress, and its last
+    // failure that may pass later: its resume, and the target it was for.
     this.controllers = new Map();
     this.resumes = new Map();
+    // The files going up, and those waiting for one of them to end: `limit`
+    // counts across Uppy's uploads, since files added while others go up
+    // are an upload of their own (at once, with autoProceed).
+    this.running = 0;
+    this.waiting = [];
   }
 
   install() {
@@ -116,26 +118,53 @@ export default class DirectUpload extends BasePlugin {
       .filter((file) => !file.error && !file.progress?.uploadComplete);
     if (files.length === 0) return;
     this.uppy.emit("upload-start", files);
-    const queue = [...files];
-    const worker = async () => {
-      for (let file = queue.shift(); file; file = queue.shift()) {
-        // Removed while it waited its turn.
-        if (this.uppy.getFile(file.id)) await this.uploadFile(this.uppy.getFile(file.id));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, this.opts.limit) }, worker));
+    await Promise.all(
+      files.map((file) =>
+        this.inTurn(() => {
+          // Removed while it waited its turn.
+          const current = this.uppy.getFile(file.id);
+          return current && this.uploadFile(current);
+        }),
+      ),
+    );
   };
+
+  /** Runs task once fewer than `limit` files are going up. */
+  async inTurn(task) {
+    if (this.running < Math.max(1, this.opts.limit)) this.running += 1;
+    else await new Promise((resolve) => this.waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      // The turn passes to the next file waiting, or is given back.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running -= 1;
+    }
+  }
 
   /** Uploads one file; its outcome is told to Uppy as events, never thrown. */
   async uploadFile(file) {
     const controller = new AbortController();
     this.controllers.set(file.id, controller);
+    const options = this.uploadOptions(file);
+    // A failure's resume goes on with the upload it was for: not once the
+    // file names another target (uppy.setFileMeta, setOptions).
+    const target = JSON.stringify([options.kind, options.objectId, options.newObject, options.site]);
+    const failed = this.resumes.get(file.id);
+    // Its 0 %: the Dashboard shows a file's progress, with its cancel (and,
+    // should it fail before any byte is sent, its retry) button, once it
+    // has one.
+    this.progress(file, 0);
     try {
       const image = await uploadImage(file.data, {
-        ...this.uploadOptions(file),
-        resume: this.resumes.get(file.id),
+        ...options,
+        resume: failed?.target === target ? failed.resume : undefined,
         signal: controller.signal,
-        onProgress: (progress) => this.onProgress(file, progress),
+        // "offline": Uppy itself tells the user the network is gone, and back.
+        onProgress: ({ phase, loaded, total }) => {
+          if (phase === "uploading" && total) this.progress(file, loaded / total);
+        },
       });
       this.resumes.delete(file.id);
       this.uppy.emit("upload-success", this.uppy.getFile(file.id), {
@@ -146,7 +175,7 @@ export default class DirectUpload extends BasePlugin {
     } catch (error) {
       // Removed, or all cancelled: Uppy has forgotten the file already.
       if (error?.name === "AbortError") return;
-      if (error?.resume) this.resumes.set(file.id, error.resume);
+      if (error?.resume) this.resumes.set(file.id, { resume: error.resume, target });
       else this.resumes.delete(file.id);
       this.uppy.emit("upload-error", this.uppy.getFile(file.id), this.failure(error));
     } finally {
@@ -164,29 +193,23 @@ export default class DirectUpload extends BasePlugin {
     return options;
   }
 
-  /** uploadImage's phases as Uppy's progress: preparing, bytes sent, confirming. */
-  onProgress(file, { phase, loaded, total }) {
+  /**
+   * The share of the photo sent to the bucket, as Uppy's progress in the
+   * file's own size, as Uppy's uploaders count: the photo sent, shrunk on
+   * the device, is far smaller than the file chosen, and Uppy's total
+   * weighs each file by the size it knows. Preparing the photo is its 0 %,
+   * the confirm its 100 %: the Dashboard shows messages of theirs
+   * (preprocess-progress, postprocess-progress) only while no file is
+   * uploading, and hides the buttons of a file that has one.
+   */
+  progress(file, fraction) {
     const current = this.uppy.getFile(file.id);
     if (!current) return;
-    if (phase === "preparing") {
-      this.uppy.emit("preprocess-progress", current, {
-        mode: "indeterminate",
-        message: this.i18n("preparing"),
-      });
-    } else if (phase === "uploading" && total) {
-      if (current.progress.preprocess) this.uppy.emit("preprocess-complete", current);
-      this.uppy.emit("upload-progress", current, {
-        uploadStarted: current.progress.uploadStarted ?? Date.now(),
-        bytesUploaded: loaded,
-        bytesTotal: total,
-      });
-    } else if (phase === "confirming") {
-      this.uppy.emit("postprocess-progress", current, {
-        mode: "indeterminate",
-        message: this.i18n("confirming"),
-      });
-    }
-    // "offline": Uppy itself tells the user the network is gone, and back.
+    this.uppy.emit("upload-progress", current, {
+      uploadStarted: current.progress.uploadStarted ?? Date.now(),
+      bytesUploaded: fraction * current.size,
+      bytesTotal: current.size,
+    });
   }
 
   /**

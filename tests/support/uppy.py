@@ -124,3 +124,26 @@ def wait_for_result(page, count=1, with_file=None):
         timeout=60_000,
     )
     return found.json_value()
+
+
+def file_button(page, file_name, label):
+    """The button ``label`` (its accessible name, in Uppy's French) on the
+    Dashboard's file ``file_name``: its cancel or retry, on its progress."""
+    item = page.locator(".uppy-Dashboard-Item", has_text=file_name)
+    return item.get_by_role("button", name=label, exact=True)
+
+
+def shown(locator):
+    """Whether the element is there for the user to see: Playwright's
+    "visible" counts an element faded out to opacity 0 (as the Dashboard
+    fades a file's progress and its buttons while the file is
+    "processing"), so no ancestor of it may be."""
+    locator.wait_for()
+    return locator.evaluate(
+        """element => {
+            for (let e = element; e; e = e.parentElement) {
+                if (getComputedStyle(e).opacity === "0") return false;
+            }
+            return true;
+        }"""
+    )

@@ -2,21 +2,32 @@
 in real Chromium, against the live server in both storage modes: the
 third-party uploader an app would put on its own page."""
 
+import json
 import re
 
 import pytest
 from django.utils import translation
+from playwright.sync_api import expect
 
+from inventory.models import Product
 from tests.support import photos
 from tests.support.browser import (
     CONFIRMS,
+    UNTHROTTLED,
     confirms_refused,
     log_in,
     log_server_requests,
     lose_the_network_at_the_store,
 )
 from tests.support.images import jpeg
-from tests.support.uppy import add_photos, open_uppy_page, start_upload, wait_for_result
+from tests.support.uppy import (
+    add_photos,
+    file_button,
+    open_uppy_page,
+    shown,
+    start_upload,
+    wait_for_result,
+)
 from uploads.errors import InvalidImage
 from uploads.models import UploadTicket
 
@@ -216,10 +227,7 @@ def test_a_file_removed_from_uppy_mid_upload_is_never_confirmed(site_mode, page,
         "id => (window.uppy.getFile(id).progress.bytesUploaded ?? 0) > 0", arg=file_id
     )
     page.evaluate("id => window.uppy.removeFile(id)", file_id)
-    network.send(
-        "Network.emulateNetworkConditions",
-        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
-    )
+    network.send("Network.emulateNetworkConditions", UNTHROTTLED)
 
     # The next photo is a barrier: once it is done, anything the first
     # upload would have sent has been sent.
@@ -234,3 +242,178 @@ def test_a_file_removed_from_uppy_mid_upload_is_never_confirmed(site_mode, page,
     assert UploadTicket.objects.count() == 2
     product.refresh_from_db()
     assert f"media/{product.image.name}" == second.final_key
+
+
+# The ticket requests (not their confirms).
+TICKETS = "**/api/uploads/tickets/"
+RETRY = "Réessayer le téléversement"  # Uppy's French, on a file's own button
+CANCEL = "Annuler le téléversement"
+
+
+def api_posts(page, live_server):
+    """The paths of the API calls ``page`` posts, in order, as a list that
+    grows."""
+    posts = []
+    api = f"{live_server.url}/api/"
+
+    def record(request):
+        if request.method == "POST" and request.url.startswith(api):
+            posts.append(request.url.removeprefix(live_server.url))
+
+    page.on("request", record)
+    return posts
+
+
+@pytest.mark.parametrize("site_mode", ["local"], indirect=True)
+def test_a_photo_refused_its_ticket_has_its_own_retry_button(site_mode, page, live_server, shop):
+    """The server's limit refuses the photo's ticket (429), before any of
+    it is sent: the file shows the server's words and, as any failed file
+    of the Dashboard, its own Retry button, which sends it."""
+    product = shop["product"]
+    log_in(page, live_server, "staff")
+    open_uppy_page(page, live_server.url, kind="product", objectId=product.pk)
+    body = json.dumps({"code": "throttled", "detail": "Trop de requêtes."})
+    page.route(
+        TICKETS,
+        lambda route: route.fulfill(status=429, content_type="application/json", body=body),
+    )
+
+    add_photos(page, ("riz.jpg", "image/jpeg", jpeg((800, 600))))
+    start_upload(page)
+    [failed] = wait_for_result(page)["failed"]
+    assert failed["error"] == "Trop de requêtes."
+
+    page.unroute(TICKETS)
+    retry = file_button(page, "riz.jpg", RETRY)
+    assert shown(retry)
+    retry.click()
+    # (A file's own Retry ends with no "complete" event of Uppy's.)
+    page.wait_for_function("() => window.uppy.getFiles()[0].progress.uploadComplete")
+
+    product.refresh_from_db()
+    assert f"media/{product.image.name}" == UploadTicket.objects.get().final_key
+
+
+@pytest.mark.parametrize("site_mode", ["local"], indirect=True)
+def test_a_photo_being_confirmed_shows_its_cancel_button(site_mode, page, live_server, shop):
+    """While the photo is confirmed (a slow server: the confirm is held on
+    its way), the file still shows its progress and its cancel button;
+    pressing it drops the file and the confirm, which never reaches the
+    server."""
+    product = shop["product"]
+    log_in(page, live_server, "staff")
+    open_uppy_page(page, live_server.url, kind="product", objectId=product.pk)
+    held = []
+    page.route(CONFIRMS, lambda route: held.append(route))
+
+    add_photos(page, ("riz.jpg", "image/jpeg", jpeg((800, 600))))
+    with page.expect_request(CONFIRMS):
+        start_upload(page)
+    cancel = file_button(page, "riz.jpg", CANCEL)
+    assert shown(cancel)
+    with page.expect_event("requestfailed", lambda r: r.url.endswith("/confirm/")):
+        cancel.click()
+
+    assert page.evaluate("() => window.uppy.getFiles().length") == 0
+    assert UploadTicket.objects.get().status == UploadTicket.Status.ISSUED
+    product.refresh_from_db()
+    assert not product.image
+
+
+def test_retry_sends_the_photo_to_the_object_its_file_now_names(site_mode, page, live_server, shop):
+    """A photo's confirm is refused (429); the page then points the file at
+    another product (its meta objectId), and Uppy's Retry attaches the
+    photo to that product, not to the one of the failed upload."""
+    first = shop["product"]
+    other = Product.objects.create(site_configuration=shop["site"], name="Mil", cug="M-1")
+    log_in(page, live_server, "staff")
+    open_uppy_page(page, live_server.url, kind="product", objectId=first.pk)
+    confirms_refused(page, detail="Trop de requêtes.")
+
+    add_photos(page, ("riz.jpg", "image/jpeg", jpeg((800, 600))))
+    start_upload(page)
+    [failed] = wait_for_result(page)["failed"]
+    assert failed["error"] == "Trop de requêtes."
+
+    page.evaluate(
+        "([id, objectId]) => window.uppy.setFileMeta(id, { objectId })", [failed["id"], other.pk]
+    )
+    page.unroute(CONFIRMS)
+    page.click(".uppy-StatusBar-actionBtn--retry")
+    result = wait_for_result(page, count=2)
+
+    [done] = result["successful"]
+    assert done["body"]["object_id"] == other.pk
+    other.refresh_from_db()
+    first.refresh_from_db()
+    assert f"media/{other.image.name}" == done["body"]["key"]
+    assert not first.image
+
+
+@pytest.mark.parametrize("site_mode", ["local"], indirect=True)
+def test_a_photo_added_while_another_goes_up_waits_for_it(site_mode, page, live_server, shop):
+    """With ``limit: 1`` (the default), a photo added and sent while
+    another goes up on a slow link (a second upload of Uppy's) waits for
+    the first to be confirmed before its own ticket is asked for: a phone
+    prepares and sends one photo at a time."""
+    product = shop["product"]
+    log_in(page, live_server, "staff")
+    posts = api_posts(page, live_server)
+    open_uppy_page(page, live_server.url, kind="product", objectId=product.pk)
+    network = page.context.new_cdp_session(page)
+    network.send("Network.enable")
+    network.send("Network.emulateNetworkConditions", SLOW_LINK)
+
+    add_photos(page, ("premier.jpg", "image/jpeg", jpeg((1200, 900), color=(10, 120, 200))))
+    start_upload(page)
+    page.wait_for_function("() => (window.uppy.getFiles()[0].progress.bytesUploaded ?? 0) > 0")
+    page.click(".uppy-DashboardContent-addMore")
+    add_photos(page, ("second.jpg", "image/jpeg", jpeg((640, 480), color=(200, 40, 40))))
+    page.click(".uppy-StatusBar-actionBtn--uploadNewlyAdded")
+    result = wait_for_result(page, with_file="second.jpg")
+
+    assert [file["name"] for file in result["successful"]] == ["second.jpg"]
+    first, second = UploadTicket.objects.order_by("created_at")
+    assert posts == [
+        "/api/uploads/tickets/",
+        f"/api/uploads/tickets/{first.pk}/confirm/",
+        "/api/uploads/tickets/",
+        f"/api/uploads/tickets/{second.pk}/confirm/",
+    ]
+
+
+@pytest.mark.parametrize("site_mode", ["local"], indirect=True)
+def test_uppys_total_progress_counts_each_photo_for_its_share(site_mode, page, live_server, shop):
+    """Three photos of the same size go up one at a time, each shrunk on
+    the phone: once the first is done, Uppy's progress bar is at a third,
+    though the photo sent was much smaller than the file chosen."""
+    product = shop["product"]
+    log_in(page, live_server, "staff")
+    open_uppy_page(page, live_server.url, kind="product", objectId=product.pk)
+    tickets = []
+
+    def hold_the_second(route):
+        tickets.append(route)
+        if len(tickets) != 2:
+            route.continue_()
+
+    page.route(TICKETS, hold_the_second)
+    photo = photos.phone_photo(0)
+    add_photos(page, *[(f"photo-{n}.jpg", "image/jpeg", photo) for n in range(3)])
+    asked = []
+
+    def second_ticket(request):
+        if request.method == "POST" and request.url.endswith("/api/uploads/tickets/"):
+            asked.append(request)
+        return len(asked) == 2
+
+    # Its turn come, the second photo is prepared and asks for its ticket.
+    with page.expect_request(second_ticket, timeout=60_000):
+        start_upload(page)
+
+    assert page.evaluate("() => window.uppy.getFiles()[0].progress.uploadComplete")
+    assert len(photo) > 4 * UploadTicket.objects.get().size, "the photo sent was shrunk"
+    expect(page.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "33")
+
+    tickets[1].continue_()
+    assert len(wait_for_result(page)["successful"]) == 3
