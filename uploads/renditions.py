@@ -17,8 +17,8 @@ retry after a store failure is ``make_renditions``):
                original has any (logos), dropped otherwise
 
 Each original has one ``RenditionSet`` row (its state and variants). An
-image a confirm attaches gets its set in the worker, once the task has
-made the confirm's deletes (``start``), and the set of the image it replaced is
+image a confirm attaches gets its set in the worker, before the task makes
+the confirm's deletes (``start``), and the set of the image it replaced is
 forgotten there too, once the image is deleted (``forget_deleted``):
 neither is on the request path, where each was a query (issue 17), and
 viewers read a missing set as pending (``inventory.images``). Rendition

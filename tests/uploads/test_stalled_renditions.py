@@ -16,7 +16,7 @@ from tests.support.clock import shifted
 from tests.support.images import jpeg
 from tests.support.stores import LocalStore
 from tests.support.tickets import confirm, issue
-from uploads import renditions
+from uploads import deletions, renditions
 from uploads.keys import media_key
 from uploads.models import RenditionSet
 
@@ -254,3 +254,25 @@ def test_a_making_costs_the_queries_it_cost_before_it_was_counted(
         assert renditions.make(name) == "ready"
 
     assert RenditionSet.objects.get(original=name).unfinished_makings == 0
+
+
+def test_the_set_is_pending_before_the_task_deletes_what_the_confirm_left(
+    store, api, product, task_worker, monkeypatch
+):
+    """The task deletes what the confirm left (the upload, a replaced image:
+    store calls, seconds on a slow store) before it makes the renditions. A
+    worker killed there left no set at all, which nothing finds: the image
+    read as pending for good. Its set, pending, is there already."""
+    sets_while_deleting = []
+    delete_recorded = deletions.delete_recorded
+
+    def note_the_sets(*args, **kwargs):
+        sets_while_deleting.append(list(RenditionSet.objects.values_list("original", "state")))
+        return delete_recorded(*args, **kwargs)
+
+    monkeypatch.setattr(deletions, "delete_recorded", note_the_sets)
+    name = attach(store, api, product)
+    task_worker()
+
+    assert sets_while_deleting == [[(name, "pending")]]
+    assert RenditionSet.objects.get(original=name).is_ready
