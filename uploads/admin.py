@@ -237,12 +237,13 @@ class NamedSitesChangeList(ChangeList):
 @admin.register(RenditionSet)
 class RenditionSetAdmin(SiteScopedAdmin, ReadOnlyAdmin):
     """Which images have their renditions, which are being made, and which
-    failed (an original that does not decode). Read only: the worker and
-    ``build_renditions`` make them; a row goes with its original. A site's
-    staff see the images in their site's folder (``uploads.keys``)."""
+    failed (an original that does not decode, or whose makings stopped the
+    worker). Read only: the worker and ``build_renditions`` make them; a
+    row goes with its original. A site's staff see the images in their
+    site's folder (``uploads.keys``)."""
 
-    list_display = ["original", "kind", "state", "error_code", "updated_at"]
-    list_filter = ["state", "kind"]
+    list_display = ["original", "kind", "state", "error_code", "unfinished_makings", "updated_at"]
+    list_filter = ["state", "error_code", "kind"]
     search_fields = ["original"]
 
     def rows_of_site(self, rows, site_id):

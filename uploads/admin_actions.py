@@ -119,3 +119,24 @@ def purge_expired(model_admin, request, queryset):
             % {"count": len(retried.kept)},
             messages.WARNING,
         )
+    restarts = report.restarts
+    if restarts.queued:
+        model_admin.message_user(
+            request,
+            _(
+                "Queued the renditions of %(count)d image(s) again, left pending by a task "
+                "worker that stopped, or by a store that failed."
+            )
+            % {"count": len(restarts.queued)},
+            messages.WARNING,
+        )
+    if restarts.given_up:
+        model_admin.message_user(
+            request,
+            _(
+                "%(count)d image(s) stopped the task worker each time their renditions were "
+                "made (out of memory?): they show as photos that could not be read."
+            )
+            % {"count": len(restarts.given_up)},
+            messages.ERROR,
+        )

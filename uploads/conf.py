@@ -82,6 +82,18 @@ DEFAULTS = {
     # after each failure up to DELETE_RETRY_MAX_DELAY.
     "DELETE_RETRY_DELAY": 60,
     "DELETE_RETRY_MAX_DELAY": 3600,
+    # Seconds a pending rendition set may go without a making starting
+    # before purge_uploads takes its making for dead (a worker killed in
+    # it: out of memory, a restart) and queues it again. Longer than a
+    # making takes, and than the worker waits between its own tries after
+    # a store failure (DELETE_RETRY_DELAY doubled, 8 minutes before the
+    # last by default); shorter only queues a making twice, which is
+    # harmless (the second finds the set made).
+    "RENDITION_LEASE": 3600,
+    # Makings of one set in a row that may stop the worker before
+    # purge_uploads fails the set (``interrupted``) rather than queue it
+    # again: an image that kills the worker each time is not tried for ever.
+    "RENDITION_MAX_STARTS": 3,
     # Calls to the store one process may have in flight at once; each call
     # beyond them waits in line at most STORE_WAIT seconds for a slot, then
     # fails (503), leaving the other threads to requests that need no store.

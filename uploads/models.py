@@ -166,6 +166,14 @@ class RenditionSet(models.Model):
     confirm replaced it). No set reads as pending. Keyed by the original's
     media-relative name, so that the pages and APIs of any app find an
     image's renditions from its field.
+
+    A worker killed while it makes them (out of memory, a restart) leaves
+    the set pending, and the task backend never runs that task again:
+    ``purge_uploads`` queues the making again once the set has been left
+    alone for ``UPLOADS["RENDITION_LEASE"]``, and fails it (``interrupted``)
+    once ``RENDITION_MAX_STARTS`` makings in a row did not end, so that an
+    image that kills the worker is not tried for ever
+    (``uploads.renditions.restart_stalled``).
     """
 
     class State(models.TextChoices):
@@ -173,24 +181,38 @@ class RenditionSet(models.Model):
         READY = "ready", _("ready")
         FAILED = "failed", _("failed")
 
+    class Error(models.TextChoices):
+        """Why a set failed."""
+
+        UNDECODABLE = "undecodable", _("does not decode")
+        TOO_LARGE = "too_large", _("too large to decode")
+        MISSING = "missing", _("original missing from the store")
+        # Its makings stopped the worker (killed: out of memory, most
+        # likely) each time; ``uploads.renditions.restart_stalled``.
+        INTERRUPTED = "interrupted", _("its making stopped the worker each time")
+
     original = models.CharField(_("original"), max_length=255, unique=True)
     kind = models.CharField(_("kind"), max_length=30)
     state = models.CharField(
         _("state"), max_length=10, choices=State.choices, default=State.PENDING
     )
-    error_code = models.CharField(
-        _("error code"),
-        max_length=30,
-        blank=True,
-        help_text=_("Once failed: undecodable, too_large or missing."),
-    )
+    error_code = models.CharField(_("error code"), max_length=30, choices=Error.choices, blank=True)
     variants = models.JSONField(
         _("variants"),
         default=dict,
         blank=True,
         help_text='{spec name: {"name": ..., "width": ..., "height": ..., "size": ...}}',
     )
+    unfinished_makings = models.PositiveSmallIntegerField(
+        _("unfinished makings"),
+        default=0,
+        help_text=_(
+            "Makings started that did not end: one under way, or a worker that died in it."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # Also when a making starts (``uploads.renditions.begin``): a pending
+    # set untouched for RENDITION_LEASE seconds has no making under way.
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:

@@ -17,17 +17,18 @@ retry after a store failure is ``make_renditions``):
                original has any (logos), dropped otherwise
 
 Each original has one ``RenditionSet`` row (its state and variants). An
-image a confirm attaches gets its set in the worker, once the task has
-made the confirm's deletes (``start``), and the set of the image it
-replaced is forgotten there too, once the image is deleted
-(``forget_deleted``): neither is on the request path, where each was a
-query (issue 17), and viewers read a missing set as pending
-(``inventory.images``). Rendition names derive from the original's
-(``rendition_name``), so that the objects of a removed original are recorded
-for deletion with it (``uploads.deletions``, ``image_keys``) in the
-transaction that removes it, whatever state its set is in; ``purge_uploads``
-forgets any set whose original no object uses (``forget_orphans``), should
-a task never run.
+image a confirm attaches gets its set in the worker, before the task makes
+the confirm's deletes (``start``), and the set of the image it replaced is
+forgotten there too, once the image is deleted (``forget_deleted``):
+neither is on the request path, where each was a query (issue 17), and
+viewers read a missing set as pending (``inventory.images``). Rendition
+names derive from the original's (``rendition_name``), so that the objects
+of a removed original are recorded for deletion with it
+(``uploads.deletions``, ``image_keys``) in the transaction that removes
+it, whatever state its set is in; ``purge_uploads`` forgets any set whose
+original no object uses (``forget_orphans``), should a task never run, and
+queues again the making of a set left pending by a worker that died
+(``restart_stalled``), which the task backend never runs again.
 
 Memory: the worker makes one image's renditions at a time, and decodes
 nothing over the target's pixel limit (``get_max_pixels()``, the one confirm
@@ -50,15 +51,19 @@ import logging
 import math
 import posixpath
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from PIL import Image, ImageCms, ImageFile, ImageOps
 
 from uploads import deletions, returning
+from uploads.conf import upload_settings
 from uploads.inspect import MAX_SCANS, too_many_scans
 from uploads.keys import image_names, in_site_folder, media_key, resolved_name
 from uploads.models import PendingDeletion, RenditionSet
@@ -66,9 +71,11 @@ from uploads.targets import get_target, get_targets, names_in_use
 
 logger = logging.getLogger(__name__)
 State = RenditionSet.State
+Error = RenditionSet.Error
 
 #: Tries of a task whose store fails before the set is left pending, for
-#: ``manage.py build_renditions`` (``--missing`` rebuilds pending sets).
+#: ``purge_uploads`` to queue again (``restart_stalled``), or ``manage.py
+#: build_renditions`` (``--missing`` rebuilds pending sets).
 ATTEMPTS = 5
 # Formats confirm accepts (uploads.targets.CONTENT_TYPES): nothing else is
 # ever decoded here.
@@ -209,7 +216,7 @@ def reset(original_name, kind):
         [RenditionSet(original=original_name, kind=kind, state=State.PENDING)],
         update_conflicts=True,
         unique_fields=["original"],
-        update_fields=["kind", "state", "error_code", "updated_at"],
+        update_fields=["kind", "state", "error_code", "unfinished_makings", "updated_at"],
     )
     return rendition_set
 
@@ -334,7 +341,7 @@ def forget(original_name, kind, reason):
 
 def enqueue(original_name, attempt=1, run_after=None):
     """Hand the original to the task. Should the queue fail, the set stays
-    pending for ``manage.py build_renditions``."""
+    pending, for the next ``purge_uploads`` after ``RENDITION_LEASE``."""
     from uploads.tasks import make_renditions
 
     task = make_renditions if run_after is None else make_renditions.using(run_after=run_after)
@@ -342,6 +349,74 @@ def enqueue(original_name, attempt=1, run_after=None):
         task.enqueue(original_name, attempt=attempt)
     except Exception:
         logger.exception("Could not queue the renditions of %s", original_name)
+
+
+@dataclass
+class Restarts:
+    """What ``restart_stalled`` did (would do, with ``dry_run``)."""
+
+    # (original, makings started that did not end) of the sets queued again.
+    queued: list = field(default_factory=list)
+    # The same, of the sets failed (``interrupted``).
+    given_up: list = field(default_factory=list)
+
+
+def restart_stalled(*, dry_run=False, now=None):
+    """Queue again the making of the sets left pending, with no making
+    started for ``RENDITION_LEASE`` seconds; fail those whose last
+    ``RENDITION_MAX_STARTS`` makings all started and never ended. For
+    ``purge_uploads``, hourly.
+
+    A task runs once: a worker killed while it makes a set (out of memory,
+    a container restarted) leaves the set pending, which pages show as
+    being made for good, and the task's row running, which the database
+    backend never reclaims (django-tasks-db 0.13 has no such thing). The
+    set tells: each making that starts counts itself (``begin``: the count
+    and ``updated_at``) and uncounts itself when it ends, however it ends,
+    so a set still pending long after its last start has no making under
+    way, and its count is the makings that died. A set whose store failed
+    ``ATTEMPTS`` times, or whose task was never queued, is left pending
+    with no making dead: it is queued again, each run, until it is made.
+    An image that kills the worker each time (more memory than it has) is
+    not: it ends ``failed``, ``interrupted``, which pages show as a photo
+    that could not be read, once and for all.
+
+    Each set is taken by an UPDATE conditional on the ``updated_at`` it was
+    read with: a making that started since, or another run of the command,
+    has touched it, and it is left alone, so that no making is queued
+    beside one under way, nor twice by two runs."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=upload_settings.RENDITION_LEASE)
+    stalled = RenditionSet.objects.filter(state=State.PENDING, updated_at__lt=cutoff)
+    restarts = Restarts()
+    for pk, original, makings, updated_at in stalled.values_list(
+        "pk", "original", "unfinished_makings", "updated_at"
+    ):
+        untouched = RenditionSet.objects.filter(pk=pk, state=State.PENDING, updated_at=updated_at)
+        if makings >= upload_settings.RENDITION_MAX_STARTS:
+            if dry_run or give_up(untouched):
+                restarts.given_up.append((original, makings))
+        elif dry_run or untouched.update(updated_at=now):
+            if not dry_run:
+                enqueue(original)
+            restarts.queued.append((original, makings))
+    return restarts
+
+
+def give_up(untouched):
+    """Fail the set of ``untouched`` (a queryset of it as it was read), if it
+    is still so, as interrupted; whether it was."""
+    with transaction.atomic():
+        current = untouched.select_for_update().first()
+        if current is None:
+            return False
+        logger.error(
+            "Renditions of %s failed: %d makings in a row stopped the worker",
+            current.original,
+            current.unfinished_makings,
+        )
+        record(current, State.FAILED, error_code=Error.INTERRUPTED)
+    return True
 
 
 def originals(*, missing=True):
@@ -369,12 +444,15 @@ def make(original_name, *, attempt=1, force=False):
     fixed, so a second run overwrites the first's objects.
 
     A store that fails is tried again later (``ATTEMPTS``); an original
-    that does not decode fully ends ``failed``."""
-    rendition_set = RenditionSet.objects.filter(original=original_name).first()
+    that does not decode fully ends ``failed``. A making that never ends
+    (the worker killed) is counted by the set it began (``begin``), for
+    ``restart_stalled``."""
+    rendition_set = begin(original_name, force=force)
     if rendition_set is None:
-        return None
-    if rendition_set.state != State.PENDING and not force:
-        return rendition_set.state
+        # Made already (a task queued twice), or gone: the update matched
+        # nothing, and a read tells which; rarely.
+        sets = RenditionSet.objects.filter(original=original_name)
+        return sets.values_list("state", flat=True).first()
     specs = specs_of(rendition_set.kind)
     target = get_target(rendition_set.kind)
     try:
@@ -389,10 +467,10 @@ def make(original_name, *, attempt=1, force=False):
         return finish(rendition_set, State.FAILED, error_code=error.code)
     except FileNotFoundError:
         logger.warning("Renditions of %s failed: the original is missing", original_name)
-        return finish(rendition_set, State.FAILED, error_code="missing")
+        return finish(rendition_set, State.FAILED, error_code=Error.MISSING)
     except Exception:
         logger.exception("Could not make the renditions of %s (try %d)", original_name, attempt)
-        if not RenditionSet.objects.filter(pk=rendition_set.pk).exists():
+        if not end(rendition_set):
             # Replaced or removed meanwhile: no later try will run, so the
             # renditions this one wrote before the store failed go now.
             discard(rendition_name(original_name, spec) for spec in specs)
@@ -402,25 +480,67 @@ def make(original_name, *, attempt=1, force=False):
     return finish(rendition_set, State.READY, variants=variants)
 
 
+def begin(original_name, *, force=False):
+    """The set of ``original_name`` if it is pending (whatever its state
+    with ``force``), counted as one more making under way: its
+    ``unfinished_makings`` up by one, and ``updated_at`` now, which the
+    making's end (``finish``, ``end``) counts back down; ``None`` if there
+    is no such set. What ``restart_stalled`` reads to find the makings that
+    died.
+
+    One UPDATE ... RETURNING, in place of the read of the set a making did
+    before (``uploads.returning``): the count costs the worker's making no
+    query. On a database without it, the update and then that read."""
+    sets = RenditionSet.objects.filter(original=original_name)
+    if not force:
+        sets = sets.filter(state=State.PENDING)
+    started = {"unfinished_makings": F("unfinished_makings") + 1, "updated_at": timezone.now()}
+    if returning.supported(sets):
+        (rendition_set,) = returning.update_returning(sets, started) or (None,)
+        return rendition_set
+    return sets.first() if sets.update(**started) else None
+
+
+def end(rendition_set):
+    """Count back down a making of ``rendition_set`` that ends with the set
+    pending (the store failed: tried again later); whether the set is still
+    there. One UPDATE, in place of the read that asked that before."""
+    sets = RenditionSet.objects.filter(pk=rendition_set.pk)
+    # Never below 0: a ``reset`` (``build_renditions``) may have set it to
+    # 0 while this making was under way.
+    return bool(sets.update(unfinished_makings=Greatest(F("unfinished_makings") - 1, Value(0))))
+
+
 def finish(rendition_set, state, *, error_code="", variants=None):
     """Record the outcome, unless the original was replaced or removed
     meanwhile: then what was written goes too (its deletion, scheduled with
-    the original's, may have run before it was written). Renditions the
-    set recorded that the new ones do not overwrite (made before a change
-    of specs, or of ``rendition_name``) go once the outcome commits."""
+    the original's, may have run before it was written)."""
     made = {variant["name"] for variant in (variants or {}).values()}
     with transaction.atomic():
         current = RenditionSet.objects.select_for_update().filter(pk=rendition_set.pk).first()
         if current is None:
             discard(made)
             return None
-        recorded = {resolved_name(variant["name"]) for variant in current.variants.values()}
-        discard(recorded - made, PendingDeletion.Reason.REPLACED)
-        current.state = state
-        current.error_code = error_code
-        current.variants = variants or {}
-        current.save(update_fields=["state", "error_code", "variants", "updated_at"])
+        current.unfinished_makings = max(current.unfinished_makings - 1, 0)
+        record(current, state, error_code=error_code, variants=variants)
         return state
+
+
+def record(current, state, *, error_code="", variants=None):
+    """Write ``state`` on the set ``current``, read locked. Renditions the
+    set recorded that the new ones do not overwrite (made before a change
+    of specs, or of ``rendition_name``; all of them for a set that failed)
+    go once the outcome commits."""
+    variants = variants or {}
+    made = {variant["name"] for variant in variants.values()}
+    recorded = {resolved_name(variant["name"]) for variant in current.variants.values()}
+    discard(recorded - made, PendingDeletion.Reason.REPLACED)
+    current.state = state
+    current.error_code = error_code
+    current.variants = variants
+    current.save(
+        update_fields=["state", "error_code", "variants", "unfinished_makings", "updated_at"]
+    )
 
 
 def discard(names, reason=PendingDeletion.Reason.UNATTACHED):
@@ -436,7 +556,8 @@ def discard(names, reason=PendingDeletion.Reason.UNATTACHED):
 def retry_later(original_name, attempt):
     """Queue the next try, with the deletions' doubling delays. A backend
     that cannot defer (the immediate one), or the last try, leaves the set
-    pending for ``build_renditions``."""
+    pending, for ``purge_uploads`` to queue again once ``RENDITION_LEASE``
+    has passed (``restart_stalled``)."""
     from uploads.tasks import make_renditions
 
     if attempt >= ATTEMPTS or not make_renditions.get_backend().supports_defer:
@@ -502,7 +623,7 @@ def decode(data, max_side, max_pixels):
         image = Image.open(io.BytesIO(data), formats=FORMATS)
         width, height = image.size
         if width * height > max_pixels:
-            raise Undecodable("too_large", f"{width} x {height}")
+            raise Undecodable(Error.TOO_LARGE, f"{width} x {height}")
         if image.format in ("JPEG", "MPO"):
             # Decode at 1/2, 1/4 or 1/8 scale when that still covers
             # max_side: a twelfth of the memory and time for a 12 MP photo.
@@ -513,7 +634,7 @@ def decode(data, max_side, max_pixels):
             # Each scan is a pass over every block, whatever the scale:
             # too many take minutes (uploads.inspect.MAX_SCANS).
             if too_many_scans(data):
-                raise Undecodable("too_large", f"over {MAX_SCANS} scans")
+                raise Undecodable(Error.TOO_LARGE, f"over {MAX_SCANS} scans")
         image.load()
         icc_profile = image.info.get("icc_profile")
         orient(image)
@@ -525,7 +646,7 @@ def decode(data, max_side, max_pixels):
     except Undecodable:
         raise
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
-        raise Undecodable("undecodable", str(error)) from error
+        raise Undecodable(Error.UNDECODABLE, str(error)) from error
     image.info = {}
     return image
 

@@ -5,10 +5,10 @@ Django 5.2 has no ``RETURNING`` for ``update()`` or ``delete()``, so the
 usual way is a read and a write: two round trips, and a lock between them
 to keep the read true. Confirm runs on every upload and counts its queries
 (issue 17), so its claim is an UPDATE written out with a ``RETURNING``
-clause (``uploads.services.write_claim``), and ``delete_returning`` compiles
-a queryset's own DELETE and adds one: PostgreSQL and SQLite (3.35+) both
-accept it. On a database that does not, ``supported()`` is false and
-callers keep the read and write.
+clause (``uploads.services.write_claim``), and ``delete_returning`` and
+``update_returning`` compile a queryset's own DELETE or UPDATE and add one:
+PostgreSQL and SQLite (3.35+) both accept it. On a database that does not,
+``supported()`` is false and callers keep the read and write.
 """
 
 from django.db import connections
@@ -33,6 +33,22 @@ def delete_returning(queryset, field_name):
     sql, params = query.get_compiler(queryset.db).as_sql()
     field = queryset.model._meta.get_field(field_name)
     return [row[0] for row in returning(queryset, sql, params, [field])]
+
+
+def update_returning(queryset, values):
+    """Update the rows of ``queryset`` with ``values`` (``{field name:
+    value or expression}``; no signals, no ``auto_now``, as ``update()``)
+    and return them, as model instances after the update, in one
+    statement."""
+    from django.db.models.sql import UpdateQuery
+
+    query = queryset.query.chain(UpdateQuery)
+    query.add_update_values(values)
+    query.annotations = {}
+    sql, params = query.get_compiler(queryset.db).as_sql()
+    connection = connections[queryset.db]
+    sql = f"{sql} {returning_clause(connection, queryset.model._meta.concrete_fields)}"
+    return instances_returned(connection, queryset.model, sql, params)
 
 
 def returning(queryset, sql, params, fields):

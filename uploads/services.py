@@ -1039,6 +1039,9 @@ class PurgeReport:
     recorded: int = 0
     # Rendition sets of images no object uses, forgotten (their task never ran).
     sets_forgotten: int = 0
+    # Rendition sets left pending, queued again or failed (a worker killed
+    # while it made them).
+    restarts: renditions.Restarts = field(default_factory=renditions.Restarts)
 
 
 def purge_expired(*, dry_run=False, now=None):
@@ -1046,8 +1049,9 @@ def purge_expired(*, dry_run=False, now=None):
     copy of a confirm that died), and the incoming objects left behind by
     confirmed tickets (a client may re-post to an incoming key until its
     policy expires); then forget the rendition sets of images no object
-    uses (``renditions.forget_orphans``), and retry every recorded delete
-    that has not succeeded yet. Idempotent.
+    uses (``renditions.forget_orphans``), queue again the making of those
+    left pending by a worker that died (``renditions.restart_stalled``),
+    and retry every recorded delete that has not succeeded yet. Idempotent.
 
     A ticket whose object the store refuses to delete stays, so that the
     next run tries again; the report lists it. The store is asked with no
@@ -1064,6 +1068,9 @@ def purge_expired(*, dry_run=False, now=None):
         report.recorded = PendingDeletion.objects.count()
     else:
         report.sets_forgotten = renditions.forget_orphans()
+    # After forget_orphans: the sets of images gone are not made again.
+    report.restarts = renditions.restart_stalled(dry_run=dry_run, now=now)
+    if not dry_run:
         report.retried = deletions.delete_recorded(now=now)
     return report
 

@@ -44,25 +44,31 @@ def image_attached(original_name, keys, kind=None, replaced=""):
     is a row of the database backend, counted in confirm's queries, issue
     17), so that confirm's transaction only records what to delete:
 
+    - create the new image's set, pending, if the image is still attached;
     - delete the objects it left unused (``keys``, recorded: the image it
       replaced and its renditions among them), then forget the replaced
       image's set (``delete_objects``); a replaced image another row names
       keeps its set and its renditions (``deletions.keys_in_use``, asked
       once, by the delete);
-    - create the new image's set, if it is still attached, and make its
-      renditions.
+    - make the new image's renditions.
 
-    Either failing leaves the other done. ``kind`` None: a task queued by
-    an earlier release, whose confirm wrote both sets itself. ``replaced``
-    (the replaced image's name) is ignored: tasks queued by earlier
-    releases still send it, and the delete finds that image among
+    Either failing leaves the other done. The set comes first: a worker
+    killed in the deletes (which wait on the store) leaves it pending, for
+    ``purge_uploads`` to queue its making again (``renditions.
+    restart_stalled``); made after them, there was no set, which nothing
+    finds, and the image read as pending for good. ``kind`` None: a task
+    queued by an earlier release, whose confirm wrote both sets itself.
+    ``replaced`` (the replaced image's name) is ignored: tasks queued by
+    earlier releases still send it, and the delete finds that image among
     ``keys``."""
+    attached = False
     try:
-        deleted = delete_objects.call(keys)
+        attached = kind is None or renditions.start(original_name, kind)
     finally:
-        state = None
-        if kind is None or renditions.start(original_name, kind):
-            state = renditions.make(original_name)
+        try:
+            deleted = delete_objects.call(keys)
+        finally:
+            state = renditions.make(original_name) if attached else None
     return {**deleted, "renditions": state}
 
 

@@ -4,6 +4,7 @@ makes the renditions within seconds, as in ``make run``."""
 
 import io
 import json
+import os
 import sqlite3
 import time
 
@@ -90,3 +91,74 @@ def test_the_worker_makes_the_renditions_after_a_confirm(dev_server, tmp_path):
     image = Image.open(io.BytesIO(display.read_bytes()))
     assert (image.format, image.size) == ("WEBP", (1600, 1200))
     assert not image.getexif()
+
+
+KILLED_SETUP = """
+from inventory.models import Configuration, Product
+from uploads import tasks
+site = Configuration.objects.create(site_name="Boutique")
+name = f"sites/{site.pk}/products/photo.jpg"
+Product.objects.create(site_configuration=site, name="Riz", cug="R-1", image=name)
+# What a confirm queues once it commits: the set made, then its renditions.
+tasks.image_attached.enqueue(name, [], "product")
+print("made", name)
+"""
+
+# The hour of UPLOADS["RENDITION_LEASE"] passes: the set was last touched
+# two hours ago.
+AN_HOUR_PASSES = """
+from datetime import timedelta
+from django.utils import timezone
+from uploads.models import RenditionSet
+RenditionSet.objects.update(updated_at=timezone.now() - timedelta(hours=2))
+"""
+
+
+def makings(database):
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute("SELECT state, unfinished_makings FROM uploads_renditionset")
+        return rows.fetchall()
+
+
+def test_renditions_a_killed_worker_left_pending_are_made_once_purge_uploads_queues_them(
+    tmp_path,
+):
+    """``db_worker`` SIGKILLed in the middle of a making (as the kernel's
+    OOM killer or a container stop past its grace period does): its task
+    is never run again, and the set stayed pending for good. The hourly
+    ``purge_uploads`` queues the making again, and the next worker makes
+    it. The original is a FIFO until the worker is killed: the making
+    stands still reading it, wherever the machine's speed would have put
+    the kill."""
+    env = dev_environment(tmp_path)
+    output = manage(env, "shell", "-c", KILLED_SETUP).split()
+    name = output[output.index("made") + 1]
+    original = tmp_path / "media" / name
+    original.parent.mkdir(parents=True)
+    os.mkfifo(original)
+    database = tmp_path / "db.sqlite3"
+
+    with task_worker(env, tmp_path / "worker.log") as worker:
+        deadline = time.monotonic() + 30
+        while makings(database) != [("pending", 1)]:
+            assert worker.poll() is None, (tmp_path / "worker.log").read_text()
+            assert time.monotonic() < deadline, (tmp_path / "worker.log").read_text()
+            time.sleep(0.1)
+        worker.kill()
+        worker.wait()
+    original.unlink()
+    original.write_bytes(photo_with_exif(size=(800, 600)))
+
+    assert "Queued" not in manage(env, "purge_uploads"), "within the hour: under way, maybe"
+    manage(env, "db_worker", "--batch", "--no-startup-delay", "--no-reload")
+    assert makings(database) == [("pending", 1)], "the killed task is not run again"
+
+    manage(env, "shell", "-c", AN_HOUR_PASSES)
+    purged = manage(env, "purge_uploads")
+    assert f"Queued again: {name} (1 making(s) stopped)" in purged
+    manage(env, "db_worker", "--batch", "--no-startup-delay", "--no-reload")
+
+    ((_, state, variants),) = rendition_sets(database)
+    assert state == "ready"
+    display = Image.open(tmp_path / "media" / variants["display"]["name"])
+    assert (display.format, display.size) == ("WEBP", (800, 600))

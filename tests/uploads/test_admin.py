@@ -17,7 +17,7 @@ from inventory.permissions import permissions_named
 from tests.support.images import jpeg
 from tests.support.tickets import issue
 from uploads.admin import TicketSiteFilter
-from uploads.models import PendingDeletion, UploadTicket
+from uploads.models import PendingDeletion, RenditionSet, UploadTicket
 
 TICKETS = "/admin/uploads/uploadticket/"
 
@@ -393,6 +393,29 @@ def test_purge_says_it_kept_a_recorded_object_a_row_names_again(root, api, produ
         "renditions): kept."
     )
     assert not PendingDeletion.objects.exists()
+
+
+def test_purge_says_which_renditions_it_queued_again_and_which_it_gave_up(root, api, product, site):
+    """Sets a task worker left pending when it died, an hour ago and more:
+    one is queued again, one whose makings stopped the worker three times
+    ends failed."""
+    ticket = issue(api, product, jpeg())
+    for number, makings in ((1, 1), (2, 3)):
+        name = f"sites/{site.pk}/products/{number}.jpg"
+        Product.objects.create(site_configuration=site, name=name, cug=f"P-{number}", image=name)
+        RenditionSet.objects.create(original=name, kind="product", unfinished_makings=makings)
+    RenditionSet.objects.update(updated_at=timezone.now() - timedelta(hours=2))
+
+    response = act(admin_of(root), "purge_expired", [ticket])
+
+    assert texts(response)[-2:] == [
+        "Queued the renditions of 1 image(s) again, left pending by a task worker that "
+        "stopped, or by a store that failed.",
+        "1 image(s) stopped the task worker each time their renditions were made (out of "
+        "memory?): they show as photos that could not be read.",
+    ]
+    states = dict(RenditionSet.objects.values_list("unfinished_makings", "state"))
+    assert states == {1: "pending", 3: "failed"}
 
 
 def test_the_ticket_list_heads_its_columns_in_the_users_language(boss, api, product):

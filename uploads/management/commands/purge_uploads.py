@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from uploads.conf import upload_settings
 from uploads.deletions import describe
 from uploads.errors import StorageAccessDenied
 from uploads.services import purge_expired
@@ -13,6 +14,7 @@ class Command(BaseCommand):
     help = (
         "Delete upload tickets that expired unconfirmed, with their uploaded "
         "objects, and objects left at the incoming keys of confirmed tickets; "
+        "queue again the renditions a task worker left pending when it died; "
         "retry the deletes of unused objects that failed before. "
         "Safe to run at any time, for example hourly from cron."
     )
@@ -40,6 +42,19 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Forgot the renditions of {report.sets_forgotten} image(s) no object uses."
             )
+        restarts = report.restarts
+        if restarts.queued:
+            died = sum(1 for _, makings in restarts.queued if makings)
+            self.stdout.write(
+                f"{'Would queue' if dry_run else 'Queued'} the renditions of "
+                f"{len(restarts.queued)} image(s) again, left pending with no making started "
+                f"for {lease_of()}"
+                + (f": a worker stopped in the middle of {died} of them." if died else ".")
+            )
+            for original, makings in restarts.queued[:LISTED]:
+                self.stdout.write(f"Queued again: {original} ({makings} making(s) stopped)")
+            if len(restarts.queued) > LISTED:
+                self.stdout.write(f"... and {len(restarts.queued) - LISTED} more.")
         retried = report.retried
         if dry_run and report.recorded:
             self.stdout.write(f"Would retry {report.recorded} recorded deletion(s).")
@@ -60,6 +75,19 @@ class Command(BaseCommand):
             )
 
         problems = []
+        if restarts.given_up:
+            for original, makings in restarts.given_up[:LISTED]:
+                self.stderr.write(
+                    f"Renditions {'would be given' if dry_run else 'given'} up: {original}: "
+                    f"{makings} makings in a row stopped the worker (out of memory?), "
+                    "failed as interrupted."
+                )
+            if len(restarts.given_up) > LISTED:
+                self.stderr.write(f"... and {len(restarts.given_up) - LISTED} more.")
+            problems.append(
+                f"{len(restarts.given_up)} image(s) stopped the task worker each time their "
+                "renditions were made (see the README: Renditions)."
+            )
         if report.failed:
             self.write_failures([(f"Not deleted: {key}", error) for key, error in report.failed])
             problems.append(
@@ -95,3 +123,9 @@ class Command(BaseCommand):
                 f"Grant s3:DeleteObject on arn:aws:s3:::{settings.AWS_STORAGE_BUCKET_NAME}"
                 "/media/sites/* (see the IAM policy in the README)."
             )
+
+
+def lease_of():
+    """``UPLOADS["RENDITION_LEASE"]`` in words: "60 min"."""
+    seconds = upload_settings.RENDITION_LEASE
+    return f"{seconds // 60} min" if seconds >= 60 and not seconds % 60 else f"{seconds} s"
