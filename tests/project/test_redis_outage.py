@@ -229,6 +229,7 @@ def test_a_logout_redis_did_not_take_is_not_recorded_as_one(
     assert access.logout_time is not None
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_change_committed_as_redis_stalls_is_done_and_logged(
     redis_url, settings, sites, make_user, caplog
 ):
