@@ -160,10 +160,23 @@ def derived_keys(original_name, kind, recorded=()):
     """The bucket keys every rendition of ``original_name`` may be at: the
     names its specs give, and those its set recorded (``recorded``: the
     set's ``variants``; specs may have changed since)."""
-    names = {rendition_name(original_name, spec) for spec in specs_of(kind)}
-    for variants in recorded:
-        names.update(variant["name"] for variant in variants.values())
-    return {media_key(resolved_name(name)) for name in names}
+    keys = {rendition_key(rendition_name(original_name, spec)) for spec in specs_of(kind)}
+    return keys | recorded_keys(recorded)
+
+
+def rendition_key(name):
+    """The bucket key of the rendition ``name``, as the storages resolve
+    it: a set may record another spelling (made by a release that took a
+    row's spelling for the rendition's), which the deletes would leave
+    (``uploads.deletions``: only plain keys)."""
+    return media_key(resolved_name(name))
+
+
+def recorded_keys(recorded):
+    """The keys of the renditions sets recorded (their ``variants``)."""
+    return {
+        rendition_key(variant["name"]) for variants in recorded for variant in variants.values()
+    }
 
 
 def rendition_keys(names):
@@ -178,11 +191,7 @@ def rendition_keys(names):
     keys = {key for name in names for kind in get_targets() for key in derived_keys(name, kind)}
     if names:
         sets = RenditionSet.objects.filter(original__in=names).values_list("variants", flat=True)
-        keys |= {
-            media_key(resolved_name(variant["name"]))
-            for variants in sets
-            for variant in variants.values()
-        }
+        keys |= recorded_keys(sets)
     return keys
 
 
@@ -545,11 +554,9 @@ def record(current, state, *, error_code="", variants=None):
 
 def discard(names, reason=PendingDeletion.Reason.UNATTACHED):
     """Schedule the deletion of renditions no set records: written for a set
-    that is gone, or replaced by the set's new ones (``REPLACED``). Each by
-    the key of its name as the storages resolve it: a set may record
-    another spelling (made by a release that took a row's spelling for the
-    rendition's), which the deletes would leave (``uploads.deletions``)."""
-    keys = {media_key(resolved_name(name)) for name in names}
+    that is gone, or replaced by the set's new ones (``REPLACED``), each
+    by the key of its name as the storages resolve it (``rendition_key``)."""
+    keys = {rendition_key(name) for name in names}
     deletions.schedule(dict.fromkeys(keys, reason))
 
 
