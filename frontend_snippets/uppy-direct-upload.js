@@ -95,6 +95,8 @@ export default class DirectUpload extends BasePlugin {
   }
 
   uninstall() {
+    // Files waiting their turn never start: their uploader is gone.
+    this.uninstalled = true;
     this.uppy.removeUploader(this.upload);
     this.uppy.off("file-removed", this.onFileRemoved);
     this.uppy.off("cancel-all", this.onCancelAll);
@@ -121,8 +123,8 @@ export default class DirectUpload extends BasePlugin {
     await Promise.all(
       files.map((file) =>
         this.inTurn(() => {
-          // Removed while it waited its turn.
-          const current = this.uppy.getFile(file.id);
+          // Removed while it waited its turn, or the plugin with it.
+          const current = !this.uninstalled && this.uppy.getFile(file.id);
           return current && this.uploadFile(current);
         }),
       ),

@@ -214,7 +214,8 @@ def keys_in_use(keys):
     Only images are asked about (a read of each target's table): a row's
     image is right in a site's folder, or in none (an old app's,
     ``uploads.keys.image_names``), so the upload every confirm records,
-    and renditions, cost no read."""
+    and renditions in a site's folder, cost no read (an old app's
+    renditions, in none, do)."""
     from uploads.renditions import rendition_keys
     from uploads.targets import names_in_use
 

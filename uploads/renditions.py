@@ -301,7 +301,11 @@ def forget_deleted(deleted, before):
     with transaction.atomic():
         # Locked: a making that finishes now is either seen here or, once
         # the set is gone, deletes what it wrote (``finish``).
-        sets = RenditionSet.objects.select_for_update().filter(original__in=names)
+        # In one order, as every lock of several rows here: two tasks
+        # deleting some of the same images never wait on each other.
+        sets = (
+            RenditionSet.objects.select_for_update().filter(original__in=names).order_by("original")
+        )
         for original, kind, updated_at in sets.values_list("original", "kind", "updated_at"):
             keys = forget(original, kind, names[original])
             if updated_at == before.get(original):
