@@ -183,7 +183,13 @@ def test_50_confirms_on_a_stalled_store_leave_the_site_answering(site, proxy):
         assert response.json()["code"] == "storage_unavailable"
         assert int(response.headers["Retry-After"]) >= 1
     assert slowest < 15
+    # The first round of checks meets the burst: each worker's 8 threads
+    # taken by confirms, those beyond the store's slots waiting up to
+    # STORE_WAIT (0.5 s) for one before their 503, so a check may wait that
+    # long for a thread (0.74-0.79 s for the first ticket on a quiet 2-core
+    # box, 1.04 s once in CI beside the browser tests); never for the
+    # stalled store itself, which holds confirms for seconds.
     for name, times in timings.items():
-        assert max(times) < (3 if name == "/healthz" else 1), (name, times)
+        assert max(times) < (3 if name == "/healthz" else 2), (name, times)
     # The bulkhead: no more than this many requests waited on the store at once.
     assert 1 <= proxy.most_held <= WORKERS * STORE_CONCURRENCY
