@@ -86,6 +86,7 @@ export default class DirectUpload extends BasePlugin {
     // are an upload of their own (at once, with autoProceed).
     this.running = 0;
     this.waiting = [];
+    this.uninstalled = false;
   }
 
   install() {

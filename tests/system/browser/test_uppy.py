@@ -32,18 +32,32 @@ from uploads.errors import InvalidImage
 from uploads.models import UploadTicket
 
 
-def posts_to_the_store(page, live_server):
-    """The forms ``page`` posts to the store (the bucket, or the emulator),
-    as a list that grows."""
+def recorded_posts(page, keep):
+    """What ``keep(url)`` gives of each POST ``page`` sends (those it gives
+    None for left out), in order, as a list that grows."""
     posts = []
 
     def record(request):
-        to_api = request.url.startswith(f"{live_server.url}/api/")
-        if request.method == "POST" and not to_api:
-            posts.append(request.url)
+        kept = keep(request.url) if request.method == "POST" else None
+        if kept is not None:
+            posts.append(kept)
 
     page.on("request", record)
     return posts
+
+
+def posts_to_the_store(page, live_server):
+    """The forms ``page`` posts to the store (the bucket, or the emulator)."""
+    api = f"{live_server.url}/api/"
+    return recorded_posts(page, lambda url: None if url.startswith(api) else url)
+
+
+def slow_link(page):
+    """``page``'s network made SLOW_LINK; the CDP session, to change it."""
+    network = page.context.new_cdp_session(page)
+    network.send("Network.enable")
+    network.send("Network.emulateNetworkConditions", SLOW_LINK)
+    return network
 
 
 def test_a_photo_chosen_in_uppy_is_attached_to_the_product(
@@ -216,9 +230,7 @@ def test_a_file_removed_from_uppy_mid_upload_is_never_confirmed(site_mode, page,
     cancelled = []
     page.on("requestfailed", lambda r: cancelled.append(r.url) if r.method == "POST" else None)
     open_uppy_page(page, live_server.url, kind="product", objectId=product.pk)
-    network = page.context.new_cdp_session(page)
-    network.send("Network.enable")
-    network.send("Network.emulateNetworkConditions", SLOW_LINK)
+    network = slow_link(page)
 
     add_photos(page, ("premier.jpg", "image/jpeg", jpeg((1200, 900), color=(10, 120, 200))))
     start_upload(page)
@@ -251,17 +263,11 @@ CANCEL = "Annuler le téléversement"
 
 
 def api_posts(page, live_server):
-    """The paths of the API calls ``page`` posts, in order, as a list that
-    grows."""
-    posts = []
+    """The paths of the API calls ``page`` posts."""
     api = f"{live_server.url}/api/"
-
-    def record(request):
-        if request.method == "POST" and request.url.startswith(api):
-            posts.append(request.url.removeprefix(live_server.url))
-
-    page.on("request", record)
-    return posts
+    return recorded_posts(
+        page, lambda url: url.removeprefix(live_server.url) if url.startswith(api) else None
+    )
 
 
 @pytest.mark.parametrize("site_mode", ["local"], indirect=True)
@@ -360,9 +366,7 @@ def test_a_photo_added_while_another_goes_up_waits_for_it(site_mode, page, live_
     log_in(page, live_server, "staff")
     posts = api_posts(page, live_server)
     open_uppy_page(page, live_server.url, kind="product", objectId=product.pk)
-    network = page.context.new_cdp_session(page)
-    network.send("Network.enable")
-    network.send("Network.emulateNetworkConditions", SLOW_LINK)
+    slow_link(page)
 
     add_photos(page, ("premier.jpg", "image/jpeg", jpeg((1200, 900), color=(10, 120, 200))))
     start_upload(page)
