@@ -56,6 +56,72 @@ export const fr_FR = {
 const PLUGIN_OPTIONS = ["id", "locale", "limit"];
 
 /**
+ * The kinds of upload the inventory API takes (inventory/upload_targets.py):
+ * whether a file needs its object's id (a logo's object is the user's own
+ * site), and whether it may go to an object not created yet (newObject).
+ */
+export const KINDS = {
+  product: { needsObjectId: true, newObjects: true },
+  logo: { needsObjectId: false, newObjects: false },
+};
+
+const KIND_NAMES = Object.keys(KINDS)
+  .map((kind) => JSON.stringify(kind))
+  .join(" or ");
+
+/**
+ * What is wrong with the target of an upload, or null: the developer's
+ * error, which the API would refuse with words that say nothing of it.
+ * named(option) says where a value comes from (the plugin's option, or a
+ * file's meta). In the options, an objectId of null is left for each file
+ * to name; a file's target (ofFile) must name its object.
+ */
+function targetProblem({ kind, objectId, newObject }, named, ofFile = false) {
+  if (kind === undefined || kind === null || kind === "") {
+    return `${named("kind")} is required: ${KIND_NAMES}.`;
+  }
+  if (!Object.hasOwn(KINDS, kind)) {
+    return `${named("kind")} is ${JSON.stringify(kind)}, no kind of upload: ${KIND_NAMES}.`;
+  }
+  const hasId = objectId !== undefined && objectId !== null;
+  if (hasId && !/^[1-9][0-9]*$/.test(String(objectId))) {
+    const id = JSON.stringify(objectId);
+    return `${named("objectId")} is ${id}, not an object's id (a whole number, 1 or more).`;
+  }
+  if (newObject && !KINDS[kind].newObjects) {
+    return `\`newObject\` does not go with kind "${kind}": its files go to an object that exists.`;
+  }
+  if (newObject && hasId) {
+    return `${named("objectId")} does not go with \`newObject: true\`: a new object has no id yet.`;
+  }
+  if (hasId || newObject || !KINDS[kind].needsObjectId) return null;
+  if (ofFile) {
+    return (
+      `kind "${kind}" needs an \`objectId\`, and the file names none: ` +
+      "set its meta (uppy.setFileMeta(fileID, { objectId })) or the option."
+    );
+  }
+  if (objectId === undefined) {
+    return (
+      `kind "${kind}" needs the \`objectId\` option, the id of the object the files go to; ` +
+      "or `newObject: true`, for an object not created yet; or `objectId: null`, " +
+      "if each file names its own (uppy.setFileMeta(fileID, { objectId }))."
+    );
+  }
+  return null;
+}
+
+/** Throws, naming the option, if the plugin's options cannot work. */
+function checkOptions(opts) {
+  const problem =
+    targetProblem(opts, (name) => `the \`${name}\` option`) ??
+    (Number.isInteger(opts.limit) && opts.limit >= 1
+      ? null
+      : `the \`limit\` option is ${JSON.stringify(opts.limit)}, not a whole number, 1 or more.`);
+  if (problem) throw new TypeError(`DirectUpload: ${problem}`);
+}
+
+/**
  * Options, besides uploadImage's:
  *   limit    how many files go up at once, in all of Uppy's uploads
  *            (default 1: on a slow link one photo at a time finishes each
@@ -64,15 +130,24 @@ const PLUGIN_OPTIONS = ["id", "locale", "limit"];
  *   locale   the plugin's texts (fr_FR above, or your own)
  *
  * A file's meta `kind` and `objectId` (uppy.setFileMeta) override the
- * options' for that file: one Dashboard may hold photos of several products.
+ * options' for that file: one Dashboard may hold photos of several products
+ * (`objectId: null`: each file names its own).
  * The answer of confirm is the file's response body; its `url` the file's
  * uploadURL.
+ *
+ * Options that cannot work (no `kind`, or one the API does not take, no
+ * `objectId` where the kind needs one, a `limit` of no files) throw a
+ * TypeError naming the option from uppy.use() and setOptions(), as Uppy's
+ * own plugins do. A file whose meta makes its target wrong fails with the
+ * plugin's `failed` for the user, and the reason logged for the developer
+ * (uppy.log: the console's errors, by default), never sent to the API.
  */
 export default class DirectUpload extends BasePlugin {
   static VERSION = "1.0.0";
 
   constructor(uppy, opts) {
     super(uppy, { limit: 1, ...opts });
+    checkOptions(this.opts);
     this.id = this.opts.id || "DirectUpload";
     this.type = "uploader";
     this.defaultLocale = locale;
@@ -87,6 +162,11 @@ export default class DirectUpload extends BasePlugin {
     this.running = 0;
     this.waiting = [];
     this.uninstalled = false;
+  }
+
+  setOptions(newOpts) {
+    checkOptions({ ...this.opts, ...newOpts });
+    super.setOptions(newOpts);
   }
 
   install() {
@@ -160,6 +240,12 @@ export default class DirectUpload extends BasePlugin {
     // has one.
     this.progress(file, 0);
     try {
+      const problem = this.targetProblem(file, options);
+      if (problem) {
+        // The developer's error, told them; the user sees the plugin's `failed`.
+        this.uppy.log(problem, "error");
+        throw new TypeError(problem);
+      }
       const image = await uploadImage(file.data, {
         ...options,
         resume: failed?.target === target ? failed.resume : undefined,
@@ -184,6 +270,14 @@ export default class DirectUpload extends BasePlugin {
     } finally {
       this.controllers.delete(file.id);
     }
+  }
+
+  /** What is wrong with this file's target (its meta, or the options), or null. */
+  targetProblem(file, options) {
+    const named = (name) =>
+      file.meta[name] === undefined ? `the \`${name}\` option` : `its meta \`${name}\``;
+    const problem = targetProblem(options, named, true);
+    return problem && `DirectUpload: file ${JSON.stringify(file.name)}: ${problem}`;
   }
 
   /** uploadImage's options for this file: the plugin's, the file's target. */

@@ -100,7 +100,9 @@ MIDDLEWARE = [
     # Drops a session cookie that no session key could be (project.sessions).
     "project.sessions.SessionCookieMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    # Django's, but a response in one language for every reader (the
+    # OpenAPI schema) says its own and varies with none (project.languages).
+    "project.languages.LocaleMiddleware",
     # No trailing-slash redirect under /api/: every API path has a route
     # (project.views.api_not_found).
     "django.middleware.common.CommonMiddleware",
@@ -248,10 +250,19 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Products, sites and direct-to-bucket image uploads. Authenticate with "
         "`Authorization: Token <key>` from `POST /api/auth/token/`. Every error is "
-        '`{"code": ..., "detail": ...}`.'
+        '`{"code": ..., "detail": ...}`: branch on `code`; `detail` is for people, in '
+        "the request's language (`Accept-Language`: French or English), in English in "
+        "this schema's examples."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema in English whatever the reader's language, the same bytes
+    # for every reader (project.api.schema_views).
+    "DEFAULT_GENERATOR_CLASS": "project.api.schema.SchemaGenerator",
+    # The same for every user (SERVE_PUBLIC): the schema and its docs read
+    # nobody's credentials, so vary with no cookie, and a stale token does
+    # not cost a developer the schema.
+    "SERVE_AUTHENTICATION": [],
     # Separate request and answer components (ProductRequest, Product), so
     # that generated clients need not send read-only fields.
     "COMPONENT_SPLIT_REQUEST": True,

@@ -7,10 +7,10 @@ from django.contrib.auth.views import (
 )
 from django.db import transaction
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from inventory.logins import LoginForm
 from project import views
+from project.api.schema_views import DocsView, SchemaView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -34,13 +34,14 @@ urlpatterns = [
     # the site offers only (project.views).
     path("i18n/setlang/", views.set_language, name="set_language"),
     path("api/", include(("inventory.api_urls", "inventory-api"))),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # In English for every reader (project.api.schema_views).
+    path("api/schema/", SchemaView.as_view(), name="api-schema"),
     # GET only: DRF would answer OPTIONS with the view's description through
     # the page's HTML renderer, which has no template for it (a 500). Refused
     # as any other method, a JSON 405.
     path(
         "api/docs/",
-        SpectacularSwaggerView.as_view(url_name="api-schema", http_method_names=["get", "head"]),
+        DocsView.as_view(url_name="api-schema", http_method_names=["get", "head"]),
         name="api-docs",
     ),
     path("", include("uploads.urls")),

@@ -1,13 +1,16 @@
 """
-The project's OpenAPI plumbing: the postprocessing hooks (what any operation
-may answer; plain types where client generators would choke), and the
-helpers its apps document their errors with.
+The project's OpenAPI plumbing: the schema's generator (in English, for
+every reader), the postprocessing hooks (what any operation may answer;
+plain types where client generators would choke), and the helpers its apps
+document their errors with.
 
 The helpers are the upload app's (``uploads.api.schema``): the error body is
 its contract, so the one way to document it lives beside it, and the
 project's other apps take them from here.
 """
 
+from django.utils import translation
+from drf_spectacular import generators
 from rest_framework import exceptions
 
 from uploads.api.exceptions import INVALID_REQUEST, DatabaseUnavailable, RequestTooLarge
@@ -23,13 +26,40 @@ from uploads.api.schema import (
 __all__ = [
     "INVALID",
     "NOT_AUTHENTICATED",
+    "SCHEMA_LANGUAGE",
     "THROTTLED",
+    "SchemaGenerator",
     "document_common_errors",
     "error_example",
     "error_response",
     "permission_denied",
     "plain_blank_strings",
 ]
+
+# The language of the schema's texts, whatever the reader's.
+SCHEMA_LANGUAGE = "en"
+
+
+class SchemaGenerator(generators.SchemaGenerator):
+    """drf-spectacular's, writing the schema in English whatever language
+    is active (``DEFAULT_GENERATOR_CLASS``): the reader's, in a request to
+    /api/schema/, even with drf-spectacular's ``?lang=``; the site's,
+    French, in ``manage.py spectacular``, even with ``--lang``.
+
+    Client developers generate Kotlin and Swift clients from the schema:
+    two of them whose browsers ask for different languages must get the
+    same bytes, or their generated code differs for nothing. And its
+    descriptions are written in English for them; in another language
+    only the texts that Django's and DRF's catalogs translate (the error
+    examples' ``detail``, the pagination parameters, the fields' titles)
+    would change, the schema half translated. The API's real answers keep
+    the reader's language (``ApiError.detail`` says so)."""
+
+    def get_schema(self, request=None, public=False):
+        # The lazy texts are rendered here, before the language is restored.
+        with translation.override(SCHEMA_LANGUAGE):
+            return super().get_schema(request=request, public=public)
+
 
 ERROR_SCHEMA = "#/components/schemas/ApiError"
 RETRY_AFTER = {

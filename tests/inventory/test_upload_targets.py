@@ -4,11 +4,14 @@ that must say of one row what ``visible_to`` says of the table, or a
 ticket could reach a row the rest of the app hides (another site's
 product), or miss one it shows."""
 
+import re
+
 import pytest
+from django.conf import settings
 
 from inventory.models import Product, User
 from uploads.errors import NotFound, PermissionDenied
-from uploads.targets import get_target
+from uploads.targets import UploadTarget, get_target, get_targets
 
 USERS = ("root", "staff of one", "staff of two", "of no site", "inactive staff of one")
 
@@ -107,3 +110,28 @@ def test_an_id_beyond_the_column_is_not_found(kind, object_id, people, rows):
     but ``get_object`` is also called from Python (``uploads.uploader``)."""
     with pytest.raises(NotFound):
         get_target(kind).get_object(people["root"], object_id)
+
+
+def test_the_uppy_plugins_kinds_are_these_targets():
+    """frontend_snippets/uppy-direct-upload.js refuses, before anything is
+    sent, options whose target the API would refuse: its table of kinds
+    says what the targets do, whether a file needs its object's id (none
+    when the target names a default object: a logo, the user's site) and
+    whether it may go to an object not created yet."""
+    source = (settings.BASE_DIR / "frontend_snippets" / "uppy-direct-upload.js").read_text()
+    table = re.search(r"export const KINDS = \{\n(.*?)\n\};", source, re.S).group(1)
+    plugin = {
+        kind: {"needsObjectId": needs == "true", "newObjects": new == "true"}
+        for kind, needs, new in re.findall(
+            r"^  (\w+): \{ needsObjectId: (true|false), newObjects: (true|false) \},$", table, re.M
+        )
+    }
+    assert len(plugin) == len(table.splitlines()), table
+    assert plugin == {
+        kind: {
+            "needsObjectId": type(target).get_default_object_id
+            is UploadTarget.get_default_object_id,
+            "newObjects": target.new_objects,
+        }
+        for kind, target in get_targets().items()
+    }

@@ -11,10 +11,10 @@ from collections import Counter
 
 import pytest
 from django.core.management import get_commands, load_command_class
-from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from inventory.logins import LoginInProgress, LoginLocked
+from project.api.schema import SchemaGenerator
 from tests.support.processes import BASE_DIR
 from uploads import errors
 

@@ -4,13 +4,17 @@ operation, method names that do not move, and a named type for every body.
 
 ``tests/system/test_generated_client.py`` generates a client and uses it."""
 
+import json
 import re
 
 import pytest
 from django.apps import apps
+from django.core.management import call_command
 from django.utils import translation
-from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.openapi import AutoSchema
+from rest_framework import exceptions
+
+from project.api.schema import SchemaGenerator
 
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -135,10 +139,6 @@ def test_no_field_is_a_union(schema):
     Kotlin class that cannot read the string (``project.api.schema``)."""
     assert not list(places(schema["components"]["schemas"], "components", "oneOf", "anyOf"))
     email = schema["components"]["schemas"]["SiteRequest"]["properties"]["email"]
-    # Its title is the field's label in the active language, and only when
-    # that differs from the field's name ("courriel", not "email"): which
-    # language an earlier test left active is not this test's business.
-    email.pop("title", None)
     assert email == {
         "type": "string",
         "maxLength": 254,
@@ -181,14 +181,11 @@ def code_paths(text):
     return [path for path in DOTTED.findall(text) if path.split(".")[0] in packages]
 
 
-@pytest.mark.parametrize("language", ["en", "fr"])
-def test_no_description_is_written_for_maintainers(db, language):
+def test_no_description_is_written_for_maintainers(schema):
     """Client developers read the descriptions in /api/docs/ and in their
     generated clients' doc comments: a class's or a view's docstring
     written for maintainers (reST, paths into the code) must not become
     one; ``extend_schema(description=...)`` says what a client needs."""
-    with translation.override(language):
-        schema = SchemaGenerator().get_schema(request=None, public=True)
     found = list(texts(schema))
     assert len(found) > 100  # the walk reaches them
     leaks = [(where, text) for where, text in found if REST_MARKUP.search(text) or code_paths(text)]
@@ -201,3 +198,108 @@ def test_the_maintainers_markup_is_recognised():
     assert code_paths("see `uploads.api.schema.error_response`")
     assert not code_paths("`Authorization: Token <key>` at https://media.example.com/")
     assert not code_paths("`image_state` is `ready`. Then `page_size`, e.g. 20.")
+
+
+# --- One schema, whatever the reader's language. Two developers generating
+# clients from /api/schema/ get the same bytes, so that their generated code
+# does not differ by their browsers' language; and it is in one language,
+# English, as its descriptions are, not half translated.
+
+# How a reader's language reaches the server: a browser's Accept-Language,
+# the language switcher's cookie, drf-spectacular's ``?lang=``.
+READERS = {
+    "no Accept-Language": ("", {}),
+    "Accept-Language: fr": ("", {"HTTP_ACCEPT_LANGUAGE": "fr"}),
+    "a French browser": ("", {"HTTP_ACCEPT_LANGUAGE": "fr-CI,fr;q=0.9,en;q=0.5"}),
+    "a language the site lacks": ("", {"HTTP_ACCEPT_LANGUAGE": "de"}),
+    "the switcher's French cookie": ("", {"HTTP_COOKIE": "django_language=fr"}),
+    "?lang=fr": ("?lang=fr", {"HTTP_ACCEPT_LANGUAGE": "en"}),
+    "?lang=en": ("?lang=en", {"HTTP_ACCEPT_LANGUAGE": "fr"}),
+    "?lang=de": ("?lang=de", {}),
+}
+
+
+def vary(response):
+    return {header.strip().lower() for header in response.get("Vary", "").split(",")}
+
+
+def english_schema(client, query=""):
+    """What a developer whose browser asks for English gets."""
+    return client.get(f"/api/schema/{query}", HTTP_ACCEPT_LANGUAGE="en").content
+
+
+def test_the_schema_is_in_english(client, db):
+    """Its error examples' ``detail`` too, DRF's own messages, which the
+    French catalogs translate."""
+    content = client.get("/api/schema/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Could not satisfy the request Accept header." in content
+    with translation.override("fr"):
+        french = str(exceptions.NotAcceptable.default_detail)
+    assert french != "Could not satisfy the request Accept header."
+    assert french not in content
+
+
+@pytest.mark.parametrize("fmt", ["", "?format=json"])
+@pytest.mark.parametrize("reader", READERS)
+def test_every_reader_gets_the_same_schema(client, db, settings, reader, fmt):
+    assert settings.LANGUAGE_COOKIE_NAME == "django_language"
+    query, headers = READERS[reader]
+    if fmt:
+        query = f"{query}&{fmt[1:]}" if query else fmt
+    response = client.get(f"/api/schema/{query}", **headers)
+    assert response.status_code == 200
+    assert response.content == english_schema(client, fmt)
+
+
+def test_a_signed_in_reader_gets_the_same_schema(client, make_user, sites):
+    anonymous = english_schema(client)
+    client.force_login(make_user("staff", sites[0]))
+    assert english_schema(client) == anonymous
+
+
+def test_the_schemas_headers_say_it_is_the_same_for_every_reader(client, make_user, sites):
+    """``Content-Language`` says the schema's language, not the reader's;
+    a cache keeps one copy for every language and user: ``Vary`` names
+    ``Accept`` (YAML or JSON), neither ``Accept-Language`` nor ``Cookie``."""
+    client.force_login(make_user("staff", sites[0]))
+    response = client.get("/api/schema/", HTTP_ACCEPT_LANGUAGE="fr")
+    assert response["Content-Language"] == "en"
+    assert "accept" in vary(response)
+    assert not {"accept-language", "cookie"} & vary(response)
+
+
+def test_the_schema_views_errors_are_in_the_readers_language(client, db):
+    """Only the schema is in English: an error of its view is the API's,
+    in the reader's language."""
+    response = client.get("/api/schema/", HTTP_ACCEPT="text/html", HTTP_ACCEPT_LANGUAGE="fr")
+    with translation.override("fr"):
+        detail = str(exceptions.NotAcceptable.default_detail)
+    assert (response.status_code, response.json()) == (
+        406,
+        {"code": "not_acceptable", "detail": detail},
+    )
+    assert response["Content-Language"] == "fr"
+    assert "accept-language" in vary(response)
+
+
+@pytest.mark.parametrize("options", [[], ["--lang", "fr"]])
+def test_manage_py_spectacular_writes_the_schema_every_reader_gets(client, db, tmp_path, options):
+    """For a schema committed beside the apps, or generated in CI: the same
+    bytes, run in the site's language, French, or asked for French."""
+    with translation.override("fr"):
+        call_command("spectacular", "--file", str(tmp_path / "schema.yml"), *options)
+    assert (tmp_path / "schema.yml").read_bytes() == english_schema(client)
+
+
+@pytest.mark.parametrize("query", ["", "?lang=fr"])
+def test_the_docs_page_shows_the_schema_every_reader_gets(client, db, query):
+    """/api/docs/ (Swagger UI, in English) passes ``?lang=`` on to the
+    schema it loads, in the reader's language: the schema it shows is the
+    one generators get."""
+    page = client.get(f"/api/docs/{query}", HTTP_ACCEPT_LANGUAGE="fr")
+    assert page["Content-Language"] == "en"
+    assert "accept-language" not in vary(page)
+    escaped = re.search(r'\burl: "([^"]*)"', page.content.decode()).group(1)
+    url = json.loads(f'"{escaped}"')
+    assert url == f"/api/schema/{query}"
+    assert client.get(url, HTTP_ACCEPT_LANGUAGE="fr").content == english_schema(client)

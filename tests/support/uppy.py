@@ -147,3 +147,39 @@ def shown(locator):
             return true;
         }"""
     )
+
+
+def use_errors(page, cases):
+    """What ``uppy.use(DirectUpload, options)`` throws, on the page that
+    ``open_uppy_page`` opened, for each ``cases`` name's options: the
+    error's name and message, and whether the plugin was installed all the
+    same (``None`` for options it takes)."""
+    return page.evaluate(
+        """async (cases) => {
+            const { Uppy } = await import("/uppy-test/uppy.min.mjs");
+            const { default: DirectUpload } = await import("/uppy-test/uppy-direct-upload.js");
+            const thrown = {};
+            for (const [name, options] of Object.entries(cases)) {
+                const uppy = new Uppy();
+                try {
+                    uppy.use(DirectUpload, options);
+                    thrown[name] = null;
+                } catch (error) {
+                    const installed = uppy.getPlugin("DirectUpload") !== undefined;
+                    thrown[name] = { name: error.name, message: error.message, installed };
+                }
+                uppy.destroy();
+            }
+            return thrown;
+        }""",
+        cases,
+    )
+
+
+def console_errors(page):
+    """The texts of the errors ``page`` logs to its console, as a list that grows."""
+    errors = []
+    page.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
+    return errors

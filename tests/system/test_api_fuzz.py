@@ -11,7 +11,6 @@ import json
 
 import pytest
 import schemathesis
-from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -25,6 +24,7 @@ from schemathesis.checks import (
 )
 
 from inventory.models import Product
+from project.api.schema import SchemaGenerator
 from uploads import services
 
 EXAMPLES_PER_OPERATION = 30

@@ -3,7 +3,7 @@ OpenAPI documentation of the error contract: each status an endpoint can
 answer, with an example body for each code it may carry.
 
 The examples' details are the API's own messages (lazy, so the schema shows
-them in the language it is asked for), so they never drift from what
+them in the language it is generated in), so they never drift from what
 clients really receive.
 """
 

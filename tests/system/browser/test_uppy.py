@@ -22,10 +22,12 @@ from tests.support.browser import (
 from tests.support.images import jpeg
 from tests.support.uppy import (
     add_photos,
+    console_errors,
     file_button,
     open_uppy_page,
     shown,
     start_upload,
+    use_errors,
     wait_for_result,
 )
 from uploads.errors import InvalidImage
@@ -258,6 +260,8 @@ def test_a_file_removed_from_uppy_mid_upload_is_never_confirmed(site_mode, page,
 
 # The ticket requests (not their confirms).
 TICKETS = "**/api/uploads/tickets/"
+# The plugin's French for a failure that has no words of the API's.
+FAILED = "L'envoi a échoué. Réessayez."
 RETRY = "Réessayer le téléversement"  # Uppy's French, on a file's own button
 CANCEL = "Annuler le téléversement"
 
@@ -421,3 +425,118 @@ def test_uppys_total_progress_counts_each_photo_for_its_share(site_mode, page, l
 
     tickets[1].continue_()
     assert len(wait_for_result(page)["successful"]) == 3
+
+
+# Options that cannot work, and what each throws from uppy.use(): a
+# TypeError that names the option, the plugin left out.
+MISCONFIGURED = {
+    "no kind": ({"objectId": 1}, 'the `kind` option is required: "product" or "logo".'),
+    "an unknown kind": ({"kind": "produit", "objectId": 1}, 'the `kind` option is "produit"'),
+    "no objectId for a product": ({"kind": "product"}, "needs the `objectId` option"),
+    "an objectId that is no id": ({"kind": "product", "objectId": "42abc"}, "`objectId` option"),
+    "a new logo": ({"kind": "logo", "newObject": True}, '`newObject` does not go with kind "logo"'),
+    "a new product with an id": (
+        {"kind": "product", "objectId": 3, "newObject": True},
+        "the `objectId` option does not go with `newObject: true`",
+    ),
+    "a limit of no file": ({"kind": "logo", "limit": 0}, "the `limit` option is 0"),
+}
+# Options it takes: a logo is the user's site's, a product not created yet
+# has no id, an id may come from a page's data attribute as a string, and
+# with `objectId: null` each file names its own.
+WELL_CONFIGURED = {
+    "the site's logo": {"kind": "logo"},
+    "a product": {"kind": "product", "objectId": 42},
+    "a product by a string id": {"kind": "product", "objectId": "42"},
+    "a new product": {"kind": "product", "newObject": True},
+    "each file its product": {"kind": "product", "objectId": None},
+}
+
+
+def test_options_that_cannot_work_throw_from_use_naming_the_option(page, live_server):
+    """Rather than every file failing with "L'envoi a échoué" and the
+    reason in its error's cause, as Uppy's own plugins do."""
+    open_uppy_page(page, live_server.url, kind="logo")
+
+    thrown = use_errors(page, {name: options for name, (options, _) in MISCONFIGURED.items()})
+
+    for name, (_, message) in MISCONFIGURED.items():
+        assert thrown[name]["name"] == "TypeError", name
+        assert thrown[name]["message"].startswith("DirectUpload: "), thrown[name]
+        assert message in thrown[name]["message"], thrown[name]
+        assert not thrown[name]["installed"], name
+    assert use_errors(page, WELL_CONFIGURED) == dict.fromkeys(WELL_CONFIGURED)
+
+
+def test_options_set_later_that_cannot_work_throw_and_change_nothing(page, live_server):
+    open_uppy_page(page, live_server.url, kind="product", objectId=7)
+
+    thrown = page.evaluate(
+        """() => {
+            const plugin = window.uppy.getPlugin("DirectUpload");
+            try {
+                plugin.setOptions({ kind: "produit" });
+            } catch (error) {
+                return { message: error.message, kind: plugin.opts.kind };
+            }
+        }"""
+    )
+
+    assert thrown == {
+        "message": 'DirectUpload: the `kind` option is "produit", no kind of upload: '
+        '"product" or "logo".',
+        "kind": "product",
+    }
+
+
+@pytest.mark.parametrize("site_mode", ["local"], indirect=True)
+def test_a_file_whose_meta_makes_its_target_wrong_fails_with_the_reason_logged(
+    site_mode, page, live_server, shop
+):
+    """With ``objectId: null`` each file names its product: one that names
+    none, and one whose meta names a kind the API does not take, fail
+    before anything is sent, the user told the plugin's French words and
+    the developer the reason, in the console; the file that names its
+    product goes up."""
+    product = shop["product"]
+    log_in(page, live_server, "staff")
+    posts = api_posts(page, live_server)
+    logged = console_errors(page)
+    open_uppy_page(page, live_server.url, kind="product", objectId=None)
+
+    add_photos(
+        page,
+        ("sans-produit.jpg", "image/jpeg", jpeg((640, 480))),
+        ("mauvais-type.jpg", "image/jpeg", jpeg((640, 480))),
+        ("riz.jpg", "image/jpeg", jpeg((640, 480))),
+    )
+    page.evaluate(
+        """([objectId]) => {
+            for (const file of window.uppy.getFiles()) {
+                if (file.name === "mauvais-type.jpg") {
+                    window.uppy.setFileMeta(file.id, { kind: "produit", objectId });
+                }
+                if (file.name === "riz.jpg") window.uppy.setFileMeta(file.id, { objectId });
+            }
+        }""",
+        [product.pk],
+    )
+    start_upload(page)
+    result = wait_for_result(page)
+
+    failed = {file["name"]: file["error"] for file in result["failed"]}
+    assert failed == dict.fromkeys(["sans-produit.jpg", "mauvais-type.jpg"], FAILED)
+    assert [file["name"] for file in result["successful"]] == ["riz.jpg"]
+    ticket = UploadTicket.objects.get()
+    assert posts == ["/api/uploads/tickets/", f"/api/uploads/tickets/{ticket.pk}/confirm/"]
+    reasons = [text for text in logged if "DirectUpload: file" in text]
+    assert len(reasons) == 2, logged
+    assert any(
+        'file "sans-produit.jpg": kind "product" needs an `objectId`, and the file names none'
+        in text
+        for text in reasons
+    ), reasons
+    assert any(
+        'file "mauvais-type.jpg": its meta `kind` is "produit", no kind of upload' in text
+        for text in reasons
+    ), reasons
