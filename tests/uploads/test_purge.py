@@ -2,14 +2,11 @@
 objects; confirmed attachments stay. With a key missing a permission (as
 AWS answers it), it says what it could not do instead of crashing."""
 
-import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -19,9 +16,9 @@ from tests.support.clock import shifted
 from tests.support.iam import readme_policy, without
 from tests.support.images import jpeg
 from tests.support.processes import BASE_DIR, environment
-from tests.support.stores import S3Store, disk_files
+from tests.support.stores import S3Store, disk_files, temporary_file
 from tests.support.tickets import confirm, issue, unsigned
-from uploads.media import TEMPORARY_MAX_AGE, LocalMediaStorage
+from uploads.media import TEMPORARY_MAX_AGE
 from uploads.models import UploadTicket
 
 
@@ -172,12 +169,8 @@ def test_purge_deletes_the_temporary_file_of_a_write_killed_before_its_rename(
 def test_purge_keeps_the_files_being_written(db, local_media):
     """A file untouched for less than an hour may be an upload being
     received or a rendition being written: deleted, it would fail them."""
-    folder = Path(LocalMediaStorage().temporary_path())
-    folder.mkdir(parents=True)
-    (folder / ".upload-being-received").write_bytes(b"\xff\xd8")
-    (folder / ".upload-left").write_bytes(b"\xff\xd8")
-    hours_ago = time.time() - 2 * 3600
-    os.utime(folder / ".upload-left", (hours_ago, hours_ago))
+    temporary_file(".upload-being-received", seconds_old=TEMPORARY_MAX_AGE - 60)
+    temporary_file(".upload-left", seconds_old=TEMPORARY_MAX_AGE + 60)
 
     output = run()
 
