@@ -65,7 +65,8 @@ class Command(BaseCommand):
         if failed is not None and failures:
             # Asked to mend them: those failed again are not mended.
             for name, code in failures[:LISTED]:
-                self.stderr.write(f"Failed again: {name}: {code} ({LABELS.get(code, '')})")
+                why_not = f"{code} ({LABELS[code]})" if code in LABELS else "no code"
+                self.stderr.write(f"Failed again: {name}: {why_not}")
             if len(failures) > LISTED:
                 self.stderr.write(f"... and {len(failures) - LISTED} more.")
             problems.append(
