@@ -119,6 +119,13 @@ def purge_expired(model_admin, request, queryset):
             % {"count": len(retried.kept)},
             messages.WARNING,
         )
+    if report.temporaries:
+        model_admin.message_user(
+            request,
+            _("Deleted %(count)d temporary file(s) left by a process stopped while writing them.")
+            % {"count": len(report.temporaries)},
+            messages.SUCCESS,
+        )
     restarts = report.restarts
     if restarts.queued:
         model_admin.message_user(

@@ -55,6 +55,21 @@ def check_storage_settings(app_configs, **kwargs):
     return errors
 
 
+MEDIA_STORAGES = (
+    "Use uploads.media.S3MediaStorage with a bucket, uploads.media.LocalMediaStorage without one"
+)
+
+
+def default_storage_class():
+    """``(dotted path, class)`` of ``STORAGES["default"]``; the class is
+    ``None`` if it does not import, which Django reports."""
+    backend = settings.STORAGES.get("default", {}).get("BACKEND", "")
+    try:
+        return backend, import_string(backend)
+    except ImportError:
+        return backend, None
+
+
 @register(Tags.compatibility)
 def check_default_storage_matches_the_mode(app_configs, **kwargs):
     """The upload flow works on the bucket when ``AWS_STORAGE_BUCKET_NAME``
@@ -64,11 +79,10 @@ def check_default_storage_matches_the_mode(app_configs, **kwargs):
     from uploads.media import S3MediaStorage
     from uploads.s3 import s3_enabled
 
-    backend = settings.STORAGES.get("default", {}).get("BACKEND", "")
-    try:
-        in_bucket = issubclass(import_string(backend), S3MediaStorage)
-    except ImportError:
-        return []  # Django reports a backend that does not import.
+    backend, storage_class = default_storage_class()
+    if storage_class is None:
+        return []
+    in_bucket = issubclass(storage_class, S3MediaStorage)
     if in_bucket == s3_enabled():
         return []
     if s3_enabled():
@@ -78,9 +92,37 @@ def check_default_storage_matches_the_mode(app_configs, **kwargs):
     return [
         Error(
             problem,
-            hint="Use uploads.media.S3MediaStorage with a bucket, "
-            "uploads.media.LocalMediaStorage without one.",
+            hint=f"{MEDIA_STORAGES}.",
             id="uploads.E004",
+        )
+    ]
+
+
+@register(Tags.compatibility)
+def check_default_storage_overwrites(app_configs, **kwargs):
+    """The worker writes each rendition over the earlier one in one step,
+    with the default storage's ``overwrite(name, content)``
+    (``uploads.renditions.store``), which Django's storages lack: a project
+    whose default storage is another one would see every upload succeed,
+    then every image's renditions fail, in the worker, each after its
+    retries. Said at start-up instead, with the way out.
+
+    Not ``save``, as a fallback: a storage's ``save`` either picks another
+    name when the name is taken (Django's, django-storages' by default),
+    or writes the file in place (``FileSystemStorage(allow_overwrite=
+    True)``), where a reader may find it half written; and deleting first
+    loses the rendition a set made meanwhile names."""
+    backend, storage_class = default_storage_class()
+    if storage_class is None or callable(getattr(storage_class, "overwrite", None)):
+        return []
+    return [
+        Error(
+            f"STORAGES['default'] is {backend}, which has no overwrite(name, content): "
+            "every image's renditions would fail in the task worker.",
+            hint=f"{MEDIA_STORAGES}; or give your storage an overwrite(name, content) that "
+            "writes the file at that name over any earlier one, in one step "
+            "(see uploads.media).",
+            id="uploads.E006",
         )
     ]
 

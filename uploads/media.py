@@ -27,11 +27,18 @@ from pathlib import PurePosixPath
 
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import FileSystemStorage, Storage, default_storage
+from django.utils._os import safe_makedirs
 from django.utils.deconstruct import deconstructible
 
 from uploads.conf import upload_settings
 from uploads.keys import S3_MEDIA_LOCATION, media_key, site_folder
 from uploads.s3 import S3Connection
+
+#: A file being written (``LocalMediaStorage.temporary_folder``) is written
+#: to every few seconds at most (an upload, 64 KiB at a time, however slow
+#: the link; ``overwrite``'s, at once): one untouched for an hour belongs to
+#: no process alive.
+TEMPORARY_MAX_AGE = 3600
 
 
 def strip_prefixes(name, prefixes):
@@ -112,6 +119,19 @@ class S3MediaStorage(MediaRootNames, S3Connection):
 class LocalMediaStorage(MediaRootNames, FileSystemStorage):
     """User media on disk, below ``MEDIA_ROOT`` (served at ``MEDIA_URL``)."""
 
+    #: Where files are written before they are renamed into place:
+    #: ``overwrite``'s, and the uploads the emulator receives. Below the
+    #: media root, on its file system (a rename is atomic only within one);
+    #: hidden, so never served (``uploads.media_views``); one flat folder, so
+    #: that the files a process killed before its rename left are found by
+    #: listing it alone (``LocalUploadBackend.purge_temporaries``), never by
+    #: walking the media tree.
+    temporary_folder = ".incoming-tmp"
+
+    def temporary_path(self):
+        """The path of ``temporary_folder``."""
+        return os.path.join(self.location, self.temporary_folder)
+
     def path(self, name):
         return super().path(self.relative_name(name))
 
@@ -124,19 +144,35 @@ class LocalMediaStorage(MediaRootNames, FileSystemStorage):
         return self.url(name)
 
     def overwrite(self, name, content):
-        """Write ``content`` at ``name`` over any file there: saved beside
-        it, then renamed over it, so that a reader, or a process killed
-        meanwhile, never finds it missing or half written. ``save`` would
-        find the name taken and choose another."""
+        """Write ``content`` at ``name`` over any file there: saved in
+        ``temporary_folder``, then renamed over it, so that a reader, or a
+        process killed meanwhile, never finds it missing or half written.
+        ``save`` would find the name taken and choose another.
+
+        A process killed between the two leaves its file in that folder,
+        for ``purge_uploads`` to delete. Saved beside the file, as it was,
+        it stayed for good in whichever folder of the media tree that was,
+        which nothing lists."""
         name = self.relative_name(name)
-        temporary = posixpath.join(posixpath.dirname(name), f".{uuid.uuid4().hex}.tmp")
+        temporary = posixpath.join(self.temporary_folder, f"{uuid.uuid4().hex}.tmp")
         try:
-            os.replace(self.path(self.save(temporary, content)), self.path(name))
+            temporary_path = self.path(self.save(temporary, content))
+            self.make_folder(name)
+            os.replace(temporary_path, self.path(name))
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.remove(self.path(temporary))
             raise
         return name
+
+    def make_folder(self, name):
+        """The folder of ``name``, made if need be, as ``save`` makes it
+        (``FILE_UPLOAD_DIRECTORY_PERMISSIONS``)."""
+        folder = os.path.dirname(self.path(name))
+        if self.directory_permissions_mode is None:
+            os.makedirs(folder, exist_ok=True)
+        else:
+            safe_makedirs(folder, self.directory_permissions_mode, exist_ok=True)
 
 
 @deconstructible

@@ -13,8 +13,8 @@ which ``serve`` lets through as ``OSError``.
 Nor does it serve what no URL is ever made for: the uploads waiting for
 their confirm (``incoming/``), bytes as a client sent them that no one has
 inspected, which in a bucket only the app reads, and hidden files (the
-emulator's files being received, ``.incoming-tmp/``). Both answer 404, as
-any missing file.
+files being written, ``.incoming-tmp/``: the emulator's being received,
+renditions before their rename). Both answer 404, as any missing file.
 """
 
 import posixpath

@@ -432,11 +432,18 @@ def give_up(untouched):
     return True
 
 
-def originals(*, missing=True):
-    """``(name, kind)`` of the images of every registered target; with
-    ``missing``, only those whose renditions were never made (no set, or
-    one still pending)."""
+def originals(*, missing=False, failed=None):
+    """``(name, kind)`` of the images of every registered target, for
+    ``build_renditions``: all of them; with ``missing``, only those whose
+    renditions were never made (no set, or one still pending); with
+    ``failed``, a collection of error codes, only those whose set failed
+    with one of them (any, if it is empty): the sets an operator's change
+    may mend (more memory for ``interrupted``, a higher pixel limit for
+    ``too_large``, an original put back for ``missing``)."""
     done = RenditionSet.objects.exclude(state=State.PENDING).values("original")
+    broken = RenditionSet.objects.filter(state=State.FAILED)
+    if failed:
+        broken = broken.filter(error_code__in=failed)
     for kind, target in sorted(get_targets().items()):
         field = target.field_name
         names = target.model._default_manager.exclude(**{field: ""}).exclude(
@@ -444,6 +451,8 @@ def originals(*, missing=True):
         )
         if missing:
             names = names.exclude(**{f"{field}__in": done})
+        if failed is not None:
+            names = names.filter(**{f"{field}__in": broken.values("original")})
         yield from ((name, kind) for name in names.values_list(field, flat=True).iterator())
 
 

@@ -1042,6 +1042,8 @@ class PurgeReport:
     # Rendition sets left pending, queued again or failed (a worker killed
     # while it made them).
     restarts: renditions.Restarts = field(default_factory=renditions.Restarts)
+    # Files a process stopped while writing left (filesystem mode), deleted.
+    temporaries: list = field(default_factory=list)
 
 
 def purge_expired(*, dry_run=False, now=None):
@@ -1051,7 +1053,9 @@ def purge_expired(*, dry_run=False, now=None):
     policy expires); then forget the rendition sets of images no object
     uses (``renditions.forget_orphans``), queue again the making of those
     left pending by a worker that died (``renditions.restart_stalled``),
-    and retry every recorded delete that has not succeeded yet. Idempotent.
+    retry every recorded delete that has not succeeded yet, and delete the
+    files a process stopped while writing left on disk (filesystem mode,
+    ``purge_temporaries``). Idempotent.
 
     A ticket whose object the store refuses to delete stays, so that the
     next run tries again; the report lists it. The store is asked with no
@@ -1072,6 +1076,7 @@ def purge_expired(*, dry_run=False, now=None):
     report.restarts = renditions.restart_stalled(dry_run=dry_run, now=now)
     if not dry_run:
         report.retried = deletions.delete_recorded(now=now)
+    report.temporaries = backend.purge_temporaries(now, dry_run=dry_run)
     return report
 
 

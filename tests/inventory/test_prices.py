@@ -7,10 +7,13 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.core.management import CommandError
+from django.db import IntegrityError, connection, transaction
+from django.db.migrations.recorder import MigrationRecorder
 from rest_framework.test import APIClient
 
 from inventory.models import Product
+from tests.support.migrations import migrate, migrate_to_the_latest
 
 NEGATIVE = "Le prix ne peut pas être négatif."
 FORM = {"name": "Mil", "cug": "M1", "price": "-500", "quantity": "2"}
@@ -79,3 +82,79 @@ def test_the_api_answers_400_invalid_with_the_price_error(staff, sites):
     product.refresh_from_db()
     assert product.price == 10
     assert Product.objects.count() == 1
+
+
+# The migration that adds the constraint, and the one before it.
+BEFORE = [("inventory", "0003_site_name_not_unique")]
+CONSTRAINT = [("inventory", "0004_price_not_negative")]
+
+
+@pytest.fixture
+def migrator(transactional_db):
+    yield migrate
+    # The products a test left (negative prices too) first: the flush that
+    # follows would drop them anyway.
+    Product.objects.all().delete()
+    migrate_to_the_latest()
+
+
+def applied(migration):
+    return migration[0] in MigrationRecorder(connection).applied_migrations()
+
+
+def test_migrating_over_negative_prices_names_them_and_applies_nothing(migrator):
+    """A database holding negative prices (saved before the rule): the
+    constraint's migration stops with the products to correct, and what to
+    do, where the database said only that some row breaks the constraint.
+    Corrected, it migrates."""
+    old = migrator(BEFORE)
+    Site, Product = (
+        old.get_model("inventory", "Configuration"),
+        old.get_model("inventory", "Product"),
+    )
+    awa = Site.objects.create(site_name="Boutique Awa")
+    millet = Product.objects.create(site_configuration=awa, name="Mil", cug="M-1", price=-500)
+    Product.objects.create(site_configuration=awa, name="Riz", cug="R-1", price=1200)
+    salt = Product.objects.create(name="Sel", cug="S-1", price=Decimal("-0.01"))
+
+    with pytest.raises(CommandError) as refused:
+        migrator(CONSTRAINT)
+
+    message = str(refused.value)
+    assert message.startswith(
+        "2 product(s) have a negative price, which the constraint price_not_negative of "
+        "migration inventory.0004 refuses:\n"
+    )
+    assert f"\n  site {awa.pk} (Boutique Awa), product {millet.pk} (CUG M-1): -500.00\n" in message
+    assert f"\n  no site, product {salt.pk} (CUG S-1): -0.01\n" in message
+    assert "R-1" not in message
+    assert "then run migrate again. Nothing of this migration was applied." in message
+    assert not applied(CONSTRAINT)
+    Product.objects.filter(pk=salt.pk).update(price=-1)  # no constraint yet
+
+    Product.objects.filter(price__lt=0).update(price=0)
+    new = migrator(CONSTRAINT)
+
+    assert applied(CONSTRAINT)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        new.get_model("inventory", "Product").objects.filter(pk=salt.pk).update(price=-1)
+
+
+def test_migrating_over_many_negative_prices_names_thirty_and_counts_the_rest(migrator):
+    old = migrator(BEFORE)
+    site = old.get_model("inventory", "Configuration").objects.create(site_name="Boutique Awa")
+    old.get_model("inventory", "Product").objects.bulk_create(
+        old.get_model("inventory", "Product")(
+            site_configuration=site, name=f"P{n}", cug=f"P-{n}", price=-n
+        )
+        for n in range(1, 36)
+    )
+
+    with pytest.raises(CommandError) as refused:
+        migrator(CONSTRAINT)
+
+    lines = str(refused.value).splitlines()
+    assert lines[0].startswith("35 product(s) have a negative price")
+    assert len([line for line in lines if line.startswith(f"  site {site.pk} ")]) == 30
+    assert "  ... and 5 more." in lines
+    assert not applied(CONSTRAINT)

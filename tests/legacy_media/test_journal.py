@@ -9,6 +9,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from legacy_media.models import MigratedSource
+from tests.support.migrations import migrate_to_the_latest
 
 UPLOADS_BEFORE_THE_MOVE = ("uploads", "0004_pending_deletion_of_deleted_objects")
 
@@ -28,11 +29,6 @@ def migrate_to_before_the_move():
     executor = MigrationExecutor(connection)
     executor.migrate([UPLOADS_BEFORE_THE_MOVE, ("legacy_media", None)])
     return executor.loader.project_state(UPLOADS_BEFORE_THE_MOVE).apps
-
-
-def migrate_to_the_latest():
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 @pytest.mark.django_db(transaction=True)

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.core.files.storage import FileSystemStorage
 from dotenv import dotenv_values
 
 from project.env import Env
@@ -485,7 +486,50 @@ def test_check_accepts_the_storages_of_each_mode(settings):
     for bucket in ("", "shop-media"):
         settings.AWS_STORAGE_BUCKET_NAME = bucket
         settings.STORAGES = storages_for(bucket=bucket, static_in_bucket=True)
-        assert "uploads.E004" not in {error.id for error in run_checks()}
+        assert not {"uploads.E004", "uploads.E006"} & {error.id for error in run_checks()}
+
+
+class OverwritingStorage(FileSystemStorage):
+    """A project's own storage that writes over a file in one step."""
+
+    def overwrite(self, name, content):
+        return name
+
+
+@pytest.mark.parametrize(
+    "bucket, backend",
+    [
+        ("", "django.core.files.storage.FileSystemStorage"),
+        ("shop-media", "storages.backends.s3.S3Storage"),
+    ],
+)
+def test_check_refuses_a_default_storage_the_renditions_cannot_write_with(
+    settings, bucket, backend
+):
+    """Renditions are written with the default storage's ``overwrite``: with
+    any other storage, uploads went through, and every image's renditions
+    failed in the worker, each after its retries."""
+    from django.core.checks import run_checks
+
+    settings.AWS_STORAGE_BUCKET_NAME = bucket
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": backend}}
+
+    (error,) = [error for error in run_checks() if error.id == "uploads.E006"]
+
+    assert error.msg == (
+        f"STORAGES['default'] is {backend}, which has no overwrite(name, content): "
+        "every image's renditions would fail in the task worker."
+    )
+    assert error.hint.startswith(
+        "Use uploads.media.S3MediaStorage with a bucket, uploads.media.LocalMediaStorage "
+        "without one; or give your storage an overwrite(name, content)"
+    )
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": f"{__name__}.{OverwritingStorage.__name__}"},
+    }
+    assert "uploads.E006" not in {error.id for error in run_checks()}, "one of its own"
 
 
 #: Settings of these types are compared; the rest are classes and modules.

@@ -2,6 +2,10 @@
 test SeaweedFS's credentials, what a bucket or a media folder holds, and a
 ``Store`` per storage mode that posts forms as a client would."""
 
+import os
+import time
+from pathlib import Path
+
 import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
@@ -25,6 +29,21 @@ def bucket_keys(client, bucket, *, renditions=False):
     response = client.list_objects_v2(Bucket=bucket)
     keys = sorted(item["Key"] for item in response.get("Contents", []))
     return keys if renditions else [key for key in keys if not is_rendition(key)]
+
+
+def temporary_file(name, seconds_old=0):
+    """A file in the folder of files being written (filesystem mode: an
+    upload being received, a rendition before its rename), last written
+    ``seconds_old`` ago; its path."""
+    from uploads.media import LocalMediaStorage
+
+    folder = Path(LocalMediaStorage().temporary_path())
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(b"\xff\xd8")
+    written = time.time() - seconds_old
+    os.utime(path, (written, written))
+    return path
 
 
 def disk_files(root):

@@ -15,8 +15,10 @@ from rest_framework.test import APIClient
 from inventory.models import Product, User
 from inventory.permissions import permissions_named
 from tests.support.images import jpeg
+from tests.support.stores import temporary_file
 from tests.support.tickets import issue
 from uploads.admin import TicketSiteFilter
+from uploads.media import TEMPORARY_MAX_AGE
 from uploads.models import PendingDeletion, RenditionSet, UploadTicket
 
 TICKETS = "/admin/uploads/uploadticket/"
@@ -416,6 +418,20 @@ def test_purge_says_which_renditions_it_queued_again_and_which_it_gave_up(root, 
     ]
     states = dict(RenditionSet.objects.values_list("unfinished_makings", "state"))
     assert states == {1: "pending", 3: "failed"}
+
+
+def test_purge_says_it_deleted_the_files_of_writes_a_killed_process_left(root, api, product):
+    """Filesystem mode: files written, never renamed into place."""
+    left = temporary_file("0123.tmp", seconds_old=TEMPORARY_MAX_AGE + 60)
+    ticket = issue(api, product, jpeg())
+
+    response = act(admin_of(root, "fr"), "purge_expired", [ticket], language="fr")
+
+    assert texts(response)[-1] == (
+        "1 fichier(s) temporaire(s) supprimé(s), laissé(s) par un processus arrêté "
+        "pendant leur écriture."
+    )
+    assert not left.exists()
 
 
 def test_the_ticket_list_heads_its_columns_in_the_users_language(boss, api, product):

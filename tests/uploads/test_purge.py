@@ -2,6 +2,9 @@
 objects; confirmed attachments stay. With a key missing a permission (as
 AWS answers it), it says what it could not do instead of crashing."""
 
+import signal
+import subprocess
+import sys
 from datetime import timedelta
 from io import StringIO
 
@@ -9,10 +12,13 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from tests.support.clock import shifted
 from tests.support.iam import readme_policy, without
 from tests.support.images import jpeg
-from tests.support.stores import S3Store
+from tests.support.processes import BASE_DIR, environment
+from tests.support.stores import S3Store, disk_files, temporary_file
 from tests.support.tickets import confirm, issue, unsigned
+from uploads.media import TEMPORARY_MAX_AGE
 from uploads.models import UploadTicket
 
 
@@ -114,3 +120,59 @@ def test_a_key_that_may_not_delete_keeps_the_tickets_and_says_why(aws_store, aws
 
     assert "Deleted 1 expired ticket(s) and 1 object(s)." in run()
     assert aws_store.keys() == []
+
+
+# A rendition written over the earlier one, by a process killed between the
+# write of its temporary file and the rename over the rendition (SIGKILL,
+# out of memory, a container stopped).
+KILLED_WHILE_WRITING = """
+import os, signal
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+os.replace = lambda *args: os.kill(os.getpid(), signal.SIGKILL)
+default_storage.overwrite("sites/1/products/renditions/a-thumb.webp", ContentFile(b"RIFF"))
+"""
+
+
+def test_purge_deletes_the_temporary_file_of_a_write_killed_before_its_rename(
+    db, local_media, tmp_path
+):
+    """Filesystem mode writes a rendition beside it, then renames it over
+    it: a process killed in between left its temporary file in the media
+    tree for good. It is in one folder, which purge lists, and deleted
+    once no process can be writing it any more."""
+    killed = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", KILLED_WHILE_WRITING],
+        cwd=BASE_DIR,
+        env=environment(tmp_path, DJANGO_DEBUG="true", DJANGO_MEDIA_ROOT=str(local_media)),
+        capture_output=True,
+        timeout=60,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    (left,) = disk_files(local_media)
+    assert left.startswith(".incoming-tmp/")
+
+    assert "temporary" not in run(), "maybe still being written: kept"
+    with shifted(TEMPORARY_MAX_AGE + 60):
+        dry = run("--dry-run")
+        assert disk_files(local_media) == [left]
+        output = run()
+
+    message = (
+        "1 temporary file(s) left by a process stopped while writing them (60 min or more ago)."
+    )
+    assert f"Would delete {message}" in dry
+    assert f"Deleted {message}" in output
+    assert disk_files(local_media) == []
+
+
+def test_purge_keeps_the_files_being_written(db, local_media):
+    """A file untouched for less than an hour may be an upload being
+    received or a rendition being written: deleted, it would fail them."""
+    temporary_file(".upload-being-received", seconds_old=TEMPORARY_MAX_AGE - 60)
+    temporary_file(".upload-left", seconds_old=TEMPORARY_MAX_AGE + 60)
+
+    output = run()
+
+    assert "Deleted 1 temporary file(s)" in output
+    assert disk_files(local_media) == [".incoming-tmp/.upload-being-received"]

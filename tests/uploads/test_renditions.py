@@ -674,7 +674,7 @@ def test_build_renditions_makes_the_missing_ones_then_all_again(store, api, prod
 
     output, progress = build()
 
-    assert "2 image(s): 1 ready, 1 failed (not decodable), 0 left pending." in output
+    assert "2 image(s): 1 ready, 1 failed (1 undecodable), 0 left pending." in output
     assert "2/2 image(s)" in progress
     assert rendition_set(product).variants == made.variants
     assert rendition_set(broken).is_failed

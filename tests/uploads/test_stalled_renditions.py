@@ -12,13 +12,15 @@ from django.core.management import CommandError, call_command
 from django.utils import translation
 from django_tasks_db.models import DBTaskResult
 
+from inventory.models import Product
 from tests.support.clock import shifted
-from tests.support.images import jpeg
+from tests.support.images import jpeg, truncated
 from tests.support.stores import LocalStore
 from tests.support.tickets import confirm, issue
 from uploads import deletions, renditions
 from uploads.keys import media_key
 from uploads.models import RenditionSet
+from uploads.targets import get_target
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.renditions]
 
@@ -39,9 +41,10 @@ def store(local_media):
     return LocalStore(local_media)
 
 
-def attach(store, api, product):
-    ticket = issue(api, product, jpeg())
-    assert store.post(ticket["upload"], jpeg()) in (200, 201, 204)
+def attach(store, api, product, body=None):
+    body = body or jpeg()
+    ticket = issue(api, product, body)
+    assert store.post(ticket["upload"], body) in (200, 201, 204)
     response = confirm(api, ticket)
     assert response.status_code == 200, response.json()
     return response.json()["key"].removeprefix("media/")
@@ -71,15 +74,20 @@ def die_in_the_next_makings(task_worker, monkeypatch):
 
 
 def purge(seconds_later=AFTER_THE_LEASE, *args):
-    """``purge_uploads`` run ``seconds_later``; its stdout and stderr, and
-    its CommandError's message if it failed."""
-    out, err = StringIO(), StringIO()
+    """``purge_uploads`` run ``seconds_later``, as ``run`` says."""
     with shifted(seconds_later):
-        try:
-            call_command("purge_uploads", *args, stdout=out, stderr=err)
-            failure = ""
-        except CommandError as error:
-            failure = str(error)
+        return run("purge_uploads", *args)
+
+
+def run(command, *args):
+    """``command`` run; its stdout and stderr, and its CommandError's
+    message if it failed."""
+    out, err = StringIO(), StringIO()
+    try:
+        call_command(command, *args, stdout=out, stderr=err)
+        failure = ""
+    except CommandError as error:
+        failure = str(error)
     return out.getvalue(), err.getvalue(), failure
 
 
@@ -276,3 +284,96 @@ def test_the_set_is_pending_before_the_task_deletes_what_the_confirm_left(
 
     assert sets_while_deleting == [[(name, "pending")]]
     assert RenditionSet.objects.get(original=name).is_ready
+
+
+def given_up(store, api, product, task_worker, monkeypatch):
+    """An image whose makings stopped the worker each time: its set failed,
+    ``interrupted``, by ``purge_uploads``."""
+    name = attach_and_die(store, api, product, task_worker, monkeypatch)
+    RenditionSet.objects.filter(original=name).update(unfinished_makings=3)
+    assert f"Renditions given up: {name}" in purge()[1]
+    return name
+
+
+def undecodable(store, api, product, task_worker):
+    """An image that does not decode: its set failed, ``undecodable``."""
+    name = attach(store, api, product, truncated(jpeg((300, 200))))
+    task_worker()
+    return RenditionSet.objects.get(original=name, state="failed", error_code="undecodable")
+
+
+def test_build_renditions_failed_with_codes_remakes_only_the_sets_failed_so(
+    store, api, product, site, task_worker, monkeypatch
+):
+    """The worker's memory raised, and the pixel limit: ``--failed
+    interrupted too_large`` makes the images that failed for want of them,
+    and leaves alone one that does not decode, which no such change mends.
+    Only ``--all`` did, remaking every image of every site."""
+    broken = undecodable(
+        store,
+        api,
+        Product.objects.create(site_configuration=site, name="Sel", cug="S-1"),
+        task_worker,
+    )
+    large = attach(
+        store, api, Product.objects.create(site_configuration=site, name="Mil", cug="M-1")
+    )
+    with monkeypatch.context() as lower_limit:
+        lower_limit.setattr(get_target("product"), "max_pixels", 100)
+        task_worker()
+    assert RenditionSet.objects.get(original=large).error_code == "too_large"
+    interrupted = given_up(store, api, product, task_worker, monkeypatch)
+
+    out, err, failure = run("build_renditions", "--failed", "interrupted", "too_large")
+
+    assert out == "2 image(s): 2 ready, 0 failed, 0 left pending.\n"
+    assert "2/2 image(s)" in err and not failure
+    for name in (interrupted, large):
+        made = RenditionSet.objects.get(original=name)
+        assert (made.state, made.error_code, made.unfinished_makings) == ("ready", "", 0)
+    assert api.get(f"/api/products/{product.pk}/").json()["image_state"] == "ready"
+    assert RenditionSet.objects.get(pk=broken.pk).updated_at == broken.updated_at, "left alone"
+    assert run("build_renditions", "--failed", "interrupted") == (
+        "0 image(s): 0 ready, 0 failed, 0 left pending.\n",
+        "",
+        "",
+    )
+
+
+def test_build_renditions_failed_says_which_fail_again_and_exits_non_zero(
+    store, api, product, site, task_worker, monkeypatch
+):
+    """``--failed`` alone takes every code: an image that still does not
+    decode fails again, which the command lists and exits non-zero for,
+    since what it was asked to mend is not mended."""
+    broken = undecodable(
+        store,
+        api,
+        Product.objects.create(site_configuration=site, name="Sel", cug="S-1"),
+        task_worker,
+    )
+    interrupted = given_up(store, api, product, task_worker, monkeypatch)
+
+    out, err, failure = run("build_renditions", "--failed")
+
+    assert out == "2 image(s): 1 ready, 1 failed (1 undecodable), 0 left pending.\n"
+    assert f"Failed again: {broken.original}: undecodable (does not decode)" in err
+    assert interrupted not in err
+    assert failure == (
+        "1 image(s) failed again (1 undecodable): what failed them is still there "
+        "(see the README: Renditions)."
+    )
+    assert RenditionSet.objects.get(original=interrupted).is_ready
+
+
+@pytest.mark.parametrize(
+    "args, refusal",
+    [
+        (["--failed", "--all"], "argument --all: not allowed with argument --failed"),
+        (["--missing", "--failed", "interrupted"], "not allowed with argument --missing"),
+        (["--failed", "oom"], "argument --failed: invalid choice: 'oom'"),
+    ],
+)
+def test_build_renditions_takes_one_selection_and_known_codes(args, refusal):
+    with pytest.raises(CommandError, match=refusal):
+        call_command("build_renditions", *args, stdout=StringIO(), stderr=StringIO())

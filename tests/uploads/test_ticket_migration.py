@@ -4,26 +4,18 @@
 from datetime import timedelta
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
+
+from tests.support.migrations import migrate, migrate_to_the_latest
 
 BEFORE = [("uploads", "0004_pending_deletion_of_deleted_objects")]
 AFTER = [("uploads", "0005_confirmed_image_fields")]
 
 
-def migrate(targets):
-    """The app registry as of ``targets``, once the database is there."""
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.fixture
 def migrator(transactional_db):
     yield migrate
-    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    migrate_to_the_latest()
 
 
 def ticket_row(apps, user, name, **fields):

@@ -112,6 +112,15 @@ class UploadBackend(abc.ABC):
         403, not 404, for a missing key when the credentials lack
         ``s3:ListBucket``."""
 
+    def purge_temporaries(self, now, dry_run=False):
+        """Delete the files a process stopped while writing left behind, and
+        return their names (only name them with ``dry_run``). None here: a
+        bucket takes each object in one request, whole or not at all (a
+        multipart upload left unfinished is the bucket's lifecycle rule's,
+        ``project.buckets``). The filesystem's write a file, then rename it
+        into place (``LocalMediaStorage.overwrite``, the emulator)."""
+        return []
+
     @abc.abstractmethod
     def probe(self):
         """Return if the store answers, else raise ``StorageUnavailable``

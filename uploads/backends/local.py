@@ -17,7 +17,7 @@ from uploads.backends.base import ObjectChanged, ObjectInfo, ObjectMissing, Uplo
 from uploads.emulator.policy import signed_fields
 from uploads.errors import StorageUnavailable
 from uploads.keys import media_name_of
-from uploads.media import LocalMediaStorage
+from uploads.media import TEMPORARY_MAX_AGE, LocalMediaStorage
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +93,31 @@ class LocalUploadBackend(UploadBackend):
 
     def exists(self, key):
         return os.path.exists(self.path(key))
+
+    def purge_temporaries(self, now, dry_run=False):
+        """Delete the files of the storage's ``temporary_folder`` untouched
+        for ``TEMPORARY_MAX_AGE`` at ``now``: left by a process killed
+        before it renamed them into place. One folder is listed, whatever
+        the size of the media tree: the hourly ``purge_uploads`` costs a
+        ``stat`` per file there, and there are few."""
+        cutoff = now.timestamp() - TEMPORARY_MAX_AGE
+        try:
+            entries = list(os.scandir(self.storage.temporary_path()))
+        except FileNotFoundError:
+            return []
+        stale = []
+        for entry in sorted(entries, key=lambda entry: entry.name):
+            try:
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                if entry.stat(follow_symlinks=False).st_mtime >= cutoff:
+                    continue
+                if not dry_run:
+                    os.remove(entry.path)
+            except FileNotFoundError:
+                continue  # renamed into place meanwhile, or another run's
+            stale.append(entry.name)
+        return stale
 
     def probe(self):
         """``MEDIA_ROOT`` is a folder this process may write in."""

@@ -3,8 +3,9 @@ The bucket's POST endpoint, emulated over ``MEDIA_ROOT`` for filesystem mode.
 
 Routed only when no bucket is configured. It answers as S3 does (204, or an
 XML error with S3's code) so that the same client code works in both modes,
-and it streams the file to a temporary file beside its destination, hashing
-as it goes: an upload is never held in memory and lands by an atomic rename.
+and it streams the file to a temporary file (in the media storage's
+``temporary_folder``), hashing as it goes: an upload is never held in
+memory and lands by an atomic rename.
 
 The policy and its signature are checked (``uploads.emulator.policy``) from
 the fields that come before the file (S3 requires the file to be the last
@@ -137,9 +138,7 @@ def largest_upload():
 @require_POST
 def emulated_post(request):
     backend = LocalUploadBackend()
-    handler = StreamingPolicyHandler(
-        os.path.join(backend.storage.location, ".incoming-tmp"), request
-    )
+    handler = StreamingPolicyHandler(backend.storage.temporary_path(), request)
     try:
         if not request.META.get("CONTENT_LENGTH"):
             # A chunked body has no length, and Django reads none of it: as

@@ -1,16 +1,21 @@
-from django.core.management.base import BaseCommand, CommandError
+from collections import Counter
+
+from django.core.management.base import BaseCommand, CommandError, no_translations
 
 from uploads import renditions
+from uploads.management.commands.purge_uploads import LISTED
 from uploads.models import RenditionSet
 
 State = RenditionSet.State
+Error = RenditionSet.Error
 
 
 class Command(BaseCommand):
     help = (
         "Make the renditions of existing images, here rather than in the task "
         "worker: after the migration that adds them (--missing, the default), "
-        "or after a change of sizes (--all)."
+        "after a change of sizes (--all), or once what failed them is mended "
+        "(--failed: more memory, a higher pixel limit, an original put back)."
     )
 
     def add_arguments(self, parser):
@@ -21,28 +26,76 @@ class Command(BaseCommand):
             help="Only images with no renditions yet, or still pending (the default).",
         )
         which.add_argument("--all", action="store_true", help="Every image, made again.")
+        which.add_argument(
+            "--failed",
+            nargs="*",
+            choices=Error.values,
+            metavar="CODE",
+            help=(
+                "Only images whose renditions failed, made again: all of them, or those "
+                f"failed with the codes given ({', '.join(Error.values)}); for example "
+                "--failed interrupted once the task worker has more memory. Those that fail "
+                "again are listed, and the command exits non-zero."
+            ),
+        )
 
-    def handle(self, *args, all, **options):
-        names = list(renditions.originals(missing=not all))
-        outcomes = dict.fromkeys(State.values, 0)
+    @no_translations  # The error codes' labels, in the output's language.
+    def handle(self, *args, all, failed, **options):
+        missing = not all and failed is None
+        names = list(renditions.originals(missing=missing, failed=failed))
+        outcomes = Counter()
+        failures = []
         progress = Progress(self.stderr, len(names))
         for name, kind in names:
             renditions.reset(name, kind)
             state = renditions.make(name, attempt=renditions.ATTEMPTS)
             if state is not None:
                 outcomes[state] += 1
+            if state == State.FAILED:
+                failures.append((name, error_code_of(name)))
             progress.step()
         progress.end()
+        why = ", ".join(f"{count} {code}" for code, count in by_code(failures))
         self.stdout.write(
             f"{len(names)} image(s): {outcomes[State.READY]} ready, "
-            f"{outcomes[State.FAILED]} failed (not decodable), "
+            f"{outcomes[State.FAILED]} failed{f' ({why})' if why else ''}, "
             f"{outcomes[State.PENDING]} left pending."
         )
+        problems = []
+        if failed is not None and failures:
+            # Asked to mend them: those failed again are not mended.
+            for name, code in failures[:LISTED]:
+                why_not = f"{code} ({LABELS[code]})" if code in LABELS else "no code"
+                self.stderr.write(f"Failed again: {name}: {why_not}")
+            if len(failures) > LISTED:
+                self.stderr.write(f"... and {len(failures) - LISTED} more.")
+            problems.append(
+                f"{len(failures)} image(s) failed again ({why}): what failed them is still "
+                "there (see the README: Renditions)."
+            )
         if outcomes[State.PENDING]:
-            raise CommandError(
+            problems.append(
                 f"{outcomes[State.PENDING]} image(s) could not be read or written (see the "
                 "log); run the command again once the store answers."
             )
+        if problems:
+            raise CommandError(" ".join(problems))
+
+
+LABELS = dict(Error.choices)
+
+
+def by_code(failures):
+    """``(code, count)`` of ``failures``, in the order of the codes."""
+    counts = Counter(code or "no code" for _, code in failures)
+    order = {code: position for position, code in enumerate(Error.values)}
+    return sorted(counts.items(), key=lambda item: order.get(item[0], len(order)))
+
+
+def error_code_of(name):
+    """Why the set of ``name`` failed; a read, for the few that fail."""
+    sets = RenditionSet.objects.filter(original=name)
+    return sets.values_list("error_code", flat=True).first() or ""
 
 
 class Progress:

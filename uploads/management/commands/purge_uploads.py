@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from uploads.conf import upload_settings
 from uploads.deletions import describe
 from uploads.errors import StorageAccessDenied
+from uploads.media import TEMPORARY_MAX_AGE
 from uploads.services import purge_expired
 
 # Failed keys listed one by one; beyond, a count.
@@ -15,7 +16,8 @@ class Command(BaseCommand):
         "Delete upload tickets that expired unconfirmed, with their uploaded "
         "objects, and objects left at the incoming keys of confirmed tickets; "
         "queue again the renditions a task worker left pending when it died; "
-        "retry the deletes of unused objects that failed before. "
+        "retry the deletes of unused objects that failed before; delete the "
+        "temporary files of writes that never ended (filesystem mode). "
         "Safe to run at any time, for example hourly from cron."
     )
 
@@ -67,6 +69,12 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Kept {len(retried.kept)} object(s) recorded for deletion: images a row names "
                 "again, and their renditions."
+            )
+        if report.temporaries:
+            self.stdout.write(
+                f"{'Would delete' if dry_run else 'Deleted'} {len(report.temporaries)} "
+                "temporary file(s) left by a process stopped while writing them "
+                f"({TEMPORARY_MAX_AGE // 60} min or more ago)."
             )
         if retried.refused:
             self.stdout.write(
