@@ -70,80 +70,83 @@ def purge_expired(model_admin, request, queryset):
     """``purge_uploads``, from the admin: the selection only starts it (an
     admin action needs one); every expired ticket goes, whatever is
     selected, as the command does."""
-    report = services.purge_expired()
-    model_admin.message_user(
-        request,
-        _("Deleted %(tickets)d expired ticket(s) and %(objects)d object(s).")
-        % {"tickets": report.tickets_deleted, "objects": report.objects_deleted},
+    for level, message in purge_messages(services.purge_expired()):
+        model_admin.message_user(request, message, level)
+
+
+def purge_messages(report):
+    """``(message level, message)`` for each part of ``purge_expired``'s
+    ``report`` that has something to say: the deletes always, then each
+    count that is not zero."""
+    yield (
         messages.SUCCESS,
+        _("Deleted %(tickets)d expired ticket(s) and %(objects)d object(s).")
+        % {
+            "tickets": report.tickets_deleted,
+            "objects": report.objects_deleted,
+        },
     )
-    if report.unchecked:
-        model_admin.message_user(
-            request,
+    retried, restarts = report.retried, report.restarts
+    counts = (
+        (
+            len(report.unchecked),
+            messages.WARNING,
             _(
                 "The store would not say whether %(count)d incoming key(s) held an object: "
                 "they were deleted without being counted."
-            )
-            % {"count": len(report.unchecked)},
-            messages.WARNING,
-        )
-    if report.failed:
-        model_admin.message_user(
-            request,
-            _("%(count)d object(s) could not be deleted; their tickets are kept for the next run.")
-            % {"count": len(report.failed)},
+            ),
+        ),
+        (
+            len(report.failed),
             messages.ERROR,
-        )
-    retried = report.retried
-    if retried.retried:
-        model_admin.message_user(
-            request,
-            _(
-                "Retried %(retried)d recorded deletion(s): %(deleted)d deleted, "
-                "%(failing)d still failing."
-            )
-            % {
-                "retried": retried.retried,
-                "deleted": len(retried.deleted),
-                "failing": len(retried.failing),
-            },
+            _("%(count)d object(s) could not be deleted; their tickets are kept for the next run."),
+        ),
+        (
+            retried.retried,
             messages.WARNING if retried.failing else messages.SUCCESS,
-        )
-    if retried.kept:
-        model_admin.message_user(
-            request,
+            _(
+                "Retried %(count)d recorded deletion(s): %(deleted)d deleted, "
+                "%(failing)d still failing."
+            ),
+        ),
+        (
+            len(retried.kept),
+            messages.WARNING,
             _(
                 "%(count)d object(s) recorded for deletion are in use again (images a row "
                 "names, and their renditions): kept."
-            )
-            % {"count": len(retried.kept)},
-            messages.WARNING,
-        )
-    if report.temporaries:
-        model_admin.message_user(
-            request,
-            _("Deleted %(count)d temporary file(s) left by a process stopped while writing them.")
-            % {"count": len(report.temporaries)},
+            ),
+        ),
+        (
+            len(report.temporaries),
             messages.SUCCESS,
-        )
-    restarts = report.restarts
-    if restarts.queued:
-        model_admin.message_user(
-            request,
+            _("Deleted %(count)d temporary file(s) left by a process stopped while writing them."),
+        ),
+        (
+            len(restarts.queued),
+            messages.WARNING,
             _(
                 "Queued the renditions of %(count)d image(s) again, left pending by a task "
                 "worker that stopped, or by a store that failed."
-            )
-            % {"count": len(restarts.queued)},
-            messages.WARNING,
-        )
-    if restarts.given_up:
-        model_admin.message_user(
-            request,
+            ),
+        ),
+        (
+            len(restarts.given_up),
+            messages.ERROR,
             _(
                 "%(count)d image(s) stopped the task worker each time their renditions were "
                 "made (out of memory?): they show as photos that could not be read."
+            ),
+        ),
+    )
+    for count, level, text in counts:
+        if count:
+            yield (
+                level,
+                text
+                % {
+                    "count": count,
+                    "deleted": len(retried.deleted),
+                    "failing": len(retried.failing),
+                },
             )
-            % {"count": len(restarts.given_up)},
-            messages.ERROR,
-        )

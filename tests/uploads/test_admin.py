@@ -397,6 +397,20 @@ def test_purge_says_it_kept_a_recorded_object_a_row_names_again(root, api, produ
     assert not PendingDeletion.objects.exists()
 
 
+def test_purge_says_how_many_recorded_deletions_it_retried(root, api, product, site):
+    key = f"media/sites/{site.pk}/products/replaced.jpg"
+    PendingDeletion.objects.create(key=key, reason=PendingDeletion.Reason.REPLACED)
+    ticket = issue(api, product, jpeg())
+
+    response = act(admin_of(root, "fr"), "purge_expired", [ticket], language="fr")
+
+    assert (
+        "1 suppression(s) enregistrée(s) réessayée(s) : 1 effectuée(s), 0 toujours en échec."
+        in texts(response)
+    )
+    assert not PendingDeletion.objects.exists()
+
+
 def test_purge_says_which_renditions_it_queued_again_and_which_it_gave_up(root, api, product, site):
     """Sets a task worker left pending when it died, an hour ago and more:
     one is queued again, one whose makings stopped the worker three times
