@@ -107,6 +107,8 @@ class SiteScopedAdmin(SiteLabelsAdmin):
     (the changelist counts this queryset).
     """
 
+    site_scoped = True  # project.admin: offered to a site's staff
+
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
 
@@ -153,6 +155,7 @@ class ConfigurationAdmin(DirectUploadAdminMixin, admin.ModelAdmin):
     list_display = ["site_name", "city", "country", "currency"]
     search_fields = ["site_name", "city"]
     readonly_fields = ["settings_page"]
+    site_scoped = True  # visible_to: project.admin offers it to a site's staff
 
     @admin.display(description=_("site settings"))
     def settings_page(self, configuration):
@@ -263,6 +266,7 @@ class UserAdmin(SiteLabelsAdmin, BaseUserAdmin):
         "is_site_admin",
         "site_configuration",
     ]
+    site_scoped = True  # get_queryset: project.admin offers it to a site's staff
 
     def get_queryset(self, request):
         """Their own site's users, for anyone but a superuser; and never a

@@ -1,6 +1,17 @@
-"""The project's admin site: Django's, refusing as a bad request (400) what
-no admin page could have sent and the database would fail on (a 500).
+"""The project's admin site: Django's, whose admins of models that know no
+site are for superusers alone, and which refuses as a bad request (400)
+what no admin page could have sent and the database would fail on (a 500).
 
+- **An admin that knows no site.** A site's staff must see nothing of
+  another site, and only superusers give permissions. The admins of
+  ``inventory`` and ``uploads`` show anyone but a superuser their own
+  site's rows (``site_scoped = True``); any other admin (Django's groups,
+  DRF's tokens, django-tasks' results, django-axes' records, and whatever
+  a package registers next) holds every site's rows, or permissions
+  themselves: staff given its permissions would read every user's API key,
+  or give their own group what they lack. Registered here, such an admin
+  refuses everyone but superusers (``SuperusersOnly``), whatever
+  permissions they hold.
 - **A NUL in a query string.** The admin hands a changelist's query
   parameters to the database as lookups (``?kind=``, ``?name=``: any field
   of the model, list filter or not) and the autocomplete's ``term`` as a
@@ -197,7 +208,40 @@ def refuse_bad_selection(request, model_admin):
         raise BadRequest("A selected id that is no id of the model.")
 
 
+class SuperusersOnly:
+    """A ``ModelAdmin`` for superusers alone: nothing of it is offered to
+    anyone else (not its app on the index, nor its autocomplete)."""
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request, *args):
+        return request.user.is_superuser and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+
+def for_the_sites_staff(admin_class):
+    """``admin_class``, or, unless it shows a site's staff their own site's
+    rows alone (``site_scoped``), the same for superusers only."""
+    if getattr(admin_class, "site_scoped", False):
+        return admin_class
+    attributes = {"__module__": admin_class.__module__, "__qualname__": admin_class.__qualname__}
+    return type(admin_class.__name__, (SuperusersOnly, admin_class), attributes)
+
+
 class ProjectAdminSite(admin.AdminSite):
+    def register(self, model_or_iterable, admin_class=None, **options):
+        admin_class = for_the_sites_staff(admin_class or admin.ModelAdmin)
+        super().register(model_or_iterable, admin_class, **options)
+
     @property
     def login_form(self):
         """Django's admin login form, authenticating one login per username

@@ -1,0 +1,112 @@
+"""Attacks on the admin by a site's own staff: a site admin, or staff given
+some of the admin's permissions by a superuser, reaching what is not their
+site's, or more than their permissions give them. Each test is an attack
+that once worked."""
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from django.test import Client, RequestFactory
+from rest_framework.authtoken.models import Token
+
+from inventory.models import User
+from inventory.permissions import permissions_named
+
+
+@pytest.fixture
+def root(db):
+    return User.objects.create_superuser("root", "root@example.com", "pw")
+
+
+def logged_in(user):
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(user)
+    return client
+
+
+def every_permission_of(model):
+    content_type = ContentType.objects.get_for_model(model, for_concrete_model=False)
+    return Permission.objects.filter(content_type=content_type)
+
+
+def unscoped_admins():
+    """The admins of models that no site scoping reaches: Django's groups,
+    DRF's tokens, django-tasks' results, django-axes' records."""
+    return [
+        model_admin
+        for model_admin in admin.site._registry.values()
+        if not getattr(model_admin, "site_scoped", False)
+    ]
+
+
+def test_the_admins_that_know_no_site_are_known():
+    """What the next test covers: a package adding an admin is in it."""
+    labels = {model_admin.model._meta.label for model_admin in unscoped_admins()}
+    assert {"auth.Group", "authtoken.TokenProxy", "axes.AccessAttempt"} <= labels
+
+
+@pytest.mark.parametrize(
+    "model_admin", unscoped_admins(), ids=lambda model_admin: model_admin.model._meta.label
+)
+def test_an_admin_that_knows_no_site_is_for_superusers_alone(model_admin, make_user, sites, root):
+    """Every site's rows are in it (every user's token, every site's task
+    results and login records, groups that any site's staff may share):
+    staff given its permissions by a superuser would see and change them
+    all. Nothing of it is offered to them, whatever they hold."""
+    staff = make_user("given", sites[0], permissions=[], is_staff=True)
+    staff.user_permissions.set(every_permission_of(model_admin.model))
+    staff = User.objects.get(pk=staff.pk)
+    request = RequestFactory().get("/admin/")
+    request.user = staff
+
+    assert not model_admin.has_module_permission(request)
+    assert not model_admin.has_view_permission(request)
+    assert not model_admin.has_add_permission(request)
+    assert not model_admin.has_change_permission(request)
+    assert not model_admin.has_delete_permission(request)
+    # Superusers keep it, as its package made it (some are read only).
+    request.user = root
+    assert model_admin.has_module_permission(request)
+    assert model_admin.has_view_permission(request)
+
+
+def test_staff_given_the_tokens_view_permission_see_no_token(make_user, sites, root):
+    """The token list showed every user's key, a superuser's included: a
+    login as them on the API."""
+    key = Token.objects.create(user=root).key
+    staff = make_user("given", sites[0], permissions=["authtoken.view_tokenproxy"], is_staff=True)
+    client = logged_in(staff)
+
+    response = client.get("/admin/authtoken/tokenproxy/")
+
+    assert response.status_code == 403
+    assert key not in response.content.decode()
+    assert "/admin/authtoken/" not in client.get("/admin/").content.decode()
+
+
+def test_staff_given_the_groups_permissions_cannot_give_their_group_more(make_user, sites):
+    """Groups are of no site, and their permissions are users'
+    permissions, which only superusers give: staff who could change groups
+    gave their own group whatever they lacked."""
+    staff = make_user(
+        "given",
+        sites[0],
+        permissions=["auth.view_group", "auth.change_group", "auth.add_group"],
+        is_staff=True,
+    )
+    group = Group.objects.create(name="cashiers")
+    staff.groups.add(group)
+    wanted = permissions_named(["inventory.delete_product", "authtoken.view_tokenproxy"])
+    client = logged_in(staff)
+
+    changed = client.post(
+        f"/admin/auth/group/{group.pk}/change/",
+        {"name": "cashiers", "permissions": [p.pk for p in wanted]},
+    )
+    added = client.post("/admin/auth/group/add/", {"name": "more"})
+
+    assert (changed.status_code, added.status_code) == (403, 403)
+    assert not group.permissions.exists()
+    assert not Group.objects.filter(name="more").exists()
+    assert not User.objects.get(pk=staff.pk).has_perm("inventory.delete_product")
