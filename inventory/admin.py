@@ -16,6 +16,7 @@ from inventory.permissions import (
     can_add_or_delete_sites,
     can_manage_site,
     in_own_site_rows,
+    outranks,
 )
 from inventory.sites import site_id_for_request, site_labels, site_url
 from uploads.errors import UploadError
@@ -229,19 +230,6 @@ class ProductAdmin(DirectUploadAdminMixin, SiteScopedAdmin):
         return page_link(
             site_url("inventory:product-edit", product.site_configuration_id, product.pk)
         )
-
-
-def outranks(account, user):
-    """Whether ``account`` holds what ``user`` does not: a site admin's
-    role, or a permission of its own or of its groups. Staff given the
-    users' permissions may manage their site's accounts, but not those:
-    setting such an account's password would give them what only a site
-    admin or a superuser may give."""
-    if account is None or user.is_superuser:
-        return False
-    if account.is_site_admin and not user.is_site_admin:
-        return True
-    return not account.get_all_permissions() <= user.get_all_permissions()
 
 
 @admin.register(User)

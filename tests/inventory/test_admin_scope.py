@@ -141,3 +141,40 @@ def test_only_superusers_have_the_site_column_and_filter(boss, root, changelist)
         assert ("site_configuration" in changelist_view.list_display) is shown
         filters = [spec.field_path for spec in changelist_view.filter_specs]
         assert ("site_configuration" in filters) is shown
+
+
+def test_staff_given_the_users_permissions_cannot_take_over_a_deactivated_account(make_user, sites):
+    """A deactivated account still holds its permissions and its role, and
+    gets them back once active: staff who may change users, reactivating
+    it with a password of theirs, took what it held (Django gives an
+    inactive account no permissions, and the check compared those)."""
+    manager = make_user(
+        "manager",
+        sites[0],
+        permissions=["inventory.view_user", "inventory.change_user"],
+        is_staff=True,
+    )
+    former_editor = make_user("former", sites[0], is_staff=True, is_active=False)
+    former_boss = make_user(
+        "old-boss", sites[0], permissions=[], is_site_admin=True, is_active=False
+    )
+    client = logged_in(manager)
+
+    for account in (former_editor, former_boss):
+        password = client.post(
+            f"/admin/inventory/user/{account.pk}/password/",
+            {"password1": "taken-over-42!", "password2": "taken-over-42!"},
+        )
+        change = client.post(
+            f"/admin/inventory/user/{account.pk}/change/",
+            {
+                "username": account.username,
+                "is_active": "on",
+                "date_joined_0": "2020-01-01",
+                "date_joined_1": "00:00:00",
+            },
+        )
+
+        assert (password.status_code, change.status_code) == (403, 403), account
+        account.refresh_from_db()
+        assert not account.is_active and account.check_password("pw")
