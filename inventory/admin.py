@@ -236,7 +236,12 @@ class ProductAdmin(DirectUploadAdminMixin, SiteScopedAdmin):
 class UserAdmin(SiteLabelsAdmin, BaseUserAdmin):
     list_display = [*BaseUserAdmin.list_display, "site_configuration", "is_site_admin"]
     list_filter = [
-        *BaseUserAdmin.list_filter,
+        # Groups are of no site: only those of the users listed, never
+        # another shop's (named after it, often).
+        *[
+            ("groups", admin.RelatedOnlyFieldListFilter) if item == "groups" else item
+            for item in BaseUserAdmin.list_filter
+        ],
         ("site_configuration", SiteListFilter),
         "is_site_admin",
     ]

@@ -3,6 +3,7 @@ another site, whichever model's field asks (the remote model's admin
 queryset, ``visible_to``, answers); superusers see every site."""
 
 import pytest
+from django.contrib.auth.models import Group
 from django.test import Client
 
 from inventory.models import User
@@ -178,3 +179,22 @@ def test_staff_given_the_users_permissions_cannot_take_over_a_deactivated_accoun
         assert (password.status_code, change.status_code) == (403, 403), account
         account.refresh_from_db()
         assert not account.is_active and account.check_password("pw")
+
+
+def test_the_user_lists_group_filter_names_no_other_sites_group(boss, root, make_user, sites):
+    """Groups are of no site; a site's staff who may see users were offered
+    every group in the list's filter, other shops' named after them."""
+    ours, theirs, unused = (
+        Group.objects.create(name=name) for name in ("Dakar cashiers", "Abidjan cashiers", "Spare")
+    )
+    make_user("cashier", sites[0]).groups.add(ours)
+    make_user("stranger", sites[1]).groups.add(theirs)
+
+    def group_choices(user):
+        changelist = logged_in(user).get("/admin/inventory/user/").context["cl"]
+        (groups,) = [spec for spec in changelist.filter_specs if spec.field_path == "groups"]
+        return {label for _, label in groups.lookup_choices}
+
+    assert group_choices(boss) == {"Dakar cashiers"}
+    assert group_choices(root) == {"Dakar cashiers", "Abidjan cashiers"}
+    assert unused.name not in logged_in(boss).get("/admin/inventory/user/").content.decode()
