@@ -12,12 +12,14 @@ what no admin page could have sent and the database would fail on (a 500).
   or give their own group what they lack. Registered here, such an admin
   refuses everyone but superusers (``SuperusersOnly``), whatever
   permissions they hold.
-- **A NUL in a query string.** The admin hands a changelist's query
-  parameters to the database as lookups (``?kind=``, ``?name=``: any field
-  of the model, list filter or not) and the autocomplete's ``term`` as a
-  search. PostgreSQL refuses a NUL in a text parameter. No lookup, search
-  or id of the admin can hold a NUL (nor can any field of the project: form
-  fields refuse it).
+- **A NUL in a query string or a path.** The admin hands a changelist's
+  query parameters to the database as lookups (``?kind=``, ``?name=``: any
+  field of the model, list filter or not), the autocomplete's ``term`` as
+  a search, and the ids of its paths as keys (``/admin/r/<content
+  type>/<id>/``, its "view on site" redirect, reads a row of any model, a
+  session's by its text key, for any staff member). PostgreSQL refuses a
+  NUL in a text parameter. No lookup, search or id of the admin can hold a
+  NUL (nor can any field of the project: form fields refuse it).
 - **A changelist lookup the database fails on.** Django's admin lets a
   changelist's query string filter any field of the model with any lookup
   (``?quantity__range=1``, ``?name__regex=(``, ``?created_at__year=`` a
@@ -271,8 +273,8 @@ class ProjectAdminSite(admin.AdminSite):
 
         @wraps(checked)
         def refuse_nul(request, *args, **kwargs):
-            if has_nul(request.GET):
-                raise BadRequest("A NUL in the query string.")
+            if "\x00" in request.path or has_nul(request.GET):
+                raise BadRequest("A NUL in the path or the query string.")
             return checked(request, *args, **kwargs)
 
         return refuse_nul
