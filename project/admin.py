@@ -39,6 +39,13 @@ what no admin page could have sent and the database would fail on (a 500).
   row (``project.lookups``). A list filter of another package whose
   parameters name a field with another lookup (``created_at__range__gte``)
   would be refused too: none is installed.
+- **A search no person types**: a changelist's ``q`` or the
+  autocomplete's ``term`` of more than ``SEARCH_WORDS`` words or
+  ``SEARCH_LENGTH`` characters. Each word is a condition on every search
+  field: on SQLite a thousand nest the query past its depth (1,000), and a
+  word of 50,000 bytes is longer than its ``LIKE`` takes. The limits hold a
+  hundred words, or an object's key pasted whole (``PendingDeletion``'s
+  hold 1,024 characters).
 - **A selected row's id that is no id of the model** (an action's
   ``_selected_action``: ``abc`` or ``1e3`` for an integer key, ``x`` for a
   UUID, an integer beyond the column's range, a NUL). The changelist
@@ -64,14 +71,17 @@ path does (``inventory.logins``).
 
 from datetime import MAXYEAR, MINYEAR
 from functools import wraps
+from itertools import islice
 
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import BadRequest, FieldDoesNotExist, ValidationError
 from django.db import transaction
 from django.db.models import DecimalField, Field
 from django.db.models.constants import LOOKUP_SEP
+from django.utils.text import smart_split
 
 #: The lookups a changelist's query string may use on a field: those of the
 #: admin's filters (``exact``, ``isnull``, ``gte``, ``lt``) and a person's.
@@ -93,6 +103,12 @@ QUERY_LOOKUPS = {
 }
 #: The lookups among them that compare with values of the field's own type.
 COMPARISONS = {"exact", "gt", "gte", "lt", "lte", "in"}
+#: The longest search the admin runs, in words (as it splits them) and in
+#: characters.
+SEARCH_WORDS = 100
+SEARCH_LENGTH = 2000
+#: The query parameter of each view's search.
+SEARCH_PARAMETERS = {"changelist_view": SEARCH_VAR, "autocomplete_view": "term"}
 
 
 def has_nul(query):
@@ -201,6 +217,16 @@ def refuse_bad_lookups(request, model_admin, view):
             raise BadRequest(f"A changelist lookup the database cannot run: {name}.")
 
 
+def refuse_long_search(request, view):
+    """A changelist's or the autocomplete's search, no longer than a
+    person's."""
+    parameter = SEARCH_PARAMETERS.get(getattr(view, "__name__", None))
+    for text in request.GET.getlist(parameter) if parameter else ():
+        words_past = next(islice(smart_split(text), SEARCH_WORDS, None), None)
+        if len(text) > SEARCH_LENGTH or words_past is not None:
+            raise BadRequest("A search longer than the admin runs.")
+
+
 def refuse_bad_selection(request, model_admin):
     """A changelist action's selected ids, read by the model's key."""
     if request.method != "POST" or not isinstance(model_admin, admin.ModelAdmin):
@@ -267,6 +293,7 @@ class ProjectAdminSite(admin.AdminSite):
         def selection_checked(request, *args, **kwargs):
             refuse_bad_selection(request, model_admin)
             refuse_bad_lookups(request, model_admin, view)
+            refuse_long_search(request, view)
             return view(request, *args, **kwargs)
 
         checked = super().admin_view(selection_checked, cacheable)
