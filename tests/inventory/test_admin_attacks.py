@@ -10,8 +10,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.test import Client, RequestFactory
 from rest_framework.authtoken.models import Token
 
-from inventory.models import User
+from inventory.models import Configuration, Product, User
 from inventory.permissions import permissions_named
+from tests.support.renditions import default_rendition_name, set_renditions
 
 
 @pytest.fixture
@@ -110,3 +111,32 @@ def test_staff_given_the_groups_permissions_cannot_give_their_group_more(make_us
     assert not group.permissions.exists()
     assert not Group.objects.filter(name="more").exists()
     assert not User.objects.get(pk=staff.pk).has_perm("inventory.delete_product")
+
+
+def test_staff_who_may_only_see_get_no_original_on_the_admins_read_only_page(make_user, sites):
+    """The admin's read-only page (view permission, not change) showed the
+    photo's and the logo's file fields as links to the files: the originals,
+    bytes as their uploaders sent them (metadata, a location), which only
+    those who answer for the site get (``can_see_originals``). The pages
+    and the API give those staff the renditions; so does the admin now."""
+    site = sites[0]
+    photo, logo = f"sites/{site.pk}/products/original.jpg", f"sites/{site.pk}/config/logo.png"
+    product = Product.objects.create(site_configuration=site, name="Riz", cug="R1", image=photo)
+    Configuration.objects.filter(pk=site.pk).update(logo=logo)
+    set_renditions(photo, "ready")
+    viewer = make_user(
+        "viewer",
+        site,
+        permissions=["inventory.view_product", "inventory.view_configuration"],
+        is_staff=True,
+    )
+    client = logged_in(viewer)
+
+    product_page = client.get(f"/admin/inventory/product/{product.pk}/change/")
+    site_page = client.get(f"/admin/inventory/configuration/{site.pk}/change/")
+
+    assert (product_page.status_code, site_page.status_code) == (200, 200)
+    assert photo not in product_page.content.decode()
+    assert logo not in site_page.content.decode()
+    assert default_rendition_name(photo, "display") in product_page.content.decode()
+    assert "being prepared" in site_page.content.decode(), "the logo's renditions, once made"
