@@ -140,3 +140,74 @@ def test_staff_who_may_only_see_get_no_original_on_the_admins_read_only_page(mak
     assert logo not in site_page.content.decode()
     assert default_rendition_name(photo, "display") in product_page.content.decode()
     assert "being prepared" in site_page.content.decode(), "the logo's renditions, once made"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "sites/{theirs}/products/theirs.jpg",
+        "media/sites/{theirs}/products/theirs.jpg",
+        "sites/{ours}/products/../../{theirs}/products/theirs.jpg",
+        "{{'ticket': 'x'}}",
+    ],
+)
+def test_a_key_in_place_of_the_widgets_ticket_is_refused(make_user, sites, value):
+    """The form's image field carries a ticket's id, never a name: another
+    site's photo named there, plainly or by a ``../`` spelling, is no
+    ticket, and the product keeps its photo."""
+    ours, theirs = sites
+    photo = f"sites/{ours.pk}/products/ours.jpg"
+    product = Product.objects.create(site_configuration=ours, name="Riz", cug="R1", image=photo)
+    boss = make_user("boss", ours, permissions=[], is_site_admin=True, is_staff=True)
+
+    response = logged_in(boss).post(
+        f"/admin/inventory/product/{product.pk}/change/",
+        {
+            "name": "Riz",
+            "cug": "R1",
+            "price": "1",
+            "quantity": "1",
+            "image": value.format(ours=ours.pk, theirs=theirs.pk),
+        },
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["image"]
+    product.refresh_from_db()
+    assert product.image.name == photo
+
+
+def test_staff_adding_a_user_set_none_of_what_only_superusers_set(make_user, sites):
+    """The add form's hidden or removed fields, sent anyway: the new
+    account is a plain member of the staff's own site."""
+    ours, theirs = sites
+    manager = make_user(
+        "manager",
+        ours,
+        permissions=["inventory.view_user", "inventory.add_user", "inventory.change_user"],
+        is_staff=True,
+    )
+    group = Group.objects.create(name="cashiers")
+    wanted = permissions_named(["inventory.delete_product", "auth.change_group"])
+
+    response = logged_in(manager).post(
+        "/admin/inventory/user/add/",
+        {
+            "username": "newcomer",
+            "usable_password": "true",
+            "password1": "Long-enough-42!",
+            "password2": "Long-enough-42!",
+            "is_superuser": "on",
+            "is_staff": "on",
+            "is_site_admin": "on",
+            "site_configuration": theirs.pk,
+            "groups": [group.pk],
+            "user_permissions": [p.pk for p in wanted],
+        },
+    )
+
+    assert response.status_code == 302
+    newcomer = User.objects.get(username="newcomer")
+    assert newcomer.site_configuration == ours
+    assert not (newcomer.is_superuser or newcomer.is_staff or newcomer.is_site_admin)
+    assert not newcomer.groups.exists() and not newcomer.user_permissions.exists()
