@@ -16,6 +16,7 @@ from inventory.permissions import (
     can_add_or_delete_sites,
     can_manage_site,
     in_own_site_rows,
+    outranks,
 )
 from inventory.sites import site_id_for_request, site_labels, site_url
 from uploads.errors import UploadError
@@ -107,6 +108,8 @@ class SiteScopedAdmin(SiteLabelsAdmin):
     (the changelist counts this queryset).
     """
 
+    site_scoped = True  # project.admin: offered to a site's staff
+
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
 
@@ -153,6 +156,7 @@ class ConfigurationAdmin(DirectUploadAdminMixin, admin.ModelAdmin):
     list_display = ["site_name", "city", "country", "currency"]
     search_fields = ["site_name", "city"]
     readonly_fields = ["settings_page"]
+    site_scoped = True  # visible_to: project.admin offers it to a site's staff
 
     @admin.display(description=_("site settings"))
     def settings_page(self, configuration):
@@ -228,24 +232,16 @@ class ProductAdmin(DirectUploadAdminMixin, SiteScopedAdmin):
         )
 
 
-def outranks(account, user):
-    """Whether ``account`` holds what ``user`` does not: a site admin's
-    role, or a permission of its own or of its groups. Staff given the
-    users' permissions may manage their site's accounts, but not those:
-    setting such an account's password would give them what only a site
-    admin or a superuser may give."""
-    if account is None or user.is_superuser:
-        return False
-    if account.is_site_admin and not user.is_site_admin:
-        return True
-    return not account.get_all_permissions() <= user.get_all_permissions()
-
-
 @admin.register(User)
 class UserAdmin(SiteLabelsAdmin, BaseUserAdmin):
     list_display = [*BaseUserAdmin.list_display, "site_configuration", "is_site_admin"]
     list_filter = [
-        *BaseUserAdmin.list_filter,
+        # Groups are of no site: only those of the users listed, never
+        # another shop's (named after it, often).
+        *[
+            ("groups", admin.RelatedOnlyFieldListFilter) if item == "groups" else item
+            for item in BaseUserAdmin.list_filter
+        ],
         ("site_configuration", SiteListFilter),
         "is_site_admin",
     ]
@@ -263,6 +259,7 @@ class UserAdmin(SiteLabelsAdmin, BaseUserAdmin):
         "is_site_admin",
         "site_configuration",
     ]
+    site_scoped = True  # get_queryset: project.admin offers it to a site's staff
 
     def get_queryset(self, request):
         """Their own site's users, for anyone but a superuser; and never a

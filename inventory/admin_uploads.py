@@ -78,6 +78,13 @@ class DirectUploadWidget(forms.Widget):
         self.instance = None  # set by the form: whose file is shown
         self.new_allowed = False  # set by the form: whether a new object's file may be sent
         self.site_field = None  # set by the form: the name of its site field, if it has one
+        # Set by the form on a page where the object may be seen, not
+        # changed. The admin then renders the widget in place of the field's
+        # read-only display (Django's hook for such widgets): the image as
+        # the widget shows it, a rendition, rather than a link to the file,
+        # the original, which only those who answer for the site get
+        # (``inventory.images``).
+        self.read_only = False
 
     class Media:
         css = {"all": ["inventory/admin-upload.css"]}
@@ -111,6 +118,7 @@ class DirectUploadWidget(forms.Widget):
             "clear_name": self.clear_name(name),
             # A new object's file goes to the site this field names.
             "site_field": self.site_field,
+            "read_only": self.read_only,
         }
         return context
 
@@ -208,6 +216,7 @@ class DirectUploadAdminMixin:
         }
         kinds = self.direct_upload_fields
         site_field = getattr(self, "site_field", None)
+        read_only = obj is not None and not self.has_change_permission(request, obj)
 
         class DirectUploadForm(form):
             def __init__(self, *args, **kwargs):
@@ -227,6 +236,7 @@ class DirectUploadAdminMixin:
                         widget.instance = self.instance
                         widget.new_allowed = new_allowed[name]
                         widget.site_field = site_field if site_field in self.fields else None
+                        widget.read_only = read_only
 
             def clean(self):
                 cleaned = super().clean()

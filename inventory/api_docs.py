@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from inventory.logins import LoginInProgress, lockout_message
 from inventory.models import CUG_TAKEN
+from inventory.querysets import SEARCH_WORDS
 from inventory.serializers import ProductSerializer, SiteSerializer
 from project.api import schema
 
@@ -150,7 +151,8 @@ LOGO_BY_TICKET = (
 SEARCH_PARAMETER = OpenApiParameter(
     "search",
     OpenApiTypes.STR,
-    description="Words that must each appear in the product's name or CUG, in any case.",
+    description="Words that must each appear in the product's name or CUG, in any case "
+    f"(the first {SEARCH_WORDS} are read).",
 )
 
 PRODUCTS = {

@@ -133,6 +133,30 @@ def manages_site(user, site_id):
     )
 
 
+def held_permissions(account):
+    """The permissions ``account`` holds, active or not: its own, its
+    groups' and its role's. Django gives an inactive account none, but it
+    holds them still, and has them back once reactivated."""
+    held = {f"{app}.{codename}" for app, codename in permissions_of(account.pk, False)}
+    if account.is_site_admin:
+        held.update(SITE_ADMIN_PERMISSIONS)
+    return held
+
+
+def outranks(account, user):
+    """Whether ``account`` holds what ``user`` does not: a superuser's or a
+    site admin's role, or a permission of its own or of its groups, active
+    or not (``held_permissions``). Staff given the users' permissions may
+    manage their site's accounts, but not those: setting such an account's
+    password, or reactivating it, would give them what only a site admin or
+    a superuser may give."""
+    if account is None or user.is_superuser:
+        return False
+    if account.is_superuser or (account.is_site_admin and not user.is_site_admin):
+        return True
+    return not held_permissions(account) <= user.get_all_permissions()
+
+
 class OneQueryModelBackend(ModelBackend):
     """Django's ``ModelBackend``, reading a user's own permissions and those
     of their groups in one query rather than two: every API call that checks

@@ -1,12 +1,25 @@
-"""The project's admin site: Django's, refusing as a bad request (400) what
-no admin page could have sent and the database would fail on (a 500).
+"""The project's admin site: Django's, whose admins of models that know no
+site are for superusers alone, and which refuses as a bad request (400)
+what no admin page could have sent and the database would fail on (a 500).
 
-- **A NUL in a query string.** The admin hands a changelist's query
-  parameters to the database as lookups (``?kind=``, ``?name=``: any field
-  of the model, list filter or not) and the autocomplete's ``term`` as a
-  search. PostgreSQL refuses a NUL in a text parameter. No lookup, search
-  or id of the admin can hold a NUL (nor can any field of the project: form
-  fields refuse it).
+- **An admin that knows no site.** A site's staff must see nothing of
+  another site, and only superusers give permissions. The admins of
+  ``inventory`` and ``uploads`` show anyone but a superuser their own
+  site's rows (``site_scoped = True``); any other admin (Django's groups,
+  DRF's tokens, django-tasks' results, django-axes' records, and whatever
+  a package registers next) holds every site's rows, or permissions
+  themselves: staff given its permissions would read every user's API key,
+  or give their own group what they lack. Registered here, such an admin
+  refuses everyone but superusers (``SuperusersOnly``), whatever
+  permissions they hold.
+- **A NUL in a query string or a path.** The admin hands a changelist's
+  query parameters to the database as lookups (``?kind=``, ``?name=``: any
+  field of the model, list filter or not), the autocomplete's ``term`` as
+  a search, and the ids of its paths as keys (``/admin/r/<content
+  type>/<id>/``, its "view on site" redirect, reads a row of any model, a
+  session's by its text key, for any staff member). PostgreSQL refuses a
+  NUL in a text parameter. No lookup, search or id of the admin can hold a
+  NUL (nor can any field of the project: form fields refuse it).
 - **A changelist lookup the database fails on.** Django's admin lets a
   changelist's query string filter any field of the model with any lookup
   (``?quantity__range=1``, ``?name__regex=(``, ``?created_at__year=`` a
@@ -26,6 +39,13 @@ no admin page could have sent and the database would fail on (a 500).
   row (``project.lookups``). A list filter of another package whose
   parameters name a field with another lookup (``created_at__range__gte``)
   would be refused too: none is installed.
+- **A search no person types**: a changelist's ``q`` or the
+  autocomplete's ``term`` of more than ``SEARCH_WORDS`` words or
+  ``SEARCH_LENGTH`` characters. Each word is a condition on every search
+  field: on SQLite a thousand nest the query past its depth (1,000), and a
+  word of 50,000 bytes is longer than its ``LIKE`` takes. The limits hold a
+  hundred words, or an object's key pasted whole (``PendingDeletion``'s
+  hold 1,024 characters).
 - **A selected row's id that is no id of the model** (an action's
   ``_selected_action``: ``abc`` or ``1e3`` for an integer key, ``x`` for a
   UUID, an integer beyond the column's range, a NUL). The changelist
@@ -51,14 +71,17 @@ path does (``inventory.logins``).
 
 from datetime import MAXYEAR, MINYEAR
 from functools import wraps
+from itertools import islice
 
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import BadRequest, FieldDoesNotExist, ValidationError
 from django.db import transaction
 from django.db.models import DecimalField, Field
 from django.db.models.constants import LOOKUP_SEP
+from django.utils.text import smart_split
 
 #: The lookups a changelist's query string may use on a field: those of the
 #: admin's filters (``exact``, ``isnull``, ``gte``, ``lt``) and a person's.
@@ -80,6 +103,12 @@ QUERY_LOOKUPS = {
 }
 #: The lookups among them that compare with values of the field's own type.
 COMPARISONS = {"exact", "gt", "gte", "lt", "lte", "in"}
+#: The longest search the admin runs, in words (as it splits them) and in
+#: characters.
+SEARCH_WORDS = 100
+SEARCH_LENGTH = 2000
+#: The query parameter of each view's search.
+SEARCH_PARAMETERS = {"changelist_view": SEARCH_VAR, "autocomplete_view": "term"}
 
 
 def has_nul(query):
@@ -188,6 +217,16 @@ def refuse_bad_lookups(request, model_admin, view):
             raise BadRequest(f"A changelist lookup the database cannot run: {name}.")
 
 
+def refuse_long_search(request, view):
+    """A changelist's or the autocomplete's search, no longer than a
+    person's."""
+    parameter = SEARCH_PARAMETERS.get(getattr(view, "__name__", None))
+    for text in request.GET.getlist(parameter) if parameter else ():
+        words_past = next(islice(smart_split(text), SEARCH_WORDS, None), None)
+        if len(text) > SEARCH_LENGTH or words_past is not None:
+            raise BadRequest("A search longer than the admin runs.")
+
+
 def refuse_bad_selection(request, model_admin):
     """A changelist action's selected ids, read by the model's key."""
     if request.method != "POST" or not isinstance(model_admin, admin.ModelAdmin):
@@ -197,7 +236,40 @@ def refuse_bad_selection(request, model_admin):
         raise BadRequest("A selected id that is no id of the model.")
 
 
+class SuperusersOnly:
+    """A ``ModelAdmin`` for superusers alone: nothing of it is offered to
+    anyone else (not its app on the index, nor its autocomplete)."""
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request, *args):
+        return request.user.is_superuser and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+
+def for_the_sites_staff(admin_class):
+    """``admin_class``, or, unless it shows a site's staff their own site's
+    rows alone (``site_scoped``), the same for superusers only."""
+    if getattr(admin_class, "site_scoped", False):
+        return admin_class
+    attributes = {"__module__": admin_class.__module__, "__qualname__": admin_class.__qualname__}
+    return type(admin_class.__name__, (SuperusersOnly, admin_class), attributes)
+
+
 class ProjectAdminSite(admin.AdminSite):
+    def register(self, model_or_iterable, admin_class=None, **options):
+        admin_class = for_the_sites_staff(admin_class or admin.ModelAdmin)
+        super().register(model_or_iterable, admin_class, **options)
+
     @property
     def login_form(self):
         """Django's admin login form, authenticating one login per username
@@ -221,14 +293,15 @@ class ProjectAdminSite(admin.AdminSite):
         def selection_checked(request, *args, **kwargs):
             refuse_bad_selection(request, model_admin)
             refuse_bad_lookups(request, model_admin, view)
+            refuse_long_search(request, view)
             return view(request, *args, **kwargs)
 
         checked = super().admin_view(selection_checked, cacheable)
 
         @wraps(checked)
         def refuse_nul(request, *args, **kwargs):
-            if has_nul(request.GET):
-                raise BadRequest("A NUL in the query string.")
+            if "\x00" in request.path or has_nul(request.GET):
+                raise BadRequest("A NUL in the path or the query string.")
             return checked(request, *args, **kwargs)
 
         return refuse_nul

@@ -27,7 +27,12 @@ class SiteScopedAdmin(admin.ModelAdmin):
     """Superusers see every site's rows; anyone else their own site's only
     (none without a site), so that another site's row is missing from
     lists, filters and counts, and its id in a URL is answered as the admin
-    answers a missing object."""
+    answers a missing object.
+
+    ``site_scoped`` says so to a project's admin site that offers a site's
+    staff only such admins (this project's does: ``project.admin``)."""
+
+    site_scoped = True
 
     def get_queryset(self, request):
         rows = super().get_queryset(request)

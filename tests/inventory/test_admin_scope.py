@@ -3,6 +3,7 @@ another site, whichever model's field asks (the remote model's admin
 queryset, ``visible_to``, answers); superusers see every site."""
 
 import pytest
+from django.contrib.auth.models import Group
 from django.test import Client
 
 from inventory.models import User
@@ -141,3 +142,59 @@ def test_only_superusers_have_the_site_column_and_filter(boss, root, changelist)
         assert ("site_configuration" in changelist_view.list_display) is shown
         filters = [spec.field_path for spec in changelist_view.filter_specs]
         assert ("site_configuration" in filters) is shown
+
+
+def test_staff_given_the_users_permissions_cannot_take_over_a_deactivated_account(make_user, sites):
+    """A deactivated account still holds its permissions and its role, and
+    gets them back once active: staff who may change users, reactivating
+    it with a password of theirs, took what it held (Django gives an
+    inactive account no permissions, and the check compared those)."""
+    manager = make_user(
+        "manager",
+        sites[0],
+        permissions=["inventory.view_user", "inventory.change_user"],
+        is_staff=True,
+    )
+    former_editor = make_user("former", sites[0], is_staff=True, is_active=False)
+    former_boss = make_user(
+        "old-boss", sites[0], permissions=[], is_site_admin=True, is_active=False
+    )
+    client = logged_in(manager)
+
+    for account in (former_editor, former_boss):
+        password = client.post(
+            f"/admin/inventory/user/{account.pk}/password/",
+            {"password1": "taken-over-42!", "password2": "taken-over-42!"},
+        )
+        change = client.post(
+            f"/admin/inventory/user/{account.pk}/change/",
+            {
+                "username": account.username,
+                "is_active": "on",
+                "date_joined_0": "2020-01-01",
+                "date_joined_1": "00:00:00",
+            },
+        )
+
+        assert (password.status_code, change.status_code) == (403, 403), account
+        account.refresh_from_db()
+        assert not account.is_active and account.check_password("pw")
+
+
+def test_the_user_lists_group_filter_names_no_other_sites_group(boss, root, make_user, sites):
+    """Groups are of no site; a site's staff who may see users were offered
+    every group in the list's filter, other shops' named after them."""
+    ours, theirs, unused = (
+        Group.objects.create(name=name) for name in ("Dakar cashiers", "Abidjan cashiers", "Spare")
+    )
+    make_user("cashier", sites[0]).groups.add(ours)
+    make_user("stranger", sites[1]).groups.add(theirs)
+
+    def group_choices(user):
+        changelist = logged_in(user).get("/admin/inventory/user/").context["cl"]
+        (groups,) = [spec for spec in changelist.filter_specs if spec.field_path == "groups"]
+        return {label for _, label in groups.lookup_choices}
+
+    assert group_choices(boss) == {"Dakar cashiers"}
+    assert group_choices(root) == {"Dakar cashiers", "Abidjan cashiers"}
+    assert unused.name not in logged_in(boss).get("/admin/inventory/user/").content.decode()

@@ -1,9 +1,15 @@
 """The admin's direct-upload widget: the form's save confirms the ticket the
 widget put in it (inventory.admin_uploads), in both storage modes."""
 
-import pytest
-from django.db import transaction
+import threading
+from datetime import timedelta
 
+import pytest
+from django.db import connection, transaction
+from django.test import Client
+from django.utils import timezone
+
+from inventory.admin import ProductAdmin
 from inventory.models import Product
 from tests.support.images import jpeg, png
 from tests.support.renditions import default_rendition_name
@@ -526,3 +532,103 @@ def test_a_superuser_adds_a_product_with_its_photo_to_the_chosen_site(
     product = Product.objects.get(cug="H-1")
     assert product.site_configuration == two
     assert product.image.name.startswith(f"sites/{two.pk}/products/")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_save_failing_after_the_attachment_keeps_the_old_image_and_the_ticket(
+    client, shop, store, monkeypatch
+):
+    """A failed replace never deletes the old image: the save's transaction
+    rolls back the attachment and the old image's record for deletion, the
+    copy goes, and the ticket is saved again later."""
+    product = shop["product"]
+    client.force_login(shop["staff"])
+    save_with_image(client, store, product)
+    old = product.image.name
+    ticket = uploaded(client, store, jpeg(), product=product, content_type="image/jpeg")
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("the history could not be written")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ProductAdmin, "log_change", fail)
+        client.raise_request_exception = False
+        failed = client.post(change_url(product), change_form(product, image=ticket))
+        assert failed.status_code == 500
+
+    product.refresh_from_db()
+    assert product.image.name == old
+    assert "media/" + old in store.keys()
+    assert not PendingDeletion.objects.exists()
+    assert UploadTicket.objects.get(pk=ticket).status == "issued"
+    assert client.post(change_url(product), change_form(product, image=ticket)).status_code == 302
+    product.refresh_from_db()
+    assert store.keys() == ["media/" + product.image.name] != ["media/" + old]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_api_confirm_taking_over_the_admins_claim_leaves_one_image(
+    client, shop, store, monkeypatch
+):
+    """The admin's save claims the ticket, then attaches in its transaction;
+    a confirm through the API whose wait outlasted the claim takes it over
+    and attaches its own copy. The save then answers as that confirm did:
+    one image, the one the product names, and no copy left behind."""
+    from inventory import admin_uploads
+
+    product = shop["product"]
+    client.force_login(shop["staff"])
+    save_with_image(client, store, product)
+    ticket = uploaded(client, store, jpeg(), product=product, content_type="image/jpeg")
+    prepare, answers = admin_uploads.services.prepare_confirm, []
+
+    def confirm_through_the_api():
+        api = Client()
+        api.force_login(shop["staff"])
+        answers.append(api.post(f"/api/uploads/tickets/{ticket}/confirm/"))
+        connection.close()
+
+    def prepare_then_lose_the_claim(*args, **kwargs):
+        prepared = prepare(*args, **kwargs)
+        lapsed = timezone.now() - timedelta(seconds=1)
+        UploadTicket.objects.filter(pk=ticket).update(claimed_until=lapsed)
+        racing = threading.Thread(target=confirm_through_the_api)
+        racing.start()
+        racing.join()
+        return prepared
+
+    monkeypatch.setattr(admin_uploads.services, "prepare_confirm", prepare_then_lose_the_claim)
+    response = client.post(change_url(product), change_form(product, image=ticket))
+
+    assert response.status_code == 302
+    (answer,) = answers
+    assert answer.status_code == 200
+    product.refresh_from_db()
+    assert answer.json()["key"] == "media/" + product.image.name
+    assert store.keys() == ["media/" + product.image.name]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_confirmed_ticket_or_a_logo_ticket_sent_with_a_product_changes_nothing(
+    client, shop, store, make_user
+):
+    """A ticket already attached, sent again (to bring an older photo
+    back), attaches nothing; a logo's ticket is no product's."""
+    product, site = shop["product"], shop["site"]
+    boss = make_user("boss", site, is_staff=True, is_site_admin=True)
+    client.force_login(boss)
+    first = uploaded(client, store, png(), product=product)
+    assert client.post(change_url(product), change_form(product, image=first)).status_code == 302
+    save_with_image(client, store, product, jpeg(), "image/jpeg")
+    current = product.image.name
+    logo = uploaded(client, store, png((300, 120)), product=site, kind="logo")
+
+    again = client.post(change_url(product), change_form(product, image=first))
+    as_logo = client.post(change_url(product), change_form(product, image=logo))
+
+    assert again.status_code == 302
+    assert as_logo.status_code == 200 and as_logo.context["adminform"].form.errors["image"]
+    product.refresh_from_db()
+    assert product.image.name == current
+    assert "media/" + current in store.keys()
+    assert UploadTicket.objects.get(pk=logo).status == "issued"

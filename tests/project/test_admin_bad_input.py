@@ -1,15 +1,18 @@
-"""A NUL in an admin URL's query string is a 400, on every admin view of the
-project (``project.admin.ProjectAdminSite``), never a 500: PostgreSQL refuses
-a NUL in a text parameter, and the admin passes a changelist's query
-parameters (``?kind=``, ``?name=``, any text field of the model) and the
-autocomplete's ``term`` to the database. SQLite takes the NUL; the answer
-is the same there, so the test means something on either database."""
+"""A NUL in an admin URL's query string or path is a 400, on every admin
+view of the project (``project.admin.ProjectAdminSite``), never a 500:
+PostgreSQL refuses a NUL in a text parameter, and the admin passes a
+changelist's query parameters (``?kind=``, ``?name=``, any text field of the
+model), the autocomplete's ``term`` and the ids of its paths to the
+database. SQLite takes the NUL; the answer is the same there, so the test
+means something on either database."""
+
+from urllib.parse import urlencode
 
 import pytest
 from django.contrib import admin
 from django.test import Client
 
-from inventory.models import User
+from inventory.models import Product, User
 
 pytestmark = pytest.mark.django_db
 
@@ -53,6 +56,68 @@ def test_a_nul_in_an_admin_query_string_is_a_bad_request(root_client, url):
 def test_the_same_requests_without_the_nul_still_answer(root_client):
     for url in NUL_URLS[:-1]:
         assert root_client.get(url.replace("%00", "x")).status_code == 200, url
+
+
+def nul_paths():
+    """Admin URLs with a NUL in an id of their path: the admin's
+    "view on site" redirect (``/admin/r/``) reads a row of any model, by
+    its content type, with the id as it is; a session's is text."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.contrib.sessions.models import Session
+
+    sessions = ContentType.objects.get_for_model(Session).pk
+    return [
+        f"/admin/r/{sessions}/abc%00/",
+        "/admin/inventory/product/1%00/change/",
+        "/admin/uploads/uploadticket/%00/history/",
+    ]
+
+
+def test_a_nul_in_an_admin_urls_path_is_a_bad_request(root_client, sites):
+    """Any staff member's request; on PostgreSQL it was a 500."""
+    staff = User.objects.create_user("staff", password="pw", is_staff=True)
+    staff_client = Client(raise_request_exception=False)
+    staff_client.force_login(staff)
+    for url in nul_paths():
+        assert root_client.get(url).status_code == 400, url
+        assert staff_client.get(url).status_code == 400, url
+    # Without it, as before: no such row, or no page to send to.
+    assert root_client.get(nul_paths()[0].replace("%00", "")).status_code == 404
+
+
+# --- A search no person types ---------------------------------------------------
+
+#: Searches of every kind of admin: the changelists' and the autocomplete's.
+SEARCHES = [
+    "/admin/inventory/product/?q=",
+    "/admin/inventory/user/?q=",
+    "/admin/uploads/uploadticket/?q=",
+    "/admin/uploads/pendingdeletion/?q=",
+    f"{AUTOCOMPLETE}&field_name=site_configuration&term=",
+]
+
+
+def searched(url, text):
+    return url + urlencode({"x": text})[2:]
+
+
+@pytest.mark.parametrize("url", SEARCHES)
+@pytest.mark.parametrize("text", ["x " * 1001, "a" * 60000], ids=["words", "letters"])
+def test_a_search_no_person_types_is_a_bad_request(root_client, sites, url, text):
+    """Each word is a condition on every search field: on SQLite, a
+    thousand words nested the query past its depth (1,000), and a word of
+    50,000 bytes was longer than its LIKE takes: 500s, for any staff member
+    with a changelist or the autocomplete."""
+    Product.objects.create(site_configuration=sites[0], name="Riz", cug="R1")
+    assert root_client.get(searched(url, text)).status_code == 400
+
+
+@pytest.mark.parametrize("url", SEARCHES)
+def test_the_longest_search_a_person_types_still_runs(root_client, sites, url):
+    """A hundred words, or a key of ``PendingDeletion`` pasted whole."""
+    Product.objects.create(site_configuration=sites[0], name="Riz", cug="R1")
+    for text in ["riz " * 100, "media/sites/1/products/" + "k" * 1000]:
+        assert root_client.get(searched(url, text)).status_code == 200
 
 
 # --- An action's selected ids -------------------------------------------------
