@@ -111,10 +111,27 @@ function targetProblem({ kind, objectId, newObject }, named, ofFile = false) {
   return null;
 }
 
-/** Throws, naming the option, if the plugin's options cannot work. */
-function checkOptions(opts) {
+// What a file's meta sets of its target, over the options.
+const META_TARGET = ["kind", "objectId"];
+
+/** The target of `options` as `meta` (a file's, or Uppy's) overrides it. */
+function withMeta(options, meta) {
+  const target = { ...options };
+  for (const name of META_TARGET) if (meta[name] !== undefined) target[name] = meta[name];
+  return target;
+}
+
+/**
+ * Throws, naming the option, if the plugin's options cannot work. `meta`
+ * is Uppy's own (new Uppy({ meta }), uppy.setMeta()), which every file
+ * added takes as its meta: a `kind` or `objectId` there is every file's,
+ * as it was before the options were checked.
+ */
+function checkOptions(opts, meta) {
+  const named = (name) =>
+    meta[name] === undefined ? `the \`${name}\` option` : `Uppy's meta \`${name}\``;
   const problem =
-    targetProblem(opts, (name) => `the \`${name}\` option`) ??
+    targetProblem(withMeta(opts, meta), named) ??
     (Number.isInteger(opts.limit) && opts.limit >= 1
       ? null
       : `the \`limit\` option is ${JSON.stringify(opts.limit)}, not a whole number, 1 or more.`);
@@ -129,9 +146,10 @@ function checkOptions(opts) {
  *            shrinking it)
  *   locale   the plugin's texts (fr_FR above, or your own)
  *
- * A file's meta `kind` and `objectId` (uppy.setFileMeta) override the
- * options' for that file: one Dashboard may hold photos of several products
- * (`objectId: null`: each file names its own).
+ * A file's meta `kind` and `objectId` (uppy.setFileMeta; Uppy's own `meta`
+ * option, which every file added takes) override the options' for that
+ * file: one Dashboard may hold photos of several products (`objectId:
+ * null`: each file names its own).
  * The answer of confirm is the file's response body; its `url` the file's
  * uploadURL.
  *
@@ -147,7 +165,7 @@ export default class DirectUpload extends BasePlugin {
 
   constructor(uppy, opts) {
     super(uppy, { limit: 1, ...opts });
-    checkOptions(this.opts);
+    checkOptions(this.opts, uppy.getState().meta);
     this.id = this.opts.id || "DirectUpload";
     this.type = "uploader";
     this.defaultLocale = locale;
@@ -165,7 +183,7 @@ export default class DirectUpload extends BasePlugin {
   }
 
   setOptions(newOpts) {
-    checkOptions({ ...this.opts, ...newOpts });
+    checkOptions({ ...this.opts, ...newOpts }, this.uppy.getState().meta);
     super.setOptions(newOpts);
   }
 
@@ -285,9 +303,7 @@ export default class DirectUpload extends BasePlugin {
     const options = Object.fromEntries(
       Object.entries(this.opts).filter(([name]) => !PLUGIN_OPTIONS.includes(name)),
     );
-    if (file.meta.kind !== undefined) options.kind = file.meta.kind;
-    if (file.meta.objectId !== undefined) options.objectId = file.meta.objectId;
-    return options;
+    return withMeta(options, file.meta);
   }
 
   /**

@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.core.signals import setting_changed
 from django.http import HttpRequest
 from django.test import Client, override_settings
+from django.utils import translation
 
 from project.cache import forget_failures
 from project.seaweedfs import SeaweedFS
@@ -258,6 +259,19 @@ def redis_answers():
     forget_failures()
     yield
     forget_failures()
+
+
+@pytest.fixture(autouse=True)
+def site_language():
+    """Each test starts in the site's language (``LANGUAGE_CODE``, French).
+    Django's ``LocaleMiddleware`` activates a request's language and leaves
+    it active, which a server's next request replaces with its own; in a
+    test, the client's request (``Accept-Language: en``) left English to
+    the tests after it in the same process, and a test asserting French
+    words passed or failed by the tests that ran before it."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

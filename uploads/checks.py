@@ -55,7 +55,8 @@ def check_storage_settings(app_configs, **kwargs):
     return errors
 
 
-MEDIA_STORAGES = (
+# The hint of the checks of the default storage (uploads.E004, E006).
+USE_THE_MEDIA_STORAGES = (
     "Use uploads.media.S3MediaStorage with a bucket, uploads.media.LocalMediaStorage without one"
 )
 
@@ -92,7 +93,7 @@ def check_default_storage_matches_the_mode(app_configs, **kwargs):
     return [
         Error(
             problem,
-            hint=f"{MEDIA_STORAGES}.",
+            hint=f"{USE_THE_MEDIA_STORAGES}.",
             id="uploads.E004",
         )
     ]
@@ -119,7 +120,7 @@ def check_default_storage_overwrites(app_configs, **kwargs):
         Error(
             f"STORAGES['default'] is {backend}, which has no overwrite(name, content): "
             "every image's renditions would fail in the task worker.",
-            hint=f"{MEDIA_STORAGES}; or give your storage an overwrite(name, content) that "
+            hint=f"{USE_THE_MEDIA_STORAGES}; or give your storage an overwrite(name, content) that "
             "writes the file at that name over any earlier one, in one step "
             "(see uploads.media).",
             id="uploads.E006",

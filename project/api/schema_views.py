@@ -4,8 +4,11 @@ schema's language, English, whatever the reader's.
 
 The schema's texts are in English (``SchemaGenerator``); the views say so
 (``Content-Language: en``) and that they vary with no language, so that a
-cache keeps one copy for every reader. drf-spectacular's ``?lang=``, which
-the docs page passes on to the schema, changes nothing.
+cache keeps one copy for every language: of the schema, one for every
+reader; of the docs page, one per cookie still (``Vary: Cookie``), as it
+holds the reader's CSRF token, for Swagger UI's "Try it out" with a
+session. drf-spectacular's ``?lang=``, which the docs page passes on to
+the schema, changes nothing.
 """
 
 from drf_spectacular.utils import extend_schema

@@ -149,18 +149,18 @@ def shown(locator):
     )
 
 
-def use_errors(page, cases):
+def use_errors(page, cases, uppy_options=None):
     """What ``uppy.use(DirectUpload, options)`` throws, on the page that
-    ``open_uppy_page`` opened, for each ``cases`` name's options: the
-    error's name and message, and whether the plugin was installed all the
-    same (``None`` for options it takes)."""
+    ``open_uppy_page`` opened, for each ``cases`` name's options, on an
+    ``Uppy(uppy_options)``: the error's name and message, and whether the
+    plugin was installed all the same (``None`` for options it takes)."""
     return page.evaluate(
-        """async (cases) => {
+        """async ([cases, uppyOptions]) => {
             const { Uppy } = await import("/uppy-test/uppy.min.mjs");
             const { default: DirectUpload } = await import("/uppy-test/uppy-direct-upload.js");
             const thrown = {};
             for (const [name, options] of Object.entries(cases)) {
-                const uppy = new Uppy();
+                const uppy = new Uppy(uppyOptions);
                 try {
                     uppy.use(DirectUpload, options);
                     thrown[name] = null;
@@ -172,7 +172,7 @@ def use_errors(page, cases):
             }
             return thrown;
         }""",
-        cases,
+        [cases, uppy_options or {}],
     )
 
 

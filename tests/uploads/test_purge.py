@@ -134,6 +134,7 @@ default_storage.overwrite("sites/1/products/renditions/a-thumb.webp", ContentFil
 """
 
 
+@pytest.mark.process
 def test_purge_deletes_the_temporary_file_of_a_write_killed_before_its_rename(
     db, local_media, tmp_path
 ):

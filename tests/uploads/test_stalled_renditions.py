@@ -366,6 +366,21 @@ def test_build_renditions_failed_says_which_fail_again_and_exits_non_zero(
     assert RenditionSet.objects.get(original=interrupted).is_ready
 
 
+def test_build_renditions_failed_names_the_first_that_fail_again_and_counts_the_rest(
+    store, api, site, task_worker, monkeypatch
+):
+    monkeypatch.setattr("uploads.management.listing.LISTED", 1)
+    for cug in ("S-1", "S-2"):
+        product = Product.objects.create(site_configuration=site, name="Sel", cug=cug)
+        undecodable(store, api, product, task_worker)
+
+    out, err, failure = run("build_renditions", "--failed")
+
+    assert len([line for line in err.splitlines() if line.startswith("Failed again: ")]) == 1
+    assert "... and 1 more." in err.splitlines()
+    assert failure.startswith("2 image(s) failed again (2 undecodable)")
+
+
 @pytest.mark.parametrize(
     "args, refusal",
     [

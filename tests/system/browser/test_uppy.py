@@ -468,6 +468,22 @@ def test_options_that_cannot_work_throw_from_use_naming_the_option(page, live_se
     assert use_errors(page, WELL_CONFIGURED) == dict.fromkeys(WELL_CONFIGURED)
 
 
+def test_uppys_own_meta_names_the_target_of_every_file(page, live_server):
+    """``new Uppy({ meta })``: every file added takes Uppy's meta as its
+    own, which overrides the options, as it did before options were
+    checked; an id there that is no id is refused, naming it."""
+    open_uppy_page(page, live_server.url, kind="logo")
+
+    assert use_errors(page, {"a product": {"kind": "product"}}, {"meta": {"objectId": 42}}) == {
+        "a product": None
+    }
+    thrown = use_errors(page, {"a product": {"kind": "product"}}, {"meta": {"objectId": "42abc"}})
+    assert thrown["a product"]["message"] == (
+        "DirectUpload: Uppy's meta `objectId` is \"42abc\", not an object's id "
+        "(a whole number, 1 or more)."
+    )
+
+
 def test_options_set_later_that_cannot_work_throw_and_change_nothing(page, live_server):
     open_uppy_page(page, live_server.url, kind="product", objectId=7)
 

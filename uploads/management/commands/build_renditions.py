@@ -3,7 +3,7 @@ from collections import Counter
 from django.core.management.base import BaseCommand, CommandError, no_translations
 
 from uploads import renditions
-from uploads.management.commands.purge_uploads import LISTED
+from uploads.management.listing import write_listed
 from uploads.models import RenditionSet
 
 State = RenditionSet.State
@@ -64,11 +64,14 @@ class Command(BaseCommand):
         problems = []
         if failed is not None and failures:
             # Asked to mend them: those failed again are not mended.
-            for name, code in failures[:LISTED]:
-                why_not = f"{code} ({LABELS[code]})" if code in LABELS else "no code"
-                self.stderr.write(f"Failed again: {name}: {why_not}")
-            if len(failures) > LISTED:
-                self.stderr.write(f"... and {len(failures) - LISTED} more.")
+            write_listed(
+                self.stderr,
+                (
+                    f"Failed again: {name}: "
+                    + (f"{code} ({LABELS[code]})" if code in LABELS else "no code")
+                    for name, code in failures
+                ),
+            )
             problems.append(
                 f"{len(failures)} image(s) failed again ({why}): what failed them is still "
                 "there (see the README: Renditions)."

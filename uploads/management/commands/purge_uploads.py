@@ -4,11 +4,9 @@ from django.core.management.base import BaseCommand, CommandError
 from uploads.conf import upload_settings
 from uploads.deletions import describe
 from uploads.errors import StorageAccessDenied
+from uploads.management.listing import write_listed
 from uploads.media import TEMPORARY_MAX_AGE
 from uploads.services import purge_expired
-
-# Failed keys listed one by one; beyond, a count.
-LISTED = 20
 
 
 class Command(BaseCommand):
@@ -53,10 +51,13 @@ class Command(BaseCommand):
                 f"for {lease_of()}"
                 + (f": a worker stopped in the middle of {died} of them." if died else ".")
             )
-            for original, makings in restarts.queued[:LISTED]:
-                self.stdout.write(f"Queued again: {original} ({makings} making(s) stopped)")
-            if len(restarts.queued) > LISTED:
-                self.stdout.write(f"... and {len(restarts.queued) - LISTED} more.")
+            write_listed(
+                self.stdout,
+                (
+                    f"Queued again: {original} ({makings} making(s) stopped)"
+                    for original, makings in restarts.queued
+                ),
+            )
         retried = report.retried
         if dry_run and report.recorded:
             self.stdout.write(f"Would retry {report.recorded} recorded deletion(s).")
@@ -84,14 +85,15 @@ class Command(BaseCommand):
 
         problems = []
         if restarts.given_up:
-            for original, makings in restarts.given_up[:LISTED]:
-                self.stderr.write(
+            write_listed(
+                self.stderr,
+                (
                     f"Renditions {'would be given' if dry_run else 'given'} up: {original}: "
                     f"{makings} makings in a row stopped the worker (out of memory?), "
                     "failed as interrupted."
-                )
-            if len(restarts.given_up) > LISTED:
-                self.stderr.write(f"... and {len(restarts.given_up) - LISTED} more.")
+                    for original, makings in restarts.given_up
+                ),
+            )
             problems.append(
                 f"{len(restarts.given_up)} image(s) stopped the task worker each time their "
                 "renditions were made (see the README: Renditions)."
@@ -122,10 +124,7 @@ class Command(BaseCommand):
             raise CommandError(" ".join(problems))
 
     def write_failures(self, failures):
-        for what, error in failures[:LISTED]:
-            self.stderr.write(f"{what}: {describe(error)}")
-        if len(failures) > LISTED:
-            self.stderr.write(f"... and {len(failures) - LISTED} more.")
+        write_listed(self.stderr, (f"{what}: {describe(error)}" for what, error in failures))
         if any(isinstance(error, StorageAccessDenied) for _, error in failures):
             self.stderr.write(
                 f"Grant s3:DeleteObject on arn:aws:s3:::{settings.AWS_STORAGE_BUCKET_NAME}"
