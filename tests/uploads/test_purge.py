@@ -2,6 +2,7 @@
 objects; confirmed attachments stay. With a key missing a permission (as
 AWS answers it), it says what it could not do instead of crashing."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -177,3 +178,26 @@ def test_purge_keeps_the_files_being_written(db, local_media):
 
     assert "Deleted 1 temporary file(s)" in output
     assert disk_files(local_media) == [".incoming-tmp/.upload-being-received"]
+
+
+def test_a_temporary_file_the_purge_may_not_delete_stops_nothing_else(
+    db, local_media, monkeypatch, caplog
+):
+    """Another user's file, say, left by a process of theirs: the purge
+    leaves it, says so in the log, and deletes the others."""
+    theirs = temporary_file(".theirs", seconds_old=TEMPORARY_MAX_AGE + 60)
+    temporary_file(".left", seconds_old=TEMPORARY_MAX_AGE + 60)
+    remove = os.remove
+
+    def refuse_theirs(path, *args, **kwargs):
+        if os.fspath(path) == str(theirs):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        remove(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "remove", refuse_theirs)
+
+    output = run()
+
+    assert "Deleted 1 temporary file(s)" in output
+    assert disk_files(local_media) == [".incoming-tmp/.theirs"]
+    assert f"Could not delete the temporary file {theirs}" in caplog.text

@@ -116,6 +116,10 @@ class LocalUploadBackend(UploadBackend):
                     os.remove(entry.path)
             except FileNotFoundError:
                 continue  # renamed into place meanwhile, or another run's
+            except OSError:
+                # Another user's file, say: the rest of the purge goes on.
+                logger.warning("Could not delete the temporary file %s", entry.path, exc_info=True)
+                continue
             stale.append(entry.name)
         return stale
 
