@@ -132,9 +132,10 @@ function checkOptions(opts, meta) {
     meta[name] === undefined ? `the \`${name}\` option` : `Uppy's meta \`${name}\``;
   const problem =
     targetProblem(withMeta(opts, meta), named) ??
-    (Number.isInteger(opts.limit) && opts.limit >= 1
+    ((Number.isInteger(opts.limit) && opts.limit >= 0) || opts.limit === Infinity
       ? null
-      : `the \`limit\` option is ${JSON.stringify(opts.limit)}, not a whole number, 1 or more.`);
+      : `the \`limit\` option is ${JSON.stringify(opts.limit)}, not a whole number ` +
+        "(1 or more; 0 for no limit).");
   if (problem) throw new TypeError(`DirectUpload: ${problem}`);
 }
 
@@ -143,7 +144,7 @@ function checkOptions(opts, meta) {
  *   limit    how many files go up at once, in all of Uppy's uploads
  *            (default 1: on a slow link one photo at a time finishes each
  *            sooner, and a phone holds one decoded photo at a time while
- *            shrinking it)
+ *            shrinking it); 0, as in Uppy's own uploaders, for no limit
  *   locale   the plugin's texts (fr_FR above, or your own)
  *
  * A file's meta `kind` and `objectId` (uppy.setFileMeta; Uppy's own `meta`
@@ -154,14 +155,14 @@ function checkOptions(opts, meta) {
  * uploadURL.
  *
  * Options that cannot work (no `kind`, or one the API does not take, no
- * `objectId` where the kind needs one, a `limit` of no files) throw a
+ * `objectId` where the kind needs one, a `limit` that is no count of files) throw a
  * TypeError naming the option from uppy.use() and setOptions(), as Uppy's
  * own plugins do. A file whose meta makes its target wrong fails with the
  * plugin's `failed` for the user, and the reason logged for the developer
  * (uppy.log: the console's errors, by default), never sent to the API.
  */
 export default class DirectUpload extends BasePlugin {
-  static VERSION = "1.0.0";
+  static VERSION = "1.1.0";
 
   constructor(uppy, opts) {
     super(uppy, { limit: 1, ...opts });
@@ -232,7 +233,8 @@ export default class DirectUpload extends BasePlugin {
 
   /** Runs task once fewer than `limit` files are going up. */
   async inTurn(task) {
-    if (this.running < Math.max(1, this.opts.limit)) this.running += 1;
+    // 0, as in Uppy's own uploaders, is no limit.
+    if (this.running < (this.opts.limit || Infinity)) this.running += 1;
     else await new Promise((resolve) => this.waiting.push(resolve));
     try {
       return await task();

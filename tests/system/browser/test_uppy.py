@@ -391,6 +391,37 @@ def test_a_photo_added_while_another_goes_up_waits_for_it(site_mode, page, live_
 
 
 @pytest.mark.parametrize("site_mode", ["local"], indirect=True)
+def test_a_limit_of_0_sends_every_photo_at_once(site_mode, page, live_server, shop):
+    """``limit: 0`` is no limit, as in Uppy's own uploaders: the second
+    photo asks for its ticket while the first one's is held."""
+    product = shop["product"]
+    log_in(page, live_server, "staff")
+    open_uppy_page(page, live_server.url, kind="product", objectId=product.pk, limit=0)
+    tickets = []
+
+    def hold_the_first(route):
+        tickets.append(route)
+        if len(tickets) != 1:
+            route.continue_()
+
+    page.route(TICKETS, hold_the_first)
+    colors = ((10, 120, 200), (200, 40, 40))
+    add_photos(
+        page,
+        *[
+            (f"photo-{n}.jpg", "image/jpeg", jpeg((640, 480), color=c))
+            for n, c in enumerate(colors)
+        ],
+    )
+
+    with page.expect_request(lambda request: len(tickets) == 2, timeout=60_000):
+        start_upload(page)
+
+    tickets[0].continue_()
+    assert len(wait_for_result(page)["successful"]) == 2
+
+
+@pytest.mark.parametrize("site_mode", ["local"], indirect=True)
 def test_uppys_total_progress_counts_each_photo_for_its_share(site_mode, page, live_server, shop):
     """Three photos of the same size go up one at a time, each shrunk on
     the phone: once the first is done, Uppy's progress bar is at a third,
@@ -439,17 +470,19 @@ MISCONFIGURED = {
         {"kind": "product", "objectId": 3, "newObject": True},
         "the `objectId` option does not go with `newObject: true`",
     ),
-    "a limit of no file": ({"kind": "logo", "limit": 0}, "the `limit` option is 0"),
+    "a negative limit": ({"kind": "logo", "limit": -1}, "the `limit` option is -1"),
+    "a limit that is no number": ({"kind": "logo", "limit": "2"}, 'the `limit` option is "2"'),
 }
 # Options it takes: a logo is the user's site's, a product not created yet
-# has no id, an id may come from a page's data attribute as a string, and
-# with `objectId: null` each file names its own.
+# has no id, an id may come from a page's data attribute as a string, with
+# `objectId: null` each file names its own, and a limit of 0 is none.
 WELL_CONFIGURED = {
     "the site's logo": {"kind": "logo"},
     "a product": {"kind": "product", "objectId": 42},
     "a product by a string id": {"kind": "product", "objectId": "42"},
     "a new product": {"kind": "product", "newObject": True},
     "each file its product": {"kind": "product", "objectId": None},
+    "no limit, as in Uppy's own uploaders": {"kind": "logo", "limit": 0},
 }
 
 
