@@ -22,9 +22,9 @@ Status = UploadTicket.Status
 def confirm_selected(model_admin, request, queryset):
     """Confirm tickets left ``issued`` (a client that posted its file and
     never confirmed), as their own user: a ticket is bound to its user,
-    and confirm checks that user may still change the object. The staff
-    member must be allowed to change it too, so the action grants nobody
-    anything."""
+    and confirm checks that user may still change the object (a deleted
+    user's ticket is confirmed by no one). The staff member must be allowed
+    to change it too, so the action grants nobody anything."""
     for ticket in queryset.select_related("user").order_by("created_at"):
         level, message = confirm_one(request.user, ticket)
         model_admin.message_user(request, message, level)
@@ -40,6 +40,13 @@ def confirm_one(staff, ticket):
     }
     if ticket.status != Status.ISSUED:
         return messages.INFO, _("Ticket %(ticket)s is %(status)s already: left as it is.") % about
+    if ticket.user is None:
+        # Confirmed as its own user only: a deleted user's ticket waits for
+        # purge_uploads (UploadTicket).
+        return messages.ERROR, _(
+            "Ticket %(ticket)s: its user was deleted, so no one may confirm it: "
+            "its upload is deleted once the ticket expires."
+        ) % about
     try:
         get_target(ticket.kind).get_object(staff, ticket.object_id)
     except (LookupError, UploadError):

@@ -21,6 +21,17 @@ class UploadTicket(models.Model):
     ``claimed_until``. A second confirm waits for the first one's answer
     rather than copying again; a confirm that died is taken over once its
     claim has lapsed, and the copy it may have made is deleted.
+
+    A deleted user's tickets stay, their user ``None``, and ``purge_uploads``
+    deletes them as any other's. The row is what names the incoming key,
+    and the policy still lets a client post there until it expires, the
+    user deleted or not (a phone whose upload resumes once its network is
+    back): deleted with the user, the rows would leave such objects in the
+    bucket for good, named by nothing. Nor would the admin delete the user,
+    as no one may delete tickets by hand (``uploads.admin.ReadOnlyAdmin``),
+    and any project's user admin asks for the permission to delete every
+    row a deletion cascades to. No one confirms such a ticket: a ticket is
+    confirmed as its own user, and only while they exist.
     """
 
     class Status(models.TextChoices):
@@ -32,9 +43,11 @@ class UploadTicket(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # No index of its own: Meta's (user, status, expires_at) leads with it.
+    # None once the user is deleted: the ticket outlives them (see above).
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
+        on_delete=models.SET_NULL,
+        null=True,
         related_name="upload_tickets",
         db_index=False,
         verbose_name=_("user"),

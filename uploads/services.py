@@ -321,6 +321,9 @@ def policy_for(ticket):
 
 def get_ticket(user, ticket_id):
     """One of ``user``'s own tickets; any other is not found."""
+    if user is None or user.pk is None:
+        # ``user=None`` is ``user IS NULL``: the tickets of deleted users.
+        raise NotFound()
     try:
         return UploadTicket.objects.get(pk=ticket_id, user=user)
     except (UploadTicket.DoesNotExist, ValidationError, ValueError, TypeError):

@@ -6,9 +6,12 @@ what they did, ticket by ticket."""
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin import AdminSite
 from django.contrib.admin.templatetags.admin_list import result_headers
+from django.contrib.admin.utils import get_deleted_objects
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.messages import get_messages
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -17,7 +20,14 @@ from inventory.permissions import permissions_named
 from tests.support.images import jpeg
 from tests.support.stores import temporary_file
 from tests.support.tickets import issue
-from uploads.admin import TicketSiteFilter
+from uploads import services
+from uploads.admin import (
+    PendingDeletionAdmin,
+    RenditionSetAdmin,
+    TicketSiteFilter,
+    UploadTicketAdmin,
+)
+from uploads.errors import NotFound
 from uploads.media import TEMPORARY_MAX_AGE
 from uploads.models import PendingDeletion, RenditionSet, UploadTicket
 
@@ -274,6 +284,52 @@ def test_confirm_acts_as_the_tickets_user_and_needs_the_staff_may_change_the_obj
     ]
     product.refresh_from_db()
     assert not product.image
+
+
+def test_no_one_confirms_a_deleted_users_ticket(store, root, staff, api, product):
+    """A ticket is confirmed as its own user: once the user is deleted,
+    its upload waits for the purge (``UploadTicket``)."""
+    ticket = issue(api, product, jpeg())
+    assert store.post(ticket["upload"], jpeg()) in (200, 201, 204)
+    staff.delete()
+
+    answered = act(admin_of(root), "confirm_selected", [ticket])
+    in_french = act(admin_of(root, "fr"), "confirm_selected", [ticket], "fr")
+
+    assert answered.status_code == 200  # the list, the ticket's user "-"
+    assert texts(answered) == [
+        f"Ticket {ticket['id']}: its user was deleted, so no one may confirm it: "
+        "its upload is deleted once the ticket expires."
+    ]
+    assert texts(in_french) == [
+        f"Ticket {ticket['id']} : son utilisateur a été supprimé, personne ne peut donc le "
+        "confirmer : son envoi sera supprimé à l'expiration du ticket."
+    ]
+    assert status_of(ticket) == "issued"
+    product.refresh_from_db()
+    assert not product.image
+    # ``user=None`` would read ``user IS NULL``: the deleted users' tickets.
+    with pytest.raises(NotFound):
+        services.get_ticket(None, ticket["id"])
+
+
+def test_any_projects_user_admin_deletes_a_user_who_has_tickets(root, staff, api, product):
+    """Deleting a user deletes no upload model's row, so that no user
+    admin, Django's own included, asks for a permission that no one holds
+    (no one deletes tickets by hand): their tickets outlive them."""
+    issue(api, product, jpeg())
+    site = AdminSite()
+    site.register(User, DjangoUserAdmin)
+    site.register(UploadTicket, UploadTicketAdmin)
+    site.register(PendingDeletion, PendingDeletionAdmin)
+    site.register(RenditionSet, RenditionSetAdmin)
+    request = RequestFactory().post("/")
+    request.user = root
+
+    _, counts, perms_needed, protected = get_deleted_objects([staff], request, site)
+
+    assert (perms_needed, protected) == (set(), [])
+    assert UploadTicket._meta.verbose_name_plural not in counts
 
 
 # Purge the expired tickets.

@@ -66,6 +66,34 @@ def test_purge_removes_expired_unconfirmed_tickets_and_objects(store, api, produ
     assert unsigned(confirm(api, confirmed).json()) == unsigned(attached)
 
 
+def test_a_deleted_users_uploads_go_once_their_tickets_expire(store, staff, api, product):
+    """A deleted user's tickets stay, without their user, and the purge
+    deletes their objects as any ticket's: one already posted, and one a
+    phone posted after the deletion, which the ticket's policy still
+    allowed. A confirmed ticket's image stays its product's."""
+    body = jpeg()
+    waiting, late, confirmed = (issue(api, product, body) for _ in range(3))
+    for ticket in (waiting, confirmed):
+        assert store.post(ticket["upload"], body) in (200, 201, 204)
+    attached = confirm(api, confirmed).json()
+
+    staff.delete()  # as from the shell: the admin's delete is the same
+
+    assert store.post(late["upload"], body) in (200, 201, 204)
+    assert list(UploadTicket.objects.values_list("user", flat=True)) == [None] * 3
+    for ticket in (waiting, late, confirmed):
+        expire(ticket["id"])
+
+    # And the upload the confirmed ticket's file was copied from.
+    assert "Deleted 2 expired ticket(s) and 3 object(s)" in run()
+    assert store.keys() == [attached["key"]]
+    product.refresh_from_db()
+    assert "media/" + product.image.name == attached["key"]
+    assert list(UploadTicket.objects.values_list("pk", flat=True)) == [
+        UploadTicket.objects.get(pk=confirmed["id"]).pk
+    ]
+
+
 @pytest.fixture
 def aws_store(s3_bucket, s3_client):
     return S3Store(s3_client, s3_bucket)
