@@ -258,8 +258,11 @@ class SuperusersOnly:
 
 def for_the_sites_staff(admin_class):
     """``admin_class``, or, unless it shows a site's staff their own site's
-    rows alone (``site_scoped``), the same for superusers only."""
-    if getattr(admin_class, "site_scoped", False):
+    rows alone (``site_scoped``), the same for superusers only. A class
+    that is so already (one taken back from the registry and registered
+    again, or a subclass of it) is left as it is: wrapped twice, it has no
+    method resolution order Python can make."""
+    if getattr(admin_class, "site_scoped", False) or issubclass(admin_class, SuperusersOnly):
         return admin_class
     attributes = {"__module__": admin_class.__module__, "__qualname__": admin_class.__qualname__}
     return type(admin_class.__name__, (SuperusersOnly, admin_class), attributes)

@@ -8,6 +8,7 @@ attacks on the admin sit with what they attack: ``test_admin_scope.py``
 
 import pytest
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.test import Client, RequestFactory
@@ -15,6 +16,7 @@ from rest_framework.authtoken.models import Token
 
 from inventory.models import Configuration, Product, User
 from inventory.permissions import permissions_named
+from project.admin import ProjectAdminSite
 from tests.support.renditions import default_rendition_name, set_renditions
 
 
@@ -58,7 +60,12 @@ def test_an_admin_that_knows_no_site_is_for_superusers_alone(model_admin, make_u
     results and login records, groups that any site's staff may share):
     staff given its permissions by a superuser would see and change them
     all. Nothing of it is offered to them, whatever they hold."""
-    staff = make_user("given", sites[0], permissions=[], is_staff=True)
+    assert_for_superusers_alone(model_admin, make_user("given", sites[0], is_staff=True), root)
+
+
+def assert_for_superusers_alone(model_admin, staff, root):
+    """Nothing of ``model_admin`` is offered to ``staff``, given every
+    permission of its model; ``root`` has it."""
     staff.user_permissions.set(every_permission_of(model_admin.model))
     staff = User.objects.get(pk=staff.pk)
     request = RequestFactory().get("/admin/")
@@ -73,6 +80,52 @@ def test_an_admin_that_knows_no_site_is_for_superusers_alone(model_admin, make_u
     request.user = root
     assert model_admin.has_module_permission(request)
     assert model_admin.has_view_permission(request)
+
+
+def registered_again(site):
+    """Group's admin, taken back from the registry and registered again, as
+    a project restoring it after replacing it does."""
+    taken_back = type(site.get_model_admin(Group))
+    site.unregister(Group)
+    site.register(Group, taken_back)
+
+
+def registered_subclassed(site):
+    """A subclass of the registered admin, registered in its place."""
+    extended = type("ExtendedGroupAdmin", (type(site.get_model_admin(Group)),), {})
+    site.unregister(Group)
+    site.register(Group, extended)
+
+
+def registered_without_a_class(site):
+    site.unregister(Group)
+    site.register(Group)
+
+
+def registered_with_options(site):
+    site.unregister(Group)
+    site.register(Group, search_fields=["name"])
+
+
+@pytest.mark.parametrize(
+    "register",
+    [registered_again, registered_subclassed, registered_without_a_class, registered_with_options],
+)
+def test_however_an_admin_is_registered_it_stays_for_superusers_alone(
+    register, make_user, sites, root
+):
+    """The admin site wraps at registration: an admin class taken back from
+    the registry (or a subclass of it) is wrapped already, and wrapping it
+    again raised a TypeError (no consistent method resolution order) at
+    start-up; with no class, or with options, Django's ModelAdmin is."""
+    site = ProjectAdminSite(name="registered")
+    site.register(Group, GroupAdmin)
+
+    register(site)
+
+    assert_for_superusers_alone(
+        site.get_model_admin(Group), make_user("given", sites[0], is_staff=True), root
+    )
 
 
 def test_staff_given_the_tokens_view_permission_see_no_token(make_user, sites, root):
