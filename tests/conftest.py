@@ -366,6 +366,12 @@ def sites(db):
 
 
 @pytest.fixture
+def root(db, django_user_model):
+    """A superuser, of no site."""
+    return django_user_model.objects.create_superuser("root", "root@example.com", "pw")
+
+
+@pytest.fixture
 def make_user(db, django_user_model):
     """A user of ``site``, given the usual staff permissions unless told
     otherwise (site admins and superusers hold theirs by their role)."""

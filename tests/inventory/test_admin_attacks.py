@@ -11,24 +11,14 @@ from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
-from django.test import Client, RequestFactory
+from django.test import RequestFactory
 from rest_framework.authtoken.models import Token
 
 from inventory.models import Configuration, Product, User
 from inventory.permissions import permissions_named
 from project.admin import ProjectAdminSite
+from tests.support.admin import logged_in
 from tests.support.renditions import default_rendition_name, set_renditions
-
-
-@pytest.fixture
-def root(db):
-    return User.objects.create_superuser("root", "root@example.com", "pw")
-
-
-def logged_in(user):
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(user)
-    return client
 
 
 def every_permission_of(model):

@@ -4,10 +4,10 @@ queryset, ``visible_to``, answers); superusers see every site."""
 
 import pytest
 from django.contrib.auth.models import Group
-from django.test import Client
 
 from inventory.models import User
 from inventory.permissions import permissions_named
+from tests.support.admin import logged_in
 
 AUTOCOMPLETE = "/admin/autocomplete/"
 
@@ -24,17 +24,6 @@ def boss(make_user, sites):
     boss = make_user("boss", sites[0], permissions=[], is_site_admin=True, is_staff=True)
     boss.user_permissions.set(permissions_named(["inventory.view_user"]))
     return boss
-
-
-@pytest.fixture
-def root(db):
-    return User.objects.create_superuser("root", "root@example.com", "pw")
-
-
-def logged_in(user):
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(user)
-    return client
 
 
 def suggestions(client, app_label, model_name, field_name, term=""):

@@ -7,11 +7,11 @@ objects: ``tests/uploads/test_purge.py``), and the confirmed ones' images
 stay their products'."""
 
 import pytest
-from django.test import Client
 from rest_framework.test import APIClient
 
 from inventory.models import Product, User
 from inventory.permissions import permissions_named
+from tests.support.admin import logged_in
 from tests.support.images import jpeg
 from tests.support.stores import LocalStore
 from tests.support.tickets import confirm, issue
@@ -36,11 +36,6 @@ def uploader(make_user, sites):
 
 
 @pytest.fixture
-def root(db):
-    return User.objects.create_superuser("root", "root@example.com", "pw")
-
-
-@pytest.fixture
 def boss(make_user, sites):
     """Site One's admin, given the users' permissions."""
     boss = make_user("boss", sites[0], permissions=[], is_site_admin=True, is_staff=True)
@@ -59,12 +54,6 @@ def tickets(store, uploader, product):
         assert store.post(ticket["upload"], jpeg()) in (200, 201, 204)
     assert confirm(api, attached).status_code == 200
     return {"waiting": waiting, "attached": attached}
-
-
-def logged_in(user):
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(user)
-    return client
 
 
 def delete_one(client, user):

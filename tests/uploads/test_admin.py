@@ -11,12 +11,13 @@ from django.contrib.admin.templatetags.admin_list import result_headers
 from django.contrib.admin.utils import get_deleted_objects
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.messages import get_messages
-from django.test import Client, RequestFactory
+from django.test import RequestFactory
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from inventory.models import Product, User
 from inventory.permissions import permissions_named
+from tests.support.admin import logged_in
 from tests.support.images import jpeg
 from tests.support.stores import temporary_file
 from tests.support.tickets import issue
@@ -68,17 +69,6 @@ def viewer(make_user, site):
     )
 
 
-@pytest.fixture
-def root(db):
-    return User.objects.create_superuser("root", "root@example.com", "pw")
-
-
-def admin_of(user, language="en"):
-    client = Client(HTTP_ACCEPT_LANGUAGE=language)
-    client.force_login(user)
-    return client
-
-
 def texts(response):
     return [str(message) for message in get_messages(response.wsgi_request)]
 
@@ -109,7 +99,7 @@ def test_site_staff_see_only_their_own_sites_tickets(
 ):
     own = issue(api, product, jpeg())
     foreign = issue(foreign_api, foreign_product, jpeg())
-    client = admin_of(boss)
+    client = logged_in(boss)
 
     response = client.get(TICKETS, {"_facets": 1})
     page = response.content.decode()
@@ -130,7 +120,7 @@ def test_site_staff_see_only_their_own_sites_tickets(
     assert client.get(TICKETS, {"q": foreign["id"][:8]}).context["cl"].result_count == 0
     assert client.get(TICKETS, {"q": own["id"][:8]}).context["cl"].result_count == 1
 
-    everything = admin_of(root).get(TICKETS).context["cl"]
+    everything = logged_in(root).get(TICKETS).context["cl"]
     assert everything.result_count == 2
     site_filter = site_filter_of(everything)
     assert [name for _, name in site_filter.lookup_choices] == ["Site One", "Site Two"]
@@ -142,7 +132,7 @@ def test_another_sites_ticket_is_answered_as_a_missing_one(
     issue(api, product, jpeg())
     foreign = issue(foreign_api, foreign_product, jpeg())
     missing = "00000000-0000-4000-8000-000000000000"
-    client = admin_of(boss)
+    client = logged_in(boss)
 
     answers = []
     for ticket_id in (foreign["id"], missing):
@@ -158,7 +148,7 @@ def test_the_list_shows_each_tickets_facts_and_links_its_object(boss, api, produ
     ticket = issue(api, product, jpeg(), filename="riz.jpg")
     UploadTicket.objects.filter(pk=ticket["id"]).update(size=2048)
 
-    page = admin_of(boss).get(TICKETS, {"q": "staff"}).content.decode()
+    page = logged_in(boss).get(TICKETS, {"q": "staff"}).content.decode()
 
     assert ticket["id"] in page
     assert "Site One" in page and "issued" in page and "2.0\xa0KB" in page
@@ -169,7 +159,7 @@ def test_an_issued_ticket_past_its_expiry_lists_as_expired(boss, api, product):
     old = issue(api, product, jpeg())
     fresh = issue(api, product, jpeg())
     UploadTicket.objects.filter(pk=old["id"]).update(expires_at=timezone.now())
-    client = admin_of(boss)
+    client = logged_in(boss)
 
     def listed(status):
         response = client.get(TICKETS, {"status": status})
@@ -181,7 +171,7 @@ def test_an_issued_ticket_past_its_expiry_lists_as_expired(boss, api, product):
 
 def test_tickets_cannot_be_added_changed_or_deleted_by_hand(root, api, product):
     ticket = issue(api, product, jpeg())
-    client = admin_of(root)
+    client = logged_in(root)
 
     detail = client.get(f"{TICKETS}{ticket['id']}/change/")
     assert detail.status_code == 200
@@ -206,7 +196,7 @@ def test_confirm_selected_confirms_what_arrived_and_says_what_did_not(store, bos
     broken = issue(api, product, garbage)
     assert store.post(broken["upload"], garbage) in (200, 201, 204)
 
-    response = act(admin_of(boss), "confirm_selected", [arrived, missing, broken])
+    response = act(logged_in(boss), "confirm_selected", [arrived, missing, broken])
 
     assert response.status_code == 200
     assert (status_of(arrived), status_of(missing), status_of(broken)) == (
@@ -227,14 +217,14 @@ def test_confirm_selected_confirms_what_arrived_and_says_what_did_not(store, bos
         ]
     )
 
-    again = act(admin_of(boss), "confirm_selected", [arrived])
+    again = act(logged_in(boss), "confirm_selected", [arrived])
     assert texts(again) == [f"Ticket {arrived['id']} is confirmed already: left as it is."]
 
 
 def test_confirm_speaks_french(boss, api, product):
     missing = issue(api, product, jpeg())
 
-    response = act(admin_of(boss, "fr"), "confirm_selected", [missing], language="fr")
+    response = act(logged_in(boss, "fr"), "confirm_selected", [missing], language="fr")
 
     assert texts(response) == [
         f"Ticket {missing['id']} : son fichier n'est pas encore arrivé ; le ticket reste ouvert."
@@ -246,13 +236,13 @@ def test_confirm_names_the_object_in_the_users_language(store, viewer, boss, api
     names the object as the target declares it, its model's verbose name."""
     ticket = issue(api, product, jpeg())
     assert store.post(ticket["upload"], jpeg()) in (200, 201, 204)
-    refused = act(admin_of(viewer, "fr"), "confirm_selected", [ticket], language="fr")
+    refused = act(logged_in(viewer, "fr"), "confirm_selected", [ticket], language="fr")
     assert texts(refused) == [
         f"Ticket {ticket['id']} : vous ne pouvez pas modifier l'objet produit n° {product.pk} :"
         " non confirmé."
     ]
 
-    response = act(admin_of(boss, "fr"), "confirm_selected", [ticket], "fr")
+    response = act(logged_in(boss, "fr"), "confirm_selected", [ticket], "fr")
 
     assert texts(response) == [
         f"Ticket {ticket['id']} : confirmé, joint à l'objet produit n° {product.pk}."
@@ -268,7 +258,7 @@ def test_confirm_acts_as_the_tickets_user_and_needs_the_staff_may_change_the_obj
     ticket = issue(api, product, jpeg())
     assert store.post(ticket["upload"], jpeg()) in (200, 201, 204)
 
-    refused = act(admin_of(viewer), "confirm_selected", [ticket])
+    refused = act(logged_in(viewer), "confirm_selected", [ticket])
     assert texts(refused) == [
         f"Ticket {ticket['id']}: you may not change product #{product.pk}: not confirmed."
     ]
@@ -277,7 +267,7 @@ def test_confirm_acts_as_the_tickets_user_and_needs_the_staff_may_change_the_obj
     uploader = UploadTicket.objects.get(pk=ticket["id"]).user
     uploader.user_permissions.clear()
     boss = make_user("boss", site, permissions=[], is_site_admin=True, is_staff=True)
-    answered = act(admin_of(boss), "confirm_selected", [ticket])
+    answered = act(logged_in(boss), "confirm_selected", [ticket])
     assert texts(answered) == [
         f"Ticket {ticket['id']}: not confirmed (permission_denied): "
         "You are not allowed to change this."
@@ -293,8 +283,8 @@ def test_no_one_confirms_a_deleted_users_ticket(store, root, staff, api, product
     assert store.post(ticket["upload"], jpeg()) in (200, 201, 204)
     staff.delete()
 
-    answered = act(admin_of(root), "confirm_selected", [ticket])
-    in_french = act(admin_of(root, "fr"), "confirm_selected", [ticket], "fr")
+    answered = act(logged_in(root), "confirm_selected", [ticket])
+    in_french = act(logged_in(root, "fr"), "confirm_selected", [ticket], "fr")
 
     assert answered.status_code == 200  # the list, the ticket's user "-"
     assert texts(answered) == [
@@ -343,7 +333,7 @@ def test_purge_expired_deletes_expired_tickets_and_their_objects(store, root, ap
         expires_at=timezone.now() - timedelta(hours=2)
     )
 
-    response = act(admin_of(root), "purge_expired", [fresh])
+    response = act(logged_in(root), "purge_expired", [fresh])
 
     assert texts(response) == ["Deleted 1 expired ticket(s) and 1 object(s)."]
     assert list(UploadTicket.objects.values_list("pk", flat=True)) == [
@@ -357,7 +347,7 @@ def test_only_superusers_may_purge_every_sites_tickets(boss, api, product):
     UploadTicket.objects.filter(pk=ticket["id"]).update(
         expires_at=timezone.now() - timedelta(hours=2)
     )
-    client = admin_of(boss)
+    client = logged_in(boss)
 
     actions = dict(client.get(TICKETS).context["action_form"].fields["action"].choices)
     assert "purge_expired" not in actions and "confirm_selected" in actions
@@ -384,11 +374,11 @@ def test_objects_to_delete_are_listed_to_the_staff_of_their_site_only(
     keeper = make_user("keeper", site, permissions=["uploads.view_pendingdeletion"], is_staff=True)
     listing = "/admin/uploads/pendingdeletion/"
 
-    seen = admin_of(keeper).get(listing).context["cl"].result_list
+    seen = logged_in(keeper).get(listing).context["cl"].result_list
     assert list(seen) == [ours]
-    foreign = admin_of(keeper).get(f"{listing}{theirs.pk}/change/")
+    foreign = logged_in(keeper).get(f"{listing}{theirs.pk}/change/")
     assert foreign.status_code == 302
-    everything = admin_of(root).get(listing).context["cl"].result_list
+    everything = logged_in(root).get(listing).context["cl"].result_list
     assert set(everything) == {ours, theirs, lookalike}
 
 
@@ -397,7 +387,7 @@ def test_the_ticket_user_autocomplete_lists_no_other_sites_users(make_user, boss
     make_user("stranger", other_site)
     boss.user_permissions.set(permissions_named(["inventory.view_user"]))
 
-    response = admin_of(boss).get(
+    response = logged_in(boss).get(
         "/admin/autocomplete/",
         {"app_label": "uploads", "model_name": "uploadticket", "field_name": "user", "term": ""},
     )
@@ -417,7 +407,7 @@ def test_a_ticket_for_an_object_still_to_be_created_lists_with_no_link(boss, api
     )
     assert answer.status_code == 201, answer.json()
 
-    page = admin_of(boss).get(TICKETS).content.decode()
+    page = logged_in(boss).get(TICKETS).content.decode()
 
     assert answer.json()["id"] in page and "new product" in page
     assert "/admin/inventory/product/None/" not in page
@@ -432,7 +422,7 @@ def test_the_list_names_each_tickets_object_in_the_users_language(boss, api, pro
     )
     assert answer.status_code == 201, answer.json()
 
-    page = admin_of(boss, "fr").get(TICKETS).content.decode()
+    page = logged_in(boss, "fr").get(TICKETS).content.decode()
 
     assert f">produit n° {product.pk}</a>" in page
     assert "produit (nouveau)" in page
@@ -444,7 +434,7 @@ def test_purge_says_it_kept_a_recorded_object_a_row_names_again(root, api, produ
     PendingDeletion.objects.create(key=f"media/{name}", reason=PendingDeletion.Reason.REPLACED)
     ticket = issue(api, product, jpeg())
 
-    response = act(admin_of(root), "purge_expired", [ticket])
+    response = act(logged_in(root), "purge_expired", [ticket])
 
     assert texts(response)[-1] == (
         "1 object(s) recorded for deletion are in use again (images a row names, and their "
@@ -458,7 +448,7 @@ def test_purge_says_how_many_recorded_deletions_it_retried(root, api, product, s
     PendingDeletion.objects.create(key=key, reason=PendingDeletion.Reason.REPLACED)
     ticket = issue(api, product, jpeg())
 
-    response = act(admin_of(root, "fr"), "purge_expired", [ticket], language="fr")
+    response = act(logged_in(root, "fr"), "purge_expired", [ticket], language="fr")
 
     assert (
         "1 suppression(s) enregistrée(s) réessayée(s) : 1 effectuée(s), 0 toujours en échec."
@@ -478,7 +468,7 @@ def test_purge_says_which_renditions_it_queued_again_and_which_it_gave_up(root, 
         RenditionSet.objects.create(original=name, kind="product", unfinished_makings=makings)
     RenditionSet.objects.update(updated_at=timezone.now() - timedelta(hours=2))
 
-    response = act(admin_of(root), "purge_expired", [ticket])
+    response = act(logged_in(root), "purge_expired", [ticket])
 
     assert texts(response)[-2:] == [
         "Queued the renditions of 1 image(s) again, left pending by a task worker that "
@@ -495,7 +485,7 @@ def test_purge_says_it_deleted_the_files_of_writes_a_killed_process_left(root, a
     left = temporary_file("0123.tmp", seconds_old=TEMPORARY_MAX_AGE + 60)
     ticket = issue(api, product, jpeg())
 
-    response = act(admin_of(root, "fr"), "purge_expired", [ticket], language="fr")
+    response = act(logged_in(root, "fr"), "purge_expired", [ticket], language="fr")
 
     assert texts(response)[-1] == (
         "1 fichier(s) temporaire(s) supprimé(s), laissé(s) par un processus arrêté "
@@ -507,7 +497,7 @@ def test_purge_says_it_deleted_the_files_of_writes_a_killed_process_left(root, a
 def test_the_ticket_list_heads_its_columns_in_the_users_language(boss, api, product):
     issue(api, product, jpeg())
 
-    response = admin_of(boss, "fr").get(TICKETS)
+    response = logged_in(boss, "fr").get(TICKETS)
 
     headers = [str(header["text"]) for header in result_headers(response.context["cl"])]
     assert headers[-3:] == ["utilisateur", "créé le", "expire le"]
