@@ -125,6 +125,19 @@ def purge_messages(report):
             ),
         ),
         (
+            len(retried.refused),
+            messages.ERROR,
+            _(
+                "%(count)d key(s) recorded for deletion are none the app writes (outside "
+                "media/, or spelled otherwise: see the log): left alone, their records dropped."
+            ),
+        ),
+        (
+            report.sets_forgotten,
+            messages.SUCCESS,
+            _("Forgot the renditions of %(count)d image(s) no object uses."),
+        ),
+        (
             len(report.temporaries),
             messages.SUCCESS,
             _("Deleted %(count)d temporary file(s) left by a process stopped while writing them."),

@@ -457,6 +457,30 @@ def test_purge_says_how_many_recorded_deletions_it_retried(root, api, product, s
     assert not PendingDeletion.objects.exists()
 
 
+def test_purge_says_which_sets_it_forgot_and_which_records_it_left_alone(root, api, product, site):
+    """As ``purge_uploads`` says them: the rendition set of an image no
+    object uses, forgotten, and a record naming its key in a spelling the
+    app never writes (edited by hand), dropped with the key left alone. The
+    action said neither."""
+    RenditionSet.objects.create(
+        original=f"sites/{site.pk}/products/gone.jpg", kind="product", state="pending"
+    )
+    PendingDeletion.objects.create(
+        key=f"media/sites/{site.pk}/products//photo.jpg", reason=PendingDeletion.Reason.REPLACED
+    )
+    ticket = issue(api, product, jpeg())
+
+    response = act(logged_in(root, "fr"), "purge_expired", [ticket], language="fr")
+
+    assert "Déclinaisons oubliées pour 1 image(s) qu'aucun objet n'utilise." in texts(response)
+    assert (
+        "1 clé(s) à supprimer ne sont pas de celles que l'application écrit (hors de media/, "
+        "ou écrites autrement : voir le journal) : laissées telles quelles, leurs "
+        "enregistrements abandonnés."
+    ) in texts(response)
+    assert not RenditionSet.objects.exists() and not PendingDeletion.objects.exists()
+
+
 def test_purge_says_which_renditions_it_queued_again_and_which_it_gave_up(root, api, product, site):
     """Sets a task worker left pending when it died, an hour ago and more:
     one is queued again, one whose makings stopped the worker three times
