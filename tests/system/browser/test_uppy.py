@@ -390,6 +390,19 @@ def test_a_photo_added_while_another_goes_up_waits_for_it(site_mode, page, live_
     ]
 
 
+def nth_ticket_request(n):
+    """A predicate for ``page.expect_request``: true of the ``n``th request
+    for a ticket the page sends from then on."""
+    asked = []
+
+    def nth(request):
+        if request.method == "POST" and request.url.endswith("/api/uploads/tickets/"):
+            asked.append(request)
+        return len(asked) == n
+
+    return nth
+
+
 @pytest.mark.parametrize("site_mode", ["local"], indirect=True)
 def test_a_limit_of_0_sends_every_photo_at_once(site_mode, page, live_server, shop):
     """``limit: 0`` is no limit, as in Uppy's own uploaders: the second
@@ -414,7 +427,7 @@ def test_a_limit_of_0_sends_every_photo_at_once(site_mode, page, live_server, sh
         ],
     )
 
-    with page.expect_request(lambda request: len(tickets) == 2, timeout=60_000):
+    with page.expect_request(nth_ticket_request(2), timeout=60_000):
         start_upload(page)
 
     tickets[0].continue_()
@@ -439,15 +452,9 @@ def test_uppys_total_progress_counts_each_photo_for_its_share(site_mode, page, l
     page.route(TICKETS, hold_the_second)
     photo = photos.phone_photo(0)
     add_photos(page, *[(f"photo-{n}.jpg", "image/jpeg", photo) for n in range(3)])
-    asked = []
-
-    def second_ticket(request):
-        if request.method == "POST" and request.url.endswith("/api/uploads/tickets/"):
-            asked.append(request)
-        return len(asked) == 2
 
     # Its turn come, the second photo is prepared and asks for its ticket.
-    with page.expect_request(second_ticket, timeout=60_000):
+    with page.expect_request(nth_ticket_request(2), timeout=60_000):
         start_upload(page)
 
     assert page.evaluate("() => window.uppy.getFiles()[0].progress.uploadComplete")
