@@ -21,7 +21,8 @@ from uploads import errors
 README = BASE_DIR / "README.md"
 DOCS = [README, BASE_DIR / "frontend_snippets" / "README.md", *sorted(BASE_DIR.glob("docs/*.md"))]
 
-FENCE = re.compile(r"^```.*?^```", re.M | re.S)
+# A fenced code block, at the start of a line or indented in a list item.
+FENCE = re.compile(r"^(?P<indent> *)```.*?^(?P=indent)```", re.M | re.S)
 
 
 def prose(text):
@@ -31,7 +32,8 @@ def prose(text):
 
 def code(text):
     """The fenced code blocks and the inline code spans: where commands are shown."""
-    return [*FENCE.findall(text), *re.findall(r"`([^`\n]+)`", prose(text))]
+    blocks = [block.group() for block in FENCE.finditer(text)]
+    return [*blocks, *re.findall(r"`([^`\n]+)`", prose(text))]
 
 
 def shown_lines(text):
@@ -70,6 +72,22 @@ def test_every_link_and_anchor_resolves(doc):
         elif anchor and anchor not in anchors(linked):
             broken.append(f"{target}: no such heading")
     assert broken == []
+
+
+def test_commands_are_read_in_code_blocks_indented_in_a_list_too():
+    """A procedure's steps show their commands in blocks indented under
+    each item (Upgrading): checked as any other."""
+    text = (
+        "1. Migrate:\n\n   ```sh\n   manage.py migrate --plan\n   ```\n"
+        "2. Then `make run`.\n\n```sh\nmanage.py check --deploy\n```\n"
+    )
+
+    lines = [line.strip() for line in shown_lines(text)]
+
+    assert "manage.py migrate --plan" in lines
+    assert "manage.py check --deploy" in lines
+    assert "make run" in lines
+    assert "manage.py" not in prose(text)
 
 
 def test_anchors_are_made_as_github_makes_them(tmp_path):
