@@ -39,11 +39,22 @@ def site_page(view):
     A superuser's ``?site=`` is remembered for the session; a superuser who
     has chosen no site yet is shown the sites to choose from, then comes
     back here; a user attached to no site is told so.
+
+    A signed-out request asking for JSON (the image picker's save, once
+    the session has ended) gets a JSON 401 rather than the redirect to the
+    login page, which ``fetch`` follows to an HTML 200 the picker cannot
+    read: it then sends the form itself, and the user is asked to log in.
     """
 
-    @login_required
     @wraps(view)
     def page(request, *args, **kwargs):
+        if not request.user.is_authenticated and wants_json(request):
+            detail = _("Your session has ended. Log in again.")
+            return JsonResponse({"code": "not_authenticated", "detail": detail}, status=401)
+        return signed_in_page(request, *args, **kwargs)
+
+    @login_required
+    def signed_in_page(request, *args, **kwargs):
         try:
             site = sites.acting_site(request, remember=True)
         except ValidationError:

@@ -68,3 +68,23 @@ def test_staff_forms_name_no_site(client, sites, make_user):
     client.force_login(make_user("boss", sites[0], is_site_admin=True))
     assert form_action(client.get("/site/"), 'name="site_name"') == "/site/"
     assert form_action(client.get("/products/new/"), 'name="cug"') == "/products/new/"
+
+
+@pytest.mark.parametrize("path", ["/products/new/", "/site/"])
+def test_a_signed_out_save_asking_for_json_is_told_in_json(client, sites, path):
+    """The picker's save once the session has ended: a JSON 401 it can tell
+    from a saved product (it then sends the form itself, and the user is
+    asked to log in), not the login page, which ``fetch`` follows to an
+    HTML 200 whose JSON the picker fails to read, the tap lost in silence."""
+    data = {"name": "Mil", "cug": "M1", "price": "100", "quantity": "1"}
+
+    response = client.post(path, data, HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 401
+    assert response.json() == {
+        "code": "not_authenticated",
+        "detail": "Votre session a pris fin. Reconnectez-vous.",
+    }
+    assert not Product.objects.exists()
+    page = client.post(path, data)
+    assert (page.status_code, page["Location"]) == (302, f"/accounts/login/?next={path}")
