@@ -90,6 +90,20 @@ def test_a_signed_out_save_asking_for_json_is_told_in_json(client, sites, path):
     assert (page.status_code, page["Location"]) == (302, f"/accounts/login/?next={path}")
 
 
+def test_a_signed_out_placeholder_is_told_in_json(client, sites):
+    """A placeholder waiting for a photo's renditions once the session has
+    ended: a JSON 401 that stops it (renditions.js), not the login page,
+    which it fetched every 20 seconds for ten minutes, on costly data."""
+    product = Product.objects.create(site_configuration=sites[0], name="Mil", cug="M1")
+    path = f"/images/product/{product.pk}/"
+
+    response = client.get(path, HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+    assert client.get(path)["Location"] == f"/accounts/login/?next={path}"
+
+
 # Attacks that fail, pinned.
 
 
