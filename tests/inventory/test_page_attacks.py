@@ -32,7 +32,8 @@ def test_site_settings_sent_after_a_switch_in_another_tab_save_the_site_shown(
     """A superuser opens site One's settings, switches to site Two in
     another tab, then saves the first tab: One's form changes One, not Two."""
     one, two = sites
-    page = client.get("/site/", {"site": one.pk})
+    client.post("/sites/", {"site": one.pk})
+    page = client.get("/site/")
     client.post("/sites/", {"site": two.pk})
 
     action = form_action(page, 'name="site_name"')
@@ -51,7 +52,8 @@ def test_a_product_added_after_a_switch_in_another_tab_goes_to_the_site_shown(
     """The same for a new product, sent by the form or by the picker's
     fetch (which posts to the form's action)."""
     one, two = sites
-    page = client.get("/products/new/", {"site": one.pk})
+    client.post("/sites/", {"site": one.pk})
+    page = client.get("/products/new/")
     client.get("/", {"site": two.pk})  # a link naming another site
 
     action = form_action(page, 'name="cug"')
