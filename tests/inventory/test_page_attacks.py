@@ -182,6 +182,21 @@ def test_a_form_sets_no_site_and_no_image(client, sites, make_user):
     assert (product.site_configuration, product.image.name) == (one, "")
 
 
+def test_the_settings_form_keeps_the_logo(client, sites, make_user):
+    """A logo named in the settings' form is ignored: the old one stays
+    (only the picker's confirm replaces it)."""
+    one, two = sites
+    one.logo.name = f"sites/{one.pk}/config/old.png"
+    one.save()
+    client.force_login(make_user("boss", one, is_site_admin=True))
+    data = {"site_name": "Site Un", "currency": "XOF", "logo": f"sites/{two.pk}/config/x.png"}
+
+    assert client.post("/site/", data).status_code == 302
+
+    one.refresh_from_db()
+    assert (one.site_name, one.logo.name) == ("Site Un", f"sites/{one.pk}/config/old.png")
+
+
 def test_read_only_staff_cannot_save(client, sites, make_user):
     product = Product.objects.create(site_configuration=sites[0], name="Mil", cug="M1")
     client.force_login(make_user("viewer", sites[0], permissions=["inventory.view_product"]))
