@@ -75,10 +75,24 @@ def remember_site(request, site):
 def site_url(viewname, site_id, *args):
     """The URL of a page acting on ``site_id``, for links that must land on
     a working page whatever a superuser chose before (the admin's)."""
-    url = reverse(viewname, args=args)
+    return naming_site(reverse(viewname, args=args), site_id)
+
+
+def naming_site(path, site_id):
+    """``path`` acting on ``site_id`` (none: on the user's own site)."""
     if site_id is None:
-        return url
-    return f"{url}?{urlencode({SITE_PARAM: site_id})}"
+        return path
+    return f"{path}?{urlencode({SITE_PARAM: site_id})}"
+
+
+def form_action(request, site):
+    """Where a page's form showing ``site`` posts to: the page, naming that
+    site for a superuser. Without it, the form would save to the site of
+    the session when it is sent, and a superuser who switched site in
+    another tab (or followed a link with another ``?site=``) meanwhile
+    would write one site's settings over another's, or add the product to
+    the wrong shop. Anyone else acts on their own site whatever is named."""
+    return naming_site(request.path, site.pk if request.user.is_superuser else None)
 
 
 def site_id_for_user(user):

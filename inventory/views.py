@@ -33,6 +33,26 @@ from inventory.permissions import (
 PAGE_SIZE = 20
 
 
+def signed_in(view):
+    """``login_required``, but a signed-out request asking for JSON (the
+    image picker's save, a placeholder asking for its renditions, once the
+    session has ended) gets a JSON 401 rather than the redirect to the
+    login page, which ``fetch`` follows to an HTML 200 that the scripts
+    cannot read: the picker's tap was lost in silence, a placeholder
+    downloaded the login page for ten minutes. The picker then sends the
+    form itself, and the user is asked to log in."""
+    login_view = login_required(view)
+
+    @wraps(view)
+    def page(request, *args, **kwargs):
+        if not request.user.is_authenticated and wants_json(request):
+            detail = _("Your session has ended. Log in again.")
+            return JsonResponse({"code": "not_authenticated", "detail": detail}, status=401)
+        return login_view(request, *args, **kwargs)
+
+    return page
+
+
 def site_page(view):
     """A page of one site, which the view receives as ``site``.
 
@@ -41,7 +61,7 @@ def site_page(view):
     back here; a user attached to no site is told so.
     """
 
-    @login_required
+    @signed_in
     @wraps(view)
     def page(request, *args, **kwargs):
         try:
@@ -209,7 +229,7 @@ def viewed_image_of(user, kind, pk):
     )
 
 
-@login_required
+@signed_in
 def image_status(request, kind, pk):
     """Where a page waiting for an image's renditions asks whether they are
     made (``inventory/static/inventory/renditions.js``): their state, and the

@@ -4,6 +4,7 @@ from django import template
 from django.templatetags.static import static
 from django.utils.safestring import mark_safe
 
+from inventory import sites
 from inventory.models import Configuration
 from inventory.permissions import can_manage_site
 
@@ -33,6 +34,12 @@ def site_switcher(context, site):
         "sites": Configuration.objects.all(),
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.simple_tag(takes_context=True)
+def site_form_action(context, site):
+    """The ``action`` of a page's form about ``site`` (``sites.form_action``)."""
+    return sites.form_action(context["request"], site)
 
 
 @register.filter

@@ -20,7 +20,8 @@ function watch(placeholder) {
         headers: { Accept: "application/json" },
         credentials: "same-origin",
       });
-      if (response.status === 403 || response.status === 404) return; // gone
+      // Gone, or signed out (asking on would fetch nothing until a reload).
+      if ([401, 403, 404].includes(response.status)) return;
       if (response.ok) {
         const answer = await response.json();
         if (answer.state !== "pending") {

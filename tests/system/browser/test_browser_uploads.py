@@ -293,6 +293,53 @@ def test_new_product_with_photo(site_mode, page, live_server, shop):
     assert product.image.name.startswith(f"sites/{shop['site'].pk}/products/")
 
 
+def test_a_superusers_new_product_stays_on_the_site_shown(
+    site_mode, page, live_server, shop, sites, root
+):
+    """A superuser fills site One's new product form with a photo, switches
+    to site Two in another tab, then saves: the picker's save and the photo
+    go to site One, the site the form showed (inventory.sites.form_action)."""
+    one, two = sites
+    log_in(page, live_server, "root")
+    page.goto(f"{live_server.url}/?site={one.pk}")  # chosen for the session
+    page.goto(f"{live_server.url}/products/new/")
+    page.fill("input[name=name]", "Huile d'arachide")
+    page.fill("input[name=cug]", "H-5")
+    page.fill("input[name=price]", "6500")
+    page.fill("input[name=quantity]", "12")
+    choose_file(page, "huile.jpg", "image/jpeg", jpeg((800, 600)))
+    other_tab = page.context.new_page()
+    other_tab.goto(f"{live_server.url}/?site={two.pk}")
+    other_tab.close()
+    page.click(".product-form button[type=submit]")
+
+    page.wait_for_url(re.compile(r"/products/\d+/$"))
+    product = Product.objects.get(cug="H-5")
+    assert product.site_configuration == one
+    assert product.image.name.startswith(f"sites/{one.pk}/products/")
+
+
+def test_a_new_product_saved_after_the_session_ended_leads_to_the_login_page(
+    site_mode, page, live_server, shop, settings
+):
+    """The session ends while the form is being filled (its cookie gone,
+    the CSRF cookie kept): the picker's save is told so in JSON and sends
+    the form, which leads to the login page. It followed the redirect to
+    the login page's HTML, failed to read it, and the tap did nothing."""
+    log_in(page, live_server, "staff")
+    page.goto(f"{live_server.url}/products/new/")
+    page.fill("input[name=name]", "Huile d'arachide")
+    page.fill("input[name=cug]", "H-5")
+    page.fill("input[name=price]", "6500")
+    page.fill("input[name=quantity]", "12")
+    choose_file(page, "huile.jpg", "image/jpeg", jpeg((800, 600)))
+    page.context.clear_cookies(name=settings.SESSION_COOKIE_NAME)
+    page.click(".product-form button[type=submit]")
+
+    page.wait_for_url(re.compile(r"/accounts/login/\?next=/products/new/$"))
+    assert not Product.objects.filter(cug="H-5").exists()
+
+
 def test_cancel_stops_the_upload(site_mode, page, live_server, shop, request, settings):
     product = shop["product"]
     log_in(page, live_server, "staff")
