@@ -276,14 +276,20 @@ def test_a_12_mp_photo_goes_up_as_webp_of_at_most_200_kb(
         assert product.image.size < body, "the photo is all of the POST but its form fields"
 
 
-def test_new_product_with_photo(site_mode, page, live_server, shop):
-    log_in(page, live_server, "staff")
-    page.goto(f"{live_server.url}/products/new/")
+def fill_new_product(page):
+    """Fills the new product form shown in ``page`` (CUG H-5) and chooses
+    its photo, which goes up once the product is saved."""
     page.fill("input[name=name]", "Huile d'arachide")
     page.fill("input[name=cug]", "H-5")
     page.fill("input[name=price]", "6500")
     page.fill("input[name=quantity]", "12")
     choose_file(page, "huile.jpg", "image/jpeg", jpeg((800, 600)))
+
+
+def test_new_product_with_photo(site_mode, page, live_server, shop):
+    log_in(page, live_server, "staff")
+    page.goto(f"{live_server.url}/products/new/")
+    fill_new_product(page)
     page.click(".product-form button[type=submit]")
 
     product = None
@@ -303,11 +309,7 @@ def test_a_superusers_new_product_stays_on_the_site_shown(
     log_in(page, live_server, "root")
     page.goto(f"{live_server.url}/?site={one.pk}")  # chosen for the session
     page.goto(f"{live_server.url}/products/new/")
-    page.fill("input[name=name]", "Huile d'arachide")
-    page.fill("input[name=cug]", "H-5")
-    page.fill("input[name=price]", "6500")
-    page.fill("input[name=quantity]", "12")
-    choose_file(page, "huile.jpg", "image/jpeg", jpeg((800, 600)))
+    fill_new_product(page)
     other_tab = page.context.new_page()
     other_tab.goto(f"{live_server.url}/?site={two.pk}")
     other_tab.close()
@@ -328,11 +330,7 @@ def test_a_new_product_saved_after_the_session_ended_leads_to_the_login_page(
     the login page's HTML, failed to read it, and the tap did nothing."""
     log_in(page, live_server, "staff")
     page.goto(f"{live_server.url}/products/new/")
-    page.fill("input[name=name]", "Huile d'arachide")
-    page.fill("input[name=cug]", "H-5")
-    page.fill("input[name=price]", "6500")
-    page.fill("input[name=quantity]", "12")
-    choose_file(page, "huile.jpg", "image/jpeg", jpeg((800, 600)))
+    fill_new_product(page)
     page.context.clear_cookies(name=settings.SESSION_COOKIE_NAME)
     page.click(".product-form button[type=submit]")
 
