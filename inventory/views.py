@@ -16,6 +16,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_safe
 
 from inventory import images, sites
 from inventory.forms import ProductForm, SiteChoiceForm, SiteSettingsForm
@@ -31,6 +32,11 @@ from inventory.permissions import (
 )
 
 PAGE_SIZE = 20
+
+# The methods of a page with a form; a list or a status is read only
+# (``require_safe``). Any other method is a 405 naming those it takes, not
+# the form rendered again as if read.
+require_form_methods = require_http_methods(["GET", "HEAD", "POST"])
 
 
 def signed_in(view):
@@ -110,6 +116,7 @@ def wants_json(request):
     return "application/json" in request.headers.get("Accept", "")
 
 
+@require_safe
 @site_page
 def product_list(request, site):
     if not can_act_on_products(request.user, VIEW):
@@ -133,6 +140,7 @@ def product_list(request, site):
     )
 
 
+@require_form_methods
 @site_page
 def product_edit(request, site, pk=None):
     if pk is not None:
@@ -193,6 +201,7 @@ def save_unless_taken(form):
     return True
 
 
+@require_form_methods
 @site_page
 def site_settings(request, site):
     if not can_manage_site(request.user, site):
@@ -229,6 +238,7 @@ def viewed_image_of(user, kind, pk):
     )
 
 
+@require_safe
 @signed_in
 def image_status(request, kind, pk):
     """Where a page waiting for an image's renditions asks whether they are
@@ -255,6 +265,7 @@ def image_status(request, kind, pk):
     return JsonResponse({"state": image.state, "html": html})
 
 
+@require_form_methods
 @login_required
 def choose_site(request):
     """Where a superuser picks the site to act on, kept for the session; then

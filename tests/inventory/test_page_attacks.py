@@ -264,3 +264,26 @@ def test_pages_may_not_be_framed_and_logout_takes_no_get(client, sites, make_use
         assert client.get(path)["X-Frame-Options"] == "DENY"
     assert client.get("/accounts/logout/").status_code == 405
     assert client.get("/").status_code == 200  # still signed in
+
+
+@pytest.mark.parametrize("method", ["put", "patch", "delete"])
+def test_a_page_answers_another_method_with_405_naming_those_it_takes(
+    method, client, sites, make_user
+):
+    """Not the form rendered again, as if read: a client (or a script)
+    that sent PUT or DELETE learns it took nothing."""
+    client.force_login(make_user("alice", sites[0], is_site_admin=True))
+    product = Product.objects.create(site_configuration=sites[0], name="Riz", cug="R-1")
+    taking = {
+        "/": "GET, HEAD",
+        f"/images/product/{product.pk}/": "GET, HEAD",
+        "/products/new/": "GET, HEAD, POST",
+        f"/products/{product.pk}/": "GET, HEAD, POST",
+        "/site/": "GET, HEAD, POST",
+    }
+    for path, allowed in taking.items():
+        response = getattr(client, method)(path, "name=Autre", content_type="text/plain")
+
+        assert (response.status_code, response["Allow"]) == (405, allowed), path
+    product.refresh_from_db()
+    assert product.name == "Riz"

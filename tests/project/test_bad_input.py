@@ -248,7 +248,9 @@ def test_a_session_cookie_with_a_nul_never_crashes(api, method, path):
 def test_a_session_cookie_with_a_nul_is_no_session_on_the_pages(path):
     client = Client(raise_request_exception=False, HTTP_COOKIE=NUL_SESSION)
     assert client.get(path).status_code in (200, 302)
-    assert client.post(path, {"username": "x", "password": "y"}).status_code in (200, 302, 403)
+    # The product list takes no POST (405), whoever sends it.
+    posted = client.post(path, {"username": "x", "password": "y"}).status_code
+    assert posted in (200, 302, 403, 405)
 
 
 @pytest.mark.parametrize("debug", [False, True], ids=["", "DEBUG"])
