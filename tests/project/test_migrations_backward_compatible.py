@@ -55,12 +55,11 @@ SHIPPED = {
 }
 
 
-@pytest.fixture
-def database(django_db_setup, django_db_blocker):
-    """The test database, outside a transaction: SQLite's schema editor, which
-    ``sqlmigrate`` uses, refuses to start in one. Nothing is written."""
-    with django_db_blocker.unblock():
-        yield
+# The test database (a mark, not django_db_setup alone, which sets up no
+# database for a session whose tests ask for none: the linter then read
+# DATABASE_URL's own), outside a transaction: SQLite's schema editor, which
+# ``sqlmigrate`` uses, refuses to start in one. Nothing is written.
+database = pytest.mark.django_db(transaction=True)
 
 
 def lint(app_label):
@@ -78,7 +77,7 @@ def lint(app_label):
     return linter.has_errors, report.getvalue()
 
 
-@pytest.mark.usefixtures("database")
+@database
 @pytest.mark.parametrize("app_label", APPS)
 def test_every_migration_lets_the_previous_release_run(app_label):
     failed, report = lint(app_label)
@@ -96,7 +95,7 @@ def test_every_exception_names_a_migration():
     assert set(SHIPPED) - set(on_disk) == set()
 
 
-@pytest.mark.usefixtures("database")
+@database
 def test_a_not_null_column_without_a_database_default_fails(settings):
     """The check can fail: a migration as makemigrations writes it for a new
     NOT NULL column with a default (Django's, not the database's) is named."""
