@@ -390,6 +390,21 @@ def test_a_photo_added_while_another_goes_up_waits_for_it(site_mode, page, live_
     ]
 
 
+def hold_ticket(page, n):
+    """Holds the ``n``th request for a ticket the page sends, and lets the
+    others go: the requests routed so far, the held one at ``n - 1``, for
+    the test to ``continue_()``."""
+    routed = []
+
+    def hold(route):
+        routed.append(route)
+        if len(routed) != n:
+            route.continue_()
+
+    page.route(TICKETS, hold)
+    return routed
+
+
 def nth_ticket_request(n):
     """A predicate for ``page.expect_request``: true of the ``n``th request
     for a ticket the page sends from then on."""
@@ -410,14 +425,7 @@ def test_a_limit_of_0_sends_every_photo_at_once(site_mode, page, live_server, sh
     product = shop["product"]
     log_in(page, live_server, "staff")
     open_uppy_page(page, live_server.url, kind="product", objectId=product.pk, limit=0)
-    tickets = []
-
-    def hold_the_first(route):
-        tickets.append(route)
-        if len(tickets) != 1:
-            route.continue_()
-
-    page.route(TICKETS, hold_the_first)
+    tickets = hold_ticket(page, 1)
     colors = ((10, 120, 200), (200, 40, 40))
     add_photos(
         page,
@@ -442,14 +450,7 @@ def test_uppys_total_progress_counts_each_photo_for_its_share(site_mode, page, l
     product = shop["product"]
     log_in(page, live_server, "staff")
     open_uppy_page(page, live_server.url, kind="product", objectId=product.pk)
-    tickets = []
-
-    def hold_the_second(route):
-        tickets.append(route)
-        if len(tickets) != 2:
-            route.continue_()
-
-    page.route(TICKETS, hold_the_second)
+    tickets = hold_ticket(page, 2)
     photo = photos.phone_photo(0)
     add_photos(page, *[(f"photo-{n}.jpg", "image/jpeg", photo) for n in range(3)])
 
