@@ -32,7 +32,15 @@ GRPC_OFFSET = 10000
 # there, any outgoing connection of the machine may take a twin between the
 # check that it is free and weed's bind (seen in CI: weed exited, "bind:
 # address already in use").
-PORT_RANGE = (20000, 32768 - GRPC_OFFSET)
+#
+# Split in two: callers that bind at once pick in PORT_RANGE; LATE_PORT_RANGE
+# is kept for a caller that binds long after its check (the tests of
+# `make run`, whose runserver binds tens of seconds later), where the
+# others' picks would otherwise land meanwhile: runserver then cannot bind,
+# while the other program answers on 127.0.0.1 (the likeliest cause of a
+# page on the LAN address refused in CI).
+PORT_RANGE = (20000, 22000)
+LATE_PORT_RANGE = (22000, 32768 - GRPC_OFFSET)
 # Another process may still take a port first: weed is then started again,
 # on other ports, this many times in all.
 START_ATTEMPTS = 3
@@ -64,12 +72,13 @@ def port_is_free(port, host=HOST):
     return True
 
 
-def free_weed_ports(count, host=HOST):
-    """``count`` ports that are free together with their gRPC twins."""
+def free_weed_ports(count, host=HOST, port_range=PORT_RANGE):
+    """``count`` ports in ``port_range`` that are free together with their
+    gRPC twins."""
     ports = []
     rng = random.Random()
     while len(ports) < count:
-        port = rng.randrange(*PORT_RANGE)
+        port = rng.randrange(*port_range)
         taken = {p for q in ports for p in (q, q + GRPC_OFFSET)}
         if {port, port + GRPC_OFFSET} & taken:
             continue

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from project.management.commands.rundev import default_route_address
-from project.seaweedfs import GRPC_OFFSET, free_weed_ports, port_is_free
+from project.seaweedfs import GRPC_OFFSET, LATE_PORT_RANGE, free_weed_ports, port_is_free
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.images import jpeg
 from tests.support.processes import CLEAN
@@ -271,7 +271,7 @@ def assert_demo_photos(photos):
 
 @pytest.mark.timeout(600)  # the clone's virtualenv is made here
 def test_make_run_from_a_fresh_clone(clone, playwright):
-    web_port, s3_port = free_weed_ports(2)
+    web_port, s3_port = free_weed_ports(2, port_range=LATE_PORT_RANGE)
     ports = [web_port, s3_port, s3_port + GRPC_OFFSET]
     url = f"http://localhost:{web_port}/"
     with MakeRun(clone, f"PORT={web_port}", f"S3_PORT={s3_port}") as run:
@@ -317,7 +317,7 @@ def test_make_run_from_a_fresh_clone(clone, playwright):
 
 @pytest.mark.timeout(600)  # or here, when run alone
 def test_a_taken_port_stops_make_run_at_once(clone):
-    web_port, s3_port = free_weed_ports(2)
+    web_port, s3_port = free_weed_ports(2, port_range=LATE_PORT_RANGE)
     with (
         socket.create_server(("127.0.0.1", s3_port)),
         MakeRun(clone, f"PORT={web_port}", f"S3_PORT={s3_port}") as run,
@@ -338,7 +338,7 @@ def test_a_taken_port_stops_make_run_at_once(clone):
 @pytest.mark.timeout(600)  # or here, when run alone
 def test_make_run_storage_local_keeps_its_own_data(clone, playwright):
     assert "make run STORAGE=local" in README
-    (web_port,) = free_weed_ports(1)
+    (web_port,) = free_weed_ports(1, port_range=LATE_PORT_RANGE)
     url = f"http://localhost:{web_port}/"
     with MakeRun(clone, "STORAGE=local", f"PORT={web_port}") as run:
         run.wait_for(r"Inventory is running at", 480)
@@ -363,7 +363,7 @@ def test_make_run_for_phones_on_the_network(clone, playwright):
     address = default_route_address()
     if address is None:
         pytest.skip("this machine has no network address")
-    web_port, s3_port = free_weed_ports(2)
+    web_port, s3_port = free_weed_ports(2, port_range=LATE_PORT_RANGE)
     ports = [web_port, s3_port, s3_port + GRPC_OFFSET]
     with MakeRun(clone, "HOST=0.0.0.0", f"PORT={web_port}", f"S3_PORT={s3_port}") as run:
         url = run.wait_for(r"on your network: (\S+)", 480)[1]

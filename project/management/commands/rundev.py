@@ -131,7 +131,8 @@ class Command(BaseCommand):
                 f"{shown(sys.executable)} manage.py <command>\n"
                 "Press Ctrl-C to stop.\n"
             )
-            self.serve(host, port, env, banner)
+            addresses = ["127.0.0.1", lan_address] if lan_address else ["127.0.0.1"]
+            self.serve(host, port, env, banner, addresses)
         except KeyboardInterrupt:
             pass
         finally:
@@ -219,9 +220,10 @@ class Command(BaseCommand):
         if result.returncode:
             raise CommandError(f"manage.py {command} failed (exit status {result.returncode}).")
 
-    def serve(self, host, port, env, banner):
+    def serve(self, host, port, env, banner, addresses):
         """runserver and the task worker until runserver exits or we are
-        interrupted or terminated; ``banner`` once the server answers.
+        interrupted or terminated; ``banner`` once the server answers at
+        each of ``addresses``, the ones it names.
 
         The worker (``db_worker``) runs the background tasks, such as
         deleting the images that uploads replaced. Each has a process group
@@ -232,19 +234,36 @@ class Command(BaseCommand):
         try:
             process = self.start(env, "runserver", f"{host}:{port}")
             try:
-                while process.poll() is None:
-                    try:
-                        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    except OSError:
-                        time.sleep(0.1)
-                    else:
-                        self.say(banner)
-                        break
-                process.wait()
+                if self.wait_until_served(process, [(address, port) for address in addresses]):
+                    self.say(banner)
+                status = process.wait()
             finally:
                 stop(process)
         finally:
             stop(worker)
+        if status:
+            # Its own error (a port taken since we checked, say) is above.
+            raise CommandError(f"The web server stopped (exit status {status}).")
+
+    def wait_until_served(self, process, endpoints):
+        """Whether each of ``endpoints`` answered before ``process`` exited.
+
+        All of them, not the first: another program may listen on the
+        loopback address alone, on a port taken after ``check_ports``, and
+        then runserver cannot bind and exits, but 127.0.0.1 answers.
+        """
+        waiting = list(endpoints)
+        while process.poll() is None:
+            for endpoint in list(waiting):
+                try:
+                    socket.create_connection(endpoint, timeout=1).close()
+                except OSError:
+                    continue
+                waiting.remove(endpoint)
+            if not waiting:
+                return True
+            time.sleep(0.1)
+        return False
 
     def start(self, env, command, *args):
         return subprocess.Popen(
