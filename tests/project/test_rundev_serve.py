@@ -90,3 +90,18 @@ def test_a_web_server_that_stops_by_itself_is_an_error(port):
         command.serve("127.0.0.1", port, {}, BANNER, ["127.0.0.1"])
 
     assert command.output == ""
+
+
+def test_a_silent_network_address_is_named_once_then_waited_for(port):
+    # Answers on 127.0.0.1 alone, as a firewall would leave it, then stops.
+    runserver = (
+        f"import socket, time; s = socket.create_server(('127.0.0.1', {port})); time.sleep(2)"
+    )
+    command = StandIns(runserver)
+    command.patience = 0.5
+
+    command.serve("0.0.0.0", port, {}, BANNER, ["127.0.0.1", "127.0.0.2"])
+
+    warning = f"not yet at http://127.0.0.2:{port}/: does a firewall block it?"
+    assert command.output.count(warning) == 1
+    assert BANNER not in command.output

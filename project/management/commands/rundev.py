@@ -45,6 +45,9 @@ class Command(BaseCommand):
     # The subprocesses check the settings they run with; this process's
     # settings (the developer's .env as it is) are not the ones served.
     requires_system_checks = []
+    # Seconds the network address may stay silent once 127.0.0.1 answers
+    # before we say so.
+    patience = 10
 
     def add_arguments(self, parser):
         parser.add_argument("--storage", choices=["s3", "local"], default="s3")
@@ -250,9 +253,13 @@ class Command(BaseCommand):
 
         All of them, not the first: another program may listen on the
         loopback address alone, on a port taken after ``check_ports``, and
-        then runserver cannot bind and exits, but 127.0.0.1 answers.
+        then runserver cannot bind and exits, but 127.0.0.1 answers. One
+        still silent ``patience`` seconds after the first answered is named,
+        once, rather than waited for without a word.
         """
         waiting = list(endpoints)
+        first_answer = None
+        warned = False
         while process.poll() is None:
             for endpoint in list(waiting):
                 try:
@@ -260,8 +267,18 @@ class Command(BaseCommand):
                 except OSError:
                     continue
                 waiting.remove(endpoint)
+                first_answer = first_answer or time.monotonic()
             if not waiting:
                 return True
+            if not warned and first_answer and time.monotonic() - first_answer > self.patience:
+                urls = ", ".join(f"http://{host}:{port}/" for host, port in waiting)
+                self.say(
+                    self.style.WARNING(
+                        f"The web server answers on 127.0.0.1 but not yet at {urls}: "
+                        "does a firewall block it? Still waiting.\n"
+                    )
+                )
+                warned = True
             time.sleep(0.1)
         return False
 
