@@ -46,13 +46,23 @@ def acting_site(request, *, remember=False):
         if remember:
             remember_site(request, site)
         return site
-    session = getattr(request, "session", None)
-    chosen = session.get(SESSION_KEY) if session is not None else None
+    chosen = chosen_site_id(request)
     if chosen is not None:
         site = Configuration.objects.filter(pk=chosen).first()
         if site is not None:
             return site
     return user.site_configuration
+
+
+def chosen_site_id(request):
+    """The id of the site kept in ``request``'s session (``remember_site``),
+    or ``None``. Anything else than an id there (a session written by hand,
+    or by code that kept something else) is as if nothing were chosen: the
+    query with it failed, a 500 on every page until the session ended."""
+    session = getattr(request, "session", None)
+    chosen = session.get(SESSION_KEY) if session is not None else None
+    # type(), not isinstance(): a bool is an int too.
+    return chosen if type(chosen) is int else None
 
 
 def site_named(value):

@@ -216,9 +216,12 @@ class RenditionSet(models.Model):
         blank=True,
         help_text='{spec name: {"name": ..., "width": ..., "height": ..., "size": ...}}',
     )
+    # db_default too: the worker of a release before uploads.0012 inserts
+    # sets without the column, and may still run once it is applied.
     unfinished_makings = models.PositiveSmallIntegerField(
         _("unfinished makings"),
         default=0,
+        db_default=0,
         help_text=_(
             "Makings started that did not end: one under way, or a worker that died in it."
         ),

@@ -220,12 +220,19 @@ def reset(original_name, kind):
     records the others (made with other settings or another naming) for
     deletion once the new ones replace them (``finish``). One upsert
     (INSERT ... ON CONFLICT DO UPDATE) rather than update_or_create's
-    savepoints, locking read and write."""
+    savepoints, locking read and write.
+
+    Its count of makings that died stays: the command's making is one more
+    (``begin``), and if the command is killed in it (run, as it should be,
+    with the worker's memory, on an image given up as ``interrupted``),
+    ``restart_stalled`` fails the set again at once, where a count reset
+    to 0 had the worker die on it twice more, each time the operator ran
+    the command. A making that ends resets it (``finish``)."""
     (rendition_set,) = RenditionSet.objects.bulk_create(
         [RenditionSet(original=original_name, kind=kind, state=State.PENDING)],
         update_conflicts=True,
         unique_fields=["original"],
-        update_fields=["kind", "state", "error_code", "unfinished_makings", "updated_at"],
+        update_fields=["kind", "state", "error_code", "updated_at"],
     )
     return rendition_set
 
@@ -528,22 +535,26 @@ def end(rendition_set):
     pending (the store failed: tried again later); whether the set is still
     there. One UPDATE, in place of the read that asked that before."""
     sets = RenditionSet.objects.filter(pk=rendition_set.pk)
-    # Never below 0: a ``reset`` (``build_renditions``) may have set it to
-    # 0 while this making was under way.
+    # Never below 0: a making beside this one may have ended meanwhile
+    # (``finish`` sets it to 0).
     return bool(sets.update(unfinished_makings=Greatest(F("unfinished_makings") - 1, Value(0))))
 
 
 def finish(rendition_set, state, *, error_code="", variants=None):
     """Record the outcome, unless the original was replaced or removed
     meanwhile: then what was written goes too (its deletion, scheduled with
-    the original's, may have run before it was written)."""
+    the original's, may have run before it was written).
+
+    The set's count of makings goes to 0, not down by one: a making that
+    ends breaks the row of those that died before it (``restart_stalled``
+    gives up after ``RENDITION_MAX_STARTS`` in a row; ``reset`` keeps it)."""
     made = {variant["name"] for variant in (variants or {}).values()}
     with transaction.atomic():
         current = RenditionSet.objects.select_for_update().filter(pk=rendition_set.pk).first()
         if current is None:
             discard(made)
             return None
-        current.unfinished_makings = max(current.unfinished_makings - 1, 0)
+        current.unfinished_makings = 0
         record(current, state, error_code=error_code, variants=variants)
         return state
 

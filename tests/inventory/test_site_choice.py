@@ -90,6 +90,28 @@ def test_site_in_the_url_selects_and_persists(client, shop, root):
     assert client.session[SESSION_KEY] == one.pk
 
 
+@pytest.mark.parametrize("kept", ["two", "", [1], {"pk": 1}, 1.5])
+def test_a_chosen_site_that_is_no_id_is_as_if_none_were_chosen(client, shop, root, kept):
+    """A session kept with something else than a site's id (an older
+    release's, or written by hand): the pages, and the API, answer as for
+    a session with no site chosen, where they failed with a 500."""
+    paths = ("/", "/site/", "/products/new/", "/api/products/")
+    none_chosen = {path: client.get(path) for path in paths}
+    session = client.session
+    session[SESSION_KEY] = kept
+    session.save()
+
+    for path in paths:
+        response = client.get(path)
+        assert response.status_code == none_chosen[path].status_code, path
+        assert response.templates == none_chosen[path].templates, path
+    # No site for the API: its JSON error, as with nothing chosen.
+    assert client.get("/api/products/").json() == none_chosen["/api/products/"].json()
+
+    client.post("/sites/", {"site": shop[1].pk})
+    assert product_names(client.get("/")) == ["Igname de Bouaké"], "a choice replaces it"
+
+
 def test_only_safe_next_pages(client, shop, root):
     response = client.post("/sites/", {"site": shop[0].pk, "next": "https://evil.example/"})
     assert response["Location"] == "/"

@@ -52,6 +52,10 @@ SHIPPED = {
     ("uploads", "0013_ticket_outlives_its_user"): (
         "makes user nullable; the SQLite table rebuild reads as a new NOT NULL"
     ),
+    ("uploads", "0014_rendition_makings_database_default"): (
+        "gives unfinished_makings the database default 0012 lacked; the SQLite "
+        "table rebuild reads as a new NOT NULL"
+    ),
 }
 
 

@@ -208,6 +208,49 @@ def test_purge_keeps_the_files_being_written(db, local_media):
     assert disk_files(local_media) == [".incoming-tmp/.upload-being-received"]
 
 
+def a_folder_it_may_not_read(local_media, monkeypatch):
+    """The folder of files being written, its permissions refusing this
+    process (made by another user, say). The tests run as root, which
+    ``chmod 000`` does not refuse: ``os.scandir`` refuses it instead, as
+    it would for another user."""
+    folder = str(temporary_file(".left", seconds_old=TEMPORARY_MAX_AGE + 60).parent)
+    scandir = os.scandir
+
+    def refuse(path=".", *args, **kwargs):
+        if os.fspath(path) == folder:
+            raise PermissionError(13, "Permission denied", folder)
+        return scandir(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "scandir", refuse)
+    return folder
+
+
+def a_file_in_its_place(local_media, monkeypatch):
+    """A file where the folder of files being written should be (a copy or
+    a restore gone wrong); a real one."""
+    local_media.mkdir(parents=True, exist_ok=True)
+    path = local_media / ".incoming-tmp"
+    path.write_bytes(b"")
+    return str(path)
+
+
+@pytest.mark.parametrize("unreadable", [a_folder_it_may_not_read, a_file_in_its_place])
+def test_a_folder_of_temporary_files_the_purge_may_not_read_stops_nothing_else(
+    unreadable, db, local_media, monkeypatch, caplog, api, product
+):
+    """The purge deletes what else it has to (an expired ticket here),
+    reports it and succeeds, and says in the log why it left the folder."""
+    folder = unreadable(local_media, monkeypatch)
+    expire(issue(api, product, jpeg())["id"])
+
+    output = run()
+
+    assert "Deleted 1 expired ticket(s)" in output
+    assert UploadTicket.objects.count() == 0
+    assert "temporary" not in output
+    assert f"Could not list the temporary files in {folder}" in caplog.text
+
+
 def test_a_temporary_file_the_purge_may_not_delete_stops_nothing_else(
     db, local_media, monkeypatch, caplog
 ):

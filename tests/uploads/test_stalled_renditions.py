@@ -34,6 +34,11 @@ class Killed(BaseException):
     it, and the worker only records its task failed, which a SIGKILL
     leaves running)."""
 
+    @classmethod
+    def raise_it(cls, *args, **kwargs):
+        """In place of a function the death happens in."""
+        raise cls
+
 
 @pytest.fixture
 def store(local_media):
@@ -338,6 +343,51 @@ def test_build_renditions_failed_with_codes_remakes_only_the_sets_failed_so(
         "",
         "",
     )
+
+
+def test_build_renditions_killed_on_an_image_given_up_hands_it_back_failed(
+    store, api, product, task_worker, monkeypatch
+):
+    """``--failed interrupted`` once the worker has more memory, run with
+    the worker's memory, killed in the middle of the image that stopped the
+    worker three times: it still does not fit. ``purge_uploads`` fails it
+    again at once, rather than queue it to a worker that dies on it twice
+    more (the command reset its count), and as often as the operator runs
+    the command again."""
+    name = given_up(store, api, product, task_worker, monkeypatch)
+    monkeypatch.setattr(renditions, "render", Killed.raise_it)
+
+    with pytest.raises(Killed):
+        run("build_renditions", "--failed", "interrupted")
+    out, err, failure = purge()
+
+    assert "Queued" not in out and queued_makings() == 0
+    assert f"Renditions given up: {name}: 4 makings in a row" in err
+    assert failure.startswith("1 image(s) stopped the task worker")
+    made = RenditionSet.objects.get(original=name)
+    assert (made.state, made.error_code) == ("failed", "interrupted")
+
+
+def test_a_making_that_ends_ends_the_row_of_those_that_died(
+    store, api, product, task_worker, monkeypatch
+):
+    """Two makings died, the third made the set: the next time it is made
+    (``build_renditions --all``, a change of sizes), one more death is
+    the first in a row, queued again, not the third, given up."""
+    name = attach_and_die(store, api, product, task_worker, monkeypatch)
+    purge()
+    die_in_the_next_makings(task_worker, monkeypatch)
+    purge()
+    task_worker()
+    assert RenditionSet.objects.get(original=name).unfinished_makings == 0
+    monkeypatch.setattr(renditions, "render", Killed.raise_it)
+
+    with pytest.raises(Killed):
+        run("build_renditions", "--all")
+    out, err, failure = purge()
+
+    assert f"Queued again: {name} (1 making(s) stopped)" in out
+    assert not err and not failure
 
 
 def test_build_renditions_failed_says_which_fail_again_and_exits_non_zero(

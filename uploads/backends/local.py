@@ -99,11 +99,19 @@ class LocalUploadBackend(UploadBackend):
         for ``TEMPORARY_MAX_AGE`` at ``now``: left by a process killed
         before it renamed them into place. One folder is listed, whatever
         the size of the media tree: the hourly ``purge_uploads`` costs a
-        ``stat`` per file there, and there are few."""
+        ``stat`` per file there, and there are few.
+
+        A folder this process may not list (another user's, or a file in
+        its place) is left as an undeletable file is, in the log: the rest
+        of the purge, done before, is reported and succeeds."""
         cutoff = now.timestamp() - TEMPORARY_MAX_AGE
+        folder = self.storage.temporary_path()
         try:
-            entries = list(os.scandir(self.storage.temporary_path()))
+            entries = list(os.scandir(folder))
         except FileNotFoundError:
+            return []
+        except OSError:
+            logger.warning("Could not list the temporary files in %s", folder, exc_info=True)
             return []
         stale = []
         for entry in sorted(entries, key=lambda entry: entry.name):
