@@ -30,6 +30,8 @@ from inventory.permissions import (
     can_act_on_products,
     can_manage_site,
 )
+from inventory.querysets import search_too_long
+from inventory.search import too_long_message
 from inventory.serializers import ProductSerializer, SiteSerializer
 from inventory.sites import acting_site
 from inventory.throttles import LoginThrottle
@@ -123,10 +125,15 @@ class ProductPagination(PageNumberPagination):
 
 class ProductSearch(filters.SearchFilter):
     """DRF's ``?search=`` (its parameter in the schema), matched as the
-    pages' search box matches: ``ProductQuerySet.search``."""
+    pages' search box matches: ``ProductQuerySet.search``. A search longer
+    than ``inventory.search`` allows is refused, not searched by its
+    beginning as the pages do: a client is told its query was not run."""
 
     def filter_queryset(self, request, queryset, view):
-        return queryset.search(request.query_params.get(self.search_param, ""))
+        text = request.query_params.get(self.search_param, "")
+        if search_too_long(text):
+            raise exceptions.ValidationError({self.search_param: [too_long_message()]})
+        return queryset.search(text)
 
 
 @extend_schema_view(**api_docs.PRODUCTS)

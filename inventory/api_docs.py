@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 from inventory.logins import LoginInProgress, lockout_message
 from inventory.models import CUG_TAKEN
-from inventory.querysets import SEARCH_WORDS
+from inventory.search import SEARCH_MAX_CHARACTERS, SEARCH_MAX_WORDS, SEARCH_TOO_LONG
 from inventory.serializers import ProductSerializer, SiteSerializer
 from project.api import schema
 
@@ -150,10 +150,23 @@ LOGO_BY_TICKET = (
 )
 SEARCH_PARAMETER = OpenApiParameter(
     "search",
-    OpenApiTypes.STR,
-    description="Words that must each appear in the product's name or CUG, in any case "
-    f"(the first {SEARCH_WORDS} are read).",
+    # The characters as the schema's own limit, which generated clients may
+    # check; the words only in the description.
+    {"type": "string", "maxLength": SEARCH_MAX_CHARACTERS},
+    description="Words that must each appear in the product's name or CUG, in any case; "
+    'words are apart by spaces or commas, and "quoted words" are one. At most '
+    f"{SEARCH_MAX_WORDS} words and {SEARCH_MAX_CHARACTERS:,} characters: a longer search "
+    "is refused (`400 invalid`, under `errors.search`), not searched in part.",
 )
+# The list's 400: the site's, and a search too long.
+SEARCH_ERRORS = {
+    400: schema.error_response(
+        "`invalid`: `errors` says which parameters and why: `search` of more than "
+        f"{SEARCH_MAX_WORDS} words or {SEARCH_MAX_CHARACTERS:,} characters; for a superuser, "
+        "`site` missing or not a number.",
+        schema.error_example("invalid", errors={"search": [SEARCH_TOO_LONG]}),
+    )
+}
 
 PRODUCTS = {
     "list": site_scoped(
@@ -163,7 +176,7 @@ PRODUCTS = {
         parameters=[SEARCH_PARAMETER],
         serializer=ProductSerializer(many=True),
         response=PRODUCT,  # one item: the paginator wraps it in PAGE
-        errors=refused("see"),
+        errors={**SEARCH_ERRORS, **refused("see")},
     ),
     "create": site_scoped(
         "products_create",

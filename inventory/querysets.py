@@ -13,6 +13,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.text import smart_split, unescape_string_literal
 
+from inventory.search import is_too_long, search_beginning
+
 
 class SiteScopedQuerySet(models.QuerySet):
     #: The lookup that names a row's site.
@@ -37,12 +39,6 @@ class ConfigurationQuerySet(SiteScopedQuerySet):
     site_field = "pk"
 
 
-#: The words of a search read, the first ones: a person types a few. Each
-#: is a condition; two thousand (a 4 kB query string) took seconds of CPU
-#: and nested a query deeper than SQLite takes (1,000).
-SEARCH_WORDS = 20
-
-
 class ProductQuerySet(SiteScopedQuerySet):
     site_field = "site_configuration"
 
@@ -51,11 +47,12 @@ class ProductQuerySet(SiteScopedQuerySet):
         any case: what the pages' search box and the API's ``?search=``
         find alike ("riz 25" finds "Riz parfumé 25 kg"). Words are apart by
         spaces or commas, and "quoted words" are one, as the admin's search
-        reads them; its first ``SEARCH_WORDS``. No name or CUG holds a NUL,
-        which PostgreSQL refuses in a parameter, nor a word longer than
-        itself, a pattern longer than SQLite takes past 50,000 bytes: such
-        a search finds nothing."""
-        terms = search_terms(text)
+        reads them. A search longer than ``inventory.search`` allows is
+        searched by its beginning (the API refuses it before). No name or
+        CUG holds a NUL, which PostgreSQL refuses in a parameter, nor a
+        word longer than itself, a pattern longer than SQLite takes past
+        50,000 bytes: such a search finds nothing."""
+        terms = search_beginning(text, search_terms)
         longest = max(self.model._meta.get_field(name).max_length for name in ("name", "cug"))
         if "\x00" in text or any(len(term) > longest for term in terms):
             return self.none()
@@ -64,14 +61,16 @@ class ProductQuerySet(SiteScopedQuerySet):
 
 
 def search_terms(text):
-    """The first ``SEARCH_WORDS`` words of a search, as Django's admin
-    splits them."""
-    terms = []
+    """The words of a product search, one at a time, as Django's admin
+    splits them, and at commas too: each is a condition."""
     for part in smart_split(text.replace(",", " ")):
-        if len(terms) == SEARCH_WORDS:
-            break
         if len(part) > 1 and part[0] in "\"'" and part[-1] == part[0]:
             part = unescape_string_literal(part)
         if part.strip():
-            terms.append(part)
-    return terms
+            yield part
+
+
+def search_too_long(text):
+    """Whether a product search is longer than ``inventory.search``
+    allows, its words counted as the search splits them."""
+    return is_too_long(text, search_terms(text))

@@ -30,6 +30,7 @@ from inventory.permissions import (
     can_act_on_products,
     can_manage_site,
 )
+from inventory.querysets import search_too_long
 
 PAGE_SIZE = 20
 
@@ -135,6 +136,7 @@ def product_list(request, site):
             "page": page,
             "rows": [(product, images.product_image(viewer, product)) for product in page],
             "query": query,
+            "search_shortened": search_too_long(query),
             "can_add": can_act_on_products(request.user, ADD),
         },
     )

@@ -40,12 +40,12 @@ what no admin page could have sent and the database would fail on (a 500).
   parameters name a field with another lookup (``created_at__range__gte``)
   would be refused too: none is installed.
 - **A search no person types**: a changelist's ``q`` or the
-  autocomplete's ``term`` of more than ``SEARCH_WORDS`` words or
-  ``SEARCH_LENGTH`` characters. Each word is a condition on every search
-  field: on SQLite a thousand nest the query past its depth (1,000), and a
-  word of 50,000 bytes is longer than its ``LIKE`` takes. The limits hold a
-  hundred words, or an object's key pasted whole (``PendingDeletion``'s
-  hold 1,024 characters).
+  autocomplete's ``term`` longer than every search of the project may be
+  (``inventory.search``: words as Django's admin splits them, and
+  characters). Each word is a condition on every search field: on SQLite
+  a thousand nest the query past its depth (1,000), and a word of 50,000
+  bytes is longer than its ``LIKE`` takes. The page says why, in the
+  admin's look, and links to the same page without the search.
 - **A selected row's id that is no id of the model** (an action's
   ``_selected_action``: ``abc`` or ``1e3`` for an integer key, ``x`` for a
   UUID, an integer beyond the column's range, a NUL). The changelist
@@ -71,7 +71,6 @@ path does (``inventory.logins``).
 
 from datetime import MAXYEAR, MINYEAR
 from functools import wraps
-from itertools import islice
 
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
@@ -81,7 +80,9 @@ from django.core.exceptions import BadRequest, FieldDoesNotExist, ValidationErro
 from django.db import transaction
 from django.db.models import DecimalField, Field
 from django.db.models.constants import LOOKUP_SEP
-from django.utils.text import smart_split
+from django.shortcuts import render
+
+from inventory.search import SEARCH_TOO_LONG_TITLE, is_too_long, too_long_message
 
 #: The lookups a changelist's query string may use on a field: those of the
 #: admin's filters (``exact``, ``isnull``, ``gte``, ``lt``) and a person's.
@@ -103,10 +104,6 @@ QUERY_LOOKUPS = {
 }
 #: The lookups among them that compare with values of the field's own type.
 COMPARISONS = {"exact", "gt", "gte", "lt", "lte", "in"}
-#: The longest search the admin runs, in words (as it splits them) and in
-#: characters.
-SEARCH_WORDS = 100
-SEARCH_LENGTH = 2000
 #: The query parameter of each view's search.
 SEARCH_PARAMETERS = {"changelist_view": SEARCH_VAR, "autocomplete_view": "term"}
 
@@ -217,14 +214,24 @@ def refuse_bad_lookups(request, model_admin, view):
             raise BadRequest(f"A changelist lookup the database cannot run: {name}.")
 
 
-def refuse_long_search(request, view):
-    """A changelist's or the autocomplete's search, no longer than a
-    person's."""
+def long_search_refusal(site, request, view):
+    """The answer to a changelist's or the autocomplete's search longer
+    than ``inventory.search`` allows, or ``None``: a 400 page saying why,
+    which links to the same page without the search (the changelist with
+    its filters). Not a ``BadRequest``: ``handler400`` says only "Bad
+    Request", and staff would not know what to change."""
     parameter = SEARCH_PARAMETERS.get(getattr(view, "__name__", None))
-    for text in request.GET.getlist(parameter) if parameter else ():
-        words_past = next(islice(smart_split(text), SEARCH_WORDS, None), None)
-        if len(text) > SEARCH_LENGTH or words_past is not None:
-            raise BadRequest("A search longer than the admin runs.")
+    if parameter is None or not any(is_too_long(text) for text in request.GET.getlist(parameter)):
+        return None
+    query = request.GET.copy()
+    query.pop(parameter)
+    context = {
+        **site.each_context(request),
+        "title": SEARCH_TOO_LONG_TITLE,
+        "message": too_long_message(),
+        "back": f"{request.path}?{query.urlencode()}" if query else request.path,
+    }
+    return render(request, "admin/search_too_long.html", context, status=400)
 
 
 def refuse_bad_selection(request, model_admin):
@@ -296,8 +303,7 @@ class ProjectAdminSite(admin.AdminSite):
         def selection_checked(request, *args, **kwargs):
             refuse_bad_selection(request, model_admin)
             refuse_bad_lookups(request, model_admin, view)
-            refuse_long_search(request, view)
-            return view(request, *args, **kwargs)
+            return long_search_refusal(self, request, view) or view(request, *args, **kwargs)
 
         checked = super().admin_view(selection_checked, cacheable)
 

@@ -14,6 +14,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from inventory.models import Product
+from inventory.search import SEARCH_MAX_CHARACTERS, SEARCH_MAX_WORDS
 from inventory.serializers import ProductSerializer
 from tests.support.renditions import default_rendition_name, set_renditions
 from uploads import services
@@ -70,6 +71,46 @@ def test_search_and_pagination(client_of, two_shops):
     assert (nul.status_code, nul.json()["count"]) == (200, 0)
     paged = api.get("/api/products/?page_size=1&page=2").json()
     assert paged["count"] == 2 and len(paged["results"]) == 1 and paged["previous"]
+
+
+# In the user's language (French unless the client asks for another), and
+# its way of writing numbers.
+SEARCH_TOO_LONG = {
+    "fr": "Une recherche compte au plus 100 mots et 2\xa0000 caractères.",
+    "en": "A search holds at most 100 words and 2,000 characters.",
+}
+
+
+def test_a_search_too_long_is_refused_and_told_why(client_of, two_shops):
+    """A client builds its query: one past the limits (``inventory.search``)
+    is refused, a 400 whose ``errors.search`` says why, not answered as if
+    another query had been asked (its first words: products that lack the
+    others). 2,000 words (4 kB) took ten seconds of CPU before any limit."""
+    api = client_of(two_shops["staff"])
+    words = ["riz"] * SEARCH_MAX_WORDS
+
+    at_the_limit = api.get("/api/products/", {"search": " ".join(words)})
+    assert [item["name"] for item in at_the_limit.json()["results"]] == ["Riz"]
+    longest = api.get("/api/products/", {"search": "r" * SEARCH_MAX_CHARACTERS})
+    assert (longest.status_code, longest.json()["count"]) == (200, 0)
+
+    past = [
+        " ".join([*words, "riz"]),
+        ",".join([*words, "riz"]),  # words apart by commas count as words
+        "riz " * 2000,
+        "r" * (SEARCH_MAX_CHARACTERS + 1),
+        "riz" + " " * SEARCH_MAX_CHARACTERS,
+    ]
+    for text in past:
+        response = api.get("/api/products/", {"search": text})
+        assert response.status_code == 400, text[:20]
+        assert response.json() == {
+            "code": "invalid",
+            "detail": "La requête n'est pas valide.",
+            "errors": {"search": [SEARCH_TOO_LONG["fr"]]},
+        }
+    english = api.get("/api/products/", {"search": past[0]}, HTTP_ACCEPT_LANGUAGE="en")
+    assert english.json()["errors"] == {"search": [SEARCH_TOO_LONG["en"]]}
 
 
 def test_create_update_delete(client_of, two_shops, make_user, local_media):

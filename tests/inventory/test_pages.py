@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from inventory.forms import ProductForm
 from inventory.models import Configuration, Product, User
-from inventory.querysets import SEARCH_WORDS
+from inventory.search import SEARCH_MAX_CHARACTERS, SEARCH_MAX_WORDS
 
 
 def test_seed_demo_is_idempotent_and_prints_logins(db, capsys):
@@ -143,21 +143,56 @@ def test_a_search_of_thousands_of_words_answers_as_one_of_a_few(client, sites, m
     query string of 4 kB, within gunicorn's request line) took ten seconds
     of CPU on the pages and the API, the query built word by word, and were
     a 500 on SQLite (a query nested past 1,000 deep); a word of 60,000
-    letters was one too (SQLite's longest LIKE pattern). A search reads its
-    first words; a word longer than any name or CUG finds nothing."""
+    letters was one too (SQLite's longest LIKE pattern). A search is
+    searched by its beginning (the API refuses it: test_api); a word longer
+    than any name or CUG finds nothing."""
     Product.objects.create(site_configuration=sites[0], name="Riz parfumé", cug="R-25")
     client.force_login(make_user("alice", sites[0]))
 
     many = client.get("/", {"q": "riz " * 2000})
-    api = client.get("/api/products/", {"search": "riz " * 2000})
     long_word = client.get("/", {"q": "r" * 60000})
-    long_api = client.get("/api/products/", {"search": "r" * 60000})
 
     assert [p.name for p in many.context["page"]] == ["Riz parfumé"]
-    assert [p["name"] for p in api.json()["results"]] == ["Riz parfumé"]
-    assert list(long_word.context["page"]) == [] and long_api.json()["count"] == 0
+    assert list(long_word.context["page"]) == []
     conditions = str(Product.objects.search("riz " * 2000).query).count("LIKE")
-    assert conditions == 2 * SEARCH_WORDS
+    assert conditions == 2 * SEARCH_MAX_WORDS
+
+
+SHORTENED = "Votre recherche est trop longue : seul son début a été cherché."
+
+
+def test_a_search_too_long_is_searched_by_its_beginning_and_the_page_says_so(
+    client, sites, make_user
+):
+    """A phone's search box is not refused a search past the limits
+    (``inventory.search``): a refusal would cost a round trip on a slow
+    link to show nothing. Its beginning is searched, which finds every
+    product the whole search would, and the page says that only its
+    beginning was; the box keeps what was typed."""
+    Product.objects.create(site_configuration=sites[0], name="Riz parfumé", cug="R-25")
+    Product.objects.create(site_configuration=sites[0], name="Sel", cug="S-1")
+    client.force_login(make_user("alice", sites[0]))
+    words = ["riz"] * SEARCH_MAX_WORDS
+
+    def names(response):
+        return [product.name for product in response.context["page"]]
+
+    at_the_limit = client.get("/", {"q": " ".join(words)})
+    assert names(at_the_limit) == ["Riz parfumé"]
+    assert SHORTENED not in at_the_limit.content.decode()
+    assert names(client.get("/", {"q": " ".join([*words[1:], "sucre"])})) == [], "all are read"
+
+    past = [
+        " ".join([*words, "sucre"]),  # the word past the limit is not searched
+        ",".join([*words, "sucre"]),  # words apart by commas count as words
+        "riz" + " " * SEARCH_MAX_CHARACTERS + "sucre",  # nor what is past the characters
+    ]
+    for query in past:
+        response = client.get("/", {"q": query})
+        assert response.status_code == 200
+        assert names(response) == ["Riz parfumé"], query[-20:]
+        assert SHORTENED in response.content.decode()
+        assert response.context["query"] == query
 
 
 def test_another_sites_product_page_is_not_found(client, sites, make_user):

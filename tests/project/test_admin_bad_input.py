@@ -13,6 +13,7 @@ from django.contrib import admin
 from django.test import Client
 
 from inventory.models import Product, User
+from inventory.search import SEARCH_MAX_CHARACTERS, SEARCH_MAX_WORDS
 
 pytestmark = pytest.mark.django_db
 
@@ -101,8 +102,18 @@ def searched(url, text):
     return url + urlencode({"x": text})[2:]
 
 
+#: Searches past the limits (``inventory.search``): just past them, and the
+#: attacks' sizes.
+TOO_LONG = {
+    "a word past": "x " * (SEARCH_MAX_WORDS + 1),
+    "a character past": "a" * (SEARCH_MAX_CHARACTERS + 1),
+    "a thousand words": "x " * 1001,
+    "a word of 60,000 letters": "a" * 60000,
+}
+
+
 @pytest.mark.parametrize("url", SEARCHES)
-@pytest.mark.parametrize("text", ["x " * 1001, "a" * 60000], ids=["words", "letters"])
+@pytest.mark.parametrize("text", TOO_LONG.values(), ids=TOO_LONG.keys())
 def test_a_search_no_person_types_is_a_bad_request(root_client, sites, url, text):
     """Each word is a condition on every search field: on SQLite, a
     thousand words nested the query past its depth (1,000), and a word of
@@ -114,10 +125,33 @@ def test_a_search_no_person_types_is_a_bad_request(root_client, sites, url, text
 
 @pytest.mark.parametrize("url", SEARCHES)
 def test_the_longest_search_a_person_types_still_runs(root_client, sites, url):
-    """A hundred words, or a key of ``PendingDeletion`` pasted whole."""
+    """As many words as the limit, or a key of ``PendingDeletion`` pasted
+    whole."""
     Product.objects.create(site_configuration=sites[0], name="Riz", cug="R1")
-    for text in ["riz " * 100, "media/sites/1/products/" + "k" * 1000]:
+    for text in ["riz " * SEARCH_MAX_WORDS, "media/sites/1/products/" + "k" * 1000]:
         assert root_client.get(searched(url, text)).status_code == 200
+
+
+def test_a_search_too_long_is_told_why_with_a_way_back(sites):
+    """Staff read a changelist's count as the answer to what they typed:
+    the admin refuses a search past the limits rather than run part of it,
+    and says why, in their language and the admin's look (Django's own 400
+    says "Bad Request" alone), with a link to the list and its filters
+    without the search."""
+    root = User.objects.create_superuser("root", "root@example.com", "pw")
+    client = Client(raise_request_exception=False)  # French, the site's language
+    client.force_login(root)
+    url = f"/admin/inventory/product/?site_configuration__id__exact={sites[0].pk}&q="
+
+    response = client.get(searched(url, "x " * (SEARCH_MAX_WORDS + 1)))
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Une recherche compte au plus 100 mots et 2\xa0000 caractères." in page
+    assert 'id="header"' in page, "the admin's look"
+    back = f"/admin/inventory/product/?site_configuration__id__exact={sites[0].pk}"
+    assert f'href="{back}">Afficher la liste sans cette recherche</a>' in page
+    assert client.get(back).status_code == 200
 
 
 # --- An action's selected ids -------------------------------------------------

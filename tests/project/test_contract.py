@@ -7,6 +7,7 @@ import yaml
 from rest_framework.test import APIClient
 
 from inventory.models import Product
+from inventory.search import SEARCH_MAX_CHARACTERS, SEARCH_MAX_WORDS
 from tests.support.images import jpeg
 from tests.support.stores import LocalStore
 from tests.support.tickets import issue
@@ -118,6 +119,24 @@ def test_a_confirm_refused_to_a_user_who_lost_the_right_is_documented(
     refused = api.post(f"/api/uploads/tickets/{ticket['id']}/confirm/")
     assert (refused.status_code, refused.json()["code"]) == (403, "permission_denied")
     check(schema, "/api/uploads/tickets/{ticket_id}/confirm/", "post", refused)
+
+
+def test_a_search_too_long_is_documented_as_refused(schema, sites, make_user):
+    """Mobile clients generated from the schema learn the limit: the
+    parameter's ``maxLength``, and the list's 400 that a longer search
+    gets (``inventory.search``), whose answer validates against it."""
+    api = APIClient()
+    api.force_authenticate(make_user("staff", sites[0]))
+    operation = schema["paths"]["/api/products/"]["get"]
+    (search,) = [each for each in operation["parameters"] if each["name"] == "search"]
+    assert search["schema"] == {"type": "string", "maxLength": SEARCH_MAX_CHARACTERS}
+    assert f"At most {SEARCH_MAX_WORDS} words" in search["description"]
+    examples = operation["responses"]["400"]["content"]["application/json"]["examples"]
+    assert any("search" in example["value"].get("errors", {}) for example in examples.values())
+
+    refused = api.get("/api/products/", {"search": "r" * (SEARCH_MAX_CHARACTERS + 1)})
+    assert refused.status_code == 400
+    check(schema, "/api/products/", "get", refused)
 
 
 def operations(schema):
