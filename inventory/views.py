@@ -95,6 +95,11 @@ def picker_messages():
     """What the image picker says, in the user's language."""
     return {
         "pending": _("The photo will be uploaded when you save the product."),
+        # The product's save was refused (its errors are on the form).
+        "not_saved": _(
+            "The product was not saved: correct the form and save again. "
+            "The photo is kept and will be uploaded then."
+        ),
         "preparing": _("Preparing the photo…"),
         "uploading": _("Uploading…"),
         "confirming": _("Checking the photo…"),
@@ -171,7 +176,7 @@ def product_edit(request, site, pk=None):
             messages.success(request, _("Product saved."))
             return redirect("inventory:product-edit", pk=product.pk)
         if wants_json(request):
-            return JsonResponse({"errors": form.errors}, status=400)
+            return refused_save(request, form)
     return render(
         request,
         "inventory/product_form.html",
@@ -184,6 +189,15 @@ def product_edit(request, site, pk=None):
             "picker_messages": picker_messages(),
         },
     )
+
+
+def refused_save(request, form):
+    """The picker's save of a product refused: the form's errors, and its
+    fields rendered with them, which the picker puts in place of the page's.
+    Sending the form again to show them would reload the page and lose the
+    photo picked, which the user had to take again with the camera."""
+    fields = render_to_string("inventory/product_fields.html", {"form": form}, request=request)
+    return JsonResponse({"errors": form.errors, "fields": fields}, status=400)
 
 
 def save_unless_taken(form):

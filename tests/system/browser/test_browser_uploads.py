@@ -299,6 +299,35 @@ def test_new_product_with_photo(site_mode, page, live_server, shop):
     assert product.image.name.startswith(f"sites/{shop['site'].pk}/products/")
 
 
+def test_a_refused_new_product_keeps_its_photo(site_mode, page, live_server, shop):
+    """The picker's save of a new product is refused (its CUG is the
+    site's Riz's): the form shows why, in French, and the photo picked
+    stays, to go up once the form is corrected and saved. The picker sent
+    the form again to show the errors, and the photo was lost: taken with
+    the camera, it had to be taken again."""
+    log_in(page, live_server, "staff")
+    page.goto(f"{live_server.url}/products/new/")
+    fill_new_product(page)
+    page.fill("input[name=cug]", "R-1")
+    page.click(".product-form button[type=submit]")
+
+    page.wait_for_selector(
+        ".product-form .errorlist:has-text('Ce site a déjà un produit avec ce CUG.')"
+    )
+    assert page.url == f"{live_server.url}/products/new/"
+    assert page.input_value("input[name=name]") == "Huile d'arachide"
+    assert page.locator(".picker .preview").is_visible()
+    assert "photo est gardée" in page.locator(".picker .error").inner_text()
+    assert list(Product.objects.values_list("cug", flat=True)) == ["R-1"]
+
+    page.fill("input[name=cug]", "H-5")
+    page.click(".product-form button[type=submit]")
+
+    page.wait_for_url(re.compile(r"/products/\d+/$"))
+    product = Product.objects.get(cug="H-5")
+    assert product.image.name.startswith(f"sites/{shop['site'].pk}/products/")
+
+
 def test_a_superusers_new_product_stays_on_the_site_shown(
     site_mode, page, live_server, shop, sites, root
 ):
