@@ -62,16 +62,17 @@ def signed_in(view):
 def site_page(view):
     """A page of one site, which the view receives as ``site``.
 
-    A superuser's ``?site=`` is remembered for the session; a superuser who
-    has chosen no site yet is shown the sites to choose from, then comes
-    back here; a user attached to no site is told so.
+    A superuser's ``?site=`` names it for this page (and the page names it
+    in its links, ``sites.page_url``), the session's choice otherwise; a
+    superuser who has chosen no site yet is shown the sites to choose
+    from, then comes back here; a user attached to no site is told so.
     """
 
     @signed_in
     @wraps(view)
     def page(request, *args, **kwargs):
         try:
-            site = sites.acting_site(request, remember=True)
+            site = sites.acting_site(request)
         except ValidationError:
             raise Http404(_("No such site.")) from None
         if site is None:
@@ -166,15 +167,17 @@ def product_edit(request, site, pk=None):
     if request.method == "POST":
         if form.is_valid() and save_unless_taken(form):
             product = form.instance
+            edit_url = sites.page_url(
+                request, site, reverse("inventory:product-edit", args=[product.pk])
+            )
             if wants_json(request):
                 # The picker uploads the chosen photo once the product exists.
                 # 201 says it was made now; saving one that exists is a 200.
-                edit_url = reverse("inventory:product-edit", args=[product.pk])
                 return JsonResponse(
                     {"id": product.pk, "url": edit_url}, status=201 if pk is None else 200
                 )
             messages.success(request, _("Product saved."))
-            return redirect("inventory:product-edit", pk=product.pk)
+            return redirect(edit_url)
         if wants_json(request):
             return refused_save(request, form)
     return render(
@@ -224,7 +227,7 @@ def site_settings(request, site):
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, _("Settings saved."))
-        return redirect("inventory:site-settings")
+        return redirect(sites.page_url(request, site, reverse("inventory:site-settings")))
     return render(
         request,
         "inventory/site_settings.html",
@@ -283,7 +286,9 @@ def image_status(request, kind, pk):
 @login_required
 def choose_site(request):
     """Where a superuser picks the site to act on, kept for the session; then
-    back to the page they came from, or to the products."""
+    back to the page they came from, or to the products. The only way the
+    session's site changes: a POST, with its CSRF token, so that no link
+    from elsewhere switches it (``sites.acting_site``)."""
     if not request.user.is_superuser:
         raise Http404
     next_url = request.POST.get("next") or request.GET.get("next") or ""

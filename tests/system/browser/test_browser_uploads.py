@@ -333,21 +333,26 @@ def test_a_superusers_new_product_stays_on_the_site_shown(
 ):
     """A superuser fills site One's new product form with a photo, switches
     to site Two in another tab, then saves: the picker's save and the photo
-    go to site One, the site the form showed (inventory.sites.form_action)."""
+    go to site One, the site the form showed (inventory.sites.form_action),
+    and the product's page follows, on site One."""
     one, two = sites
     log_in(page, live_server, "root")
-    page.goto(f"{live_server.url}/?site={one.pk}")  # chosen for the session
-    page.goto(f"{live_server.url}/products/new/")
+    page.click(f".site-choices button[value='{one.pk}']")  # chosen for the session
+    page.click("text=Ajouter un produit")
     fill_new_product(page)
     other_tab = page.context.new_page()
-    other_tab.goto(f"{live_server.url}/?site={two.pk}")
+    other_tab.goto(f"{live_server.url}/")
+    other_tab.select_option(".site-switcher select", str(two.pk))
+    with other_tab.expect_navigation():
+        other_tab.click(".site-switcher button[type=submit]")
     other_tab.close()
     page.click(".product-form button[type=submit]")
 
-    page.wait_for_url(re.compile(r"/products/\d+/$"))
+    page.wait_for_url(re.compile(rf"/products/\d+/\?site={one.pk}$"))
     product = Product.objects.get(cug="H-5")
     assert product.site_configuration == one
     assert product.image.name.startswith(f"sites/{one.pk}/products/")
+    assert page.locator("h1").inner_text() == product.name
 
 
 def test_a_new_product_saved_after_the_session_ended_leads_to_the_login_page(
