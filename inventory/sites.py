@@ -1,8 +1,11 @@
 """Which site a request acts on: one rule for the pages, the API and the admin.
 
 Users act on their own site, always. Superusers act on every site, so they
-say which: ``?site=<id>`` on a page or an API URL, or a choice kept in the
-session (the pages' site chooser and switcher, or a page's ``?site=``).
+say which: ``?site=<id>`` on a page or an API URL, for that request alone,
+or a choice kept in the session, which only the pages' site chooser and
+switcher change (``remember_site``, by a POST with its CSRF token). A page
+showing a site names it in its links and forms (``page_url``), so that a
+superuser who came to it by ``?site=`` goes on working on that site.
 Everything of a site is then filtered by the site this module returns: a
 site that it does not return is never reachable, whatever ids a user sends.
 """
@@ -24,14 +27,18 @@ SITE_PARAM = "site"
 SESSION_KEY = "inventory_site_id"
 
 
-def acting_site(request, *, remember=False):
+def acting_site(request):
     """The site ``request`` acts on, or ``None`` when there is none yet.
 
     For anyone but a superuser, the user's own site: ``?site=`` and the
     session mean nothing to them, so naming another site reveals nothing.
-    For a superuser: the site of ``?site=`` (which ``remember`` keeps in the
-    session: pages do, the API does not), else the one chosen earlier in the
-    session, else their own site, if they have one.
+    For a superuser: the site of ``?site=``, else the one chosen earlier in
+    the session, else their own site, if they have one.
+
+    ``?site=`` is never kept in the session: a GET changes nothing, and a
+    link from another web site (which a top-level navigation follows with
+    the session's cookie) would otherwise switch a superuser's site in
+    silence, and their next pages, in other tabs, would act on that shop.
 
     Raises ``ValidationError`` for a ``?site=`` that is not an id, and
     ``Http404`` for one that names no site.
@@ -42,10 +49,7 @@ def acting_site(request, *, remember=False):
     if not user.is_superuser:
         return user.site_configuration
     if SITE_PARAM in request.GET:
-        site = site_named(request.GET[SITE_PARAM])
-        if remember:
-            remember_site(request, site)
-        return site
+        return site_named(request.GET[SITE_PARAM])
     chosen = chosen_site_id(request)
     if chosen is not None:
         site = Configuration.objects.filter(pk=chosen).first()
@@ -78,7 +82,8 @@ def site_named(value):
 
 def remember_site(request, site):
     """Keep ``site`` as the one a superuser acts on for the rest of the
-    session; only a superuser's choice is ever read back."""
+    session: the chooser's and switcher's POST alone (``views.choose_site``);
+    only a superuser's choice is ever read back."""
     request.session[SESSION_KEY] = site.pk
 
 
@@ -88,21 +93,38 @@ def site_url(viewname, site_id, *args):
     return naming_site(reverse(viewname, args=args), site_id)
 
 
-def naming_site(path, site_id):
-    """``path`` acting on ``site_id`` (none: on the user's own site)."""
-    if site_id is None:
-        return path
-    return f"{path}?{urlencode({SITE_PARAM: site_id})}"
+def naming_site(path, site_id, query=None):
+    """``path`` acting on ``site_id`` (none: on the user's own site), with
+    the non-empty values of ``query``."""
+    params = {SITE_PARAM: site_id} if site_id is not None else {}
+    params.update((key, value) for key, value in (query or {}).items() if value not in (None, ""))
+    return f"{path}?{urlencode(params)}" if params else path
+
+
+def named_site_id(request, site):
+    """The id a page showing ``site`` names in its links and forms: the
+    site's for a superuser, none for anyone else, who acts on their own
+    site whatever is named."""
+    if not site or not request.user.is_superuser:
+        return None
+    return site.pk
+
+
+def page_url(request, site, path, query=None):
+    """Where a page showing ``site`` links, posts or leads to ``path``:
+    naming that site for a superuser. ``?site=`` is not kept in the session,
+    so without it a superuser who came by an admin's link would leave that
+    site at the next link; and one who switched site in another tab
+    meanwhile would follow a link to, or save a form on, the other site:
+    one site's settings written over another's, a product added to the
+    wrong shop."""
+    return naming_site(path, named_site_id(request, site), query)
 
 
 def form_action(request, site):
-    """Where a page's form showing ``site`` posts to: the page, naming that
-    site for a superuser. Without it, the form would save to the site of
-    the session when it is sent, and a superuser who switched site in
-    another tab (or followed a link with another ``?site=``) meanwhile
-    would write one site's settings over another's, or add the product to
-    the wrong shop. Anyone else acts on their own site whatever is named."""
-    return naming_site(request.path, site.pk if request.user.is_superuser else None)
+    """Where a page's form showing ``site`` posts to: the page itself
+    (``page_url``)."""
+    return page_url(request, site, request.path)
 
 
 def site_id_for_user(user):
@@ -122,7 +144,7 @@ def site_id_for_user(user):
 
 def site_id_for_request(request):
     """The uploads app's ``REQUEST_SITE_RESOLVER``: the id of the site
-    ``request`` acts on (``acting_site``, without remembering it), where
+    ``request`` acts on (``acting_site``), where
     the photo of a product being added waits. A superuser's choice of the
     session, or ``?site=``; anyone else's own site, whatever they name.
 

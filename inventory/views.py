@@ -63,16 +63,17 @@ def signed_in(view):
 def site_page(view):
     """A page of one site, which the view receives as ``site``.
 
-    A superuser's ``?site=`` is remembered for the session; a superuser who
-    has chosen no site yet is shown the sites to choose from, then comes
-    back here; a user attached to no site is told so.
+    A superuser's ``?site=`` names it for this page (and the page names it
+    in its links, ``sites.page_url``), the session's choice otherwise; a
+    superuser who has chosen no site yet is shown the sites to choose
+    from, then comes back here; a user attached to no site is told so.
     """
 
     @signed_in
     @wraps(view)
     def page(request, *args, **kwargs):
         try:
-            site = sites.acting_site(request, remember=True)
+            site = sites.acting_site(request)
         except ValidationError:
             raise Http404(_("No such site.")) from None
         if site is None:
@@ -96,6 +97,11 @@ def picker_messages():
     """What the image picker says, in the user's language."""
     return {
         "pending": _("The photo will be uploaded when you save the product."),
+        # The product's save was refused (its errors are on the form).
+        "not_saved": _(
+            "The product was not saved: correct the form and save again. "
+            "The photo is kept and will be uploaded then."
+        ),
         "preparing": _("Preparing the photo…"),
         "uploading": _("Uploading…"),
         "confirming": _("Checking the photo…"),
@@ -163,17 +169,19 @@ def product_edit(request, site, pk=None):
     if request.method == "POST":
         if form.is_valid() and save_unless_taken(form):
             product = form.instance
+            edit_url = sites.page_url(
+                request, site, reverse("inventory:product-edit", args=[product.pk])
+            )
             if wants_json(request):
                 # The picker uploads the chosen photo once the product exists.
                 # 201 says it was made now; saving one that exists is a 200.
-                edit_url = reverse("inventory:product-edit", args=[product.pk])
                 return JsonResponse(
                     {"id": product.pk, "url": edit_url}, status=201 if pk is None else 200
                 )
             messages.success(request, _("Product saved."))
-            return redirect("inventory:product-edit", pk=product.pk)
+            return redirect(edit_url)
         if wants_json(request):
-            return JsonResponse({"errors": form.errors}, status=400)
+            return refused_save(request, form)
     return render(
         request,
         "inventory/product_form.html",
@@ -186,6 +194,15 @@ def product_edit(request, site, pk=None):
             "picker_messages": picker_messages(),
         },
     )
+
+
+def refused_save(request, form):
+    """The picker's save of a product refused: the form's errors, and its
+    fields rendered with them, which the picker puts in place of the page's.
+    Sending the form again to show them would reload the page and lose the
+    photo picked, which the user had to take again with the camera."""
+    fields = render_to_string("inventory/product_fields.html", {"form": form}, request=request)
+    return JsonResponse({"errors": form.errors, "fields": fields}, status=400)
 
 
 def save_unless_taken(form):
@@ -212,7 +229,7 @@ def site_settings(request, site):
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, _("Settings saved."))
-        return redirect("inventory:site-settings")
+        return redirect(sites.page_url(request, site, reverse("inventory:site-settings")))
     return render(
         request,
         "inventory/site_settings.html",
@@ -271,7 +288,9 @@ def image_status(request, kind, pk):
 @login_required
 def choose_site(request):
     """Where a superuser picks the site to act on, kept for the session; then
-    back to the page they came from, or to the products."""
+    back to the page they came from, or to the products. The only way the
+    session's site changes: a POST, with its CSRF token, so that no link
+    from elsewhere switches it (``sites.acting_site``)."""
     if not request.user.is_superuser:
         raise Http404
     next_url = request.POST.get("next") or request.GET.get("next") or ""

@@ -2,6 +2,8 @@ import json
 
 from django import template
 from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from inventory import sites
@@ -40,6 +42,24 @@ def site_switcher(context, site):
 def site_form_action(context, site):
     """The ``action`` of a page's form about ``site`` (``sites.form_action``)."""
     return sites.form_action(context["request"], site)
+
+
+@register.simple_tag(takes_context=True)
+def site_link(context, site, viewname, *args, **query):
+    """The URL of the page ``viewname`` (with ``args`` and the non-empty
+    values of ``query``) as a page showing ``site`` links to it: on that
+    site (``sites.page_url``)."""
+    return sites.page_url(context["request"], site, reverse(viewname, args=args), query)
+
+
+@register.simple_tag(takes_context=True)
+def site_field(context, site):
+    """The hidden field by which a GET form of a page showing ``site`` (a
+    search) stays on that site: a GET form drops its action's query."""
+    site_id = sites.named_site_id(context["request"], site)
+    if site_id is None:
+        return ""
+    return format_html('<input type="hidden" name="{}" value="{}">', sites.SITE_PARAM, site_id)
 
 
 @register.filter

@@ -512,14 +512,14 @@ def test_a_superuser_adds_a_product_with_its_photo_to_the_chosen_site(
     client, shop, store, sites, django_user_model, own_site
 ):
     """A superuser's new-object ticket is of the site chosen in the session
-    (the pages' chooser, or ``?site=``), their own or none whatever; the add
+    (the pages' chooser), their own or none whatever; the add
     form offers that site, and saving it attaches the photo."""
     one, two = sites
     root = django_user_model.objects.create_superuser(
         "root", password="pw", site_configuration=one if own_site else None
     )
     client.force_login(root)
-    assert client.get(f"/?site={two.pk}").status_code == 200  # chosen for the session
+    assert client.post("/sites/", {"site": two.pk}).status_code == 302  # chosen for the session
 
     add_form = client.get("/admin/inventory/product/add/")
     assert add_form.context["adminform"].form.initial["site_configuration"] == two.pk

@@ -78,15 +78,88 @@ def test_the_header_switches_site(client, shop, root):
     assert product_names(client.get("/")) == ["Igname de Bouaké"]
 
 
-def test_site_in_the_url_selects_and_persists(client, shop, root):
+def test_site_in_the_url_selects_that_page(client, shop, root):
     one, two = shop
     assert product_names(client.get(f"/?site={two.pk}")) == ["Igname de Bouaké"]
-    assert product_names(client.get("/")) == ["Igname de Bouaké"]
     assert product_names(client.get(f"/?site={one.pk}")) == ["Mil de Thiès"]
-    assert client.get("/site/").context["form"].instance == one
+    assert client.get(f"/site/?site={two.pk}").context["form"].instance == two
 
     assert client.get("/?site=99999").status_code == 404
     assert client.get("/?site=two").status_code == 404
+
+
+def test_a_link_naming_a_site_does_not_switch_the_session(client, shop, root):
+    """A GET changes nothing: a link or a redirect from another web site
+    (``/?site=``, which a top-level navigation sends with the session
+    cookie) made a superuser's session switch site in silence, and their
+    next pages, in other tabs, acted on that shop. Only the chooser and
+    the header's switcher, posted with their CSRF token, switch."""
+    one, two = shop
+    client.post("/sites/", {"site": one.pk})
+
+    for path in ("/", "/site/", "/products/new/", f"/products/{Product.objects.get(cug='I1').pk}/"):
+        response = client.get(f"{path}?site={two.pk}")
+        assert (response.status_code, response.context["site"]) == (200, two), path
+
+    assert client.session[SESSION_KEY] == one.pk
+    assert product_names(client.get("/")) == ["Mil de Thiès"]
+    created = client.post(
+        "/products/new/",
+        {"name": "Attiéké", "cug": "A1", "price": "500", "quantity": "1"},
+        HTTP_ACCEPT="application/json",
+    )
+    assert Product.objects.get(pk=created.json()["id"]).site_configuration == one
+
+
+def site_links(page):
+    """The page's links to the shop's pages, and its search form's fields."""
+    links = re.findall(r'href="(/[^"]*)"', page)
+    return [
+        link.replace("&amp;", "&")
+        for link in links
+        if not link.startswith(("/admin/", "/static/", "/media/", "/accounts/"))
+    ]
+
+
+def test_the_pages_of_a_named_site_link_to_that_sites_pages(client, shop, root, monkeypatch):
+    """``?site=`` does not change the session's site, so a page showing a
+    site names it in every link to the shop's pages, in its forms, and
+    where a save leads: the admin's links land on a page from which a
+    superuser works on that site, whatever the session chose."""
+    one, two = shop
+    monkeypatch.setattr("inventory.views.PAGE_SIZE", 1)
+    Product.objects.create(site_configuration=two, name="Gari", cug="G1")
+    client.post("/sites/", {"site": one.pk})
+    named = f"site={two.pk}"
+
+    products = client.get(f"/?site={two.pk}&q=i").content.decode()
+    links = site_links(products)
+    assert {"/", "/site/", "/products/new/"} <= {link.split("?")[0] for link in links}
+    assert any("page=2" in link for link in links)
+    for link in links:
+        assert named in link, link
+        assert client.get(link).context["site"] == two, link
+    search = re.search(r'<form class="search".*?</form>', products, re.S).group(0)
+    assert f'<input type="hidden" name="site" value="{two.pk}">' in search
+
+    add_form = client.get(f"/products/new/?site={two.pk}")
+    assert "/?site=" in add_form.content.decode()  # back to the products
+    data = {"name": "Attiéké", "cug": "A1", "price": "500", "quantity": "1"}
+    added = client.post(f"/products/new/?site={two.pk}", data)
+    product = Product.objects.get(cug="A1")
+    assert product.site_configuration == two
+    assert added["Location"] == f"/products/{product.pk}/?{named}"
+    assert client.get(added["Location"]).context["product"] == product
+    picker = client.post(
+        f"/products/new/?site={two.pk}",
+        {**data, "cug": "A2"},
+        HTTP_ACCEPT="application/json",
+    ).json()
+    assert picker["url"] == f"/products/{picker['id']}/?{named}"
+
+    settings_data = {"site_name": "Site Two", "currency": "XOF"}
+    saved = client.post(f"/site/?site={two.pk}", settings_data)
+    assert saved["Location"] == f"/site/?{named}"
     assert client.session[SESSION_KEY] == one.pk
 
 
@@ -137,8 +210,10 @@ def test_the_admins_page_links_land_on_working_pages(client, db):
     assert product_page.status_code == 200
     assert product_page.context["product"] == product
     assert f'data-kind="product" data-object-id="{product.pk}"' in product_page.content.decode()
-    # The site stays chosen: the next page is Abidjan's too.
-    assert all(p.site_configuration == abidjan for p in client.get("/").context["page"])
+    # The page's links stay on that site: its products are Abidjan's too.
+    back = re.search(r'<a href="([^"]+)">Retour aux produits</a>', product_page.content.decode())
+    products = client.get(back.group(1).replace("&amp;", "&")).context["page"]
+    assert products and all(p.site_configuration == abidjan for p in products)
 
     dakar = Configuration.objects.get(site_name="Boutique Dakar")
     admin_page = client.get(f"/admin/inventory/configuration/{dakar.pk}/change/").content.decode()

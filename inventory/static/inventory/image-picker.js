@@ -136,6 +136,21 @@ function setUp(picker) {
     choose(event.dataTransfer.files[0]);
   });
 
+  // A refused save (400) comes with the form's fields and their errors:
+  // shown in place, the page and the photo picked stay, to go up once the
+  // form is corrected. Sending the form instead would show the errors but
+  // lose the photo, which the user would have to take again.
+  async function showRefusal(response) {
+    const fields = form.querySelector("[data-form-fields]");
+    if (response.status !== 400 || !fields) return false;
+    const refusal = await response.json().catch(() => null);
+    if (typeof refusal?.fields !== "string") return false;
+    fields.innerHTML = refusal.fields;
+    show(messages.not_saved, true);
+    form.querySelector("[aria-invalid=true]")?.focus();
+    return true;
+  }
+
   // A new product: save it first, then upload the chosen photo to it.
   form?.addEventListener("submit", async (event) => {
     if (!pending || picker.dataset.objectId) return;
@@ -147,7 +162,8 @@ function setUp(picker) {
       credentials: "same-origin",
     });
     if (!response.ok) {
-      form.submit(); // let the server show the form's errors
+      if (await showRefusal(response)) return;
+      form.submit(); // let the server answer (the login page, a refusal)
       return;
     }
     const product = await response.json();

@@ -299,26 +299,60 @@ def test_new_product_with_photo(site_mode, page, live_server, shop):
     assert product.image.name.startswith(f"sites/{shop['site'].pk}/products/")
 
 
+def test_a_refused_new_product_keeps_its_photo(site_mode, page, live_server, shop):
+    """The picker's save of a new product is refused (its CUG is the
+    site's Riz's): the form shows why, in French, and the photo picked
+    stays, to go up once the form is corrected and saved. The picker sent
+    the form again to show the errors, and the photo was lost: taken with
+    the camera, it had to be taken again."""
+    log_in(page, live_server, "staff")
+    page.goto(f"{live_server.url}/products/new/")
+    fill_new_product(page)
+    page.fill("input[name=cug]", "R-1")
+    page.click(".product-form button[type=submit]")
+
+    page.wait_for_selector(
+        ".product-form .errorlist:has-text('Ce site a déjà un produit avec ce CUG.')"
+    )
+    assert page.url == f"{live_server.url}/products/new/"
+    assert page.input_value("input[name=name]") == "Huile d'arachide"
+    assert page.locator(".picker .preview").is_visible()
+    assert "photo est gardée" in page.locator(".picker .error").inner_text()
+    assert list(Product.objects.values_list("cug", flat=True)) == ["R-1"]
+
+    page.fill("input[name=cug]", "H-5")
+    page.click(".product-form button[type=submit]")
+
+    page.wait_for_url(re.compile(r"/products/\d+/$"))
+    product = Product.objects.get(cug="H-5")
+    assert product.image.name.startswith(f"sites/{shop['site'].pk}/products/")
+
+
 def test_a_superusers_new_product_stays_on_the_site_shown(
     site_mode, page, live_server, shop, sites, root
 ):
     """A superuser fills site One's new product form with a photo, switches
     to site Two in another tab, then saves: the picker's save and the photo
-    go to site One, the site the form showed (inventory.sites.form_action)."""
+    go to site One, the site the form showed (inventory.sites.form_action),
+    and the product's page follows, on site One."""
     one, two = sites
     log_in(page, live_server, "root")
-    page.goto(f"{live_server.url}/?site={one.pk}")  # chosen for the session
-    page.goto(f"{live_server.url}/products/new/")
+    page.click(f".site-choices button[value='{one.pk}']")  # chosen for the session
+    page.click("text=Ajouter un produit")
     fill_new_product(page)
     other_tab = page.context.new_page()
-    other_tab.goto(f"{live_server.url}/?site={two.pk}")
+    other_tab.goto(f"{live_server.url}/")
+    other_tab.select_option(".site-switcher select", str(two.pk))
+    with other_tab.expect_navigation():
+        other_tab.click(".site-switcher button[type=submit]")
     other_tab.close()
     page.click(".product-form button[type=submit]")
 
-    page.wait_for_url(re.compile(r"/products/\d+/$"))
+    page.wait_for_url(re.compile(rf"/products/\d+/\?site={one.pk}$"))
     product = Product.objects.get(cug="H-5")
     assert product.site_configuration == one
     assert product.image.name.startswith(f"sites/{one.pk}/products/")
+    assert page.locator("h1").inner_text() == product.name
 
 
 def test_a_new_product_saved_after_the_session_ended_leads_to_the_login_page(
