@@ -57,8 +57,7 @@ from datetime import timedelta
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F, Value
-from django.db.models.functions import Greatest
+from django.db.models import F
 from django.utils import timezone
 from PIL import Image, ImageCms, ImageFile, ImageOps
 
@@ -392,9 +391,9 @@ def restart_stalled(*, dry_run=False, now=None):
     being made for good, and the task's row running, which the database
     backend never reclaims (django-tasks-db 0.13 has no such thing). The
     set tells: each making that starts counts itself (``begin``: the count
-    and ``updated_at``) and uncounts itself when it ends, however it ends,
-    so a set still pending long after its last start has no making under
-    way, and its count is the makings that died. A set whose store failed
+    and ``updated_at``), and one that ends, however it ends, sets the
+    count back to 0, so a set still pending long after its last start has
+    no making under way, and its count is the makings that died in a row. A set whose store failed
     ``ATTEMPTS`` times, or whose task was never queued, is left pending
     with no making dead: it is queued again, each run, until it is made.
     An image that kills the worker each time (more memory than it has) is
@@ -512,8 +511,8 @@ def make(original_name, *, attempt=1, force=False):
 def begin(original_name, *, force=False):
     """The set of ``original_name`` if it is pending (whatever its state
     with ``force``), counted as one more making under way: its
-    ``unfinished_makings`` up by one, and ``updated_at`` now, which the
-    making's end (``finish``, ``end``) counts back down; ``None`` if there
+    ``unfinished_makings`` up by one, and ``updated_at`` now; the making's
+    end (``finish``, ``end``) sets the count back to 0; ``None`` if there
     is no such set. What ``restart_stalled`` reads to find the makings that
     died.
 
@@ -531,13 +530,18 @@ def begin(original_name, *, force=False):
 
 
 def end(rendition_set):
-    """Count back down a making of ``rendition_set`` that ends with the set
-    pending (the store failed: tried again later); whether the set is still
-    there. One UPDATE, in place of the read that asked that before."""
+    """End a making of ``rendition_set`` that leaves the set pending (the
+    store failed: tried again later); whether the set is still there. One
+    UPDATE, in place of the read that asked that before.
+
+    The count goes to 0, as in ``finish``: this making did not die, so it
+    ends the row of those that did. Counted down instead, the deaths before
+    it stayed, those ``reset`` keeps too: a set given up that
+    ``build_renditions`` met a store failing on was given up again by the
+    next ``purge_uploads``, three makings "in a row" counted across one
+    that ended."""
     sets = RenditionSet.objects.filter(pk=rendition_set.pk)
-    # Never below 0: a making beside this one may have ended meanwhile
-    # (``finish`` sets it to 0).
-    return bool(sets.update(unfinished_makings=Greatest(F("unfinished_makings") - 1, Value(0))))
+    return bool(sets.update(unfinished_makings=0))
 
 
 def finish(rendition_set, state, *, error_code="", variants=None):

@@ -368,6 +368,26 @@ def test_build_renditions_killed_on_an_image_given_up_hands_it_back_failed(
     assert (made.state, made.error_code) == ("failed", "interrupted")
 
 
+def test_build_renditions_the_store_fails_in_ends_the_row_of_those_that_died(
+    store, api, product, task_worker, monkeypatch
+):
+    """``--failed interrupted`` on an image given up, once the worker has
+    more memory, while the store does not answer: the making ended (the
+    store failed, nothing died), so the set left pending is queued again to
+    the worker by the next ``purge_uploads``, not failed again as if three
+    makings had stopped the worker (``reset`` keeps the count of those
+    that died: ``end`` ends the row as ``finish`` does)."""
+    name = given_up(store, api, product, task_worker, monkeypatch)
+    monkeypatch.setattr(renditions, "read_original", fail_to_read)
+
+    run("build_renditions", "--failed", "interrupted")
+    assert RenditionSet.objects.get(original=name).state == "pending"
+    out, err, failure = purge(2 * AFTER_THE_LEASE)
+
+    assert f"Queued again: {name} (0 making(s) stopped)" in out
+    assert not err and not failure
+
+
 def test_a_making_that_ends_ends_the_row_of_those_that_died(
     store, api, product, task_worker, monkeypatch
 ):
