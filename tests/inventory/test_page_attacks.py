@@ -106,6 +106,25 @@ def test_a_signed_out_placeholder_is_told_in_json(client, sites):
     assert client.get(path)["Location"] == f"/accounts/login/?next={path}"
 
 
+def test_a_word_said_again_is_one_condition(client, sites, make_user):
+    """Each word of a search is a condition on the name and the CUG of
+    every product of the site. One word a hundred times, in any case of
+    its ASCII letters ("e E e ..."), within the limits, made a hundred
+    times the same condition: on PostgreSQL, with 5,000 products, 355 ms
+    a page for "R- R- ...", against 13 ms for one word. Said again, a word
+    finds nothing more, and now costs nothing more."""
+    Product.objects.create(site_configuration=sites[0], name="Riz parfumé", cug="R-25")
+    Product.objects.create(site_configuration=sites[0], name="Sel", cug="S-1")
+    client.force_login(make_user("alice", sites[0]))
+    again = " ".join(["riz", "RIZ", "Riz", "'riz'", '"rIz"'] * 20)
+
+    response = client.get("/", {"q": again})
+
+    assert [product.name for product in response.context["page"]] == ["Riz parfumé"]
+    assert str(Product.objects.search(again).query).count("LIKE") == 2
+    assert str(Product.objects.search("riz, RIZ parfumé").query).count("LIKE") == 4
+
+
 # Attacks that fail, pinned.
 
 
