@@ -3,6 +3,7 @@ staff or a superuser may try through them, and what they get."""
 
 import html
 import re
+from urllib.parse import urlencode
 
 import pytest
 
@@ -106,6 +107,25 @@ def test_a_signed_out_placeholder_is_told_in_json(client, sites):
     assert client.get(path)["Location"] == f"/accounts/login/?next={path}"
 
 
+def test_a_word_said_again_is_one_condition(client, sites, make_user):
+    """Each word of a search is a condition on the name and the CUG of
+    every product of the site. One word a hundred times, in any case of
+    its ASCII letters ("e E e ..."), within the limits, made a hundred
+    times the same condition: on PostgreSQL, with 5,000 products, 355 ms
+    a page for "R- R- ...", against 13 ms for one word. Said again, a word
+    finds nothing more, and now costs nothing more."""
+    Product.objects.create(site_configuration=sites[0], name="Riz parfumé", cug="R-25")
+    Product.objects.create(site_configuration=sites[0], name="Sel", cug="S-1")
+    client.force_login(make_user("alice", sites[0]))
+    again = " ".join(["riz", "RIZ", "Riz", "'riz'", '"rIz"'] * 20)
+
+    response = client.get("/", {"q": again})
+
+    assert [product.name for product in response.context["page"]] == ["Riz parfumé"]
+    assert str(Product.objects.search(again).query).count("LIKE") == 2
+    assert str(Product.objects.search("riz, RIZ parfumé").query).count("LIKE") == 4
+
+
 # Attacks that fail, pinned.
 
 
@@ -123,6 +143,50 @@ def test_search_wildcards_are_literal_text(client, sites, make_user, query, foun
     page = client.get("/", {"q": query}).context["page"]
 
     assert [product.cug for product in page] == found
+
+
+def test_a_refused_saves_fields_are_text_and_the_users_own(client, sites, make_user):
+    """The picker puts the ``fields`` of a refused save in the page as HTML
+    (innerHTML): what was typed, and the errors, come back escaped. A
+    product of another site, or a save the user may not make, gets no
+    fields at all."""
+    attack = '"><img src=x onerror=alert(1)>'
+    one, two = sites
+    Product.objects.create(site_configuration=one, name="Mil", cug=attack)
+    foreign = Product.objects.create(site_configuration=two, name="Secret", cug="S-2")
+    client.force_login(make_user("alice", one))
+    typed = {"name": attack, "cug": attack, "price": attack, "quantity": attack}
+
+    refused = client.post("/products/new/", typed, HTTP_ACCEPT="application/json")
+
+    assert refused.status_code == 400
+    fields = refused.json()["fields"]
+    assert attack not in fields and "<img" not in fields
+    assert fields.count(html.escape(attack)) == 4
+    assert set(refused.json()["errors"]) == {"__all__", "price", "quantity"}
+    for path in (f"/products/{foreign.pk}/", f"/products/{foreign.pk}/?site={two.pk}"):
+        response = client.post(path, typed, HTTP_ACCEPT="application/json")
+        assert response.status_code == 404
+        assert b"Secret" not in response.content and b"fields" not in response.content
+    client.force_login(make_user("viewer", one, permissions=["inventory.view_product"]))
+    read_only = client.post("/products/new/", typed, HTTP_ACCEPT="application/json")
+    assert read_only.status_code == 403 and b"fields" not in read_only.content
+
+
+def test_a_search_names_no_other_site_nor_page_in_the_links(client, sites, superuser):
+    """A search carrying ``&site=``, ``&page=`` or ``#`` stays the search in
+    the links a page builds from it (its pages'): a superuser on site Two
+    goes on with site Two, the search as typed."""
+    one, two = sites
+    query = f"riz&site={one.pk}&page=9#top"
+    for number in range(25):
+        Product.objects.create(site_configuration=two, name=f"{query} {number}", cug=f"R{number}")
+
+    page = client.get("/", {"site": two.pk, "q": query}).content.decode()
+
+    following = html.unescape(re.search(r'href="([^"]+)" rel="next"', page).group(1))
+    assert following == "/?" + urlencode({"site": two.pk, "q": query, "page": 2})
+    assert client.get(following).context["site"] == two
 
 
 @pytest.mark.parametrize(

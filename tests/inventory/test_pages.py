@@ -154,7 +154,8 @@ def test_a_search_of_thousands_of_words_answers_as_one_of_a_few(client, sites, m
 
     assert [p.name for p in many.context["page"]] == ["Riz parfumé"]
     assert list(long_word.context["page"]) == []
-    conditions = str(Product.objects.search("riz " * 2000).query).count("LIKE")
+    distinct = " ".join(f"riz{number}" for number in range(2000))
+    conditions = str(Product.objects.search(distinct).query).count("LIKE")
     assert conditions == 2 * SEARCH_MAX_WORDS
 
 

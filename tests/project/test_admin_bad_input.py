@@ -6,6 +6,8 @@ model), the autocomplete's ``term`` and the ids of its paths to the
 database. SQLite takes the NUL; the answer is the same there, so the test
 means something on either database."""
 
+import html
+import re
 from urllib.parse import urlencode
 
 import pytest
@@ -152,6 +154,27 @@ def test_a_search_too_long_is_told_why_with_a_way_back(sites):
     back = f"/admin/inventory/product/?site_configuration__id__exact={sites[0].pk}"
     assert f'href="{back}">Afficher la liste sans cette recherche</a>' in page
     assert client.get(back).status_code == 200
+
+
+def test_the_way_back_from_a_search_too_long_keeps_the_query_as_text(root_client, sites):
+    """The link back is built from the query string: whatever else it
+    holds (markup, another address, a second search, a fragment) stays a
+    parameter of the same page, escaped, and every search is dropped."""
+    hostile = {
+        "site_configuration__id__exact": f'{sites[0].pk}"><script>alert(1)</script>',
+        "next": "//evil.example/",
+        "_popup": "javascript:alert(1)#",
+    }
+    long_search = "x " * (SEARCH_MAX_WORDS + 1)
+    query = urlencode([("q", "riz"), *hostile.items(), ("q", long_search)])
+
+    response = root_client.get(f"/admin/inventory/product/?{query}")
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    back = re.search(r'<p><a href="([^"]*)">Show the list', page).group(1)
+    assert html.unescape(back) == f"/admin/inventory/product/?{urlencode(hostile)}"
+    assert "<script>alert" not in page
 
 
 # --- An action's selected ids -------------------------------------------------
