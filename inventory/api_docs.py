@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 from inventory.logins import LoginInProgress, lockout_message
 from inventory.models import CUG_TAKEN
-from inventory.search import SEARCH_MAX_CHARACTERS, SEARCH_MAX_WORDS, SEARCH_TOO_LONG
+from inventory.search import SEARCH_MAX_CHARACTERS, SEARCH_MAX_WORDS, SEARCH_TOO_LONG_MESSAGE
 from inventory.serializers import ProductSerializer, SiteSerializer
 from project.api import schema
 
@@ -164,7 +164,7 @@ SEARCH_ERRORS = {
         "`invalid`: `errors` says which parameters and why: `search` of more than "
         f"{SEARCH_MAX_WORDS} words or {SEARCH_MAX_CHARACTERS:,} characters; for a superuser, "
         "`site` missing or not a number.",
-        schema.error_example("invalid", errors={"search": [SEARCH_TOO_LONG]}),
+        schema.error_example("invalid", errors={"search": [SEARCH_TOO_LONG_MESSAGE]}),
     )
 }
 

@@ -76,8 +76,8 @@ def test_search_and_pagination(client_of, two_shops):
 # In the user's language (French unless the client asks for another), and
 # its way of writing numbers.
 SEARCH_TOO_LONG = {
-    "fr": "Une recherche compte au plus 100 mots et 2\xa0000 caractères.",
-    "en": "A search holds at most 100 words and 2,000 characters.",
+    "fr": "Une recherche compte au plus 20 mots et 2\xa0000 caractères.",
+    "en": "A search holds at most 20 words and 2,000 characters.",
 }
 
 

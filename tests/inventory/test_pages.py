@@ -159,7 +159,7 @@ def test_a_search_of_thousands_of_words_answers_as_one_of_a_few(client, sites, m
     assert conditions == 2 * SEARCH_MAX_WORDS
 
 
-SHORTENED = "Votre recherche est trop longue : seul son début a été cherché."
+SHORTENED = "Votre recherche est trop longue : seul son début a été recherché."
 
 
 def test_a_search_too_long_is_searched_by_its_beginning_and_the_page_says_so(

@@ -149,7 +149,7 @@ def test_a_search_too_long_is_told_why_with_a_way_back(sites):
 
     assert response.status_code == 400
     page = response.content.decode()
-    assert "Une recherche compte au plus 100 mots et 2\xa0000 caractères." in page
+    assert "Une recherche compte au plus 20 mots et 2\xa0000 caractères." in page
     assert 'id="header"' in page, "the admin's look"
     back = f"/admin/inventory/product/?site_configuration__id__exact={sites[0].pk}"
     assert f'href="{back}">Afficher la liste sans cette recherche</a>' in page
