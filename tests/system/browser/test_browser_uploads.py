@@ -339,6 +339,9 @@ def test_a_superusers_new_product_stays_on_the_site_shown(
     log_in(page, live_server, "root")
     page.click(f".site-choices button[value='{one.pk}']")  # chosen for the session
     page.click("text=Ajouter un produit")
+    # Loaded, its picker set up: a photo chosen before was no one's, and
+    # the form went as a page, without it.
+    page.wait_for_url(re.compile(r"/products/new/"), wait_until="load")
     fill_new_product(page)
     other_tab = page.context.new_page()
     other_tab.goto(f"{live_server.url}/")
