@@ -97,6 +97,13 @@ def picker_messages():
     """What the image picker says, in the user's language."""
     return {
         "pending": _("The photo will be uploaded when you save the product."),
+        "saving": _("Saving the product…"),
+        # The save met no network, or its answer was lost: saving again is
+        # safe, the server knows the form's product (Product.save_key).
+        "save_lost": _(
+            "The product could not be saved: the connection was lost. "
+            "Check your network and save again; the photo is kept."
+        ),
         # The product's save was refused (its errors are on the form).
         "not_saved": _(
             "The product was not saved: correct the form and save again. "
