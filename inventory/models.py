@@ -128,6 +128,11 @@ class Product(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # The key of the new product form that made the product: that form sent
+    # again (a double tap, a save sent again after its answer was lost on
+    # the network) is the same product's save, not a second product's
+    # (inventory.views.product_edit).
+    save_key = models.UUIDField(null=True, blank=True, editable=False)
 
     objects = ProductQuerySet.as_manager()
 
@@ -147,6 +152,9 @@ class Product(models.Model):
                 condition=models.Q(price__gte=0),
                 name="price_not_negative",
                 violation_error_message=PRICE_NEGATIVE,
+            ),
+            models.UniqueConstraint(
+                fields=["site_configuration", "save_key"], name="one_product_per_save_key"
             ),
         ]
 

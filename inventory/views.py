@@ -97,6 +97,13 @@ def picker_messages():
     """What the image picker says, in the user's language."""
     return {
         "pending": _("The photo will be uploaded when you save the product."),
+        "saving": _("Saving the product…"),
+        # The save met no network, or its answer was lost: saving again is
+        # safe, the server knows the form's product (Product.save_key).
+        "save_lost": _(
+            "The product could not be saved: the connection was lost. "
+            "Check your network and save again; the photo is kept."
+        ),
         # The product's save was refused (its errors are on the form).
         "not_saved": _(
             "The product was not saved: correct the form and save again. "
@@ -167,7 +174,9 @@ def product_edit(request, site, pk=None):
         for field in form.fields.values():
             field.disabled = True
     if request.method == "POST":
-        if form.is_valid() and save_unless_taken(form):
+        form, saved = save_product_form(request, site, form)
+        if saved:
+            created = form.instance is product and pk is None
             product = form.instance
             edit_url = sites.page_url(
                 request, site, reverse("inventory:product-edit", args=[product.pk])
@@ -176,7 +185,7 @@ def product_edit(request, site, pk=None):
                 # The picker uploads the chosen photo once the product exists.
                 # 201 says it was made now; saving one that exists is a 200.
                 return JsonResponse(
-                    {"id": product.pk, "url": edit_url}, status=201 if pk is None else 200
+                    {"id": product.pk, "url": edit_url}, status=201 if created else 200
                 )
             messages.success(request, _("Product saved."))
             return redirect(edit_url)
@@ -203,6 +212,40 @@ def refused_save(request, form):
     photo picked, which the user had to take again with the camera."""
     fields = render_to_string("inventory/product_fields.html", {"form": form}, request=request)
     return JsonResponse({"errors": form.errors, "fields": fields}, status=400)
+
+
+def save_product_form(request, site, form):
+    """Save the product ``form``: the form saved and whether it was.
+
+    A new product's form sent again is the save of the product it made
+    (its key, ``Product.save_key``): a second tap on "Save" while a slow
+    network carries the first, a save sent again after its answer was lost
+    on the way back. That save edits the product, where it would be refused
+    as taking the product's own CUG, or make a second product with the CUG
+    changed. Two sendings at once (a form sent twice without the picker)
+    may both find no product: the second is refused by the first's CUG,
+    then finds the product.
+    """
+    new = form.instance.pk is None
+    if new:
+        form = form_of_product_made(request, site, form)
+    saved = form.is_valid() and save_unless_taken(form)
+    if not saved and new and form.instance.pk is None:
+        made = form_of_product_made(request, site, form)
+        if made is not form:
+            form, saved = made, made.is_valid() and save_unless_taken(made)
+    return form, saved
+
+
+def form_of_product_made(request, site, form):
+    """The new product ``form`` bound to the product made by an earlier
+    sending of the same form, if any; else ``form``."""
+    try:
+        key = form.fields["save_key"].clean(form.data.get("save_key"))
+    except ValidationError:
+        return form
+    made = key and Product.objects.visible_to(request.user, site).filter(save_key=key).first()
+    return ProductForm(request.POST, instance=made) if made else form
 
 
 def save_unless_taken(form):

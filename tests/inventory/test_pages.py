@@ -269,6 +269,89 @@ def test_a_cug_taken_between_the_check_and_the_save_is_the_forms_error(
     assert Product.objects.filter(cug="M1").count() == 1
 
 
+def new_product_form(client):
+    """The new product page's form data, with its key (save_key)."""
+    page = client.get("/products/new/").content.decode()
+    (key,) = re.findall(r'name="save_key" value="([^"]+)"', page)
+    return {"name": "Mil", "cug": "M1", "price": "100", "quantity": "2", "save_key": key}
+
+
+def test_a_new_product_form_sent_twice_saves_one_product(client, sites, make_user):
+    """The form sent again (a second tap while the first sending goes on,
+    with no script to stop it): the same product saved again, as the page
+    the browser shows says, not "CUG taken" about the product the first
+    sending made."""
+    client.force_login(make_user("alice", sites[0]))
+    data = new_product_form(client)
+
+    first = client.post("/products/new/", data)
+    again = client.post("/products/new/", data, follow=True)
+
+    product = Product.objects.get()
+    assert first.url == f"/products/{product.pk}/"
+    assert again.redirect_chain == [(first.url, 302)]
+    assert "Produit enregistré." in [str(message) for message in again.context["messages"]]
+
+
+def test_the_pickers_save_sent_again_is_its_products(client, sites, make_user):
+    """The picker's save made the product but its answer was lost on the
+    network; the user corrects the name and saves again: the same product
+    is saved (200, not 201), with the name corrected."""
+    client.force_login(make_user("alice", sites[0]))
+    data = new_product_form(client)
+    made = client.post("/products/new/", data, HTTP_ACCEPT="application/json").json()
+
+    again = client.post(
+        "/products/new/", {**data, "name": "Mil de Thiès"}, HTTP_ACCEPT="application/json"
+    )
+
+    assert again.status_code == 200
+    assert again.json() == made
+    assert list(Product.objects.values_list("name", flat=True)) == ["Mil de Thiès"]
+
+
+def test_a_form_sent_twice_at_once_finds_the_product_its_first_sending_made(
+    client, sites, make_user, monkeypatch
+):
+    """Both sendings look for the form's product before either has made it;
+    the second is refused by the first's CUG, then finds it."""
+    client.force_login(make_user("alice", sites[0]))
+    data = new_product_form(client)
+    check = ProductForm.validate_unique
+
+    def racing(form):
+        if not Product.objects.exists():
+            Product.objects.create(
+                site_configuration=sites[0], name="Mil", cug="M1", save_key=data["save_key"]
+            )
+        check(form)
+
+    monkeypatch.setattr(ProductForm, "validate_unique", racing)
+
+    response = client.post("/products/new/", data, HTTP_ACCEPT="application/json")
+
+    product = Product.objects.get()
+    assert response.status_code == 200
+    assert response.json() == {"id": product.pk, "url": f"/products/{product.pk}/"}
+
+
+def test_only_the_forms_own_product_is_saved_again(client, sites, make_user):
+    """A key is of one site's product: another site's, or a product's
+    page, names no product made by the form."""
+    client.force_login(make_user("alice", sites[0]))
+    data = new_product_form(client)
+    Product.objects.create(
+        site_configuration=sites[1], name="Mil", cug="M1", save_key=data["save_key"]
+    )
+
+    response = client.post("/products/new/", data, HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 201
+    assert Product.objects.get(pk=response.json()["id"]).site_configuration == sites[0]
+    page = client.get(response.json()["url"]).content.decode()
+    assert "save_key" not in page
+
+
 def test_cug_may_repeat_across_sites_but_not_within_one(client, sites, make_user):
     Product.objects.create(site_configuration=sites[1], name="Mil", cug="M1")
     client.force_login(make_user("alice", sites[0]))

@@ -32,6 +32,10 @@ SHIPPED = {
         "in its error message for an import); the SQLite table rebuild for the "
         "CHECK constraint reads as a new NOT NULL"
     ),
+    ("inventory", "0005_product_save_key"): (
+        "adds a nullable column and a unique constraint; the SQLite table "
+        "rebuild reads as a new NOT NULL"
+    ),
     ("uploads", "0005_confirmed_image_fields"): (
         "shipped, cannot change; drops UploadTicket.result, its data carried "
         "to format, width and height first"

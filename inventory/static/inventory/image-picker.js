@@ -151,29 +151,55 @@ function setUp(picker) {
     return true;
   }
 
+  // A save under way, the picker's or the form sent as a page: a second
+  // tap on "Save" (a slow network makes people tap again) would send it
+  // again, and be refused as taking the CUG of the product the first made.
+  let saving = false;
+  // Back on the page from the browser's history: that save is over.
+  window.addEventListener("pageshow", () => (saving = false));
+
   // A new product: save it first, then upload the chosen photo to it.
   form?.addEventListener("submit", async (event) => {
-    if (!pending || picker.dataset.objectId) return;
-    event.preventDefault();
-    const response = await fetch(form.action || location.href, {
-      method: "POST",
-      body: new FormData(form),
-      headers: { Accept: "application/json" },
-      credentials: "same-origin",
-    });
-    if (!response.ok) {
-      if (await showRefusal(response)) return;
-      form.submit(); // let the server answer (the login page, a refusal)
+    if (saving) {
+      event.preventDefault();
       return;
     }
-    const product = await response.json();
+    saving = true;
+    if (!pending || picker.dataset.objectId) return; // sent as a page
+    event.preventDefault();
+    show(messages.saving);
+    let response, product;
+    try {
+      response = await fetch(form.action || location.href, {
+        method: "POST",
+        body: new FormData(form),
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+      });
+      if (response.ok) product = await response.json();
+    } catch {
+      // No network, or the answer lost on its way back though the product
+      // was made: saving again is safe, the server knows the form's product
+      // by its key (save_key) and saves it again rather than refuse its CUG.
+      saving = false;
+      show(messages.save_lost, true);
+      return;
+    }
+    if (!product) {
+      if (await showRefusal(response)) saving = false;
+      else form.submit(); // let the server answer (the login page, a refusal)
+      return;
+    }
     picker.dataset.objectId = product.id;
+    // The form is now the product's: saving it again edits it.
+    form.action = product.url;
     try {
       await upload(pending, product.id);
       location.href = product.url;
     } catch {
       // The product is saved; the user may try the photo again from its page,
       // and "Try again" goes there once the photo is saved.
+      saving = false;
       history.replaceState(null, "", product.url);
       if (resumable) resumable.next = product.url;
     }

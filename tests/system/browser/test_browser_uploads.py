@@ -375,6 +375,115 @@ def test_a_new_product_saved_after_the_session_ended_leads_to_the_login_page(
     assert not Product.objects.filter(cug="H-5").exists()
 
 
+def hold_saves(page):
+    """The new product's saves ``page`` sends (its POSTs to /products/new/),
+    held before they reach the server: the list of their routes, which the
+    test lets go (``continue_``) or fails (``abort``)."""
+    held = []
+
+    def hold(route):
+        if route.request.method != "POST":
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route("**/products/new/", hold)
+    return held
+
+
+def wait_for(page, condition):
+    """Lets ``page`` run (and the routes be handled) until ``condition()``."""
+    while not condition():
+        page.wait_for_timeout(50)
+
+
+def test_a_double_tap_on_save_saves_the_new_product_once(site_mode, page, live_server, shop):
+    """A second tap on "Save" while a slow network carries the save: the
+    save is not sent again. It was, and answered "CUG taken" while the first
+    went on: the form showed an error about a product that was saved, and
+    saved again with another CUG it made a second product."""
+    log_in(page, live_server, "staff")
+    page.goto(f"{live_server.url}/products/new/")
+    fill_new_product(page)
+    held = hold_saves(page)
+    save = page.locator(".product-form button[type=submit]")
+    save.click()
+    wait_for(page, lambda: held)
+
+    save.click()
+    page.wait_for_timeout(500)  # time for a second save to be sent
+    assert len(held) == 1
+    assert page.locator(".picker .status").inner_text() == "Enregistrement du produit…"
+    held[0].continue_()
+
+    page.wait_for_url(re.compile(r"/products/\d+/$"))
+    product = Product.objects.get(cug="H-5")
+    assert product.image
+    assert len(held) == 1
+
+
+def test_a_double_tap_on_save_sends_a_form_without_photo_once(site_mode, page, live_server, shop):
+    """A new product without a photo is sent as a form, which a second tap
+    sent again while the first was under way: the first made the product,
+    the second, shown, said its CUG was taken."""
+    log_in(page, live_server, "staff")
+    page.goto(f"{live_server.url}/products/new/")
+    page.fill("input[name=name]", "Huile d'arachide")
+    page.fill("input[name=cug]", "H-5")
+    held = hold_saves(page)
+    # Clicks where the button is: a locator's click would wait for the page
+    # the held save leads to.
+    box = page.locator(".product-form button[type=submit]").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    wait_for(page, lambda: held)
+
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_timeout(500)  # time for a second save to be sent
+    assert len(held) == 1
+    held[0].continue_()
+
+    page.wait_for_url(re.compile(r"/products/\d+/$"))
+    assert page.locator(".message").inner_text() == "Produit enregistré."
+    assert Product.objects.filter(cug="H-5").count() == 1
+
+
+SAVE_LOST = (
+    "Le produit n'a pas pu être enregistré : la connexion a été perdue. "
+    "Vérifiez votre réseau et enregistrez à nouveau ; la photo est gardée."
+)
+
+
+@pytest.mark.parametrize("reached_the_server", [False, True])
+def test_a_save_lost_on_the_network_says_so_and_may_be_sent_again(
+    site_mode, page, live_server, shop, reached_the_server
+):
+    """The save of a new product with its photo fails on the network (the
+    phone lost it): the page says that the product was not saved and that
+    the photo is kept, and "Save" again saves it with the photo. Nothing was
+    shown. The save may have reached the server and made the product, its
+    answer lost: the second save is then the same product's, not a "CUG
+    taken" refusal of the user's own product."""
+    log_in(page, live_server, "staff")
+    page.goto(f"{live_server.url}/products/new/")
+    fill_new_product(page)
+    held = hold_saves(page)
+    page.click(".product-form button[type=submit]")
+    wait_for(page, lambda: held)
+    if reached_the_server:
+        held[0].fetch()  # the product is made, its answer lost on the way back
+    held[0].abort("internetdisconnected")
+
+    page.wait_for_selector(f'.picker .error:text("{SAVE_LOST}")')
+    assert page.locator(".picker .preview").is_visible()
+    assert page.url == f"{live_server.url}/products/new/"
+    page.unroute("**/products/new/")
+    page.click(".product-form button[type=submit]")
+
+    page.wait_for_url(re.compile(r"/products/\d+/$"))
+    product = Product.objects.get(cug="H-5")
+    assert product.image
+
+
 def test_cancel_stops_the_upload(site_mode, page, live_server, shop, request, settings):
     product = shop["product"]
     log_in(page, live_server, "staff")
