@@ -239,13 +239,18 @@ def save_product_form(request, site, form):
 
 def form_of_product_made(request, site, form):
     """The new product ``form`` bound to the product made by an earlier
-    sending of the same form, if any; else ``form``."""
+    sending of the same form, if any, and the user may change it; else
+    ``form``. Saving it again is changing it: one who may add products
+    but not change them would otherwise change, with the form's key, the
+    product they added, for good."""
     try:
         key = form.fields["save_key"].clean(form.data.get("save_key"))
     except ValidationError:
         return form
     made = key and Product.objects.visible_to(request.user, site).filter(save_key=key).first()
-    return ProductForm(request.POST, instance=made) if made else form
+    if not made or not can_act_on_products(request.user, CHANGE, made):
+        return form
+    return ProductForm(request.POST, instance=made)
 
 
 def save_unless_taken(form):

@@ -352,6 +352,30 @@ def test_only_the_forms_own_product_is_saved_again(client, sites, make_user):
     assert "save_key" not in page
 
 
+def test_saving_the_form_again_needs_the_right_to_change_its_product(client, sites, make_user):
+    """One who may add products but not change them: their form sent again
+    is refused as taking the CUG (the first sending's answer says the
+    product was saved), and the product they added stays as it was."""
+    adder = ["inventory.view_product", "inventory.add_product"]
+    client.force_login(make_user("alice", sites[0], permissions=adder))
+    data = new_product_form(client)
+    assert client.post("/products/new/", data, HTTP_ACCEPT="application/json").status_code == 201
+
+    again = client.post(
+        "/products/new/", {**data, "name": "Mil de Thiès"}, HTTP_ACCEPT="application/json"
+    )
+
+    assert again.status_code == 400
+    assert again.json()["errors"] == {"__all__": ["Ce site a déjà un produit avec ce CUG."]}
+    assert list(Product.objects.values_list("name", flat=True)) == ["Mil"]
+
+    # With another CUG: a second product, as from a form without a key.
+    other = client.post("/products/new/", {**data, "cug": "M2"}, HTTP_ACCEPT="application/json")
+
+    assert other.status_code == 201
+    assert sorted(Product.objects.values_list("cug", "name")) == [("M1", "Mil"), ("M2", "Mil")]
+
+
 def test_cug_may_repeat_across_sites_but_not_within_one(client, sites, make_user):
     Product.objects.create(site_configuration=sites[1], name="Mil", cug="M1")
     client.force_login(make_user("alice", sites[0]))
