@@ -204,4 +204,13 @@ function setUp(picker) {
       if (resumable) resumable.next = product.url;
     }
   });
+
+  // A photo chosen before this script ran: on a slow network the page is
+  // shown, and its buttons work, seconds before its scripts arrive. Its
+  // change event went unheard, and the form would go without it.
+  const early = [...inputs].find((input) => input.files.length);
+  if (early) {
+    choose(early.files[0]);
+    early.value = "";
+  }
 }

@@ -299,6 +299,33 @@ def test_new_product_with_photo(site_mode, page, live_server, shop):
     assert product.image.name.startswith(f"sites/{shop['site'].pk}/products/")
 
 
+def test_a_photo_chosen_before_the_pages_script_ran_goes_with_the_product(
+    site_mode, page, live_server, shop
+):
+    """On a slow network the form is shown, and its photo buttons work,
+    before the picker's script arrives: the photo chosen then is the one
+    the product is saved with. Its change event was no one's, and the form
+    went as a page, without the photo."""
+    log_in(page, live_server, "staff")
+    script = re.compile(r"/image-picker\.js")
+    held = []
+    page.route(script, lambda route: held.append(route))
+    with page.expect_request(script):
+        page.goto(f"{live_server.url}/products/new/", wait_until="commit")
+    page.wait_for_selector(".product-form button[type=submit]", state="attached")
+    fill_new_product(page)
+    assert held, "the picker's script has not run"
+    page.unroute(script)  # sends what it held
+    page.wait_for_selector(
+        ".picker .status:text('La photo sera envoyée quand vous enregistrerez le produit.')"
+    )
+    page.click(".product-form button[type=submit]")
+
+    page.wait_for_url(re.compile(r"/products/\d+/$"))
+    product = Product.objects.get(cug="H-5")
+    assert product.image.name.startswith(f"sites/{shop['site'].pk}/products/")
+
+
 def test_a_refused_new_product_keeps_its_photo(site_mode, page, live_server, shop):
     """The picker's save of a new product is refused (its CUG is the
     site's Riz's): the form shows why, in French, and the photo picked
