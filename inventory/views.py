@@ -109,6 +109,12 @@ def picker_messages():
             "The product was not saved: correct the form and save again. "
             "The photo is kept and will be uploaded then."
         ),
+        # "Save" tapped while the photo goes up: the page sent then would
+        # stop the upload, so the form waits for it.
+        "save_waits": _("The product will be saved once the photo is uploaded."),
+        "save_stopped": _(
+            "The product was not saved. Try the photo again, or save again without it."
+        ),
         "preparing": _("Preparing the photo…"),
         "uploading": _("Uploading…"),
         "confirming": _("Checking the photo…"),

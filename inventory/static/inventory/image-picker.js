@@ -17,7 +17,9 @@ function setUp(picker) {
   const retry = picker.querySelector(".retry");
   const form = picker.closest("form[data-picker-form]");
   const kind = picker.dataset.kind;
+  const saveWaits = picker.querySelector(".save-waits");
   let controller = null;
+  let uploading = null; // the upload under way: a promise of whether it succeeds
   let pending = null; // a photo chosen before the product exists
   let resumable = null; // a failed upload "Try again" resumes
   let saved = preview.getAttribute("src"); // the image the object has
@@ -41,12 +43,29 @@ function setUp(picker) {
     preview.src = URL.createObjectURL(file);
     preview.hidden = false;
     picker.querySelector(".rendition")?.remove(); // the old image's state
-    // Failures are shown by upload() itself.
-    if (picker.dataset.objectId) upload(file, picker.dataset.objectId).catch(() => {});
+    if (picker.dataset.objectId) start(file, picker.dataset.objectId);
     else {
       pending = file;
       show(messages.pending);
     }
+  }
+
+  // An upload a save of the form may wait for. Its failures are shown by
+  // upload() itself.
+  function start(file, objectId, resume = undefined) {
+    uploading = upload(file, objectId, resume).then(
+      () => true,
+      () => false,
+    );
+    return uploading;
+  }
+
+  // Whether the photo under way went up, once it is up or failed: the one
+  // that replaced it if another photo was chosen meanwhile.
+  async function photoUploaded() {
+    let succeeded = true;
+    while (controller) succeeded = await uploading;
+    return succeeded;
   }
 
   async function upload(file, objectId, resume = undefined) {
@@ -118,10 +137,7 @@ function setUp(picker) {
     const { file, objectId, resume, next } = resumable;
     preview.src = URL.createObjectURL(file);
     preview.hidden = false;
-    upload(file, objectId, resume).then(
-      () => next && (location.href = next),
-      () => {},
-    );
+    start(file, objectId, resume).then((succeeded) => succeeded && next && (location.href = next));
   });
   for (const name of ["dragenter", "dragover"]) {
     dropzone.addEventListener(name, (event) => {
@@ -158,13 +174,44 @@ function setUp(picker) {
   // Back on the page from the browser's history: that save is over.
   window.addEventListener("pageshow", () => (saving = false));
 
-  // A new product: save it first, then upload the chosen photo to it.
+  // A product whose photo is going up: the form sent as a page now would
+  // stop the upload, the photo's bytes spent for nothing and the photo not
+  // saved. The form waits for it, then goes; if the photo fails, the form
+  // stays, for the user to try the photo again or save without it.
+  async function saveAfterUpload() {
+    saveWaits.textContent = messages.save_waits;
+    const succeeded = await photoUploaded();
+    if (succeeded) {
+      saveWaits.textContent = "";
+      show(messages.saving);
+      form.submit(); // not a submit event: this handler does not see it
+    } else {
+      saveWaits.textContent = messages.save_stopped;
+      saving = false;
+    }
+  }
+
+  // How long the save of a new product may go unanswered. It is a few kB
+  // each way, seconds on 2G; with no answer after this long the link is
+  // stalled, and the browser would keep "Save" locked for minutes. Saving
+  // again is safe (see save_lost). A page may shorten it (its tests do)
+  // with data-save-timeout on the form, in milliseconds.
+  const SAVE_TIMEOUT = 30_000;
+
+  // A product: sent as a page once its photo under way is up. A new
+  // product: save it first, then upload the chosen photo to it.
   form?.addEventListener("submit", async (event) => {
     if (saving) {
       event.preventDefault();
       return;
     }
     saving = true;
+    saveWaits.textContent = "";
+    if (picker.dataset.objectId && controller) {
+      event.preventDefault();
+      await saveAfterUpload();
+      return;
+    }
     if (!pending || picker.dataset.objectId) return; // sent as a page
     event.preventDefault();
     show(messages.saving);
@@ -175,12 +222,14 @@ function setUp(picker) {
         body: new FormData(form),
         headers: { Accept: "application/json" },
         credentials: "same-origin",
+        signal: AbortSignal.timeout(Number(form.dataset.saveTimeout) || SAVE_TIMEOUT),
       });
       if (response.ok) product = await response.json();
     } catch {
-      // No network, or the answer lost on its way back though the product
-      // was made: saving again is safe, the server knows the form's product
-      // by its key (save_key) and saves it again rather than refuse its CUG.
+      // No network, no answer in time, or the answer lost on its way back
+      // though the product was made: saving again is safe, the server knows
+      // the form's product by its key (save_key) and saves it again rather
+      // than refuse its CUG.
       saving = false;
       show(messages.save_lost, true);
       return;

@@ -511,6 +511,114 @@ def test_a_save_lost_on_the_network_says_so_and_may_be_sent_again(
     assert product.image
 
 
+def test_a_new_products_save_left_unanswered_gives_up(site_mode, page, live_server, shop):
+    """The save of a new product with its photo meets a stalled link (no
+    error, no answer): after a bounded wait the page says the product was
+    not saved and that the photo is kept, and "Save" again saves it. "Save"
+    stayed locked until the browser gave up, minutes later."""
+    log_in(page, live_server, "staff")
+    page.goto(f"{live_server.url}/products/new/")
+    page.locator(".product-form").evaluate("form => (form.dataset.saveTimeout = 500)")
+    fill_new_product(page)
+    held = hold_saves(page)
+    page.click(".product-form button[type=submit]")
+
+    page.wait_for_selector(f'.picker .error:text("{SAVE_LOST}")')
+    assert len(held) == 1, "held, never answered"
+    assert not Product.objects.filter(cug="H-5").exists()
+    page.unroute("**/products/new/")
+    page.click(".product-form button[type=submit]")
+
+    page.wait_for_url(re.compile(r"/products/\d+/$"))
+    assert Product.objects.get(cug="H-5").image
+
+
+def hold_store_posts(page, site_mode, settings):
+    """The photos ``page`` posts to the store, held before they reach it:
+    the list of their routes, which the test lets go or leaves held."""
+    storage_url = (
+        "**/uploads/emulator/**" if site_mode == "local" else f"{settings.AWS_S3_ENDPOINT_URL}/**"
+    )
+    held = []
+
+    def hold(route):
+        if route.request.method != "POST":
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route(storage_url, hold)
+    return held
+
+
+def click_save(page):
+    """Taps "Save" where it is: a locator's click would wait for a page
+    the tap may lead to, which waits for the photo."""
+    save = page.locator(".product-form button[type=submit]")
+    save.scroll_into_view_if_needed()
+    box = save.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
+def test_save_waits_for_the_photo_going_up(site_mode, page, live_server, shop, settings):
+    """A product's photo is going up when "Save" is tapped: the form waits
+    for it, says so, then goes, with the photo saved. The form went at
+    once: the page reloaded, stopping the upload, the photo's bytes spent
+    for nothing and the photo not saved."""
+    product = shop["product"]
+    log_in(page, live_server, "staff")
+    page.goto(f"{live_server.url}/products/{product.pk}/")
+    held = hold_store_posts(page, site_mode, settings)
+    choose_file(page, "riz.jpg", "image/jpeg", jpeg((640, 480)))
+    wait_for(page, lambda: held)
+    page.fill("input[name=quantity]", "7")
+    click_save(page)
+
+    page.wait_for_selector(
+        ".picker .save-waits:text('Le produit sera enregistré dès que la photo sera envoyée.')"
+    )
+    page.wait_for_timeout(500)  # time for the form to be sent
+    assert page.url == f"{live_server.url}/products/{product.pk}/"
+    held[0].continue_()
+
+    page.wait_for_selector(".message:text('Produit enregistré.')")
+    product.refresh_from_db()
+    assert product.quantity == 7
+    assert product.image.name.startswith(f"sites/{shop['site'].pk}/products/")
+    assert len(held) == 1
+
+
+@pytest.mark.parametrize("site_mode", ["local"], indirect=True)
+def test_a_photo_cancelled_while_the_save_waits_leaves_the_form_to_save_again(
+    site_mode, page, live_server, shop, settings
+):
+    """The photo the save waits for is cancelled: the form is not sent,
+    the page says so, and "Save" again saves the product without it."""
+    product = shop["product"]
+    log_in(page, live_server, "staff")
+    page.goto(f"{live_server.url}/products/{product.pk}/")
+    held = hold_store_posts(page, site_mode, settings)
+    choose_file(page, "riz.jpg", "image/jpeg", jpeg((640, 480)))
+    wait_for(page, lambda: held)
+    page.fill("input[name=quantity]", "7")
+    click_save(page)
+    page.wait_for_selector(".picker .save-waits:has-text('dès que la photo')")
+
+    page.locator(".picker .cancel").click()
+
+    stopped = (
+        "Le produit n'a pas été enregistré. Réessayez la photo, ou enregistrez à nouveau sans elle."
+    )
+    page.wait_for_selector(f'.picker .save-waits:text("{stopped}")')
+    product.refresh_from_db()
+    assert product.quantity != 7
+    click_save(page)
+    page.wait_for_selector(".message:text('Produit enregistré.')")
+    product.refresh_from_db()
+    assert product.quantity == 7
+    assert not product.image
+
+
 def test_cancel_stops_the_upload(site_mode, page, live_server, shop, request, settings):
     product = shop["product"]
     log_in(page, live_server, "staff")
