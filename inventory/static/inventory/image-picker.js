@@ -64,7 +64,11 @@ function setUp(picker) {
   // that replaced it if another photo was chosen meanwhile.
   async function photoUploaded() {
     let succeeded = true;
-    while (controller) succeeded = await uploading;
+    // Until no other has replaced it: never round the same one again.
+    for (let last = null; controller && uploading !== last; ) {
+      last = uploading;
+      succeeded = await last;
+    }
     return succeeded;
   }
 
