@@ -156,12 +156,16 @@ def test_a_cancelled_statement_gets_the_apis_503(boss, statement_timeout, caplog
 
 @postgresql
 @pytest.mark.django_db(transaction=True)
-def test_a_cancelled_statement_gets_a_page_an_error_page(boss, statement_timeout):
+def test_a_cancelled_statement_gets_a_page_that_says_to_try_again(boss, statement_timeout):
     client = Client(raise_request_exception=False)
     client.force_login(boss)
     with connection.execute_wrapper(slow_products):
-        response = client.get("/")
+        response = client.get("/", HTTP_ACCEPT_LANGUAGE="fr")
 
-    assert response.status_code == 500
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) > 0
     assert response["Content-Type"].startswith("text/html")
-    assert b"Traceback" not in response.content and b"pg_sleep" not in response.content
+    page = response.content.decode()
+    assert "Le service est occupé ou indisponible. Réessayez dans un instant." in page
+    assert "Traceback" not in page and "pg_sleep" not in page
+    assert client.get("/").status_code == 200
