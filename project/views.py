@@ -13,7 +13,7 @@ from django.views import defaults, i18n
 from django.views.decorators.csrf import csrf_exempt
 
 from project.api import pages
-from uploads.api.exceptions import DATABASE_ERRORS, DatabaseUnavailable
+from project.api.exceptions import DATABASE_ERRORS, DatabaseUnavailable
 
 
 def is_api(request):
