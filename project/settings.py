@@ -17,6 +17,7 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
+from project import database
 from project.env import Env
 from project.storages import storages_for
 
@@ -150,6 +151,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
         }
     )
+# Milliseconds any one SQL statement of a web request may run on PostgreSQL
+# before it is cancelled (0: no limit); in web processes only, never in
+# migrate, the task worker or the commands (project.database).
+DATABASE_STATEMENT_TIMEOUT = env.int(
+    "DATABASE_STATEMENT_TIMEOUT", 5000, minimum=0, maximum=24 * 3600 * 1000
+)
+if database.serves_web():
+    database.limit_statements(DATABASES["default"], DATABASE_STATEMENT_TIMEOUT)
 
 # A cache shared by every app instance (throttle counters), e.g.
 # redis://127.0.0.1:6379/0; each process keeps its own without it.

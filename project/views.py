@@ -2,14 +2,18 @@
 view."""
 
 import logging
+import sys
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
+from django.http import HttpResponse
+from django.template import loader
 from django.utils.log import log_response
 from django.views import defaults, i18n
 from django.views.decorators.csrf import csrf_exempt
 
 from project.api import pages
+from project.api.exceptions import DATABASE_ERRORS, DatabaseUnavailable
 
 
 def is_api(request):
@@ -62,7 +66,21 @@ def set_language(request):
 def server_error(request):
     if is_api(request):
         return pages.server_error(request)
+    if isinstance(sys.exception(), DATABASE_ERRORS):
+        return database_unavailable(request)
     return defaults.server_error(request)
+
+
+def database_unavailable(request):
+    """A page's answer to a database that is down or cancelled a statement
+    (``DATABASE_STATEMENT_TIMEOUT``): 503 with ``Retry-After``, as the API
+    answers, rather than a 500 that says the server broke. Rendered with no
+    context, as Django renders its 500 page: the request's user and site
+    would be read from that database."""
+    page = loader.get_template("503.html").render()
+    response = HttpResponse(page, status=DatabaseUnavailable.status_code)
+    response["Retry-After"] = str(DatabaseUnavailable.retry_after)
+    return response
 
 
 class ApiHostMiddleware:

@@ -9,10 +9,10 @@ over the limit, a database that is down) are that module's too.
 from django.http import JsonResponse
 from rest_framework.renderers import JSONRenderer
 
-from uploads.api.exceptions import DatabaseUnavailable, RequestTooLarge
+from uploads.api.exceptions import DATABASE_ERRORS, DatabaseUnavailable, RequestTooLarge
 from uploads.api.exceptions import exception_handler as api_exception_handler
 
-__all__ = ["DatabaseUnavailable", "RequestTooLarge", "exception_handler"]
+__all__ = ["DATABASE_ERRORS", "DatabaseUnavailable", "RequestTooLarge", "exception_handler"]
 
 
 def exception_handler(exc, context):

@@ -129,7 +129,8 @@ def document_common_errors(result, generator, request, public):
             _documented_error(
                 operation,
                 503,
-                "`database_unavailable`: retry after `Retry-After`.",
+                "`database_unavailable`: the database is down or busy, or took longer than "
+                "the server allows one request; retry after `Retry-After`.",
                 DatabaseUnavailable.default_code,
                 DatabaseUnavailable.default_detail,
                 headers=RETRY_AFTER,

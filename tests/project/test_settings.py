@@ -78,6 +78,7 @@ GOOD = {
     "DJANGO_LOG_FORMAT": ["json", "TEXT"],
     "DJANGO_LOG_LEVEL": ["warning"],
     "DATABASE_URL": ["postgres://inventory:secret@db:5432/inventory"],
+    "DATABASE_STATEMENT_TIMEOUT": ["0", "5000", "86400000"],
     "REDIS_URL": [
         "redis://127.0.0.1:6379/0",
         "rediss://:password@cache.example.com:6380/1,redis://replica:6379/1",
@@ -163,6 +164,12 @@ BAD = [
     ("DATABASE_URL", "mysqll://db/x", "DATABASE_URL: not a usable database URL"),
     ("DATABASE_URL", "postgres://", "DATABASE_URL: no database name"),
     ("DATABASE_URL", "postgres://u:p@db:port/x", "DATABASE_URL"),
+    (
+        "DATABASE_STATEMENT_TIMEOUT",
+        "5s",
+        "DATABASE_STATEMENT_TIMEOUT: expected a whole number from 0 to 86400000, got '5s'.",
+    ),
+    ("DATABASE_STATEMENT_TIMEOUT", "-1", "DATABASE_STATEMENT_TIMEOUT"),
     ("REDIS_URL", "redis://127.0.0.1:port/0", "REDIS_URL"),
     ("REDIS_URL", "redis://127.0.0.1:6379/0,", "REDIS_URL"),
     ("AWS_STORAGE_BUCKET_NAME", "Shop_Media", "AWS_STORAGE_BUCKET_NAME 'Shop_Media' is not"),

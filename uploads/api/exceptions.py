@@ -46,8 +46,12 @@ class RequestTooLarge(exceptions.APIException):
 
 
 class DatabaseUnavailable(exceptions.APIException):
-    """The database is down, or locked for longer than it waits: nothing
-    the client did, and retrying soon may work."""
+    """The database is down, locked for longer than it waits, or it
+    cancelled a statement that ran past the server's limit (PostgreSQL's
+    ``statement_timeout``): the server could not do the work in the time it
+    gives one request. Nothing the client did wrong, and retrying once the
+    database is less busy may work; a request that is always too slow is the
+    server's to fix. One code for all: a client does the same for each."""
 
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "database_unavailable"
@@ -56,6 +60,9 @@ class DatabaseUnavailable(exceptions.APIException):
 
 
 DATABASE_ERRORS = (OperationalError, InterfaceError)
+# PostgreSQL's SQLSTATE of a cancelled statement: past ``statement_timeout``,
+# or cancelled by an operator (``pg_cancel_backend``).
+QUERY_CANCELED = "57014"
 INVALID_REQUEST = _("The request is not valid.")
 # The detail of ``server_error``: the upload views let bugs through to the
 # project's handler500, as DRF does; a project that answers JSON there
@@ -77,9 +84,21 @@ def api_exception(exc):
     if isinstance(exc, SuspiciousOperation):  # too many fields, a bad Host...
         return exceptions.ParseError(INVALID_REQUEST)
     if isinstance(exc, DATABASE_ERRORS):
-        logger.error("Database unavailable: %s", exc, exc_info=exc)
+        if cancelled(exc):
+            logger.error("Database statement cancelled: %s", exc, exc_info=exc)
+        else:
+            logger.error("Database unavailable: %s", exc, exc_info=exc)
         return DatabaseUnavailable()
     return None
+
+
+def cancelled(exc):
+    """Whether the database cancelled the statement, rather than failing to
+    answer: the log says which, the client's answer is the same. The
+    driver's error is the cause of Django's (psycopg 3 names its SQLSTATE
+    ``sqlstate``, psycopg2 ``pgcode``)."""
+    cause = exc.__cause__
+    return QUERY_CANCELED in (getattr(cause, "sqlstate", None), getattr(cause, "pgcode", None))
 
 
 def error_body(code, detail, errors=None):
