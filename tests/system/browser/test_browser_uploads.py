@@ -402,10 +402,10 @@ def test_a_new_product_saved_after_the_session_ended_leads_to_the_login_page(
     assert not Product.objects.filter(cug="H-5").exists()
 
 
-def hold_saves(page):
-    """The new product's saves ``page`` sends (its POSTs to /products/new/),
-    held before they reach the server: the list of their routes, which the
-    test lets go (``continue_``) or fails (``abort``)."""
+def hold_posts(page, url):
+    """The POSTs ``page`` sends to ``url`` (a glob), held before they go:
+    the list of their routes, which the test lets go (``continue_``), fails
+    (``abort``) or leaves held. Other methods go through."""
     held = []
 
     def hold(route):
@@ -414,8 +414,14 @@ def hold_saves(page):
         else:
             held.append(route)
 
-    page.route("**/products/new/", hold)
+    page.route(url, hold)
     return held
+
+
+def hold_saves(page):
+    """The new product's saves ``page`` sends (its POSTs to /products/new/),
+    held (``hold_posts``)."""
+    return hold_posts(page, "**/products/new/")
 
 
 def wait_for(page, condition):
@@ -539,16 +545,7 @@ def hold_store_posts(page, site_mode, settings):
     storage_url = (
         "**/uploads/emulator/**" if site_mode == "local" else f"{settings.AWS_S3_ENDPOINT_URL}/**"
     )
-    held = []
-
-    def hold(route):
-        if route.request.method != "POST":
-            route.continue_()
-        else:
-            held.append(route)
-
-    page.route(storage_url, hold)
-    return held
+    return hold_posts(page, storage_url)
 
 
 def click_save(page):
@@ -560,12 +557,9 @@ def click_save(page):
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
 
 
-def test_save_waits_for_the_photo_going_up(site_mode, page, live_server, shop, settings):
-    """A product's photo is going up when "Save" is tapped: the form waits
-    for it, says so, then goes, with the photo saved. The form went at
-    once: the page reloaded, stopping the upload, the photo's bytes spent
-    for nothing and the photo not saved."""
-    product = shop["product"]
+def save_while_the_photo_goes_up(page, live_server, product, site_mode, settings):
+    """Staff choose a photo for ``product``, held on its way to the store,
+    change its quantity to 7 and tap "Save"; the held store POSTs."""
     log_in(page, live_server, "staff")
     page.goto(f"{live_server.url}/products/{product.pk}/")
     held = hold_store_posts(page, site_mode, settings)
@@ -573,6 +567,16 @@ def test_save_waits_for_the_photo_going_up(site_mode, page, live_server, shop, s
     wait_for(page, lambda: held)
     page.fill("input[name=quantity]", "7")
     click_save(page)
+    return held
+
+
+def test_save_waits_for_the_photo_going_up(site_mode, page, live_server, shop, settings):
+    """A product's photo is going up when "Save" is tapped: the form waits
+    for it, says so, then goes, with the photo saved. The form went at
+    once: the page reloaded, stopping the upload, the photo's bytes spent
+    for nothing and the photo not saved."""
+    product = shop["product"]
+    held = save_while_the_photo_goes_up(page, live_server, product, site_mode, settings)
 
     page.wait_for_selector(
         ".picker .save-waits:text('Le produit sera enregistré dès que la photo sera envoyée.')"
@@ -595,13 +599,7 @@ def test_a_photo_cancelled_while_the_save_waits_leaves_the_form_to_save_again(
     """The photo the save waits for is cancelled: the form is not sent,
     the page says so, and "Save" again saves the product without it."""
     product = shop["product"]
-    log_in(page, live_server, "staff")
-    page.goto(f"{live_server.url}/products/{product.pk}/")
-    held = hold_store_posts(page, site_mode, settings)
-    choose_file(page, "riz.jpg", "image/jpeg", jpeg((640, 480)))
-    wait_for(page, lambda: held)
-    page.fill("input[name=quantity]", "7")
-    click_save(page)
+    save_while_the_photo_goes_up(page, live_server, product, site_mode, settings)
     page.wait_for_selector(".picker .save-waits:has-text('dès que la photo')")
 
     page.locator(".picker .cancel").click()
