@@ -25,18 +25,6 @@ class ProductForm(forms.ModelForm):
         if self.instance.pk is not None and not self.is_bound:
             del self.fields["save_key"]
 
-    def clean_save_key(self):
-        """The key, unless a product of the site has it already: one its
-        user may not change (``views.form_of_product_made``), or made since
-        by another sending. Such a sending saves a new product, as a form
-        without a key does, rather than fail on the key's constraint."""
-        key = self.cleaned_data["save_key"]
-        site_id = self.instance.site_configuration_id
-        if key is None or self.instance.pk is not None or site_id is None:
-            return key
-        spent = Product.objects.filter(site_configuration_id=site_id, save_key=key).exists()
-        return None if spent else key
-
     def save(self, commit=True):
         if self.instance.pk is None:
             self.instance.save_key = self.cleaned_data.get("save_key")

@@ -87,10 +87,11 @@ def remember_site(request, site):
     request.session[SESSION_KEY] = site.pk
 
 
-def site_url(viewname, site_id, *args):
-    """The URL of a page acting on ``site_id``, for links that must land on
-    a working page whatever a superuser chose before (the admin's)."""
-    return naming_site(reverse(viewname, args=args), site_id)
+def site_url(viewname, site_id, *args, **query):
+    """The URL of a page acting on ``site_id``, with the non-empty values
+    of ``query``: for links that must land on a working page whatever a
+    superuser chose before (the admin's, ``page_url``'s)."""
+    return naming_site(reverse(viewname, args=args), site_id, query)
 
 
 def naming_site(path, site_id, query=None):
@@ -110,21 +111,21 @@ def named_site_id(request, site):
     return site.pk
 
 
-def page_url(request, site, path, query=None):
-    """Where a page showing ``site`` links, posts or leads to ``path``:
+def page_url(request, site, viewname, *args, **query):
+    """Where a page showing ``site`` links or leads to (``site_url``):
     naming that site for a superuser. ``?site=`` is not kept in the session,
     so without it a superuser who came by an admin's link would leave that
     site at the next link; and one who switched site in another tab
     meanwhile would follow a link to, or save a form on, the other site:
     one site's settings written over another's, a product added to the
     wrong shop."""
-    return naming_site(path, named_site_id(request, site), query)
+    return site_url(viewname, named_site_id(request, site), *args, **query)
 
 
 def form_action(request, site):
-    """Where a page's form showing ``site`` posts to: the page itself
-    (``page_url``)."""
-    return page_url(request, site, request.path)
+    """Where a page's form showing ``site`` posts to: the page itself,
+    naming that site as ``page_url`` does."""
+    return naming_site(request.path, named_site_id(request, site))
 
 
 def site_id_for_user(user):

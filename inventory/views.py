@@ -184,9 +184,7 @@ def product_edit(request, site, pk=None):
         if saved:
             created = form.instance is product and pk is None
             product = form.instance
-            edit_url = sites.page_url(
-                request, site, reverse("inventory:product-edit", args=[product.pk])
-            )
+            edit_url = sites.page_url(request, site, "inventory:product-edit", product.pk)
             if wants_json(request):
                 # The picker uploads the chosen photo once the product exists.
                 # 201 says it was made now; saving one that exists is a 200.
@@ -245,18 +243,24 @@ def save_product_form(request, site, form):
 
 def form_of_product_made(request, site, form):
     """The new product ``form`` bound to the product made by an earlier
-    sending of the same form, if any, and the user may change it; else
-    ``form``. Saving it again is changing it: one who may add products
-    but not change them would otherwise change, with the form's key, the
-    product they added, for good."""
+    sending of the same form, if the user may change it; the form without
+    its key if they may not; else ``form``. Saving it again is changing
+    it: one who may add products but not change them would otherwise
+    change, with the form's key, the product they added, for good."""
     try:
         key = form.fields["save_key"].clean(form.data.get("save_key"))
     except ValidationError:
         return form
     made = key and Product.objects.visible_to(request.user, site).filter(save_key=key).first()
-    if not made or not can_act_on_products(request.user, CHANGE, made):
+    if not made:
         return form
-    return ProductForm(request.POST, instance=made)
+    if can_act_on_products(request.user, CHANGE, made):
+        return ProductForm(request.POST, instance=made)
+    # Its key spent: the form as one without a key, which saves a new
+    # product (the key's constraint would refuse it).
+    data = request.POST.copy()
+    data.pop("save_key")
+    return ProductForm(data, instance=form.instance)
 
 
 def save_unless_taken(form):
@@ -283,7 +287,7 @@ def site_settings(request, site):
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, _("Settings saved."))
-        return redirect(sites.page_url(request, site, reverse("inventory:site-settings")))
+        return redirect(sites.page_url(request, site, "inventory:site-settings"))
     return render(
         request,
         "inventory/site_settings.html",

@@ -2,7 +2,6 @@ import json
 
 from django import template
 from django.templatetags.static import static
-from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
@@ -49,7 +48,7 @@ def site_link(context, site, viewname, *args, **query):
     """The URL of the page ``viewname`` (with ``args`` and the non-empty
     values of ``query``) as a page showing ``site`` links to it: on that
     site (``sites.page_url``)."""
-    return sites.page_url(context["request"], site, reverse(viewname, args=args), query)
+    return sites.page_url(context["request"], site, viewname, *args, **query)
 
 
 @register.simple_tag(takes_context=True)

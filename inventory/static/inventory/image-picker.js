@@ -246,16 +246,15 @@ function setUp(picker) {
     picker.dataset.objectId = product.id;
     // The form is now the product's: saving it again edits it.
     form.action = product.url;
-    try {
-      await upload(pending, product.id);
+    if (await start(pending, product.id)) {
       location.href = product.url;
-    } catch {
-      // The product is saved; the user may try the photo again from its page,
-      // and "Try again" goes there once the photo is saved.
-      saving = false;
-      history.replaceState(null, "", product.url);
-      if (resumable) resumable.next = product.url;
+      return;
     }
+    // The product is saved; the user may try the photo again from its page,
+    // and "Try again" goes there once the photo is saved.
+    saving = false;
+    history.replaceState(null, "", product.url);
+    if (resumable) resumable.next = product.url;
   });
 
   // A photo chosen before this script ran: on a slow network the page is
