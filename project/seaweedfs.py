@@ -60,8 +60,15 @@ def weed_binary():
     return found
 
 
+def url_host(address):
+    """``address`` as URLs, Host headers and ``ALLOWED_HOSTS`` write it:
+    an IPv6 address in brackets, where its colons would read as a port's."""
+    return f"[{address}]" if ":" in address else address
+
+
 def port_is_free(port, host=HOST):
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
         # As servers bind (Go sets it too): a port whose old connections
         # linger in TIME_WAIT is free to listen on.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -33,7 +33,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from dotenv import dotenv_values, set_key
 
-from project.seaweedfs import GRPC_OFFSET, SeaweedFS, environment_for, port_is_free
+from project.seaweedfs import (
+    GRPC_OFFSET,
+    SeaweedFS,
+    environment_for,
+    port_is_free,
+    url_host,
+)
 
 DEFAULT_HOST = "127.0.0.1"
 # What Django admits with DEBUG on and ALLOWED_HOSTS empty.
@@ -54,7 +60,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--host",
             default=DEFAULT_HOST,
-            help="127.0.0.1 (this machine only, the default) or 0.0.0.0 (the network too).",
+            help=(
+                "127.0.0.1 (this machine only, the default; or another loopback "
+                "address, such as ::1) or 0.0.0.0 (the network too)."
+            ),
         )
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--s3-port", type=int, default=8333)
@@ -75,19 +84,28 @@ class Command(BaseCommand):
         lan_address = self.lan_address(host)
         self.check_ports(storage, host, port, s3_port)
 
-        url = f"http://localhost:{port}/"
-        origins = [f"http://localhost:{port}", f"http://127.0.0.1:{port}"]
-        if lan_address:
-            origins.append(f"http://{lan_address}:{port}")
+        # Where this machine reaches the server: the loopback address it
+        # binds (127.0.0.2 and ::1 answer there alone), 127.0.0.1 when it
+        # binds every address; then where phones do.
+        local = DEFAULT_HOST if host == "0.0.0.0" else host
+        addresses = [local, lan_address] if lan_address else [local]
+        url = f"http://{'localhost' if local == DEFAULT_HOST else url_host(local)}:{port}/"
+        origins = list(
+            dict.fromkeys(
+                [f"http://localhost:{port}", *(f"http://{url_host(a)}:{port}" for a in addresses)]
+            )
+        )
         dev_settings = {
             "DJANGO_DEBUG": os.environ.get("DJANGO_DEBUG", "true"),
             # The pages' origins; check_storage expects the bucket's CORS to
             # admit them.
             "DJANGO_CSRF_TRUSTED_ORIGINS": ",".join(origins),
         }
-        if lan_address:
+        if addresses != [DEFAULT_HOST]:
             hosts = settings.ALLOWED_HOSTS or DEBUG_ALLOWED_HOSTS
-            dev_settings["DJANGO_ALLOWED_HOSTS"] = ",".join([*hosts, lan_address])
+            dev_settings["DJANGO_ALLOWED_HOSTS"] = ",".join(
+                dict.fromkeys([*hosts, *map(url_host, addresses)])
+            )
         if not os.environ.get("DATABASE_URL"):
             dev_settings["DATABASE_URL"] = f"sqlite:///{mode_dir / 'db.sqlite3'}"
 
@@ -134,7 +152,6 @@ class Command(BaseCommand):
                 f"{shown(sys.executable)} manage.py <command>\n"
                 "Press Ctrl-C to stop.\n"
             )
-            addresses = ["127.0.0.1", lan_address] if lan_address else ["127.0.0.1"]
             self.serve(host, port, env, banner, addresses)
         except KeyboardInterrupt:
             pass
@@ -235,7 +252,7 @@ class Command(BaseCommand):
         """
         worker = self.start(env, "db_worker")
         try:
-            process = self.start(env, "runserver", f"{host}:{port}")
+            process = self.start(env, "runserver", f"{url_host(host)}:{port}")
             try:
                 if self.wait_until_served(process, [(address, port) for address in addresses]):
                     self.say(banner)
@@ -258,6 +275,7 @@ class Command(BaseCommand):
         once, rather than waited for without a word.
         """
         waiting = list(endpoints)
+        answered = None
         first_answer = None
         warned = False
         while process.poll() is None:
@@ -267,14 +285,15 @@ class Command(BaseCommand):
                 except OSError:
                     continue
                 waiting.remove(endpoint)
+                answered = answered or endpoint
                 first_answer = first_answer or time.monotonic()
             if not waiting:
                 return True
             if not warned and first_answer and time.monotonic() - first_answer > self.patience:
-                urls = ", ".join(f"http://{host}:{port}/" for host, port in waiting)
+                urls = ", ".join(f"http://{url_host(host)}:{port}/" for host, port in waiting)
                 self.say(
                     self.style.WARNING(
-                        f"The web server answers on 127.0.0.1 but not yet at {urls}: "
+                        f"The web server answers on {answered[0]} but not yet at {urls}: "
                         "does a firewall block it? Still waiting.\n"
                     )
                 )
