@@ -25,15 +25,21 @@ class ProductForm(forms.ModelForm):
         if self.instance.pk is not None and not self.is_bound:
             del self.fields["save_key"]
 
-    def save(self, commit=True):
+    def _post_clean(self):
+        # Before the model's checks: a key taken since the view looked for
+        # its product (a sending of the same form saved meanwhile) is then
+        # an error of the form, as a CUG taken is, and not an error of the
+        # database on save.
         if self.instance.pk is None:
             self.instance.save_key = self.cleaned_data.get("save_key")
-        return super().save(commit)
+        super()._post_clean()
 
     def _get_validation_exclusions(self):
-        # The site is not a form field but is set: check "cug unique per site".
+        # Not form fields of the model's, but set: check "cug unique per
+        # site" and "one product per save key".
         exclude = super()._get_validation_exclusions()
         exclude.discard("site_configuration")
+        exclude.discard("save_key")
         return exclude
 
 

@@ -227,8 +227,8 @@ def save_product_form(request, site, form):
     on the way back. That save edits the product, where it would be refused
     as taking the product's own CUG, or make a second product with the CUG
     changed. Two sendings at once (a form sent twice without the picker)
-    may both find no product: the second is refused by the first's CUG,
-    then finds the product.
+    may both find no product: the second is refused by the first's CUG or
+    key (the form checks both), then finds the product.
     """
     new = form.instance.pk is None
     if new:

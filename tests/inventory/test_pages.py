@@ -335,6 +335,33 @@ def test_a_form_sent_twice_at_once_finds_the_product_its_first_sending_made(
     assert response.json() == {"id": product.pk, "url": f"/products/{product.pk}/"}
 
 
+def test_a_form_sent_again_with_another_cug_at_once_saves_its_product(
+    client, sites, make_user, monkeypatch
+):
+    """The first sending makes the product while the second, its CUG
+    corrected meanwhile, is on its way: only the form's key is then taken,
+    and the second sending saves that product, not a 500."""
+    client.force_login(make_user("alice", sites[0]))
+    data = new_product_form(client)
+    check = ProductForm.validate_unique
+
+    def racing(form):
+        if not Product.objects.exists():
+            Product.objects.create(
+                site_configuration=sites[0], name="Mil", cug="M0", save_key=data["save_key"]
+            )
+        check(form)
+
+    monkeypatch.setattr(ProductForm, "validate_unique", racing)
+
+    response = client.post("/products/new/", data, HTTP_ACCEPT="application/json")
+
+    product = Product.objects.get()
+    assert response.status_code == 200
+    assert response.json() == {"id": product.pk, "url": f"/products/{product.pk}/"}
+    assert product.cug == "M1"
+
+
 def test_only_the_forms_own_product_is_saved_again(client, sites, make_user):
     """A key is of one site's product: another site's, or a product's
     page, names no product made by the form."""
