@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-from inventory.forms import ProductForm
+from inventory.forms import ProductForm, SiteSettingsForm
 from inventory.models import Configuration, Product, User
 from inventory.search import SEARCH_MAX_CHARACTERS, SEARCH_MAX_WORDS
 
@@ -245,6 +245,33 @@ def test_updating_a_product_for_the_picker_answers_200_not_201(client, sites, ma
     assert product.name == "Mil de Thiès"
 
 
+def test_saving_a_product_keeps_the_photo_attached_while_the_form_was_checked(
+    client, sites, make_user, monkeypatch
+):
+    """A photo confirmed (from another phone, or a picker that did not
+    wait) between the page's reading of the product and its save: the
+    save writes the form's fields, not the image it read before, which
+    would name the replaced photo, deleted once replaced."""
+    product = Product.objects.create(
+        site_configuration=sites[0], name="Mil", cug="M1", image="old.jpg"
+    )
+    client.force_login(make_user("alice", sites[0]))
+    data = {"name": "Mil de Thiès", "cug": "M1", "price": "100", "quantity": "2"}
+    check = ProductForm.validate_unique
+
+    def photo_confirmed_meanwhile(form):
+        Product.objects.filter(pk=product.pk).update(image="new.jpg")
+        check(form)
+
+    monkeypatch.setattr(ProductForm, "validate_unique", photo_confirmed_meanwhile)
+
+    response = client.post(f"/products/{product.pk}/", data)
+
+    assert response.status_code == 302
+    product.refresh_from_db()
+    assert (product.name, product.image.name) == ("Mil de Thiès", "new.jpg")
+
+
 def test_a_cug_taken_between_the_check_and_the_save_is_the_forms_error(
     client, sites, make_user, monkeypatch
 ):
@@ -424,6 +451,27 @@ def test_site_settings_only_for_site_admins(client, sites, make_user):
     assert response.status_code == 302
     sites[0].refresh_from_db()
     assert sites[0].site_name == "Site Un"
+
+
+def test_saving_site_settings_keeps_the_logo_attached_meanwhile(
+    client, sites, make_user, monkeypatch
+):
+    """As for a product's photo: the settings' save writes the settings,
+    not the logo the page read before one was confirmed."""
+    client.force_login(make_user("boss", sites[0], is_site_admin=True))
+    check = SiteSettingsForm.validate_unique
+
+    def logo_confirmed_meanwhile(form):
+        Configuration.objects.filter(pk=sites[0].pk).update(logo="new.png")
+        check(form)
+
+    monkeypatch.setattr(SiteSettingsForm, "validate_unique", logo_confirmed_meanwhile)
+
+    response = client.post("/site/", {"site_name": "Site Un", "currency": "XOF"})
+
+    assert response.status_code == 302
+    sites[0].refresh_from_db()
+    assert (sites[0].site_name, sites[0].logo.name) == ("Site Un", "new.png")
 
 
 def test_pages_speak_french_by_default_and_english_on_request(client, sites, make_user):
