@@ -51,8 +51,8 @@ class Command(BaseCommand):
     # The subprocesses check the settings they run with; this process's
     # settings (the developer's .env as it is) are not the ones served.
     requires_system_checks = []
-    # Seconds the network address may stay silent once 127.0.0.1 answers
-    # before we say so.
+    # Seconds the network address may stay silent once this machine's
+    # answers before we say so.
     patience = 10
 
     def add_arguments(self, parser):
