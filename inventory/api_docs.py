@@ -187,6 +187,14 @@ SEARCH_ERRORS = {
         schema.error_example("invalid", errors={"search": [SEARCH_TOO_LONG_MESSAGE]}),
     )
 }
+# The list's 404: the site's, and a page past the last.
+PAGE_ERRORS = {
+    404: schema.error_response(
+        "`not_found`: `page` past the last page (or not a number); for a superuser, "
+        "no site of that `site`.",
+        "not_found",
+    )
+}
 
 PRODUCTS = {
     "list": site_scoped(
@@ -196,7 +204,7 @@ PRODUCTS = {
         parameters=[SEARCH_PARAMETER],
         serializer=ProductSerializer(many=True),
         response=PRODUCT,  # one item: the paginator wraps it in PAGE
-        errors={**SEARCH_ERRORS, **refused("see")},
+        errors={**SEARCH_ERRORS, **refused("see"), **PAGE_ERRORS},
     ),
     "create": site_scoped(
         "products_create",

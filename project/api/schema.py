@@ -227,6 +227,9 @@ def _plain_string(schema):
     plain["description"] = " ".join(
         filter(None, [plain.get("description"), f"Empty, or {wanted}."])
     )
+    if "pattern" in formatted:
+        # A pattern can say "or empty" itself, and a client then checks it.
+        plain["pattern"] = f"^$|{formatted['pattern']}"
     return plain
 
 
@@ -246,6 +249,8 @@ def plain_blank_strings(result, generator, request, public):
     string of length 0]``. Generators make a type of that union, named
     after the field's translated title: an empty class in Kotlin, which
     cannot read the string, and a one-case enum in Swift. Documented as a
-    plain string instead, with the format in its description."""
+    plain string instead, with the format in its description; a pattern
+    stays one, that also matches the empty string (a ticket's
+    ``sha256``)."""
     result["components"]["schemas"] = _walk(result["components"]["schemas"])
     return result

@@ -1,6 +1,9 @@
 """Real responses validate against the published OpenAPI schema, so that
 clients generated from it (Kotlin, Swift) read what the server sends."""
 
+import base64
+import hashlib
+
 import jsonschema
 import pytest
 import yaml
@@ -477,3 +480,43 @@ def test_every_429_carries_the_retry_after_the_schema_documents(
     documented = schema["paths"][url]["post"]["responses"]["429"]
     assert "Retry-After" in documented["headers"]
     check(schema, url, "post", refused)
+
+
+DIGEST = base64.b64encode(hashlib.sha256(b"photo").digest()).decode()
+# A ticket's fields: body, whether the server takes it.
+TICKET_BODIES = {
+    "a SHA-256": ({"sha256": DIGEST}, True),
+    "no SHA-256": ({"sha256": ""}, True),
+    "a SHA-256 in hex": ({"sha256": hashlib.sha256(b"photo").hexdigest()[:44]}, False),
+    "a SHA-1": ({"sha256": base64.b64encode(hashlib.sha1(b"photo").digest()).decode()}, False),
+    "a SHA-256 without its padding": ({"sha256": DIGEST.rstrip("=")}, False),
+    # What Kotlin's Base64.getUrlEncoder() writes ("_" for its "/").
+    "a SHA-256 in URL-safe base64": ({"sha256": DIGEST.replace("/", "_")}, False),
+    "a size of 0": ({"size": 0}, False),
+    "an unknown kind": ({"kind": "avatar"}, False),
+    "a GIF": ({"content_type": "image/gif"}, False),
+    "an object id of 0": ({"object_id": 0}, False),
+}
+
+
+@pytest.mark.parametrize("case", TICKET_BODIES)
+def test_the_schema_allows_the_ticket_fields_the_server_takes(schema, sites, make_user, case):
+    fields, taken = TICKET_BODIES[case]
+    product = Product.objects.create(site_configuration=sites[0], name="Riz", cug="R-1")
+    body = {
+        "kind": "product",
+        "object_id": product.pk,
+        "content_type": "image/jpeg",
+        "size": 1000,
+        **fields,
+    }
+    api = APIClient()
+    api.force_authenticate(make_user("staff", sites[0]))
+    response = api.post("/api/uploads/tickets/", body, format="json")
+    check(schema, "/api/uploads/tickets/", "post", response)
+    assert (response.status_code < 400, allowed(schema, "TicketRequestRequest", body)) == (
+        taken,
+        taken,
+    )
+    if not taken:
+        assert set(response.json()["errors"]) == set(fields)
