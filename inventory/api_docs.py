@@ -22,8 +22,8 @@ class EveryFieldAnswered(OpenApiSerializerExtension):
     may leave out included (a product's ``price`` and ``quantity``, a
     site's ``address``...): the row always has them. drf-spectacular marks
     an answer's field required only if the request must send it, and
-    generated clients then read ``price`` as optional (``String?`` in
-    Kotlin, ``String?`` in Swift) for nothing."""
+    generated clients then read ``price`` as optional (``price: String?``
+    in Kotlin and Swift) for nothing."""
 
     target_class = ViewedImageSerializer
     match_subclasses = True
