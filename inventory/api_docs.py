@@ -5,6 +5,7 @@ Generated clients (Kotlin, Swift) and /api/docs/ show these.
 """
 
 from django.utils.functional import lazy
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -12,8 +13,27 @@ from rest_framework import serializers
 from inventory.logins import LoginInProgress, lockout_message
 from inventory.models import CUG_TAKEN
 from inventory.search import SEARCH_MAX_CHARACTERS, SEARCH_MAX_WORDS, SEARCH_TOO_LONG_MESSAGE
-from inventory.serializers import ProductSerializer, SiteSerializer
+from inventory.serializers import ProductSerializer, SiteSerializer, ViewedImageSerializer
 from project.api import schema
+
+
+class EveryFieldAnswered(OpenApiSerializerExtension):
+    """A product's and a site's answers hold every field, those a request
+    may leave out included (a product's ``price`` and ``quantity``, a
+    site's ``address``...): the row always has them. drf-spectacular marks
+    an answer's field required only if the request must send it, and
+    generated clients then read ``price`` as optional (``price: String?``
+    in Kotlin and Swift) for nothing."""
+
+    target_class = ViewedImageSerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        mapped = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        if direction == "response":
+            mapped["required"] = sorted(mapped["properties"])
+        return mapped
+
 
 SITE_PARAMETER = OpenApiParameter(
     "site",
@@ -167,6 +187,14 @@ SEARCH_ERRORS = {
         schema.error_example("invalid", errors={"search": [SEARCH_TOO_LONG_MESSAGE]}),
     )
 }
+# The list's 404: the site's, and a page past the last.
+PAGE_ERRORS = {
+    404: schema.error_response(
+        "`not_found`: `page` past the last page (or not a number); for a superuser, "
+        "no site of that `site`.",
+        "not_found",
+    )
+}
 
 PRODUCTS = {
     "list": site_scoped(
@@ -176,7 +204,7 @@ PRODUCTS = {
         parameters=[SEARCH_PARAMETER],
         serializer=ProductSerializer(many=True),
         response=PRODUCT,  # one item: the paginator wraps it in PAGE
-        errors={**SEARCH_ERRORS, **refused("see")},
+        errors={**SEARCH_ERRORS, **refused("see"), **PAGE_ERRORS},
     ),
     "create": site_scoped(
         "products_create",

@@ -93,6 +93,12 @@ ORIGINAL_HELP = (
     "null for everyone else."
 )
 
+PRICE_HELP = "In the site's currency; zero or more. 0 when not sent on creation."
+QUANTITY_HELP = (
+    "Units in stock. May be below zero: stock sold before it was restocked. "
+    "0 when not sent on creation."
+)
+
 
 # The schema's descriptions of the two bodies, for client developers (the
 # classes' docstrings, for maintainers, would be the schema's otherwise).
@@ -127,7 +133,12 @@ class ProductSerializer(ViewedImageSerializer):
         ]
         # DRF turns the model's MinValueValidator into its own minimum,
         # with its own message: the model's, as on the pages.
-        extra_kwargs = {"price": {"error_messages": {"min_value": PRICE_NEGATIVE}}}
+        # A quantity below zero is stock sold before it was restocked, not
+        # an error: said, so that no client refuses one.
+        extra_kwargs = {
+            "price": {"error_messages": {"min_value": PRICE_NEGATIVE}, "help_text": PRICE_HELP},
+            "quantity": {"help_text": QUANTITY_HELP},
+        }
 
     def image_of(self, product):
         return product.image

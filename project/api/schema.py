@@ -11,7 +11,8 @@ project's other apps take them from here.
 
 from django.utils import translation
 from drf_spectacular import generators
-from rest_framework import exceptions
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from rest_framework import exceptions, serializers
 
 from uploads.api.exceptions import INVALID_REQUEST, DatabaseUnavailable, RequestTooLarge
 from uploads.api.schema import (
@@ -61,6 +62,40 @@ class SchemaGenerator(generators.SchemaGenerator):
             return super().get_schema(request=request, public=public)
 
 
+def decimal_pattern(field):
+    """The strings ``field`` (a ``DecimalField`` written as a string)
+    accepts, as a regular expression: a minus sign only if its
+    ``min_value`` lets a number below zero through, at least one digit, at
+    most its whole digits before the point and its places after it."""
+    sign = "" if field.min_value is not None and field.min_value >= 0 else "-?"
+    whole = rf"\d{{1,{field.max_whole_digits}}}" if field.max_whole_digits else "0"
+    if not field.decimal_places:
+        return rf"^{sign}{whole}\.?$"
+    places = field.decimal_places
+    return rf"^{sign}(?:{whole}(?:\.\d{{0,{places}}})?|\.\d{{1,{places}}})$"
+
+
+class DecimalFieldSchema(OpenApiSerializerFieldExtension):
+    """A decimal written as a string (``COERCE_DECIMAL_TO_STRING``) with
+    the pattern of what the server accepts (:func:`decimal_pattern`).
+
+    drf-spectacular's pattern ignores ``min_value`` (the ``minimum`` of a
+    number, which a string cannot carry) and lets an empty string or a lone
+    point through: a product's price, whose model refuses one below zero,
+    was documented as taking ``-5``, and generated clients let it be sent
+    to a 400. The rule stays where it is written once, the model's
+    validator, which DRF turns into the field's ``min_value``."""
+
+    target_class = serializers.DecimalField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        if "pattern" in schema:
+            schema["pattern"] = decimal_pattern(self.target)
+        return schema
+
+
 ERROR_SCHEMA = "#/components/schemas/ApiError"
 RETRY_AFTER = {
     "Retry-After": {
@@ -104,6 +139,11 @@ def document_common_errors(result, generator, request, public):
 
     405 is not among them: a method a path does not take has no operation
     to document it on, and an operation never answers it to its own method.
+
+    And every 429 an operation documents carries ``Retry-After``, as every
+    refusal of its throttles and locks does (``RetryAfterMixin``, the
+    lockout's and the open tickets' waits): a generated client reads the
+    header it is told of.
     """
     for methods in result.get("paths", {}).values():
         for operation in methods.values():
@@ -152,6 +192,8 @@ def document_common_errors(result, generator, request, public):
                         media_type="application/xml"
                     ),
                 )
+            if "429" in operation["responses"]:
+                operation["responses"]["429"].setdefault("headers", {}).update(RETRY_AFTER)
             operation["responses"] = dict(sorted(operation["responses"].items()))
     return result
 
@@ -185,6 +227,9 @@ def _plain_string(schema):
     plain["description"] = " ".join(
         filter(None, [plain.get("description"), f"Empty, or {wanted}."])
     )
+    if "pattern" in formatted:
+        # A pattern can say "or empty" itself, and a client then checks it.
+        plain["pattern"] = f"^$|{formatted['pattern']}"
     return plain
 
 
@@ -204,6 +249,8 @@ def plain_blank_strings(result, generator, request, public):
     string of length 0]``. Generators make a type of that union, named
     after the field's translated title: an empty class in Kotlin, which
     cannot read the string, and a one-case enum in Swift. Documented as a
-    plain string instead, with the format in its description."""
+    plain string instead, with the format in its description; a pattern
+    stays one, that also matches the empty string (a ticket's
+    ``sha256``)."""
     result["components"]["schemas"] = _walk(result["components"]["schemas"])
     return result

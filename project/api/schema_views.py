@@ -11,6 +11,9 @@ session. drf-spectacular's ``?lang=``, which the docs page passes on to
 the schema, changes nothing.
 """
 
+from django.utils.cache import patch_cache_control
+from django.utils.decorators import method_decorator
+from django.views.decorators.http import conditional_page
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -18,11 +21,21 @@ from project.api.schema import SCHEMA_LANGUAGE
 from project.languages import in_language
 
 
+@method_decorator(conditional_page, name="dispatch")
 class SchemaView(SpectacularAPIView):
+    """The schema, with an ``ETag`` (Django's ``ConditionalGetMiddleware``,
+    for this view only) and ``Cache-Control: no-cache``: Swagger UI and a
+    generator that kept it ask again with ``If-None-Match`` and get a
+    bodiless 304 until it changes, rather than the whole schema again on
+    a slow link. ``no-cache``, not a ``max-age``: a deploy that changes the API
+    reaches them at once. ``public``: it is the same for every reader."""
+
     # Not in the schema itself (SERVE_INCLUDE_SCHEMA), as drf-spectacular's.
     @extend_schema(exclude=True)
     def get(self, request, *args, **kwargs):
-        return in_language(super().get(request, *args, **kwargs), SCHEMA_LANGUAGE)
+        response = super().get(request, *args, **kwargs)
+        patch_cache_control(response, public=True, no_cache=True)
+        return in_language(response, SCHEMA_LANGUAGE)
 
 
 class DocsView(SpectacularSwaggerView):

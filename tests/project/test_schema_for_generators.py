@@ -12,6 +12,7 @@ from django.apps import apps
 from django.core.management import call_command
 from django.utils import translation
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.settings import spectacular_settings
 from rest_framework import exceptions
 
 from project.api.schema import SchemaGenerator
@@ -303,3 +304,38 @@ def test_the_docs_page_shows_the_schema_every_reader_gets(client, db, query):
     url = json.loads(f'"{escaped}"')
     assert url == f"/api/schema/{query}"
     assert client.get(url, HTTP_ACCEPT_LANGUAGE="fr").content == english_schema(client)
+
+
+# --- Fetched again for nothing: Swagger UI and a generator that kept the
+# schema ask with If-None-Match and get a bodiless 304 while it is unchanged.
+
+
+@pytest.mark.parametrize("encoding", ["", "gzip"])
+@pytest.mark.parametrize("fmt", ["", "?format=json"])
+def test_the_schema_fetched_again_unchanged_is_a_304_without_a_body(client, db, fmt, encoding):
+    first = client.get(f"/api/schema/{fmt}", HTTP_ACCEPT_ENCODING=encoding)
+    assert first.status_code == 200
+    assert {"no-cache", "public"} <= {each.strip() for each in first["Cache-Control"].split(",")}
+    assert first.has_header("ETag")
+
+    again = client.get(
+        f"/api/schema/{fmt}", HTTP_ACCEPT_ENCODING=encoding, HTTP_IF_NONE_MATCH=first["ETag"]
+    )
+    assert (again.status_code, again.content) == (304, b"")
+    # The same, weakly: gzip weakens the 200's, and a 304 is not gzipped.
+    assert again["ETag"].removeprefix("W/") == first["ETag"].removeprefix("W/")
+
+
+def test_the_yaml_schemas_etag_does_not_answer_for_the_json_one(client, db):
+    yaml_etag = client.get("/api/schema/")["ETag"]
+    json = client.get("/api/schema/?format=json", HTTP_IF_NONE_MATCH=yaml_etag)
+    assert json.status_code == 200 and json.content
+
+
+def test_a_changed_schema_is_sent_whole(client, db, monkeypatch):
+    """A client's ETag of the schema before a deploy changed it."""
+    before = client.get("/api/schema/")["ETag"]
+    monkeypatch.setattr(spectacular_settings, "VERSION", "1.0.1")
+    after = client.get("/api/schema/", HTTP_IF_NONE_MATCH=before)
+    assert after.status_code == 200
+    assert b"1.0.1" in after.content

@@ -71,7 +71,10 @@ TICKET_CREATE = extend_schema(
         201: TicketSerializer,
         400: schema.INVALID,
         401: schema.NOT_AUTHENTICATED,
-        403: schema.permission_denied("a logo needs a site admin."),
+        403: schema.permission_denied(
+            "the user may not change the object: a product's photo needs the right to "
+            "change products, a logo a site admin."
+        ),
         404: NOT_FOUND,
         429: schema.THROTTLED,
     },

@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from uploads.keys import media_name_of
 from uploads.models import UploadTicket
+from uploads.services import SHA256_BASE64
 from uploads.targets import CONTENT_TYPES, get_target, get_targets
 
 
@@ -27,6 +28,13 @@ class FilenameField(serializers.Field):
         return value
 
 
+@extend_schema_field({"type": "string", "pattern": f"^{SHA256_BASE64.pattern}$"})
+class Sha256Field(serializers.CharField):
+    """A file's SHA-256 in base64, or blank. The services check it: the
+    schema says their rule as a pattern, which drf-spectacular would not
+    read from them."""
+
+
 class TicketRequestSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=[])
     object_id = serializers.IntegerField(
@@ -35,7 +43,13 @@ class TicketRequestSerializer(serializers.Serializer):
     filename = FilenameField(required=False, default="")
     content_type = serializers.ChoiceField(choices=list(CONTENT_TYPES))
     size = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
-    sha256 = serializers.CharField(required=False, allow_blank=True, default="", max_length=44)
+    sha256 = Sha256Field(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=44,
+        help_text="The file's SHA-256, base64-encoded (optional).",
+    )
     new = serializers.BooleanField(
         required=False,
         default=False,
