@@ -155,6 +155,16 @@ class ProductViewSet(viewsets.ModelViewSet):
             return Product.objects.none()
         return Product.objects.visible_to(self.request.user, self.site).order_by("name", "pk")
 
+    def filter_queryset(self, queryset):
+        """The list's filters (``?search=``) narrow the list alone, as the
+        schema documents them: a product's own URL names it. DRF filters
+        the rows ``get_object`` looks in with them too, which answered a
+        400 to a search too long, and a 404 to one the product does not
+        match, to a read, a change or a deletion."""
+        if self.action != "list":
+            return queryset
+        return super().filter_queryset(queryset)
+
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "site": getattr(self, "site", None)}
 

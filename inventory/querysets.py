@@ -9,13 +9,11 @@ the user may then see, change or delete a visible row is the permission
 a 404, so the two stay apart.
 """
 
-import string
-
 from django.db import models
 from django.db.models import Q
-from django.utils.text import smart_split, unescape_string_literal
+from django.utils.text import unescape_string_literal
 
-from inventory.search import is_too_long, search_beginning
+from inventory.search import distinct_terms, is_too_long, read_words, search_beginning
 
 
 class SiteScopedQuerySet(models.QuerySet):
@@ -63,31 +61,19 @@ class ProductQuerySet(SiteScopedQuerySet):
         return self.filter(*[Q(name__icontains=term) | Q(cug__icontains=term) for term in terms])
 
 
-def search_terms(text):
+def search_terms(text, limit=None):
     """The words of a product search, one at a time, as Django's admin
-    splits them, and at commas too: each is a condition."""
-    for part in smart_split(text.replace(",", " ")):
-        if len(part) > 1 and part[0] in "\"'" and part[-1] == part[0]:
-            part = unescape_string_literal(part)
-        if part.strip():
-            yield part
+    splits them, and at commas too: each is a condition. ``limit`` as
+    ``inventory.search.read_words``'."""
+    return read_words(text.replace(",", " "), product_word, limit)
 
 
-#: Upper to lower case, for ASCII letters alone: every database's
-#: ``icontains`` ignores their case, not always that of other letters
-#: (SQLite's ``LIKE``).
-ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
-
-
-def distinct_terms(terms):
-    """``terms`` without the words said again, in any case of their ASCII
-    letters. Each is a condition on every product of the site, and one
-    word a hundred times ("e E e ...", within the limits) was a hundred
-    times the same one: 25 times the CPU of that word alone."""
-    distinct = {}
-    for term in terms:
-        distinct.setdefault(term.translate(ASCII_LOWER), term)
-    return list(distinct.values())
+def product_word(bit):
+    """A word of a product search, as the admin reads it (a lone quote
+    is one), or ``None`` for a blank one, which is no condition."""
+    if len(bit) > 1 and bit[0] in "\"'" and bit[-1] == bit[0]:
+        bit = unescape_string_literal(bit)
+    return bit if bit.strip() else None
 
 
 def search_too_long(text):

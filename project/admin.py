@@ -46,6 +46,8 @@ what no admin page could have sent and the database would fail on (a 500).
   a thousand nest the query past its depth (1,000), and a word of 50,000
   bytes is longer than its ``LIKE`` takes. The page says why, in the
   admin's look, and links to the same page without the search.
+  Within the limits, a word said again is one condition
+  (``DistinctSearchTerms``, added to every admin as it is registered).
 - **A selected row's id that is no id of the model** (an action's
   ``_selected_action``: ``abc`` or ``1e3`` for an integer key, ``x`` for a
   UUID, an integer beyond the column's range, a NUL). The changelist
@@ -82,7 +84,13 @@ from django.db.models import DecimalField, Field
 from django.db.models.constants import LOOKUP_SEP
 from django.shortcuts import render
 
-from inventory.search import SEARCH_TOO_LONG_TITLE, is_too_long, too_long_message
+from inventory.search import (
+    SEARCH_TOO_LONG_TITLE,
+    distinct_terms,
+    is_too_long,
+    read_words,
+    too_long_message,
+)
 
 #: The lookups a changelist's query string may use on a field: those of the
 #: admin's filters (``exact``, ``isnull``, ``gte``, ``lt``) and a person's.
@@ -263,21 +271,72 @@ class SuperusersOnly:
         return request.user.is_superuser and super().has_delete_permission(request, obj)
 
 
-def for_the_sites_staff(admin_class):
-    """``admin_class``, or, unless it shows a site's staff their own site's
-    rows alone (``site_scoped``), the same for superusers only. A class
-    that is so already (one taken back from the registry and registered
-    again, or a subclass of it) is left as it is: wrapped twice, it has no
-    method resolution order Python can make."""
-    if getattr(admin_class, "site_scoped", False) or issubclass(admin_class, SuperusersOnly):
+#: The lookups of a search field named with one (``name__iexact``) that
+#: ignore the case of ASCII letters, as the admin's own do (``icontains``,
+#: and those of ``^``, ``=`` and ``@``).
+CASELESS_LOOKUPS = {"iexact", "icontains", "istartswith", "iendswith", "iregex", "search"}
+
+
+def ignores_case(search_field):
+    """Whether the admin's search on ``search_field`` ignores the case of
+    ASCII letters: with its own lookups, yes; with one the field names,
+    only if it is one of ``CASELESS_LOOKUPS`` (``name__exact`` minds it).
+    The last part of a path is a lookup if Django defines one of that
+    name: a field so named is taken as one, which only keeps words that
+    differ by their case apart."""
+    if search_field[:1] in ("^", "=", "@"):
+        return True
+    last = search_field.rsplit(LOOKUP_SEP, 1)[-1]
+    return last in CASELESS_LOOKUPS or last not in Field.get_lookups()
+
+
+def quoted(word):
+    """``word`` as a quoted phrase, which the admin reads back as ``word``
+    (``smart_split`` keeps it one, ``unescape_string_literal`` takes the
+    quotes and escapes off), whatever spaces, quotes or backslashes it
+    holds."""
+    escaped = word.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+class DistinctSearchTerms:
+    """A ``ModelAdmin`` whose search (the changelist's and the
+    autocomplete's) makes one condition of a word said again, as the
+    products' search does (``inventory.search.distinct_terms``): each word
+    is a condition on every search field, twenty times "e" was twenty
+    times the same one. Django's admin reads the search that is left as
+    it read the one typed: the words are written again as quoted phrases
+    (``quoted``). The changelist shows what was typed."""
+
+    def get_search_results(self, request, queryset, search_term):
+        ignore_case = all(ignores_case(str(field)) for field in self.get_search_fields(request))
+        words = distinct_terms(read_words(search_term), ignore_case=ignore_case)
+        search_term = " ".join(quoted(word) for word in words)
+        return super().get_search_results(request, queryset, search_term)
+
+
+def for_the_project(admin_class):
+    """``admin_class`` with what the project adds to every admin: a
+    search that makes one condition of a word said again
+    (``DistinctSearchTerms``) and, unless it shows a site's staff their
+    own site's rows alone (``site_scoped``), for superusers only. What a
+    class has already (one taken back from the registry and registered
+    again, or a subclass of it) is not added again: wrapped twice, it has
+    no method resolution order Python can make."""
+    mixins = []
+    if not (getattr(admin_class, "site_scoped", False) or issubclass(admin_class, SuperusersOnly)):
+        mixins.append(SuperusersOnly)
+    if not issubclass(admin_class, DistinctSearchTerms):
+        mixins.append(DistinctSearchTerms)
+    if not mixins:
         return admin_class
     attributes = {"__module__": admin_class.__module__, "__qualname__": admin_class.__qualname__}
-    return type(admin_class.__name__, (SuperusersOnly, admin_class), attributes)
+    return type(admin_class.__name__, (*mixins, admin_class), attributes)
 
 
 class ProjectAdminSite(admin.AdminSite):
     def register(self, model_or_iterable, admin_class=None, **options):
-        admin_class = for_the_sites_staff(admin_class or admin.ModelAdmin)
+        admin_class = for_the_project(admin_class or admin.ModelAdmin)
         super().register(model_or_iterable, admin_class, **options)
 
     @property

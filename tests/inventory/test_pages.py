@@ -8,6 +8,7 @@ from django.core.management import call_command
 
 from inventory.forms import ProductForm, SiteSettingsForm
 from inventory.models import Configuration, Product, User
+from inventory.querysets import search_terms
 from inventory.search import SEARCH_MAX_CHARACTERS, SEARCH_MAX_WORDS
 
 
@@ -194,6 +195,42 @@ def test_a_search_too_long_is_searched_by_its_beginning_and_the_page_says_so(
         assert names(response) == ["Riz parfumé"], query[-20:]
         assert SHORTENED in response.content.decode()
         assert response.context["query"] == query
+
+
+def test_a_quoted_phrase_the_limit_cuts_is_searched_by_its_beginning(client, sites, make_user):
+    """The limit of characters may fall inside a quoted phrase: cut there,
+    ``"riz parfumé 25 kg"`` was read as the words ``"riz`` (with its
+    quote, which no name holds) and what followed, and the page found
+    nothing. The phrase is read as the whole search reads it, one word,
+    and its beginning searched, as a word of letters is (``riz ``, its
+    space kept): every product the whole search finds."""
+    Product.objects.create(site_configuration=sites[0], name="Riz parfumé 25 kg", cug="R-25")
+    Product.objects.create(site_configuration=sites[0], name="Riz", cug="R-1")
+    client.force_login(make_user("alice", sites[0]))
+    phrase = '"riz parfumé 25 kg"'
+    query = "riz" + " " * (SEARCH_MAX_CHARACTERS - len("riz") - 5) + phrase
+
+    response = client.get("/", {"q": query})
+
+    assert [product.name for product in response.context["page"]] == ["Riz parfumé 25 kg"]
+    assert SHORTENED in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "text, limit, words",
+    [
+        ('a "b c d"', 6, ["a", "b c"]),  # a phrase cut: its beginning, one word
+        ('a "b c d"', 2, ["a"]),  # nothing of it: the words before
+        (r'"a\"b c"', 3, ["a"]),  # half an escape left out
+        (r'"a\"b c"', 5, ['a"b']),
+        ('"riz"25 sel', 5, ['"riz']),  # no phrase: read as written
+        ("riz sel", 6, ["riz", "se"]),  # a word of letters: its beginning
+        ("riz, sel", 6, ["riz", "s"]),  # apart by a comma too
+        ("riz sel", 99, ["riz", "sel"]),
+    ],
+)
+def test_a_search_cut_reads_its_words_as_the_whole_search_does(text, limit, words):
+    assert list(search_terms(text, limit)) == words
 
 
 def test_another_sites_product_page_is_not_found(client, sites, make_user):

@@ -3,6 +3,7 @@ clients generated from it (Kotlin, Swift) read what the server sends."""
 
 import base64
 import hashlib
+from urllib.parse import urlencode
 
 import jsonschema
 import pytest
@@ -150,6 +151,34 @@ def test_a_search_too_long_is_documented_as_refused(schema, sites, make_user):
     refused = api.get("/api/products/", {"search": "r" * (SEARCH_MAX_CHARACTERS + 1)})
     assert refused.status_code == 400
     check(schema, "/api/products/", "get", refused)
+
+
+def test_a_products_own_url_ignores_the_lists_search(schema, sites, make_user):
+    """``?search=`` narrows the list; a product's own URL names it, and the
+    schema documents the search on the list alone. DRF filters the
+    queryset a detail operation finds its row in with the list's filter
+    backends too: ``/api/products/<id>/?search=`` answered a 400 the
+    schema does not list to a search too long, and a 404 to one the
+    product does not match, a change or deletion refused as if the product
+    were gone. Each answers as without it, true to the schema."""
+    api = APIClient()
+    api.force_authenticate(make_user("staff", sites[0], is_site_admin=True))
+    product = Product.objects.create(site_configuration=sites[0], name="Riz", cug="R1")
+    path = "/api/products/{id}/"
+    for method, operation in schema["paths"][path].items():
+        if method in ("get", "put", "patch", "delete"):
+            assert "search" not in [each["name"] for each in operation.get("parameters", [])]
+
+    for search in ["sel", "r" * (SEARCH_MAX_CHARACTERS + 1)]:
+        url = f"/api/products/{product.pk}/?{urlencode({'search': search})}"
+        read = api.get(url)
+        assert read.status_code == 200, search[:20]
+        check(schema, path, "get", read)
+        changed = api.patch(url, {"name": "Riz parfumé"}, format="json")
+        assert changed.status_code == 200
+        check(schema, path, "patch", changed)
+    assert api.delete(f"/api/products/{product.pk}/?search=sel").status_code == 204
+    assert not Product.objects.filter(pk=product.pk).exists()
 
 
 def operations(schema):
