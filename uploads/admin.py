@@ -183,7 +183,7 @@ class UploadTicketAdmin(SiteScopedAdmin, ReadOnlyAdmin):
 
     @admin.display(description=_("status"), ordering="status")
     def status_display(self, ticket):
-        return Status(ticket.public_status).label
+        return ticket.public_status_label
 
     @admin.display(description=_("site"), ordering="site_id")
     def site_display(self, ticket):

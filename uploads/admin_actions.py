@@ -36,7 +36,7 @@ def confirm_one(staff, ticket):
         "ticket": ticket.pk,
         "kind": kind_name(ticket.kind),
         "object": ticket.object_id,
-        "status": Status(ticket.public_status).label,
+        "status": ticket.public_status_label,
     }
     if ticket.status != Status.ISSUED:
         return messages.INFO, _("Ticket %(ticket)s is %(status)s already: left as it is.") % about

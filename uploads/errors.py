@@ -118,9 +118,10 @@ class SizeMismatch(Rejected):
 
 class TicketTampered(UploadError):
     """The ticket's row names an incoming key other than the one its site,
-    target folder and id give: the row was altered. The ticket is rejected
-    for good and the key it names is left alone (it may be another site's
-    object); nothing is read, copied or deleted."""
+    target folder and id give, or holds what no ticket is issued or
+    confirmed with (``services.is_sound``): the row was altered. The ticket
+    is rejected for good and the key it names is left alone (it may be
+    another site's object); nothing is read, copied or deleted."""
 
     code = "ticket_tampered"
     status = 422

@@ -132,6 +132,14 @@ class UploadTicket(models.Model):
             return self.Status.EXPIRED
         return self.status
 
+    @property
+    def public_status_label(self):
+        """``public_status`` as people read it; a stored status that is no
+        choice (a row altered by hand) as it is stored, so that the admin
+        shows the row rather than fail on the whole list of tickets."""
+        status = self.public_status
+        return self.Status(status).label if status in self.Status.values else status
+
 
 class PendingDeletion(models.Model):
     """An object of the store that nothing refers to any more, until it is

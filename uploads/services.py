@@ -68,7 +68,7 @@ from uploads.models import PendingDeletion, UploadTicket
 from uploads.policy import UploadPolicy
 from uploads.sites import get_user_site_id
 from uploads.statements import column_of, written_once
-from uploads.targets import get_target
+from uploads.targets import CONTENT_TYPES, get_target
 
 logger = logging.getLogger(__name__)
 Status = UploadTicket.Status
@@ -327,9 +327,38 @@ def get_ticket(user, ticket_id):
         # ``user=None`` is ``user IS NULL``: the tickets of deleted users.
         raise NotFound()
     try:
-        return UploadTicket.objects.get(pk=ticket_id, user=user)
+        ticket = UploadTicket.objects.get(pk=ticket_id, user=user)
     except (UploadTicket.DoesNotExist, ValidationError, ValueError, TypeError):
         raise NotFound() from None
+    if not is_sound(ticket):
+        logger.error("Ticket %s holds what no ticket is written with: refused", ticket.pk)
+        raise TicketTampered()
+    return ticket
+
+
+def is_sound(ticket):
+    """Whether ``ticket``'s row holds only what issue and confirm write: a
+    declared kind, a content type of an upload target, a status that is
+    stored (``expired`` is read, never stored), a rejection's code, and,
+    once confirmed, a copy in the ticket's site folder (``is_object_key``).
+
+    A row altered otherwise (by hand, by SQL injection, or left with a
+    kind since removed) is no ticket to read or confirm: confirm failed on
+    it with a 500, spun for good on a status it never claims (``expired``),
+    and the ticket's answers signed a URL to whatever key the row named,
+    another site's image among them. The incoming key is checked where the
+    ticket is claimed, which rejects it for good (``refuse_tampered``)."""
+    try:
+        folder = get_target(ticket.kind).folder
+    except LookupError:
+        return False
+    if ticket.content_type not in CONTENT_TYPES:
+        return False
+    if ticket.status == Status.REJECTED:
+        return ticket.error_code in REJECTIONS
+    if ticket.status == Status.CONFIRMED:
+        return is_object_key(ticket.final_key, ticket.site_id, folder, ticket.content_type)
+    return ticket.status == Status.ISSUED
 
 
 def confirm_ticket(user, ticket_id):
@@ -491,9 +520,11 @@ def claim_fresh(user, ticket_id, event):
     event.update(
         site=ticket.site_id, kind=ticket.kind, object_id=ticket.object_id, size=ticket.size
     )
-    folder = get_target(ticket.kind).folder
-    if ticket.incoming_key != incoming_key_of(ticket) or ticket.final_key != object_key(
-        ticket.site_id, folder, stem, ticket.content_type
+    if (
+        not is_sound(ticket)
+        or ticket.incoming_key != incoming_key_of(ticket)
+        or ticket.final_key
+        != object_key(ticket.site_id, get_target(ticket.kind).folder, stem, ticket.content_type)
     ):
         refuse_tampered(ticket)
         raise TicketTampered()
@@ -637,12 +668,14 @@ def require_ticket_site(target, obj, ticket):
 
 def refuse_tampered(ticket):
     """Reject, for good, a ticket whose row names a key it was not issued
-    for. The key named is not deleted: it may be another site's object."""
+    for, or holds what no ticket is issued with (``is_sound``). The key
+    named is not deleted: it may be another site's object."""
     logger.error(
         "Ticket %s names incoming key %r, not %r: refused",
         ticket.pk,
         ticket.incoming_key,
-        incoming_key_of(ticket),
+        # None for a row that derives no key (``is_sound``).
+        incoming_key_of(ticket) if is_sound(ticket) else None,
     )
     ticket.status = Status.REJECTED
     ticket.error_code = TicketTampered.code

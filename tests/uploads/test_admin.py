@@ -169,6 +169,22 @@ def test_an_issued_ticket_past_its_expiry_lists_as_expired(boss, api, product):
     assert listed("issued") == {fresh["id"]}
 
 
+def test_a_ticket_whose_row_holds_no_status_of_ours_lists_with_the_rest(boss, api, product):
+    """A row altered by hand is where staff look into it: the list shows
+    it, and the others, as stored, rather than fail."""
+    altered = issue(api, product, jpeg())
+    other = issue(api, product, jpeg())
+    UploadTicket.objects.filter(pk=altered["id"]).update(status="hacked")
+
+    response = logged_in(boss).get(TICKETS)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert altered["id"] in page and other["id"] in page and "hacked" in page
+    acted = act(logged_in(boss), "confirm_selected", [altered])
+    assert texts(acted) == [f"Ticket {altered['id']} is hacked already: left as it is."]
+
+
 def test_tickets_cannot_be_added_changed_or_deleted_by_hand(root, api, product):
     ticket = issue(api, product, jpeg())
     client = logged_in(root)

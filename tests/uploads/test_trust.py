@@ -17,6 +17,7 @@ from PIL import Image
 
 from inventory.models import Product
 from tests.support.images import jpeg, png, png_chunk
+from tests.support.stores import LocalStore
 from tests.support.tickets import confirm, issue
 from uploads.backends.local import LocalUploadBackend
 from uploads.backends.s3 import S3UploadBackend
@@ -87,6 +88,69 @@ def test_confirm_still_attaches_an_untampered_ticket(store, api, product):
     response = confirm(api, ticket)
 
     assert response.status_code == 200, response.json()
+
+
+# --- Confirm and read only a row that issue and confirm could have written --
+
+# Columns altered after issue, to what no ticket is issued or confirmed with.
+UNSOUND_ROWS = {
+    "a kind no target declares": {"kind": "gallery"},
+    "a content type no target takes": {"content_type": "text/html"},
+    "a rejection of no known code": {"status": "rejected", "error_code": "bad_luck"},
+}
+
+
+@pytest.mark.parametrize("change", UNSOUND_ROWS.values(), ids=list(UNSOUND_ROWS))
+def test_a_ticket_whose_row_holds_what_no_ticket_is_issued_with_is_refused_in_json(
+    local_media, api, product, change
+):
+    body = jpeg()
+    ticket = issue(api, product, body)
+    assert LocalStore(local_media).post(ticket["upload"], body) == 204
+    UploadTicket.objects.filter(pk=ticket["id"]).update(**change)
+
+    for response in (api.get(f"/api/uploads/tickets/{ticket['id']}/"), confirm(api, ticket)):
+        assert response.status_code == 422, response.content
+        assert response.json()["code"] == "ticket_tampered"
+    product.refresh_from_db()
+    assert not product.image
+
+
+def test_a_ticket_whose_row_holds_a_status_never_stored_is_refused_at_once(
+    local_media, api, product
+):
+    """``expired`` is how an issued ticket past its expiry reads: a row
+    holding it was one confirm never claimed, and so tried again, and
+    again, for as long as the request lived."""
+    body = jpeg()
+    ticket = issue(api, product, body)
+    assert LocalStore(local_media).post(ticket["upload"], body) == 204
+    UploadTicket.objects.filter(pk=ticket["id"]).update(status="expired")
+
+    response = confirm(api, ticket)
+
+    assert response.status_code == 422, response.json()
+    assert response.json()["code"] == "ticket_tampered"
+    product.refresh_from_db()
+    assert not product.image
+
+
+def test_a_confirmed_ticket_whose_row_names_another_sites_image_gives_no_url_to_it(
+    store, api, product, sites
+):
+    other_key = f"media/sites/{sites[1].pk}/products/{'c' * 32}.jpg"
+    store.put(other_key, jpeg((80, 60), color=(1, 2, 3)))
+    body = jpeg()
+    ticket = issue(api, product, body)
+    assert store.post(ticket["upload"], body) == 204
+    assert confirm(api, ticket).status_code == 200
+    # The confirmed row altered, as by SQL injection or a bad migration.
+    UploadTicket.objects.filter(pk=ticket["id"]).update(final_key=other_key)
+
+    for response in (api.get(f"/api/uploads/tickets/{ticket['id']}/"), confirm(api, ticket)):
+        assert response.status_code == 422, response.content
+        assert response.json()["code"] == "ticket_tampered"
+        assert other_key.removeprefix("media/") not in response.content.decode()
 
 
 # --- The emulator refuses an unsigned form before reading its file ----------

@@ -109,7 +109,15 @@ TICKET_CREATE = extend_schema(
 
 TICKET_RETRIEVE = extend_schema(
     operation_id="upload_ticket_retrieve",
-    responses={200: TicketSerializer, 401: schema.NOT_AUTHENTICATED, 404: NOT_FOUND},
+    responses={
+        200: TicketSerializer,
+        401: schema.NOT_AUTHENTICATED,
+        404: NOT_FOUND,
+        422: schema.error_response(
+            "`ticket_tampered`: the ticket's row was altered; ask for a new ticket.",
+            "ticket_tampered",
+        ),
+    },
     examples=[
         OpenApiExample(
             "A confirmed ticket",
