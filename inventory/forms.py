@@ -2,32 +2,20 @@ import uuid
 
 from django import forms
 
-from inventory.models import Configuration, Product
+from inventory.models import Configuration, Product, save_changes
 
 
 class WritesItsFields(forms.ModelForm):
     """A form that saves an existing row writes the fields it shows (and
-    the time it changed), not the whole row as it read it. The row's image
-    is attached by its upload's confirmation, which locks the row and
-    writes that column alone, at any moment: a page's save written over it
-    named the image it replaced again, deleted since (a broken image)."""
+    the time it changed), not the whole row as it read it
+    (``inventory.models.save_changes``)."""
 
     def save(self, commit=True):
         instance = super().save(commit=False)
         if commit:
-            if instance._state.adding:
-                instance.save()
-            else:
-                instance.save(update_fields=self.written_fields())
+            save_changes(instance, self._meta.fields)
             self._save_m2m()
         return instance
-
-    def written_fields(self):
-        return [
-            field.name
-            for field in self._meta.model._meta.concrete_fields
-            if field.name in self._meta.fields or getattr(field, "auto_now", False)
-        ]
 
 
 class ProductForm(WritesItsFields):

@@ -7,6 +7,28 @@ from inventory.querysets import ConfigurationQuerySet, ProductQuerySet
 from uploads.keys import site_upload_path
 
 
+def save_changes(row, names):
+    """Save ``row``: a new one whole, an existing one's fields ``names``
+    alone, with those that time a change (``auto_now``).
+
+    A page's form or an API request that changes a product or a site
+    writes what it changes, never the whole row as it read it. The row's
+    image is attached by its upload's confirmation, which locks the row
+    and writes that column alone, at any moment: a save of the whole row
+    written over it named the image it replaced again, deleted since (a
+    broken image)."""
+    if row._state.adding:
+        row.save()
+        return
+    row.save(
+        update_fields=[
+            field.name
+            for field in row._meta.concrete_fields
+            if field.name in names or getattr(field, "auto_now", False)
+        ]
+    )
+
+
 def logo_upload_to(configuration, filename):
     from inventory.upload_targets import SiteLogoTarget
 

@@ -3,7 +3,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from inventory import images
-from inventory.models import CUG_TAKEN, PRICE_NEGATIVE, Configuration, Product
+from inventory.models import CUG_TAKEN, PRICE_NEGATIVE, Configuration, Product, save_changes
 
 #: The state of an image's renditions, as the schema documents it.
 STATE = serializers.ChoiceField(
@@ -44,6 +44,15 @@ class ViewedImageSerializer(serializers.ModelSerializer):
 
     def site_id_of(self, row):
         raise NotImplementedError
+
+    def update(self, instance, validated_data):
+        """DRF's, but for the save: the fields sent, not the whole row as it
+        was read (``inventory.models.save_changes``). The rows written here
+        have no many-to-many field nor nested one, which DRF's handles."""
+        for name, value in validated_data.items():
+            setattr(instance, name, value)
+        save_changes(instance, validated_data)
+        return instance
 
     @property
     def image_viewer(self):

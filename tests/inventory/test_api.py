@@ -13,9 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from inventory.models import Product
+from inventory.models import Configuration, Product
 from inventory.search import SEARCH_MAX_CHARACTERS, SEARCH_MAX_WORDS
-from inventory.serializers import ProductSerializer
+from inventory.serializers import ProductSerializer, SiteSerializer
 from tests.support.renditions import default_rendition_name, set_renditions
 from uploads import services
 
@@ -205,6 +205,53 @@ def test_image_is_read_only(client_of, two_shops):
     api.patch(f"/api/products/{product.pk}/", {"image_url": "http://evil/x.jpg"}, format="json")
     product.refresh_from_db()
     assert not product.image
+
+
+@pytest.mark.parametrize("method", ["patch", "put"])
+def test_a_change_keeps_the_photo_confirmed_while_it_was_checked(
+    client_of, two_shops, monkeypatch, method
+):
+    """A photo confirmed (from another phone, say) between the request's
+    reading of the product and its save: the save writes the fields sent,
+    not the image it read before, which names the replaced photo, deleted
+    once replaced (a broken image)."""
+    product = Product.objects.get(cug="R1")
+    Product.objects.filter(pk=product.pk).update(image="old.jpg")
+    check = ProductSerializer.validate
+
+    def photo_confirmed_meanwhile(serializer, attrs):
+        Product.objects.filter(pk=product.pk).update(image="new.jpg")
+        return check(serializer, attrs)
+
+    monkeypatch.setattr(ProductSerializer, "validate", photo_confirmed_meanwhile)
+    body = {"name": "Riz parfumé", "cug": "R1", "price": "1000", "quantity": 3}
+
+    response = getattr(client_of(two_shops["staff"]), method)(
+        f"/api/products/{product.pk}/", body, format="json"
+    )
+
+    assert response.status_code == 200, response.json()
+    product.refresh_from_db()
+    assert (product.name, product.image.name) == ("Riz parfumé", "new.jpg")
+
+
+def test_a_change_of_the_site_keeps_the_logo_confirmed_meanwhile(client_of, two_shops, monkeypatch):
+    """As for a product's photo: the site's change writes what was sent,
+    not the logo the request read before one was confirmed."""
+    site = two_shops["one"]
+    check = SiteSerializer.validate
+
+    def logo_confirmed_meanwhile(serializer, attrs):
+        Configuration.objects.filter(pk=site.pk).update(logo="new.png")
+        return check(serializer, attrs)
+
+    monkeypatch.setattr(SiteSerializer, "validate", logo_confirmed_meanwhile)
+
+    response = client_of(two_shops["boss"]).patch("/api/site/", {"phone": "+221 1"}, format="json")
+
+    assert response.status_code == 200, response.json()
+    site.refresh_from_db()
+    assert (site.phone, site.logo.name) == ("+221 1", "new.png")
 
 
 def test_site_endpoint(client_of, two_shops):
