@@ -296,6 +296,8 @@ class DirectUploadAdminMixin:
         return [*(super().get_exclude(request, obj) or ()), *self.direct_upload_fields]
 
     def save_model(self, request, obj, form, change):
+        if change:
+            self.keep_files_attached_meanwhile(obj)
         super().save_model(request, obj, form, change)
         outcomes = getattr(request, "direct_uploads", {})
         for name, kind in self.direct_upload_fields.items():
@@ -306,6 +308,23 @@ class DirectUploadAdminMixin:
             elif name not in outcomes and form.cleaned_data.get(name, FileChange()).clear:
                 site_id = site_id_as_read(form, get_target(kind))
                 services.remove_file(obj, kind=kind, site_id=site_id)
+
+    def keep_files_attached_meanwhile(self, obj):
+        """Give ``obj`` its files as they are now, its row locked until the
+        admin's transaction ends. The admin saves the whole row as it read
+        it when the request began, and a file may have been attached since
+        (an upload confirmed from the API, with the row locked for that
+        column alone): the save named the file it replaced again, deleted
+        since (a broken image). The pages and the API write only the fields
+        they change (``inventory.models.save_changes``); the admin writes
+        what its form and its ``save_model`` set, so it reads the files
+        again instead. A file this save attaches or clears is written
+        after, through the services."""
+        names = [get_target(kind).field_name for kind in self.direct_upload_fields.values()]
+        rows = type(obj)._base_manager.select_for_update().filter(pk=obj.pk)
+        current = rows.values(*names).first()
+        for name, value in (current or {}).items():
+            setattr(obj, name, value)
 
 
 def site_id_as_read(form, target):

@@ -5,12 +5,13 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.contrib import admin
 from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
 from inventory.admin import ProductAdmin
-from inventory.models import Product
+from inventory.models import Configuration, Product
 from tests.support.images import jpeg, png
 from tests.support.renditions import default_rendition_name
 from tests.support.stores import store_of
@@ -127,6 +128,47 @@ def test_a_save_without_an_upload_keeps_the_image(client, shop, store):
 
     product.refresh_from_db()
     assert (product.image.name, product.quantity) == (image, 7)
+
+
+@pytest.mark.parametrize(
+    ("url", "model", "field", "data"),
+    [
+        ("/admin/inventory/product/{pk}/change/", Product, "image", None),
+        (
+            "/admin/inventory/configuration/{pk}/change/",
+            Configuration,
+            "logo",
+            {"site_name": "Site Un", "currency": "XOF", "logo": ""},
+        ),
+    ],
+    ids=["product", "logo"],
+)
+def test_a_save_keeps_a_file_attached_while_the_form_was_checked(
+    client, shop, make_user, monkeypatch, url, model, field, data
+):
+    """A photo or logo confirmed through the API (another phone, say)
+    between the admin's reading of the row and its save: the save keeps
+    it, rather than name the file it replaced again, deleted since."""
+    row = shop["product"] if model is Product else shop["site"]
+    model.objects.filter(pk=row.pk).update(**{field: "old.png"})
+    client.force_login(make_user("boss", shop["site"], is_staff=True, is_site_admin=True))
+    admin_class = type(admin.site._registry[model])
+    save_form = admin_class.save_form
+
+    def attached_meanwhile(self, request, form, change):
+        model.objects.filter(pk=row.pk).update(**{field: "new.png"})
+        return save_form(self, request, form, change)
+
+    monkeypatch.setattr(admin_class, "save_form", attached_meanwhile)
+
+    response = client.post(url.format(pk=row.pk), data or change_form(row, quantity="7"))
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    row.refresh_from_db()
+    assert getattr(row, field).name == "new.png"
+    assert (row.quantity if model is Product else row.site_name) == (
+        7 if model is Product else "Site Un"
+    )
 
 
 @pytest.mark.django_db(transaction=True)
