@@ -11,9 +11,14 @@ a 404, so the two stay apart.
 
 from django.db import models
 from django.db.models import Q
-from django.utils.text import unescape_string_literal
 
-from inventory.search import distinct_terms, is_too_long, read_words, search_beginning
+from inventory.search import (
+    admin_word,
+    distinct_terms,
+    is_too_long,
+    read_words,
+    search_beginning,
+)
 
 
 class SiteScopedQuerySet(models.QuerySet):
@@ -69,11 +74,11 @@ def search_terms(text, limit=None):
 
 
 def product_word(bit):
-    """A word of a product search, as the admin reads it (a lone quote
-    is one), or ``None`` for a blank one, which is no condition."""
-    if len(bit) > 1 and bit[0] in "\"'" and bit[-1] == bit[0]:
-        bit = unescape_string_literal(bit)
-    return bit if bit.strip() else None
+    """A word of a product search, as the admin reads it (``admin_word``)
+    but for a lone quote, which is a word here, or ``None`` for a blank
+    one, which is no condition."""
+    word = bit if len(bit) == 1 else admin_word(bit)
+    return word if word.strip() else None
 
 
 def search_too_long(text):
