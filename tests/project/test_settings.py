@@ -7,6 +7,7 @@ import runpy
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -252,11 +253,67 @@ def test_every_variable_of_env_example_is_free_form_or_in_the_tables():
     assert {variable for variable, _, _ in BAD} == GOOD.keys()
 
 
+def in_rounds(cases, context=None):
+    """Each of ``cases`` (variable, value, ...), with the variables of the
+    run that checks it: one value of each variable a run, so that a run
+    checks many values at once (the checks report every problem they find,
+    and each case looks for its own message). A run of ``manage.py check``
+    costs some 2 s of CPU; one a case, BAD alone took over a minute."""
+    rounds = []
+    placed = {}
+    for case in cases:
+        variable, value = case[:2]
+        round_ = next((round_ for round_ in rounds if variable not in round_), None)
+        if round_ is None:
+            round_ = dict(context or {})
+            rounds.append(round_)
+        round_[variable] = value
+        placed[case] = round_
+    return placed
+
+
+# The bucket's variables in S3 mode; the others in filesystem mode, where
+# they are checked all the same.
+BAD_RUNS = {
+    **in_rounds([case for case in BAD if case[0] not in NEEDS_BUCKET]),
+    **in_rounds([case for case in BAD if case[0] in NEEDS_BUCKET], context=BUCKET),
+}
+
+
+@pytest.fixture(scope="module")
+def run_once(tmp_path_factory):
+    """``run_once(command, **variables)``: what ``command`` returned for
+    these variables, run once in this module (each pytest-xdist worker runs
+    it once at most)."""
+    results = {}
+
+    def run(command, **variables):
+        key = (command, tuple(sorted(variables.items())))
+        if key not in results:
+            results[key] = command(tmp_path_factory.mktemp("run"), **variables)
+        return results[key]
+
+    return run
+
+
+def test_each_run_checks_one_value_of_a_variable():
+    runs = {id(variables) for variables in BAD_RUNS.values()}
+    # As few runs as the variable with the most bad values in each mode.
+    most = [
+        max(Counter(case[0] for case in BAD if (case[0] in NEEDS_BUCKET) is bucket).values())
+        for bucket in (False, True)
+    ]
+    assert len(runs) == sum(most)
+    for (variable, value, _), variables in BAD_RUNS.items():
+        assert variables[variable] == value
+        assert variable not in NEEDS_BUCKET or variables.keys() >= BUCKET.keys()
+        assert variable in NEEDS_BUCKET or not variables.keys() & BUCKET.keys()
+
+
 @pytest.mark.process
 @pytest.mark.parametrize("variable, value, message", BAD)
-def test_check_names_a_malformed_variable(tmp_path, variable, value, message):
-    context = BUCKET if variable in NEEDS_BUCKET else {}
-    result = manage_check(tmp_path, **{**context, variable: value})
+def test_check_names_a_malformed_variable(run_once, variable, value, message):
+    result = run_once(manage_check, **BAD_RUNS[variable, value, message])
 
     assert result.returncode == 1, result.stdout
     assert "Traceback" not in result.stderr
@@ -297,27 +354,31 @@ def test_check_requires_a_secret_key_without_debug(tmp_path):
     assert "HINT: Fix DJANGO_SECRET_KEY in the environment or in .env" in result.stderr
 
 
-@pytest.mark.process
-@pytest.mark.parametrize(
-    "variable, value, message",
-    [
-        *ISSUE_CASES,
-        ("GUNICORN_WORKERS", "many", "GUNICORN_WORKERS: expected a whole number of at least 1"),
-    ],
-)
-def test_gunicorn_refuses_to_start_on_a_bad_value(tmp_path, variable, value, message):
-    """The production server runs the checks before any worker starts:
-    without them it served 500s (or, for GUNICORN_WORKERS, died on a
-    traceback while reading its configuration)."""
+GUNICORN_CASES = [
+    *ISSUE_CASES,
+    ("GUNICORN_WORKERS", "many", "GUNICORN_WORKERS: expected a whole number of at least 1"),
+]
+
+
+def start_gunicorn(tmp_path, **variables):
     gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable))
-    result = subprocess.run(
+    return subprocess.run(
         [gunicorn, "project.wsgi", "--config", "gunicorn.conf.py"],
         cwd=BASE_DIR,
-        env=environment(tmp_path, GUNICORN_BIND="127.0.0.1:0", **{variable: value}),
+        env=environment(tmp_path, GUNICORN_BIND="127.0.0.1:0", **variables),
         capture_output=True,
         text=True,
         timeout=30,  # a gunicorn that started would serve until killed here
     )
+
+
+@pytest.mark.process
+@pytest.mark.parametrize("variable, value, message", GUNICORN_CASES)
+def test_gunicorn_refuses_to_start_on_a_bad_value(run_once, variable, value, message):
+    """The production server runs the checks before any worker starts:
+    without them it served 500s (or, for GUNICORN_WORKERS, died on a
+    traceback while reading its configuration)."""
+    result = run_once(start_gunicorn, **in_rounds(GUNICORN_CASES)[variable, value, message])
 
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
