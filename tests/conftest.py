@@ -41,12 +41,6 @@ KINDS = {
 # Fixtures that start something for the test that asks for them.
 FIXTURE_KINDS = {"playwright": "browser", "redis_url": "process"}
 SLOW_KINDS = ("browser", "fuzz", "process")
-# The xdist groups of the slow tests (see pytest_collection_modifyitems):
-# those that start processes of their own (gunicorn, SeaweedFS, make run,
-# Node), and the others (Chromium, the fuzzer) against this process's live
-# server.
-PROCESS_GROUP = "slow-processes"
-IN_PROCESS_GROUP = "slow-in-process"
 
 
 def kinds_of(item):
@@ -85,14 +79,6 @@ def pytest_collection_modifyitems(items):
         # `slow` stands for any of them: -m "not slow" is the fast loop.
         if any(item.get_closest_marker(kind) for kind in SLOW_KINDS):
             item.add_marker(pytest.mark.slow)
-            # Under `--dist loadgroup` (`make test`), one worker runs the
-            # slow tests that start processes, one after another, and
-            # another the other slow tests, while the others share the rest:
-            # slow tests load the box (gunicorn, Chromium) and start servers
-            # of their own; two of them at a time, not more. xdist hands
-            # out its largest groups first, one to a worker.
-            group = PROCESS_GROUP if item.get_closest_marker("process") else IN_PROCESS_GROUP
-            item.add_marker(pytest.mark.xdist_group(group))
 
 
 def pytest_configure(config):
