@@ -2,13 +2,14 @@
 tiny size, so that it keeps working: it measures what it says it does."""
 
 import json
+from types import SimpleNamespace
 from urllib.parse import urljoin
 
 import requests
 
 from inventory.models import Product
 from tests.support.browser import serve_from_bucket
-from tests.support.mobile_data import GOALS, LABELS, measure, report
+from tests.support.mobile_data import GOALS, LABELS, NetworkLog, measure, report
 
 
 def test_the_mobile_data_benchmark_runs(
@@ -59,3 +60,58 @@ def test_the_mobile_data_benchmark_runs(
         assert written[key] == getattr(figures, key)
     for label in LABELS.values():
         assert label in table
+    assert f"first_view: {figures.first_view_requests} requests, 2 images shown" in table
+
+
+class CdpSession:
+    """A CDP session that sends the events a test gives it."""
+
+    def __init__(self):
+        self.handlers = {}
+
+    def on(self, event, handler):
+        self.handlers[event] = handler
+
+    def send(self, method, params=None):
+        pass
+
+    def emit(self, event, request_id, **params):
+        self.handlers[f"Network.{event}"]({"requestId": request_id, **params})
+
+
+def test_the_bytes_a_phone_paid_for_are_counted_however_a_request_ends():
+    session = CdpSession()
+    network = NetworkLog(
+        SimpleNamespace(context=SimpleNamespace(new_cdp_session=lambda page: session))
+    )
+    for request in "abcdef":
+        session.emit(
+            "requestWillBeSent",
+            request,
+            request={"url": f"http://s3/{request}.webp"},
+            timestamp=1.0,
+        )
+    response = {"status": 200, "encodedDataLength": 400}
+    # a: as Chromium reports it nearly always.
+    session.emit("responseReceived", "a", response=response)
+    session.emit("dataReceived", "a", encodedDataLength=1000)
+    session.emit("loadingFinished", "a", encodedDataLength=1400, timestamp=2.0)
+    # b: received, then reported as nothing at its end.
+    session.emit("responseReceived", "b", response=response)
+    session.emit("dataReceived", "b", encodedDataLength=1000)
+    session.emit("loadingFinished", "b", encodedDataLength=0, timestamp=2.0)
+    # c: cancelled halfway.
+    session.emit("responseReceived", "c", response=response)
+    session.emit("dataReceived", "c", encodedDataLength=500)
+    session.emit("loadingFailed", "c", canceled=True, errorText="", timestamp=2.0)
+    # d: failed before a byte came; e: nothing reported at all.
+    session.emit("loadingFailed", "d", errorText="net::ERR_FAILED", timestamp=2.0)
+    session.emit("responseReceived", "e", response={**response, "encodedDataLength": 0})
+    session.emit("loadingFinished", "e", encodedDataLength=0, timestamp=2.0)
+    # f: from the cache, which costs nothing.
+    session.emit("requestServedFromCache", "f")
+    session.emit("loadingFinished", "f", encodedDataLength=0, timestamp=2.5)
+
+    assert network.totals() == (1400 + 1400 + 900, 1.5, 6)
+    assert network.empty() == "/d.webp (net::ERR_FAILED), /e.webp (200)"
+    assert network.largest(2) == "/a.webp (1.4 KB), /b.webp (1.4 KB)"
