@@ -159,6 +159,8 @@ class NetworkLog:
     (encodedDataLength: headers and body), or what arrived before it failed
     or was cancelled: the response's headers and each chunk of its body
     (responseReceived, dataReceived), which the phone paid for all the same.
+    A response from the cache costs nothing, though its events give its
+    size.
     A request that ended with no bytes and not from the cache is listed
     (``empty``): in one first view in thirteen on one box, a thumbnail
     ended that way, and the view measured 8 KB less."""
@@ -202,12 +204,16 @@ class NetworkLog:
 
     def finished(self, event):
         request = self.request(event)
-        request.update(end=event["timestamp"])
-        request["bytes"] = max(event["encodedDataLength"], request["arrived"])
+        request.update(end=event["timestamp"], bytes=event["encodedDataLength"])
+        if not request.get("cache"):
+            request["bytes"] = max(request["bytes"], request["arrived"])
 
     def failed(self, event):
         request = self.request(event)
-        request.update(end=event["timestamp"], bytes=request["arrived"])
+        # A response from the cache gives its size, which came over no network.
+        request.update(
+            end=event["timestamp"], bytes=0 if request.get("cache") else request["arrived"]
+        )
         request["error"] = "cancelled" if event.get("canceled") else event["errorText"]
 
     def clear(self):
