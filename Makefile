@@ -74,9 +74,10 @@ test test-fast bench: export PYTHONDONTWRITEBYTECODE =
 # Everything, on TEST_WORKERS processes (pytest-xdist). --dist worksteal: a
 # worker that runs out of tests takes some of another's, so that the
 # minute-long ones (make run from a fresh clone, the compose stack's start
-# orders) don't leave the end of the run to one worker (one run each, on a
-# quiet 2-core box: 477 s, against 516 s with loadgroup). TEST_WORKERS=0:
-# all in this process.
+# orders) don't leave the end of the run to one worker. On a quiet 2-core
+# box it ran in 477 and 509 s, loadgroup (which grouped nothing, see the
+# README) in 497 and 516 s: the same within the box's noise.
+# TEST_WORKERS=0: all in this process.
 TEST_WORKERS ?= 3
 test: $(VENV)/.installed system-tools $(UPPY_TESTS)/node_modules/.installed
 	$(VENV)/bin/ruff check .
