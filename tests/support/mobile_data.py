@@ -162,7 +162,7 @@ class NetworkLog:
     A response from the cache costs nothing, though its events give its
     size.
     A request that ended with no bytes and not from the cache is listed
-    (``empty``): in one first view in thirteen on one box, a thumbnail
+    (``empty``): in one first view in twenty on one box, a thumbnail
     ended that way, and the view measured 8 KB less."""
 
     def __init__(self, page):
