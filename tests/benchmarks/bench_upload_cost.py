@@ -6,7 +6,8 @@ SeaweedFS on loopback (see tests/support/upload_cost.py).
 - CPU seconds of the worker and bytes through it per upload, for 100 KB,
   1 MB, 5 MB and 10 MiB, ten uploads each, by the direct flow (ticket, POST
   to the bucket, confirm) and by the old app's proxy (multipart through
-  Django, written to the bucket with django-storages);
+  Django, written to the bucket with django-storages), in rounds of two of
+  each flow and size (``interleaved``);
 - confirm's server-side latency at each size;
 - one 5 MB upload from a phone sending at 1 Mbit/s by each flow: how long
   it held the worker; then the same through nginx buffering the request
