@@ -358,6 +358,7 @@ GUNICORN_CASES = [
     *ISSUE_CASES,
     ("GUNICORN_WORKERS", "many", "GUNICORN_WORKERS: expected a whole number of at least 1"),
 ]
+GUNICORN_RUNS = in_rounds(GUNICORN_CASES)
 
 
 def start_gunicorn(tmp_path, **variables):
@@ -378,7 +379,7 @@ def test_gunicorn_refuses_to_start_on_a_bad_value(run_once, variable, value, mes
     """The production server runs the checks before any worker starts:
     without them it served 500s (or, for GUNICORN_WORKERS, died on a
     traceback while reading its configuration)."""
-    result = run_once(start_gunicorn, **in_rounds(GUNICORN_CASES)[variable, value, message])
+    result = run_once(start_gunicorn, **GUNICORN_RUNS[variable, value, message])
 
     assert result.returncode == 1
     assert "Traceback" not in result.stderr

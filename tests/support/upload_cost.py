@@ -493,8 +493,9 @@ def upload_cost(stack, *, sizes=SIZES, count=10, slow_size=5 * MB, slow_rate=125
                 sized_jpeg(sizes[0]),
                 settle=partial(settle, stack),
             )
-    runs = interleaved(stack, sizes, products[:count], token)
-    store = {size: store_ms(stack, sized_jpeg(size), count) for size in sizes}
+    bodies = {size: sized_jpeg(size) for size in sizes}
+    runs = interleaved(stack, bodies, products[:count], token)
+    store = {size: store_ms(stack, body, count) for size, body in bodies.items()}
     calls = {path: api_call_cpu(stack, token, path, 3 * count) for path in API_CALLS.values()}
     slow = [
         measure(stack, flow, sized_jpeg(slow_size), products[:1], token, rate=slow_rate)
@@ -512,20 +513,21 @@ def upload_cost(stack, *, sizes=SIZES, count=10, slow_size=5 * MB, slow_rate=125
 ROUND = 2
 
 
-def interleaved(stack, sizes, products, token):
-    """One upload to each of ``products`` by each flow at each of
-    ``sizes``, in rounds of ``ROUND`` uploads of each flow and size, the
-    sizes in turn, one way then the other: a worker's CPU per request
-    drifts during a run (a ticket's, the same at every size, fell from 8.3
-    to 7.1 ms over the run when each size was measured in one block, in
-    order), and rounds share the drift between the sizes. The ``Run`` of
-    each flow and size, the sizes in order."""
+def interleaved(stack, bodies, products, token):
+    """One upload to each of ``products`` by each flow of each of
+    ``bodies`` (by size, each made once), in rounds of ``ROUND`` uploads of
+    each flow and size, the sizes in turn, one way then the other: a
+    worker's CPU per request drifts during a run (a ticket's, the same at
+    every size, fell from 8.3 to 7.1 ms over the run when each size was
+    measured in one block, in order), and rounds share the drift between
+    the sizes. The ``Run`` of each flow and size, the sizes in order."""
+    sizes = list(bodies)
     runs = {}
     for number, start in enumerate(range(0, len(products), ROUND)):
         part = products[start : start + ROUND]
         for size in sizes if number % 2 == 0 else sizes[::-1]:
             for flow in (proxy, direct):
-                run = measure(stack, flow, sized_jpeg(size), part, token)
+                run = measure(stack, flow, bodies[size], part, token)
                 key = (flow, size)
                 runs[key] = runs[key] + run if key in runs else run
     return [runs[(flow, size)] for size in sizes for flow in (proxy, direct)]
